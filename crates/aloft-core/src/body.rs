@@ -1,0 +1,37 @@
+//! The response body type: buffered bytes or a stream (S3 GETs stream files).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body, full or streaming.
+pub type Body = BoxBody<Bytes, BoxError>;
+pub type Response = http::Response<Body>;
+
+/// A body from bytes already in memory.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
+
+/// A body from a stream of chunks (e.g. a file read in pieces).
+pub fn stream<S>(stream: S) -> Body
+where
+    S: futures_util::Stream<Item = Result<Bytes, BoxError>> + Send + Sync + 'static,
+{
+    use futures_util::StreamExt;
+    BodyExt::boxed(http_body_util::StreamBody::new(
+        stream.map(|r| r.map(http_body::Frame::data)),
+    ))
+}
+
+/// Converts a buffered `http::Response<Bytes>` (what the codecs produce) into a [`Response`].
+pub fn from_bytes(resp: http::Response<Bytes>) -> Response {
+    resp.map(full)
+}

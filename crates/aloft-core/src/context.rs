@@ -1,0 +1,85 @@
+//! Who a request is from and where it goes: built once by the gateway, read by services.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+
+use crate::AwsError;
+use crate::body::Body;
+
+/// The default account for any access key that names no account (e.g. `test`).
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Also sent back as `x-amzn-RequestId` / `x-amz-request-id`.
+    pub request_id: String,
+    pub account_id: String,
+    pub region: String,
+    /// The service the gateway chose (its [`crate::ServiceSpec::name`]).
+    pub service: &'static str,
+    /// The parsed SigV4 signature, if the request carried one (header or presigned query).
+    pub signature: Option<aloft_sigv4::SignatureParts>,
+    /// Labels of the Host left of a service label: the bucket in `b.s3.localhost`, the API id
+    /// in `id.execute-api.localhost`.
+    pub host_prefix: Option<String>,
+    /// The service host label that matched (`s3`, `s3-website`, `execute-api`, ...), if any.
+    pub host_label: Option<&'static str>,
+    /// `scheme://host[:port]` as the client addressed Aloft, for URLs in responses.
+    pub base_url: String,
+}
+
+impl RequestContext {
+    pub fn access_key(&self) -> Option<&str> {
+        self.signature
+            .as_ref()
+            .map(|s| s.credential.access_key.as_str())
+    }
+
+    /// `arn:aws:{service}:{region}:{account}:{resource}`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        crate::arn::build(service, &self.region, &self.account_id, resource)
+    }
+}
+
+/// A request handed to a service: context, head, and the body still streaming.
+pub struct AwsRequest {
+    pub ctx: RequestContext,
+    pub parts: http::request::Parts,
+    pub body: Body,
+}
+
+impl AwsRequest {
+    /// Reads the whole body, refusing more than `limit` bytes with `error`.
+    ///
+    /// Only for bodies AWS itself bounds (json/xml requests); object bodies must stream.
+    pub async fn bytes(
+        &mut self,
+        limit: usize,
+        error: impl FnOnce() -> AwsError,
+    ) -> Result<Bytes, AwsError> {
+        let body = std::mem::replace(&mut self.body, crate::body::empty());
+        let limited = http_body_util::Limited::new(body, limit);
+        match limited.collect().await {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(error()),
+            Err(e) => Err(AwsError::new(
+                "IncompleteBody",
+                400,
+                format!("Could not read the request body: {e}"),
+            )),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn path(&self) -> &str {
+        self.parts.uri.path()
+    }
+
+    pub fn query(&self) -> &str {
+        self.parts.uri.query().unwrap_or("")
+    }
+}

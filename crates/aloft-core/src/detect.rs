@@ -1,0 +1,1 @@
+//! Which service a request is for.

@@ -1,0 +1,1 @@
+//! The single port every service is served on.

@@ -1,0 +1,1 @@
+//! `/_aloft/` endpoints: health, reset, clock, and per-service inspection.

@@ -1,0 +1,3 @@
+//! `aloft`: parse the configuration, build the services, serve them on one port.
+
+fn main() {}
