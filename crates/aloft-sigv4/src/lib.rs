@@ -9,6 +9,7 @@ pub mod chunked;
 pub mod dates;
 mod error;
 mod parse;
+pub mod post_policy;
 mod sign;
 mod verify;
 
