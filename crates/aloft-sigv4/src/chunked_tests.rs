@@ -308,3 +308,30 @@ fn signatures_chain_through_a_freshly_encoded_body() {
     let (out, _) = decode_all(ChunkedMode::Signed, &body, Some(50_000), Some(ctx)).unwrap();
     assert_eq!(out, data);
 }
+
+#[test]
+fn detects_framing_from_headers() {
+    let d = ChunkedMode::detect;
+    assert_eq!(
+        d(
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            Some("aws-chunked")
+        ),
+        Some(ChunkedMode::Unsigned)
+    );
+    assert_eq!(
+        d(Some("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"), None),
+        Some(ChunkedMode::Signed)
+    );
+    assert_eq!(
+        d(Some("UNSIGNED-PAYLOAD"), Some("gzip, aws-chunked")),
+        Some(ChunkedMode::Unsigned)
+    );
+    assert_eq!(d(Some("UNSIGNED-PAYLOAD"), Some("gzip")), None);
+    assert_eq!(d(None, None), None);
+    assert_eq!(stored_content_encoding("aws-chunked"), None);
+    assert_eq!(
+        stored_content_encoding("aws-chunked, gzip").as_deref(),
+        Some("gzip")
+    );
+}
