@@ -113,12 +113,14 @@ fn start(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
     Ok(el)
 }
 
-/// The element name a structure member is found under (botocore's rule: a flattened list
-/// takes its element's name when it has one).
+/// The element name a structure member is found under. A member-level `flattened` list
+/// repeats the member's own name (Smithy); a list *shape* marked flattened in an old-style
+/// model (SQS) repeats its element's name (`Messages` → `<Message>`), as botocore reads it.
 fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a Member) -> &'a str {
     if let Some(shape) = model.shape(&member.shape)
         && shape.kind == ShapeType::List
-        && (shape.flattened || member.flattened)
+        && shape.flattened
+        && member.location_name.is_none()
         && let Some(n) = shape
             .member
             .as_deref()
@@ -378,7 +380,10 @@ impl XmlWriter {
             return;
         };
         let mut attrs: Vec<(String, String)> = Vec::new();
-        let ns = member.xml_namespace.as_ref().or(shape.xml_namespace());
+        let ns = member
+            .xml_namespace
+            .as_ref()
+            .or(shape.xml_namespace.as_ref());
         if let Some(uri) = namespace {
             attrs.push(("xmlns".into(), uri.to_string()));
         } else if let Some(ns) = ns
