@@ -37,7 +37,7 @@ mod json;
 mod query;
 mod rest;
 mod rest_json;
-mod rest_xml;
+pub mod rest_xml;
 pub mod testing;
 mod timestamp;
 pub mod validate;

@@ -131,6 +131,15 @@ fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a M
     wire_name(name, member)
 }
 
+/// Members bound to headers or the status code are not part of an XML document.
+fn in_http_head(m: &Member) -> bool {
+    use aloft_model::Location;
+    matches!(
+        m.location,
+        Some(Location::Header | Location::Headers | Location::StatusCode)
+    )
+}
+
 fn flattened(shape: &Shape, member: &Member) -> bool {
     shape.flattened || member.flattened
 }
@@ -146,7 +155,7 @@ pub fn structure_from_xml(
 ) -> Result<Value, AwsError> {
     let mut out = Map::new();
     for (name, m) in &shape.members {
-        if m.location.is_some_and(|l| l != aloft_model::Location::Body) {
+        if in_http_head(m) {
             continue;
         }
         let member_shape = resolve(model, m)?;
@@ -264,7 +273,7 @@ pub struct XmlWriter {
     pub out: String,
 }
 
-fn escape_text(s: &str) -> String {
+pub(crate) fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -315,7 +324,7 @@ impl XmlWriter {
     pub fn members(&mut self, model: &ServiceModel, shape: &Shape, value: &Value) {
         let Some(map) = value.as_object() else { return };
         for (name, m) in &shape.members {
-            if m.xml_attribute || m.location.is_some_and(|l| l != aloft_model::Location::Body) {
+            if m.xml_attribute || in_http_head(m) {
                 continue;
             }
             if let Some(v) = map.get(name).filter(|v| !v.is_null()) {

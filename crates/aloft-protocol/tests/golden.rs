@@ -120,6 +120,11 @@ fn client_only(case: &Value) -> bool {
         || case["given"].get("requestcompression").is_some() && s.get("body").is_none()
         // "Does not serialize empty query maps": nothing on the wire to read an empty map from.
         || case["description"].as_str().is_some_and(|d| d.starts_with("Does not serialize"))
+        // Empty lists are omitted and named parameters shadow map entries: not on the wire.
+        || matches!(
+            case["id"].as_str(),
+            Some("RestJsonOmitsEmptyListQueryValues" | "RestJsonQueryPrecedence" | "RestXmlQueryPrecedence")
+        )
 }
 
 fn run_input(file: &str) -> (usize, usize, String) {
@@ -236,7 +241,9 @@ fn run_output(file: &str) -> (usize, usize, String) {
                 .output
                 .as_ref()
                 .map_or(json!({}), |m| internal(model, m, &case["result"]));
-            let resp = aloft_protocol::encode_output(model, &op.name, protocol, &want, "rid");
+            let mut resp = aloft_protocol::encode_output(model, &op.name, protocol, &want, "rid");
+            resp.headers_mut().remove("x-amzn-requestid");
+            resp.headers_mut().remove("x-amz-request-id");
             // AWS's own body must read as the result too (the parser is half of the codec).
             let mut theirs = http::Response::builder().status(u16::try_from(status).unwrap());
             if let Some(h) = response["headers"].as_object() {
@@ -282,6 +289,10 @@ fn protocol_suites() {
         ("output", "json_1_0.json", 32),
         ("output", "json_1_0-query-compatible.json", 2),
         ("output", "query.json", 38),
+        ("input", "rest-json.json", 100),
+        ("input", "rest-xml.json", 89),
+        ("output", "rest-json.json", 91),
+        ("output", "rest-xml.json", 78),
     ];
     let mut report = String::new();
     let mut failures = Vec::new();
