@@ -31,7 +31,9 @@ fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.bytes().all(|b| b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -61,7 +63,9 @@ fn check_routing(f: &Function, primary: &str, routing: &BTreeMap<String, f64>) -
         if v == primary {
             return Err(err(
                 Code::InvalidParameterValue,
-                format!("Invalid function version {v}. Function version {v} is already included in routing configuration."),
+                format!(
+                    "Invalid function version {v}. Function version {v} is already included in routing configuration."
+                ),
             ));
         }
         if v == "$LATEST" || f.version(v).is_none() {
@@ -115,7 +119,11 @@ impl Lambda {
 
     pub fn get_alias(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, _) = name_and_qualifier(&json!({"FunctionName": input["FunctionName"]}))?;
-        let alias = input.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let alias = input
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         self.read(ctx, &name, |f| {
             f.aliases
                 .get(&alias)
@@ -159,7 +167,11 @@ impl Lambda {
 
     pub async fn delete_alias(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, _) = name_and_qualifier(&json!({"FunctionName": input["FunctionName"]}))?;
-        let alias = input.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let alias = input
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         // Deleting an alias that does not exist succeeds on AWS.
         self.mutate(ctx, &name, |f| {
             f.aliases.remove(&alias);
@@ -172,7 +184,10 @@ impl Lambda {
 
     pub fn list_aliases(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, _) = name_and_qualifier(&json!({"FunctionName": input["FunctionName"]}))?;
-        let only = input.get("FunctionVersion").and_then(Value::as_str).map(str::to_string);
+        let only = input
+            .get("FunctionVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let items = self.read(ctx, &name, |f| {
             Ok(f.aliases
                 .values()

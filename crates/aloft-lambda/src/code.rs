@@ -143,7 +143,10 @@ mod tests {
     fn stores_and_extracts_once() {
         let root = std::env::temp_dir().join(format!("aloft-code-{}", aloft_core::ids::hex(4)));
         std::fs::create_dir_all(&root).unwrap();
-        let z = make_zip(&[("app.py", "x = 1\n", 0o644), ("bin/run", "#!/bin/sh\n", 0o755)]);
+        let z = make_zip(&[
+            ("app.py", "x = 1\n", 0o644),
+            ("bin/run", "#!/bin/sh\n", 0o755),
+        ]);
         let p = store(&root, &z, "CreateFunction").unwrap();
         assert_eq!(p.size, z.len() as u64);
         assert_eq!(p.unzipped, 16);

@@ -41,7 +41,11 @@ impl Code {
 
 pub fn err(code: Code, message: impl Into<String>) -> AwsError {
     let (name, status) = code.parts();
-    let kind = if code == Code::Service { "Service" } else { "User" };
+    let kind = if code == Code::Service {
+        "Service"
+    } else {
+        "User"
+    };
     AwsError::new(name, status, message).with_field("Type", kind)
 }
 

@@ -202,7 +202,10 @@ fn check_runtime(r: &str) -> Result<()> {
         return Err(constraint(
             r,
             "runtime",
-            &format!("Member must satisfy enum value set: [{}]", RUNTIMES.join(", ")),
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                RUNTIMES.join(", ")
+            ),
         ));
     }
     Ok(())
@@ -211,8 +214,14 @@ fn check_runtime(r: &str) -> Result<()> {
 fn check_role(role: &str) -> Result<()> {
     let ok = role.starts_with("arn:aws")
         && role.contains(":iam::")
-        && role.split(':').nth(4).is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-        && role.split(':').nth(5).is_some_and(|r| r.starts_with("role/") && r.len() > 5);
+        && role
+            .split(':')
+            .nth(4)
+            .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        && role
+            .split(':')
+            .nth(5)
+            .is_some_and(|r| r.starts_with("role/") && r.len() > 5);
     if ok {
         Ok(())
     } else {
@@ -264,31 +273,55 @@ impl Lambda {
         }
         if let Some(h) = &c.handler {
             if h.len() > 128 || h.is_empty() {
-                return Err(constraint(h, "handler", "Member must have length less than or equal to 128"));
+                return Err(constraint(
+                    h,
+                    "handler",
+                    "Member must have length less than or equal to 128",
+                ));
             }
             v.handler = Some(h.clone());
         }
         if let Some(d) = &c.description {
             if d.chars().count() > 256 {
-                return Err(constraint(d, "description", "Member must have length less than or equal to 256"));
+                return Err(constraint(
+                    d,
+                    "description",
+                    "Member must have length less than or equal to 256",
+                ));
             }
             v.description = d.clone();
         }
         if let Some(t) = c.timeout {
             if t < 1 {
-                return Err(constraint(&t.to_string(), "timeout", "Member must have value greater than or equal to 1"));
+                return Err(constraint(
+                    &t.to_string(),
+                    "timeout",
+                    "Member must have value greater than or equal to 1",
+                ));
             }
             if t > 900 {
-                return Err(constraint(&t.to_string(), "timeout", "Member must have value less than or equal to 900"));
+                return Err(constraint(
+                    &t.to_string(),
+                    "timeout",
+                    "Member must have value less than or equal to 900",
+                ));
             }
             v.timeout = t as u32;
         }
         if let Some(m) = c.memory_size {
             if m < 128 {
-                return Err(constraint(&m.to_string(), "memorySize", "Member must have value greater than or equal to 128"));
+                return Err(constraint(
+                    &m.to_string(),
+                    "memorySize",
+                    "Member must have value greater than or equal to 128",
+                ));
             }
             if m > 10240 {
-                return Err(constraint(&m.to_string(), "memorySize", "Member must have value less than or equal to 10240"));
+                return Err(constraint(
+                    &m.to_string(),
+                    "memorySize",
+                    "Member must have value less than or equal to 10240",
+                ));
             }
             v.memory_size = m as u32;
         }
@@ -302,7 +335,11 @@ impl Lambda {
                 return Err(constraint(
                     &s.size.to_string(),
                     "ephemeralStorage.size",
-                    if s.size < 512 { "Member must have value greater than or equal to 512" } else { "Member must have value less than or equal to 10240" },
+                    if s.size < 512 {
+                        "Member must have value greater than or equal to 512"
+                    } else {
+                        "Member must have value less than or equal to 10240"
+                    },
                 ));
             }
             v.ephemeral_storage = s.size as u32;
@@ -324,7 +361,9 @@ impl Lambda {
             {
                 return Err(err(
                     Code::InvalidParameterValue,
-                    format!("The provided target ARN {t} is invalid. The target ARN must be an SQS queue or SNS topic."),
+                    format!(
+                        "The provided target ARN {t} is invalid. The target ARN must be an SQS queue or SNS topic."
+                    ),
                 ));
             }
         }
@@ -332,7 +371,11 @@ impl Lambda {
             && let Some(m) = &t.mode
         {
             if !matches!(m.as_str(), "Active" | "PassThrough") {
-                return Err(constraint(m, "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]"));
+                return Err(constraint(
+                    m,
+                    "tracingConfig.mode",
+                    "Member must satisfy enum value set: [Active, PassThrough]",
+                ));
             }
             v.tracing_mode = m.clone();
         }
@@ -376,7 +419,9 @@ impl Lambda {
                 .map_err(|e| err(Code::Service, e.to_string()))?;
         }
         if let (Some(b), Some(k)) = (&code.s3_bucket, &code.s3_key) {
-            let bytes = self.fetch_s3(ctx, b, k, code.s3_object_version.as_deref()).await?;
+            let bytes = self
+                .fetch_s3(ctx, b, k, code.s3_object_version.as_deref())
+                .await?;
             let root = self.code_root.clone();
             let op = op.to_string();
             return tokio::task::spawn_blocking(move || crate::code::store(&root, &bytes, &op))
@@ -418,9 +463,7 @@ impl Lambda {
         let failed = || {
             err(
                 Code::InvalidParameterValue,
-                format!(
-                    "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist."
-                ),
+                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.",
             )
         };
         match self
@@ -434,8 +477,16 @@ impl Lambda {
                 Code::InvalidParameterValue,
                 format!(
                     "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
-                    if e.code == "ResourceNotFoundException" { "NoSuchBucket" } else { e.code },
-                    if e.code == "ResourceNotFoundException" { "The specified bucket does not exist" } else { e.message.as_str() }
+                    if e.code == "ResourceNotFoundException" {
+                        "NoSuchBucket"
+                    } else {
+                        e.code
+                    },
+                    if e.code == "ResourceNotFoundException" {
+                        "The specified bucket does not exist"
+                    } else {
+                        e.message.as_str()
+                    }
                 ),
             )),
         }
@@ -445,7 +496,11 @@ impl Lambda {
         let c: ConfigInput = parse(input)?;
         let (name, qual) = parse_name(&c.function_name)?;
         if qual.is_some() {
-            return Err(constraint(&c.function_name, "functionName", "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"));
+            return Err(constraint(
+                &c.function_name,
+                "functionName",
+                "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)",
+            ));
         }
         let Some(role) = &c.role else {
             return Err(constraint("null", "role", "Member must not be null"));
@@ -453,7 +508,11 @@ impl Lambda {
         check_role(role)?;
         let package_type = c.package_type.clone().unwrap_or_else(|| "Zip".into());
         if package_type == "Zip" && (c.runtime.is_none() || c.handler.is_none()) {
-            let missing = if c.runtime.is_none() { "Runtime" } else { "Handler" };
+            let missing = if c.runtime.is_none() {
+                "Runtime"
+            } else {
+                "Handler"
+            };
             return Err(err(
                 Code::InvalidParameterValue,
                 format!("{missing} is required when PackageType is Zip."),
@@ -487,14 +546,24 @@ impl Lambda {
             vpc: None,
         };
         self.apply_config(ctx, &mut v, &c)?;
-        if self.state.lock().expect("state lock").functions.contains_key(&k) {
+        if self
+            .state
+            .lock()
+            .expect("state lock")
+            .functions
+            .contains_key(&k)
+        {
             return Err(err(
                 Code::ResourceConflict,
                 format!("Function already exist: {name}"),
             ));
         }
         let pkg = self
-            .load_code(ctx, c.code.as_ref().unwrap_or(&FunctionCode::default()), "CreateFunction")
+            .load_code(
+                ctx,
+                c.code.as_ref().unwrap_or(&FunctionCode::default()),
+                "CreateFunction",
+            )
             .await?;
         v.code_sha256 = pkg.sha256;
         v.code_hex = pkg.hex;
@@ -520,14 +589,19 @@ impl Lambda {
         let (out, commit) = {
             let mut s = self.state.lock().expect("state lock");
             if s.functions.contains_key(&k) {
-                return Err(err(Code::ResourceConflict, format!("Function already exist: {name}")));
+                return Err(err(
+                    Code::ResourceConflict,
+                    format!("Function already exist: {name}"),
+                ));
             }
             let out = f.config(&out_version);
             let commit = self.persist_function(&k, Some(&f));
             s.functions.insert(k, f);
             (out, commit)
         };
-        commit.await.map_err(|e| err(Code::Service, e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
         // The create response shows the function still being created, as AWS's does.
         let mut out = out;
         out["State"] = json!("Pending");
@@ -546,15 +620,16 @@ impl Lambda {
         let k = key(&ctx.account_id, &ctx.region, name);
         let (out, commit) = {
             let mut s = self.state.lock().expect("state lock");
-            let func = s
-                .functions
-                .get_mut(&k)
-                .ok_or_else(|| not_found("Function", &ctx.arn("lambda", &format!("function:{name}"))))?;
+            let func = s.functions.get_mut(&k).ok_or_else(|| {
+                not_found("Function", &ctx.arn("lambda", &format!("function:{name}")))
+            })?;
             let out = f(func)?;
             let commit = self.persist_function(&k, Some(func));
             (out, commit)
         };
-        commit.await.map_err(|e| err(Code::Service, e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
         Ok(out)
     }
 
@@ -567,10 +642,9 @@ impl Lambda {
     ) -> Result<T> {
         let k = key(&ctx.account_id, &ctx.region, name);
         let s = self.state.lock().expect("state lock");
-        let func = s
-            .functions
-            .get(&k)
-            .ok_or_else(|| not_found("Function", &ctx.arn("lambda", &format!("function:{name}"))))?;
+        let func = s.functions.get(&k).ok_or_else(|| {
+            not_found("Function", &ctx.arn("lambda", &format!("function:{name}")))
+        })?;
         f(func)
     }
 
@@ -604,7 +678,10 @@ impl Lambda {
         let (name, _) = name_and_qualifier(&input)?;
         let code: FunctionCode = parse(input.clone())?;
         let publish_now = input.get("Publish").and_then(Value::as_bool) == Some(true);
-        let rev = input.get("RevisionId").and_then(Value::as_str).map(str::to_string);
+        let rev = input
+            .get("RevisionId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.read(ctx, &name, |_| Ok(()))?;
         let pkg = self.load_code(ctx, &code, "UpdateFunctionCode").await?;
         let out = self
@@ -615,15 +692,24 @@ impl Lambda {
                 f.latest.code_size = pkg.size;
                 f.latest.last_modified_ms = aloft_core::clock::now_millis();
                 f.latest.revision_id = revision();
-                let v = if publish_now { publish(f, None)? } else { f.latest.clone() };
+                let v = if publish_now {
+                    publish(f, None)?
+                } else {
+                    f.latest.clone()
+                };
                 Ok(f.config(&v))
             })
             .await?;
-        self.engine.retire(&ctx.account_id, &ctx.region, &name, Some("$LATEST"));
+        self.engine
+            .retire(&ctx.account_id, &ctx.region, &name, Some("$LATEST"));
         Ok(in_progress(out))
     }
 
-    pub async fn update_function_configuration(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn update_function_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let c: ConfigInput = parse(input)?;
         let (name, _) = parse_name(&c.function_name)?;
         let out = self
@@ -637,7 +723,8 @@ impl Lambda {
                 Ok(f.config(&f.latest))
             })
             .await?;
-        self.engine.retire(&ctx.account_id, &ctx.region, &name, Some("$LATEST"));
+        self.engine
+            .retire(&ctx.account_id, &ctx.region, &name, Some("$LATEST"));
         Ok(in_progress(out))
     }
 
@@ -646,7 +733,8 @@ impl Lambda {
         let k = key(&ctx.account_id, &ctx.region, &name);
         let commit = {
             let mut s = self.state.lock().expect("state lock");
-            let not_found_err = || not_found("Function", &ctx.arn("lambda", &format!("function:{name}")));
+            let not_found_err =
+                || not_found("Function", &ctx.arn("lambda", &format!("function:{name}")));
             match q.as_deref() {
                 None | Some("$LATEST") => {
                     if s.functions.remove(&k).is_none() {
@@ -657,12 +745,22 @@ impl Lambda {
                 Some(qv) => {
                     let f = s.functions.get_mut(&k).ok_or_else(not_found_err)?;
                     let n = qv.parse::<u64>().map_err(|_| {
-                        err(Code::InvalidParameterValue, "Deletion of aliases is not currently supported.")
+                        err(
+                            Code::InvalidParameterValue,
+                            "Deletion of aliases is not currently supported.",
+                        )
                     })?;
-                    if let Some(a) = f.aliases.values().find(|a| a.function_version == qv || a.routing.contains_key(qv)) {
+                    if let Some(a) = f
+                        .aliases
+                        .values()
+                        .find(|a| a.function_version == qv || a.routing.contains_key(qv))
+                    {
                         return Err(err(
                             Code::ResourceConflict,
-                            format!("Unable to delete version because the following aliases reference it: [{}]", a.name),
+                            format!(
+                                "Unable to delete version because the following aliases reference it: [{}]",
+                                a.name
+                            ),
                         ));
                     }
                     if f.versions.remove(&n).is_none() {
@@ -672,8 +770,11 @@ impl Lambda {
                 }
             }
         };
-        commit.await.map_err(|e| err(Code::Service, e.to_string()))?;
-        self.engine.retire(&ctx.account_id, &ctx.region, &name, q.as_deref());
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
+        self.engine
+            .retire(&ctx.account_id, &ctx.region, &name, q.as_deref());
         Ok(json!({}))
     }
 
@@ -681,7 +782,11 @@ impl Lambda {
         let all_versions = input.get("FunctionVersion").and_then(Value::as_str) == Some("ALL");
         let s = self.state.lock().expect("state lock");
         let prefix = format!("{}/{}/", ctx.account_id, ctx.region);
-        let mut keys: Vec<&String> = s.functions.keys().filter(|k| k.starts_with(&prefix)).collect();
+        let mut keys: Vec<&String> = s
+            .functions
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .collect();
         keys.sort();
         let mut items = Vec::new();
         for k in keys {
@@ -698,9 +803,18 @@ impl Lambda {
 
     pub async fn publish_version(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, _) = name_and_qualifier(&input)?;
-        let description = input.get("Description").and_then(Value::as_str).map(str::to_string);
-        let sha = input.get("CodeSha256").and_then(Value::as_str).map(str::to_string);
-        let rev = input.get("RevisionId").and_then(Value::as_str).map(str::to_string);
+        let description = input
+            .get("Description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let sha = input
+            .get("CodeSha256")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let rev = input
+            .get("RevisionId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.mutate(ctx, &name, |f| {
             check_revision(rev.as_deref(), &f.latest.revision_id)?;
             if let Some(s) = &sha
@@ -755,7 +869,10 @@ fn same_config(a: &Version, b: &Version) -> bool {
         && a.memory_size == b.memory_size
         && a.variables == b.variables
         && a.role == b.role
-        && a.layers.iter().map(|l| &l.arn).eq(b.layers.iter().map(|l| &l.arn))
+        && a.layers
+            .iter()
+            .map(|l| &l.arn)
+            .eq(b.layers.iter().map(|l| &l.arn))
 }
 
 fn in_progress(mut out: Value) -> Value {
@@ -801,7 +918,13 @@ pub fn resolve<'a>(f: &'a Function, q: Option<&str>) -> Result<&'a Version> {
 }
 
 /// `Marker`/`MaxItems` paging over a list already in order.
-pub(crate) fn paginate(items: Vec<Value>, input: &Value, list: &str, next: &str, default: usize) -> Value {
+pub(crate) fn paginate(
+    items: Vec<Value>,
+    input: &Value,
+    list: &str,
+    next: &str,
+    default: usize,
+) -> Value {
     let start = input
         .get("Marker")
         .and_then(Value::as_str)
@@ -809,7 +932,10 @@ pub(crate) fn paginate(items: Vec<Value>, input: &Value, list: &str, next: &str,
         .unwrap_or(0);
     let max = input
         .get("MaxItems")
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .map_or(default, |n| n.clamp(1, 10_000) as usize);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(start).take(max).collect();
@@ -821,7 +947,10 @@ pub(crate) fn paginate(items: Vec<Value>, input: &Value, list: &str, next: &str,
 }
 
 pub(crate) fn layer_refs_hex(v: &Version) -> Vec<String> {
-    v.layers.iter().map(|l: &LayerRef| l.code_hex.clone()).collect()
+    v.layers
+        .iter()
+        .map(|l: &LayerRef| l.code_hex.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -851,11 +980,22 @@ mod tests {
     #[test]
     fn runtime_and_env_rules() {
         assert!(check_runtime("python3.12").is_ok());
-        assert_eq!(check_runtime("python3.7").unwrap_err().code, "InvalidParameterValueException");
-        assert_eq!(check_runtime("cobol").unwrap_err().code, "ValidationException");
+        assert_eq!(
+            check_runtime("python3.7").unwrap_err().code,
+            "InvalidParameterValueException"
+        );
+        assert_eq!(
+            check_runtime("cobol").unwrap_err().code,
+            "ValidationException"
+        );
         let mut vars = BTreeMap::new();
         vars.insert("AWS_REGION".to_string(), "x".to_string());
-        assert!(check_variables(&vars).unwrap_err().message.contains("AWS_REGION"));
+        assert!(
+            check_variables(&vars)
+                .unwrap_err()
+                .message
+                .contains("AWS_REGION")
+        );
         let mut big = BTreeMap::new();
         big.insert("K".to_string(), "x".repeat(5000));
         assert!(check_variables(&big).unwrap_err().message.contains("4KB"));

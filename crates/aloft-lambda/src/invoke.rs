@@ -66,12 +66,23 @@ pub struct AsyncEvent {
 
 impl Lambda {
     /// Builds what the engine needs for the version a qualifier selects (aliases route by weight).
-    fn env_spec(&self, account: &str, region: &str, name: &str, q: Option<&str>) -> Result<(EnvSpec, String)> {
+    fn env_spec(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        q: Option<&str>,
+    ) -> Result<(EnvSpec, String)> {
         let s = self.state.lock().expect("state lock");
         let f = s
             .functions
             .get(&key(account, region, name))
-            .ok_or_else(|| not_found("Function", &aloft_core::arn::build("lambda", region, account, &format!("function:{name}"))))?;
+            .ok_or_else(|| {
+                not_found(
+                    "Function",
+                    &aloft_core::arn::build("lambda", region, account, &format!("function:{name}")),
+                )
+            })?;
         let version_name = match q {
             None => "$LATEST".to_string(),
             Some(q) if f.version(q).is_some() => q.to_string(),
@@ -122,11 +133,17 @@ impl Lambda {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<InvokeOutput> {
-        let limit = if mode == Mode::Event { MAX_ASYNC_PAYLOAD } else { MAX_SYNC_PAYLOAD };
+        let limit = if mode == Mode::Event {
+            MAX_ASYNC_PAYLOAD
+        } else {
+            MAX_SYNC_PAYLOAD
+        };
         if payload.len() > limit {
             return Err(err(
                 Code::RequestTooLarge,
-                format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+                format!(
+                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+                ),
             ));
         }
         if !payload.is_empty()
@@ -134,12 +151,17 @@ impl Lambda {
         {
             return Err(err(
                 Code::InvalidRequestContent,
-                format!("Could not parse request body into json: Could not parse payload into json: {e}"),
+                format!(
+                    "Could not parse request body into json: Could not parse payload into json: {e}"
+                ),
             ));
         }
         let (spec, invoked) = self.env_spec(account, region, name, q)?;
         if spec.runtime.is_empty() {
-            return Err(err(Code::InvalidParameterValue, "Aloft runs .zip packages only."));
+            return Err(err(
+                Code::InvalidParameterValue,
+                "Aloft runs .zip packages only.",
+            ));
         }
         match mode {
             Mode::DryRun => {
@@ -177,10 +199,18 @@ impl Lambda {
         let version = spec.version.clone();
         let inv = Invocation {
             request_id,
-            payload: if payload.is_empty() { Bytes::from_static(b"{}") } else { payload },
+            payload: if payload.is_empty() {
+                Bytes::from_static(b"{}")
+            } else {
+                payload
+            },
             deadline_ms: 0,
             invoked_arn: invoked,
-            trace_id: format!("Root=1-{:08x}-{};Sampled=0", aloft_core::clock::now_secs(), aloft_core::ids::hex(12)),
+            trace_id: format!(
+                "Root=1-{:08x}-{};Sampled=0",
+                aloft_core::clock::now_secs(),
+                aloft_core::ids::hex(12)
+            ),
             client_context: client_context.and_then(|c| {
                 base64::engine::general_purpose::STANDARD
                     .decode(c)
@@ -215,11 +245,27 @@ impl Lambda {
         let payload = input
             .get("Payload")
             .and_then(Value::as_str)
-            .map(|p| base64::engine::general_purpose::STANDARD.decode(p).unwrap_or_default())
+            .map(|p| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(p)
+                    .unwrap_or_default()
+            })
             .unwrap_or_default();
-        let cc = input.get("ClientContext").and_then(Value::as_str).map(str::to_string);
+        let cc = input
+            .get("ClientContext")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let out = self
-            .invoke(&ctx.account_id, &ctx.region, &name, q.as_deref(), mode, tail, Bytes::from(payload), cc)
+            .invoke(
+                &ctx.account_id,
+                &ctx.region,
+                &name,
+                q.as_deref(),
+                mode,
+                tail,
+                Bytes::from(payload),
+                cc,
+            )
             .await?;
         let mut v = json!({
             "StatusCode": out.status,
@@ -243,10 +289,23 @@ impl Lambda {
         let payload = input
             .get("InvokeArgs")
             .and_then(Value::as_str)
-            .map(|p| base64::engine::general_purpose::STANDARD.decode(p).unwrap_or_default())
+            .map(|p| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(p)
+                    .unwrap_or_default()
+            })
             .unwrap_or_default();
-        self.invoke(&ctx.account_id, &ctx.region, &name, q.as_deref(), Mode::Event, false, Bytes::from(payload), None)
-            .await?;
+        self.invoke(
+            &ctx.account_id,
+            &ctx.region,
+            &name,
+            q.as_deref(),
+            Mode::Event,
+            false,
+            Bytes::from(payload),
+            None,
+        )
+        .await?;
         Ok(json!({"Status": 202}))
     }
 
@@ -266,16 +325,25 @@ impl Lambda {
             * 1000;
         loop {
             ev.attempts += 1;
-            let (spec, invoked) = match self.env_spec(&ev.account, &ev.region, &ev.name, ev.qualifier.as_deref()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
+            let (spec, invoked) =
+                match self.env_spec(&ev.account, &ev.region, &ev.name, ev.qualifier.as_deref()) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
             let inv = Invocation {
                 request_id: ev.request_id.clone(),
-                payload: if ev.payload.is_empty() { Bytes::from_static(b"{}") } else { ev.payload.clone() },
+                payload: if ev.payload.is_empty() {
+                    Bytes::from_static(b"{}")
+                } else {
+                    ev.payload.clone()
+                },
                 deadline_ms: 0,
                 invoked_arn: invoked,
-                trace_id: format!("Root=1-{:08x}-{};Sampled=0", aloft_core::clock::now_secs(), aloft_core::ids::hex(12)),
+                trace_id: format!(
+                    "Root=1-{:08x}-{};Sampled=0",
+                    aloft_core::clock::now_secs(),
+                    aloft_core::ids::hex(12)
+                ),
                 client_context: None,
                 cognito_identity: None,
             };
@@ -288,13 +356,27 @@ impl Lambda {
                 Err(_) => (false, Bytes::new(), None),
             };
             if ok {
-                self.destination(&ev, &cfg, "OnSuccess", "Success", &version, &response, None).await;
+                self.destination(&ev, &cfg, "OnSuccess", "Success", &version, &response, None)
+                    .await;
                 return;
             }
             let age = aloft_core::clock::now_millis() - ev.first_ms;
             if ev.attempts > max_retries || age >= max_age_ms {
-                let condition = if age >= max_age_ms { "EventAgeExceeded" } else { "RetriesExhausted" };
-                self.destination(&ev, &cfg, "OnFailure", condition, &version, &response, function_error).await;
+                let condition = if age >= max_age_ms {
+                    "EventAgeExceeded"
+                } else {
+                    "RetriesExhausted"
+                };
+                self.destination(
+                    &ev,
+                    &cfg,
+                    "OnFailure",
+                    condition,
+                    &version,
+                    &response,
+                    function_error,
+                )
+                .await;
                 self.dead_letter(&ev, &spec, &response).await;
                 return;
             }
@@ -322,7 +404,12 @@ impl Lambda {
         else {
             return;
         };
-        let fn_arn = aloft_core::arn::build("lambda", &ev.region, &ev.account, &format!("function:{}:{version}", ev.name));
+        let fn_arn = aloft_core::arn::build(
+            "lambda",
+            &ev.region,
+            &ev.account,
+            &format!("function:{}:{version}", ev.name),
+        );
         let mut response_context = json!({"statusCode": 200, "executedVersion": version});
         if let Some(e) = function_error {
             response_context["functionError"] = json!(e);
@@ -345,14 +432,23 @@ impl Lambda {
             options.insert("Source".into(), json!("lambda"));
             options.insert(
                 "DetailType".into(),
-                json!(if which == "OnSuccess" { "Lambda Function Invocation Result - Success" } else { "Lambda Function Invocation Result - Failure" }),
+                json!(if which == "OnSuccess" {
+                    "Lambda Function Invocation Result - Success"
+                } else {
+                    "Lambda Function Invocation Result - Failure"
+                }),
             );
         }
         let d = Delivery {
             payload: Bytes::from(record.to_string()),
             options,
             sync: false,
-            source_arn: Some(aloft_core::arn::build("lambda", &ev.region, &ev.account, &format!("function:{}", ev.name))),
+            source_arn: Some(aloft_core::arn::build(
+                "lambda",
+                &ev.region,
+                &ev.account,
+                &format!("function:{}", ev.name),
+            )),
             account: ev.account.clone(),
             region: ev.region.clone(),
         };
@@ -371,7 +467,11 @@ impl Lambda {
         let Some(target) = target else { return };
         let message = serde_json::from_slice::<Value>(response)
             .ok()
-            .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         let mut options = serde_json::Map::new();
         options.insert(
@@ -386,7 +486,12 @@ impl Lambda {
             payload: ev.payload.clone(),
             options,
             sync: false,
-            source_arn: Some(aloft_core::arn::build("lambda", &ev.region, &ev.account, &format!("function:{}", ev.name))),
+            source_arn: Some(aloft_core::arn::build(
+                "lambda",
+                &ev.region,
+                &ev.account,
+                &format!("function:{}", ev.name),
+            )),
             account: ev.account.clone(),
             region: ev.region.clone(),
         };
@@ -397,7 +502,10 @@ impl Lambda {
 }
 
 /// Takes events off the async queue; each runs (and retries) in its own task.
-pub async fn async_worker(svc: Weak<Lambda>, mut rx: tokio::sync::mpsc::UnboundedReceiver<AsyncEvent>) {
+pub async fn async_worker(
+    svc: Weak<Lambda>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<AsyncEvent>,
+) {
     while let Some(ev) = rx.recv().await {
         let Some(s) = svc.upgrade() else { break };
         tokio::spawn(s.run_async(ev));
@@ -414,14 +522,36 @@ impl Target for LambdaTarget {
             .0
             .upgrade()
             .ok_or_else(|| err(Code::Service, "Lambda is shutting down"))?;
-        let parsed = aloft_core::arn::parse(arn).ok_or_else(|| AwsError::validation(format!("Invalid ARN: {arn}")))?;
+        let parsed = aloft_core::arn::parse(arn)
+            .ok_or_else(|| AwsError::validation(format!("Invalid ARN: {arn}")))?;
         let (name, q) = parse_name(arn)?;
         let q = crate::functions::qualifier(q, d.options.get("Qualifier").and_then(Value::as_str))?;
-        let account = if parsed.account.is_empty() { d.account.clone() } else { parsed.account.to_string() };
-        let region = if parsed.region.is_empty() { d.region.clone() } else { parsed.region.to_string() };
-        let mode = if d.sync { Mode::RequestResponse } else { Mode::Event };
+        let account = if parsed.account.is_empty() {
+            d.account.clone()
+        } else {
+            parsed.account.to_string()
+        };
+        let region = if parsed.region.is_empty() {
+            d.region.clone()
+        } else {
+            parsed.region.to_string()
+        };
+        let mode = if d.sync {
+            Mode::RequestResponse
+        } else {
+            Mode::Event
+        };
         let out = svc
-            .invoke(&account, &region, &name, q.as_deref(), mode, false, d.payload, None)
+            .invoke(
+                &account,
+                &region,
+                &name,
+                q.as_deref(),
+                mode,
+                false,
+                d.payload,
+                None,
+            )
             .await?;
         let mut info = serde_json::Map::new();
         info.insert("StatusCode".into(), json!(out.status));
@@ -445,7 +575,14 @@ pub struct LogsSink {
 
 #[async_trait::async_trait]
 impl LogSink for LogsSink {
-    async fn put(&self, account: &str, region: &str, group: &str, stream: &str, events: Vec<(i64, String)>) {
+    async fn put(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: Vec<(i64, String)>,
+    ) {
         let arn = aloft_core::arn::build("logs", region, account, &format!("log-group:{group}"));
         let mut options = serde_json::Map::new();
         options.insert("Operation".into(), json!("PutLogEvents"));
@@ -454,7 +591,12 @@ impl LogSink for LogsSink {
         options.insert("CreateIfMissing".into(), json!(true));
         options.insert(
             "logEvents".into(),
-            Value::Array(events.into_iter().map(|(t, m)| json!({"timestamp": t, "message": m})).collect()),
+            Value::Array(
+                events
+                    .into_iter()
+                    .map(|(t, m)| json!({"timestamp": t, "message": m}))
+                    .collect(),
+            ),
         );
         let d = Delivery {
             options,

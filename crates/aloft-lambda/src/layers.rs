@@ -11,12 +11,19 @@ use crate::model::{Layer, LayerRef, LayerVersion};
 use crate::{Lambda, key};
 
 fn layer_name(input: &Value) -> Result<String> {
-    let raw = input.get("LayerName").and_then(Value::as_str).unwrap_or_default();
+    let raw = input
+        .get("LayerName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     // A layer ARN is accepted wherever a name is.
-    let name = raw.strip_prefix("arn:").map_or(raw, |_| raw.rsplit(':').next().unwrap_or(raw));
+    let name = raw
+        .strip_prefix("arn:")
+        .map_or(raw, |_| raw.rsplit(':').next().unwrap_or(raw));
     if name.is_empty()
         || name.len() > 140
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(constraint(
             raw,
@@ -30,7 +37,10 @@ fn layer_name(input: &Value) -> Result<String> {
 fn version_number(input: &Value) -> u64 {
     input
         .get("VersionNumber")
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(0)
 }
 
@@ -43,7 +53,11 @@ impl Lambda {
             input
                 .get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let k = key(&ctx.account_id, &ctx.region, &name);
@@ -60,11 +74,18 @@ impl Lambda {
             layer.next_version += 1;
             let v = LayerVersion {
                 version: n,
-                description: input.get("Description").and_then(Value::as_str).unwrap_or_default().to_string(),
+                description: input
+                    .get("Description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 created_ms: aloft_core::clock::now_millis(),
                 compatible_runtimes: strings("CompatibleRuntimes"),
                 compatible_architectures: strings("CompatibleArchitectures"),
-                license_info: input.get("LicenseInfo").and_then(Value::as_str).map(str::to_string),
+                license_info: input
+                    .get("LicenseInfo")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 code_sha256: pkg.sha256,
                 code_hex: pkg.hex,
                 code_size: pkg.size,
@@ -75,7 +96,9 @@ impl Lambda {
             let commit = self.persist_layer(&k, Some(layer));
             (out, commit)
         };
-        commit.await.map_err(|e| err(Code::Service, e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
         Ok(out)
     }
 
@@ -85,7 +108,12 @@ impl Lambda {
         let l = s
             .layers
             .get(&key(&ctx.account_id, &ctx.region, name))
-            .ok_or_else(|| err(Code::ResourceNotFound, "The resource you requested does not exist."))?;
+            .ok_or_else(|| {
+                err(
+                    Code::ResourceNotFound,
+                    "The resource you requested does not exist.",
+                )
+            })?;
         let v = l
             .versions
             .get(&n)
@@ -122,11 +150,9 @@ impl Lambda {
             .iter()
             .filter(|(k, _)| k.starts_with(&prefix))
             .filter_map(|(_, l)| {
-                let v = l
-                    .versions
-                    .values()
-                    .rev()
-                    .find(|v| runtime.is_none_or(|r| v.compatible_runtimes.iter().any(|c| c == r)))?;
+                let v = l.versions.values().rev().find(|v| {
+                    runtime.is_none_or(|r| v.compatible_runtimes.iter().any(|c| c == r))
+                })?;
                 Some((
                     l.name.clone(),
                     json!({
@@ -138,7 +164,13 @@ impl Lambda {
             })
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(crate::functions::paginate(items.into_iter().map(|(_, v)| v).collect(), &input, "Layers", "NextMarker", 50))
+        Ok(crate::functions::paginate(
+            items.into_iter().map(|(_, v)| v).collect(),
+            &input,
+            "Layers",
+            "NextMarker",
+            50,
+        ))
     }
 
     pub fn list_layer_versions(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
@@ -147,9 +179,21 @@ impl Lambda {
         let items = s
             .layers
             .get(&key(&ctx.account_id, &ctx.region, &name))
-            .map(|l| l.versions.values().rev().map(|v| l.version_json(v, &ctx.base_url, false)).collect())
+            .map(|l| {
+                l.versions
+                    .values()
+                    .rev()
+                    .map(|v| l.version_json(v, &ctx.base_url, false))
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok(crate::functions::paginate(items, &input, "LayerVersions", "NextMarker", 50))
+        Ok(crate::functions::paginate(
+            items,
+            &input,
+            "LayerVersions",
+            "NextMarker",
+            50,
+        ))
     }
 
     pub async fn delete_layer_version(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
@@ -164,14 +208,23 @@ impl Lambda {
             l.versions.remove(&n);
             self.persist_layer(&k, Some(l))
         };
-        commit.await.map_err(|e| err(Code::Service, e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
         Ok(json!({}))
     }
 
     /// Resolves layer version ARNs for a function configuration (at most 5, as AWS allows).
-    pub(crate) fn resolve_layers(&self, _ctx: &RequestContext, arns: &[String]) -> Result<Vec<LayerRef>> {
+    pub(crate) fn resolve_layers(
+        &self,
+        _ctx: &RequestContext,
+        arns: &[String],
+    ) -> Result<Vec<LayerRef>> {
         if arns.len() > 5 {
-            return Err(err(Code::InvalidParameterValue, "Cannot reference more than 5 layers."));
+            return Err(err(
+                Code::InvalidParameterValue,
+                "Cannot reference more than 5 layers.",
+            ));
         }
         let s = self.state.lock().expect("state lock");
         let mut out = Vec::new();

@@ -82,10 +82,18 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         targets: ctx.targets.clone(),
     });
     let mut engine = runtime::Engine::new(host, work.join("envs"), sink);
-    if let Some(s) = ctx.config.setting("lambda.idle_seconds").and_then(|s| s.parse::<i64>().ok()) {
+    if let Some(s) = ctx
+        .config
+        .setting("lambda.idle_seconds")
+        .and_then(|s| s.parse::<i64>().ok())
+    {
         engine.idle_ms = s * 1000;
     }
-    if let Some(n) = ctx.config.setting("lambda.concurrency").and_then(|s| s.parse::<usize>().ok()) {
+    if let Some(n) = ctx
+        .config
+        .setting("lambda.concurrency")
+        .and_then(|s| s.parse::<usize>().ok())
+    {
         engine.account_limit = n;
     }
     let engine = Arc::new(engine);
@@ -94,14 +102,18 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
     if let Ok(rows) = ctx.store.load(NS_FUNCTIONS, b"") {
         for (k, v) in rows {
             if let Ok(f) = serde_json::from_slice::<Function>(&v) {
-                state.functions.insert(String::from_utf8_lossy(&k).into_owned(), f);
+                state
+                    .functions
+                    .insert(String::from_utf8_lossy(&k).into_owned(), f);
             }
         }
     }
     if let Ok(rows) = ctx.store.load(NS_LAYERS, b"") {
         for (k, v) in rows {
             if let Ok(l) = serde_json::from_slice::<Layer>(&v) {
-                state.layers.insert(String::from_utf8_lossy(&k).into_owned(), l);
+                state
+                    .layers
+                    .insert(String::from_utf8_lossy(&k).into_owned(), l);
             }
         }
     }
@@ -112,8 +124,10 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         code_root,
         queue: tx,
     });
-    ctx.targets
-        .register_target("lambda", Arc::new(invoke::LambdaTarget(Arc::downgrade(&svc))));
+    ctx.targets.register_target(
+        "lambda",
+        Arc::new(invoke::LambdaTarget(Arc::downgrade(&svc))),
+    );
     tokio::spawn(invoke::async_worker(Arc::downgrade(&svc), rx));
     let reaper = Arc::downgrade(&engine);
     tokio::spawn(async move {
@@ -148,7 +162,11 @@ impl Lambda {
     pub(crate) fn persist_layer(&self, key: &str, l: Option<&Layer>) -> aloft_store::Commit {
         let mut b = aloft_store::Batch::new();
         match l {
-            Some(l) => b.put(NS_LAYERS, key.as_bytes(), serde_json::to_vec(l).unwrap_or_default()),
+            Some(l) => b.put(
+                NS_LAYERS,
+                key.as_bytes(),
+                serde_json::to_vec(l).unwrap_or_default(),
+            ),
             None => b.delete(NS_LAYERS, key.as_bytes()),
         }
         self.ctx.store.submit(b)

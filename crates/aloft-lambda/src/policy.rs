@@ -100,7 +100,9 @@ impl Lambda {
 
     pub async fn remove_permission(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
-        let sid = str_of(&input, "StatementId").unwrap_or_default().to_string();
+        let sid = str_of(&input, "StatementId")
+            .unwrap_or_default()
+            .to_string();
         self.mutate(ctx, &name, |f| {
             let arn = f.arn();
             let list = f.policies.entry(q.clone().unwrap_or_default()).or_default();
@@ -122,7 +124,10 @@ impl Lambda {
         let (name, q) = name_and_qualifier(&input)?;
         self.read(ctx, &name, |f| {
             let v = resolve(f, q.as_deref())?;
-            let list = f.policies.get(&q.clone().unwrap_or_default()).filter(|l| !l.is_empty());
+            let list = f
+                .policies
+                .get(&q.clone().unwrap_or_default())
+                .filter(|l| !l.is_empty());
             let Some(list) = list else {
                 return Err(err(
                     Code::ResourceNotFound,

@@ -17,44 +17,224 @@ use crate::invoke::{MAX_SYNC_PAYLOAD, Mode};
 const ROUTES: &[(&str, &str, &str, u16)] = &[
     ("POST", "/2015-03-31/functions", "CreateFunction", 201),
     ("GET", "/2015-03-31/functions", "ListFunctions", 200),
-    ("GET", "/2015-03-31/functions/{FunctionName}", "GetFunction", 200),
-    ("DELETE", "/2015-03-31/functions/{FunctionName}", "DeleteFunction", 204),
-    ("GET", "/2015-03-31/functions/{FunctionName}/configuration", "GetFunctionConfiguration", 200),
-    ("PUT", "/2015-03-31/functions/{FunctionName}/configuration", "UpdateFunctionConfiguration", 200),
-    ("PUT", "/2015-03-31/functions/{FunctionName}/code", "UpdateFunctionCode", 200),
-    ("POST", "/2015-03-31/functions/{FunctionName}/invocations", "Invoke", 200),
-    ("POST", "/2014-11-13/functions/{FunctionName}/invoke-async", "InvokeAsync", 202),
-    ("POST", "/2015-03-31/functions/{FunctionName}/versions", "PublishVersion", 201),
-    ("GET", "/2015-03-31/functions/{FunctionName}/versions", "ListVersionsByFunction", 200),
-    ("POST", "/2015-03-31/functions/{FunctionName}/aliases", "CreateAlias", 201),
-    ("GET", "/2015-03-31/functions/{FunctionName}/aliases", "ListAliases", 200),
-    ("GET", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", "GetAlias", 200),
-    ("PUT", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", "UpdateAlias", 200),
-    ("DELETE", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", "DeleteAlias", 204),
-    ("POST", "/2015-03-31/functions/{FunctionName}/policy", "AddPermission", 201),
-    ("GET", "/2015-03-31/functions/{FunctionName}/policy", "GetPolicy", 200),
-    ("DELETE", "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", "RemovePermission", 204),
-    ("PUT", "/2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", 200),
-    ("GET", "/2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", 200),
-    ("DELETE", "/2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", 204),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}",
+        "GetFunction",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/functions/{FunctionName}",
+        "DeleteFunction",
+        204,
+    ),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}/configuration",
+        "GetFunctionConfiguration",
+        200,
+    ),
+    (
+        "PUT",
+        "/2015-03-31/functions/{FunctionName}/configuration",
+        "UpdateFunctionConfiguration",
+        200,
+    ),
+    (
+        "PUT",
+        "/2015-03-31/functions/{FunctionName}/code",
+        "UpdateFunctionCode",
+        200,
+    ),
+    (
+        "POST",
+        "/2015-03-31/functions/{FunctionName}/invocations",
+        "Invoke",
+        200,
+    ),
+    (
+        "POST",
+        "/2014-11-13/functions/{FunctionName}/invoke-async",
+        "InvokeAsync",
+        202,
+    ),
+    (
+        "POST",
+        "/2015-03-31/functions/{FunctionName}/versions",
+        "PublishVersion",
+        201,
+    ),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}/versions",
+        "ListVersionsByFunction",
+        200,
+    ),
+    (
+        "POST",
+        "/2015-03-31/functions/{FunctionName}/aliases",
+        "CreateAlias",
+        201,
+    ),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}/aliases",
+        "ListAliases",
+        200,
+    ),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
+        "GetAlias",
+        200,
+    ),
+    (
+        "PUT",
+        "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
+        "UpdateAlias",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
+        "DeleteAlias",
+        204,
+    ),
+    (
+        "POST",
+        "/2015-03-31/functions/{FunctionName}/policy",
+        "AddPermission",
+        201,
+    ),
+    (
+        "GET",
+        "/2015-03-31/functions/{FunctionName}/policy",
+        "GetPolicy",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/functions/{FunctionName}/policy/{StatementId}",
+        "RemovePermission",
+        204,
+    ),
+    (
+        "PUT",
+        "/2017-10-31/functions/{FunctionName}/concurrency",
+        "PutFunctionConcurrency",
+        200,
+    ),
+    (
+        "GET",
+        "/2019-09-30/functions/{FunctionName}/concurrency",
+        "GetFunctionConcurrency",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2017-10-31/functions/{FunctionName}/concurrency",
+        "DeleteFunctionConcurrency",
+        204,
+    ),
     ("POST", "/2017-03-31/tags/{Resource}", "TagResource", 204),
-    ("DELETE", "/2017-03-31/tags/{Resource}", "UntagResource", 204),
+    (
+        "DELETE",
+        "/2017-03-31/tags/{Resource}",
+        "UntagResource",
+        204,
+    ),
     ("GET", "/2017-03-31/tags/{Resource}", "ListTags", 200),
-    ("GET", "/2016-08-19/account-settings", "GetAccountSettings", 200),
-    ("POST", "/2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig", 201),
-    ("GET", "/2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig", 200),
-    ("PUT", "/2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig", 200),
-    ("DELETE", "/2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig", 204),
-    ("GET", "/2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs", 200),
-    ("PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "PutFunctionEventInvokeConfig", 200),
-    ("POST", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "UpdateFunctionEventInvokeConfig", 200),
-    ("GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig", 200),
-    ("DELETE", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "DeleteFunctionEventInvokeConfig", 204),
-    ("GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", "ListFunctionEventInvokeConfigs", 200),
-    ("POST", "/2018-10-31/layers/{LayerName}/versions", "PublishLayerVersion", 201),
-    ("GET", "/2018-10-31/layers/{LayerName}/versions", "ListLayerVersions", 200),
-    ("GET", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "GetLayerVersion", 200),
-    ("DELETE", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "DeleteLayerVersion", 204),
+    (
+        "GET",
+        "/2016-08-19/account-settings",
+        "GetAccountSettings",
+        200,
+    ),
+    (
+        "POST",
+        "/2021-10-31/functions/{FunctionName}/url",
+        "CreateFunctionUrlConfig",
+        201,
+    ),
+    (
+        "GET",
+        "/2021-10-31/functions/{FunctionName}/url",
+        "GetFunctionUrlConfig",
+        200,
+    ),
+    (
+        "PUT",
+        "/2021-10-31/functions/{FunctionName}/url",
+        "UpdateFunctionUrlConfig",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2021-10-31/functions/{FunctionName}/url",
+        "DeleteFunctionUrlConfig",
+        204,
+    ),
+    (
+        "GET",
+        "/2021-10-31/functions/{FunctionName}/urls",
+        "ListFunctionUrlConfigs",
+        200,
+    ),
+    (
+        "PUT",
+        "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+        "PutFunctionEventInvokeConfig",
+        200,
+    ),
+    (
+        "POST",
+        "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+        "UpdateFunctionEventInvokeConfig",
+        200,
+    ),
+    (
+        "GET",
+        "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+        "GetFunctionEventInvokeConfig",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+        "DeleteFunctionEventInvokeConfig",
+        204,
+    ),
+    (
+        "GET",
+        "/2019-09-25/functions/{FunctionName}/event-invoke-config/list",
+        "ListFunctionEventInvokeConfigs",
+        200,
+    ),
+    (
+        "POST",
+        "/2018-10-31/layers/{LayerName}/versions",
+        "PublishLayerVersion",
+        201,
+    ),
+    (
+        "GET",
+        "/2018-10-31/layers/{LayerName}/versions",
+        "ListLayerVersions",
+        200,
+    ),
+    (
+        "GET",
+        "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
+        "GetLayerVersion",
+        200,
+    ),
+    (
+        "DELETE",
+        "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
+        "DeleteLayerVersion",
+        204,
+    ),
     ("GET", "/2018-10-31/layers", "ListLayers", 200),
 ];
 
@@ -84,7 +264,11 @@ pub(crate) async fn read_body(
     let mut out = bytes::BytesMut::new();
     while let Some(frame) = b.frame().await {
         let Ok(frame) = frame else {
-            return Err(AwsError::new("IncompleteBody", 400, "Could not read the request body"));
+            return Err(AwsError::new(
+                "IncompleteBody",
+                400,
+                "Could not read the request body",
+            ));
         };
         if let Ok(data) = frame.into_data() {
             out.extend_from_slice(&data);
@@ -99,7 +283,11 @@ pub(crate) async fn read_body(
 /// Matches a path against a pattern, returning the decoded labels.
 fn matches(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let a: Vec<&str> = path.trim_end_matches('/').trim_start_matches('/').split('/').collect();
+    let a: Vec<&str> = path
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
     if p.len() != a.len() {
         return None;
     }
@@ -109,7 +297,10 @@ fn matches(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
             if aa.is_empty() {
                 return None;
             }
-            labels.push((name.to_string(), percent_decode_str(aa).decode_utf8_lossy().into_owned()));
+            labels.push((
+                name.to_string(),
+                percent_decode_str(aa).decode_utf8_lossy().into_owned(),
+            ));
         } else if pp != aa {
             return None;
         }
@@ -117,7 +308,10 @@ fn matches(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     Some(labels)
 }
 
-pub fn route(method: &str, path: &str, query: &str) -> Option<(&'static str, u16, Vec<(String, String)>)> {
+/// An operation, its success status, and the path labels (decoded).
+pub type Route = (&'static str, u16, Vec<(String, String)>);
+
+pub fn route(method: &str, path: &str, query: &str) -> Option<Route> {
     if path == "/2018-10-31/layers" && method == "GET" && query.contains("find=LayerVersion") {
         return Some(("GetLayerVersionByArn", 200, vec![]));
     }
@@ -132,7 +326,11 @@ fn query_pairs(q: &str) -> Vec<(String, String)> {
         .filter(|s| !s.is_empty())
         .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let dec = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let dec = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (dec(k), dec(v))
         })
         .collect()
@@ -159,7 +357,11 @@ pub fn error_response(e: &AwsError, request_id: &str) -> Response {
 }
 
 fn json_response(status: u16, v: &Value, request_id: &str) -> Response {
-    let b = if status == 204 { Bytes::new() } else { Bytes::from(v.to_string()) };
+    let b = if status == 204 {
+        Bytes::new()
+    } else {
+        Bytes::from(v.to_string())
+    };
     http::Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -178,11 +380,18 @@ pub async fn handle(svc: &Lambda, mut req: AwsRequest) -> Response {
     let query = req.query().to_string();
     let Some((op, status, labels)) = route(&method, &path, &query) else {
         return error_response(
-            &err(Code::ResourceNotFound, format!("Unknown Lambda path: {method} {path}")),
+            &err(
+                Code::ResourceNotFound,
+                format!("Unknown Lambda path: {method} {path}"),
+            ),
             &rid,
         );
     };
-    let limit = if op == "Invoke" { MAX_SYNC_PAYLOAD } else { 70 * 1024 * 1024 };
+    let limit = if op == "Invoke" {
+        MAX_SYNC_PAYLOAD
+    } else {
+        70 * 1024 * 1024
+    };
     let body = match read_body(&mut req, limit, || {
         err(
             Code::RequestTooLarge,
@@ -204,7 +413,10 @@ pub async fn handle(svc: &Lambda, mut req: AwsRequest) -> Response {
             Ok(Value::Object(m)) => m,
             _ => {
                 return error_response(
-                    &err(Code::InvalidRequestContent, "Could not parse request body into json"),
+                    &err(
+                        Code::InvalidRequestContent,
+                        "Could not parse request body into json",
+                    ),
                     &rid,
                 );
             }
@@ -213,7 +425,10 @@ pub async fn handle(svc: &Lambda, mut req: AwsRequest) -> Response {
     if op == "InvokeAsync" {
         input.insert(
             "InvokeArgs".into(),
-            json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &body)),
+            json!(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                &body
+            )),
         );
     }
     for (k, v) in labels {
@@ -236,18 +451,40 @@ pub async fn handle(svc: &Lambda, mut req: AwsRequest) -> Response {
     }
 }
 
-async fn invoke(svc: &Lambda, req: &AwsRequest, labels: Vec<(String, String)>, query: &str, body: Bytes) -> Response {
+async fn invoke(
+    svc: &Lambda,
+    req: &AwsRequest,
+    labels: Vec<(String, String)>,
+    query: &str,
+    body: Bytes,
+) -> Response {
     let rid = &req.ctx.request_id;
-    let raw = labels.into_iter().next().map(|(_, v)| v).unwrap_or_default();
-    let q = query_pairs(query).into_iter().find(|(k, _)| k == "Qualifier").map(|(_, v)| v);
+    let raw = labels
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let q = query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "Qualifier")
+        .map(|(_, v)| v);
     let res = async {
         let (name, q2) = crate::functions::parse_name(&raw)?;
         let q = crate::functions::qualifier(q2, q.as_deref())?;
         let mode = Mode::parse(req.header("x-amz-invocation-type"))?;
         let tail = req.header("x-amz-log-type") == Some("Tail");
         let cc = req.header("x-amz-client-context").map(str::to_string);
-        svc.invoke(&req.ctx.account_id, &req.ctx.region, &name, q.as_deref(), mode, tail, body, cc)
-            .await
+        svc.invoke(
+            &req.ctx.account_id,
+            &req.ctx.region,
+            &name,
+            q.as_deref(),
+            mode,
+            tail,
+            body,
+            cc,
+        )
+        .await
     }
     .await;
     match res {
@@ -307,7 +544,8 @@ mod tests {
 
     #[test]
     fn routes_by_method_and_path() {
-        let (op, status, labels) = route("GET", "/2015-03-31/functions/f/configuration", "").unwrap();
+        let (op, status, labels) =
+            route("GET", "/2015-03-31/functions/f/configuration", "").unwrap();
         assert_eq!((op, status), ("GetFunctionConfiguration", 200));
         assert_eq!(labels, vec![("FunctionName".to_string(), "f".to_string())]);
         let (op, _, labels) = route(
@@ -317,10 +555,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(op, "Invoke");
-        assert_eq!(labels[0].1, "arn:aws:lambda:us-east-1:000000000000:function:f");
-        assert_eq!(route("GET", "/2018-10-31/layers", "find=LayerVersion&Arn=x").unwrap().0, "GetLayerVersionByArn");
-        assert_eq!(route("GET", "/2018-10-31/layers", "").unwrap().0, "ListLayers");
-        assert_eq!(route("DELETE", "/2015-03-31/functions/f", "").unwrap().1, 204);
+        assert_eq!(
+            labels[0].1,
+            "arn:aws:lambda:us-east-1:000000000000:function:f"
+        );
+        assert_eq!(
+            route("GET", "/2018-10-31/layers", "find=LayerVersion&Arn=x")
+                .unwrap()
+                .0,
+            "GetLayerVersionByArn"
+        );
+        assert_eq!(
+            route("GET", "/2018-10-31/layers", "").unwrap().0,
+            "ListLayers"
+        );
+        assert_eq!(
+            route("DELETE", "/2015-03-31/functions/f", "").unwrap().1,
+            204
+        );
         assert!(route("PATCH", "/2015-03-31/functions/f", "").is_none());
     }
 }

@@ -29,21 +29,37 @@ impl Lambda {
             .sum()
     }
 
-    pub async fn put_function_concurrency(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn put_function_concurrency(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, _) = name_and_qualifier(&input)?;
         let n = input
             .get("ReservedConcurrentExecutions")
             .and_then(Value::as_i64)
-            .ok_or_else(|| constraint("null", "reservedConcurrentExecutions", "Member must not be null"))?;
+            .ok_or_else(|| {
+                constraint(
+                    "null",
+                    "reservedConcurrentExecutions",
+                    "Member must not be null",
+                )
+            })?;
         if n < 0 {
-            return Err(constraint(&n.to_string(), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0"));
+            return Err(constraint(
+                &n.to_string(),
+                "reservedConcurrentExecutions",
+                "Member must have value greater than or equal to 0",
+            ));
         }
         let limit = self.engine.account_limit as u64;
         let others = self.reserved_total(ctx, &name);
         if others + n as u64 > limit.saturating_sub(MIN_UNRESERVED) {
             return Err(err(
                 Code::InvalidParameterValue,
-                format!("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."),
+                format!(
+                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+                ),
             ));
         }
         self.mutate(ctx, &name, |f| {
@@ -63,7 +79,11 @@ impl Lambda {
         })
     }
 
-    pub async fn delete_function_concurrency(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn delete_function_concurrency(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, _) = name_and_qualifier(&input)?;
         self.mutate(ctx, &name, |f| {
             f.reserved_concurrency = None;
@@ -99,15 +119,25 @@ impl Lambda {
     }
 
     pub async fn tag_resource(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
-        let arn = input.get("Resource").and_then(Value::as_str).unwrap_or_default();
+        let arn = input
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let name = function_from_resource_arn(arn)?;
-        let tags = input.get("Tags").and_then(Value::as_object).cloned().unwrap_or_default();
+        let tags = input
+            .get("Tags")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         self.mutate(ctx, &name, |f| {
             for (k, v) in tags {
                 f.tags.insert(k, v.as_str().unwrap_or_default().to_string());
             }
             if f.tags.len() > 50 {
-                return Err(err(Code::InvalidParameterValue, "Number of tags exceeds resource tag limit."));
+                return Err(err(
+                    Code::InvalidParameterValue,
+                    "Number of tags exceeds resource tag limit.",
+                ));
             }
             Ok(json!({}))
         })
@@ -115,12 +145,19 @@ impl Lambda {
     }
 
     pub async fn untag_resource(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
-        let arn = input.get("Resource").and_then(Value::as_str).unwrap_or_default();
+        let arn = input
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let name = function_from_resource_arn(arn)?;
         let keys: Vec<String> = input
             .get("TagKeys")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         self.mutate(ctx, &name, |f| {
             for k in &keys {
@@ -132,7 +169,10 @@ impl Lambda {
     }
 
     pub fn list_tags(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
-        let arn = input.get("Resource").and_then(Value::as_str).unwrap_or_default();
+        let arn = input
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let name = function_from_resource_arn(arn)?;
         self.read(ctx, &name, |f| Ok(json!({"Tags": f.tags})))
     }
@@ -152,7 +192,11 @@ impl Lambda {
         v
     }
 
-    pub async fn create_function_url_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn create_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         let auth = check_auth(&input)?;
         let now = aloft_core::clock::now_millis();
@@ -160,12 +204,21 @@ impl Lambda {
             url_id: aloft_core::ids::random_string(32, aloft_core::ids::LOWER_ALNUM),
             auth_type: auth,
             cors: input.get("Cors").cloned(),
-            invoke_mode: input.get("InvokeMode").and_then(Value::as_str).unwrap_or("BUFFERED").to_string(),
+            invoke_mode: input
+                .get("InvokeMode")
+                .and_then(Value::as_str)
+                .unwrap_or("BUFFERED")
+                .to_string(),
             created_ms: now,
             modified_ms: now,
         };
-        if q.as_deref().is_some_and(|q| q.bytes().all(|b| b.is_ascii_digit()) || q == "$LATEST") {
-            return Err(err(Code::InvalidParameterValue, "Function URLs can only be created for aliases or unqualified functions."));
+        if q.as_deref()
+            .is_some_and(|q| q.bytes().all(|b| b.is_ascii_digit()) || q == "$LATEST")
+        {
+            return Err(err(
+                Code::InvalidParameterValue,
+                "Function URLs can only be created for aliases or unqualified functions.",
+            ));
         }
         let out = self
             .mutate(ctx, &name, |f| {
@@ -194,24 +247,38 @@ impl Lambda {
     pub fn get_function_url_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         self.read(ctx, &name, |f| {
-            let u = f
-                .urls
-                .get(&q.clone().unwrap_or_default())
-                .ok_or_else(|| err(Code::ResourceNotFound, "The resource you requested does not exist."))?;
+            let u = f.urls.get(&q.clone().unwrap_or_default()).ok_or_else(|| {
+                err(
+                    Code::ResourceNotFound,
+                    "The resource you requested does not exist.",
+                )
+            })?;
             Ok(self.url_json(ctx, &qualified(&f.arn(), q.as_deref()), u))
         })
     }
 
-    pub async fn update_function_url_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn update_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
-        let auth = input.get("AuthType").map(|_| check_auth(&input)).transpose()?;
+        let auth = input
+            .get("AuthType")
+            .map(|_| check_auth(&input))
+            .transpose()?;
         let (arn, u) = self
             .mutate(ctx, &name, |f| {
                 let arn = qualified(&f.arn(), q.as_deref());
                 let u = f
                     .urls
                     .get_mut(&q.clone().unwrap_or_default())
-                    .ok_or_else(|| err(Code::ResourceNotFound, "The resource you requested does not exist."))?;
+                    .ok_or_else(|| {
+                        err(
+                            Code::ResourceNotFound,
+                            "The resource you requested does not exist.",
+                        )
+                    })?;
                 if let Some(a) = &auth {
                     u.auth_type.clone_from(a);
                 }
@@ -228,13 +295,22 @@ impl Lambda {
         Ok(self.url_json(ctx, &arn, &u))
     }
 
-    pub async fn delete_function_url_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn delete_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         self.mutate(ctx, &name, |f| {
             f.urls
                 .remove(&q.clone().unwrap_or_default())
                 .map(|_| json!({}))
-                .ok_or_else(|| err(Code::ResourceNotFound, "The resource you requested does not exist."))
+                .ok_or_else(|| {
+                    err(
+                        Code::ResourceNotFound,
+                        "The resource you requested does not exist.",
+                    )
+                })
         })
         .await
     }
@@ -244,37 +320,84 @@ impl Lambda {
         let items = self.read(ctx, &name, |f| {
             Ok(f.urls
                 .iter()
-                .map(|(q, u)| self.url_json(ctx, &qualified(&f.arn(), Some(q).filter(|q| !q.is_empty()).map(String::as_str)), u))
+                .map(|(q, u)| {
+                    self.url_json(
+                        ctx,
+                        &qualified(
+                            &f.arn(),
+                            Some(q).filter(|q| !q.is_empty()).map(String::as_str),
+                        ),
+                        u,
+                    )
+                })
                 .collect::<Vec<_>>())
         })?;
-        Ok(crate::functions::paginate(items, &input, "FunctionUrlConfigs", "NextMarker", 50))
+        Ok(crate::functions::paginate(
+            items,
+            &input,
+            "FunctionUrlConfigs",
+            "NextMarker",
+            50,
+        ))
     }
 
     /// Finds the function (and qualifier) behind a function URL id.
-    pub fn find_url(&self, url_id: &str) -> Option<(String, String, String, Option<String>, String)> {
+    pub fn find_url(
+        &self,
+        url_id: &str,
+    ) -> Option<(String, String, String, Option<String>, String)> {
         let s = self.state.lock().expect("state lock");
         for f in s.functions.values() {
             for (q, u) in &f.urls {
                 if u.url_id == url_id {
                     let q = Some(q.clone()).filter(|q| !q.is_empty());
-                    return Some((f.account.clone(), f.region.clone(), f.name.clone(), q, u.auth_type.clone()));
+                    return Some((
+                        f.account.clone(),
+                        f.region.clone(),
+                        f.name.clone(),
+                        q,
+                        u.auth_type.clone(),
+                    ));
                 }
             }
         }
         None
     }
 
-    pub async fn put_event_invoke_config(&self, ctx: &RequestContext, input: Value, replace: bool) -> Result<Value> {
+    pub async fn put_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+        replace: bool,
+    ) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         if let Some(n) = input.get("MaximumRetryAttempts").and_then(Value::as_i64)
             && !(0..=2).contains(&n)
         {
-            return Err(constraint(&n.to_string(), "maximumRetryAttempts", if n < 0 { "Member must have value greater than or equal to 0" } else { "Member must have value less than or equal to 2" }));
+            return Err(constraint(
+                &n.to_string(),
+                "maximumRetryAttempts",
+                if n < 0 {
+                    "Member must have value greater than or equal to 0"
+                } else {
+                    "Member must have value less than or equal to 2"
+                },
+            ));
         }
-        if let Some(n) = input.get("MaximumEventAgeInSeconds").and_then(Value::as_i64)
+        if let Some(n) = input
+            .get("MaximumEventAgeInSeconds")
+            .and_then(Value::as_i64)
             && !(60..=21600).contains(&n)
         {
-            return Err(constraint(&n.to_string(), "maximumEventAgeInSeconds", if n < 60 { "Member must have value greater than or equal to 60" } else { "Member must have value less than or equal to 21600" }));
+            return Err(constraint(
+                &n.to_string(),
+                "maximumEventAgeInSeconds",
+                if n < 60 {
+                    "Member must have value greater than or equal to 60"
+                } else {
+                    "Member must have value less than or equal to 21600"
+                },
+            ));
         }
         self.mutate(ctx, &name, |f| {
             resolve(f, q.as_deref())?;
@@ -283,10 +406,20 @@ impl Lambda {
                 json!({})
             } else {
                 f.event_invoke.get(&slot).cloned().ok_or_else(|| {
-                    err(Code::ResourceNotFound, format!("The function {} doesn't have an EventInvokeConfig", qualified(&f.arn(), q.as_deref())))
+                    err(
+                        Code::ResourceNotFound,
+                        format!(
+                            "The function {} doesn't have an EventInvokeConfig",
+                            qualified(&f.arn(), q.as_deref())
+                        ),
+                    )
                 })?
             };
-            for k in ["MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"] {
+            for k in [
+                "MaximumRetryAttempts",
+                "MaximumEventAgeInSeconds",
+                "DestinationConfig",
+            ] {
                 if let Some(v) = input.get(k) {
                     cfg[k] = v.clone();
                 }
@@ -294,7 +427,8 @@ impl Lambda {
             if cfg.get("DestinationConfig").is_none() {
                 cfg["DestinationConfig"] = json!({"OnSuccess": {}, "OnFailure": {}});
             }
-            cfg["FunctionArn"] = json!(qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST"))));
+            cfg["FunctionArn"] =
+                json!(qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST"))));
             cfg["LastModified"] = json!(aloft_core::clock::now_secs_f64());
             f.event_invoke.insert(slot, cfg.clone());
             Ok(cfg)
@@ -305,42 +439,87 @@ impl Lambda {
     pub fn get_event_invoke_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         self.read(ctx, &name, |f| {
-            f.event_invoke.get(&q.clone().unwrap_or_default()).cloned().ok_or_else(|| {
-                err(Code::ResourceNotFound, format!("The function {} doesn't have an EventInvokeConfig", qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST")))))
-            })
+            f.event_invoke
+                .get(&q.clone().unwrap_or_default())
+                .cloned()
+                .ok_or_else(|| {
+                    err(
+                        Code::ResourceNotFound,
+                        format!(
+                            "The function {} doesn't have an EventInvokeConfig",
+                            qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST")))
+                        ),
+                    )
+                })
         })
     }
 
-    pub async fn delete_event_invoke_config(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+    pub async fn delete_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
         let (name, q) = name_and_qualifier(&input)?;
         self.mutate(ctx, &name, |f| {
-            f.event_invoke.remove(&q.clone().unwrap_or_default()).map(|_| json!({})).ok_or_else(|| {
-                err(Code::ResourceNotFound, format!("The function {} doesn't have an EventInvokeConfig", qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST")))))
-            })
+            f.event_invoke
+                .remove(&q.clone().unwrap_or_default())
+                .map(|_| json!({}))
+                .ok_or_else(|| {
+                    err(
+                        Code::ResourceNotFound,
+                        format!(
+                            "The function {} doesn't have an EventInvokeConfig",
+                            qualified(&f.arn(), Some(q.as_deref().unwrap_or("$LATEST")))
+                        ),
+                    )
+                })
         })
         .await
     }
 
     pub fn list_event_invoke_configs(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
         let (name, _) = name_and_qualifier(&input)?;
-        let items = self.read(ctx, &name, |f| Ok(f.event_invoke.values().cloned().collect::<Vec<_>>()))?;
-        Ok(crate::functions::paginate(items, &input, "FunctionEventInvokeConfigs", "NextMarker", 50))
+        let items = self.read(ctx, &name, |f| {
+            Ok(f.event_invoke.values().cloned().collect::<Vec<_>>())
+        })?;
+        Ok(crate::functions::paginate(
+            items,
+            &input,
+            "FunctionEventInvokeConfigs",
+            "NextMarker",
+            50,
+        ))
     }
 
     /// The event invoke config that applies to a qualifier (its own, else the function's).
-    pub(crate) fn event_config(&self, account: &str, region: &str, name: &str, q: Option<&str>) -> Option<Value> {
+    pub(crate) fn event_config(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        q: Option<&str>,
+    ) -> Option<Value> {
         let s = self.state.lock().expect("state lock");
         let f = s.functions.get(&key(account, region, name))?;
-        q.and_then(|q| f.event_invoke.get(q)).or_else(|| f.event_invoke.get("")).cloned()
+        q.and_then(|q| f.event_invoke.get(q))
+            .or_else(|| f.event_invoke.get(""))
+            .cloned()
     }
 }
 
 fn check_auth(input: &Value) -> Result<String> {
-    let a = input.get("AuthType").and_then(Value::as_str).unwrap_or_default();
+    let a = input
+        .get("AuthType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if matches!(a, "NONE" | "AWS_IAM") {
         Ok(a.to_string())
     } else {
-        Err(constraint(a, "authType", "Member must satisfy enum value set: [NONE, AWS_IAM]"))
+        Err(constraint(
+            a,
+            "authType",
+            "Member must satisfy enum value set: [NONE, AWS_IAM]",
+        ))
     }
 }
 
@@ -353,7 +532,13 @@ fn qualified(arn: &str, q: Option<&str>) -> String {
 
 /// `http://<id>.lambda-url.<region>.localhost:<port>/`, on Aloft's own port.
 pub fn url_of(ctx: &RequestContext, id: &str) -> String {
-    let (scheme, rest) = ctx.base_url.split_once("://").unwrap_or(("http", &ctx.base_url));
-    let port = rest.rsplit_once(':').map(|(_, p)| format!(":{p}")).unwrap_or_default();
+    let (scheme, rest) = ctx
+        .base_url
+        .split_once("://")
+        .unwrap_or(("http", &ctx.base_url));
+    let port = rest
+        .rsplit_once(':')
+        .map(|(_, p)| format!(":{p}"))
+        .unwrap_or_default();
     format!("{scheme}://{id}.lambda-url.{}.localhost{port}/", ctx.region)
 }

@@ -51,7 +51,11 @@ pub fn event(req: &AwsRequest, url_id: &str, body_bytes: &[u8]) -> Value {
     let mut qs = Map::new();
     for kv in raw_query.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let (k, v) = (dec(k), dec(v));
         match qs.get_mut(&k) {
             Some(Value::String(prev)) => {
@@ -140,7 +144,9 @@ pub fn response(payload: &[u8]) -> Response {
     }
     let body_bytes = match v.get("body") {
         Some(Value::String(s)) if v.get("isBase64Encoded") == Some(&json!(true)) => {
-            base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default()
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .unwrap_or_default()
         }
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(Value::Null) | None => Vec::new(),
@@ -166,12 +172,28 @@ pub async fn serve(svc: &Lambda, mut req: AwsRequest) -> Response {
     if auth == "AWS_IAM" && req.ctx.signature.is_none() {
         return plain(403, "Forbidden");
     }
-    let Ok(b) = crate::routes::read_body(&mut req, MAX_SYNC_PAYLOAD, || crate::error::err(crate::error::Code::RequestTooLarge, "Request Entity Too Large")).await else {
+    let Ok(b) = crate::routes::read_body(&mut req, MAX_SYNC_PAYLOAD, || {
+        crate::error::err(
+            crate::error::Code::RequestTooLarge,
+            "Request Entity Too Large",
+        )
+    })
+    .await
+    else {
         return plain(413, "Request Entity Too Large");
     };
     let ev = event(&req, &id, &b);
     match svc
-        .invoke(&account, &region, &name, q.as_deref(), Mode::RequestResponse, false, Bytes::from(ev.to_string()), None)
+        .invoke(
+            &account,
+            &region,
+            &name,
+            q.as_deref(),
+            Mode::RequestResponse,
+            false,
+            Bytes::from(ev.to_string()),
+            None,
+        )
         .await
     {
         Ok(out) if out.function_error.is_none() => response(&out.payload),

@@ -182,7 +182,11 @@ fn parse_cmp(s: &str) -> Result<JsonExpr, String> {
 
 fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = v;
-    for seg in path.trim_start_matches('$').split('.').filter(|s| !s.is_empty()) {
+    for seg in path
+        .trim_start_matches('$')
+        .split('.')
+        .filter(|s| !s.is_empty())
+    {
         let (name, idx) = match seg.split_once('[') {
             Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (seg, None),

@@ -47,11 +47,17 @@ pub fn err(code: &'static str, msg: impl Into<String>) -> AwsError {
 }
 
 pub fn group_missing() -> AwsError {
-    err("ResourceNotFoundException", "The specified log group does not exist.")
+    err(
+        "ResourceNotFoundException",
+        "The specified log group does not exist.",
+    )
 }
 
 pub fn stream_missing() -> AwsError {
-    err("ResourceNotFoundException", "The specified log stream does not exist.")
+    err(
+        "ResourceNotFoundException",
+        "The specified log stream does not exist.",
+    )
 }
 
 pub fn invalid(msg: impl Into<String>) -> AwsError {
@@ -84,7 +90,12 @@ pub fn check_stream_name(name: &str) -> Result<(), AwsError> {
 
 impl Group {
     pub fn arn(&self) -> String {
-        aloft_core::arn::build("logs", &self.region, &self.account, &format!("log-group:{}", self.name))
+        aloft_core::arn::build(
+            "logs",
+            &self.region,
+            &self.account,
+            &format!("log-group:{}", self.name),
+        )
     }
 
     pub fn describe(&self) -> Value {
@@ -139,7 +150,12 @@ impl Group {
     }
 
     /// Appends events to a stream; returns the `rejectedLogEventsInfo` AWS would report.
-    pub fn put_events(&mut self, stream: &str, events: &[(i64, String)], now: i64) -> Result<Option<Value>, AwsError> {
+    pub fn put_events(
+        &mut self,
+        stream: &str,
+        events: &[(i64, String)],
+        now: i64,
+    ) -> Result<Option<Value>, AwsError> {
         if events.windows(2).any(|w| w[1].0 < w[0].0) {
             return Err(invalid(
                 "Log events in a single PutLogEvents request must be in chronological order.",
@@ -208,10 +224,23 @@ pub fn parse_token(t: &str) -> Option<(char, usize)> {
 
 /// GetLogEvents over one stream.
 pub fn get_events(g: &Group, s: &Stream, input: &Value, now: i64) -> Result<Value, AwsError> {
-    let start = input.get("startTime").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    let end = input.get("endTime").and_then(Value::as_i64).unwrap_or(i64::MAX);
-    let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(10_000).clamp(1, 10_000) as usize;
-    let head = input.get("startFromHead").and_then(Value::as_bool).unwrap_or(false);
+    let start = input
+        .get("startTime")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MIN);
+    let end = input
+        .get("endTime")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
+    let limit = input
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(10_000)
+        .clamp(1, 10_000) as usize;
+    let head = input
+        .get("startFromHead")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let cutoff = g.cutoff(now);
     let evs: Vec<&Event> = s
         .events
@@ -241,19 +270,36 @@ pub fn get_events(g: &Group, s: &Stream, input: &Value, now: i64) -> Result<Valu
 
 /// FilterLogEvents across a group's streams, in time order.
 pub fn filter_events(g: &Group, input: &Value, now: i64) -> Result<Value, AwsError> {
-    let pattern = filter::parse(input.get("filterPattern").and_then(Value::as_str).unwrap_or(""))
-        .map_err(invalid)?;
+    let pattern = filter::parse(
+        input
+            .get("filterPattern")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    )
+    .map_err(invalid)?;
     let names: Option<Vec<&str>> = input
         .get("logStreamNames")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect());
     let prefix = input.get("logStreamNamePrefix").and_then(Value::as_str);
     if names.is_some() && prefix.is_some() {
-        return Err(invalid("You cannot specify both logStreamNames and logStreamNamePrefix."));
+        return Err(invalid(
+            "You cannot specify both logStreamNames and logStreamNamePrefix.",
+        ));
     }
-    let start = input.get("startTime").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    let end = input.get("endTime").and_then(Value::as_i64).unwrap_or(i64::MAX);
-    let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(10_000).clamp(1, 10_000) as usize;
+    let start = input
+        .get("startTime")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MIN);
+    let end = input
+        .get("endTime")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
+    let limit = input
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(10_000)
+        .clamp(1, 10_000) as usize;
     let skip = input
         .get("nextToken")
         .and_then(Value::as_str)

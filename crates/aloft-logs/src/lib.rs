@@ -10,12 +10,16 @@ pub mod groups;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 
-use aloft_core::{AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec, body};
+use aloft_core::{
+    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec, body,
+};
 use aloft_events::{Delivered, Delivery, Target};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use groups::{Group, Stream, check_group_name, check_stream_name, err, group_missing, invalid, stream_missing};
+use groups::{
+    Group, Stream, check_group_name, check_stream_name, err, group_missing, invalid, stream_missing,
+};
 
 pub static SPEC: ServiceSpec = ServiceSpec {
     name: "logs",
@@ -71,7 +75,9 @@ fn group_name(input: &Value) -> Result<String, AwsError> {
             .map_or(id, |(_, n)| n.trim_end_matches(":*"));
         return Ok(name.to_string());
     }
-    Err(invalid("1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null"))
+    Err(invalid(
+        "1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null",
+    ))
 }
 
 impl Logs {
@@ -101,23 +107,41 @@ impl Logs {
             let out = f(g)?;
             (out, self.persist(&k, Some(g)))
         };
-        commit.await.map_err(|e| AwsError::internal(e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
         Ok(out)
     }
 
-    fn read_group<T>(&self, ctx: &RequestContext, name: &str, f: impl FnOnce(&Group) -> Result<T, AwsError>) -> Result<T, AwsError> {
+    fn read_group<T>(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        f: impl FnOnce(&Group) -> Result<T, AwsError>,
+    ) -> Result<T, AwsError> {
         let gs = self.groups.lock().expect("groups lock");
-        let g = gs.get(&key(&ctx.account_id, &ctx.region, name)).ok_or_else(group_missing)?;
+        let g = gs
+            .get(&key(&ctx.account_id, &ctx.region, name))
+            .ok_or_else(group_missing)?;
         f(g)
     }
 
-    async fn create_group(&self, ctx: &RequestContext, name: &str, tags: BTreeMap<String, String>, kms: Option<String>) -> Result<(), AwsError> {
+    async fn create_group(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        tags: BTreeMap<String, String>,
+        kms: Option<String>,
+    ) -> Result<(), AwsError> {
         check_group_name(name)?;
         let k = key(&ctx.account_id, &ctx.region, name);
         let commit = {
             let mut gs = self.groups.lock().expect("groups lock");
             if gs.contains_key(&k) {
-                return Err(err("ResourceAlreadyExistsException", "The specified log group already exists"));
+                return Err(err(
+                    "ResourceAlreadyExistsException",
+                    "The specified log group already exists",
+                ));
             }
             let g = Group {
                 account: ctx.account_id.clone(),
@@ -135,13 +159,22 @@ impl Logs {
         commit.await.map_err(|e| AwsError::internal(e.to_string()))
     }
 
-    pub async fn dispatch(&self, ctx: &RequestContext, op: &str, input: Value) -> Result<Value, AwsError> {
+    pub async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         let now = aloft_core::clock::now_millis();
         match op {
             "CreateLogGroup" => {
                 let name = group_name(&input)?;
-                let tags = input.get("tags").and_then(|t| serde_json::from_value(t.clone()).ok()).unwrap_or_default();
-                self.create_group(ctx, &name, tags, s(&input, "kmsKeyId").map(str::to_string)).await?;
+                let tags = input
+                    .get("tags")
+                    .and_then(|t| serde_json::from_value(t.clone()).ok())
+                    .unwrap_or_default();
+                self.create_group(ctx, &name, tags, s(&input, "kmsKeyId").map(str::to_string))
+                    .await?;
                 Ok(json!({}))
             }
             "DeleteLogGroup" => {
@@ -152,24 +185,41 @@ impl Logs {
                     gs.remove(&k).ok_or_else(group_missing)?;
                     self.persist(&k, None)
                 };
-                commit.await.map_err(|e| AwsError::internal(e.to_string()))?;
+                commit
+                    .await
+                    .map_err(|e| AwsError::internal(e.to_string()))?;
                 Ok(json!({}))
             }
             "DescribeLogGroups" => {
                 let prefix = s(&input, "logGroupNamePrefix").unwrap_or("");
                 let pattern = s(&input, "logGroupNamePattern");
-                let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(50).clamp(1, 50) as usize;
-                let skip = s(&input, "nextToken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+                let limit = input
+                    .get("limit")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(50)
+                    .clamp(1, 50) as usize;
+                let skip = s(&input, "nextToken")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(0);
                 let gs = self.groups.lock().expect("groups lock");
                 let scope = format!("{}/{}/", ctx.account_id, ctx.region);
                 let mut list: Vec<&Group> = gs
                     .iter()
-                    .filter(|(k, g)| k.starts_with(&scope) && g.name.starts_with(prefix) && pattern.is_none_or(|p| g.name.contains(p)))
+                    .filter(|(k, g)| {
+                        k.starts_with(&scope)
+                            && g.name.starts_with(prefix)
+                            && pattern.is_none_or(|p| g.name.contains(p))
+                    })
                     .map(|(_, g)| g)
                     .collect();
                 list.sort_by(|a, b| a.name.cmp(&b.name));
                 let total = list.len();
-                let page: Vec<Value> = list.into_iter().skip(skip).take(limit).map(Group::describe).collect();
+                let page: Vec<Value> = list
+                    .into_iter()
+                    .skip(skip)
+                    .take(limit)
+                    .map(Group::describe)
+                    .collect();
                 let mut out = json!({"logGroups": page});
                 if skip + limit < total {
                     out["nextToken"] = json!((skip + limit).to_string());
@@ -182,9 +232,19 @@ impl Logs {
                 check_stream_name(&stream)?;
                 self.with_group(ctx, &name, |g| {
                     if g.streams.contains_key(&stream) {
-                        return Err(err("ResourceAlreadyExistsException", "The specified log stream already exists"));
+                        return Err(err(
+                            "ResourceAlreadyExistsException",
+                            "The specified log stream already exists",
+                        ));
                     }
-                    g.streams.insert(stream.clone(), Stream { name: stream.clone(), created: now, ..Default::default() });
+                    g.streams.insert(
+                        stream.clone(),
+                        Stream {
+                            name: stream.clone(),
+                            created: now,
+                            ..Default::default()
+                        },
+                    );
                     Ok(json!({}))
                 })
                 .await
@@ -192,21 +252,41 @@ impl Logs {
             "DeleteLogStream" => {
                 let name = group_name(&input)?;
                 let stream = s(&input, "logStreamName").unwrap_or_default().to_string();
-                self.with_group(ctx, &name, |g| g.streams.remove(&stream).map(|_| json!({})).ok_or_else(stream_missing))
-                    .await
+                self.with_group(ctx, &name, |g| {
+                    g.streams
+                        .remove(&stream)
+                        .map(|_| json!({}))
+                        .ok_or_else(stream_missing)
+                })
+                .await
             }
             "DescribeLogStreams" => {
                 let name = group_name(&input)?;
                 let prefix = s(&input, "logStreamNamePrefix").unwrap_or("");
                 let by_time = s(&input, "orderBy") == Some("LastEventTime");
                 if by_time && !prefix.is_empty() {
-                    return Err(invalid("Cannot order by LastEventTime with a logStreamNamePrefix."));
+                    return Err(invalid(
+                        "Cannot order by LastEventTime with a logStreamNamePrefix.",
+                    ));
                 }
-                let desc = input.get("descending").and_then(Value::as_bool).unwrap_or(false);
-                let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(50).clamp(1, 50) as usize;
-                let skip = s(&input, "nextToken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+                let desc = input
+                    .get("descending")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let limit = input
+                    .get("limit")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(50)
+                    .clamp(1, 50) as usize;
+                let skip = s(&input, "nextToken")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(0);
                 self.read_group(ctx, &name, |g| {
-                    let mut list: Vec<&Stream> = g.streams.values().filter(|st| st.name.starts_with(prefix)).collect();
+                    let mut list: Vec<&Stream> = g
+                        .streams
+                        .values()
+                        .filter(|st| st.name.starts_with(prefix))
+                        .collect();
                     if by_time {
                         list.sort_by_key(|st| st.events.last().map_or(st.created, |e| e.timestamp));
                     }
@@ -214,7 +294,12 @@ impl Logs {
                         list.reverse();
                     }
                     let total = list.len();
-                    let page: Vec<Value> = list.into_iter().skip(skip).take(limit).map(|st| g.describe_stream(st)).collect();
+                    let page: Vec<Value> = list
+                        .into_iter()
+                        .skip(skip)
+                        .take(limit)
+                        .map(|st| g.describe_stream(st))
+                        .collect();
                     let mut out = json!({"logStreams": page});
                     if skip + limit < total {
                         out["nextToken"] = json!((skip + limit).to_string());
@@ -226,7 +311,9 @@ impl Logs {
                 let name = group_name(&input)?;
                 let stream = s(&input, "logStreamName").unwrap_or_default().to_string();
                 let events = parse_events(&input)?;
-                let rejected = self.with_group(ctx, &name, |g| g.put_events(&stream, &events, now)).await?;
+                let rejected = self
+                    .with_group(ctx, &name, |g| g.put_events(&stream, &events, now))
+                    .await?;
                 let mut out = json!({"nextSequenceToken": format!("{:056}", now)});
                 if let Some(r) = rejected {
                     out["rejectedLogEventsInfo"] = r;
@@ -247,11 +334,18 @@ impl Logs {
             }
             "PutRetentionPolicy" => {
                 let name = group_name(&input)?;
-                let days = input.get("retentionInDays").and_then(Value::as_i64).unwrap_or(0);
+                let days = input
+                    .get("retentionInDays")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
                 if !groups::RETENTION_DAYS.contains(&days) {
                     return Err(invalid(format!(
                         "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                        groups::RETENTION_DAYS.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                        groups::RETENTION_DAYS
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
                 self.with_group(ctx, &name, |g| {
@@ -269,9 +363,15 @@ impl Logs {
                 .await
             }
             "TagLogGroup" | "TagResource" => {
-                let name = if op == "TagResource" { arn_group(&input)? } else { group_name(&input)? };
-                let tags: BTreeMap<String, String> =
-                    input.get("tags").and_then(|t| serde_json::from_value(t.clone()).ok()).unwrap_or_default();
+                let name = if op == "TagResource" {
+                    arn_group(&input)?
+                } else {
+                    group_name(&input)?
+                };
+                let tags: BTreeMap<String, String> = input
+                    .get("tags")
+                    .and_then(|t| serde_json::from_value(t.clone()).ok())
+                    .unwrap_or_default();
                 self.with_group(ctx, &name, |g| {
                     g.tags.extend(tags);
                     Ok(json!({}))
@@ -279,7 +379,11 @@ impl Logs {
                 .await
             }
             "UntagLogGroup" | "UntagResource" => {
-                let name = if op == "UntagResource" { arn_group(&input)? } else { group_name(&input)? };
+                let name = if op == "UntagResource" {
+                    arn_group(&input)?
+                } else {
+                    group_name(&input)?
+                };
                 let keys: Vec<String> = input
                     .get("tags")
                     .or_else(|| input.get("tagKeys"))
@@ -301,7 +405,11 @@ impl Logs {
                 let name = arn_group(&input)?;
                 self.read_group(ctx, &name, |g| Ok(json!({"tags": g.tags})))
             }
-            _ => Err(AwsError::new("UnknownOperationException", 400, format!("Aloft does not implement the Logs operation {op} yet"))),
+            _ => Err(AwsError::new(
+                "UnknownOperationException",
+                400,
+                format!("Aloft does not implement the Logs operation {op} yet"),
+            )),
         }
     }
 }
@@ -320,7 +428,11 @@ fn parse_events(input: &Value) -> Result<Vec<(i64, String)>, AwsError> {
     if arr.is_empty() || arr.len() > 10_000 {
         return Err(invalid(format!(
             "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length {}",
-            if arr.is_empty() { "greater than or equal to 1" } else { "less than or equal to 10000" }
+            if arr.is_empty() {
+                "greater than or equal to 1"
+            } else {
+                "less than or equal to 10000"
+            }
         )));
     }
     Ok(arr
@@ -328,7 +440,10 @@ fn parse_events(input: &Value) -> Result<Vec<(i64, String)>, AwsError> {
         .map(|e| {
             (
                 e.get("timestamp").and_then(Value::as_i64).unwrap_or(0),
-                e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect())
@@ -361,14 +476,32 @@ impl Service for Logs {
             .map(|(_, op)| op.to_string())
             .unwrap_or_default();
         let body = read(&mut req).await;
-        let input = if body.is_empty() { json!({}) } else { serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null) };
+        let input = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)
+        };
         if !input.is_object() {
-            let e = AwsError::new("SerializationException", 400, "Could not parse the request body as JSON");
-            return respond(400, &json!({"__type": e.code, "message": e.message}), &rid, Some(e.code));
+            let e = AwsError::new(
+                "SerializationException",
+                400,
+                "Could not parse the request body as JSON",
+            );
+            return respond(
+                400,
+                &json!({"__type": e.code, "message": e.message}),
+                &rid,
+                Some(e.code),
+            );
         }
         match self.dispatch(&req.ctx, &op, input).await {
             Ok(v) => respond(200, &v, &rid, None),
-            Err(e) => respond(e.status.as_u16(), &json!({"__type": e.code, "message": e.message}), &rid, Some(e.code)),
+            Err(e) => respond(
+                e.status.as_u16(),
+                &json!({"__type": e.code, "message": e.message}),
+                &rid,
+                Some(e.code),
+            ),
         }
     }
 
@@ -386,7 +519,9 @@ mod http_body_util_lite {
         use http_body::Body as _;
         let mut b = std::mem::replace(&mut req.body, aloft_core::body::empty());
         let mut out = Vec::new();
-        while let Some(Ok(frame)) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut b).poll_frame(cx)).await {
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut b).poll_frame(cx)).await
+        {
             if let Ok(d) = frame.into_data() {
                 out.extend_from_slice(&d);
                 if out.len() > 8 * 1024 * 1024 {
@@ -405,13 +540,30 @@ pub struct LogsTarget(Weak<Logs>);
 #[async_trait]
 impl Target for LogsTarget {
     async fn deliver(&self, arn: &str, d: Delivery) -> Result<Delivered, AwsError> {
-        let svc = self.0.upgrade().ok_or_else(|| AwsError::internal("logs stopped"))?;
-        let a = aloft_core::arn::parse(arn).ok_or_else(|| AwsError::validation(format!("Invalid ARN: {arn}")))?;
-        let group = a.resource.strip_prefix("log-group:").unwrap_or(a.resource).trim_end_matches(":*").to_string();
+        let svc = self
+            .0
+            .upgrade()
+            .ok_or_else(|| AwsError::internal("logs stopped"))?;
+        let a = aloft_core::arn::parse(arn)
+            .ok_or_else(|| AwsError::validation(format!("Invalid ARN: {arn}")))?;
+        let group = a
+            .resource
+            .strip_prefix("log-group:")
+            .unwrap_or(a.resource)
+            .trim_end_matches(":*")
+            .to_string();
         let ctx = RequestContext {
             request_id: aloft_core::ids::request_id(),
-            account_id: if a.account.is_empty() { d.account.clone() } else { a.account.to_string() },
-            region: if a.region.is_empty() { d.region.clone() } else { a.region.to_string() },
+            account_id: if a.account.is_empty() {
+                d.account.clone()
+            } else {
+                a.account.to_string()
+            },
+            region: if a.region.is_empty() {
+                d.region.clone()
+            } else {
+                a.region.to_string()
+            },
             service: "logs",
             signature: None,
             host_prefix: None,
@@ -422,7 +574,10 @@ impl Target for LogsTarget {
         let stream = s(&opts, "logStreamName").unwrap_or_default().to_string();
         let events = parse_events(&opts)?;
         let now = aloft_core::clock::now_millis();
-        let create = opts.get("CreateIfMissing").and_then(Value::as_bool).unwrap_or(false);
+        let create = opts
+            .get("CreateIfMissing")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let k = key(&ctx.account_id, &ctx.region, &group);
         let commit = {
             let mut gs = svc.groups.lock().expect("groups lock");
@@ -446,12 +601,21 @@ impl Target for LogsTarget {
                 if !create {
                     return Err(stream_missing());
                 }
-                g.streams.insert(stream.clone(), Stream { name: stream.clone(), created: now, ..Default::default() });
+                g.streams.insert(
+                    stream.clone(),
+                    Stream {
+                        name: stream.clone(),
+                        created: now,
+                        ..Default::default()
+                    },
+                );
             }
             g.put_events(&stream, &events, now)?;
             svc.persist(&k, Some(g))
         };
-        commit.await.map_err(|e| AwsError::internal(e.to_string()))?;
+        commit
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
         Ok(Delivered::default())
     }
 }

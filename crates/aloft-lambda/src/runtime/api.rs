@@ -170,7 +170,10 @@ async fn route(api: &RuntimeApi, req: Request<Incoming>) -> Response<Full<Bytes>
         let inv = api.next.lock().await.recv().await;
         return match inv {
             Some(inv) => next_response(inv),
-            None => reply(StatusCode::GONE, "{\"errorMessage\":\"environment retired\"}"),
+            None => reply(
+                StatusCode::GONE,
+                "{\"errorMessage\":\"environment retired\"}",
+            ),
         };
     }
     if rest == "init/error" && method == http::Method::POST {

@@ -153,7 +153,8 @@ impl Host {
             runtime_dir,
             interpreters,
             internal_url,
-            host_path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            host_path: std::env::var("PATH")
+                .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
         }
     }
 }
@@ -202,7 +203,13 @@ fn credentials(account: &str) -> (String, String) {
 }
 
 /// The variables AWS sets in an environment, then the function's own.
-fn variables(host: &Host, spec: &EnvSpec, api: &str, stream: &str, tmp: &Path) -> Vec<(String, String)> {
+fn variables(
+    host: &Host,
+    spec: &EnvSpec,
+    api: &str,
+    stream: &str,
+    tmp: &Path,
+) -> Vec<(String, String)> {
     let (key, secret) = credentials(&spec.account);
     let task = spec.code_dir.display().to_string();
     let fam = family(&spec.runtime);
@@ -217,23 +224,35 @@ fn variables(host: &Host, spec: &EnvSpec, api: &str, stream: &str, tmp: &Path) -
     }
     ld.push_str(&format!("{task}/lib"));
     let mut v: Vec<(String, String)> = vec![
-        ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.function_name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME".into(),
+            spec.function_name.clone(),
+        ),
         ("AWS_LAMBDA_FUNCTION_VERSION".into(), spec.version.clone()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            spec.memory_mb.to_string(),
+        ),
         ("AWS_LAMBDA_LOG_GROUP_NAME".into(), spec.log_group.clone()),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
         ("AWS_LAMBDA_RUNTIME_API".into(), api.to_string()),
         ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
         ("AWS_REGION".into(), spec.region.clone()),
         ("AWS_DEFAULT_REGION".into(), spec.region.clone()),
-        ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{}", spec.runtime)),
+        (
+            "AWS_EXECUTION_ENV".into(),
+            format!("AWS_Lambda_{}", spec.runtime),
+        ),
         ("AWS_ACCESS_KEY_ID".into(), key),
         ("AWS_SECRET_ACCESS_KEY".into(), secret),
         ("AWS_SESSION_TOKEN".into(), "aloft".into()),
         ("AWS_ENDPOINT_URL".into(), host.internal_url.clone()),
         ("_HANDLER".into(), spec.handler.clone()),
         ("LAMBDA_TASK_ROOT".into(), task.clone()),
-        ("LAMBDA_RUNTIME_DIR".into(), host.runtime_dir.display().to_string()),
+        (
+            "LAMBDA_RUNTIME_DIR".into(),
+            host.runtime_dir.display().to_string(),
+        ),
         ("TZ".into(), ":UTC".into()),
         ("LANG".into(), "en_US.UTF-8".into()),
         ("PATH".into(), path),
@@ -246,7 +265,10 @@ fn variables(host: &Host, spec: &EnvSpec, api: &str, stream: &str, tmp: &Path) -
             let mut pp = task.clone();
             for l in &spec.layer_dirs {
                 pp.push_str(&format!(":{}", l.join("python").display()));
-                pp.push_str(&format!(":{}", l.join("python/lib/python3/site-packages").display()));
+                pp.push_str(&format!(
+                    ":{}",
+                    l.join("python/lib/python3/site-packages").display()
+                ));
             }
             v.push(("PYTHONPATH".into(), pp));
             v.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
@@ -326,7 +348,8 @@ pub async fn spawn(host: &Host, spec: EnvSpec, scratch: &Path) -> std::io::Resul
     let pid = child.id();
     let capture = Arc::new(Capture::default());
     let cap = capture.clone();
-    let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))?;
+    let receiver =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))?;
     tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(receiver).split(b'\n');
         while let Ok(Some(line)) = lines.next_segment().await {

@@ -42,7 +42,14 @@ pub enum RunError {
 /// Where log lines go: CloudWatch Logs, through the logs service's target.
 #[async_trait::async_trait]
 pub trait LogSink: Send + Sync + 'static {
-    async fn put(&self, account: &str, region: &str, group: &str, stream: &str, events: Vec<(i64, String)>);
+    async fn put(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: Vec<(i64, String)>,
+    );
 }
 
 #[derive(Default)]
@@ -74,7 +81,13 @@ struct Slot<'a> {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if let Some(p) = self.engine.pools.lock().expect("pools lock").get_mut(&self.key) {
+        if let Some(p) = self
+            .engine
+            .pools
+            .lock()
+            .expect("pools lock")
+            .get_mut(&self.key)
+        {
             p.busy = p.busy.saturating_sub(1);
         }
         self.engine.total_busy.fetch_sub(1, Ordering::Relaxed);
@@ -266,7 +279,10 @@ impl Engine {
             let _ = ms;
         }
         log.extend(init_lines);
-        log.push((start_ms, format!("START RequestId: {request_id} Version: {version_note}")));
+        log.push((
+            start_ms,
+            format!("START RequestId: {request_id} Version: {version_note}"),
+        ));
         log.extend(body_lines);
         let end_ms = aloft_core::clock::now_millis();
         let (payload, function_error, healthy) = match outcome {
@@ -359,7 +375,13 @@ impl Engine {
             .join("\n")
             + "\n";
         self.sink
-            .put(&spec.account, &spec.region, &spec.log_group, &env.stream_name, log)
+            .put(
+                &spec.account,
+                &spec.region,
+                &spec.log_group,
+                &env.stream_name,
+                log,
+            )
             .await;
         if healthy && env.is_alive() {
             self.release(env);
