@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Lambda;
+use crate::config::parse;
 use crate::error::{Code, Result, constraint, err, not_found};
-use crate::functions::{check_revision, name_and_qualifier, paginate, parse, revision};
+use crate::functions::{check_revision, name_and_qualifier, paginate, revision};
 use crate::model::{Alias, Function};
 
 #[derive(Deserialize, Default)]

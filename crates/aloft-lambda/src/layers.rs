@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use aloft_core::RequestContext;
 use serde_json::{Value, json};
 
+use crate::config::{FunctionCode, parse};
 use crate::error::{Code, Result, constraint, err, not_found};
-use crate::functions::{FunctionCode, parse};
 use crate::model::{Layer, LayerRef, LayerVersion};
 use crate::{Lambda, key};
 

@@ -8,6 +8,7 @@
 
 pub mod aliases;
 pub mod code;
+pub mod config;
 pub mod error;
 pub mod functions;
 pub mod invoke;
