@@ -13,6 +13,7 @@ pub mod error;
 pub mod functions;
 pub mod invoke;
 pub mod layers;
+pub mod mappings;
 pub mod model;
 pub mod policy;
 pub mod routes;
@@ -52,6 +53,7 @@ pub(crate) fn key(account: &str, region: &str, name: &str) -> String {
 pub struct State {
     pub functions: HashMap<String, Function>,
     pub layers: HashMap<String, Layer>,
+    pub mappings: HashMap<String, mappings::Mapping>,
 }
 
 pub struct Lambda {
@@ -60,6 +62,8 @@ pub struct Lambda {
     pub(crate) ctx: ServiceContext,
     pub(crate) code_root: PathBuf,
     pub(crate) queue: tokio::sync::mpsc::UnboundedSender<invoke::AsyncEvent>,
+    /// Itself, for the pollers it spawns.
+    pub(crate) me: std::sync::OnceLock<std::sync::Weak<Lambda>>,
 }
 
 /// Builds the service, loads its state, starts its workers and registers the `lambda` target.
@@ -118,13 +122,33 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
             }
         }
     }
+    if let Ok(rows) = ctx.store.load(mappings::NS_MAPPINGS, b"") {
+        for (_, v) in rows {
+            if let Ok(m) = serde_json::from_slice::<mappings::Mapping>(&v) {
+                state.mappings.insert(m.uuid.clone(), m);
+            }
+        }
+    }
     let svc = Arc::new(Lambda {
         state: Mutex::new(state),
         engine: engine.clone(),
         ctx: ctx.clone(),
         code_root,
         queue: tx,
+        me: std::sync::OnceLock::new(),
     });
+    let _ = svc.me.set(Arc::downgrade(&svc));
+    let existing: Vec<mappings::Mapping> = svc
+        .state
+        .lock()
+        .expect("state lock")
+        .mappings
+        .values()
+        .cloned()
+        .collect();
+    for m in &existing {
+        svc.start_poller(m);
+    }
     ctx.targets.register_target(
         "lambda",
         Arc::new(invoke::LambdaTarget(Arc::downgrade(&svc))),
@@ -219,6 +243,11 @@ impl Lambda {
             "ListLayerVersions" => self.list_layer_versions(ctx, input),
             "DeleteLayerVersion" => self.delete_layer_version(ctx, input).await,
             "Invoke" => self.invoke_api(ctx, input).await,
+            "CreateEventSourceMapping" => self.create_event_source_mapping(ctx, input).await,
+            "GetEventSourceMapping" => self.get_event_source_mapping(ctx, input),
+            "UpdateEventSourceMapping" => self.update_event_source_mapping(ctx, input).await,
+            "DeleteEventSourceMapping" => self.delete_event_source_mapping(ctx, input).await,
+            "ListEventSourceMappings" => self.list_event_source_mappings(ctx, input),
             "InvokeAsync" => self.invoke_async_api(ctx, input).await,
             _ => Err(err(
                 Code::InvalidRequestContent,
@@ -251,6 +280,7 @@ impl Service for Lambda {
         }
         let _ = self.ctx.store.clear(NS_FUNCTIONS, b"").await;
         let _ = self.ctx.store.clear(NS_LAYERS, b"").await;
+        let _ = self.ctx.store.clear(mappings::NS_MAPPINGS, b"").await;
     }
 
     async fn shutdown(&self) {

@@ -236,6 +236,36 @@ const ROUTES: &[(&str, &str, &str, u16)] = &[
         204,
     ),
     ("GET", "/2018-10-31/layers", "ListLayers", 200),
+    (
+        "POST",
+        "/2015-03-31/event-source-mappings",
+        "CreateEventSourceMapping",
+        202,
+    ),
+    (
+        "GET",
+        "/2015-03-31/event-source-mappings",
+        "ListEventSourceMappings",
+        200,
+    ),
+    (
+        "GET",
+        "/2015-03-31/event-source-mappings/{UUID}",
+        "GetEventSourceMapping",
+        200,
+    ),
+    (
+        "PUT",
+        "/2015-03-31/event-source-mappings/{UUID}",
+        "UpdateEventSourceMapping",
+        202,
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/event-source-mappings/{UUID}",
+        "DeleteEventSourceMapping",
+        202,
+    ),
 ];
 
 /// Query parameters and the input members they carry (the model's `locationName`s).
@@ -249,6 +279,8 @@ const QUERY: &[(&str, &str)] = &[
     ("CompatibleArchitecture", "CompatibleArchitecture"),
     ("RevisionId", "RevisionId"),
     ("Arn", "Arn"),
+    ("EventSourceArn", "EventSourceArn"),
+    ("FunctionName", "FunctionName"),
 ];
 
 /// Reads a bounded request body (mapped by hand: the core helper's error conversion trips
