@@ -76,6 +76,9 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         Some(d) => d.join("lambda"),
         None => std::env::temp_dir().join(format!("aloft-lambda-{}", std::process::id())),
     };
+    if ctx.config.data_dir.is_none() {
+        remove_stale_work_dirs();
+    }
     let code_root = work.join("code");
     let _ = std::fs::create_dir_all(&code_root);
     let interpreters = runtime::Interpreters::detect(
@@ -167,6 +170,22 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         }
     });
     svc
+}
+
+/// Temp dirs of earlier in-memory runs whose process is gone (killed without shutdown).
+fn remove_stale_work_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("aloft-lambda-")
+            && pid.parse::<u32>().is_ok()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 impl Lambda {
@@ -285,6 +304,12 @@ impl Service for Lambda {
 
     async fn shutdown(&self) {
         self.engine.kill_all();
+        // In-memory mode keeps packages in a per-process temp dir: leave nothing behind.
+        if self.ctx.config.data_dir.is_none()
+            && let Some(work) = self.code_root.parent()
+        {
+            let _ = tokio::fs::remove_dir_all(work).await;
+        }
     }
 
     fn status(&self) -> Value {
