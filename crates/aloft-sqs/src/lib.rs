@@ -177,7 +177,7 @@ impl Service for Sqs {
     }
 
     async fn reset(&self) {
-        self.reg.clear();
+        self.reg.clear().await;
     }
 
     fn status(&self) -> Value {

@@ -242,7 +242,7 @@ impl Registry {
         self.read().values().cloned().collect()
     }
 
-    pub fn clear(&self) {
+    pub async fn clear(&self) {
         for q in self.write().drain().map(|(_, q)| q) {
             q.deleted.store(true, Ordering::SeqCst);
             q.notify.notify_waiters();
@@ -255,8 +255,11 @@ impl Registry {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
-        let _ = self.store.clear(NS_QUEUES, b"");
-        let _ = self.store.clear(NS_MESSAGES, b"");
+        let a = self.store.clear(NS_QUEUES, b"");
+        let b = self.store.clear(NS_MESSAGES, b"");
+        if a.await.is_err() || b.await.is_err() {
+            tracing::warn!("sqs: reset could not clear the journal");
+        }
     }
 
     /// Journals a queue's settings (call with its lock held).
