@@ -10,6 +10,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let services: Vec<Arc<dyn Service>> = vec![
         // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
         aloft_sqs::start(ctx).await,
+        aloft_sns::start(ctx).await,
     ];
     services
 }
