@@ -41,6 +41,8 @@ pub struct Sns {
     /// Email, email-json and SMS deliveries and confirmation requests, oldest first.
     outbox: Mutex<Vec<Value>>,
     pub(crate) sequence: Mutex<u128>,
+    /// Where Aloft is reached, for URLs in notifications published by other services.
+    pub(crate) base_url: String,
 }
 
 pub struct SnsService(pub Arc<Sns>);
@@ -51,8 +53,11 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         targets: ctx.targets.clone(),
         outbox: Mutex::new(Vec::new()),
         sequence: Mutex::new(10_000_000_000_000_000_000),
+        base_url: ctx.config.internal_url.trim_end_matches('/').to_string(),
     });
     sns.state.load();
+    ctx.targets
+        .register_target("sns", Arc::new(TopicTarget(sns.clone())));
     Arc::new(SnsService(sns))
 }
 
@@ -212,6 +217,26 @@ impl Service for SnsService {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
+    }
+}
+
+/// Publishes to topics for other services (`sns` ARNs).
+pub struct TopicTarget(pub Arc<Sns>);
+
+#[async_trait]
+impl aloft_events::Target for TopicTarget {
+    async fn deliver(
+        &self,
+        arn: &str,
+        d: aloft_events::Delivery,
+    ) -> std::result::Result<aloft_events::Delivered, AwsError> {
+        let out = self.0.publish_from(arn, &d).await.map_err(AwsError::from)?;
+        let mut info = serde_json::Map::new();
+        info.insert("MessageId".into(), json!(out.message_id));
+        Ok(aloft_events::Delivered {
+            payload: None,
+            info,
+        })
     }
 }
 

@@ -135,7 +135,7 @@ fn hex_sha256(data: &[u8]) -> String {
 
 impl Sns {
     /// Validates one message for `topic` and assigns it an id (and FIFO sequence number).
-    fn prepare(&self, ctx: &RequestContext, topic: &Topic, e: PublishEntry) -> Result<Outgoing> {
+    fn prepare(&self, base_url: &str, topic: &Topic, e: PublishEntry) -> Result<Outgoing> {
         let message = e.message.unwrap_or_default();
         if message.is_empty() {
             return Err(SnsError::invalid("Empty message"));
@@ -207,8 +207,21 @@ impl Sns {
             dedup_id,
             sequence_number,
             timestamp_ms: clock::now_millis(),
-            base_url: ctx.base_url.clone(),
+            base_url: base_url.to_string(),
         })
+    }
+
+    /// Publishes for another service (EventBridge targets, CloudWatch alarms, S3 events):
+    /// `options` may carry `Subject`, `MessageAttributes`, `MessageStructure`,
+    /// `MessageGroupId`, `MessageDeduplicationId`.
+    pub async fn publish_from(self: &Arc<Self>, arn: &str, d: &Delivery) -> Result<Outgoing> {
+        let topic = self.topic(arn)?;
+        let mut input = d.options.clone();
+        input.insert("Message".into(), json!(String::from_utf8_lossy(&d.payload)));
+        let e: PublishEntry = parse(Value::Object(input))?;
+        let out = self.prepare(&self.base_url, &topic, e)?;
+        self.fan_out(out.clone());
+        Ok(out)
     }
 
     fn next_sequence(&self) -> String {
@@ -239,7 +252,7 @@ impl Sns {
     pub(crate) async fn publish(self: &Arc<Self>, ctx: &RequestContext, input: Value) -> Out {
         let topic = self.target_topic(&input)?;
         let e: PublishEntry = parse(input)?;
-        let out = self.prepare(ctx, &topic, e)?;
+        let out = self.prepare(&ctx.base_url, &topic, e)?;
         let mut res = json!({"MessageId": out.message_id});
         if let Some(s) = &out.sequence_number {
             res["SequenceNumber"] = json!(s);
@@ -306,7 +319,7 @@ impl Sns {
         let mut failed = Vec::new();
         for e in entries {
             let id = e.id.clone().unwrap_or_default();
-            match self.prepare(ctx, &topic, e) {
+            match self.prepare(&ctx.base_url, &topic, e) {
                 Ok(out) => {
                     let mut r = json!({"Id": id, "MessageId": out.message_id});
                     if let Some(s) = &out.sequence_number {

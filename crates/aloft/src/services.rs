@@ -11,6 +11,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
         aloft_sqs::start(ctx).await,
         aloft_sns::start(ctx).await,
+        aloft_eventbridge::start(ctx).await,
     ];
     services
 }
