@@ -293,6 +293,10 @@ fn protocol_suites() {
         ("input", "rest-xml.json", 89),
         ("output", "rest-json.json", 91),
         ("output", "rest-xml.json", 78),
+        ("input", "smithy-rpc-v2-cbor.json", 15),
+        ("input", "smithy-rpc-v2-cbor-query-compatible.json", 1),
+        ("output", "smithy-rpc-v2-cbor.json", 35),
+        ("output", "smithy-rpc-v2-cbor-query-compatible.json", 2),
     ];
     let mut report = String::new();
     let mut failures = Vec::new();
