@@ -1,0 +1,4 @@
+//! Amazon Cognito user pools.
+pub mod srp;
+pub mod tokens;
+pub mod totp;
