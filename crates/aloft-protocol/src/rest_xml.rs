@@ -1,0 +1,23 @@
+//! stub
+use crate::AwsError;
+use aloft_model::{Operation, ServiceModel};
+use bytes::Bytes;
+use http::request::Parts;
+use serde_json::Value;
+pub(crate) fn decode(
+    _m: &'static ServiceModel,
+    _p: &Parts,
+    _b: &[u8],
+) -> Result<(&'static str, Value), AwsError> {
+    Err(AwsError::internal("todo"))
+}
+pub(crate) fn encode_output(
+    _m: &ServiceModel,
+    _o: &Operation,
+    _v: &Value,
+) -> Result<http::Response<Bytes>, AwsError> {
+    Err(AwsError::internal("todo"))
+}
+pub(crate) fn encode_error(_e: &AwsError, _r: &str) -> http::Response<Bytes> {
+    http::Response::new(Bytes::new())
+}
