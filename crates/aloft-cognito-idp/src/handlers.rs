@@ -10,12 +10,12 @@ use crate::{auth, groups, mfa, pools, users, wire};
 
 pub async fn handle(inner: &Inner, mut req: AwsRequest) -> Response {
     let rid = req.ctx.request_id.clone();
-    let out = match wire::decode(&mut req).await {
-        Ok((op, input)) => dispatch(inner, &req.ctx, &op, input).await,
-        Err(e) => Err(e),
+    let (op, input) = match wire::decode(&mut req).await {
+        Ok(d) => d,
+        Err(e) => return wire::error(&rid, &e),
     };
-    match out {
-        Ok(v) => wire::ok(&rid, &v),
+    match dispatch(inner, &req.ctx, op, input).await {
+        Ok(v) => wire::ok(op, &rid, &v),
         Err(e) => wire::error(&rid, &e),
     }
 }

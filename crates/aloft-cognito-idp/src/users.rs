@@ -217,7 +217,9 @@ fn new_user(username: String, attributes: BTreeMap<String, String>, status: User
         active: Default::default(),
         revoked: Default::default(),
     };
-    user.attributes.insert("sub".into(), uuid::Uuid::new_v4().to_string());
+    // In pools that sign in by email or phone, the generated username is the sub itself.
+    let sub = if uuid::Uuid::parse_str(&user.username).is_ok() { user.username.clone() } else { uuid::Uuid::new_v4().to_string() };
+    user.attributes.insert("sub".into(), sub);
     user
 }
 

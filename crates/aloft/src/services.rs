@@ -10,6 +10,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let _ = ctx;
     let services: Vec<Arc<dyn Service>> = vec![
         // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
+        aloft_cognito_idp::start(ctx).await,
     ];
     services
 }
