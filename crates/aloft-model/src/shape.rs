@@ -66,33 +66,38 @@ pub struct Member {
     pub result_wrapper: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An `xmlNamespace` trait, written in models either as a string or as `{uri, prefix}`.
+#[derive(Debug, Clone, Default)]
 pub struct XmlNamespace {
     pub uri: Option<String>,
     pub prefix: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for XmlNamespaceOrString {
+impl<'de> Deserialize<'de> for XmlNamespace {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Full {
+            uri: Option<String>,
+            prefix: Option<String>,
+        }
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Either {
             S(String),
-            N(XmlNamespace),
+            N(Full),
         }
-        Ok(Self(match Either::deserialize(d)? {
-            Either::S(uri) => XmlNamespace {
+        Ok(match Either::deserialize(d)? {
+            Either::S(uri) => Self {
                 uri: Some(uri),
                 prefix: None,
             },
-            Either::N(n) => n,
-        }))
+            Either::N(f) => Self {
+                uri: f.uri,
+                prefix: f.prefix,
+            },
+        })
     }
 }
-
-/// Shapes write `xmlNamespace` either as a string or as `{uri, prefix}`.
-#[derive(Debug, Clone, Default)]
-pub struct XmlNamespaceOrString(pub XmlNamespace);
 
 /// Error metadata of an exception shape.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -127,7 +132,7 @@ pub struct Shape {
     pub flattened: bool,
     pub location_name: Option<String>,
     #[serde(default)]
-    xml_namespace: Option<XmlNamespaceOrString>,
+    pub xml_namespace: Option<XmlNamespace>,
     pub timestamp_format: Option<String>,
     /// The member that is the whole HTTP body (rest-*).
     pub payload: Option<String>,
@@ -157,10 +162,6 @@ impl Shape {
 
     pub fn is_required(&self, name: &str) -> bool {
         self.required.iter().any(|r| r == name)
-    }
-
-    pub fn xml_namespace(&self) -> Option<&XmlNamespace> {
-        self.xml_namespace.as_ref().map(|n| &n.0)
     }
 
     /// The HTTP status the model gives this error shape.

@@ -21,3 +21,13 @@ pub(crate) fn encode_output(
 pub(crate) fn encode_error(_m: &ServiceModel, _e: &AwsError) -> http::Response<Bytes> {
     http::Response::new(Bytes::new())
 }
+pub(crate) fn read_output(
+    _m: &ServiceModel,
+    _o: &Operation,
+    _r: &http::Response<Bytes>,
+) -> Result<Value, AwsError> {
+    Err(AwsError::internal("todo"))
+}
+pub(crate) fn read_error(_r: &http::Response<Bytes>) -> Result<(String, String), AwsError> {
+    Err(AwsError::internal("todo"))
+}

@@ -313,8 +313,17 @@ pub(crate) fn error_body(
         None => code.to_string(),
     };
     body.insert("__type".into(), Value::String(kind));
+    // The message goes under the error shape's own member name (`message` or `Message`).
+    let key = model
+        .error_shape(error.code)
+        .and_then(|(_, s)| {
+            s.members
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("message"))
+        })
+        .map_or("message", |(n, _)| n.as_str());
     if !error.message.is_empty() {
-        body.insert("message".into(), Value::String(error.message.clone()));
+        body.insert(key.into(), Value::String(error.message.clone()));
     }
     for (k, v) in &error.fields {
         body.insert(k.clone(), v.clone());

@@ -37,7 +37,8 @@ mod json;
 mod query;
 mod rest;
 mod rest_json;
-mod rest_xml;
+pub mod rest_xml;
+pub mod testing;
 mod timestamp;
 pub mod validate;
 mod walk;
@@ -139,7 +140,8 @@ pub fn detect(model: &ServiceModel, parts: &Parts) -> Protocol {
     if header("x-amz-target").is_some() && accepts(json) {
         return json;
     }
-    if accepts(Protocol::Query) {
+    // awsQueryCompatible services (SQS) still serve their old query protocol to old clients.
+    if accepts(Protocol::Query) || model.metadata.query_compatible() {
         let form = header("content-type")
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         let action = parts

@@ -113,12 +113,14 @@ fn start(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
     Ok(el)
 }
 
-/// The element name a structure member is found under (botocore's rule: a flattened list
-/// takes its element's name when it has one).
+/// The element name a structure member is found under. A member-level `flattened` list
+/// repeats the member's own name (Smithy); a list *shape* marked flattened in an old-style
+/// model (SQS) repeats its element's name (`Messages` → `<Message>`), as botocore reads it.
 fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a Member) -> &'a str {
     if let Some(shape) = model.shape(&member.shape)
         && shape.kind == ShapeType::List
-        && (shape.flattened || member.flattened)
+        && shape.flattened
+        && member.location_name.is_none()
         && let Some(n) = shape
             .member
             .as_deref()
@@ -127,6 +129,15 @@ fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a M
         return n;
     }
     wire_name(name, member)
+}
+
+/// Members bound to headers or the status code are not part of an XML document.
+fn in_http_head(m: &Member) -> bool {
+    use aloft_model::Location;
+    matches!(
+        m.location,
+        Some(Location::Header | Location::Headers | Location::StatusCode)
+    )
 }
 
 fn flattened(shape: &Shape, member: &Member) -> bool {
@@ -144,7 +155,7 @@ pub fn structure_from_xml(
 ) -> Result<Value, AwsError> {
     let mut out = Map::new();
     for (name, m) in &shape.members {
-        if m.location.is_some_and(|l| l != aloft_model::Location::Body) {
+        if in_http_head(m) {
             continue;
         }
         let member_shape = resolve(model, m)?;
@@ -262,7 +273,7 @@ pub struct XmlWriter {
     pub out: String,
 }
 
-fn escape_text(s: &str) -> String {
+pub(crate) fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -313,7 +324,7 @@ impl XmlWriter {
     pub fn members(&mut self, model: &ServiceModel, shape: &Shape, value: &Value) {
         let Some(map) = value.as_object() else { return };
         for (name, m) in &shape.members {
-            if m.xml_attribute || m.location.is_some_and(|l| l != aloft_model::Location::Body) {
+            if m.xml_attribute || in_http_head(m) {
                 continue;
             }
             if let Some(v) = map.get(name).filter(|v| !v.is_null()) {
@@ -378,7 +389,10 @@ impl XmlWriter {
             return;
         };
         let mut attrs: Vec<(String, String)> = Vec::new();
-        let ns = member.xml_namespace.as_ref().or(shape.xml_namespace());
+        let ns = member
+            .xml_namespace
+            .as_ref()
+            .or(shape.xml_namespace.as_ref());
         if let Some(uri) = namespace {
             attrs.push(("xmlns".into(), uri.to_string()));
         } else if let Some(ns) = ns
