@@ -8,9 +8,10 @@ use aloft_core::{Service, ServiceContext};
 /// on `ctx.targets`, so the order here does not matter.
 pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let _ = ctx;
-    let services: Vec<Arc<dyn Service>> = vec![
+    let mut services: Vec<Arc<dyn Service>> = vec![
         // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
         aloft_cognito_idp::start(ctx).await,
     ];
+    services.extend(aloft_iam::start(ctx).await);
     services
 }
