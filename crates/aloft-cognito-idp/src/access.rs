@@ -26,7 +26,8 @@ pub fn pool_of_client(inner: &Inner, client_id: &str) -> Result<String> {
 
 /// Base64(HMAC-SHA256(client secret, username + client id)).
 pub fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(username.as_bytes());
     mac.update(client_id.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
@@ -34,8 +35,16 @@ pub fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
 
 /// Checks SECRET_HASH for a client with a secret; `usernames` are the names it may be computed
 /// over (the name the caller typed, and for refreshes the internal username or sub).
-pub fn check_secret_hash(pool: &Pool, client_id: &str, given: Option<&str>, usernames: &[&str]) -> Result<()> {
-    let client = pool.clients.get(client_id).ok_or_else(|| client_not_found(client_id))?;
+pub fn check_secret_hash(
+    pool: &Pool,
+    client_id: &str,
+    given: Option<&str>,
+    usernames: &[&str],
+) -> Result<()> {
+    let client = pool
+        .clients
+        .get(client_id)
+        .ok_or_else(|| client_not_found(client_id))?;
     let Some(secret) = client.secret() else {
         return Ok(());
     };
@@ -44,10 +53,15 @@ pub fn check_secret_hash(pool: &Pool, client_id: &str, given: Option<&str>, user
             "Client {client_id} is configured with secret but SECRET_HASH was not received"
         )));
     };
-    if usernames.iter().any(|u| secret_hash(secret, u, client_id) == given) {
+    if usernames
+        .iter()
+        .any(|u| secret_hash(secret, u, client_id) == given)
+    {
         Ok(())
     } else {
-        Err(Code::NotAuthorizedException.msg(format!("Unable to verify secret hash for client {client_id}")))
+        Err(Code::NotAuthorizedException.msg(format!(
+            "Unable to verify secret hash for client {client_id}"
+        )))
     }
 }
 
@@ -61,7 +75,13 @@ fn case_sensitive(pool: &Pool) -> bool {
 /// that the pool accepts as a username or (verified) alias.
 pub fn find_username(pool: &Pool, name: &str) -> Option<String> {
     let cs = case_sensitive(pool);
-    let eq = |a: &str, b: &str| if cs { a == b } else { a.eq_ignore_ascii_case(b) };
+    let eq = |a: &str, b: &str| {
+        if cs {
+            a == b
+        } else {
+            a.eq_ignore_ascii_case(b)
+        }
+    };
     if let Some(u) = pool.users.get(name) {
         return Some(u.username.clone());
     }
@@ -80,7 +100,9 @@ pub fn find_username(pool: &Pool, name: &str) -> Option<String> {
             u.attributes.get(attr).is_some_and(|v| eq(v, name))
                 && (as_username
                     || attr == "preferred_username"
-                    || u.attributes.get(&format!("{attr}_verified")).is_some_and(|v| v == "true"))
+                    || u.attributes
+                        .get(&format!("{attr}_verified"))
+                        .is_some_and(|v| v == "true"))
         });
         if let Some(u) = found {
             return Some(u.username.clone());
@@ -93,7 +115,6 @@ pub fn find_username(pool: &Pool, name: &str) -> Option<String> {
 pub struct Caller {
     pub pool_id: String,
     pub username: String,
-    pub client_id: String,
 }
 
 /// Checks an access token: signature, expiry, `token_use`, revocation, the user's state.
@@ -117,9 +138,15 @@ pub async fn authenticate(inner: &Inner, token: &str) -> Result<Caller> {
     if exp <= clock::now_secs() {
         return Err(Code::NotAuthorizedException.msg("Access Token has expired"));
     }
-    let username = claims.get("username").and_then(Value::as_str).unwrap_or("").to_string();
-    let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or("").to_string();
-    let origin = claims.get("origin_jti").and_then(Value::as_str).unwrap_or("");
+    let username = claims
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let origin = claims
+        .get("origin_jti")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     inner.read_any(&pool_id, |p| {
         let u = p.users.get(&username).ok_or_else(user_not_found)?;
         check_not_revoked(u, origin)?;
@@ -128,7 +155,7 @@ pub async fn authenticate(inner: &Inner, token: &str) -> Result<Caller> {
         }
         Ok(())
     })?;
-    Ok(Caller { pool_id, username, client_id })
+    Ok(Caller { pool_id, username })
 }
 
 pub fn check_not_revoked(u: &User, origin_jti: &str) -> Result<()> {

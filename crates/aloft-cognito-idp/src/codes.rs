@@ -18,7 +18,14 @@ pub fn mask(attribute: &str, value: &str) -> String {
         let d = domain.chars().next().map(String::from).unwrap_or_default();
         format!("{l}***@{d}***")
     } else {
-        let tail: String = value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = value
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("+*******{tail}")
     }
 }
@@ -42,19 +49,42 @@ pub fn delivery(attribute: &str, value: &str) -> Value {
 }
 
 /// Issues a fresh code for `purpose` on `user`, valid for `ttl_secs`, and records it.
-pub fn issue(inner: &Inner, pool_id: &str, user: &mut User, purpose: &str, ttl_secs: i64, to: Option<&(String, String)>) -> String {
+pub fn issue(
+    inner: &Inner,
+    pool_id: &str,
+    user: &mut User,
+    purpose: &str,
+    ttl_secs: i64,
+    to: Option<&(String, String)>,
+) -> String {
     let code = ids::random_string(6, b"0123456789");
     user.codes.insert(
         purpose.to_string(),
-        PendingCode { code: code.clone(), expires: clock::now_millis() + ttl_secs * 1000 },
+        PendingCode {
+            code: code.clone(),
+            expires: clock::now_millis() + ttl_secs * 1000,
+        },
     );
     record(inner, pool_id, &user.username, purpose, &code, to);
     code
 }
 
 /// Logs a code (or temporary password) and keeps it for `/_aloft/cognito-idp/codes`.
-pub fn record(inner: &Inner, pool_id: &str, username: &str, purpose: &str, code: &str, to: Option<&(String, String)>) {
-    tracing::info!(pool = pool_id, username, purpose, code, "cognito-idp code sent");
+pub fn record(
+    inner: &Inner,
+    pool_id: &str,
+    username: &str,
+    purpose: &str,
+    code: &str,
+    to: Option<&(String, String)>,
+) {
+    tracing::info!(
+        pool = pool_id,
+        username,
+        purpose,
+        code,
+        "cognito-idp code sent"
+    );
     let mut log = inner.codes.lock().expect("codes lock");
     if log.len() >= KEEP {
         log.pop_front();
@@ -88,7 +118,11 @@ pub fn internal(inner: &Inner, req: &AwsRequest, path: &str) -> Option<Response>
     let log = inner.codes.lock().expect("codes lock");
     let codes: Vec<Value> = log
         .iter()
-        .filter(|c| username.as_ref().is_none_or(|u| c["username"] == u.as_str() || c["destination"] == u.as_str()))
+        .filter(|c| {
+            username
+                .as_ref()
+                .is_none_or(|u| c["username"] == u.as_str() || c["destination"] == u.as_str())
+        })
         .filter(|c| pool.as_ref().is_none_or(|p| c["pool_id"] == p.as_str()))
         .cloned()
         .collect();
@@ -101,14 +135,24 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => { out.push(b); i += 3; }
-                    Err(_) => { out.push(b'%'); i += 1; }
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
                 }
+                Err(_) => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
             }
-            b'+' => { out.push(b' '); i += 1; }
-            b => { out.push(b); i += 1; }
+            b => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()

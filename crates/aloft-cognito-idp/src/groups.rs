@@ -59,10 +59,14 @@ fn not_found() -> aloft_core::AwsError {
 
 fn check(input: &GroupInput) -> Result<()> {
     if input.group_name.is_empty() || input.group_name.chars().count() > 128 {
-        return Err(invalid("1 validation error detected: Value at 'groupName' failed to satisfy constraint: Member must have length between 1 and 128"));
+        return Err(invalid(
+            "1 validation error detected: Value at 'groupName' failed to satisfy constraint: Member must have length between 1 and 128",
+        ));
     }
     if input.precedence.is_some_and(|p| p < 0) {
-        return Err(invalid("1 validation error detected: Value at 'precedence' failed to satisfy constraint: Member must have value greater than or equal to 0"));
+        return Err(invalid(
+            "1 validation error detected: Value at 'precedence' failed to satisfy constraint: Member must have value greater than or equal to 0",
+        ));
     }
     Ok(())
 }
@@ -102,7 +106,10 @@ pub async fn update_group(inner: &Inner, ctx: &RequestContext, input: GroupInput
     check(&input)?;
     inner
         .mutate(ctx, &input.user_pool_id, |pool| {
-            let g = pool.groups.get_mut(&input.group_name).ok_or_else(not_found)?;
+            let g = pool
+                .groups
+                .get_mut(&input.group_name)
+                .ok_or_else(not_found)?;
             if input.description.is_some() {
                 g.description = input.description;
             }
@@ -144,8 +151,13 @@ fn limit(l: Option<i64>) -> usize {
 
 pub fn list_groups(inner: &Inner, ctx: &RequestContext, input: ListInput) -> Result<Value> {
     inner.read(ctx, &input.user_pool_id, |pool| {
-        let items = pool.groups.values().map(|g| (g.name.clone(), group_type(pool, g))).collect();
-        let (groups, next) = crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
+        let items = pool
+            .groups
+            .values()
+            .map(|g| (g.name.clone(), group_type(pool, g)))
+            .collect();
+        let (groups, next) =
+            crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
         let mut out = json!({"Groups": groups});
         if let Some(n) = next {
             out["NextToken"] = n.into();
@@ -154,13 +166,19 @@ pub fn list_groups(inner: &Inner, ctx: &RequestContext, input: ListInput) -> Res
     })
 }
 
-pub async fn admin_add_user_to_group(inner: &Inner, ctx: &RequestContext, input: MemberInput, add: bool) -> Result<Value> {
+pub async fn admin_add_user_to_group(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: MemberInput,
+    add: bool,
+) -> Result<Value> {
     inner
         .mutate(ctx, &input.user_pool_id, |pool| {
             if !pool.groups.contains_key(&input.group_name) {
                 return Err(not_found());
             }
-            let name = crate::access::find_username(pool, &input.username).ok_or_else(user_not_found)?;
+            let name =
+                crate::access::find_username(pool, &input.username).ok_or_else(user_not_found)?;
             let u = pool.users.get_mut(&name).ok_or_else(user_not_found)?;
             if add {
                 u.groups.insert(input.group_name.clone());
@@ -172,9 +190,14 @@ pub async fn admin_add_user_to_group(inner: &Inner, ctx: &RequestContext, input:
         .await
 }
 
-pub fn admin_list_groups_for_user(inner: &Inner, ctx: &RequestContext, input: ListInput) -> Result<Value> {
+pub fn admin_list_groups_for_user(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: ListInput,
+) -> Result<Value> {
     inner.read(ctx, &input.user_pool_id, |pool| {
-        let name = crate::access::find_username(pool, input.username.as_deref().unwrap_or("")).ok_or_else(user_not_found)?;
+        let name = crate::access::find_username(pool, input.username.as_deref().unwrap_or(""))
+            .ok_or_else(user_not_found)?;
         let u = &pool.users[&name];
         let items = u
             .groups
@@ -182,7 +205,8 @@ pub fn admin_list_groups_for_user(inner: &Inner, ctx: &RequestContext, input: Li
             .filter_map(|g| pool.groups.get(g))
             .map(|g| (g.name.clone(), group_type(pool, g)))
             .collect();
-        let (groups, next) = crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
+        let (groups, next) =
+            crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
         let mut out = json!({"Groups": groups});
         if let Some(n) = next {
             out["NextToken"] = n.into();
@@ -201,7 +225,8 @@ pub fn list_users_in_group(inner: &Inner, ctx: &RequestContext, input: ListInput
             .filter(|u| u.groups.contains(name))
             .map(|u| (u.username.clone(), u.to_user_type(None)))
             .collect();
-        let (users, next) = crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
+        let (users, next) =
+            crate::pools::page(items, input.next_token.as_deref(), limit(input.limit));
         let mut out = json!({"Users": users});
         if let Some(n) = next {
             out["NextToken"] = n.into();

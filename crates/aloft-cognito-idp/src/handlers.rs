@@ -57,7 +57,9 @@ async fn dispatch(inner: &Inner, ctx: &RequestContext, op: &str, input: Value) -
         "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(inner, ctx, parse(input)?),
         "SignUp" => users::sign_up(inner, ctx, parse(input)?).await,
         "ConfirmSignUp" => users::confirm_sign_up(inner, ctx, parse(input)?).await,
-        "ResendConfirmationCode" => users::resend_confirmation_code(inner, ctx, parse(input)?).await,
+        "ResendConfirmationCode" => {
+            users::resend_confirmation_code(inner, ctx, parse(input)?).await
+        }
         "AdminCreateUser" => users::admin_create_user(inner, ctx, parse(input)?).await,
         "AdminGetUser" => users::admin_get_user(inner, ctx, parse(input)?),
         "AdminDeleteUser" => users::admin_delete_user(inner, ctx, parse(input)?).await,
@@ -65,15 +67,25 @@ async fn dispatch(inner: &Inner, ctx: &RequestContext, op: &str, input: Value) -
         "AdminEnableUser" => users::admin_set_enabled(inner, ctx, parse(input)?, true).await,
         "AdminSetUserPassword" => users::admin_set_user_password(inner, ctx, parse(input)?).await,
         "AdminConfirmSignUp" => users::admin_confirm_sign_up(inner, ctx, parse(input)?).await,
-        "AdminUpdateUserAttributes" => users::admin_update_user_attributes(inner, ctx, parse(input)?).await,
-        "AdminDeleteUserAttributes" => users::admin_delete_user_attributes(inner, ctx, parse(input)?).await,
-        "AdminResetUserPassword" => users::admin_reset_user_password(inner, ctx, parse(input)?).await,
-        "AdminUserGlobalSignOut" => users::admin_user_global_sign_out(inner, ctx, parse(input)?).await,
+        "AdminUpdateUserAttributes" => {
+            users::admin_update_user_attributes(inner, ctx, parse(input)?).await
+        }
+        "AdminDeleteUserAttributes" => {
+            users::admin_delete_user_attributes(inner, ctx, parse(input)?).await
+        }
+        "AdminResetUserPassword" => {
+            users::admin_reset_user_password(inner, ctx, parse(input)?).await
+        }
+        "AdminUserGlobalSignOut" => {
+            users::admin_user_global_sign_out(inner, ctx, parse(input)?).await
+        }
         "ListUsers" => users::list_users(inner, ctx, parse(input)?),
         "GetUser" => users::get_user(inner, parse(input)?).await,
         "UpdateUserAttributes" => users::update_user_attributes(inner, parse(input)?).await,
         "DeleteUserAttributes" => users::delete_user_attributes(inner, parse(input)?).await,
-        "GetUserAttributeVerificationCode" => users::get_user_attribute_verification_code(inner, parse(input)?).await,
+        "GetUserAttributeVerificationCode" => {
+            users::get_user_attribute_verification_code(inner, parse(input)?).await
+        }
         "VerifyUserAttribute" => users::verify_user_attribute(inner, parse(input)?).await,
         "DeleteUser" => users::delete_user(inner, parse(input)?).await,
         "ChangePassword" => users::change_password(inner, parse(input)?).await,
@@ -86,18 +98,32 @@ async fn dispatch(inner: &Inner, ctx: &RequestContext, op: &str, input: Value) -
         "UpdateGroup" => groups::update_group(inner, ctx, parse(input)?).await,
         "DeleteGroup" => groups::delete_group(inner, ctx, parse(input)?).await,
         "ListGroups" => groups::list_groups(inner, ctx, parse(input)?),
-        "AdminAddUserToGroup" => groups::admin_add_user_to_group(inner, ctx, parse(input)?, true).await,
-        "AdminRemoveUserFromGroup" => groups::admin_add_user_to_group(inner, ctx, parse(input)?, false).await,
+        "AdminAddUserToGroup" => {
+            groups::admin_add_user_to_group(inner, ctx, parse(input)?, true).await
+        }
+        "AdminRemoveUserFromGroup" => {
+            groups::admin_add_user_to_group(inner, ctx, parse(input)?, false).await
+        }
         "AdminListGroupsForUser" => groups::admin_list_groups_for_user(inner, ctx, parse(input)?),
         "ListUsersInGroup" => groups::list_users_in_group(inner, ctx, parse(input)?),
         "InitiateAuth" => auth::initiate_auth(inner, ctx, parse(input)?, false).await,
         "AdminInitiateAuth" => auth::initiate_auth(inner, ctx, parse(input)?, true).await,
-        "RespondToAuthChallenge" => auth::respond_to_auth_challenge(inner, ctx, parse(input)?, false).await,
-        "AdminRespondToAuthChallenge" => auth::respond_to_auth_challenge(inner, ctx, parse(input)?, true).await,
+        "RespondToAuthChallenge" => {
+            auth::respond_to_auth_challenge(inner, ctx, parse(input)?, false).await
+        }
+        "AdminRespondToAuthChallenge" => {
+            auth::respond_to_auth_challenge(inner, ctx, parse(input)?, true).await
+        }
         "AssociateSoftwareToken" => mfa::associate_software_token(inner, parse(input)?).await,
         "VerifySoftwareToken" => mfa::verify_software_token(inner, parse(input)?).await,
-        "SetUserMFAPreference" => mfa::set_user_mfa_preference(inner, ctx, parse(input)?, false).await,
-        "AdminSetUserMFAPreference" => mfa::set_user_mfa_preference(inner, ctx, parse(input)?, true).await,
-        _ => Err(Code::UnknownOperationException.msg(format!("Operation {op} is not supported by Aloft's cognito-idp"))),
+        "SetUserMFAPreference" => {
+            mfa::set_user_mfa_preference(inner, ctx, parse(input)?, false).await
+        }
+        "AdminSetUserMFAPreference" => {
+            mfa::set_user_mfa_preference(inner, ctx, parse(input)?, true).await
+        }
+        _ => Err(Code::UnknownOperationException.msg(format!(
+            "Operation {op} is not supported by Aloft's cognito-idp"
+        ))),
     }
 }

@@ -188,7 +188,12 @@ impl User {
 
 impl Pool {
     pub fn arn(&self) -> String {
-        aloft_core::arn::build("cognito-idp", &self.region, &self.account, &format!("userpool/{}", self.id))
+        aloft_core::arn::build(
+            "cognito-idp",
+            &self.region,
+            &self.account,
+            &format!("userpool/{}", self.id),
+        )
     }
 
     pub fn setting(&self, path: &[&str]) -> Option<&Value> {
@@ -203,7 +208,11 @@ impl Pool {
         self.settings
             .get(name)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -249,7 +258,11 @@ impl Client {
         self.settings
             .get(name)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
     /// Whether `flow` (e.g. `USER_PASSWORD_AUTH`) is enabled; the legacy `ADMIN_NO_SRP_AUTH`,
@@ -276,7 +289,11 @@ impl Client {
             _ => (60, "minutes"),
         };
         let member = format!("{which}Validity");
-        let n = self.settings.get(&member).and_then(Value::as_i64).unwrap_or(default);
+        let n = self
+            .settings
+            .get(&member)
+            .and_then(Value::as_i64)
+            .unwrap_or(default);
         let unit = self
             .settings
             .get("TokenValidityUnits")

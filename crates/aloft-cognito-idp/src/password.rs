@@ -13,12 +13,20 @@ const SYMBOLS: &str = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+= ";
 /// Checks `password` against the pool's policy, with Cognito's messages.
 pub fn check_policy(pool: &Pool, password: &str) -> Result<()> {
     let policy = pool.setting(&["Policies", "PasswordPolicy"]);
-    let get_bool = |k: &str| policy.and_then(|p| p.get(k)).and_then(Value::as_bool).unwrap_or(false);
+    let get_bool = |k: &str| {
+        policy
+            .and_then(|p| p.get(k))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
     let min = policy
         .and_then(|p| p.get("MinimumLength"))
         .and_then(Value::as_u64)
         .unwrap_or(8) as usize;
-    let fail = |why: &str| Err(Code::InvalidPasswordException.msg(format!("Password did not conform with policy: {why}")));
+    let fail = |why: &str| {
+        Err(Code::InvalidPasswordException
+            .msg(format!("Password did not conform with policy: {why}")))
+    };
     if password.chars().count() < min {
         return fail("Password not long enough");
     }
@@ -44,7 +52,12 @@ pub fn check_policy(pool: &Pool, password: &str) -> Result<()> {
 }
 
 /// The stored form of a password: salt and SRP verifier for `username` in `pool_id`.
-pub fn make(pool_id: &str, username: &str, password: &str, temporary_days: Option<i64>) -> Password {
+pub fn make(
+    pool_id: &str,
+    username: &str,
+    password: &str,
+    temporary_days: Option<i64>,
+) -> Password {
     let mut salt = [0u8; 16];
     rand::fill(&mut salt);
     salt[0] |= 0x01;

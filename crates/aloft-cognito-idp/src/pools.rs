@@ -52,12 +52,26 @@ pub struct DomainInput {
 }
 
 const STANDARD_ATTRIBUTES: &[(&str, &str)] = &[
-    ("sub", "String"), ("name", "String"), ("given_name", "String"), ("family_name", "String"),
-    ("middle_name", "String"), ("nickname", "String"), ("preferred_username", "String"),
-    ("profile", "String"), ("picture", "String"), ("website", "String"), ("email", "String"),
-    ("email_verified", "Boolean"), ("gender", "String"), ("birthdate", "String"),
-    ("zoneinfo", "String"), ("locale", "String"), ("phone_number", "String"),
-    ("phone_number_verified", "Boolean"), ("address", "String"), ("updated_at", "Number"),
+    ("sub", "String"),
+    ("name", "String"),
+    ("given_name", "String"),
+    ("family_name", "String"),
+    ("middle_name", "String"),
+    ("nickname", "String"),
+    ("preferred_username", "String"),
+    ("profile", "String"),
+    ("picture", "String"),
+    ("website", "String"),
+    ("email", "String"),
+    ("email_verified", "Boolean"),
+    ("gender", "String"),
+    ("birthdate", "String"),
+    ("zoneinfo", "String"),
+    ("locale", "String"),
+    ("phone_number", "String"),
+    ("phone_number_verified", "Boolean"),
+    ("address", "String"),
+    ("updated_at", "Number"),
 ];
 
 fn standard_schema(name: &str, kind: &str) -> Value {
@@ -82,11 +96,22 @@ fn standard_schema(name: &str, kind: &str) -> Value {
 
 /// `SchemaAttributes`: the standard attributes with the pool's overrides, then custom ones.
 fn schema(given: Option<&Value>) -> Result<Value> {
-    let mut out: Vec<Value> = STANDARD_ATTRIBUTES.iter().map(|(n, k)| standard_schema(n, k)).collect();
+    let mut out: Vec<Value> = STANDARD_ATTRIBUTES
+        .iter()
+        .map(|(n, k)| standard_schema(n, k))
+        .collect();
     for a in given.and_then(Value::as_array).into_iter().flatten() {
-        let name = a.get("Name").and_then(Value::as_str).ok_or_else(|| invalid("Schema attribute name is required"))?;
+        let name = a
+            .get("Name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("Schema attribute name is required"))?;
         if let Some(std) = out.iter_mut().find(|s| s["Name"] == name) {
-            for key in ["Required", "Mutable", "StringAttributeConstraints", "NumberAttributeConstraints"] {
+            for key in [
+                "Required",
+                "Mutable",
+                "StringAttributeConstraints",
+                "NumberAttributeConstraints",
+            ] {
                 if let Some(v) = a.get(key) {
                     std[key] = v.clone();
                 }
@@ -101,10 +126,15 @@ fn schema(given: Option<&Value>) -> Result<Value> {
         if c["AttributeDataType"] == "String" && c.get("StringAttributeConstraints").is_none() {
             c["StringAttributeConstraints"] = json!({});
         }
-        c["DeveloperOnlyAttribute"] = c.get("DeveloperOnlyAttribute").cloned().unwrap_or(json!(false));
+        c["DeveloperOnlyAttribute"] = c
+            .get("DeveloperOnlyAttribute")
+            .cloned()
+            .unwrap_or(json!(false));
         c["Mutable"] = c.get("Mutable").cloned().unwrap_or(json!(true));
         if c.get("Required") == Some(&json!(true)) {
-            return Err(invalid("Required custom attributes are not supported currently."));
+            return Err(invalid(
+                "Required custom attributes are not supported currently.",
+            ));
         }
         c["Required"] = json!(false);
         out.push(c);
@@ -118,7 +148,11 @@ fn with_defaults(mut s: Map<String, Value>) -> Result<Map<String, Value>> {
         "MinimumLength": 8, "RequireUppercase": true, "RequireLowercase": true,
         "RequireNumbers": true, "RequireSymbols": true, "TemporaryPasswordValidityDays": 7,
     });
-    if let Some(given) = s.get("Policies").and_then(|p| p.get("PasswordPolicy")).and_then(Value::as_object) {
+    if let Some(given) = s
+        .get("Policies")
+        .and_then(|p| p.get("PasswordPolicy"))
+        .and_then(Value::as_object)
+    {
         pp = json!({"MinimumLength": 8, "RequireUppercase": false, "RequireLowercase": false,
             "RequireNumbers": false, "RequireSymbols": false, "TemporaryPasswordValidityDays": 7});
         for (k, v) in given {
@@ -128,7 +162,11 @@ fn with_defaults(mut s: Map<String, Value>) -> Result<Map<String, Value>> {
         if !(6..=99).contains(&min) {
             return Err(invalid(format!(
                 "1 validation error detected: Value '{min}' at 'policies.passwordPolicy.minimumLength' failed to satisfy constraint: Member must have value {}",
-                if min < 6 { "greater than or equal to 6" } else { "less than or equal to 99" }
+                if min < 6 {
+                    "greater than or equal to 6"
+                } else {
+                    "less than or equal to 99"
+                }
             )));
         }
     }
@@ -142,9 +180,18 @@ fn with_defaults(mut s: Map<String, Value>) -> Result<Map<String, Value>> {
         ("DeletionProtection", json!("INACTIVE")),
         ("LambdaConfig", json!({})),
         ("MfaConfiguration", json!("OFF")),
-        ("AdminCreateUserConfig", json!({"AllowAdminCreateUserOnly": false, "UnusedAccountValidityDays": 7})),
-        ("VerificationMessageTemplate", json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"})),
-        ("EmailConfiguration", json!({"EmailSendingAccount": "COGNITO_DEFAULT"})),
+        (
+            "AdminCreateUserConfig",
+            json!({"AllowAdminCreateUserOnly": false, "UnusedAccountValidityDays": 7}),
+        ),
+        (
+            "VerificationMessageTemplate",
+            json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"}),
+        ),
+        (
+            "EmailConfiguration",
+            json!({"EmailSendingAccount": "COGNITO_DEFAULT"}),
+        ),
         ("UserPoolTier", json!("ESSENTIALS")),
     ];
     for (k, v) in defaults {
@@ -162,7 +209,9 @@ fn with_defaults(mut s: Map<String, Value>) -> Result<Map<String, Value>> {
 
 fn validate_pool_name(name: &str) -> Result<()> {
     let ok = (1..=128).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c.is_whitespace() || "+=,.@-".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c.is_whitespace() || "+=,.@-".contains(c));
     if ok {
         Ok(())
     } else {
@@ -172,11 +221,17 @@ fn validate_pool_name(name: &str) -> Result<()> {
     }
 }
 
-pub async fn create_user_pool(inner: &Inner, ctx: &RequestContext, input: CreateUserPoolInput) -> Result<Value> {
+pub async fn create_user_pool(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: CreateUserPoolInput,
+) -> Result<Value> {
     validate_pool_name(&input.pool_name)?;
     let mut settings = input.settings;
     if settings.contains_key("UsernameAttributes") && settings.contains_key("AliasAttributes") {
-        return Err(invalid("Only one of the aliasAttributes or usernameAttributes can be set in a User Pool."));
+        return Err(invalid(
+            "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool.",
+        ));
     }
     let schema = schema(settings.remove("Schema").as_ref())?;
     settings.insert("SchemaAttributes".into(), schema);
@@ -211,12 +266,20 @@ fn warm_key(inner: &Inner, pool_id: String) {
     tokio::spawn(fut);
 }
 
-pub fn describe_user_pool(inner: &Inner, ctx: &RequestContext, input: PoolIdInput) -> Result<Value> {
-    inner.read(ctx, &input.user_pool_id, |p| Ok(json!({"UserPool": p.describe()})))
+pub fn describe_user_pool(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: PoolIdInput,
+) -> Result<Value> {
+    inner.read(ctx, &input.user_pool_id, |p| {
+        Ok(json!({"UserPool": p.describe()}))
+    })
 }
 
 pub async fn update_user_pool(inner: &Inner, ctx: &RequestContext, input: Value) -> Result<Value> {
-    let Value::Object(mut m) = input else { return Err(invalid("Invalid input")) };
+    let Value::Object(mut m) = input else {
+        return Err(invalid("Invalid input"));
+    };
     let pool_id = m
         .remove("UserPoolId")
         .and_then(|v| v.as_str().map(str::to_string))
@@ -226,7 +289,13 @@ pub async fn update_user_pool(inner: &Inner, ctx: &RequestContext, input: Value)
             // UpdateUserPool resets every setting it is not given to its default, except those
             // that cannot change after creation.
             let mut settings = m;
-            for keep in ["SchemaAttributes", "UsernameAttributes", "AliasAttributes", "UsernameConfiguration", "UserPoolTier"] {
+            for keep in [
+                "SchemaAttributes",
+                "UsernameAttributes",
+                "AliasAttributes",
+                "UsernameConfiguration",
+                "UserPoolTier",
+            ] {
                 if let Some(v) = p.settings.get(keep) {
                     settings.insert(keep.into(), v.clone());
                 }
@@ -238,7 +307,11 @@ pub async fn update_user_pool(inner: &Inner, ctx: &RequestContext, input: Value)
         .await
 }
 
-pub async fn delete_user_pool(inner: &Inner, ctx: &RequestContext, input: PoolIdInput) -> Result<Value> {
+pub async fn delete_user_pool(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: PoolIdInput,
+) -> Result<Value> {
     for c in inner.remove_pool(ctx, &input.user_pool_id)? {
         durable(c).await?;
     }
@@ -246,11 +319,23 @@ pub async fn delete_user_pool(inner: &Inner, ctx: &RequestContext, input: PoolId
 }
 
 /// Returns up to `limit` items after `token` and the token of the next page.
-pub fn page(items: Vec<(String, Value)>, token: Option<&str>, limit: usize) -> (Vec<Value>, Option<String>) {
-    let start = token.map_or(0, |t| items.iter().position(|(k, _)| k.as_str() > t).unwrap_or(items.len()));
+pub fn page(
+    items: Vec<(String, Value)>,
+    token: Option<&str>,
+    limit: usize,
+) -> (Vec<Value>, Option<String>) {
+    let start = token.map_or(0, |t| {
+        items
+            .iter()
+            .position(|(k, _)| k.as_str() > t)
+            .unwrap_or(items.len())
+    });
     let rest = &items[start..];
     let next = (rest.len() > limit).then(|| rest[limit - 1].0.clone());
-    (rest.iter().take(limit).map(|(_, v)| v.clone()).collect(), next)
+    (
+        rest.iter().take(limit).map(|(_, v)| v.clone()).collect(),
+        next,
+    )
 }
 
 fn check_max(max: Option<i64>, hi: i64, required: bool) -> Result<usize> {
@@ -261,7 +346,11 @@ fn check_max(max: Option<i64>, hi: i64, required: bool) -> Result<usize> {
         None => Ok(hi as usize),
         Some(n) if n < 1 || n > hi => Err(invalid(format!(
             "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {}",
-            if n < 1 { "greater than or equal to 1".to_string() } else { format!("less than or equal to {hi}") }
+            if n < 1 {
+                "greater than or equal to 1".to_string()
+            } else {
+                format!("less than or equal to {hi}")
+            }
         ))),
         Some(n) => Ok(n as usize),
     }
@@ -288,9 +377,15 @@ pub fn list_user_pools(inner: &Inner, ctx: &RequestContext, input: ListInput) ->
 }
 
 fn client_settings(mut m: Map<String, Value>) -> Result<Map<String, Value>> {
-    for (name, lo, hi) in [("AccessTokenValidity", 5 * 60, 86400), ("IdTokenValidity", 5 * 60, 86400), ("RefreshTokenValidity", 3600, 3650 * 86400)] {
+    for (name, lo, hi) in [
+        ("AccessTokenValidity", 5 * 60, 86400),
+        ("IdTokenValidity", 5 * 60, 86400),
+        ("RefreshTokenValidity", 3600, 3650 * 86400),
+    ] {
         if m.contains_key(name) {
-            let tmp = Client { settings: m.clone() };
+            let tmp = Client {
+                settings: m.clone(),
+            };
             let secs = tmp.validity_secs(name.trim_end_matches("Validity"));
             if secs < lo || secs > hi {
                 return Err(invalid(format!(
@@ -301,9 +396,17 @@ fn client_settings(mut m: Map<String, Value>) -> Result<Map<String, Value>> {
         }
     }
     if let Some(flows) = m.get("ExplicitAuthFlows").and_then(Value::as_array) {
-        const KNOWN: &[&str] = &["ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH",
-            "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-            "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_AUTH"];
+        const KNOWN: &[&str] = &[
+            "ADMIN_NO_SRP_AUTH",
+            "CUSTOM_AUTH_FLOW_ONLY",
+            "USER_PASSWORD_AUTH",
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_CUSTOM_AUTH",
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+            "ALLOW_USER_AUTH",
+        ];
         for f in flows {
             let f = f.as_str().unwrap_or("");
             if !KNOWN.contains(&f) {
@@ -316,19 +419,35 @@ fn client_settings(mut m: Map<String, Value>) -> Result<Map<String, Value>> {
     }
     m.entry("RefreshTokenValidity").or_insert(json!(30));
     m.entry("TokenValidityUnits").or_insert(json!({}));
-    m.entry("AllowedOAuthFlowsUserPoolClient").or_insert(json!(false));
+    m.entry("AllowedOAuthFlowsUserPoolClient")
+        .or_insert(json!(false));
     m.entry("EnableTokenRevocation").or_insert(json!(true));
-    m.entry("EnablePropagateAdditionalUserContextData").or_insert(json!(false));
+    m.entry("EnablePropagateAdditionalUserContextData")
+        .or_insert(json!(false));
     m.entry("AuthSessionValidity").or_insert(json!(3));
-    m.entry("PreventUserExistenceErrors").or_insert(json!("LEGACY"));
+    m.entry("PreventUserExistenceErrors")
+        .or_insert(json!("LEGACY"));
     Ok(m)
 }
 
-pub async fn create_user_pool_client(inner: &Inner, ctx: &RequestContext, input: Value) -> Result<Value> {
-    let Value::Object(mut m) = input else { return Err(invalid("Invalid input")) };
+pub async fn create_user_pool_client(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: Value,
+) -> Result<Value> {
+    let Value::Object(mut m) = input else {
+        return Err(invalid("Invalid input"));
+    };
     let pool_id = take_str(&mut m, "UserPoolId", "userPoolId")?;
-    let name = m.get("ClientName").and_then(Value::as_str).map(str::to_string).ok_or_else(|| null_error("clientName"))?;
-    let generate = m.remove("GenerateSecret").and_then(|v| v.as_bool()).unwrap_or(false);
+    let name = m
+        .get("ClientName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| null_error("clientName"))?;
+    let generate = m
+        .remove("GenerateSecret")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     let mut settings = client_settings(m)?;
     let now = clock::now_secs_f64();
     let client_id = ids::random_string(26, ids::LOWER_ALNUM);
@@ -336,7 +455,10 @@ pub async fn create_user_pool_client(inner: &Inner, ctx: &RequestContext, input:
     settings.insert("ClientName".into(), name.into());
     settings.insert("ClientId".into(), client_id.clone().into());
     if generate && !settings.contains_key("ClientSecret") {
-        settings.insert("ClientSecret".into(), ids::random_string(51, ids::LOWER_ALNUM).into());
+        settings.insert(
+            "ClientSecret".into(),
+            ids::random_string(51, ids::LOWER_ALNUM).into(),
+        );
     }
     settings.insert("CreationDate".into(), now.into());
     settings.insert("LastModifiedDate".into(), now.into());
@@ -356,23 +478,41 @@ fn null_error(member: &str) -> aloft_core::AwsError {
 }
 
 fn take_str(m: &mut Map<String, Value>, name: &str, camel: &str) -> Result<String> {
-    m.remove(name).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| null_error(camel))
+    m.remove(name)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .ok_or_else(|| null_error(camel))
 }
 
-pub fn describe_user_pool_client(inner: &Inner, ctx: &RequestContext, input: ClientInput) -> Result<Value> {
+pub fn describe_user_pool_client(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: ClientInput,
+) -> Result<Value> {
     inner.read(ctx, &input.user_pool_id, |p| {
-        let c = p.clients.get(&input.client_id).ok_or_else(|| client_not_found(&input.client_id))?;
+        let c = p
+            .clients
+            .get(&input.client_id)
+            .ok_or_else(|| client_not_found(&input.client_id))?;
         Ok(json!({"UserPoolClient": Value::Object(c.settings.clone())}))
     })
 }
 
-pub async fn update_user_pool_client(inner: &Inner, ctx: &RequestContext, input: Value) -> Result<Value> {
-    let Value::Object(mut m) = input else { return Err(invalid("Invalid input")) };
+pub async fn update_user_pool_client(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: Value,
+) -> Result<Value> {
+    let Value::Object(mut m) = input else {
+        return Err(invalid("Invalid input"));
+    };
     let pool_id = take_str(&mut m, "UserPoolId", "userPoolId")?;
     let client_id = take_str(&mut m, "ClientId", "clientId")?;
     inner
         .mutate(ctx, &pool_id, |p| {
-            let c = p.clients.get_mut(&client_id).ok_or_else(|| client_not_found(&client_id))?;
+            let c = p
+                .clients
+                .get_mut(&client_id)
+                .ok_or_else(|| client_not_found(&client_id))?;
             // Like UpdateUserPool: members not given go back to their defaults.
             let mut settings = client_settings(m)?;
             for keep in ["UserPoolId", "ClientId", "ClientSecret", "CreationDate"] {
@@ -381,25 +521,41 @@ pub async fn update_user_pool_client(inner: &Inner, ctx: &RequestContext, input:
                 }
             }
             if !settings.contains_key("ClientName") {
-                settings.insert("ClientName".into(), c.settings.get("ClientName").cloned().unwrap_or_default());
+                settings.insert(
+                    "ClientName".into(),
+                    c.settings.get("ClientName").cloned().unwrap_or_default(),
+                );
             }
             settings.insert("LastModifiedDate".into(), clock::now_secs_f64().into());
             c.settings = settings;
-            Ok((json!({"UserPoolClient": Value::Object(c.settings.clone())}), vec![Record::Pool]))
+            Ok((
+                json!({"UserPoolClient": Value::Object(c.settings.clone())}),
+                vec![Record::Pool],
+            ))
         })
         .await
 }
 
-pub async fn delete_user_pool_client(inner: &Inner, ctx: &RequestContext, input: ClientInput) -> Result<Value> {
+pub async fn delete_user_pool_client(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: ClientInput,
+) -> Result<Value> {
     inner
         .mutate(ctx, &input.user_pool_id, |p| {
-            p.clients.remove(&input.client_id).ok_or_else(|| client_not_found(&input.client_id))?;
+            p.clients
+                .remove(&input.client_id)
+                .ok_or_else(|| client_not_found(&input.client_id))?;
             Ok((json!({}), vec![Record::Pool]))
         })
         .await
 }
 
-pub fn list_user_pool_clients(inner: &Inner, ctx: &RequestContext, input: ListClientsInput) -> Result<Value> {
+pub fn list_user_pool_clients(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: ListClientsInput,
+) -> Result<Value> {
     let limit = check_max(input.max_results, 60, false)?;
     inner.read(ctx, &input.user_pool_id, |p| {
         let items = p
@@ -416,10 +572,17 @@ pub fn list_user_pool_clients(inner: &Inner, ctx: &RequestContext, input: ListCl
     })
 }
 
-pub async fn create_user_pool_domain(inner: &Inner, ctx: &RequestContext, input: DomainInput) -> Result<Value> {
+pub async fn create_user_pool_domain(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: DomainInput,
+) -> Result<Value> {
     let pool_id = input.user_pool_id.ok_or_else(|| null_error("userPoolId"))?;
     let valid = (1..=63).contains(&input.domain.len())
-        && input.domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && input
+            .domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && !input.domain.starts_with('-');
     if !valid {
         return Err(invalid(format!(
@@ -427,13 +590,21 @@ pub async fn create_user_pool_domain(inner: &Inner, ctx: &RequestContext, input:
             input.domain
         )));
     }
-    if inner.lock().pools.values().any(|p| p.domain.as_deref() == Some(input.domain.as_str())) {
+    if inner
+        .lock()
+        .pools
+        .values()
+        .any(|p| p.domain.as_deref() == Some(input.domain.as_str()))
+    {
         return Err(invalid("Domain already associated with another user pool."));
     }
     inner
         .mutate(ctx, &pool_id, |p| {
             if p.domain.is_some() {
-                return Err(invalid(format!("User pool {} already has a domain configured.", p.id)));
+                return Err(invalid(format!(
+                    "User pool {} already has a domain configured.",
+                    p.id
+                )));
             }
             p.domain = Some(input.domain.clone());
             Ok((json!({"ManagedLoginVersion": 1}), vec![Record::Pool]))
@@ -441,12 +612,15 @@ pub async fn create_user_pool_domain(inner: &Inner, ctx: &RequestContext, input:
         .await
 }
 
-pub fn describe_user_pool_domain(inner: &Inner, ctx: &RequestContext, input: DomainInput) -> Result<Value> {
+pub fn describe_user_pool_domain(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: DomainInput,
+) -> Result<Value> {
     let st = inner.lock();
-    let found = st
-        .pools
-        .values()
-        .find(|p| p.domain.as_deref() == Some(input.domain.as_str()) && p.account == ctx.account_id);
+    let found = st.pools.values().find(|p| {
+        p.domain.as_deref() == Some(input.domain.as_str()) && p.account == ctx.account_id
+    });
     Ok(match found {
         None => json!({"DomainDescription": {}}),
         Some(p) => json!({"DomainDescription": {
@@ -457,12 +631,18 @@ pub fn describe_user_pool_domain(inner: &Inner, ctx: &RequestContext, input: Dom
     })
 }
 
-pub async fn delete_user_pool_domain(inner: &Inner, ctx: &RequestContext, input: DomainInput) -> Result<Value> {
+pub async fn delete_user_pool_domain(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: DomainInput,
+) -> Result<Value> {
     let pool_id = input.user_pool_id.ok_or_else(|| null_error("userPoolId"))?;
     inner
         .mutate(ctx, &pool_id, |p| {
             if p.domain.as_deref() != Some(input.domain.as_str()) {
-                return Err(Code::InvalidParameterException.msg("No such domain or user pool exists."));
+                return Err(
+                    Code::InvalidParameterException.msg("No such domain or user pool exists.")
+                );
             }
             p.domain = None;
             Ok((json!({}), vec![Record::Pool]))
@@ -472,7 +652,10 @@ pub async fn delete_user_pool_domain(inner: &Inner, ctx: &RequestContext, input:
 
 impl Inner {
     /// An owned future that resolves the pool's key (for background warming).
-    pub fn key_owned(&self, pool_id: String) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub fn key_owned(
+        &self,
+        pool_id: String,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let me = self.self_arc();
         async move {
             if let Some(me) = me {

@@ -19,7 +19,10 @@ pub async fn issuer_document(inner: &Inner, req: &AwsRequest) -> Option<Response
     }
     let exists = inner.lock().pools.contains_key(pool_id);
     if !exists {
-        return Some(wire::json(404, &json!({"message": format!("User pool {pool_id} does not exist.")})));
+        return Some(wire::json(
+            404,
+            &json!({"message": format!("User pool {pool_id} does not exist.")}),
+        ));
     }
     let iss = format!("{}/{pool_id}", req.ctx.base_url.trim_end_matches('/'));
     match doc {
@@ -30,19 +33,22 @@ pub async fn issuer_document(inner: &Inner, req: &AwsRequest) -> Option<Response
             };
             Some(wire::json(200, &json!({"keys": [key.jwk()]})))
         }
-        "openid-configuration" => Some(wire::json(200, &json!({
-            "issuer": iss,
-            "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-            "authorization_endpoint": format!("{iss}/oauth2/authorize"),
-            "token_endpoint": format!("{iss}/oauth2/token"),
-            "userinfo_endpoint": format!("{iss}/oauth2/userInfo"),
-            "end_session_endpoint": format!("{iss}/logout"),
-            "response_types_supported": ["code", "token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "phone", "profile"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        }))),
+        "openid-configuration" => Some(wire::json(
+            200,
+            &json!({
+                "issuer": iss,
+                "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+                "authorization_endpoint": format!("{iss}/oauth2/authorize"),
+                "token_endpoint": format!("{iss}/oauth2/token"),
+                "userinfo_endpoint": format!("{iss}/oauth2/userInfo"),
+                "end_session_endpoint": format!("{iss}/logout"),
+                "response_types_supported": ["code", "token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "scopes_supported": ["openid", "email", "phone", "profile"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            }),
+        )),
         _ => Some(wire::json(404, &json!({"message": "Not found"}))),
     }
 }

@@ -103,7 +103,12 @@ pub fn session_key(s: &BigUint, u: &BigUint) -> [u8; 16] {
 }
 
 /// The server's S = (A · v^u)^b mod N; `None` when A is a multiple of N (an attack, or garbage).
-pub fn server_secret(a_pub: &BigUint, b_pub: &BigUint, b: &BigUint, v: &BigUint) -> Option<BigUint> {
+pub fn server_secret(
+    a_pub: &BigUint,
+    b_pub: &BigUint,
+    b: &BigUint,
+    v: &BigUint,
+) -> Option<BigUint> {
     let grp = group();
     if (a_pub % &grp.n) == BigUint::from(0u32) {
         return None;
@@ -190,6 +195,7 @@ mod tests {
     use super::*;
 
     /// The client side, as amazon-cognito-identity-js computes it, to check the exchange closes.
+    #[allow(clippy::too_many_arguments)]
     fn client_claim(
         pool: &str,
         user: &str,
@@ -228,10 +234,23 @@ mod tests {
         let a = BigUint::from_bytes_be(&[0x44; 128]);
         let a_pub = group().g.modpow(&a, &group().n);
         let ts = "Sat Nov 21 7:05:09 UTC 2026";
-        let good = client_claim("AbC123", "alice", "Passw0rd!", &salt, &a, &b_pub, b"blk", ts);
-        assert!(verify_claim("AbC123", "alice", &v, &b, &b_pub, &a_pub, b"blk", ts, &good));
+        let good = client_claim(
+            "AbC123",
+            "alice",
+            "Passw0rd!",
+            &salt,
+            &a,
+            &b_pub,
+            b"blk",
+            ts,
+        );
+        assert!(verify_claim(
+            "AbC123", "alice", &v, &b, &b_pub, &a_pub, b"blk", ts, &good
+        ));
         let bad = client_claim("AbC123", "alice", "wrong", &salt, &a, &b_pub, b"blk", ts);
-        assert!(!verify_claim("AbC123", "alice", &v, &b, &b_pub, &a_pub, b"blk", ts, &bad));
+        assert!(!verify_claim(
+            "AbC123", "alice", &v, &b, &b_pub, &a_pub, b"blk", ts, &bad
+        ));
         assert!(!verify_claim(
             "AbC123",
             "alice",

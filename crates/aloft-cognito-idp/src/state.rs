@@ -51,7 +51,8 @@ impl Changes<'_> {
     }
     pub fn user(&mut self, user: &User) {
         if let Ok(v) = serde_json::to_vec(user) {
-            self.batch.put(USERS, user_key(self.pool, &user.username), v);
+            self.batch
+                .put(USERS, user_key(self.pool, &user.username), v);
         }
     }
     pub fn delete_user(&mut self, username: &str) {
@@ -69,8 +70,13 @@ impl Inner {
         }
         for (k, v) in ctx.store.load(USERS, b"").unwrap_or_default() {
             let key = String::from_utf8_lossy(&k);
-            let Some(pool_id) = key.splitn(4, '/').nth(2) else { continue };
-            if let (Some(pool), Ok(u)) = (state.pools.get_mut(pool_id), serde_json::from_slice::<User>(&v)) {
+            let Some(pool_id) = key.split('/').nth(2) else {
+                continue;
+            };
+            if let (Some(pool), Ok(u)) = (
+                state.pools.get_mut(pool_id),
+                serde_json::from_slice::<User>(&v),
+            ) {
                 pool.users.insert(u.username.clone(), u);
             }
         }
@@ -104,11 +110,18 @@ impl Inner {
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Reads a pool of the caller's account and region.
-    pub fn read<T>(&self, ctx: &RequestContext, pool_id: &str, f: impl FnOnce(&Pool) -> Result<T>) -> Result<T> {
+    pub fn read<T>(
+        &self,
+        ctx: &RequestContext,
+        pool_id: &str,
+        f: impl FnOnce(&Pool) -> Result<T>,
+    ) -> Result<T> {
         let st = self.lock();
         let pool = st
             .pools
@@ -121,7 +134,10 @@ impl Inner {
     /// Reads a pool by id alone (token flows, which name the pool through the token or client).
     pub fn read_any<T>(&self, pool_id: &str, f: impl FnOnce(&Pool) -> Result<T>) -> Result<T> {
         let st = self.lock();
-        let pool = st.pools.get(pool_id).ok_or_else(|| pool_not_found(pool_id))?;
+        let pool = st
+            .pools
+            .get(pool_id)
+            .ok_or_else(|| pool_not_found(pool_id))?;
         f(pool)
     }
 
@@ -167,7 +183,10 @@ impl Inner {
 
     /// Journals `records` of `pool`; call with the state lock held.
     pub fn submit(&self, pool: &Pool, records: &[Record]) -> Commit {
-        let mut ch = Changes { pool, batch: Batch::new() };
+        let mut ch = Changes {
+            pool,
+            batch: Batch::new(),
+        };
         for r in records {
             match r {
                 Record::Pool => ch.pool(),
@@ -201,7 +220,11 @@ impl Inner {
             .get(pool_id)
             .filter(|p| p.account == ctx.account_id && p.region == ctx.region)
             .ok_or_else(|| pool_not_found(pool_id))?;
-        if pool.setting(&["DeletionProtection"]).and_then(Value::as_str) == Some("ACTIVE") {
+        if pool
+            .setting(&["DeletionProtection"])
+            .and_then(Value::as_str)
+            == Some("ACTIVE")
+        {
             return Err(Code::InvalidParameterException.msg(
                 "The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.",
             ));
@@ -209,7 +232,10 @@ impl Inner {
         let mut batch = Batch::new();
         batch.delete(POOLS, pool_key(pool));
         let prefix = format!("{}/", pool_key(pool));
-        let commits = vec![self.store.submit(batch), self.store.clear(USERS, prefix.as_bytes())];
+        let commits = vec![
+            self.store.submit(batch),
+            self.store.clear(USERS, prefix.as_bytes()),
+        ];
         st.pools.remove(pool_id);
         self.keys.lock().expect("keys lock").remove(pool_id);
         Ok(commits)

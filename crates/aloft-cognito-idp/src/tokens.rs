@@ -50,14 +50,24 @@ impl PoolKey {
             n: self.key.n().to_str_radix(16),
             e: self.key.e().to_str_radix(16),
             d: self.key.d().to_str_radix(16),
-            primes: self.key.primes().iter().map(|p| p.to_str_radix(16)).collect(),
+            primes: self
+                .key
+                .primes()
+                .iter()
+                .map(|p| p.to_str_radix(16))
+                .collect(),
         }
     }
 
     pub fn from_stored(s: &StoredKey) -> Option<Self> {
         let num = |h: &str| BigUint::parse_bytes(h.as_bytes(), 16);
-        let primes = s.primes.iter().map(|p| num(p)).collect::<Option<Vec<_>>>()?;
-        let key = RsaPrivateKey::from_components(num(&s.n)?, num(&s.e)?, num(&s.d)?, primes).ok()?;
+        let primes = s
+            .primes
+            .iter()
+            .map(|p| num(p))
+            .collect::<Option<Vec<_>>>()?;
+        let key =
+            RsaPrivateKey::from_components(num(&s.n)?, num(&s.e)?, num(&s.d)?, primes).ok()?;
         Some(Self {
             kid: s.kid.clone(),
             key,
@@ -102,9 +112,7 @@ impl PoolKey {
         }
         let sig = Signature::try_from(URL_SAFE_NO_PAD.decode(s).ok()?.as_slice()).ok()?;
         let verifier = VerifyingKey::<Sha256>::new(self.key.to_public_key());
-        verifier
-            .verify(format!("{h}.{p}").as_bytes(), &sig)
-            .ok()?;
+        verifier.verify(format!("{h}.{p}").as_bytes(), &sig).ok()?;
         match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()? {
             Value::Object(m) => Some(m),
             _ => None,

@@ -67,7 +67,12 @@ pub async fn invoke(
     let delivery = Delivery {
         payload: Bytes::from(event.to_string()),
         sync: true,
-        source_arn: Some(aloft_core::arn::build("cognito-idp", &call.region, &call.account, &format!("userpool/{}", call.pool_id))),
+        source_arn: Some(aloft_core::arn::build(
+            "cognito-idp",
+            &call.region,
+            &call.account,
+            &format!("userpool/{}", call.pool_id),
+        )),
         account: call.account.clone(),
         region: call.region.clone(),
         ..Default::default()
@@ -76,7 +81,12 @@ pub async fn invoke(
         .targets
         .deliver(&call.arn, delivery)
         .await
-        .map_err(|e| Code::UnexpectedLambdaException.msg(format!("{trigger} invocation failed due to error {}.", e.message)))?;
+        .map_err(|e| {
+            Code::UnexpectedLambdaException.msg(format!(
+                "{trigger} invocation failed due to error {}.",
+                e.message
+            ))
+        })?;
     let payload: Value = out
         .payload
         .as_deref()
@@ -87,11 +97,14 @@ pub async fn invoke(
             .get("errorMessage")
             .and_then(Value::as_str)
             .unwrap_or("Unhandled");
-        return Err(Code::UserLambdaValidationException.msg(format!("{trigger} failed with error {msg}.")));
+        return Err(
+            Code::UserLambdaValidationException.msg(format!("{trigger} failed with error {msg}."))
+        );
     }
     match payload.get("response") {
         Some(r @ Value::Object(_)) => Ok(r.clone()),
         Some(Value::Null) | None => Ok(json!({})),
-        Some(_) => Err(Code::InvalidLambdaResponseException.msg(format!("Invalid lambda response received: {trigger}"))),
+        Some(_) => Err(Code::InvalidLambdaResponseException
+            .msg(format!("Invalid lambda response received: {trigger}"))),
     }
 }

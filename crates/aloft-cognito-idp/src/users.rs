@@ -163,25 +163,42 @@ fn schema_names(pool: &Pool) -> Vec<(String, bool, bool)> {
 }
 
 fn schema_error(name: &str, why: &str) -> aloft_core::AwsError {
-    invalid(format!("Attributes did not conform to the schema: {name}: {why}"))
+    invalid(format!(
+        "Attributes did not conform to the schema: {name}: {why}"
+    ))
 }
 
 /// Checks attributes against the pool's schema; `creating` also checks required ones.
-fn check_attributes(pool: &Pool, attrs: &[AttributeType], creating: bool, existing: Option<&User>) -> Result<BTreeMap<String, String>> {
+fn check_attributes(
+    pool: &Pool,
+    attrs: &[AttributeType],
+    creating: bool,
+    existing: Option<&User>,
+) -> Result<BTreeMap<String, String>> {
     let schema = schema_names(pool);
     let mut out = BTreeMap::new();
     for a in attrs {
         let Some((_, _, mutable)) = schema.iter().find(|(n, _, _)| n == &a.name) else {
-            return Err(schema_error(&a.name, "Attribute does not exist in the schema."));
+            return Err(schema_error(
+                &a.name,
+                "Attribute does not exist in the schema.",
+            ));
         };
-        if a.name == "sub" || (!mutable && existing.is_some_and(|u| u.attributes.contains_key(&a.name))) {
-            return Err(schema_error(&a.name, "Attribute cannot be updated. (changing an immutable attribute)"));
+        if a.name == "sub"
+            || (!mutable && existing.is_some_and(|u| u.attributes.contains_key(&a.name)))
+        {
+            return Err(schema_error(
+                &a.name,
+                "Attribute cannot be updated. (changing an immutable attribute)",
+            ));
         }
         let v = a.value.clone().unwrap_or_default();
         if a.name == "email" && !(v.contains('@') && !v.starts_with('@') && !v.ends_with('@')) {
             return Err(invalid("Invalid email address format."));
         }
-        if a.name == "phone_number" && !(v.starts_with('+') && v.len() > 4 && v[1..].bytes().all(|b| b.is_ascii_digit())) {
+        if a.name == "phone_number"
+            && !(v.starts_with('+') && v.len() > 4 && v[1..].bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(invalid("Invalid phone number format."));
         }
         if a.name.ends_with("_verified") && v != "true" && v != "false" {
@@ -218,7 +235,11 @@ fn new_user(username: String, attributes: BTreeMap<String, String>, status: User
         revoked: Default::default(),
     };
     // In pools that sign in by email or phone, the generated username is the sub itself.
-    let sub = if uuid::Uuid::parse_str(&user.username).is_ok() { user.username.clone() } else { uuid::Uuid::new_v4().to_string() };
+    let sub = if uuid::Uuid::parse_str(&user.username).is_ok() {
+        user.username.clone()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
     user.attributes.insert("sub".into(), sub);
     user
 }
@@ -234,7 +255,10 @@ fn hides_users(pool: &Pool, client_id: &str) -> bool {
 /// Whether an alias value (email/phone) is already taken in a username-attributes pool.
 fn alias_taken(pool: &Pool, attr: &str, value: &str, except: Option<&str>) -> bool {
     pool.users.values().any(|u| {
-        Some(u.username.as_str()) != except && u.attributes.get(attr).is_some_and(|v| v.eq_ignore_ascii_case(value))
+        Some(u.username.as_str()) != except
+            && u.attributes
+                .get(attr)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
     })
 }
 
@@ -290,8 +314,16 @@ pub async fn sign_up(inner: &Inner, ctx: &RequestContext, input: SignUpInput) ->
             "validationData": input.validation_data.iter().map(|a| (a.name.clone(), json!(a.value))).collect::<Map<_, _>>(),
             "clientMetadata": input.client_metadata.clone().unwrap_or(json!({})),
         });
-        let r = triggers::invoke(inner, &call, "PreSignUp", "PreSignUp_SignUp", &username, request,
-            json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false})).await?;
+        let r = triggers::invoke(
+            inner,
+            &call,
+            "PreSignUp",
+            "PreSignUp_SignUp",
+            &username,
+            request,
+            json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}),
+        )
+        .await?;
         auto_confirm = r.get("autoConfirmUser") == Some(&json!(true));
         verify_email = r.get("autoVerifyEmail") == Some(&json!(true));
         verify_phone = r.get("autoVerifyPhone") == Some(&json!(true));
@@ -301,13 +333,19 @@ pub async fn sign_up(inner: &Inner, ctx: &RequestContext, input: SignUpInput) ->
             if pool.users.contains_key(&username) {
                 return Err(Code::UsernameExistsException.msg("User already exists"));
             }
-            let status = if auto_confirm { UserStatus::CONFIRMED } else { UserStatus::UNCONFIRMED };
+            let status = if auto_confirm {
+                UserStatus::CONFIRMED
+            } else {
+                UserStatus::UNCONFIRMED
+            };
             let mut user = new_user(username.clone(), attrs, status);
             if verify_email && user.attributes.contains_key("email") {
-                user.attributes.insert("email_verified".into(), "true".into());
+                user.attributes
+                    .insert("email_verified".into(), "true".into());
             }
             if verify_phone && user.attributes.contains_key("phone_number") {
-                user.attributes.insert("phone_number_verified".into(), "true".into());
+                user.attributes
+                    .insert("phone_number_verified".into(), "true".into());
             }
             user.password = Some(password::make(&pool.id, &username, &pw, None));
             let mut out = json!({"UserConfirmed": auto_confirm, "UserSub": user.sub()});
@@ -318,13 +356,27 @@ pub async fn sign_up(inner: &Inner, ctx: &RequestContext, input: SignUpInput) ->
                     out["CodeDeliveryDetails"] = codes::delivery(a, v);
                 }
             }
-            let post = if auto_confirm { Call::of(pool, "PostConfirmation", Some(&input.client_id)).map(|c| (c, triggers::attributes(&user))) } else { None };
+            let post = if auto_confirm {
+                Call::of(pool, "PostConfirmation", Some(&input.client_id))
+                    .map(|c| (c, triggers::attributes(&user)))
+            } else {
+                None
+            };
             pool.users.insert(username.clone(), user);
             Ok(((out, post), vec![Record::User(username.clone())]))
         })
         .await?;
     if let Some((call, attrs)) = post {
-        triggers::invoke(inner, &call, "PostConfirmation", "PostConfirmation_ConfirmSignUp", &username, json!({"userAttributes": attrs}), json!({})).await?;
+        triggers::invoke(
+            inner,
+            &call,
+            "PostConfirmation",
+            "PostConfirmation_ConfirmSignUp",
+            &username,
+            json!({"userAttributes": attrs}),
+            json!({}),
+        )
+        .await?;
     }
     Ok(out)
 }
@@ -334,14 +386,19 @@ fn take_code(user: &mut User, purpose: &str, given: &str) -> Result<()> {
     let now = clock::now_millis();
     match user.codes.get(purpose) {
         Some(c) if c.expires <= now => {
-            Err(Code::ExpiredCodeException.msg("Invalid code provided, please request a code again."))
+            Err(Code::ExpiredCodeException
+                .msg("Invalid code provided, please request a code again."))
         }
         Some(c) if c.code == given => {
             user.codes.remove(purpose);
             Ok(())
         }
-        Some(_) => Err(Code::CodeMismatchException.msg("Invalid verification code provided, please try again.")),
-        None => Err(Code::ExpiredCodeException.msg("Invalid code provided, please request a code again.")),
+        Some(_) => Err(Code::CodeMismatchException
+            .msg("Invalid verification code provided, please try again.")),
+        None => {
+            Err(Code::ExpiredCodeException
+                .msg("Invalid code provided, please request a code again."))
+        }
     }
 }
 
@@ -353,24 +410,36 @@ fn not_found_for_client(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
     }
 }
 
-pub async fn confirm_sign_up(inner: &Inner, _ctx: &RequestContext, input: ConfirmSignUpInput) -> Result<Value> {
+pub async fn confirm_sign_up(
+    inner: &Inner,
+    _ctx: &RequestContext,
+    input: ConfirmSignUpInput,
+) -> Result<Value> {
     let pool_id = pool_of_client(inner, &input.client_id)?;
     let post = inner
         .mutate_any(&pool_id, |pool| {
-            check_secret_hash(pool, &input.client_id, input.secret_hash.as_deref(), &[&input.username])?;
-            let name = find_username(pool, &input.username).ok_or_else(|| not_found_for_client(pool, &input.client_id))?;
+            check_secret_hash(
+                pool,
+                &input.client_id,
+                input.secret_hash.as_deref(),
+                &[&input.username],
+            )?;
+            let name = find_username(pool, &input.username)
+                .ok_or_else(|| not_found_for_client(pool, &input.client_id))?;
             let call = Call::of(pool, "PostConfirmation", Some(&input.client_id));
             let user = pool.users.get_mut(&name).ok_or_else(user_not_found)?;
             if user.status != UserStatus::UNCONFIRMED {
                 return Err(Code::NotAuthorizedException.msg(format!(
-                    "User cannot be confirmed. Current status is {}", user.status.as_str()
+                    "User cannot be confirmed. Current status is {}",
+                    user.status.as_str()
                 )));
             }
             take_code(user, "signup", &input.confirmation_code)?;
             user.status = UserStatus::CONFIRMED;
             let to = codes::destination(user, &[]);
             if let Some((attr, _)) = to {
-                user.attributes.insert(format!("{attr}_verified"), "true".into());
+                user.attributes
+                    .insert(format!("{attr}_verified"), "true".into());
             }
             user.modified = clock::now_secs_f64();
             let post = call.map(|c| (c, triggers::attributes(user), name.clone()));
@@ -378,21 +447,44 @@ pub async fn confirm_sign_up(inner: &Inner, _ctx: &RequestContext, input: Confir
         })
         .await?;
     if let Some((call, attrs, name)) = post {
-        triggers::invoke(inner, &call, "PostConfirmation", "PostConfirmation_ConfirmSignUp", &name, json!({"userAttributes": attrs}), json!({})).await?;
+        triggers::invoke(
+            inner,
+            &call,
+            "PostConfirmation",
+            "PostConfirmation_ConfirmSignUp",
+            &name,
+            json!({"userAttributes": attrs}),
+            json!({}),
+        )
+        .await?;
     }
     Ok(json!({}))
 }
 
-pub async fn resend_confirmation_code(inner: &Inner, _ctx: &RequestContext, input: ClientUserInput) -> Result<Value> {
+pub async fn resend_confirmation_code(
+    inner: &Inner,
+    _ctx: &RequestContext,
+    input: ClientUserInput,
+) -> Result<Value> {
     let pool_id = pool_of_client(inner, &input.client_id)?;
     inner
         .mutate_any(&pool_id, |pool| {
-            check_secret_hash(pool, &input.client_id, input.secret_hash.as_deref(), &[&input.username])?;
+            check_secret_hash(
+                pool,
+                &input.client_id,
+                input.secret_hash.as_deref(),
+                &[&input.username],
+            )?;
             let Some(name) = find_username(pool, &input.username) else {
                 if hides_users(pool, &input.client_id) {
-                    return Ok((json!({"CodeDeliveryDetails": codes::delivery("email", "x@x")}), vec![]));
+                    return Ok((
+                        json!({"CodeDeliveryDetails": codes::delivery("email", "x@x")}),
+                        vec![],
+                    ));
                 }
-                return Err(Code::UserNotFoundException.msg("Username/client id combination not found."));
+                return Err(
+                    Code::UserNotFoundException.msg("Username/client id combination not found.")
+                );
             };
             let auto = pool.setting_list("AutoVerifiedAttributes");
             let id = pool.id.clone();
@@ -411,7 +503,11 @@ pub async fn resend_confirmation_code(inner: &Inner, _ctx: &RequestContext, inpu
         .await
 }
 
-pub async fn admin_create_user(inner: &Inner, ctx: &RequestContext, input: AdminCreateUserInput) -> Result<Value> {
+pub async fn admin_create_user(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminCreateUserInput,
+) -> Result<Value> {
     inner
         .mutate(ctx, &input.user_pool_id, |pool| {
             let mut attrs = check_attributes(pool, &input.user_attributes, false, None)?;
@@ -419,13 +515,22 @@ pub async fn admin_create_user(inner: &Inner, ctx: &RequestContext, input: Admin
             let username = if username_attrs.is_empty() {
                 input.username.clone()
             } else {
-                let attr = if input.username.contains('@') { "email" } else { "phone_number" };
+                let attr = if input.username.contains('@') {
+                    "email"
+                } else {
+                    "phone_number"
+                };
                 if !username_attrs.iter().any(|a| a == attr) {
-                    return Err(invalid(if username_attrs.iter().any(|a| a == "email") { "Username should be an email." } else { "Username should be a phone number." }));
+                    return Err(invalid(if username_attrs.iter().any(|a| a == "email") {
+                        "Username should be an email."
+                    } else {
+                        "Username should be a phone number."
+                    }));
                 }
                 attrs.insert(attr.into(), input.username.clone());
                 if alias_taken(pool, attr, &input.username, None) {
-                    return Err(Code::UsernameExistsException.msg("An account with the given email already exists."));
+                    return Err(Code::UsernameExistsException
+                        .msg("An account with the given email already exists."));
                 }
                 uuid::Uuid::new_v4().to_string()
             };
@@ -434,12 +539,23 @@ pub async fn admin_create_user(inner: &Inner, ctx: &RequestContext, input: Admin
                 let id = pool.id.clone();
                 let user = pool.users.get_mut(&name).ok_or_else(user_not_found)?;
                 if user.status != UserStatus::FORCE_CHANGE_PASSWORD {
-                    return Err(Code::UnsupportedOperationException.msg("Resend not possible. User already confirmed."));
+                    return Err(Code::UnsupportedOperationException
+                        .msg("Resend not possible. User already confirmed."));
                 }
                 let temp = password::generate_temporary();
                 user.password = Some(password::make(&id, &name, &temp, Some(7)));
-                codes::record(inner, &id, &name, "temporary-password", &temp, codes::destination(user, &[]).as_ref());
-                return Ok((json!({"User": user.to_user_type(None)}), vec![Record::User(name)]));
+                codes::record(
+                    inner,
+                    &id,
+                    &name,
+                    "temporary-password",
+                    &temp,
+                    codes::destination(user, &[]).as_ref(),
+                );
+                return Ok((
+                    json!({"User": user.to_user_type(None)}),
+                    vec![Record::User(name)],
+                ));
             }
             if pool.users.contains_key(&username) || find_username(pool, &username).is_some() {
                 return Err(Code::UsernameExistsException.msg("User account already exists"));
@@ -452,13 +568,24 @@ pub async fn admin_create_user(inner: &Inner, ctx: &RequestContext, input: Admin
                 None => password::generate_temporary(),
             };
             let days = pool
-                .setting(&["Policies", "PasswordPolicy", "TemporaryPasswordValidityDays"])
+                .setting(&[
+                    "Policies",
+                    "PasswordPolicy",
+                    "TemporaryPasswordValidityDays",
+                ])
                 .and_then(Value::as_i64)
                 .unwrap_or(7);
             let mut user = new_user(username.clone(), attrs, UserStatus::FORCE_CHANGE_PASSWORD);
             user.password = Some(password::make(&pool.id, &username, &temp, Some(days)));
             if input.message_action.as_deref() != Some("SUPPRESS") {
-                codes::record(inner, &pool.id, &username, "temporary-password", &temp, codes::destination(&user, &[]).as_ref());
+                codes::record(
+                    inner,
+                    &pool.id,
+                    &username,
+                    "temporary-password",
+                    &temp,
+                    codes::destination(&user, &[]).as_ref(),
+                );
             }
             let out = json!({"User": user.to_user_type(None)});
             pool.users.insert(username.clone(), user);
@@ -487,7 +614,11 @@ pub fn admin_get_user(inner: &Inner, ctx: &RequestContext, input: AdminUserInput
     })
 }
 
-pub async fn admin_delete_user(inner: &Inner, ctx: &RequestContext, input: AdminUserInput) -> Result<Value> {
+pub async fn admin_delete_user(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminUserInput,
+) -> Result<Value> {
     inner
         .mutate(ctx, &input.user_pool_id, |pool| {
             let name = admin_find(pool, &input.username)?;
@@ -498,7 +629,13 @@ pub async fn admin_delete_user(inner: &Inner, ctx: &RequestContext, input: Admin
 }
 
 /// Runs `f` on the user an admin operation names and journals it.
-async fn admin_change(inner: &Inner, ctx: &RequestContext, pool_id: &str, username: &str, f: impl FnOnce(&Inner, &str, &[String], &mut User) -> Result<Value>) -> Result<Value> {
+async fn admin_change(
+    inner: &Inner,
+    ctx: &RequestContext,
+    pool_id: &str,
+    username: &str,
+    f: impl FnOnce(&Inner, &str, &[String], &mut User) -> Result<Value>,
+) -> Result<Value> {
     inner
         .mutate(ctx, pool_id, |pool| {
             let name = admin_find(pool, username)?;
@@ -512,45 +649,91 @@ async fn admin_change(inner: &Inner, ctx: &RequestContext, pool_id: &str, userna
         .await
 }
 
-pub async fn admin_set_enabled(inner: &Inner, ctx: &RequestContext, input: AdminUserInput, enabled: bool) -> Result<Value> {
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |_, _, _, u| {
-        u.enabled = enabled;
-        if !enabled {
-            u.revoke(None);
-        }
-        Ok(json!({}))
-    })
+pub async fn admin_set_enabled(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminUserInput,
+    enabled: bool,
+) -> Result<Value> {
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |_, _, _, u| {
+            u.enabled = enabled;
+            if !enabled {
+                u.revoke(None);
+            }
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
-pub async fn admin_set_user_password(inner: &Inner, ctx: &RequestContext, input: AdminSetUserPasswordInput) -> Result<Value> {
-    inner.read(ctx, &input.user_pool_id, |pool| password::check_policy(pool, &input.password))?;
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |_, pool_id, _, u| {
-        let days = if input.permanent { None } else { Some(7) };
-        u.password = Some(password::make(pool_id, &u.username, &input.password, days));
-        u.status = if input.permanent { UserStatus::CONFIRMED } else { UserStatus::FORCE_CHANGE_PASSWORD };
-        u.failed_attempts = 0;
-        u.locked_until = 0;
-        Ok(json!({}))
-    })
+pub async fn admin_set_user_password(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminSetUserPasswordInput,
+) -> Result<Value> {
+    inner.read(ctx, &input.user_pool_id, |pool| {
+        password::check_policy(pool, &input.password)
+    })?;
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |_, pool_id, _, u| {
+            let days = if input.permanent { None } else { Some(7) };
+            u.password = Some(password::make(pool_id, &u.username, &input.password, days));
+            u.status = if input.permanent {
+                UserStatus::CONFIRMED
+            } else {
+                UserStatus::FORCE_CHANGE_PASSWORD
+            };
+            u.failed_attempts = 0;
+            u.locked_until = 0;
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
-pub async fn admin_confirm_sign_up(inner: &Inner, ctx: &RequestContext, input: AdminUserInput) -> Result<Value> {
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |_, _, _, u| {
-        if u.status != UserStatus::UNCONFIRMED {
-            return Err(Code::NotAuthorizedException.msg(format!("User cannot be confirmed. Current status is {}", u.status.as_str())));
-        }
-        u.status = UserStatus::CONFIRMED;
-        u.codes.remove("signup");
-        Ok(json!({}))
-    })
+pub async fn admin_confirm_sign_up(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminUserInput,
+) -> Result<Value> {
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |_, _, _, u| {
+            if u.status != UserStatus::UNCONFIRMED {
+                return Err(Code::NotAuthorizedException.msg(format!(
+                    "User cannot be confirmed. Current status is {}",
+                    u.status.as_str()
+                )));
+            }
+            u.status = UserStatus::CONFIRMED;
+            u.codes.remove("signup");
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
 /// Applies attribute changes; a changed email/phone that the pool auto-verifies becomes
 /// unverified and gets a code. Returns the `CodeDeliveryDetailsList`.
-fn apply_attributes(inner: &Inner, pool_id: &str, auto: &[String], u: &mut User, attrs: BTreeMap<String, String>) -> Vec<Value> {
+fn apply_attributes(
+    inner: &Inner,
+    pool_id: &str,
+    auto: &[String],
+    u: &mut User,
+    attrs: BTreeMap<String, String>,
+) -> Vec<Value> {
     let mut deliveries = Vec::new();
     for (k, v) in &attrs {
         let changed = u.attributes.get(k) != Some(v);
@@ -561,7 +744,14 @@ fn apply_attributes(inner: &Inner, pool_id: &str, auto: &[String], u: &mut User,
                 u.attributes.insert(format!("{k}_verified"), "false".into());
                 if auto.iter().any(|a| a == k) {
                     let to = (k.clone(), v.clone());
-                    codes::issue(inner, pool_id, u, &format!("verify:{k}"), CODE_TTL, Some(&to));
+                    codes::issue(
+                        inner,
+                        pool_id,
+                        u,
+                        &format!("verify:{k}"),
+                        CODE_TTL,
+                        Some(&to),
+                    );
                     deliveries.push(codes::delivery(k, v));
                 }
             }
@@ -570,7 +760,11 @@ fn apply_attributes(inner: &Inner, pool_id: &str, auto: &[String], u: &mut User,
     deliveries
 }
 
-pub async fn admin_update_user_attributes(inner: &Inner, ctx: &RequestContext, input: AdminAttributesInput) -> Result<Value> {
+pub async fn admin_update_user_attributes(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminAttributesInput,
+) -> Result<Value> {
     let attrs = inner.read(ctx, &input.user_pool_id, |pool| {
         let name = admin_find(pool, &input.username)?;
         let attrs = check_attributes(pool, &input.user_attributes, false, pool.users.get(&name))?;
@@ -579,25 +773,37 @@ pub async fn admin_update_user_attributes(inner: &Inner, ctx: &RequestContext, i
                 && !pool.setting_list("UsernameAttributes").is_empty()
                 && alias_taken(pool, attr, v, Some(&name))
             {
-                return Err(Code::AliasExistsException.msg(format!("An account with the given {attr} already exists.")));
+                return Err(Code::AliasExistsException
+                    .msg(format!("An account with the given {attr} already exists.")));
             }
         }
         Ok(attrs)
     })?;
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |inner, pool_id, auto, u| {
-        apply_attributes(inner, pool_id, auto, u, attrs);
-        Ok(json!({}))
-    })
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |inner, pool_id, auto, u| {
+            apply_attributes(inner, pool_id, auto, u, attrs);
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
 fn delete_attributes(u: &mut User, names: &[String], pool: Option<&Pool>) -> Result<()> {
     for n in names {
         if n == "sub" {
-            return Err(schema_error(n, "Attribute cannot be updated. (changing an immutable attribute)"));
+            return Err(schema_error(
+                n,
+                "Attribute cannot be updated. (changing an immutable attribute)",
+            ));
         }
         if let Some(p) = pool
-            && schema_names(p).iter().any(|(name, required, _)| name == n && *required)
+            && schema_names(p)
+                .iter()
+                .any(|(name, required, _)| name == n && *required)
         {
             return Err(schema_error(n, "The attribute is required"));
         }
@@ -606,30 +812,60 @@ fn delete_attributes(u: &mut User, names: &[String], pool: Option<&Pool>) -> Res
     Ok(())
 }
 
-pub async fn admin_delete_user_attributes(inner: &Inner, ctx: &RequestContext, input: AdminAttributesInput) -> Result<Value> {
+pub async fn admin_delete_user_attributes(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminAttributesInput,
+) -> Result<Value> {
     let pool = inner.read(ctx, &input.user_pool_id, |p| Ok(p.clone()))?;
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |_, _, _, u| {
-        delete_attributes(u, &input.user_attribute_names, Some(&pool))?;
-        Ok(json!({}))
-    })
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |_, _, _, u| {
+            delete_attributes(u, &input.user_attribute_names, Some(&pool))?;
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
-pub async fn admin_reset_user_password(inner: &Inner, ctx: &RequestContext, input: AdminUserInput) -> Result<Value> {
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |inner, pool_id, _, u| {
-        let to = codes::destination(u, &[]);
-        u.status = UserStatus::RESET_REQUIRED;
-        codes::issue(inner, pool_id, u, "forgot", FORGOT_TTL, to.as_ref());
-        Ok(json!({}))
-    })
+pub async fn admin_reset_user_password(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminUserInput,
+) -> Result<Value> {
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |inner, pool_id, _, u| {
+            let to = codes::destination(u, &[]);
+            u.status = UserStatus::RESET_REQUIRED;
+            codes::issue(inner, pool_id, u, "forgot", FORGOT_TTL, to.as_ref());
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
-pub async fn admin_user_global_sign_out(inner: &Inner, ctx: &RequestContext, input: AdminUserInput) -> Result<Value> {
-    admin_change(inner, ctx, &input.user_pool_id, &input.username, |_, _, _, u| {
-        u.revoke(None);
-        Ok(json!({}))
-    })
+pub async fn admin_user_global_sign_out(
+    inner: &Inner,
+    ctx: &RequestContext,
+    input: AdminUserInput,
+) -> Result<Value> {
+    admin_change(
+        inner,
+        ctx,
+        &input.user_pool_id,
+        &input.username,
+        |_, _, _, u| {
+            u.revoke(None);
+            Ok(json!({}))
+        },
+    )
     .await
 }
 
@@ -658,12 +894,26 @@ pub fn parse_filter(s: &str) -> Result<Option<Filter>> {
     if rest.len() < 2 || !rest.starts_with('"') || !rest.ends_with('"') {
         return Err(bad());
     }
-    const SEARCHABLE: &[&str] = &["username", "email", "phone_number", "name", "given_name", "family_name",
-        "preferred_username", "cognito:user_status", "status", "sub"];
+    const SEARCHABLE: &[&str] = &[
+        "username",
+        "email",
+        "phone_number",
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "cognito:user_status",
+        "status",
+        "sub",
+    ];
     if !SEARCHABLE.contains(&attr.as_str()) {
         return Err(invalid(format!("Invalid search attribute: {attr}")));
     }
-    Ok(Some(Filter { attribute: attr, prefix, value: rest[1..rest.len() - 1].to_string() }))
+    Ok(Some(Filter {
+        attribute: attr,
+        prefix,
+        value: rest[1..rest.len() - 1].to_string(),
+    }))
 }
 
 fn filter_matches(f: &Filter, u: &User) -> bool {
@@ -687,7 +937,9 @@ pub fn list_users(inner: &Inner, ctx: &RequestContext, input: ListUsersInput) ->
     let limit = match input.limit {
         None | Some(0) => 60,
         Some(n) if !(0..=60).contains(&n) => {
-            return Err(invalid(format!("1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60")));
+            return Err(invalid(format!(
+                "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60"
+            )));
         }
         Some(n) => n as usize,
     };
@@ -696,7 +948,12 @@ pub fn list_users(inner: &Inner, ctx: &RequestContext, input: ListUsersInput) ->
             .users
             .values()
             .filter(|u| filter.as_ref().is_none_or(|f| filter_matches(f, u)))
-            .map(|u| (u.username.clone(), u.to_user_type(input.attributes_to_get.as_deref())))
+            .map(|u| {
+                (
+                    u.username.clone(),
+                    u.to_user_type(input.attributes_to_get.as_deref()),
+                )
+            })
             .collect();
         let (users, next) = crate::pools::page(items, input.pagination_token.as_deref(), limit);
         let mut out = json!({"Users": users});
@@ -708,11 +965,19 @@ pub fn list_users(inner: &Inner, ctx: &RequestContext, input: ListUsersInput) ->
 }
 
 /// Runs `f` on the user an access token names and journals it.
-async fn token_change(inner: &Inner, token: &str, f: impl FnOnce(&Inner, &Pool, &mut User) -> Result<Value>) -> Result<Value> {
+async fn token_change(
+    inner: &Inner,
+    token: &str,
+    f: impl FnOnce(&Inner, &Pool, &mut User) -> Result<Value>,
+) -> Result<Value> {
     let caller = authenticate(inner, token).await?;
     inner
         .mutate_any(&caller.pool_id, |pool| {
-            let mut user = pool.users.get(&caller.username).cloned().ok_or_else(user_not_found)?;
+            let mut user = pool
+                .users
+                .get(&caller.username)
+                .cloned()
+                .ok_or_else(user_not_found)?;
             let out = f(inner, pool, &mut user)?;
             user.modified = clock::now_secs_f64();
             pool.users.insert(caller.username.clone(), user);
@@ -724,7 +989,10 @@ async fn token_change(inner: &Inner, token: &str, f: impl FnOnce(&Inner, &Pool, 
 pub async fn get_user(inner: &Inner, input: TokenInput) -> Result<Value> {
     let caller = authenticate(inner, &input.access_token).await?;
     inner.read_any(&caller.pool_id, |pool| {
-        let u = pool.users.get(&caller.username).ok_or_else(user_not_found)?;
+        let u = pool
+            .users
+            .get(&caller.username)
+            .ok_or_else(user_not_found)?;
         let mut out = Map::new();
         out.insert("Username".into(), u.username.clone().into());
         out.insert("UserAttributes".into(), u.attribute_list(None));
@@ -736,8 +1004,18 @@ pub async fn get_user(inner: &Inner, input: TokenInput) -> Result<Value> {
 pub async fn update_user_attributes(inner: &Inner, input: TokenInput) -> Result<Value> {
     token_change(inner, &input.access_token, |inner, pool, u| {
         let attrs = check_attributes(pool, &input.user_attributes, false, Some(u))?;
-        let deliveries = apply_attributes(inner, &pool.id, &pool.setting_list("AutoVerifiedAttributes"), u, attrs);
-        Ok(if deliveries.is_empty() { json!({}) } else { json!({"CodeDeliveryDetailsList": deliveries}) })
+        let deliveries = apply_attributes(
+            inner,
+            &pool.id,
+            &pool.setting_list("AutoVerifiedAttributes"),
+            u,
+            attrs,
+        );
+        Ok(if deliveries.is_empty() {
+            json!({})
+        } else {
+            json!({"CodeDeliveryDetailsList": deliveries})
+        })
     })
     .await
 }
@@ -750,15 +1028,29 @@ pub async fn delete_user_attributes(inner: &Inner, input: TokenInput) -> Result<
     .await
 }
 
-pub async fn get_user_attribute_verification_code(inner: &Inner, input: TokenInput) -> Result<Value> {
+pub async fn get_user_attribute_verification_code(
+    inner: &Inner,
+    input: TokenInput,
+) -> Result<Value> {
     let attr = input.attribute_name.clone().ok_or_else(|| invalid("1 validation error detected: Value null at 'attributeName' failed to satisfy constraint: Member must not be null"))?;
     token_change(inner, &input.access_token, |inner, pool, u| {
-        let v = u.attributes.get(&attr).cloned().ok_or_else(|| invalid(format!("No {attr} attribute is set for the user.")))?;
+        let v = u
+            .attributes
+            .get(&attr)
+            .cloned()
+            .ok_or_else(|| invalid(format!("No {attr} attribute is set for the user.")))?;
         if attr != "email" && attr != "phone_number" {
             return Err(invalid(format!("Verification of {attr} is not supported.")));
         }
         let to = (attr.clone(), v.clone());
-        codes::issue(inner, &pool.id, u, &format!("verify:{attr}"), CODE_TTL, Some(&to));
+        codes::issue(
+            inner,
+            &pool.id,
+            u,
+            &format!("verify:{attr}"),
+            CODE_TTL,
+            Some(&to),
+        );
         Ok(json!({"CodeDeliveryDetails": codes::delivery(&attr, &v)}))
     })
     .await
@@ -769,7 +1061,8 @@ pub async fn verify_user_attribute(inner: &Inner, input: TokenInput) -> Result<V
     let code = input.code.clone().unwrap_or_default();
     token_change(inner, &input.access_token, |_, _, u| {
         take_code(u, &format!("verify:{attr}"), &code)?;
-        u.attributes.insert(format!("{attr}_verified"), "true".into());
+        u.attributes
+            .insert(format!("{attr}_verified"), "true".into());
         Ok(json!({}))
     })
     .await
@@ -795,7 +1088,12 @@ pub async fn change_password(inner: &Inner, input: ChangePasswordInput) -> Resul
             return Err(bad_credentials());
         }
         password::check_policy(pool, &input.proposed_password)?;
-        u.password = Some(password::make(&pool.id, &u.username, &input.proposed_password, None));
+        u.password = Some(password::make(
+            &pool.id,
+            &u.username,
+            &input.proposed_password,
+            None,
+        ));
         Ok(json!({}))
     })
     .await
@@ -830,18 +1128,30 @@ pub async fn forgot_password(inner: &Inner, input: ClientUserInput) -> Result<Va
         .await
 }
 
-pub async fn confirm_forgot_password(inner: &Inner, input: ConfirmForgotPasswordInput) -> Result<Value> {
+pub async fn confirm_forgot_password(
+    inner: &Inner,
+    input: ConfirmForgotPasswordInput,
+) -> Result<Value> {
     let pool_id = pool_of_client(inner, &input.client_id)?;
     inner
         .mutate_any(&pool_id, |pool| {
-            check_secret_hash(pool, &input.client_id, input.secret_hash.as_deref(), &[&input.username])?;
-            let name = find_username(pool, &input.username).ok_or_else(|| not_found_for_client(pool, &input.client_id))?;
+            check_secret_hash(
+                pool,
+                &input.client_id,
+                input.secret_hash.as_deref(),
+                &[&input.username],
+            )?;
+            let name = find_username(pool, &input.username)
+                .ok_or_else(|| not_found_for_client(pool, &input.client_id))?;
             password::check_policy(pool, &input.password)?;
             let id = pool.id.clone();
             let user = pool.users.get_mut(&name).ok_or_else(user_not_found)?;
             take_code(user, "forgot", &input.confirmation_code)?;
             user.password = Some(password::make(&id, &name, &input.password, None));
-            if matches!(user.status, UserStatus::RESET_REQUIRED | UserStatus::FORCE_CHANGE_PASSWORD) {
+            if matches!(
+                user.status,
+                UserStatus::RESET_REQUIRED | UserStatus::FORCE_CHANGE_PASSWORD
+            ) {
                 user.status = UserStatus::CONFIRMED;
             }
             user.failed_attempts = 0;
@@ -865,11 +1175,17 @@ pub async fn revoke_token(inner: &Inner, input: RevokeTokenInput) -> Result<Valu
     let pool_id = tokens::refresh_pool(&input.token).ok_or_else(bad)?;
     inner
         .mutate_any(&pool_id, |pool| {
-            let client = pool.clients.get(&input.client_id).ok_or_else(|| crate::error::client_not_found(&input.client_id))?;
+            let client = pool
+                .clients
+                .get(&input.client_id)
+                .ok_or_else(|| crate::error::client_not_found(&input.client_id))?;
             if let Some(secret) = client.secret()
                 && input.client_secret.as_deref() != Some(secret)
             {
-                return Err(Code::NotAuthorizedException.msg(format!("Client {} is configured with secret but SECRET_HASH was not received", input.client_id)));
+                return Err(Code::NotAuthorizedException.msg(format!(
+                    "Client {} is configured with secret but SECRET_HASH was not received",
+                    input.client_id
+                )));
             }
             let secret = hex::decode(&pool.refresh_secret).unwrap_or_default();
             let claims = tokens::check_refresh_token(&secret, &input.token).ok_or_else(bad)?;
@@ -885,7 +1201,6 @@ pub async fn revoke_token(inner: &Inner, input: RevokeTokenInput) -> Result<Valu
         .await
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -894,12 +1209,18 @@ mod tests {
     fn filters_parse() {
         assert_eq!(
             parse_filter("email ^= \"ali\"").unwrap(),
-            Some(Filter { attribute: "email".into(), prefix: true, value: "ali".into() })
+            Some(Filter {
+                attribute: "email".into(),
+                prefix: true,
+                value: "ali".into()
+            })
         );
         assert_eq!(parse_filter("  ").unwrap(), None);
         assert!(parse_filter("email = ali").is_err());
         assert!(parse_filter("custom:x = \"a\"").is_err());
-        let f = parse_filter("cognito:user_status = \"UNCONFIRMED\"").unwrap().unwrap();
+        let f = parse_filter("cognito:user_status = \"UNCONFIRMED\"")
+            .unwrap()
+            .unwrap();
         assert!(!f.prefix);
     }
 }

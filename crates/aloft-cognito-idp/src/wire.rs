@@ -16,9 +16,12 @@ pub fn model() -> &'static aloft_model::ServiceModel {
 /// Reads `(operation, input)` from a json 1.1 request.
 pub async fn decode(req: &mut AwsRequest) -> Result<(&'static str, Value), AwsError> {
     let bytes = req
-        .bytes(1 << 20, || Code::InvalidParameterException.msg("Request body too large"))
+        .bytes(1 << 20, || {
+            Code::InvalidParameterException.msg("Request body too large")
+        })
         .await?;
-    let decoded = aloft_protocol::decode_unvalidated(model(), &req.parts, &bytes).map_err(|r| r.error)?;
+    let decoded =
+        aloft_protocol::decode_unvalidated(model(), &req.parts, &bytes).map_err(|r| r.error)?;
     let violations = validate::violations(model(), decoded.operation, &decoded.input);
     if !violations.is_empty() {
         // Cognito reports Coral's constraint messages under its own parameter error.
@@ -28,11 +31,22 @@ pub async fn decode(req: &mut AwsRequest) -> Result<(&'static str, Value), AwsEr
 }
 
 pub fn ok(op: &str, request_id: &str, value: &Value) -> Response {
-    body::from_bytes(aloft_protocol::encode_output(model(), op, Protocol::Json11, value, request_id))
+    body::from_bytes(aloft_protocol::encode_output(
+        model(),
+        op,
+        Protocol::Json11,
+        value,
+        request_id,
+    ))
 }
 
 pub fn error(request_id: &str, e: &AwsError) -> Response {
-    body::from_bytes(aloft_protocol::encode_error(model(), Protocol::Json11, e, request_id))
+    body::from_bytes(aloft_protocol::encode_error(
+        model(),
+        Protocol::Json11,
+        e,
+        request_id,
+    ))
 }
 
 /// A plain JSON document (JWKS, OpenID configuration, `/_aloft/` views).

@@ -28,7 +28,6 @@ codes! {
     AccessDenied = 403,
     ExpiredTokenException = 400,
     InvalidIdentityTokenException = 400,
-    InvalidClientTokenId = 403,
     InvalidAction = 400,
 }
 

@@ -6,7 +6,10 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Code, Result, no_such};
-use crate::state::{Account, Credential, Identity, ManagedPolicy, PolicyVersion, Principal, access_key_id, check_name, durable, entity_id, secret_key};
+use crate::state::{
+    Account, Credential, Identity, ManagedPolicy, PolicyVersion, Principal, access_key_id,
+    check_name, durable, entity_id, secret_key,
+};
 use crate::sts;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -57,7 +60,9 @@ fn req<'a>(v: &'a Value, k: &str) -> Result<&'a str> {
 
 fn lower_first(k: &str) -> String {
     let mut c = k.chars();
-    c.next().map(|f| f.to_ascii_lowercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// IAM returns policy documents URL-encoded.
@@ -66,13 +71,24 @@ fn encode_doc(doc: &str) -> String {
 }
 
 fn check_doc(doc: &str) -> Result<()> {
-    let v: Value = serde_json::from_str(doc).map_err(|_| Code::MalformedPolicyDocumentException.msg("This policy contains invalid Json"))?;
-    let stmts = v.get("Statement").ok_or_else(|| Code::MalformedPolicyDocumentException.msg("Syntax errors in policy."))?;
-    let list = if stmts.is_array() { stmts.as_array().cloned().unwrap_or_default() } else { vec![stmts.clone()] };
+    let v: Value = serde_json::from_str(doc).map_err(|_| {
+        Code::MalformedPolicyDocumentException.msg("This policy contains invalid Json")
+    })?;
+    let stmts = v
+        .get("Statement")
+        .ok_or_else(|| Code::MalformedPolicyDocumentException.msg("Syntax errors in policy."))?;
+    let list = if stmts.is_array() {
+        stmts.as_array().cloned().unwrap_or_default()
+    } else {
+        vec![stmts.clone()]
+    };
     for st in &list {
         match s(st, "Effect") {
             Some("Allow" | "Deny") => {}
-            _ => return Err(Code::MalformedPolicyDocumentException.msg("Policy statement must contain a valid Effect.")),
+            _ => {
+                return Err(Code::MalformedPolicyDocumentException
+                    .msg("Policy statement must contain a valid Effect."));
+            }
         }
     }
     Ok(())
@@ -90,7 +106,16 @@ fn tags(input: &Value) -> Vec<(String, String)> {
     input
         .get("Tags")
         .and_then(Value::as_array)
-        .map(|t| t.iter().map(|t| (s(t, "Key").unwrap_or("").to_string(), s(t, "Value").unwrap_or("").to_string())).collect())
+        .map(|t| {
+            t.iter()
+                .map(|t| {
+                    (
+                        s(t, "Key").unwrap_or("").to_string(),
+                        s(t, "Value").unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -110,16 +135,28 @@ fn principal_value(kind: Kind, p: &Principal) -> Value {
         if let Some(t) = &p.trust_policy {
             m.insert("AssumeRolePolicyDocument".into(), encode_doc(t).into());
         }
-        m.insert("MaxSessionDuration".into(), p.max_session_duration.unwrap_or(3600).into());
+        m.insert(
+            "MaxSessionDuration".into(),
+            p.max_session_duration.unwrap_or(3600).into(),
+        );
         if let Some(d) = &p.description {
             m.insert("Description".into(), d.clone().into());
         }
     }
     if let Some(b) = &p.permissions_boundary {
-        m.insert("PermissionsBoundary".into(), json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b}));
+        m.insert(
+            "PermissionsBoundary".into(),
+            json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b}),
+        );
     }
     if !p.tags.is_empty() && kind != Kind::Group {
-        m.insert("Tags".into(), p.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect());
+        m.insert(
+            "Tags".into(),
+            p.tags
+                .iter()
+                .map(|(k, v)| json!({"Key": k, "Value": v}))
+                .collect(),
+        );
     }
     Value::Object(m)
 }
@@ -132,9 +169,18 @@ fn single(kind: Kind) -> &'static str {
     }
 }
 
-pub async fn create(id: &Identity, ctx: &RequestContext, kind: Kind, input: Value) -> Result<Value> {
+pub async fn create(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: Value,
+) -> Result<Value> {
     let name = req(&input, kind.member())?.to_string();
-    check_name(&lower_first(kind.member()), &name, if kind == Kind::User { 64 } else { 128 })?;
+    check_name(
+        &lower_first(kind.member()),
+        &name,
+        if kind == Kind::User { 64 } else { 128 },
+    )?;
     let path = path_of(&input)?;
     let trust = if kind == Kind::Role {
         let doc = req(&input, "AssumeRolePolicyDocument")?.to_string();
@@ -150,8 +196,13 @@ pub async fn create(id: &Identity, ctx: &RequestContext, kind: Kind, input: Valu
     let account = ctx.account_id.clone();
     id.with_account(&account, |a| {
         // IAM names are unique case-insensitively.
-        if kind.map_ref(a).keys().any(|k| k.eq_ignore_ascii_case(&name)) {
-            return Err(Code::EntityAlreadyExistsException.msg(format!("{} with name {name} already exists.", single(kind))));
+        if kind
+            .map_ref(a)
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case(&name))
+        {
+            return Err(Code::EntityAlreadyExistsException
+                .msg(format!("{} with name {name} already exists.", single(kind))));
         }
         let prefix = match kind {
             Kind::User => "AIDA",
@@ -166,7 +217,11 @@ pub async fn create(id: &Identity, ctx: &RequestContext, kind: Kind, input: Valu
             created: clock::now_secs_f64(),
             description: s(&input, "Description").map(str::to_string),
             trust_policy: trust,
-            max_session_duration: if kind == Kind::Role { Some(max.unwrap_or(3600)) } else { None },
+            max_session_duration: if kind == Kind::Role {
+                Some(max.unwrap_or(3600))
+            } else {
+                None
+            },
             permissions_boundary: s(&input, "PermissionsBoundary").map(str::to_string),
             inline: Default::default(),
             attached: Vec::new(),
@@ -189,17 +244,27 @@ pub fn get(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Re
             match c.user {
                 Some(u) => u,
                 None => {
-                    return Ok(json!({"User": {"Path": "/", "UserName": "root", "UserId": c.account, "Arn": format!("arn:aws:iam::{}:root", c.account), "CreateDate": 0.0}}));
+                    return Ok(
+                        json!({"User": {"Path": "/", "UserName": "root", "UserId": c.account, "Arn": format!("arn:aws:iam::{}:root", c.account), "CreateDate": 0.0}}),
+                    );
                 }
             }
         }
         _ => req(input, kind.member())?.to_string(),
     };
     id.read_account(&ctx.account_id, |a| {
-        let p = kind.map_ref(a).get(&name).ok_or_else(|| no_such(kind.word(), &name))?;
+        let p = kind
+            .map_ref(a)
+            .get(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
         let mut out = json!({single(kind): principal_value(kind, p)});
         if kind == Kind::Group {
-            out["Users"] = a.users.values().filter(|u| u.groups.contains(&name)).map(|u| principal_value(Kind::User, u)).collect();
+            out["Users"] = a
+                .users
+                .values()
+                .filter(|u| u.groups.contains(&name))
+                .map(|u| principal_value(Kind::User, u))
+                .collect();
             out["IsTruncated"] = false.into();
         }
         Ok(out)
@@ -208,10 +273,18 @@ pub fn get(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Re
 
 fn page<T: Clone>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Option<String>) {
     let max = input.get("MaxItems").and_then(Value::as_u64).unwrap_or(100) as usize;
-    let start = s(input, "Marker").map_or(0, |m| items.iter().position(|(k, _)| k.as_str() > m).unwrap_or(items.len()));
+    let start = s(input, "Marker").map_or(0, |m| {
+        items
+            .iter()
+            .position(|(k, _)| k.as_str() > m)
+            .unwrap_or(items.len())
+    });
     let rest = &items[start..];
     let next = (rest.len() > max).then(|| rest[max - 1].0.clone());
-    (rest.iter().take(max).map(|(_, v)| v.clone()).collect(), next)
+    (
+        rest.iter().take(max).map(|(_, v)| v.clone()).collect(),
+        next,
+    )
 }
 
 fn listed(member: &str, (items, next): (Vec<Value>, Option<String>)) -> Value {
@@ -240,19 +313,35 @@ pub fn list(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> R
     })
 }
 
-pub async fn delete(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Result<Value> {
+pub async fn delete(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
-    let has_keys = kind == Kind::User && id.lock().keys.values().any(|k| k.user.as_deref() == Some(&name) && k.account == ctx.account_id);
+    let has_keys = kind == Kind::User
+        && id
+            .lock()
+            .keys
+            .values()
+            .any(|k| k.user.as_deref() == Some(&name) && k.account == ctx.account_id);
     id.with_account(&ctx.account_id, |a| {
-        let p = kind.map_ref(a).get(&name).ok_or_else(|| no_such(kind.word(), &name))?;
+        let p = kind
+            .map_ref(a)
+            .get(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
         if has_keys {
-            return Err(Code::DeleteConflictException.msg("Cannot delete entity, must delete access keys first."));
+            return Err(Code::DeleteConflictException
+                .msg("Cannot delete entity, must delete access keys first."));
         }
         if !p.inline.is_empty() {
-            return Err(Code::DeleteConflictException.msg("Cannot delete entity, must delete policies first."));
+            return Err(Code::DeleteConflictException
+                .msg("Cannot delete entity, must delete policies first."));
         }
         if !p.attached.is_empty() {
-            return Err(Code::DeleteConflictException.msg("Cannot delete entity, must detach all policies first."));
+            return Err(Code::DeleteConflictException
+                .msg("Cannot delete entity, must detach all policies first."));
         }
         kind.map(a).remove(&name);
         Ok(json!({}))
@@ -260,26 +349,41 @@ pub async fn delete(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Val
     .await
 }
 
-pub async fn update_assume_role_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
+pub async fn update_assume_role_policy(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, "RoleName")?.to_string();
     let doc = req(input, "PolicyDocument")?.to_string();
     check_doc(&doc)?;
     id.with_account(&ctx.account_id, |a| {
-        let r = a.roles.get_mut(&name).ok_or_else(|| no_such("role", &name))?;
+        let r = a
+            .roles
+            .get_mut(&name)
+            .ok_or_else(|| no_such("role", &name))?;
         r.trust_policy = Some(doc);
         Ok(json!({}))
     })
     .await
 }
 
-pub async fn put_inline(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Result<Value> {
+pub async fn put_inline(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
     let pname = req(input, "PolicyName")?.to_string();
     check_name("policyName", &pname, 128)?;
     let doc = req(input, "PolicyDocument")?.to_string();
     check_doc(&doc)?;
     id.with_account(&ctx.account_id, |a| {
-        let p = kind.map(a).get_mut(&name).ok_or_else(|| no_such(kind.word(), &name))?;
+        let p = kind
+            .map(a)
+            .get_mut(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
         p.inline.insert(pname, doc);
         Ok(json!({}))
     })
@@ -290,29 +394,60 @@ pub fn get_inline(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value
     let name = req(input, kind.member())?.to_string();
     let pname = req(input, "PolicyName")?.to_string();
     id.read_account(&ctx.account_id, |a| {
-        let p = kind.map_ref(a).get(&name).ok_or_else(|| no_such(kind.word(), &name))?;
-        let doc = p.inline.get(&pname).ok_or_else(|| Code::NoSuchEntityException.msg(format!("The {} policy with name {pname} cannot be found.", kind.word())))?;
+        let p = kind
+            .map_ref(a)
+            .get(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
+        let doc = p.inline.get(&pname).ok_or_else(|| {
+            Code::NoSuchEntityException.msg(format!(
+                "The {} policy with name {pname} cannot be found.",
+                kind.word()
+            ))
+        })?;
         Ok(json!({kind.member(): name, "PolicyName": pname, "PolicyDocument": encode_doc(doc)}))
     })
 }
 
-pub fn list_inline(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Result<Value> {
+pub fn list_inline(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
     id.read_account(&ctx.account_id, |a| {
-        let p = kind.map_ref(a).get(&name).ok_or_else(|| no_such(kind.word(), &name))?;
-        let items = p.inline.keys().map(|k| (k.clone(), Value::String(k.clone()))).collect();
+        let p = kind
+            .map_ref(a)
+            .get(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
+        let items = p
+            .inline
+            .keys()
+            .map(|k| (k.clone(), Value::String(k.clone())))
+            .collect();
         Ok(listed("PolicyNames", page(items, input)))
     })
 }
 
-pub async fn delete_inline(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Result<Value> {
+pub async fn delete_inline(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
     let pname = req(input, "PolicyName")?.to_string();
     id.with_account(&ctx.account_id, |a| {
-        let p = kind.map(a).get_mut(&name).ok_or_else(|| no_such(kind.word(), &name))?;
-        p.inline
-            .remove(&pname)
-            .ok_or_else(|| Code::NoSuchEntityException.msg(format!("The {} policy with name {pname} cannot be found.", kind.word())))?;
+        let p = kind
+            .map(a)
+            .get_mut(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
+        p.inline.remove(&pname).ok_or_else(|| {
+            Code::NoSuchEntityException.msg(format!(
+                "The {} policy with name {pname} cannot be found.",
+                kind.word()
+            ))
+        })?;
         Ok(json!({}))
     })
     .await
@@ -322,7 +457,13 @@ fn aws_managed(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/")
 }
 
-pub async fn attach(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value, on: bool) -> Result<Value> {
+pub async fn attach(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+    on: bool,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
     let arn = req(input, "PolicyArn")?.to_string();
     if aloft_core::arn::parse(&arn).is_none() {
@@ -330,9 +471,13 @@ pub async fn attach(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Val
     }
     id.with_account(&ctx.account_id, |a| {
         if !aws_managed(&arn) && !a.policies.contains_key(&arn) {
-            return Err(Code::NoSuchEntityException.msg(format!("Policy {arn} does not exist or is not attachable.")));
+            return Err(Code::NoSuchEntityException
+                .msg(format!("Policy {arn} does not exist or is not attachable.")));
         }
-        let p = kind.map(a).get_mut(&name).ok_or_else(|| no_such(kind.word(), &name))?;
+        let p = kind
+            .map(a)
+            .get_mut(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
         if on {
             if !p.attached.contains(&arn) {
                 p.attached.push(arn);
@@ -353,14 +498,27 @@ fn policy_name_of(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_string()
 }
 
-pub fn list_attached(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Result<Value> {
+pub fn list_attached(
+    id: &Identity,
+    ctx: &RequestContext,
+    kind: Kind,
+    input: &Value,
+) -> Result<Value> {
     let name = req(input, kind.member())?.to_string();
     id.read_account(&ctx.account_id, |a| {
-        let p = kind.map_ref(a).get(&name).ok_or_else(|| no_such(kind.word(), &name))?;
+        let p = kind
+            .map_ref(a)
+            .get(&name)
+            .ok_or_else(|| no_such(kind.word(), &name))?;
         let items = p
             .attached
             .iter()
-            .map(|arn| (arn.clone(), json!({"PolicyName": policy_name_of(arn), "PolicyArn": arn})))
+            .map(|arn| {
+                (
+                    arn.clone(),
+                    json!({"PolicyName": policy_name_of(arn), "PolicyArn": arn}),
+                )
+            })
             .collect();
         Ok(listed("AttachedPolicies", page(items, input)))
     })
@@ -380,7 +538,12 @@ fn policy_value(p: &ManagedPolicy, attachments: usize) -> Value {
 }
 
 fn attachments(a: &Account, arn: &str) -> usize {
-    a.users.values().chain(a.roles.values()).chain(a.groups.values()).filter(|p| p.attached.iter().any(|x| x == arn)).count()
+    a.users
+        .values()
+        .chain(a.roles.values())
+        .chain(a.groups.values())
+        .filter(|p| p.attached.iter().any(|x| x == arn))
+        .count()
 }
 
 pub async fn create_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
@@ -393,7 +556,9 @@ pub async fn create_policy(id: &Identity, ctx: &RequestContext, input: &Value) -
     let arn = format!("arn:aws:iam::{account}:policy{path}{name}");
     id.with_account(&account, |a| {
         if a.policies.contains_key(&arn) {
-            return Err(Code::EntityAlreadyExistsException.msg(format!("A policy called {name} already exists. Duplicate names are not allowed.")));
+            return Err(Code::EntityAlreadyExistsException.msg(format!(
+                "A policy called {name} already exists. Duplicate names are not allowed."
+            )));
         }
         let now = clock::now_secs_f64();
         let p = ManagedPolicy {
@@ -405,7 +570,11 @@ pub async fn create_policy(id: &Identity, ctx: &RequestContext, input: &Value) -
             created: now,
             updated: now,
             default_version: "v1".into(),
-            versions: vec![PolicyVersion { id: "v1".into(), document: doc, created: now }],
+            versions: vec![PolicyVersion {
+                id: "v1".into(),
+                document: doc,
+                created: now,
+            }],
             next_version: 2,
         };
         let out = json!({"Policy": policy_value(&p, 0)});
@@ -429,7 +598,10 @@ pub fn get_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<
 
 pub fn list_policies(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
     let scope = s(input, "Scope").unwrap_or("All");
-    let only_attached = input.get("OnlyAttached").and_then(Value::as_bool).unwrap_or(false);
+    let only_attached = input
+        .get("OnlyAttached")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     id.read_account(&ctx.account_id, |a| {
         let items = a
             .policies
@@ -449,7 +621,9 @@ pub async fn delete_policy(id: &Identity, ctx: &RequestContext, input: &Value) -
             return Err(policy_missing(&arn));
         }
         if attachments(a, &arn) > 0 {
-            return Err(Code::DeleteConflictException.msg("Cannot delete a policy attached to entities."));
+            return Err(
+                Code::DeleteConflictException.msg("Cannot delete a policy attached to entities.")
+            );
         }
         a.policies.remove(&arn);
         Ok(json!({}))
@@ -458,22 +632,30 @@ pub async fn delete_policy(id: &Identity, ctx: &RequestContext, input: &Value) -
 }
 
 fn version_value(v: &PolicyVersion, default: &str, with_doc: bool) -> Value {
-    let mut out = json!({"VersionId": v.id, "IsDefaultVersion": v.id == default, "CreateDate": v.created});
+    let mut out =
+        json!({"VersionId": v.id, "IsDefaultVersion": v.id == default, "CreateDate": v.created});
     if with_doc {
         out["Document"] = encode_doc(&v.document).into();
     }
     out
 }
 
-pub async fn create_policy_version(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
+pub async fn create_policy_version(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value> {
     let arn = req(input, "PolicyArn")?.to_string();
     let doc = req(input, "PolicyDocument")?.to_string();
     check_doc(&doc)?;
-    let set_default = input.get("SetAsDefault").and_then(Value::as_bool).unwrap_or(false);
+    let set_default = input
+        .get("SetAsDefault")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     id.with_account(&ctx.account_id, |a| {
         let p = a.policies.get_mut(&arn).ok_or_else(|| policy_missing(&arn))?;
         if p.versions.len() >= 5 {
-            return Err(Code::LimitExceededException.msg(format!("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")));
+            return Err(Code::LimitExceededException.msg("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".to_string()));
         }
         let now = clock::now_secs_f64();
         let v = PolicyVersion { id: format!("v{}", p.next_version), document: doc, created: now };
@@ -494,7 +676,11 @@ pub fn get_policy_version(id: &Identity, ctx: &RequestContext, input: &Value) ->
     let vid = req(input, "VersionId")?.to_string();
     id.read_account(&ctx.account_id, |a| {
         let p = a.policies.get(&arn).ok_or_else(|| policy_missing(&arn))?;
-        let v = p.versions.iter().find(|v| v.id == vid).ok_or_else(|| Code::NoSuchEntityException.msg(format!("Policy {arn} version {vid} does not exist or is not attachable.")))?;
+        let v = p.versions.iter().find(|v| v.id == vid).ok_or_else(|| {
+            Code::NoSuchEntityException.msg(format!(
+                "Policy {arn} version {vid} does not exist or is not attachable."
+            ))
+        })?;
         Ok(json!({"PolicyVersion": version_value(v, &p.default_version, true)}))
     })
 }
@@ -503,36 +689,61 @@ pub fn list_policy_versions(id: &Identity, ctx: &RequestContext, input: &Value) 
     let arn = req(input, "PolicyArn")?.to_string();
     id.read_account(&ctx.account_id, |a| {
         let p = a.policies.get(&arn).ok_or_else(|| policy_missing(&arn))?;
-        let items = p.versions.iter().rev().map(|v| (v.id.clone(), version_value(v, &p.default_version, false))).collect();
+        let items = p
+            .versions
+            .iter()
+            .rev()
+            .map(|v| (v.id.clone(), version_value(v, &p.default_version, false)))
+            .collect();
         Ok(listed("Versions", page(items, &json!({}))))
     })
 }
 
-pub async fn delete_policy_version(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
+pub async fn delete_policy_version(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value> {
     let arn = req(input, "PolicyArn")?.to_string();
     let vid = req(input, "VersionId")?.to_string();
     id.with_account(&ctx.account_id, |a| {
-        let p = a.policies.get_mut(&arn).ok_or_else(|| policy_missing(&arn))?;
+        let p = a
+            .policies
+            .get_mut(&arn)
+            .ok_or_else(|| policy_missing(&arn))?;
         if p.default_version == vid {
-            return Err(Code::DeleteConflictException.msg("Cannot delete the default version of a policy."));
+            return Err(
+                Code::DeleteConflictException.msg("Cannot delete the default version of a policy.")
+            );
         }
         let before = p.versions.len();
         p.versions.retain(|v| v.id != vid);
         if before == p.versions.len() {
-            return Err(Code::NoSuchEntityException.msg(format!("Policy {arn} version {vid} does not exist or is not attachable.")));
+            return Err(Code::NoSuchEntityException.msg(format!(
+                "Policy {arn} version {vid} does not exist or is not attachable."
+            )));
         }
         Ok(json!({}))
     })
     .await
 }
 
-pub async fn set_default_policy_version(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
+pub async fn set_default_policy_version(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value> {
     let arn = req(input, "PolicyArn")?.to_string();
     let vid = req(input, "VersionId")?.to_string();
     id.with_account(&ctx.account_id, |a| {
-        let p = a.policies.get_mut(&arn).ok_or_else(|| policy_missing(&arn))?;
+        let p = a
+            .policies
+            .get_mut(&arn)
+            .ok_or_else(|| policy_missing(&arn))?;
         if !p.versions.iter().any(|v| v.id == vid) {
-            return Err(Code::NoSuchEntityException.msg(format!("Policy {arn} version {vid} does not exist or is not attachable.")));
+            return Err(Code::NoSuchEntityException.msg(format!(
+                "Policy {arn} version {vid} does not exist or is not attachable."
+            )));
         }
         p.default_version = vid;
         p.updated = clock::now_secs_f64();
@@ -541,14 +752,22 @@ pub async fn set_default_policy_version(id: &Identity, ctx: &RequestContext, inp
     .await
 }
 
-pub async fn group_membership(id: &Identity, ctx: &RequestContext, input: &Value, add: bool) -> Result<Value> {
+pub async fn group_membership(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+    add: bool,
+) -> Result<Value> {
     let group = req(input, "GroupName")?.to_string();
     let user = req(input, "UserName")?.to_string();
     id.with_account(&ctx.account_id, |a| {
         if !a.groups.contains_key(&group) {
             return Err(no_such("group", &group));
         }
-        let u = a.users.get_mut(&user).ok_or_else(|| no_such("user", &user))?;
+        let u = a
+            .users
+            .get_mut(&user)
+            .ok_or_else(|| no_such("user", &user))?;
         if add {
             if !u.groups.contains(&group) {
                 u.groups.push(group);
@@ -565,7 +784,12 @@ pub fn list_groups_for_user(id: &Identity, ctx: &RequestContext, input: &Value) 
     let user = req(input, "UserName")?.to_string();
     id.read_account(&ctx.account_id, |a| {
         let u = a.users.get(&user).ok_or_else(|| no_such("user", &user))?;
-        let items = u.groups.iter().filter_map(|g| a.groups.get(g)).map(|g| (g.name.clone(), principal_value(Kind::Group, g))).collect();
+        let items = u
+            .groups
+            .iter()
+            .filter_map(|g| a.groups.get(g))
+            .map(|g| (g.name.clone(), principal_value(Kind::Group, g)))
+            .collect();
         Ok(listed("Groups", page(items, input)))
     })
 }
@@ -573,18 +797,36 @@ pub fn list_groups_for_user(id: &Identity, ctx: &RequestContext, input: &Value) 
 fn key_user(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<String> {
     match s(input, "UserName") {
         Some(u) => Ok(u.to_string()),
-        None => sts::caller(id, ctx).user.ok_or_else(|| Code::ValidationError.msg("Must specify userName when calling with non-User credentials")),
+        None => sts::caller(id, ctx).user.ok_or_else(|| {
+            Code::ValidationError
+                .msg("Must specify userName when calling with non-User credentials")
+        }),
     }
 }
 
-pub async fn create_access_key(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
+pub async fn create_access_key(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value> {
     let user = key_user(id, ctx, input)?;
-    let principal = id.read_account(&ctx.account_id, |a| a.users.get(&user).cloned().ok_or_else(|| no_such("user", &user)))?;
+    let principal = id.read_account(&ctx.account_id, |a| {
+        a.users
+            .get(&user)
+            .cloned()
+            .ok_or_else(|| no_such("user", &user))
+    })?;
     let commit = {
         let mut st = id.lock();
-        let count = st.keys.values().filter(|k| k.user.as_deref() == Some(&user) && k.account == ctx.account_id).count();
+        let count = st
+            .keys
+            .values()
+            .filter(|k| k.user.as_deref() == Some(&user) && k.account == ctx.account_id)
+            .count();
         if count >= 2 {
-            return Err(Code::LimitExceededException.msg("Cannot exceed quota for AccessKeysPerUser: 2"));
+            return Err(
+                Code::LimitExceededException.msg("Cannot exceed quota for AccessKeysPerUser: 2")
+            );
         }
         let c = Credential {
             access_key: access_key_id("AKIA"),
@@ -609,7 +851,12 @@ pub async fn create_access_key(id: &Identity, ctx: &RequestContext, input: &Valu
 
 pub fn list_access_keys(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
     let user = key_user(id, ctx, input)?;
-    id.read_account(&ctx.account_id, |a| a.users.get(&user).map(|_| ()).ok_or_else(|| no_such("user", &user)))?;
+    id.read_account(&ctx.account_id, |a| {
+        a.users
+            .get(&user)
+            .map(|_| ())
+            .ok_or_else(|| no_such("user", &user))
+    })?;
     let st = id.lock();
     let mut items: Vec<(String, Value)> = st
         .keys
@@ -621,13 +868,23 @@ pub fn list_access_keys(id: &Identity, ctx: &RequestContext, input: &Value) -> R
     Ok(listed("AccessKeyMetadata", page(items, input)))
 }
 
-pub async fn update_or_delete_access_key(id: &Identity, ctx: &RequestContext, input: &Value, delete: bool) -> Result<Value> {
+pub async fn update_or_delete_access_key(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &Value,
+    delete: bool,
+) -> Result<Value> {
     let user = key_user(id, ctx, input)?;
     let key = req(input, "AccessKeyId")?.to_string();
     let commit = {
         let mut st = id.lock();
-        let Some(k) = st.keys.get_mut(&key).filter(|k| k.user.as_deref() == Some(&user) && k.account == ctx.account_id) else {
-            return Err(Code::NoSuchEntityException.msg(format!("The Access Key with id {key} cannot be found.")));
+        let Some(k) = st
+            .keys
+            .get_mut(&key)
+            .filter(|k| k.user.as_deref() == Some(&user) && k.account == ctx.account_id)
+        else {
+            return Err(Code::NoSuchEntityException
+                .msg(format!("The Access Key with id {key} cannot be found.")));
         };
         if delete {
             id.delete_key(&mut st, &key)

@@ -48,7 +48,13 @@ pub async fn start(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
 
 async fn serve<F>(model_name: &str, mut req: AwsRequest, f: F) -> Response
 where
-    F: for<'a> FnOnce(&'a RequestContext, &'static str, Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>,
+    F: for<'a> FnOnce(
+        &'a RequestContext,
+        &'static str,
+        Value,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>,
+    >,
 {
     let model = wire::model(model_name);
     let rid = req.ctx.request_id.clone();
@@ -70,7 +76,10 @@ impl Service for Sts {
 
     async fn handle(&self, req: AwsRequest) -> Response {
         let id = self.0.clone();
-        serve("sts", req, move |ctx, op, input| Box::pin(async move { sts_dispatch(&id, ctx, op, input).await })).await
+        serve("sts", req, move |ctx, op, input| {
+            Box::pin(async move { sts_dispatch(&id, ctx, op, input).await })
+        })
+        .await
     }
 
     async fn reset(&self) {
@@ -86,7 +95,10 @@ impl Service for Iam {
 
     async fn handle(&self, req: AwsRequest) -> Response {
         let id = self.0.clone();
-        serve("iam", req, move |ctx, op, input| Box::pin(async move { iam_dispatch(&id, ctx, op, input).await })).await
+        serve("iam", req, move |ctx, op, input| {
+            Box::pin(async move { iam_dispatch(&id, ctx, op, input).await })
+        })
+        .await
     }
 
     async fn reset(&self) {
@@ -98,19 +110,33 @@ fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Code::ValidationError.msg(e.to_string()))
 }
 
-async fn sts_dispatch(id: &Identity, ctx: &RequestContext, op: &str, input: Value) -> Result<Value> {
+async fn sts_dispatch(
+    id: &Identity,
+    ctx: &RequestContext,
+    op: &str,
+    input: Value,
+) -> Result<Value> {
     match op {
         "GetCallerIdentity" => sts::get_caller_identity(id, ctx),
         "AssumeRole" => sts::assume_role(id, ctx, parse(input)?).await,
-        "AssumeRoleWithWebIdentity" => sts::assume_role_with_web_identity(id, ctx, parse(input)?).await,
+        "AssumeRoleWithWebIdentity" => {
+            sts::assume_role_with_web_identity(id, ctx, parse(input)?).await
+        }
         "GetSessionToken" => sts::get_session_token(id, ctx, parse(input)?).await,
         "GetFederationToken" => sts::get_federation_token(id, ctx, parse(input)?).await,
         "GetAccessKeyInfo" => sts::get_access_key_info(id, ctx, parse(input)?),
-        _ => Err(Code::InvalidAction.msg(format!("The action {op} is not valid for this web service."))),
+        _ => Err(Code::InvalidAction.msg(format!(
+            "The action {op} is not valid for this web service."
+        ))),
     }
 }
 
-async fn iam_dispatch(id: &Identity, ctx: &RequestContext, op: &str, input: Value) -> Result<Value> {
+async fn iam_dispatch(
+    id: &Identity,
+    ctx: &RequestContext,
+    op: &str,
+    input: Value,
+) -> Result<Value> {
     let i = &input;
     match op {
         "CreateUser" => iam::create(id, ctx, Kind::User, input).await,
@@ -163,6 +189,8 @@ async fn iam_dispatch(id: &Identity, ctx: &RequestContext, op: &str, input: Valu
         "ListAccessKeys" => iam::list_access_keys(id, ctx, i),
         "UpdateAccessKey" => iam::update_or_delete_access_key(id, ctx, i, false).await,
         "DeleteAccessKey" => iam::update_or_delete_access_key(id, ctx, i, true).await,
-        _ => Err(Code::InvalidAction.msg(format!("The action {op} is not valid for this web service."))),
+        _ => Err(Code::InvalidAction.msg(format!(
+            "The action {op} is not valid for this web service."
+        ))),
     }
 }

@@ -104,7 +104,8 @@ impl Identity {
         let mut st = State::default();
         for (k, v) in ctx.store.load(ACCOUNTS, b"").unwrap_or_default() {
             if let Ok(a) = serde_json::from_slice(&v) {
-                st.accounts.insert(String::from_utf8_lossy(&k).into_owned(), a);
+                st.accounts
+                    .insert(String::from_utf8_lossy(&k).into_owned(), a);
             }
         }
         for (_, v) in ctx.store.load(KEYS, b"").unwrap_or_default() {
@@ -120,7 +121,9 @@ impl Identity {
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub async fn reset(&self) {
@@ -135,20 +138,32 @@ impl Identity {
     }
 
     /// Changes an account's entities, journals the account, waits until durable.
-    pub async fn with_account<T>(&self, account: &str, f: impl FnOnce(&mut Account) -> Result<T>) -> Result<T> {
+    pub async fn with_account<T>(
+        &self,
+        account: &str,
+        f: impl FnOnce(&mut Account) -> Result<T>,
+    ) -> Result<T> {
         let (out, commit) = {
             let mut st = self.lock();
             let acct = st.accounts.entry(account.to_string()).or_default();
             let out = f(acct)?;
             let mut b = Batch::new();
-            b.put(ACCOUNTS, account.as_bytes().to_vec(), serde_json::to_vec(acct).unwrap_or_default());
+            b.put(
+                ACCOUNTS,
+                account.as_bytes().to_vec(),
+                serde_json::to_vec(acct).unwrap_or_default(),
+            );
             (out, self.store.submit(b))
         };
         durable(commit).await?;
         Ok(out)
     }
 
-    pub fn read_account<T>(&self, account: &str, f: impl FnOnce(&Account) -> Result<T>) -> Result<T> {
+    pub fn read_account<T>(
+        &self,
+        account: &str,
+        f: impl FnOnce(&Account) -> Result<T>,
+    ) -> Result<T> {
         let st = self.lock();
         let empty = Account::default();
         f(st.accounts.get(account).unwrap_or(&empty))
@@ -158,12 +173,21 @@ impl Identity {
     pub fn put_key(&self, st: &mut State, c: Credential) -> Commit {
         let now = clock::now_millis();
         let mut b = Batch::new();
-        let expired: Vec<String> = st.keys.values().filter(|k| k.expires.is_some_and(|e| e <= now)).map(|k| k.access_key.clone()).collect();
+        let expired: Vec<String> = st
+            .keys
+            .values()
+            .filter(|k| k.expires.is_some_and(|e| e <= now))
+            .map(|k| k.access_key.clone())
+            .collect();
         for k in expired {
             st.keys.remove(&k);
             b.delete(KEYS, k.into_bytes());
         }
-        b.put(KEYS, c.access_key.clone().into_bytes(), serde_json::to_vec(&c).unwrap_or_default());
+        b.put(
+            KEYS,
+            c.access_key.clone().into_bytes(),
+            serde_json::to_vec(&c).unwrap_or_default(),
+        );
         st.keys.insert(c.access_key.clone(), c);
         self.store.submit(b)
     }
@@ -178,12 +202,17 @@ impl Identity {
     /// The credential for an access key, if it is known and unexpired.
     pub fn credential(&self, access_key: &str) -> Option<Credential> {
         let st = self.lock();
-        st.keys.get(access_key).filter(|c| c.expires.is_none_or(|e| e > clock::now_millis())).cloned()
+        st.keys
+            .get(access_key)
+            .filter(|c| c.expires.is_none_or(|e| e > clock::now_millis()))
+            .cloned()
     }
 }
 
 pub async fn durable(c: Commit) -> Result<()> {
-    c.await.map_err(|e| aloft_core::AwsError::new("ServiceFailure", 500, format!("Storage failed: {e}")))
+    c.await.map_err(|e| {
+        aloft_core::AwsError::new("ServiceFailure", 500, format!("Storage failed: {e}"))
+    })
 }
 
 /// A unique id with an IAM prefix: `AIDA`, `AROA`, `ANPA`, `AGPA` (21 characters).
@@ -197,11 +226,18 @@ pub fn access_key_id(prefix: &str) -> String {
 }
 
 pub fn secret_key() -> String {
-    ids::random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    ids::random_string(
+        40,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    )
 }
 
 pub fn check_name(kind: &str, name: &str, max: usize) -> Result<()> {
-    let ok = !name.is_empty() && name.len() <= max && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
     if ok {
         Ok(())
     } else {

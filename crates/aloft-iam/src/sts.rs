@@ -71,15 +71,19 @@ fn check_duration(d: Option<i64>, default: i64, max: i64) -> Result<i64> {
         )));
     }
     if d > max {
-        return Err(Code::ValidationError.msg(format!(
+        return Err(Code::ValidationError.msg(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-        )));
+                .to_string(),
+        ));
     }
     Ok(d)
 }
 
 fn check_session_name(name: &str) -> Result<()> {
-    let ok = (2..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
     if ok {
         Ok(())
     } else {
@@ -101,20 +105,31 @@ fn credentials_value(c: &Credential) -> Value {
 fn policy_check(p: Option<&String>) -> Result<Option<String>> {
     match p {
         None => Ok(None),
-        Some(s) if serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) => Ok(Some(s.clone())),
+        Some(s) if serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) => {
+            Ok(Some(s.clone()))
+        }
         Some(_) => Err(Code::MalformedPolicyDocumentException.msg("Syntax errors in policy.")),
     }
 }
 
 /// Issues credentials for `role_arn` as session `name`.
-async fn assume(id: &Identity, ctx: &RequestContext, input: &AssumeRoleInput) -> Result<(Credential, Value)> {
+async fn assume(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: &AssumeRoleInput,
+) -> Result<(Credential, Value)> {
     check_session_name(&input.role_session_name)?;
     let policy = policy_check(input.policy.as_ref())?;
-    let parsed = aloft_core::arn::parse(&input.role_arn).filter(|a| a.service == "iam" && a.resource.starts_with("role/"));
+    let parsed = aloft_core::arn::parse(&input.role_arn)
+        .filter(|a| a.service == "iam" && a.resource.starts_with("role/"));
     let Some(arn) = parsed else {
         return Err(Code::ValidationError.msg(format!("{} is invalid", input.role_arn)));
     };
-    let account = if arn.account.is_empty() { ctx.account_id.clone() } else { arn.account.to_string() };
+    let account = if arn.account.is_empty() {
+        ctx.account_id.clone()
+    } else {
+        arn.account.to_string()
+    };
     let role_name = arn.resource.rsplit('/').next().unwrap_or("").to_string();
     let role = id.read_account(&account, |a| Ok(a.roles.get(&role_name).cloned()))?;
     let (role_id, max) = match &role {
@@ -131,7 +146,10 @@ async fn assume(id: &Identity, ctx: &RequestContext, input: &AssumeRoleInput) ->
         }
     };
     let duration = check_duration(input.duration_seconds, 3600, max.max(3600))?;
-    let assumed_arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{}", input.role_session_name);
+    let assumed_arn = format!(
+        "arn:aws:sts::{account}:assumed-role/{role_name}/{}",
+        input.role_session_name
+    );
     let user_id = format!("{role_id}:{}", input.role_session_name);
     let c = Credential {
         access_key: access_key_id("ASIA"),
@@ -167,13 +185,23 @@ async fn store(id: &Identity, c: &Credential) -> Result<()> {
     durable(commit).await
 }
 
-pub async fn assume_role(id: &Identity, ctx: &RequestContext, input: AssumeRoleInput) -> Result<Value> {
+pub async fn assume_role(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: AssumeRoleInput,
+) -> Result<Value> {
     let (c, user) = assume(id, ctx, &input).await?;
     store(id, &c).await?;
-    Ok(json!({"Credentials": credentials_value(&c), "AssumedRoleUser": user, "PackedPolicySize": if c.session_policy.is_some() { 6 } else { 0 }}))
+    Ok(
+        json!({"Credentials": credentials_value(&c), "AssumedRoleUser": user, "PackedPolicySize": if c.session_policy.is_some() { 6 } else { 0 }}),
+    )
 }
 
-pub async fn assume_role_with_web_identity(id: &Identity, ctx: &RequestContext, input: AssumeRoleInput) -> Result<Value> {
+pub async fn assume_role_with_web_identity(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: AssumeRoleInput,
+) -> Result<Value> {
     let token = input.web_identity_token.clone().unwrap_or_default();
     let claims = token
         .split('.')
@@ -182,7 +210,10 @@ pub async fn assume_role_with_web_identity(id: &Identity, ctx: &RequestContext, 
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .filter(|v| v.is_object() && token.split('.').count() == 3)
         .ok_or_else(|| Code::InvalidIdentityTokenException.msg("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"))?;
-    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
     if exp <= clock::now_secs() {
         return Err(Code::ExpiredTokenException.msg("Token expired: current date/time must be before the expiration date/time in the token."));
     }
@@ -192,7 +223,11 @@ pub async fn assume_role_with_web_identity(id: &Identity, ctx: &RequestContext, 
     let aud = match claims.get("aud") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or("").to_string(),
-        _ => claims.get("client_id").and_then(Value::as_str).unwrap_or("").to_string(),
+        _ => claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
     };
     Ok(json!({
         "Credentials": credentials_value(&c),
@@ -203,7 +238,11 @@ pub async fn assume_role_with_web_identity(id: &Identity, ctx: &RequestContext, 
     }))
 }
 
-pub async fn get_session_token(id: &Identity, ctx: &RequestContext, input: TokenInput) -> Result<Value> {
+pub async fn get_session_token(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: TokenInput,
+) -> Result<Value> {
     let duration = check_duration(input.duration_seconds, 43200, 129_600)?;
     let who = caller(id, ctx);
     let c = Credential {
@@ -219,9 +258,17 @@ pub async fn get_session_token(id: &Identity, ctx: &RequestContext, input: Token
     Ok(json!({"Credentials": credentials_value(&c)}))
 }
 
-pub async fn get_federation_token(id: &Identity, ctx: &RequestContext, input: TokenInput) -> Result<Value> {
+pub async fn get_federation_token(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: TokenInput,
+) -> Result<Value> {
     let name = input.name.clone().unwrap_or_default();
-    if !(2..=32).contains(&name.len()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) {
+    if !(2..=32).contains(&name.len())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    {
         return Err(Code::ValidationError.msg(format!(
             "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
         )));
@@ -246,11 +293,19 @@ pub async fn get_federation_token(id: &Identity, ctx: &RequestContext, input: To
         session_policy: policy,
     };
     store(id, &c).await?;
-    Ok(json!({"Credentials": credentials_value(&c), "FederatedUser": {"FederatedUserId": user_id, "Arn": arn}, "PackedPolicySize": 0}))
+    Ok(
+        json!({"Credentials": credentials_value(&c), "FederatedUser": {"FederatedUserId": user_id, "Arn": arn}, "PackedPolicySize": 0}),
+    )
 }
 
-pub fn get_access_key_info(id: &Identity, ctx: &RequestContext, input: TokenInput) -> Result<Value> {
+pub fn get_access_key_info(
+    id: &Identity,
+    ctx: &RequestContext,
+    input: TokenInput,
+) -> Result<Value> {
     let key = input.access_key_id.unwrap_or_default();
-    let account = id.credential(&key).map_or_else(|| ctx.account_id.clone(), |c| c.account);
+    let account = id
+        .credential(&key)
+        .map_or_else(|| ctx.account_id.clone(), |c| c.account);
     Ok(json!({"Account": account}))
 }

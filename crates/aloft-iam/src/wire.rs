@@ -9,9 +9,14 @@ pub fn model(name: &str) -> &'static ServiceModel {
     aloft_model::get(name).expect("the iam and sts models are embedded")
 }
 
-pub async fn decode(model: &'static ServiceModel, req: &mut AwsRequest) -> Result<(&'static str, Value, Protocol), (Protocol, AwsError)> {
+pub async fn decode(
+    model: &'static ServiceModel,
+    req: &mut AwsRequest,
+) -> Result<(&'static str, Value, Protocol), (Protocol, AwsError)> {
     let bytes = req
-        .bytes(1 << 20, || AwsError::new("ValidationError", 400, "Request body too large"))
+        .bytes(1 << 20, || {
+            AwsError::new("ValidationError", 400, "Request body too large")
+        })
         .await
         .map_err(|e| (Protocol::Query, e))?;
     let d = aloft_protocol::decode(model, &req.parts, &bytes).map_err(|r| (r.protocol, r.error))?;
