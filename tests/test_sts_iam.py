@@ -180,3 +180,31 @@ def test_iam_cli(aloft):
     assert [r["RoleName"] for r in roles] == ["clirole"]
     creds = aloft.cli_json("sts", "assume-role", "--role-arn", roles[0]["Arn"], "--role-session-name", "cli")["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
+
+
+def test_policy_simulation(aloft):
+    iam = aloft.client("iam")
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::secret/*"}]})
+    out = iam.simulate_custom_policy(PolicyInputList=[POLICY, deny], ActionNames=["s3:GetObject", "s3:PutObject"],
+                                     ResourceArns=["arn:aws:s3:::b/k", "arn:aws:s3:::secret/k"])["EvaluationResults"]
+    got = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in out}
+    assert got == {
+        ("s3:GetObject", "arn:aws:s3:::b/k"): "allowed",
+        ("s3:GetObject", "arn:aws:s3:::secret/k"): "explicitDeny",
+        ("s3:PutObject", "arn:aws:s3:::b/k"): "implicitDeny",
+        ("s3:PutObject", "arn:aws:s3:::secret/k"): "implicitDeny",
+    }
+    cond = json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+                                      "Condition": {"StringEquals": {"aws:username": "alice"}}}]})
+    ctx = [{"ContextKeyName": "aws:username", "ContextKeyValues": ["bob"], "ContextKeyType": "string"}]
+    res = iam.simulate_custom_policy(PolicyInputList=[cond], ActionNames=["s3:ListBucket"], ContextEntries=ctx)["EvaluationResults"]
+    assert res[0]["EvalDecision"] == "implicitDeny"
+
+    iam.create_user(UserName="u")
+    iam.create_group(GroupName="g")
+    iam.add_user_to_group(GroupName="g", UserName="u")
+    pol = iam.create_policy(PolicyName="read", PolicyDocument=POLICY)["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName="g", PolicyArn=pol)
+    arn = iam.get_user(UserName="u")["User"]["Arn"]
+    res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["s3:GetObject", "s3:DeleteObject"])["EvaluationResults"]
+    assert [r["EvalDecision"] for r in res] == ["allowed", "implicitDeny"]

@@ -5,6 +5,8 @@
 
 mod error;
 mod iam;
+pub mod policy;
+mod simulate;
 pub mod state;
 mod sts;
 mod wire;
@@ -185,6 +187,8 @@ async fn iam_dispatch(
         "AddUserToGroup" => iam::group_membership(id, ctx, i, true).await,
         "RemoveUserFromGroup" => iam::group_membership(id, ctx, i, false).await,
         "ListGroupsForUser" => iam::list_groups_for_user(id, ctx, i),
+        "SimulateCustomPolicy" => simulate::simulate_custom_policy(i),
+        "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(id, ctx, i),
         "CreateAccessKey" => iam::create_access_key(id, ctx, i).await,
         "ListAccessKeys" => iam::list_access_keys(id, ctx, i),
         "UpdateAccessKey" => iam::update_or_delete_access_key(id, ctx, i, false).await,
