@@ -6,7 +6,7 @@ use aloft_core::RequestContext;
 use serde_json::{Value, json};
 
 use crate::error::{Code, Result};
-use crate::policy::{Decision, Request, evaluate};
+use crate::policy::{Request, evaluate};
 use crate::state::{Account, Identity, Principal};
 
 fn strings(v: Option<&Value>) -> Vec<String> {
