@@ -256,7 +256,7 @@ mod tests {
             json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
         assert_eq!(
             evaluate(
-                &[allow.clone()],
+                std::slice::from_ref(&allow),
                 Some(&boundary),
                 None,
                 &req("s3:PutObject", "arn:aws:s3:::b/k", &ctx)
@@ -284,7 +284,7 @@ mod tests {
         ]});
         assert_eq!(
             evaluate_set(
-                &[doc.clone()],
+                std::slice::from_ref(&doc),
                 &req("s3:ListBucket", "arn:aws:s3:::b", &ctx)
             ),
             Decision::Allowed
