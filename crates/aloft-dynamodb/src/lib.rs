@@ -1,0 +1,5 @@
+//! DynamoDB and DynamoDB Streams for Aloft.
+
+pub mod domain;
+mod error;
+pub mod expr;
