@@ -1,0 +1,8 @@
+//! Request handlers, one module per resource.
+
+pub mod batch;
+pub mod items;
+pub mod legacy;
+pub mod query;
+pub mod tables;
+pub mod transact;
