@@ -213,7 +213,8 @@ impl TableData {
             "dynamodb": ddb,
         });
         if actor == Actor::TtlService {
-            record["userIdentity"] = json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+            // GetRecords spells these members in PascalCase; Lambda events in camelCase.
+            record["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
         }
         let mut jk = item_prefix(&self.meta);
         jk.extend_from_slice(&seq.to_be_bytes());

@@ -211,6 +211,9 @@ impl Source for StreamSource {
             .map(|mut r| {
                 let ack = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_string();
                 r["eventSourceARN"] = json!(arn);
+                if let Some(id) = r.get("userIdentity").cloned() {
+                    r["userIdentity"] = json!({"type": id["Type"], "principalId": id["PrincipalId"]});
+                }
                 SourceRecord { record: r, ack }
             })
             .collect();
