@@ -406,3 +406,70 @@ def test_survives_restart_with_data_dir(aloft_factory, tmp_path):
     shard = st.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     it = st.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     assert len(st.get_records(ShardIterator=it)["Records"]) == 51
+
+
+def test_backup_and_restore(aloft):
+    ddb = aloft.client("dynamodb")
+    notes_table(ddb)
+    for i in range(3):
+        ddb.put_item(TableName="Notes", Item={"UserId": {"S": "u"}, "NoteId": {"N": str(i)}})
+    b = ddb.create_backup(TableName="Notes", BackupName="nightly")["BackupDetails"]
+    assert b["BackupStatus"] == "AVAILABLE" and "/backup/" in b["BackupArn"]
+    ddb.delete_item(TableName="Notes", Key={"UserId": {"S": "u"}, "NoteId": {"N": "0"}})
+    desc = ddb.describe_backup(BackupArn=b["BackupArn"])["BackupDescription"]
+    assert desc["SourceTableDetails"]["ItemCount"] == 3
+    assert [s["BackupName"] for s in ddb.list_backups(TableName="Notes")["BackupSummaries"]] == ["nightly"]
+    out = ddb.restore_table_from_backup(TargetTableName="Restored", BackupArn=b["BackupArn"])
+    assert out["TableDescription"]["RestoreSummary"]["SourceBackupArn"] == b["BackupArn"]
+    assert ddb.scan(TableName="Restored")["Count"] == 3
+    assert ddb.scan(TableName="Notes")["Count"] == 2
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_from_backup(TargetTableName="Notes", BackupArn=b["BackupArn"])
+    assert err(e) == ("TableAlreadyExistsException", "Table already exists: Notes")
+    ddb.delete_backup(BackupArn=b["BackupArn"])
+    with pytest.raises(ClientError) as e:
+        ddb.describe_backup(BackupArn=b["BackupArn"])
+    assert err(e)[0] == "BackupNotFoundException"
+
+
+def test_legacy_parameters(aloft):
+    ddb = aloft.client("dynamodb")
+    notes_table(ddb)
+    key = {"UserId": {"S": "u"}, "NoteId": {"N": "1"}}
+    ddb.put_item(TableName="Notes", Item={**key, "a": {"S": "x"}, "n": {"N": "1"}},
+                 Expected={"UserId": {"Exists": False}})
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName="Notes", Item=key, Expected={"UserId": {"Exists": False}})
+    assert err(e)[0] == "ConditionalCheckFailedException"
+    ddb.update_item(TableName="Notes", Key=key,
+                    AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "5"}}, "a": {"Action": "DELETE"}},
+                    Expected={"n": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}})
+    got = ddb.get_item(TableName="Notes", Key=key, AttributesToGet=["n", "a"])
+    assert got["Item"] == {"n": {"N": "6"}}
+    got = ddb.query(TableName="Notes", KeyConditions={
+        "UserId": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "u"}]},
+        "NoteId": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "1"}]}},
+        QueryFilter={"n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "5"}]}})
+    assert got["Count"] == 1
+    with pytest.raises(ClientError) as e:
+        ddb.get_item(TableName="Notes", Key=key, AttributesToGet=["n"], ProjectionExpression="n")
+    assert err(e)[1] == ("Can not use both expression and non-expression parameters in the same request: "
+                         "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+
+
+def test_malformed_requests(aloft):
+    import urllib.request
+    req = urllib.request.Request(aloft.url + "/", data=b"{not json", method="POST", headers={
+        "X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("expected an error")
+    except urllib.error.HTTPError as e:
+        body = json.loads(e.read())
+        assert e.code == 400
+        assert body["__type"] == "com.amazon.coral.service#SerializationException"
+    ddb = aloft.client("dynamodb")
+    with pytest.raises(ClientError) as e:
+        ddb.describe_table(TableName="x")
+    assert err(e)[0] == "ValidationException"

@@ -26,11 +26,18 @@ pub struct Consumed {
 
 impl Consumed {
     pub fn new(table: &str, read: bool) -> Self {
-        Consumed { table: table.to_string(), read, ..Default::default() }
+        Consumed {
+            table: table.to_string(),
+            read,
+            ..Default::default()
+        }
     }
 
     pub fn add_index(&mut self, name: &str, global: bool, units: f64) {
-        self.indexes.entry(name.to_string()).or_insert((global, 0.0)).1 += units;
+        self.indexes
+            .entry(name.to_string())
+            .or_insert((global, 0.0))
+            .1 += units;
     }
 
     pub fn total(&self) -> f64 {
@@ -39,15 +46,26 @@ impl Consumed {
 
     /// The `ConsumedCapacity` member for `ReturnConsumedCapacity` (None for NONE).
     pub fn render(&self, mode: Option<&str>) -> Option<Json> {
-        let kind = if self.read { "ReadCapacityUnits" } else { "WriteCapacityUnits" };
+        let kind = if self.read {
+            "ReadCapacityUnits"
+        } else {
+            "WriteCapacityUnits"
+        };
         match mode {
-            Some("TOTAL") => Some(json!({"TableName": self.table, "CapacityUnits": self.total(), kind: self.total()})),
+            Some("TOTAL") => Some(
+                json!({"TableName": self.table, "CapacityUnits": self.total(), kind: self.total()}),
+            ),
             Some("INDEXES") => {
                 let mut j = json!({"TableName": self.table, "CapacityUnits": self.total(), kind: self.total(),
                     "Table": {"CapacityUnits": self.table_units, kind: self.table_units}});
-                let (g, l): (Vec<_>, Vec<_>) = self.indexes.iter().partition(|(_, (global, _))| *global);
+                let (g, l): (Vec<_>, Vec<_>) =
+                    self.indexes.iter().partition(|(_, (global, _))| *global);
                 let render = |v: Vec<(&String, &(bool, f64))>| {
-                    Json::Object(v.into_iter().map(|(n, (_, u))| (n.clone(), json!({"CapacityUnits": u, kind: u}))).collect())
+                    Json::Object(
+                        v.into_iter()
+                            .map(|(n, (_, u))| (n.clone(), json!({"CapacityUnits": u, kind: u})))
+                            .collect(),
+                    )
                 };
                 if !g.is_empty() {
                     j["GlobalSecondaryIndexes"] = render(g);

@@ -2,6 +2,8 @@
 
 use aloft_core::AwsError;
 
+/// The variants are AWS's error codes verbatim, hence the shared suffix.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     ValidationException,
@@ -11,22 +13,13 @@ pub enum ErrorCode {
     ResourceInUseException,
     ConditionalCheckFailedException,
     TransactionCanceledException,
-    TransactionConflictException,
-    TransactionInProgressException,
     IdempotentParameterMismatchException,
     ProvisionedThroughputExceededException,
-    ThrottlingException,
-    ItemCollectionSizeLimitExceededException,
     LimitExceededException,
     ExpiredIteratorException,
-    TrimmedDataAccessException,
     BackupNotFoundException,
     TableNotFoundException,
     TableAlreadyExistsException,
-    ContinuousBackupsUnavailableException,
-    PointInTimeRecoveryUnavailableException,
-    DuplicateItemException,
-    InternalServerError,
 }
 
 impl ErrorCode {
@@ -39,44 +32,24 @@ impl ErrorCode {
             ErrorCode::ResourceInUseException => "ResourceInUseException",
             ErrorCode::ConditionalCheckFailedException => "ConditionalCheckFailedException",
             ErrorCode::TransactionCanceledException => "TransactionCanceledException",
-            ErrorCode::TransactionConflictException => "TransactionConflictException",
-            ErrorCode::TransactionInProgressException => "TransactionInProgressException",
             ErrorCode::IdempotentParameterMismatchException => {
                 "IdempotentParameterMismatchException"
             }
             ErrorCode::ProvisionedThroughputExceededException => {
                 "ProvisionedThroughputExceededException"
             }
-            ErrorCode::ThrottlingException => "ThrottlingException",
-            ErrorCode::ItemCollectionSizeLimitExceededException => {
-                "ItemCollectionSizeLimitExceededException"
-            }
             ErrorCode::LimitExceededException => "LimitExceededException",
             ErrorCode::ExpiredIteratorException => "ExpiredIteratorException",
-            ErrorCode::TrimmedDataAccessException => "TrimmedDataAccessException",
             ErrorCode::BackupNotFoundException => "BackupNotFoundException",
             ErrorCode::TableNotFoundException => "TableNotFoundException",
             ErrorCode::TableAlreadyExistsException => "TableAlreadyExistsException",
-            ErrorCode::ContinuousBackupsUnavailableException => {
-                "ContinuousBackupsUnavailableException"
-            }
-            ErrorCode::PointInTimeRecoveryUnavailableException => {
-                "PointInTimeRecoveryUnavailableException"
-            }
-            ErrorCode::DuplicateItemException => "DuplicateItemException",
-            ErrorCode::InternalServerError => "InternalServerError",
-        }
-    }
-
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorCode::InternalServerError => 500,
-            _ => 400,
         }
     }
 
     pub fn err(self, message: impl Into<String>) -> AwsError {
-        AwsError::new(self.code(), self.status(), message)
+        // Every DynamoDB error Aloft raises is the client's: Aloft's own bugs become 500s in
+        // the gateway.
+        AwsError::new(self.code(), 400, message)
     }
 }
 

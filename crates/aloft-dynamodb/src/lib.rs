@@ -22,7 +22,9 @@ mod wire;
 
 use std::sync::Arc;
 
-use aloft_core::{AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec};
+use aloft_core::{
+    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec,
+};
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
@@ -43,6 +45,8 @@ pub struct DynamoDb {
     /// Wakes the TTL sweeper when TTL settings change.
     pub ttl_wake: Arc<tokio::sync::Notify>,
     throttle: throttle::Throttle,
+    /// On-demand backups by ARN.
+    backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -61,15 +65,36 @@ impl DynamoDb {
         }
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
-        ctx.targets.register_source("dynamodb", Arc::new(streams::StreamSource { db: db.clone() }));
+        ctx.targets.register_source(
+            "dynamodb",
+            Arc::new(streams::StreamSource { db: db.clone() }),
+        );
+        let mut backups = std::collections::HashMap::new();
+        match ctx.store.load(handlers::backups::NS_BACKUPS, b"") {
+            Ok(entries) => {
+                for (_, v) in entries {
+                    if let Some(b) = handlers::backups::Backup::from_journal(&v) {
+                        backups.insert(b.arn.clone(), b);
+                    }
+                }
+            }
+            Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
+        }
         DynamoDb {
             db,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
+            backups: std::sync::RwLock::new(backups),
         }
     }
 
-    async fn dispatch(&self, rc: &RequestContext, prefix: &str, op: &str, input: Json) -> Result<Json, AwsError> {
+    async fn dispatch(
+        &self,
+        rc: &RequestContext,
+        prefix: &str,
+        op: &str,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         if prefix == "DynamoDBStreams_20120810" {
             return match op {
                 "ListStreams" => self.list_streams(rc, input),
@@ -104,6 +129,11 @@ impl DynamoDb {
             "BatchWriteItem" => self.batch_write_item(rc, input).await,
             "TransactWriteItems" => self.transact_write_items(rc, input).await,
             "TransactGetItems" => self.transact_get_items(rc, input).await,
+            "CreateBackup" => self.create_backup(rc, input).await,
+            "DescribeBackup" => self.describe_backup(rc, input).await,
+            "ListBackups" => self.list_backups(rc, input).await,
+            "DeleteBackup" => self.delete_backup(rc, input).await,
+            "RestoreTableFromBackup" => self.restore_table_from_backup(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -117,7 +147,9 @@ impl Service for DynamoDb {
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
         let body = match req
-            .bytes(wire::BODY_LIMIT, || ErrorCode::ValidationException.err("Request size exceeded the maximum allowed"))
+            .bytes(wire::BODY_LIMIT, || {
+                ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
+            })
             .await
         {
             Ok(b) => b,
@@ -161,6 +193,15 @@ impl Service for DynamoDb {
             }
         }
         self.db.tx_tokens.lock().expect("tokens lock").clear();
+        self.backups.write().expect("backups lock").clear();
+        if let Err(e) = self
+            .db
+            .store
+            .clear(handlers::backups::NS_BACKUPS, b"")
+            .await
+        {
+            tracing::error!("dynamodb reset: {e}");
+        }
     }
 
     fn status(&self) -> Json {

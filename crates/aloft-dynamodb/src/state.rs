@@ -104,7 +104,12 @@ impl TableData {
     }
 
     /// Puts or removes `key`'s entries in the secondary indexes; returns write units per index.
-    fn reindex(&mut self, key: &[u8], old: Option<&Arc<Item>>, new: Option<&Arc<Item>>) -> IndexWrites {
+    fn reindex(
+        &mut self,
+        key: &[u8],
+        old: Option<&Arc<Item>>,
+        new: Option<&Arc<Item>>,
+    ) -> IndexWrites {
         let mut writes = IndexWrites::default();
         for (i, idx) in self.meta.indexes.iter().enumerate() {
             let old_k = old.and_then(|o| idx.schema.index_key(o)).map(|mut k| {
@@ -115,8 +120,14 @@ impl TableData {
                 k.extend_from_slice(key);
                 k
             });
-            let old_p = old_k.as_ref().and(old).map(|o| self.meta.project_for_index(idx, o));
-            let new_p = new_k.as_ref().and(new).map(|n| self.meta.project_for_index(idx, n));
+            let old_p = old_k
+                .as_ref()
+                .and(old)
+                .map(|o| self.meta.project_for_index(idx, o));
+            let new_p = new_k
+                .as_ref()
+                .and(new)
+                .map(|n| self.meta.project_for_index(idx, n));
             if old_k == new_k && old_p == new_p {
                 if let (Some(k), Some(n)) = (&new_k, new) {
                     self.indexes[i].insert(k.clone(), n.clone());
@@ -174,11 +185,21 @@ impl TableData {
         (old, writes)
     }
 
-    fn append_stream(&mut self, db: &Db, old: Option<&Item>, new: Option<&Item>, actor: Actor, batch: &mut Batch) {
+    fn append_stream(
+        &mut self,
+        db: &Db,
+        old: Option<&Item>,
+        new: Option<&Item>,
+        actor: Actor,
+        batch: &mut Batch,
+    ) {
         let view = self.meta.stream_view.clone().unwrap_or_default();
         let now = aloft_core::clock::now_millis();
         let seq = db.next_seq();
-        let keys = self.meta.schema.extract(new.or(old).unwrap_or(&Item::new()));
+        let keys = self
+            .meta
+            .schema
+            .extract(new.or(old).unwrap_or(&Item::new()));
         let event = match (old, new) {
             (None, Some(_)) => "INSERT",
             (Some(_), Some(_)) => "MODIFY",
@@ -214,14 +235,24 @@ impl TableData {
         });
         if actor == Actor::TtlService {
             // GetRecords spells these members in PascalCase; Lambda events in camelCase.
-            record["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
+            record["userIdentity"] =
+                json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
         }
         let mut jk = item_prefix(&self.meta);
         jk.extend_from_slice(&seq.to_be_bytes());
         batch.put(NS_STREAMS, jk, json!({"t": now, "r": record}).to_string());
-        self.stream.records.push_back(StreamRecord { seq, created_ms: now, record });
+        self.stream.records.push_back(StreamRecord {
+            seq,
+            created_ms: now,
+            record,
+        });
         // Trim what is past retention.
-        while self.stream.records.front().is_some_and(|r| r.created_ms < now - STREAM_RETENTION_MS) {
+        while self
+            .stream
+            .records
+            .front()
+            .is_some_and(|r| r.created_ms < now - STREAM_RETENTION_MS)
+        {
             if let Some(r) = self.stream.records.pop_front() {
                 let mut k = item_prefix(&self.meta);
                 k.extend_from_slice(&r.seq.to_be_bytes());
@@ -235,7 +266,11 @@ impl TableData {
         let n = self.meta.indexes.len();
         self.indexes = vec![BTreeMap::new(); n];
         self.index_sizes = vec![0; n];
-        let items: Vec<(Vec<u8>, Arc<Item>)> = self.items.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let items: Vec<(Vec<u8>, Arc<Item>)> = self
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (k, v) in items {
             self.reindex(&k, None, Some(&v));
         }
@@ -278,7 +313,10 @@ impl Db {
     /// Forgets a table's definition, items and stream records.
     pub async fn drop_table(&self, meta: &TableMeta) -> Result<(), AwsError> {
         let mut b = Batch::new();
-        b.delete(NS_TABLES, table_key(&meta.account, &meta.region, &meta.name));
+        b.delete(
+            NS_TABLES,
+            table_key(&meta.account, &meta.region, &meta.name),
+        );
         let c1 = self.store.submit(b);
         let c2 = self.store.clear(NS_ITEMS, &item_prefix(meta));
         let c3 = self.store.clear(NS_STREAMS, &item_prefix(meta));
@@ -300,19 +338,34 @@ impl Db {
             };
             let prefix = item_prefix(&meta);
             let mut data = TableData::new(meta.clone());
-            for (k, v) in self.store.load(NS_ITEMS, &prefix).map_err(|e| e.to_string())? {
-                let parsed = serde_json::from_slice::<Json>(&v).ok().and_then(|j| item_from_json(&j).ok());
+            for (k, v) in self
+                .store
+                .load(NS_ITEMS, &prefix)
+                .map_err(|e| e.to_string())?
+            {
+                let parsed = serde_json::from_slice::<Json>(&v)
+                    .ok()
+                    .and_then(|j| item_from_json(&j).ok());
                 if let Some(item) = parsed {
                     data.size_bytes += item_size(&item) as u64;
-                    data.items.insert(k[prefix.len()..].to_vec(), Arc::new(item));
+                    data.items
+                        .insert(k[prefix.len()..].to_vec(), Arc::new(item));
                     count += 1;
                 }
             }
             data.rebuild_indexes();
-            for (k, v) in self.store.load(NS_STREAMS, &prefix).map_err(|e| e.to_string())? {
-                let Ok(seq_bytes) = <[u8; 8]>::try_from(&k[prefix.len()..]) else { continue };
+            for (k, v) in self
+                .store
+                .load(NS_STREAMS, &prefix)
+                .map_err(|e| e.to_string())?
+            {
+                let Ok(seq_bytes) = <[u8; 8]>::try_from(&k[prefix.len()..]) else {
+                    continue;
+                };
                 let seq = u64::from_be_bytes(seq_bytes);
-                let Ok(j) = serde_json::from_slice::<Json>(&v) else { continue };
+                let Ok(j) = serde_json::from_slice::<Json>(&v) else {
+                    continue;
+                };
                 max_seq = max_seq.max(seq);
                 data.stream.records.push_back(StreamRecord {
                     seq,
@@ -320,12 +373,104 @@ impl Db {
                     record: j["r"].clone(),
                 });
             }
-            self.tables
-                .write()
-                .expect("tables lock")
-                .insert(table_key(&meta.account, &meta.region, &meta.name), Arc::new(Table { data: RwLock::new(data) }));
+            self.tables.write().expect("tables lock").insert(
+                table_key(&meta.account, &meta.region, &meta.name),
+                Arc::new(Table {
+                    data: RwLock::new(data),
+                }),
+            );
         }
         self.seq.fetch_max(max_seq, Ordering::Relaxed);
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aloft_store::{Commit, Entries, StoreError};
+
+    use super::*;
+
+    /// A journal kept in memory, to check what DynamoDB writes reloads as it was.
+    #[derive(Default)]
+    struct MemStore(Mutex<BTreeMap<(String, Vec<u8>), Vec<u8>>>);
+
+    impl Store for MemStore {
+        fn is_durable(&self) -> bool {
+            true
+        }
+        fn load(&self, ns: &str, prefix: &[u8]) -> Result<Entries, StoreError> {
+            let m = self.0.lock().unwrap();
+            Ok(m.iter()
+                .filter(|((n, k), _)| n == ns && k.starts_with(prefix))
+                .map(|((_, k), v)| (k.clone(), v.clone()))
+                .collect())
+        }
+        fn submit(&self, batch: Batch) -> Commit {
+            let mut m = self.0.lock().unwrap();
+            for (ns, k, v) in batch.ops {
+                match v {
+                    Some(v) => m.insert((ns, k), v),
+                    None => m.remove(&(ns, k)),
+                };
+            }
+            Commit::done()
+        }
+        fn clear(&self, ns: &str, prefix: &[u8]) -> Commit {
+            self.0
+                .lock()
+                .unwrap()
+                .retain(|(n, k), _| !(n == ns && k.starts_with(prefix)));
+            Commit::done()
+        }
+        fn flush(&self) -> Commit {
+            Commit::done()
+        }
+    }
+
+    #[test]
+    fn journal_reloads_tables_items_indexes_and_streams() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::default());
+        let db = Db::new(store.clone());
+        let input = serde_json::json!({
+            "TableName": "Tab", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                     {"AttributeName": "g", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "byG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                        "Projection": {"ProjectionType": "ALL"}}],
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}
+        });
+        let meta = crate::tables::from_create(&input, "1", "r", 0).unwrap();
+        let mut batch = Batch::new();
+        db.save_meta(&meta, &mut batch);
+        let mut data = TableData::new(meta);
+        for i in 0..10 {
+            let item = item_from_json(
+                &serde_json::json!({"id": {"S": format!("k{i}")}, "g": {"N": (i % 3).to_string()}}),
+            )
+            .unwrap();
+            let key = data.meta.schema.item_key(&item).unwrap();
+            data.write(&db, key, Some(item), Actor::User, &mut batch);
+        }
+        let gone = data
+            .meta
+            .schema
+            .item_key(&item_from_json(&serde_json::json!({"id": {"S": "k3"}})).unwrap())
+            .unwrap();
+        data.write(&db, gone, None, Actor::User, &mut batch);
+        let _ = store.submit(batch);
+
+        let again = Db::new(store);
+        assert_eq!(again.load().unwrap(), 9);
+        let t = again.get("1", "r", "Tab").unwrap();
+        let d = t.data.read().unwrap();
+        assert_eq!(d.items.len(), 9);
+        assert_eq!(d.size_bytes, data.size_bytes);
+        assert_eq!(d.indexes[0].len(), 9);
+        assert_eq!(d.stream.records.len(), 11);
+        assert!(again.current_seq() >= d.stream.records.back().unwrap().seq);
     }
 }

@@ -20,22 +20,41 @@ use crate::tables::TableMeta;
 const ITERATOR_TTL_MS: i64 = 15 * 60 * 1000;
 
 fn not_found(arn: &str) -> AwsError {
-    ErrorCode::ResourceNotFoundException.err(format!("Requested resource not found: Stream: {arn} not found"))
+    ErrorCode::ResourceNotFoundException.err(format!(
+        "Requested resource not found: Stream: {arn} not found"
+    ))
 }
 
 fn shard_id(meta: &TableMeta) -> String {
-    format!("shardId-{:020}-{}", meta.created_ms, &meta.id[..8.min(meta.id.len())])
+    format!(
+        "shardId-{:020}-{}",
+        meta.created_ms,
+        &meta.id[..8.min(meta.id.len())]
+    )
 }
 
 /// The table whose (current) stream `arn` names.
 fn table_for_stream(db: &Db, arn: &str) -> Result<Arc<Table>, AwsError> {
-    let a = aloft_core::arn::parse(arn).ok_or_else(|| validation(format!("Invalid StreamArn: {arn}")))?;
+    let a = aloft_core::arn::parse(arn)
+        .ok_or_else(|| validation(format!("Invalid StreamArn: {arn}")))?;
     let mut parts = a.resource.splitn(4, '/');
-    let (Some("table"), Some(name), Some("stream"), Some(label)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some("table"), Some(name), Some("stream"), Some(label)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(validation(format!("Invalid StreamArn: {arn}")));
     };
-    let table = db.get(a.account, a.region, name).ok_or_else(|| not_found(arn))?;
-    if table.data.read().expect("table lock").meta.stream_label.as_deref() != Some(label) {
+    let table = db
+        .get(a.account, a.region, name)
+        .ok_or_else(|| not_found(arn))?;
+    if table
+        .data
+        .read()
+        .expect("table lock")
+        .meta
+        .stream_label
+        .as_deref()
+        != Some(label)
+    {
         return Err(not_found(arn));
     }
     Ok(table)
@@ -93,15 +112,23 @@ impl DynamoDb {
     }
 
     pub fn describe_stream(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        let arn = input.get("StreamArn").and_then(Json::as_str).unwrap_or_default();
+        let arn = input
+            .get("StreamArn")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let table = table_for_stream(&self.db, arn)?;
         let d = table.data.read().expect("table lock");
         let meta = &d.meta;
-        let mut key_schema = vec![json!({"AttributeName": meta.schema.hash.name, "KeyType": "HASH"})];
+        let mut key_schema =
+            vec![json!({"AttributeName": meta.schema.hash.name, "KeyType": "HASH"})];
         if let Some(r) = &meta.schema.range {
             key_schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
         }
-        let start = d.stream.records.front().map_or(self.db_seq_floor(), |r| r.seq);
+        let start = d
+            .stream
+            .records
+            .front()
+            .map_or(self.db_seq_floor(), |r| r.seq);
         Ok(json!({"StreamDescription": {
             "StreamArn": arn,
             "StreamLabel": meta.stream_label,
@@ -119,15 +146,26 @@ impl DynamoDb {
     }
 
     pub fn get_shard_iterator(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        let arn = input.get("StreamArn").and_then(Json::as_str).unwrap_or_default();
-        let shard = input.get("ShardId").and_then(Json::as_str).unwrap_or_default();
+        let arn = input
+            .get("StreamArn")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        let shard = input
+            .get("ShardId")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let table = table_for_stream(&self.db, arn)?;
         let (expected, last) = {
             let d = table.data.read().expect("table lock");
-            (shard_id(&d.meta), d.stream.records.back().map_or(0, |r| r.seq))
+            (
+                shard_id(&d.meta),
+                d.stream.records.back().map_or(0, |r| r.seq),
+            )
         };
         if shard != expected {
-            return Err(ErrorCode::ResourceNotFoundException.err(format!("Requested resource not found: Shard does not exist: {shard}")));
+            return Err(ErrorCode::ResourceNotFoundException.err(format!(
+                "Requested resource not found: Shard does not exist: {shard}"
+            )));
         }
         let seq = || -> Result<u64, AwsError> {
             input
@@ -152,16 +190,22 @@ impl DynamoDb {
     }
 
     pub fn get_records(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        let it = input.get("ShardIterator").and_then(Json::as_str).unwrap_or_default();
+        let it = input
+            .get("ShardIterator")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let bad = || validation("Invalid ShardIterator");
         let decoded: Json = B64
             .decode(it)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(bad)?;
-        let (Some(arn), Some(shard), Some(after), Some(issued)) =
-            (decoded["a"].as_str(), decoded["s"].as_str(), decoded["p"].as_u64(), decoded["t"].as_i64())
-        else {
+        let (Some(arn), Some(shard), Some(after), Some(issued)) = (
+            decoded["a"].as_str(),
+            decoded["s"].as_str(),
+            decoded["p"].as_u64(),
+            decoded["t"].as_i64(),
+        ) else {
             return Err(bad());
         };
         let now = clock::now_millis();
@@ -172,7 +216,11 @@ impl DynamoDb {
                 clock::iso8601_millis(now)
             )));
         }
-        let limit = input.get("Limit").and_then(Json::as_u64).unwrap_or(1000).clamp(1, 1000) as usize;
+        let limit = input
+            .get("Limit")
+            .and_then(Json::as_u64)
+            .unwrap_or(1000)
+            .clamp(1, 1000) as usize;
         let table = table_for_stream(&self.db, arn)?;
         let (records, last) = records_after(&table, after, limit);
         Ok(json!({"Records": records, "NextShardIterator": encode_iterator(arn, shard, last)}))
@@ -200,7 +248,14 @@ impl Source for StreamSource {
             None => match options.get("StartingPosition").and_then(Json::as_str) {
                 Some("TRIM_HORIZON") => 0,
                 _ => {
-                    let last = table.data.read().expect("table lock").stream.records.back().map_or(0, |r| r.seq);
+                    let last = table
+                        .data
+                        .read()
+                        .expect("table lock")
+                        .stream
+                        .records
+                        .back()
+                        .map_or(0, |r| r.seq);
                     return Ok((Vec::new(), Some(last.to_string())));
                 }
             },
@@ -209,10 +264,14 @@ impl Source for StreamSource {
         let out = records
             .into_iter()
             .map(|mut r| {
-                let ack = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_string();
+                let ack = r["dynamodb"]["SequenceNumber"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 r["eventSourceARN"] = json!(arn);
                 if let Some(id) = r.get("userIdentity").cloned() {
-                    r["userIdentity"] = json!({"type": id["Type"], "principalId": id["PrincipalId"]});
+                    r["userIdentity"] =
+                        json!({"type": id["Type"], "principalId": id["PrincipalId"]});
                 }
                 SourceRecord { record: r, ack }
             })

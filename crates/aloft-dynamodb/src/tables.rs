@@ -52,7 +52,12 @@ pub struct TableMeta {
 
 impl TableMeta {
     pub fn arn(&self) -> String {
-        aloft_core::arn::build("dynamodb", &self.region, &self.account, &format!("table/{}", self.name))
+        aloft_core::arn::build(
+            "dynamodb",
+            &self.region,
+            &self.account,
+            &format!("table/{}", self.name),
+        )
     }
 
     pub fn stream_arn(&self) -> Option<String> {
@@ -62,7 +67,10 @@ impl TableMeta {
     }
 
     pub fn index(&self, name: &str) -> Option<(usize, &IndexMeta)> {
-        self.indexes.iter().enumerate().find(|(_, i)| i.name == name)
+        self.indexes
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.name == name)
     }
 
     /// The attributes an index entry keeps, applied when reading through the index.
@@ -81,7 +89,13 @@ impl TableMeta {
         }
     }
 
-    pub fn describe(&self, status: &str, item_count: u64, size_bytes: u64, index_stats: &[(u64, u64)]) -> Json {
+    pub fn describe(
+        &self,
+        status: &str,
+        item_count: u64,
+        size_bytes: u64,
+        index_stats: &[(u64, u64)],
+    ) -> Json {
         let key_schema = |s: &KeySchema| {
             let mut v = vec![json!({"AttributeName": s.hash.name, "KeyType": "HASH"})];
             if let Some(r) = &s.range {
@@ -92,7 +106,9 @@ impl TableMeta {
         let projection = |p: &ProjectionType| match p {
             ProjectionType::All => json!({"ProjectionType": "ALL"}),
             ProjectionType::KeysOnly => json!({"ProjectionType": "KEYS_ONLY"}),
-            ProjectionType::Include(a) => json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": a}),
+            ProjectionType::Include(a) => {
+                json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": a})
+            }
         };
         let created = self.created_ms as f64 / 1000.0;
         let throughput = |r: u64, w: u64| json!({"NumberOfDecreasesToday": 0, "ReadCapacityUnits": r, "WriteCapacityUnits": w});
@@ -166,18 +182,37 @@ fn constraint(value: &str, member: &str, rule: &str) -> AwsError {
 /// AWS's table/index name rule: 3..=255 of `[a-zA-Z0-9_.-]`.
 pub fn check_table_name(name: &str, member: &str) -> Result<(), AwsError> {
     if name.len() < 3 {
-        return Err(constraint(name, member, "Member must have length greater than or equal to 3"));
+        return Err(constraint(
+            name,
+            member,
+            "Member must have length greater than or equal to 3",
+        ));
     }
     if name.len() > 255 {
-        return Err(constraint(name, member, "Member must have length less than or equal to 255"));
+        return Err(constraint(
+            name,
+            member,
+            "Member must have length less than or equal to 255",
+        ));
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-') {
-        return Err(constraint(name, member, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    {
+        return Err(constraint(
+            name,
+            member,
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        ));
     }
     Ok(())
 }
 
-fn parse_key_schema(v: &Json, defs: &[(String, KeyType)], what: &str) -> Result<KeySchema, AwsError> {
+fn parse_key_schema(
+    v: &Json,
+    defs: &[(String, KeyType)],
+    what: &str,
+) -> Result<KeySchema, AwsError> {
     let arr = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
         validation(format!("1 validation error detected: Value null at '{what}' failed to satisfy constraint: Member must not be null"))
     })?;
@@ -194,7 +229,10 @@ fn parse_key_schema(v: &Json, defs: &[(String, KeyType)], what: &str) -> Result<
         let kt = e["KeyType"].as_str().unwrap_or_default();
         let ty = defs.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
         let Some(ty) = ty else {
-            let keys: Vec<&str> = arr.iter().filter_map(|e| e["AttributeName"].as_str()).collect();
+            let keys: Vec<&str> = arr
+                .iter()
+                .filter_map(|e| e["AttributeName"].as_str())
+                .collect();
             let dn: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
             return Err(invalid_param(format!(
                 "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
@@ -205,12 +243,22 @@ fn parse_key_schema(v: &Json, defs: &[(String, KeyType)], what: &str) -> Result<
         match (i, kt) {
             (0, "HASH") => hash = Some(KeyAttr { name, ty }),
             (1, "RANGE") => range = Some(KeyAttr { name, ty }),
-            (0, _) => return Err(invalid_param("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")),
-            _ => return Err(invalid_param("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")),
+            (0, _) => {
+                return Err(invalid_param(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ));
+            }
+            _ => {
+                return Err(invalid_param(
+                    "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+                ));
+            }
         }
     }
     Ok(KeySchema {
-        hash: hash.ok_or_else(|| invalid_param("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"))?,
+        hash: hash.ok_or_else(|| {
+            invalid_param("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+        })?,
         range,
     })
 }
@@ -222,15 +270,25 @@ fn parse_projection(v: &Json) -> Result<ProjectionType, AwsError> {
         Some("INCLUDE") => {
             let attrs: Vec<String> = v["NonKeyAttributes"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             if attrs.is_empty() {
-                return Err(invalid_param("NonKeyAttributes must not be empty when ProjectionType is INCLUDE"));
+                return Err(invalid_param(
+                    "NonKeyAttributes must not be empty when ProjectionType is INCLUDE",
+                ));
             }
             ProjectionType::Include(attrs)
         }
         Some(other) => {
-            return Err(constraint(other, "projection.projectionType", "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"));
+            return Err(constraint(
+                other,
+                "projection.projectionType",
+                "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]",
+            ));
         }
     })
 }
@@ -247,7 +305,9 @@ fn throughput(v: &Json, pay_per_request: bool) -> Result<(u64, u64), AwsError> {
         return Ok((0, 0));
     }
     if pt.is_null() {
-        return Err(validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"));
+        return Err(validation(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+        ));
     }
     let r = pt["ReadCapacityUnits"].as_u64().unwrap_or(0);
     let w = pt["WriteCapacityUnits"].as_u64().unwrap_or(0);
@@ -263,34 +323,68 @@ pub fn parse_billing(input: &Json) -> Result<bool, AwsError> {
     match input["BillingMode"].as_str() {
         None | Some("PROVISIONED") => Ok(false),
         Some("PAY_PER_REQUEST") => Ok(true),
-        Some(other) => Err(constraint(other, "billingMode", "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]")),
+        Some(other) => Err(constraint(
+            other,
+            "billingMode",
+            "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]",
+        )),
     }
 }
 
-pub fn parse_gsi(v: &Json, defs: &[(String, KeyType)], pay_per_request: bool) -> Result<IndexMeta, AwsError> {
+pub fn parse_gsi(
+    v: &Json,
+    defs: &[(String, KeyType)],
+    pay_per_request: bool,
+) -> Result<IndexMeta, AwsError> {
     let name = v["IndexName"].as_str().unwrap_or_default().to_string();
     check_table_name(&name, "globalSecondaryIndexes.member.indexName")?;
-    let schema = parse_key_schema(&v["KeySchema"], defs, "globalSecondaryIndexes.member.keySchema")?;
+    let schema = parse_key_schema(
+        &v["KeySchema"],
+        defs,
+        "globalSecondaryIndexes.member.keySchema",
+    )?;
     let projection = parse_projection(&v["Projection"])?;
     let (rcu, wcu) = throughput(v, pay_per_request)?;
-    Ok(IndexMeta { name, schema, projection, global: true, rcu, wcu })
+    Ok(IndexMeta {
+        name,
+        schema,
+        projection,
+        global: true,
+        rcu,
+        wcu,
+    })
 }
 
 /// Builds a table definition from a CreateTable input, with AWS's validation.
-pub fn from_create(input: &Json, account: &str, region: &str, now_ms: i64) -> Result<TableMeta, AwsError> {
+pub fn from_create(
+    input: &Json,
+    account: &str,
+    region: &str,
+    now_ms: i64,
+) -> Result<TableMeta, AwsError> {
     let name = input["TableName"].as_str().ok_or_else(|| {
         validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
     })?;
     check_table_name(name, "tableName")?;
     let mut defs = Vec::new();
-    for d in input["AttributeDefinitions"].as_array().into_iter().flatten() {
+    for d in input["AttributeDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let n = d["AttributeName"].as_str().unwrap_or_default().to_string();
         let t = d["AttributeType"].as_str().unwrap_or_default();
         let ty = KeyType::parse(t).ok_or_else(|| {
-            constraint(t, "attributeDefinitions.member.attributeType", "Member must satisfy enum value set: [B, N, S]")
+            constraint(
+                t,
+                "attributeDefinitions.member.attributeType",
+                "Member must satisfy enum value set: [B, N, S]",
+            )
         })?;
         if defs.iter().any(|(x, _)| *x == n) {
-            return Err(invalid_param(format!("Duplicate AttributeName in AttributeDefinitions: {n}")));
+            return Err(invalid_param(format!(
+                "Duplicate AttributeName in AttributeDefinitions: {n}"
+            )));
         }
         defs.push((n, ty));
     }
@@ -298,9 +392,14 @@ pub fn from_create(input: &Json, account: &str, region: &str, now_ms: i64) -> Re
     let pay = parse_billing(input)?;
     let (rcu, wcu) = throughput(input, pay)?;
     let mut indexes = Vec::new();
-    let lsis = input["LocalSecondaryIndexes"].as_array().cloned().unwrap_or_default();
+    let lsis = input["LocalSecondaryIndexes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if lsis.len() > 5 {
-        return Err(invalid_param("Number of LocalSecondaryIndexes exceeds per-table limit of 5"));
+        return Err(invalid_param(
+            "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
+        ));
     }
     for l in &lsis {
         if schema.range.is_none() {
@@ -310,18 +409,34 @@ pub fn from_create(input: &Json, account: &str, region: &str, now_ms: i64) -> Re
         }
         let name = l["IndexName"].as_str().unwrap_or_default().to_string();
         check_table_name(&name, "localSecondaryIndexes.member.indexName")?;
-        let s = parse_key_schema(&l["KeySchema"], &defs, "localSecondaryIndexes.member.keySchema")?;
+        let s = parse_key_schema(
+            &l["KeySchema"],
+            &defs,
+            "localSecondaryIndexes.member.keySchema",
+        )?;
         if s.hash != schema.hash || s.range.is_none() {
             return Err(invalid_param(format!(
                 "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
                 s.hash.name, schema.hash.name
             )));
         }
-        indexes.push(IndexMeta { name, schema: s, projection: parse_projection(&l["Projection"])?, global: false, rcu: 0, wcu: 0 });
+        indexes.push(IndexMeta {
+            name,
+            schema: s,
+            projection: parse_projection(&l["Projection"])?,
+            global: false,
+            rcu: 0,
+            wcu: 0,
+        });
     }
-    let gsis = input["GlobalSecondaryIndexes"].as_array().cloned().unwrap_or_default();
+    let gsis = input["GlobalSecondaryIndexes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if gsis.len() > 20 {
-        return Err(validation("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20"));
+        return Err(validation(
+            "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20",
+        ));
     }
     for g in &gsis {
         indexes.push(parse_gsi(g, &defs, pay)?);
@@ -343,7 +458,12 @@ pub fn from_create(input: &Json, account: &str, region: &str, now_ms: i64) -> Re
         .as_array()
         .into_iter()
         .flatten()
-        .map(|t| (t["Key"].as_str().unwrap_or_default().to_string(), t["Value"].as_str().unwrap_or_default().to_string()))
+        .map(|t| {
+            (
+                t["Key"].as_str().unwrap_or_default().to_string(),
+                t["Value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     Ok(TableMeta {
         name: name.to_string(),
@@ -359,12 +479,19 @@ pub fn from_create(input: &Json, account: &str, region: &str, now_ms: i64) -> Re
         indexes,
         stream_label: stream_view.as_ref().map(|_| stream_label(now_ms)),
         stream_view,
-        deletion_protection: input["DeletionProtectionEnabled"].as_bool().unwrap_or(false),
+        deletion_protection: input["DeletionProtectionEnabled"]
+            .as_bool()
+            .unwrap_or(false),
         tags,
         ttl_attribute: None,
         pitr: false,
-        sse: input["SSESpecification"]["Enabled"].as_bool().unwrap_or(false),
-        table_class: input["TableClass"].as_str().unwrap_or("STANDARD").to_string(),
+        sse: input["SSESpecification"]["Enabled"]
+            .as_bool()
+            .unwrap_or(false),
+        table_class: input["TableClass"]
+            .as_str()
+            .unwrap_or("STANDARD")
+            .to_string(),
     })
 }
 
@@ -374,13 +501,23 @@ pub fn parse_stream_spec(spec: &Json) -> Result<Option<String>, AwsError> {
         return Ok(None);
     }
     match spec["StreamViewType"].as_str() {
-        Some(v @ ("KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")) => Ok(Some(v.to_string())),
-        None => Err(validation("One or more parameter values were invalid: StreamViewType must be specified when StreamEnabled is true")),
-        Some(other) => Err(constraint(other, "streamSpecification.streamViewType", "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]")),
+        Some(v @ ("KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")) => {
+            Ok(Some(v.to_string()))
+        }
+        None => Err(validation(
+            "One or more parameter values were invalid: StreamViewType must be specified when StreamEnabled is true",
+        )),
+        Some(other) => Err(constraint(
+            other,
+            "streamSpecification.streamViewType",
+            "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+        )),
     }
 }
 
 /// Stream labels are the creation time in ISO 8601 with milliseconds, as AWS labels them.
 pub fn stream_label(now_ms: i64) -> String {
-    aloft_core::clock::iso8601_millis(now_ms).trim_end_matches('Z').to_string()
+    aloft_core::clock::iso8601_millis(now_ms)
+        .trim_end_matches('Z')
+        .to_string()
 }

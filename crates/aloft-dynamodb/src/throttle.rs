@@ -26,16 +26,20 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(enabled: bool) -> Self {
-        Throttle { enabled, buckets: Mutex::new(HashMap::new()) }
+        Throttle {
+            enabled,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     fn take(&self, id: &str, read: bool, rate: u64, units: f64) -> Result<(), AwsError> {
         let now = clock::now_millis();
         let rate = rate as f64;
         let mut b = self.buckets.lock().expect("throttle lock");
-        let bucket = b
-            .entry((id.to_string(), read))
-            .or_insert(Bucket { tokens: rate * BURST_SECONDS, at_ms: now });
+        let bucket = b.entry((id.to_string(), read)).or_insert(Bucket {
+            tokens: rate * BURST_SECONDS,
+            at_ms: now,
+        });
         let elapsed = (now - bucket.at_ms).max(0) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * rate).min(rate * BURST_SECONDS);
         bucket.at_ms = now;
@@ -56,7 +60,11 @@ impl DynamoDb {
         }
         let (id, rate, pay) = {
             let d = table.data.read().expect("table lock");
-            (d.meta.id.clone(), if read { d.meta.rcu } else { d.meta.wcu }, d.meta.pay_per_request)
+            (
+                d.meta.id.clone(),
+                if read { d.meta.rcu } else { d.meta.wcu },
+                d.meta.pay_per_request,
+            )
         };
         if pay {
             return Ok(());

@@ -40,13 +40,21 @@ fn expired(v: Option<&AttrValue>, now: f64) -> bool {
 
 /// Deletes every expired item now; returns how many were deleted.
 pub async fn sweep(db: &Db) -> usize {
-    let tables: Vec<Arc<Table>> = db.tables.read().expect("tables lock").values().cloned().collect();
+    let tables: Vec<Arc<Table>> = db
+        .tables
+        .read()
+        .expect("tables lock")
+        .values()
+        .cloned()
+        .collect();
     let now = clock::now_millis() as f64 / 1000.0;
     let mut deleted = 0;
     for t in tables {
         let commit = {
             let mut data = t.data.write().expect("table lock");
-            let Some(attr) = data.meta.ttl_attribute.clone() else { continue };
+            let Some(attr) = data.meta.ttl_attribute.clone() else {
+                continue;
+            };
             if data.deleted {
                 continue;
             }

@@ -19,10 +19,13 @@ pub fn decode(target: Option<&str>, body: &[u8]) -> Result<(String, String, Json
     let input: Json = if body.iter().all(u8::is_ascii_whitespace) {
         Json::Object(Default::default())
     } else {
-        serde_json::from_slice(body).map_err(|e| serialization(format!("Could not parse request body into json: {e}")))?
+        serde_json::from_slice(body)
+            .map_err(|e| serialization(format!("Could not parse request body into json: {e}")))?
     };
     if !input.is_object() {
-        return Err(serialization("Start of structure or map found where not expected."));
+        return Err(serialization(
+            "Start of structure or map found where not expected.",
+        ));
     }
     Ok((prefix.to_string(), op.to_string(), input))
 }
@@ -30,12 +33,18 @@ pub fn decode(target: Option<&str>, body: &[u8]) -> Result<(String, String, Json
 fn response(status: u16, body: Vec<u8>) -> Response {
     let mut resp = http::Response::new(aloft_core::body::full(Bytes::from(body)));
     *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
     resp
 }
 
 pub fn ok(v: &Json) -> Response {
-    response(200, serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()))
+    response(
+        200,
+        serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+    )
 }
 
 pub fn error(e: &AwsError) -> Response {
@@ -47,9 +56,15 @@ pub fn error(e: &AwsError) -> Response {
     for (k, v) in &e.fields {
         body.insert(k.clone(), v.clone());
     }
-    let mut resp = response(e.status.as_u16(), serde_json::to_vec(&Json::Object(body)).unwrap_or_default());
+    let mut resp = response(
+        e.status.as_u16(),
+        serde_json::to_vec(&Json::Object(body)).unwrap_or_default(),
+    );
     for (k, v) in &e.headers {
-        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             resp.headers_mut().insert(k, v);
         }
     }

@@ -12,7 +12,9 @@ use crate::capacity::{Consumed, read_units};
 use crate::domain::value::{item_from_json, item_size, item_to_json};
 use crate::error::{table_not_found, validation};
 use crate::expr::eval::project;
-use crate::handlers::items::{Action, Prepared, check_new_item, expr_context, projection_of, run_write, write_consumed};
+use crate::handlers::items::{
+    Action, Prepared, check_new_item, expr_context, projection_of, run_write, write_consumed,
+};
 
 fn too_many(member: &str, max: usize) -> AwsError {
     validation(format!(
@@ -25,9 +27,14 @@ impl DynamoDb {
         let req = input.get("RequestItems").and_then(Json::as_object).ok_or_else(|| {
             validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
         })?;
-        let total: usize = req.values().map(|t| t["Keys"].as_array().map_or(0, Vec::len)).sum();
+        let total: usize = req
+            .values()
+            .map(|t| t["Keys"].as_array().map_or(0, Vec::len))
+            .sum();
         if total > 100 {
-            return Err(validation("Too many items requested for the BatchGetItem call"));
+            return Err(validation(
+                "Too many items requested for the BatchGetItem call",
+            ));
         }
         let mode = input.get("ReturnConsumedCapacity").and_then(Json::as_str);
         // Validate every table's keys and expressions first.
@@ -39,7 +46,9 @@ impl DynamoDb {
             ctx.check_unused()?;
             let keys = spec["Keys"].as_array().cloned().unwrap_or_default();
             if keys.is_empty() {
-                return Err(validation("1 validation error detected: Value '[]' at 'requestItems.keys' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+                return Err(validation(
+                    "1 validation error detected: Value '[]' at 'requestItems.keys' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                ));
             }
             let schema = table.data.read().expect("table lock").meta.schema.clone();
             let mut encoded: Vec<Vec<u8>> = Vec::new();
@@ -81,7 +90,11 @@ impl DynamoDb {
         Ok(out)
     }
 
-    pub async fn batch_write_item(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn batch_write_item(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let req = input.get("RequestItems").and_then(Json::as_object).ok_or_else(|| {
             validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
         })?;
@@ -90,7 +103,9 @@ impl DynamoDb {
             return Err(too_many("requestItems", 25));
         }
         if total == 0 {
-            return Err(validation("1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+            return Err(validation(
+                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
         }
         let mode = input.get("ReturnConsumedCapacity").and_then(Json::as_str);
         let mut preps: Vec<Prepared> = Vec::new();
@@ -108,13 +123,22 @@ impl DynamoDb {
                     let key_item = item_from_json(&d["Key"])?;
                     (meta.schema.key_param(&key_item)?, key_item, Action::Delete)
                 } else {
-                    return Err(validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"));
+                    return Err(validation(
+                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                    ));
                 };
                 if seen.contains(&key) {
                     return Err(validation("Provided list of item keys contains duplicates"));
                 }
                 seen.push(key.clone());
-                preps.push(Prepared { table: table.clone(), table_name: name.clone(), key, key_item, action, cond: None });
+                preps.push(Prepared {
+                    table: table.clone(),
+                    table_name: name.clone(),
+                    key,
+                    key_item,
+                    action,
+                    cond: None,
+                });
             }
         }
         let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
@@ -128,7 +152,9 @@ impl DynamoDb {
             }
             if let Ok((old, new, w)) = run_write(self, &mut data, p, &mut batch) {
                 let c = write_consumed(&data.meta, old.as_deref(), new.as_ref(), &w, 1.0);
-                let e = consumed.entry(p.table_name.clone()).or_insert_with(|| Consumed::new(&p.table_name, false));
+                let e = consumed
+                    .entry(p.table_name.clone())
+                    .or_insert_with(|| Consumed::new(&p.table_name, false));
                 e.table_units += c.table_units;
                 for (n, (g, u)) in c.indexes {
                     e.add_index(&n, g, u);
@@ -143,7 +169,8 @@ impl DynamoDb {
         }
         let mut out = json!({"UnprocessedItems": {}});
         if mode.is_some_and(|m| m != "NONE") {
-            out["ConsumedCapacity"] = Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
+            out["ConsumedCapacity"] =
+                Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
         }
         Ok(out)
     }

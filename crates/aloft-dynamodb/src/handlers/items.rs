@@ -9,7 +9,9 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units, write_units};
-use crate::domain::value::{AttrValue, Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json};
+use crate::domain::value::{
+    AttrValue, Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json,
+};
 use crate::error::{conditional_failed, invalid_param, table_not_found, validation};
 use crate::expr::ast::{Cond, Path, Update};
 use crate::expr::eval::{eval, project};
@@ -37,6 +39,9 @@ pub struct Prepared {
     pub cond: Option<Cond>,
 }
 
+/// A write that happened: the old item, the new one (None when deleted), index write units.
+pub type Written = (Option<Arc<Item>>, Option<Item>, IndexWrites);
+
 /// Why a prepared write did not happen.
 pub enum WriteFailure {
     /// The condition was false; carries the item as it was.
@@ -58,7 +63,10 @@ pub fn table_name(input: &Json) -> Result<String, AwsError> {
 }
 
 pub fn expr_context(input: &Json) -> Result<ExprContext, AwsError> {
-    ExprContext::new(input.get("ExpressionAttributeNames"), input.get("ExpressionAttributeValues"))
+    ExprContext::new(
+        input.get("ExpressionAttributeNames"),
+        input.get("ExpressionAttributeValues"),
+    )
 }
 
 /// The item with its new contents checked: size and secondary index key types.
@@ -73,7 +81,11 @@ pub fn check_new_item(meta: &TableMeta, item: &Item, update: bool) -> Result<(),
     for idx in &meta.indexes {
         for attr in idx.schema.names() {
             let Some(v) = item.get(attr) else { continue };
-            let want = meta.attribute_definitions.iter().find(|(n, _)| n == attr).map(|(_, t)| *t);
+            let want = meta
+                .attribute_definitions
+                .iter()
+                .find(|(n, _)| n == attr)
+                .map(|(_, t)| *t);
             if let Some(want) = want {
                 if v.as_key_scalar() != Some(want) {
                     return Err(invalid_param(format!(
@@ -83,7 +95,9 @@ pub fn check_new_item(meta: &TableMeta, item: &Item, update: bool) -> Result<(),
                         idx.name
                     )));
                 }
-                if matches!(v, AttrValue::S(s) if s.is_empty()) || matches!(v, AttrValue::B(b) if b.is_empty()) {
+                if matches!(v, AttrValue::S(s) if s.is_empty())
+                    || matches!(v, AttrValue::B(b) if b.is_empty())
+                {
                     return Err(validation(format!(
                         "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: {}, IndexKey: {attr}",
                         idx.name
@@ -110,7 +124,11 @@ pub fn check_update_keys(meta: &TableMeta, update: &Update) -> Result<(), AwsErr
 }
 
 /// Computes the new item of a write (None = delete, Some(None) = no change).
-pub fn next_item(prep_key: &Item, action: &Action, old: Option<&Item>) -> Result<Option<Option<Item>>, AwsError> {
+pub fn next_item(
+    prep_key: &Item,
+    action: &Action,
+    old: Option<&Item>,
+) -> Result<Option<Option<Item>>, AwsError> {
     Ok(match action {
         Action::Put(item) => Some(Some(item.clone())),
         Action::Delete => Some(None),
@@ -128,7 +146,7 @@ pub fn run_write(
     data: &mut TableData,
     p: &Prepared,
     batch: &mut Batch,
-) -> Result<(Option<Arc<Item>>, Option<Item>, IndexWrites), WriteFailure> {
+) -> Result<Written, WriteFailure> {
     let old = data.items.get(&p.key).cloned();
     let empty = Item::new();
     if let Some(c) = &p.cond
@@ -141,7 +159,8 @@ pub fn run_write(
         return Ok((old, None, IndexWrites::default()));
     };
     if let Some(n) = &new {
-        check_new_item(&data.meta, n, matches!(p.action, Action::Update(_))).map_err(WriteFailure::Invalid)?;
+        check_new_item(&data.meta, n, matches!(p.action, Action::Update(_)))
+            .map_err(WriteFailure::Invalid)?;
     }
     if new.is_none() && old.is_none() {
         return Ok((None, None, IndexWrites::default()));
@@ -151,7 +170,13 @@ pub fn run_write(
 }
 
 /// Write capacity of one item write on the table and its indexes.
-pub fn write_consumed(meta: &TableMeta, old: Option<&Item>, new: Option<&Item>, writes: &IndexWrites, factor: f64) -> Consumed {
+pub fn write_consumed(
+    meta: &TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    writes: &IndexWrites,
+    factor: f64,
+) -> Consumed {
     let mut c = Consumed::new(&meta.name, false);
     let size = old.map_or(0, item_size).max(new.map_or(0, item_size));
     c.table_units = write_units(size) * factor;
@@ -186,11 +211,18 @@ pub fn condition_error(old: Option<&Item>, with_item: bool) -> AwsError {
 
 impl DynamoDb {
     pub fn table(&self, rc: &RequestContext, name: &str) -> Result<Arc<Table>, AwsError> {
-        self.db.get(&rc.account_id, &rc.region, name).ok_or_else(table_not_found)
+        self.db
+            .get(&rc.account_id, &rc.region, name)
+            .ok_or_else(table_not_found)
     }
 
     /// Validates a write's key, condition and action against its table's schema.
-    pub fn prepare(&self, rc: &RequestContext, input: &Json, kind: &str) -> Result<(Prepared, ExprContext), AwsError> {
+    pub fn prepare(
+        &self,
+        rc: &RequestContext,
+        input: &Json,
+        kind: &str,
+    ) -> Result<(Prepared, ExprContext), AwsError> {
         let name = table_name(input)?;
         let table = self.table(rc, &name)?;
         let meta = table.data.read().expect("table lock").meta.clone();
@@ -238,19 +270,41 @@ impl DynamoDb {
             && str_param(input, "UpdateExpression").is_none()
             && str_param(input, "ProjectionExpression").is_none()
         {
-            let which = if ctx.has_values() { "ExpressionAttributeValues" } else { "ExpressionAttributeNames" };
+            let which = if ctx.has_values() {
+                "ExpressionAttributeValues"
+            } else {
+                "ExpressionAttributeNames"
+            };
             let exprs = if kind == "Update" {
                 "UpdateExpression and ConditionExpression are null"
             } else {
                 "ConditionExpression is null"
             };
-            return Err(validation(format!("{which} can only be specified when using expressions: {exprs}")));
+            return Err(validation(format!(
+                "{which} can only be specified when using expressions: {exprs}"
+            )));
         }
-        Ok((Prepared { table, table_name: name, key, key_item, action, cond }, ctx))
+        Ok((
+            Prepared {
+                table,
+                table_name: name,
+                key,
+                key_item,
+                action,
+                cond,
+            },
+            ctx,
+        ))
     }
 
     /// Runs a single-item write and answers with ReturnValues and ConsumedCapacity.
-    async fn single_write(&self, rc: &RequestContext, input: Json, kind: &str, allowed_rv: &[&str]) -> Result<Json, AwsError> {
+    async fn single_write(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+        kind: &str,
+        allowed_rv: &[&str],
+    ) -> Result<Json, AwsError> {
         let rv = return_values(&input, allowed_rv)?;
         let (prep, ctx) = self.prepare(rc, &input, kind)?;
         ctx.check_unused()?;
@@ -263,14 +317,17 @@ impl DynamoDb {
             }
             let r = run_write(self, &mut data, &prep, &mut batch);
             let consumed = match &r {
-                Ok((old, new, w)) => write_consumed(&data.meta, old.as_deref(), new.as_ref(), w, 1.0),
+                Ok((old, new, w)) => {
+                    write_consumed(&data.meta, old.as_deref(), new.as_ref(), w, 1.0)
+                }
                 Err(_) => {
                     let mut c = Consumed::new(&data.meta.name, false);
                     c.table_units = 1.0;
                     c
                 }
             };
-            let commit = (!batch.is_empty()).then(|| self.db.store.submit(std::mem::take(&mut batch)));
+            let commit =
+                (!batch.is_empty()).then(|| self.db.store.submit(std::mem::take(&mut batch)));
             (r.map(|(o, n, _)| (o, n)), consumed, commit)
         };
         if let Some(c) = commit {
@@ -278,7 +335,12 @@ impl DynamoDb {
         }
         let (old, new) = match result {
             Ok(x) => x,
-            Err(WriteFailure::Condition(old)) => return Err(condition_error(old.as_deref(), on_condition_failure(&input))),
+            Err(WriteFailure::Condition(old)) => {
+                return Err(condition_error(
+                    old.as_deref(),
+                    on_condition_failure(&input),
+                ));
+            }
             Err(WriteFailure::Invalid(e)) => return Err(e),
         };
         let mut out = json!({});
@@ -290,7 +352,11 @@ impl DynamoDb {
                     Action::Update(u) => u.actions.iter().map(|a| a.path().clone()).collect(),
                     _ => Vec::new(),
                 };
-                let src = if rv == "UPDATED_OLD" { old.as_deref().cloned() } else { new.clone() };
+                let src = if rv == "UPDATED_OLD" {
+                    old.as_deref().cloned()
+                } else {
+                    new.clone()
+                };
                 src.map(|i| project(&i, &paths)).filter(|i| !i.is_empty())
             }
             _ => None,
@@ -305,15 +371,23 @@ impl DynamoDb {
     }
 
     pub async fn put_item(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        self.single_write(rc, input, "Put", &["NONE", "ALL_OLD"]).await
+        self.single_write(rc, input, "Put", &["NONE", "ALL_OLD"])
+            .await
     }
 
     pub async fn delete_item(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        self.single_write(rc, input, "Delete", &["NONE", "ALL_OLD"]).await
+        self.single_write(rc, input, "Delete", &["NONE", "ALL_OLD"])
+            .await
     }
 
     pub async fn update_item(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        self.single_write(rc, input, "Update", &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]).await
+        self.single_write(
+            rc,
+            input,
+            "Update",
+            &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"],
+        )
+        .await
     }
 
     pub async fn get_item(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
@@ -331,7 +405,10 @@ impl DynamoDb {
         let key_item = item_from_json(input.get("Key").ok_or_else(|| {
             validation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
         })?)?;
-        let consistent = input.get("ConsistentRead").and_then(Json::as_bool).unwrap_or(false);
+        let consistent = input
+            .get("ConsistentRead")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
         self.throttle_read(&table)?;
         let (item, meta_name) = {
             let data = table.data.read().expect("table lock");

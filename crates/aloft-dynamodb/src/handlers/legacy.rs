@@ -23,8 +23,16 @@ fn present(input: &Json, name: &str) -> bool {
 
 /// AWS refuses requests that mix both styles.
 pub fn check_mixed(input: &Json, _kind: &str) -> Result<(), AwsError> {
-    let legacy: Vec<&str> = PAIRS.iter().map(|p| p.0).filter(|n| present(input, n)).collect();
-    let mut exprs: Vec<&str> = PAIRS.iter().map(|p| p.1).filter(|n| present(input, n)).collect();
+    let legacy: Vec<&str> = PAIRS
+        .iter()
+        .map(|p| p.0)
+        .filter(|n| present(input, n))
+        .collect();
+    let mut exprs: Vec<&str> = PAIRS
+        .iter()
+        .map(|p| p.1)
+        .filter(|n| present(input, n))
+        .collect();
     exprs.dedup();
     if !legacy.is_empty() && !exprs.is_empty() {
         return Err(validation(format!(
@@ -51,7 +59,11 @@ fn condition_for(name: &str, spec: &Json) -> Result<Cond, AwsError> {
     let p = path(name);
     let Some(op) = spec.get("ComparisonOperator").and_then(Json::as_str) else {
         // Expected's short form: Value and/or Exists.
-        let value = spec.get("Value").filter(|v| !v.is_null()).map(AttrValue::from_json).transpose()?;
+        let value = spec
+            .get("Value")
+            .filter(|v| !v.is_null())
+            .map(AttrValue::from_json)
+            .transpose()?;
         let exists = spec.get("Exists").and_then(Json::as_bool);
         return match (value, exists) {
             (Some(v), None | Some(true)) => Ok(Cond::Cmp(Operand::Path(p), CmpOp::Eq, Operand::Value(v))),
@@ -152,7 +164,11 @@ pub fn attribute_updates(input: &Json) -> Result<Update, AwsError> {
         return Ok(u);
     };
     for (name, spec) in map {
-        let value = spec.get("Value").filter(|v| !v.is_null()).map(AttrValue::from_json).transpose()?;
+        let value = spec
+            .get("Value")
+            .filter(|v| !v.is_null())
+            .map(AttrValue::from_json)
+            .transpose()?;
         let action = spec.get("Action").and_then(Json::as_str).unwrap_or("PUT");
         u.actions.push(match (action, value) {
             ("PUT", Some(v)) => UpdateAction::Set(path(name), SetValue::Value(v)),

@@ -1,5 +1,6 @@
 //! Request handlers, one module per resource.
 
+pub mod backups;
 pub mod batch;
 pub mod items;
 pub mod legacy;

@@ -38,8 +38,13 @@ fn flatten_and(c: Cond, out: &mut Vec<Cond>) -> Result<(), AwsError> {
             flatten_and(*a, out)?;
             flatten_and(*b, out)
         }
-        Cond::Or(..) => Err(ExprKind::KeyCondition.error("Invalid operator used in KeyConditionExpression: OR")),
-        Cond::Not(..) => Err(ExprKind::KeyCondition.error("Invalid operator used in KeyConditionExpression: NOT")),
+        Cond::Or(..) => {
+            Err(ExprKind::KeyCondition.error("Invalid operator used in KeyConditionExpression: OR"))
+        }
+        Cond::Not(..) => {
+            Err(ExprKind::KeyCondition
+                .error("Invalid operator used in KeyConditionExpression: NOT"))
+        }
         other => {
             out.push(other);
             Ok(())
@@ -52,18 +57,25 @@ fn single_attr(p: &Path) -> Option<&str> {
 }
 
 /// Splits a key condition into the partition value and the sort key condition.
-fn analyse_key_condition(cond: Cond, schema: &KeySchema) -> Result<(AttrValue, Option<SortCond>), AwsError> {
+fn analyse_key_condition(
+    cond: Cond,
+    schema: &KeySchema,
+) -> Result<(AttrValue, Option<SortCond>), AwsError> {
     let mut parts = Vec::new();
     flatten_and(cond, &mut parts)?;
     if parts.len() > 2 {
-        return Err(validation("KeyConditionExpressions must only contain one condition per key"));
+        return Err(validation(
+            "KeyConditionExpressions must only contain one condition per key",
+        ));
     }
     let unsupported = || validation("Query key condition not supported");
     let mut hash = None;
     let mut sort = None;
     for c in parts {
         let (attr, sc) = match c {
-            Cond::Cmp(Operand::Path(p), op, Operand::Value(v)) => (single_attr(&p).map(str::to_string), SortCond::Cmp(op, v)),
+            Cond::Cmp(Operand::Path(p), op, Operand::Value(v)) => {
+                (single_attr(&p).map(str::to_string), SortCond::Cmp(op, v))
+            }
             Cond::Cmp(Operand::Value(v), op, Operand::Path(p)) => {
                 let flipped = match op {
                     CmpOp::Lt => CmpOp::Gt,
@@ -72,18 +84,27 @@ fn analyse_key_condition(cond: Cond, schema: &KeySchema) -> Result<(AttrValue, O
                     CmpOp::Ge => CmpOp::Le,
                     o => o,
                 };
-                (single_attr(&p).map(str::to_string), SortCond::Cmp(flipped, v))
+                (
+                    single_attr(&p).map(str::to_string),
+                    SortCond::Cmp(flipped, v),
+                )
             }
             Cond::Between(Operand::Path(p), Operand::Value(a), Operand::Value(b)) => {
                 (single_attr(&p).map(str::to_string), SortCond::Between(a, b))
             }
-            Cond::BeginsWith(Operand::Path(p), Operand::Value(v)) => (single_attr(&p).map(str::to_string), SortCond::BeginsWith(v)),
+            Cond::BeginsWith(Operand::Path(p), Operand::Value(v)) => {
+                (single_attr(&p).map(str::to_string), SortCond::BeginsWith(v))
+            }
             _ => return Err(unsupported()),
         };
-        let Some(attr) = attr else { return Err(unsupported()) };
+        let Some(attr) = attr else {
+            return Err(unsupported());
+        };
         if attr == schema.hash.name {
             if hash.is_some() {
-                return Err(validation("KeyConditionExpressions must only contain one condition per key"));
+                return Err(validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
             }
             match sc {
                 SortCond::Cmp(CmpOp::Eq, v) => hash = Some(v),
@@ -91,19 +112,29 @@ fn analyse_key_condition(cond: Cond, schema: &KeySchema) -> Result<(AttrValue, O
             }
         } else if schema.range.as_ref().is_some_and(|r| r.name == attr) {
             if sort.is_some() {
-                return Err(validation("KeyConditionExpressions must only contain one condition per key"));
+                return Err(validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
             }
             if matches!(sc, SortCond::Cmp(CmpOp::Ne, _)) {
                 return Err(unsupported());
             }
             sort = Some(sc);
         } else if hash.is_none() && sort.is_none() {
-            return Err(validation(format!("Query condition missed key schema element: {}", schema.hash.name)));
+            return Err(validation(format!(
+                "Query condition missed key schema element: {}",
+                schema.hash.name
+            )));
         } else {
             return Err(unsupported());
         }
     }
-    let hash = hash.ok_or_else(|| validation(format!("Query condition missed key schema element: {}", schema.hash.name)))?;
+    let hash = hash.ok_or_else(|| {
+        validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.hash.name
+        ))
+    })?;
     let type_err = || invalid_param("Condition parameter type does not match schema type");
     if hash.as_key_scalar() != Some(schema.hash.ty) {
         return Err(type_err());
@@ -146,7 +177,12 @@ fn key_range(partition: &[u8], sort: Option<&SortCond>) -> (Bound<Vec<u8>>, Boun
         encode_scalar(v, &mut k);
         k
     };
-    let all = || (Bound::Included(partition.to_vec()), upper_of(partition.to_vec()));
+    let all = || {
+        (
+            Bound::Included(partition.to_vec()),
+            upper_of(partition.to_vec()),
+        )
+    };
     match sort {
         None => all(),
         Some(SortCond::Cmp(op, v)) => match op {
@@ -169,12 +205,18 @@ fn sort_matches(sc: &SortCond, v: Option<&AttrValue>) -> bool {
     use std::cmp::Ordering::*;
     let Some(v) = v else { return false };
     match sc {
-        SortCond::Cmp(op, x) => match (op, v.compare(x)) {
-            (CmpOp::Eq, Some(Equal)) | (CmpOp::Lt, Some(Less)) | (CmpOp::Gt, Some(Greater)) => true,
-            (CmpOp::Le, Some(Less | Equal)) | (CmpOp::Ge, Some(Greater | Equal)) => true,
-            _ => false,
-        },
-        SortCond::Between(a, b) => matches!(v.compare(a), Some(Greater | Equal)) && matches!(v.compare(b), Some(Less | Equal)),
+        SortCond::Cmp(op, x) => matches!(
+            (op, v.compare(x)),
+            (CmpOp::Eq, Some(Equal))
+                | (CmpOp::Lt, Some(Less))
+                | (CmpOp::Gt, Some(Greater))
+                | (CmpOp::Le, Some(Less | Equal))
+                | (CmpOp::Ge, Some(Greater | Equal))
+        ),
+        SortCond::Between(a, b) => {
+            matches!(v.compare(a), Some(Greater | Equal))
+                && matches!(v.compare(b), Some(Less | Equal))
+        }
         SortCond::BeginsWith(p) => match (v, p) {
             (AttrValue::S(s), AttrValue::S(p)) => s.starts_with(p.as_str()),
             (AttrValue::B(s), AttrValue::B(p)) => s.starts_with(p),
@@ -192,12 +234,18 @@ enum Select {
     Count,
 }
 
-fn resolve_select(input: &Json, index: Option<&IndexMeta>, projection: Option<Vec<Path>>) -> Result<Select, AwsError> {
+fn resolve_select(
+    input: &Json,
+    index: Option<&IndexMeta>,
+    projection: Option<Vec<Path>>,
+) -> Result<Select, AwsError> {
     let sel = str_param(input, "Select");
     Ok(match (sel, projection) {
         (None | Some("SPECIFIC_ATTRIBUTES"), Some(p)) => Select::Specific(p),
         (Some("SPECIFIC_ATTRIBUTES"), None) => {
-            return Err(invalid_param("Select type SPECIFIC_ATTRIBUTES requires either AttributesToGet or ProjectionExpression"));
+            return Err(invalid_param(
+                "Select type SPECIFIC_ATTRIBUTES requires either AttributesToGet or ProjectionExpression",
+            ));
         }
         (Some(s), Some(_)) => {
             return Err(invalid_param(format!(
@@ -207,7 +255,9 @@ fn resolve_select(input: &Json, index: Option<&IndexMeta>, projection: Option<Ve
         (Some("COUNT"), None) => Select::Count,
         (Some("ALL_PROJECTED_ATTRIBUTES"), None) => {
             if index.is_none() {
-                return Err(invalid_param("Select type ALL_PROJECTED_ATTRIBUTES is only supported when querying an index"));
+                return Err(invalid_param(
+                    "Select type ALL_PROJECTED_ATTRIBUTES is only supported when querying an index",
+                ));
             }
             Select::Projected
         }
@@ -261,7 +311,11 @@ impl Target<'_> {
 
     /// The map position of an ExclusiveStartKey.
     fn start_key(&self, esk: &Item) -> Result<Vec<u8>, AwsError> {
-        let bad = || validation("The provided starting key is invalid: The provided key element does not match the schema");
+        let bad = || {
+            validation(
+                "The provided starting key is invalid: The provided key element does not match the schema",
+            )
+        };
         let table_part: Item = self.meta.schema.extract(esk);
         let table_key = self.meta.schema.key_param(&table_part).map_err(|_| bad())?;
         match self.index {
@@ -305,7 +359,12 @@ impl DynamoDb {
         self.read_many(rc, input, false)
     }
 
-    fn read_many(&self, rc: &RequestContext, input: Json, is_query: bool) -> Result<Json, AwsError> {
+    fn read_many(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+        is_query: bool,
+    ) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
         let table = self.table(rc, &name)?;
         let mut ctx = expr_context(&input)?;
@@ -316,28 +375,52 @@ impl DynamoDb {
             _ => None,
         };
         if is_query && key_cond.is_none() {
-            return Err(validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."));
+            return Err(validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
         }
         let filter = match str_param(&input, "FilterExpression") {
             Some(src) => Some(parse_condition(src, ExprKind::Filter, &mut ctx)?),
-            None => legacy::conditions(&input, if is_query { "QueryFilter" } else { "ScanFilter" })?,
+            None => legacy::conditions(
+                &input,
+                if is_query {
+                    "QueryFilter"
+                } else {
+                    "ScanFilter"
+                },
+            )?,
         };
         let projection = projection_of(&input, &mut ctx)?;
         ctx.check_unused()?;
         let limit = limit_of(&input)?;
-        let forward = input.get("ScanIndexForward").and_then(Json::as_bool).unwrap_or(true);
-        let consistent = input.get("ConsistentRead").and_then(Json::as_bool).unwrap_or(false);
-        let segment = match (input.get("Segment").and_then(Json::as_u64), input.get("TotalSegments").and_then(Json::as_u64)) {
+        let forward = input
+            .get("ScanIndexForward")
+            .and_then(Json::as_bool)
+            .unwrap_or(true);
+        let consistent = input
+            .get("ConsistentRead")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        let segment = match (
+            input.get("Segment").and_then(Json::as_u64),
+            input.get("TotalSegments").and_then(Json::as_u64),
+        ) {
             (None, None) => None,
             (Some(_), None) => {
-                return Err(validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present"));
+                return Err(validation(
+                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+                ));
             }
             (None, Some(_)) => {
-                return Err(validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present"));
+                return Err(validation(
+                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+                ));
             }
             (Some(s), Some(t)) => {
                 if t == 0 || t > 1_000_000 {
-                    return Err(validation(format!("1 validation error detected: Value '{t}' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000")));
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{t}' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000"
+                    )));
                 }
                 if s >= t {
                     return Err(validation(format!(
@@ -351,11 +434,15 @@ impl DynamoDb {
         let data = table.data.read().expect("table lock");
         let meta = &data.meta;
         let index = match str_param(&input, "IndexName") {
-            Some(n) => Some(meta.index(n).ok_or_else(|| validation(format!("The table does not have the specified index: {n}")))?),
+            Some(n) => Some(meta.index(n).ok_or_else(|| {
+                validation(format!("The table does not have the specified index: {n}"))
+            })?),
             None => None,
         };
         if consistent && index.is_some_and(|(_, i)| i.global) {
-            return Err(validation("Consistent reads are not supported on global secondary indexes"));
+            return Err(validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
         }
         let select = resolve_select(&input, index.map(|(_, i)| i), projection)?;
         let target = Target { meta, index };
@@ -386,7 +473,9 @@ impl DynamoDb {
         // An empty or inverted range reads nothing (BTreeMap::range would panic).
         let empty = match (&lo, &hi) {
             (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-                a > b || (a == b && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+                a > b
+                    || (a == b
+                        && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
             }
             _ => false,
         };
@@ -422,13 +511,22 @@ impl DynamoDb {
             }
             scanned += 1;
             let visible = match (index, &select) {
-                (Some((_, idx)), Select::Projected | Select::Specific(_) | Select::Count) => meta.project_for_index(idx, item),
+                (Some((_, idx)), Select::Projected | Select::Specific(_) | Select::Count) => {
+                    meta.project_for_index(idx, item)
+                }
                 _ => (**item).clone(),
             };
             bytes += item_size(&visible);
             last = Some(target.last_key(item));
             if let Some(f) = &filter
-                && !eval(f, if visible.is_empty() { &empty_item } else { &visible })
+                && !eval(
+                    f,
+                    if visible.is_empty() {
+                        &empty_item
+                    } else {
+                        &visible
+                    },
+                )
             {
                 continue;
             }

@@ -14,11 +14,18 @@ use crate::state::{Table, TableData, table_key};
 use crate::tables::{self, TableMeta};
 
 fn not_found_named(name: &str) -> AwsError {
-    ErrorCode::ResourceNotFoundException.err(format!("Requested resource not found: Table: {name} not found"))
+    ErrorCode::ResourceNotFoundException.err(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
 }
 
 fn describe(data: &TableData, status: &str) -> Json {
-    data.meta.describe(status, data.items.len() as u64, data.size_bytes, &data.index_stats())
+    data.meta.describe(
+        status,
+        data.items.len() as u64,
+        data.size_bytes,
+        &data.index_stats(),
+    )
 }
 
 /// The table named by an ARN or a name (tag operations take ARNs).
@@ -26,12 +33,20 @@ fn name_from_arn(arn: &str) -> Option<(String, String, String)> {
     let a = aloft_core::arn::parse(arn)?;
     let name = a.resource.strip_prefix("table/")?;
     let name = name.split('/').next()?;
-    Some((a.account.to_string(), a.region.to_string(), name.to_string()))
+    Some((
+        a.account.to_string(),
+        a.region.to_string(),
+        name.to_string(),
+    ))
 }
 
 impl DynamoDb {
     async fn commit(&self, batch: Batch) -> Result<(), AwsError> {
-        self.db.store.submit(batch).await.map_err(|e| AwsError::internal(e.to_string()))
+        self.db
+            .store
+            .submit(batch)
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))
     }
 
     pub async fn create_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
@@ -41,9 +56,13 @@ impl DynamoDb {
         let desc = {
             let mut all = self.db.tables.write().expect("tables lock");
             if all.contains_key(&key) {
-                return Err(ErrorCode::ResourceInUseException.err(format!("Table already exists: {}", meta.name)));
+                return Err(ErrorCode::ResourceInUseException
+                    .err(format!("Table already exists: {}", meta.name)));
             }
-            let count = all.keys().filter(|k| k.starts_with(&format!("{}/{}/", rc.account_id, rc.region))).count();
+            let count = all
+                .keys()
+                .filter(|k| k.starts_with(&format!("{}/{}/", rc.account_id, rc.region)))
+                .count();
             if count >= 2500 {
                 return Err(ErrorCode::LimitExceededException.err("Subscriber limit exceeded: There is a limit of 2500 tables per account per region"));
             }
@@ -51,7 +70,12 @@ impl DynamoDb {
             let data = TableData::new(meta);
             // Creation is instant here, but AWS answers CREATING; DescribeTable says ACTIVE.
             let d = describe(&data, "CREATING");
-            all.insert(key, Arc::new(Table { data: RwLock::new(data) }));
+            all.insert(
+                key,
+                Arc::new(Table {
+                    data: RwLock::new(data),
+                }),
+            );
             d
         };
         self.commit(batch).await?;
@@ -60,7 +84,10 @@ impl DynamoDb {
 
     pub async fn describe_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
-        let table = self.db.get(&rc.account_id, &rc.region, &name).ok_or_else(|| not_found_named(&name))?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| not_found_named(&name))?;
         let data = table.data.read().expect("table lock");
         Ok(json!({"Table": describe(&data, "ACTIVE")}))
     }
@@ -70,12 +97,15 @@ impl DynamoDb {
         let key = table_key(&rc.account_id, &rc.region, &name);
         let (desc, meta) = {
             let mut all = self.db.tables.write().expect("tables lock");
-            let table = all.get(&key).cloned().ok_or_else(|| not_found_named(&name))?;
+            let table = all
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| not_found_named(&name))?;
             let mut data = table.data.write().expect("table lock");
             if data.meta.deletion_protection {
-                return Err(ErrorCode::ResourceInUseException.err(format!(
-                    "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
-                )));
+                return Err(ErrorCode::ResourceInUseException.err(
+                    "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+                ));
             }
             data.deleted = true;
             all.remove(&key);
@@ -120,15 +150,24 @@ impl DynamoDb {
 
     pub async fn update_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
-        let table = self.db.get(&rc.account_id, &rc.region, &name).ok_or_else(|| not_found_named(&name))?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| not_found_named(&name))?;
         let mut batch = Batch::new();
         let desc = {
             let mut data = table.data.write().expect("table lock");
             let mut meta = data.meta.clone();
             let mut changed = false;
-            for d in input["AttributeDefinitions"].as_array().into_iter().flatten() {
+            for d in input["AttributeDefinitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let n = d["AttributeName"].as_str().unwrap_or_default().to_string();
-                if let Some(t) = d["AttributeType"].as_str().and_then(crate::domain::value::KeyType::parse)
+                if let Some(t) = d["AttributeType"]
+                    .as_str()
+                    .and_then(crate::domain::value::KeyType::parse)
                     && !meta.attribute_definitions.iter().any(|(x, _)| *x == n)
                 {
                     meta.attribute_definitions.push((n, t));
@@ -140,7 +179,9 @@ impl DynamoDb {
             }
             if let Some(pt) = input.get("ProvisionedThroughput").filter(|v| !v.is_null()) {
                 if meta.pay_per_request {
-                    return Err(invalid_param("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"));
+                    return Err(invalid_param(
+                        "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                    ));
                 }
                 meta.rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.rcu);
                 meta.wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.wcu);
@@ -150,9 +191,14 @@ impl DynamoDb {
                 meta.wcu = 0;
             }
             let mut rebuild = false;
-            for u in input["GlobalSecondaryIndexUpdates"].as_array().into_iter().flatten() {
+            for u in input["GlobalSecondaryIndexUpdates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if let Some(c) = u.get("Create") {
-                    let idx = tables::parse_gsi(c, &meta.attribute_definitions, meta.pay_per_request)?;
+                    let idx =
+                        tables::parse_gsi(c, &meta.attribute_definitions, meta.pay_per_request)?;
                     if meta.index(&idx.name).is_some() {
                         return Err(validation(format!(
                             "One or more parameter values were invalid: Index with name: {} already exists",
@@ -174,11 +220,17 @@ impl DynamoDb {
                     let n = up["IndexName"].as_str().unwrap_or_default().to_string();
                     let pos = meta.index(&n).map(|(i, _)| i);
                     let Some(i) = pos else {
-                        return Err(ErrorCode::ResourceNotFoundException.err(format!("Requested resource not found: Index: {n} not found")));
+                        return Err(ErrorCode::ResourceNotFoundException.err(format!(
+                            "Requested resource not found: Index: {n} not found"
+                        )));
                     };
                     let pt = &up["ProvisionedThroughput"];
-                    meta.indexes[i].rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.indexes[i].rcu);
-                    meta.indexes[i].wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.indexes[i].wcu);
+                    meta.indexes[i].rcu = pt["ReadCapacityUnits"]
+                        .as_u64()
+                        .unwrap_or(meta.indexes[i].rcu);
+                    meta.indexes[i].wcu = pt["WriteCapacityUnits"]
+                        .as_u64()
+                        .unwrap_or(meta.indexes[i].wcu);
                 }
                 changed = true;
             }
@@ -186,7 +238,10 @@ impl DynamoDb {
                 let view = tables::parse_stream_spec(spec)?;
                 match (&meta.stream_view, &view) {
                     (Some(_), Some(_)) => {
-                        return Err(validation(format!("Table already has an enabled stream: {}", meta.stream_arn().unwrap_or_default())));
+                        return Err(validation(format!(
+                            "Table already has an enabled stream: {}",
+                            meta.stream_arn().unwrap_or_default()
+                        )));
                     }
                     (None, None) => {
                         return Err(validation("Table already has stream disabled"));
@@ -200,7 +255,10 @@ impl DynamoDb {
                 meta.stream_view = view;
                 changed = true;
             }
-            if let Some(dp) = input.get("DeletionProtectionEnabled").and_then(Json::as_bool) {
+            if let Some(dp) = input
+                .get("DeletionProtectionEnabled")
+                .and_then(Json::as_bool)
+            {
                 meta.deletion_protection = dp;
                 changed = true;
             }
@@ -213,7 +271,9 @@ impl DynamoDb {
                 changed = true;
             }
             if input.get("ReplicaUpdates").is_some_and(|v| !v.is_null()) {
-                return Err(validation("Aloft does not support global table replicas yet"));
+                return Err(validation(
+                    "Aloft does not support global table replicas yet",
+                ));
             }
             if !changed {
                 return Err(validation(
@@ -233,14 +293,23 @@ impl DynamoDb {
     }
 
     fn table_by_arn(&self, arn: &str) -> Result<Arc<Table>, AwsError> {
-        let (acct, region, name) = name_from_arn(arn)
-            .ok_or_else(|| validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}")))?;
-        self.db
-            .get(&acct, &region, &name)
-            .ok_or_else(|| ErrorCode::ResourceNotFoundException.err(format!("Requested resource not found: ResourcArn: {arn} not found")))
+        let (acct, region, name) = name_from_arn(arn).ok_or_else(|| {
+            validation(format!(
+                "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+            ))
+        })?;
+        self.db.get(&acct, &region, &name).ok_or_else(|| {
+            ErrorCode::ResourceNotFoundException.err(format!(
+                "Requested resource not found: ResourcArn: {arn} not found"
+            ))
+        })
     }
 
-    async fn edit_meta(&self, table: &Arc<Table>, f: impl FnOnce(&mut TableMeta) -> Result<(), AwsError>) -> Result<TableMeta, AwsError> {
+    async fn edit_meta(
+        &self,
+        table: &Arc<Table>,
+        f: impl FnOnce(&mut TableMeta) -> Result<(), AwsError>,
+    ) -> Result<TableMeta, AwsError> {
         let mut batch = Batch::new();
         let meta = {
             let mut data = table.data.write().expect("table lock");
@@ -260,7 +329,12 @@ impl DynamoDb {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|t| (t["Key"].as_str().unwrap_or_default().to_string(), t["Value"].as_str().unwrap_or_default().to_string()))
+            .map(|t| {
+                (
+                    t["Key"].as_str().unwrap_or_default().to_string(),
+                    t["Value"].as_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         self.edit_meta(&table, |m| {
             for (k, v) in tags {
@@ -276,9 +350,18 @@ impl DynamoDb {
         Ok(json!({}))
     }
 
-    pub async fn untag_resource(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn untag_resource(
+        &self,
+        _rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let table = self.table_by_arn(str_param(&input, "ResourceArn").unwrap_or_default())?;
-        let keys: Vec<String> = input["TagKeys"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_string)).collect();
+        let keys: Vec<String> = input["TagKeys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
         self.edit_meta(&table, |m| {
             m.tags.retain(|(k, _)| !keys.contains(k));
             Ok(())
@@ -287,33 +370,52 @@ impl DynamoDb {
         Ok(json!({}))
     }
 
-    pub async fn list_tags_of_resource(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn list_tags_of_resource(
+        &self,
+        _rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let table = self.table_by_arn(str_param(&input, "ResourceArn").unwrap_or_default())?;
         let data = table.data.read().expect("table lock");
-        let tags: Vec<Json> = data.meta.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        let tags: Vec<Json> = data
+            .meta
+            .tags
+            .iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
         Ok(json!({"Tags": tags}))
     }
 
-    pub async fn update_time_to_live(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn update_time_to_live(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
         let table = self.table(rc, &name)?;
-        let spec = input.get("TimeToLiveSpecification").cloned().unwrap_or(Json::Null);
+        let spec = input
+            .get("TimeToLiveSpecification")
+            .cloned()
+            .unwrap_or(Json::Null);
         let enabled = spec["Enabled"].as_bool().unwrap_or(false);
-        let attr = spec["AttributeName"].as_str().unwrap_or_default().to_string();
+        let attr = spec["AttributeName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if attr.is_empty() {
-            return Err(validation("1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null"));
+            return Err(validation(
+                "1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null",
+            ));
         }
-        self.edit_meta(&table, |m| {
-            match (&m.ttl_attribute, enabled) {
-                (Some(_), true) => Err(validation("TimeToLive is already enabled")),
-                (None, false) => Err(validation("TimeToLive is already disabled")),
-                (Some(a), false) if *a != attr => Err(validation(format!(
-                    "TimeToLive is active on a different AttributeName: current AttributeName is {a}"
-                ))),
-                _ => {
-                    m.ttl_attribute = enabled.then(|| attr.clone());
-                    Ok(())
-                }
+        self.edit_meta(&table, |m| match (&m.ttl_attribute, enabled) {
+            (Some(_), true) => Err(validation("TimeToLive is already enabled")),
+            (None, false) => Err(validation("TimeToLive is already disabled")),
+            (Some(a), false) if *a != attr => Err(validation(format!(
+                "TimeToLive is active on a different AttributeName: current AttributeName is {a}"
+            ))),
+            _ => {
+                m.ttl_attribute = enabled.then(|| attr.clone());
+                Ok(())
             }
         })
         .await?;
@@ -321,60 +423,95 @@ impl DynamoDb {
         Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr}}))
     }
 
-    pub async fn describe_time_to_live(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn describe_time_to_live(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
         let table = self.table(rc, &name)?;
         let data = table.data.read().expect("table lock");
         Ok(match &data.meta.ttl_attribute {
-            Some(a) => json!({"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": a}}),
+            Some(a) => {
+                json!({"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": a}})
+            }
             None => json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}),
         })
     }
 
-    pub async fn describe_continuous_backups(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn describe_continuous_backups(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
         let table = self
             .db
             .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| ErrorCode::TableNotFoundException.err(format!("Table not found: {name}")))?;
+            .ok_or_else(|| {
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+            })?;
         let data = table.data.read().expect("table lock");
         Ok(json!({"ContinuousBackupsDescription": pitr_description(&data.meta)}))
     }
 
-    pub async fn update_continuous_backups(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    pub async fn update_continuous_backups(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
         let table = self
             .db
             .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| ErrorCode::TableNotFoundException.err(format!("Table not found: {name}")))?;
-        let enabled = input["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool().unwrap_or(false);
-        let meta = self.edit_meta(&table, |m| {
-            m.pitr = enabled;
-            Ok(())
-        })
-        .await?;
+            .ok_or_else(|| {
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+            })?;
+        let enabled = input["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+            .as_bool()
+            .unwrap_or(false);
+        let meta = self
+            .edit_meta(&table, |m| {
+                m.pitr = enabled;
+                Ok(())
+            })
+            .await?;
         Ok(json!({"ContinuousBackupsDescription": pitr_description(&meta)}))
     }
 
-    pub async fn describe_limits(&self, _rc: &RequestContext, _input: Json) -> Result<Json, AwsError> {
-        Ok(json!({"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
-            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}))
+    pub async fn describe_limits(
+        &self,
+        _rc: &RequestContext,
+        _input: Json,
+    ) -> Result<Json, AwsError> {
+        Ok(
+            json!({"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}),
+        )
     }
 
-    pub async fn describe_endpoints(&self, rc: &RequestContext, _input: Json) -> Result<Json, AwsError> {
-        let host = rc.base_url.trim_start_matches("http://").trim_start_matches("https://");
+    pub async fn describe_endpoints(
+        &self,
+        rc: &RequestContext,
+        _input: Json,
+    ) -> Result<Json, AwsError> {
+        let host = rc
+            .base_url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
         Ok(json!({"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}))
     }
 }
 
 fn pitr_description(meta: &TableMeta) -> Json {
     let now = clock::now_secs_f64();
-    let mut pitr = json!({"PointInTimeRecoveryStatus": if meta.pitr { "ENABLED" } else { "DISABLED" }});
+    let mut pitr =
+        json!({"PointInTimeRecoveryStatus": if meta.pitr { "ENABLED" } else { "DISABLED" }});
     if meta.pitr {
-        pitr["EarliestRestorableDateTime"] = json!((meta.created_ms as f64 / 1000.0).max(now - 35.0 * 86400.0));
+        pitr["EarliestRestorableDateTime"] =
+            json!((meta.created_ms as f64 / 1000.0).max(now - 35.0 * 86400.0));
         pitr["LatestRestorableDateTime"] = json!(now - 300.0);
         pitr["RecoveryPeriodInDays"] = json!(35);
     }
     json!({"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr})
 }
-
