@@ -183,7 +183,7 @@ impl Service for DynamoDb {
                 .map(|(_, t)| {
                     let mut d = t.data.write().expect("table lock");
                     d.deleted = true;
-                    d.meta.clone()
+                    (*d.meta).clone()
                 })
                 .collect()
         };

@@ -34,7 +34,8 @@ pub struct StreamLog {
 }
 
 pub struct TableData {
-    pub meta: TableMeta,
+    /// Shared so requests can hold the definition without holding the lock.
+    pub meta: Arc<TableMeta>,
     pub items: BTreeMap<Vec<u8>, Arc<Item>>,
     /// Parallel to `meta.indexes`: index key ++ table key → item.
     pub indexes: Vec<BTreeMap<Vec<u8>, Arc<Item>>>,
@@ -62,6 +63,7 @@ pub struct IndexWrites(pub Vec<(usize, f64)>);
 pub struct Db {
     pub tables: RwLock<HashMap<String, Arc<Table>>>,
     pub store: Arc<dyn Store>,
+    pub durable: bool,
     seq: AtomicU64,
     /// ClientRequestToken → (time, request fingerprint, response) for 10 minutes.
     pub tx_tokens: Mutex<HashMap<String, (i64, String, Json)>>,
@@ -85,7 +87,7 @@ impl TableData {
     pub fn new(meta: TableMeta) -> Self {
         let n = meta.indexes.len();
         TableData {
-            meta,
+            meta: Arc::new(meta),
             items: BTreeMap::new(),
             indexes: vec![BTreeMap::new(); n],
             size_bytes: 0,
@@ -174,10 +176,13 @@ impl TableData {
             self.size_bytes += item_size(n) as u64;
         }
         let writes = self.reindex(&key, old.as_ref(), new.as_ref());
-        let jk = journal_key(&self.meta, &key);
-        match &new {
-            Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
-            None => batch.delete(NS_ITEMS, jk),
+        // The ephemeral store discards batches: skip encoding what nobody keeps.
+        if db.durable {
+            let jk = journal_key(&self.meta, &key);
+            match &new {
+                Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
+                None => batch.delete(NS_ITEMS, jk),
+            }
         }
         if self.meta.stream_view.is_some() && old.as_deref() != new.as_deref() {
             self.append_stream(db, old.as_deref(), new.as_deref(), actor, batch);
@@ -240,7 +245,9 @@ impl TableData {
         }
         let mut jk = item_prefix(&self.meta);
         jk.extend_from_slice(&seq.to_be_bytes());
-        batch.put(NS_STREAMS, jk, json!({"t": now, "r": record}).to_string());
+        if db.durable {
+            batch.put(NS_STREAMS, jk, json!({"t": now, "r": record}).to_string());
+        }
         self.stream.records.push_back(StreamRecord {
             seq,
             created_ms: now,
@@ -281,6 +288,7 @@ impl Db {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Db {
             tables: RwLock::new(HashMap::new()),
+            durable: store.is_durable(),
             store,
             // Sequence numbers grow across restarts: start from the clock.
             seq: AtomicU64::new(aloft_core::clock::now_millis() as u64 * 1000),

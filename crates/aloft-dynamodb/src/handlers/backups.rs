@@ -137,7 +137,7 @@ impl DynamoDb {
                 arn: format!("{}/backup/{id}", d.meta.arn()),
                 name: backup_name,
                 created_ms: now,
-                meta: d.meta.clone(),
+                meta: (*d.meta).clone(),
                 items: d
                     .items
                     .iter()

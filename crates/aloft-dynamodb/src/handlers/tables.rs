@@ -109,7 +109,7 @@ impl DynamoDb {
             }
             data.deleted = true;
             all.remove(&key);
-            (describe(&data, "DELETING"), data.meta.clone())
+            (describe(&data, "DELETING"), (*data.meta).clone())
         };
         self.db.drop_table(&meta).await?;
         Ok(json!({"TableDescription": desc}))
@@ -157,7 +157,7 @@ impl DynamoDb {
         let mut batch = Batch::new();
         let desc = {
             let mut data = table.data.write().expect("table lock");
-            let mut meta = data.meta.clone();
+            let mut meta = (*data.meta).clone();
             let mut changed = false;
             for d in input["AttributeDefinitions"]
                 .as_array()
@@ -280,7 +280,7 @@ impl DynamoDb {
                     "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
                 ));
             }
-            data.meta = meta;
+            data.meta = Arc::new(meta);
             if rebuild {
                 // GSI backfill: done at once here, so the index is ACTIVE when described.
                 data.rebuild_indexes();
@@ -313,9 +313,9 @@ impl DynamoDb {
         let mut batch = Batch::new();
         let meta = {
             let mut data = table.data.write().expect("table lock");
-            let mut meta = data.meta.clone();
+            let mut meta = (*data.meta).clone();
             f(&mut meta)?;
-            data.meta = meta.clone();
+            data.meta = Arc::new(meta.clone());
             self.db.save_meta(&meta, &mut batch);
             meta
         };
