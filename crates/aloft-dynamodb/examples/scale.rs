@@ -12,7 +12,11 @@ use serde_json::json;
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -31,7 +35,10 @@ fn rc() -> RequestContext {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let max: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let max: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let ctx = ServiceContext {
         store: Arc::new(aloft_store::Ephemeral),
         blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),

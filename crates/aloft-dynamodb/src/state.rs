@@ -402,8 +402,10 @@ mod tests {
     use super::*;
 
     /// A journal kept in memory, to check what DynamoDB writes reloads as it was.
+    type Journal = BTreeMap<(String, Vec<u8>), Vec<u8>>;
+
     #[derive(Default)]
-    struct MemStore(Mutex<BTreeMap<(String, Vec<u8>), Vec<u8>>>);
+    struct MemStore(Mutex<Journal>);
 
     impl Store for MemStore {
         fn is_durable(&self) -> bool {
@@ -438,8 +440,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn journal_reloads_tables_items_indexes_and_streams() {
+    #[tokio::test]
+    async fn journal_reloads_tables_items_indexes_and_streams() {
         let store: Arc<dyn Store> = Arc::new(MemStore::default());
         let db = Db::new(store.clone());
         let input = serde_json::json!({
@@ -469,7 +471,7 @@ mod tests {
             .item_key(&item_from_json(&serde_json::json!({"id": {"S": "k3"}})).unwrap())
             .unwrap();
         data.write(&db, gone, None, Actor::User, &mut batch);
-        let _ = store.submit(batch);
+        store.submit(batch).await.unwrap();
 
         let again = Db::new(store);
         assert_eq!(again.load().unwrap(), 9);

@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod eval;
 pub mod lexer;
+pub mod names;
 pub mod parser;
 pub mod update;
 
