@@ -3,6 +3,7 @@
 //! credentials. Both share one [`state::Identity`]: STS reads IAM's roles, IAM reads STS's
 //! callers, and [`Identity::credential`] is how an access key maps to a secret and principal.
 
+mod authority;
 mod error;
 mod iam;
 pub mod policy;
@@ -93,6 +94,10 @@ impl Service for Sts {
 impl Service for Iam {
     fn spec(&self) -> &'static ServiceSpec {
         &IAM_SPEC
+    }
+
+    fn authority(&self) -> Option<Arc<dyn aloft_core::auth::Authority>> {
+        Some(self.0.clone())
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
