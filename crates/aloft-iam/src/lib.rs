@@ -6,6 +6,7 @@
 mod authority;
 mod error;
 mod iam;
+pub mod identity_pools;
 pub mod policy;
 mod simulate;
 pub mod state;
@@ -43,10 +44,15 @@ pub static IAM_SPEC: ServiceSpec = ServiceSpec {
 pub struct Sts(Arc<Identity>);
 pub struct Iam(Arc<Identity>);
 
-/// Starts IAM and STS over one shared state: `services.extend(aloft_iam::start(ctx).await)`.
+/// Starts IAM, STS and Cognito identity pools over one shared state: `services.extend(aloft_iam::start(ctx).await)`.
 pub async fn start(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let id = Identity::load(ctx);
-    vec![Arc::new(Sts(id.clone())), Arc::new(Iam(id))]
+    let pools = identity_pools::IdentityPools::load(ctx, id.clone());
+    vec![
+        Arc::new(Sts(id.clone())),
+        Arc::new(Iam(id)),
+        Arc::new(identity_pools::CognitoIdentity(pools)),
+    ]
 }
 
 async fn serve<F>(model_name: &str, mut req: AwsRequest, f: F) -> Response
