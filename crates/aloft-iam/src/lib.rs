@@ -69,7 +69,13 @@ where
     let rid = req.ctx.request_id.clone();
     let (op, input, protocol) = match wire::decode(model, &mut req).await {
         Ok(d) => d,
-        Err((p, e)) => return wire::error(model, p, &rid, &e),
+        Err((p, mut e)) => {
+            // Cognito words every constraint violation as InvalidParameterException.
+            if model_name == "cognito-identity" && e.code == "ValidationException" {
+                e.code = "InvalidParameterException";
+            }
+            return wire::error(model, p, &rid, &e);
+        }
     };
     match f(&req.ctx, op, input).await {
         Ok(v) => wire::ok(model, op, protocol, &rid, &v),

@@ -277,10 +277,10 @@ async fn authenticate(
             return Err(Code::NotAuthorizedException
                 .msg("Unauthenticated access is not supported for this identity pool."));
         }
-    } else if !logins
-        .iter()
-        .any(|l| linked.get(&l.provider) == Some(&l.subject))
-    {
+    } else if !logins.iter().any(|l| {
+        linked.get(&l.provider) == Some(&l.subject)
+            || (l.provider == OPENID_ISSUER && l.subject == input.identity_id)
+    }) {
         return Err(mismatch());
     }
     Ok((account, pool_id, pool, logins))
