@@ -151,9 +151,8 @@ pub async fn verify_user_pool_token(
     // Aloft's issuer is `{how the client addressed Aloft}/{pool}`: only the pool must agree.
     let iss = jwt.claim("iss").unwrap_or("");
     if iss.rsplit('/').next() != Some(pool) {
-        return Err(Code::NotAuthorizedException.msg(format!(
-            "Invalid login token. Issuer doesn't match providerName"
-        )));
+        return Err(Code::NotAuthorizedException
+            .msg("Invalid login token. Issuer doesn't match providerName"));
     }
     let kid = jwt
         .header
