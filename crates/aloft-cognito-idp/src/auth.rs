@@ -27,20 +27,21 @@ pub struct InitiateAuthInput {
     auth_flow: String,
     #[serde(default)]
     auth_parameters: BTreeMap<String, String>,
-    client_id: String,
+    pub client_id: String,
     user_pool_id: Option<String>,
-    client_metadata: Option<Value>,
+    pub client_metadata: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RespondInput {
-    client_id: String,
+    pub client_id: String,
     challenge_name: String,
-    session: Option<String>,
+    pub session: Option<String>,
     #[serde(default)]
-    challenge_responses: BTreeMap<String, String>,
+    pub challenge_responses: BTreeMap<String, String>,
     user_pool_id: Option<String>,
+    pub client_metadata: Option<Value>,
 }
 
 /// An open challenge, kept in memory for the client's AuthSessionValidity (3 minutes).
@@ -57,15 +58,17 @@ pub struct Session {
     /// MFA_SETUP: the secret being associated, then whether it was verified.
     pub setup_secret: Option<String>,
     pub setup_verified: bool,
+    /// CUSTOM_AUTH: the challenge loop so far.
+    pub custom: Option<Box<crate::custom_auth::Progress>>,
 }
 
 const MAX_FAILURES_BEFORE_LOCK: u32 = 5;
 
-fn missing(p: &str) -> aloft_core::AwsError {
+pub(crate) fn missing(p: &str) -> aloft_core::AwsError {
     invalid(format!("Missing required parameter {p}"))
 }
 
-fn new_session(inner: &Inner, s: Session) -> String {
+pub(crate) fn new_session(inner: &Inner, s: Session) -> String {
     let mut raw = [0u8; 96];
     rand::fill(&mut raw);
     let id = STANDARD.encode(raw);
@@ -76,7 +79,7 @@ fn new_session(inner: &Inner, s: Session) -> String {
     id
 }
 
-fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Session> {
+pub(crate) fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Session> {
     let expired =
         || Code::NotAuthorizedException.msg("Invalid session for the user, session is expired.");
     let id = id.ok_or_else(|| invalid("Missing required parameter Session"))?;
@@ -91,7 +94,7 @@ fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Sess
     Ok(s)
 }
 
-fn session_ttl(pool: &Pool, client_id: &str) -> i64 {
+pub(crate) fn session_ttl(pool: &Pool, client_id: &str) -> i64 {
     let minutes = pool
         .clients
         .get(client_id)
@@ -124,7 +127,7 @@ fn resolve_pool(
     }
 }
 
-fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
+pub(crate) fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
     let hides = pool
         .clients
         .get(client_id)
@@ -137,7 +140,7 @@ fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
     }
 }
 
-fn check_locked(u: &User) -> Result<()> {
+pub(crate) fn check_locked(u: &User) -> Result<()> {
     if u.locked_until > clock::now_millis() {
         return Err(Code::NotAuthorizedException.msg("Password attempts exceeded"));
     }
@@ -229,13 +232,11 @@ pub async fn initiate_auth(
         }
         "USER_SRP_AUTH" => srp_start(inner, &pool_id, &input, params),
         "REFRESH_TOKEN_AUTH" => refresh(inner, ctx, &pool_id, &input.client_id, params).await,
-        _ => Err(invalid(
-            "CUSTOM_AUTH is not supported by Aloft yet: no DefineAuthChallenge flow runs",
-        )),
+        _ => crate::custom_auth::initiate(inner, ctx, &pool_id, &input, params).await,
     }
 }
 
-async fn pre_authentication(
+pub(crate) async fn pre_authentication(
     inner: &Inner,
     pool_id: &str,
     client_id: &str,
@@ -361,6 +362,7 @@ fn srp_start(
         sms_code: None,
         setup_secret: None,
         setup_verified: false,
+        custom: None,
     };
     // Cognito names the challenge by its SECRET_BLOCK; clients send it back with the claim.
     inner
@@ -497,6 +499,7 @@ async fn next_step(
         sms_code,
         setup_secret: None,
         setup_verified: false,
+        custom: None,
     };
     match next {
         Next::Tokens => {
@@ -636,11 +639,12 @@ pub async fn respond_to_auth_challenge(
             }
             finish_mfa(inner, ctx, &pool_id, &input, &s).await
         }
+        "CUSTOM_CHALLENGE" => crate::custom_auth::respond(inner, ctx, &pool_id, &input).await,
         other => Err(invalid(format!("Unsupported challenge name: {other}"))),
     }
 }
 
-fn check_challenge(s: &Session, name: &str) -> Result<()> {
+pub(crate) fn check_challenge(s: &Session, name: &str) -> Result<()> {
     if s.challenge == name {
         Ok(())
     } else {
@@ -648,7 +652,7 @@ fn check_challenge(s: &Session, name: &str) -> Result<()> {
     }
 }
 
-fn end_session(inner: &Inner, id: Option<&str>) {
+pub(crate) fn end_session(inner: &Inner, id: Option<&str>) {
     if let Some(id) = id {
         inner.sessions.lock().expect("sessions lock").remove(id);
     }

@@ -8,6 +8,7 @@
 mod access;
 mod auth;
 mod codes;
+mod custom_auth;
 pub mod error;
 mod groups;
 mod handlers;
