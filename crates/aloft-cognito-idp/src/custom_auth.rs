@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use crate::access::{check_secret_hash, find_username};
 use crate::auth::{
-    InitiateAuthInput, RespondInput, Session, check_challenge, check_locked, end_session,
-    issue_tokens, missing, new_session, pre_authentication, session_ttl, take_session,
-    unknown_user,
+    InitiateAuthInput, RespondInput, Session, check_locked, issue_tokens, missing, new_session,
+    pre_authentication, session_ttl, take_session, unknown_user,
 };
+use crate::challenges::{check_challenge, end_session};
 use crate::error::{Code, Result, bad_credentials, invalid};
 use crate::state::Inner;
 use crate::triggers::{self, Call};

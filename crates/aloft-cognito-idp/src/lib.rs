@@ -6,14 +6,18 @@
 //! by the path prefixes `/{region}_` (pool ids are `{region}_{id}`), one per AWS region.
 
 mod access;
+mod admin_users;
 mod auth;
+mod challenges;
 mod codes;
 mod custom_auth;
 pub mod error;
 mod groups;
 mod handlers;
+mod issue;
 mod mfa;
 pub mod model;
+mod own_account;
 mod password;
 mod pools;
 mod routes;
@@ -22,6 +26,7 @@ mod state;
 pub mod tokens;
 pub mod totp;
 mod triggers;
+mod user_filter;
 mod users;
 mod wire;
 
