@@ -7,6 +7,7 @@ mod authority;
 mod error;
 mod iam;
 pub mod identity_pools;
+mod managed_policies;
 pub mod policy;
 mod simulate;
 pub mod state;
