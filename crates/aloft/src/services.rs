@@ -10,6 +10,8 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let _ = ctx;
     let services: Vec<Arc<dyn Service>> = vec![
         // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
+        aloft_lambda::start(ctx).await,
+        aloft_logs::start(ctx).await,
     ];
     services
 }
