@@ -12,6 +12,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_lambda::start(ctx).await,
         aloft_logs::start(ctx).await,
         aloft_dynamodb::start(ctx).await,
+        aloft_apigateway::start(ctx).await,
     ];
     services
 }
