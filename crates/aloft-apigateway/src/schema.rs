@@ -92,10 +92,10 @@ fn check(
             return;
         }
     }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errors.push(format!("instance value not found in enum at {at_name}"));
-        }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errors.push(format!("instance value not found in enum at {at_name}"));
     }
     for (key, sub) in [("allOf", true), ("anyOf", false), ("oneOf", false)] {
         let Some(list) = s.get(key).and_then(Value::as_array) else {
@@ -142,35 +142,36 @@ fn check(
             {
                 errors.push(format!("string too long at {at_name}"));
             }
-            if let Some(p) = s.get("pattern").and_then(Value::as_str) {
-                if regex::Regex::new(p).is_ok_and(|re| !re.is_match(st)) {
-                    errors.push(format!("string does not match pattern {p} at {at_name}"));
-                }
+            if let Some(p) = s.get("pattern").and_then(Value::as_str)
+                && regex::Regex::new(p).is_ok_and(|re| !re.is_match(st))
+            {
+                errors.push(format!("string does not match pattern {p} at {at_name}"));
             }
         }
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(0.0);
             let excl = |k: &str| s.get(k).and_then(Value::as_bool).unwrap_or(false);
-            if let Some(m) = s.get("minimum").and_then(Value::as_f64) {
-                if x < m || (excl("exclusiveMinimum") && x == m) {
-                    errors.push(format!(
-                        "numeric instance is lower than the required minimum at {at_name}"
-                    ));
-                }
+            if let Some(m) = s.get("minimum").and_then(Value::as_f64)
+                && (x < m || (excl("exclusiveMinimum") && x == m))
+            {
+                errors.push(format!(
+                    "numeric instance is lower than the required minimum at {at_name}"
+                ));
             }
-            if let Some(m) = s.get("maximum").and_then(Value::as_f64) {
-                if x > m || (excl("exclusiveMaximum") && x == m) {
-                    errors.push(format!(
-                        "numeric instance is greater than the required maximum at {at_name}"
-                    ));
-                }
+            if let Some(m) = s.get("maximum").and_then(Value::as_f64)
+                && (x > m || (excl("exclusiveMaximum") && x == m))
+            {
+                errors.push(format!(
+                    "numeric instance is greater than the required maximum at {at_name}"
+                ));
             }
-            if let Some(m) = s.get("multipleOf").and_then(Value::as_f64) {
-                if m > 0.0 && (x / m).fract().abs() > 1e-9 {
-                    errors.push(format!(
-                        "numeric instance is not a multiple of {m} at {at_name}"
-                    ));
-                }
+            if let Some(m) = s.get("multipleOf").and_then(Value::as_f64)
+                && m > 0.0
+                && (x / m).fract().abs() > 1e-9
+            {
+                errors.push(format!(
+                    "numeric instance is not a multiple of {m} at {at_name}"
+                ));
             }
         }
         Value::Array(items) => {
@@ -210,10 +211,10 @@ fn check(
                             depth + 1,
                         );
                     }
-                    if let Some(Value::Bool(false)) = s.get("additionalItems") {
-                        if items.len() > schemas.len() {
-                            errors.push(format!("array has too many items at {at_name}"));
-                        }
+                    if let Some(Value::Bool(false)) = s.get("additionalItems")
+                        && items.len() > schemas.len()
+                    {
+                        errors.push(format!("array has too many items at {at_name}"));
                     }
                 }
                 Some(sch) => {

@@ -18,10 +18,8 @@ fn invalid_plan() -> AwsError {
 
 fn key_output(k: &ApiKey, include_value: bool) -> Value {
     let mut v = output(k);
-    if !include_value {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("value");
-        }
+    if !include_value && let Some(o) = v.as_object_mut() {
+        o.remove("value");
     }
     v
 }

@@ -75,9 +75,7 @@ fn check_method_refs(api: &Api, m: &Method) -> Result<()> {
         m.authorization_type.as_str(),
         "NONE" | "AWS_IAM" | "CUSTOM" | "COGNITO_USER_POOLS"
     ) {
-        return Err(bad_request(format!(
-            "Invalid authorization type specified. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS"
-        )));
+        return Err(bad_request("Invalid authorization type specified. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS".to_string()));
     }
     if matches!(
         m.authorization_type.as_str(),
@@ -98,12 +96,12 @@ fn check_method_refs(api: &Api, m: &Method) -> Result<()> {
             _ => {}
         }
     }
-    if let Some(v) = &m.request_validator_id {
-        if !api.validators.contains_key(v) {
-            return Err(bad_request(
-                "Invalid Request Validator identifier specified",
-            ));
-        }
+    if let Some(v) = &m.request_validator_id
+        && !api.validators.contains_key(v)
+    {
+        return Err(bad_request(
+            "Invalid Request Validator identifier specified",
+        ));
     }
     for name in m.request_models.values() {
         if !api.models.contains_key(name) {
@@ -344,12 +342,12 @@ fn check_integration(i: &Integration) -> Result<()> {
             ));
         }
     }
-    if let Some(p) = &i.passthrough_behavior {
-        if !matches!(p.as_str(), "WHEN_NO_MATCH" | "WHEN_NO_TEMPLATES" | "NEVER") {
-            return Err(bad_request(
-                "Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH,WHEN_NO_TEMPLATES,NEVER",
-            ));
-        }
+    if let Some(p) = &i.passthrough_behavior
+        && !matches!(p.as_str(), "WHEN_NO_MATCH" | "WHEN_NO_TEMPLATES" | "NEVER")
+    {
+        return Err(bad_request(
+            "Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH,WHEN_NO_TEMPLATES,NEVER",
+        ));
     }
     if !(50..=29_000).contains(&i.timeout_in_millis) {
         return Err(bad_request("Timeout should be between 50 ms and 29000 ms"));
@@ -473,12 +471,12 @@ pub(crate) async fn put_integration_response(
                 .and_then(Value::as_str)
                 .map(str::to_string),
         };
-        if let Some(p) = &ir.selection_pattern {
-            if regex::Regex::new(p).is_err() {
-                return Err(bad_request(format!(
-                    "Invalid selection pattern specified: {p}"
-                )));
-            }
+        if let Some(p) = &ir.selection_pattern
+            && regex::Regex::new(p).is_err()
+        {
+            return Err(bad_request(format!(
+                "Invalid selection pattern specified: {p}"
+            )));
         }
         let i = method_mut(api, &input)?
             .method_integration

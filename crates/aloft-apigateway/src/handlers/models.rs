@@ -15,12 +15,12 @@ fn invalid_model(name: &str) -> aloft_core::AwsError {
 }
 
 fn check_schema(schema: Option<&str>) -> Result<()> {
-    if let Some(s) = schema {
-        if serde_json::from_str::<Value>(s).is_err() {
-            return Err(bad_request(
-                "Invalid model specified: Validation Result: warnings : [], errors : [Invalid model schema specified]",
-            ));
-        }
+    if let Some(s) = schema
+        && serde_json::from_str::<Value>(s).is_err()
+    {
+        return Err(bad_request(
+            "Invalid model specified: Validation Result: warnings : [], errors : [Invalid model schema specified]",
+        ));
     }
     Ok(())
 }

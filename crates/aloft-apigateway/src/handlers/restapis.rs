@@ -244,11 +244,9 @@ pub(crate) async fn create_resource(
 
 fn resource_output(r: &Resource, embed: bool) -> Value {
     let mut v = output(r);
-    if !embed {
-        if let Some(m) = v.get_mut("resourceMethods").and_then(Value::as_object_mut) {
-            for m in m.values_mut() {
-                *m = json!({});
-            }
+    if !embed && let Some(m) = v.get_mut("resourceMethods").and_then(Value::as_object_mut) {
+        for m in m.values_mut() {
+            *m = json!({});
         }
     }
     v

@@ -299,33 +299,32 @@ impl ApiGateway {
             call.context["identity"]["apiKey"] = json!(key);
             call.context["identity"]["apiKeyId"] = json!(key_id);
             let now = aloft_core::clock::now_millis();
-            if let Some(t) = &plan.throttle {
-                if let (Some(rate), burst) = (t.rate_limit, t.burst_limit) {
-                    #[allow(clippy::cast_precision_loss)]
-                    let burst = burst.unwrap_or(rate.ceil() as i64) as f64;
-                    if self
-                        .limits
-                        .take(&format!("{}/{key_id}", plan.id), rate, burst, now)
-                        .is_err()
-                    {
-                        return Err(ctx_err(
-                            &call.context,
-                            GatewayError::new("THROTTLED", "Too Many Requests"),
-                        ));
-                    }
-                }
-            }
-            if let Some(q) = &plan.quota {
+            if let Some(t) = &plan.throttle
+                && let (Some(rate), burst) = (t.rate_limit, t.burst_limit)
+            {
+                #[allow(clippy::cast_precision_loss)]
+                let burst = burst.unwrap_or(rate.ceil() as i64) as f64;
                 if self
                     .limits
-                    .count(&format!("{}/{key_id}/quota", plan.id), q, now)
+                    .take(&format!("{}/{key_id}", plan.id), rate, burst, now)
                     .is_err()
                 {
                     return Err(ctx_err(
                         &call.context,
-                        GatewayError::new("QUOTA_EXCEEDED", "Limit Exceeded"),
+                        GatewayError::new("THROTTLED", "Too Many Requests"),
                     ));
                 }
+            }
+            if let Some(q) = &plan.quota
+                && self
+                    .limits
+                    .count(&format!("{}/{key_id}/quota", plan.id), q, now)
+                    .is_err()
+            {
+                return Err(ctx_err(
+                    &call.context,
+                    GatewayError::new("QUOTA_EXCEEDED", "Limit Exceeded"),
+                ));
             }
         }
         // Stage and method throttling (`*/*` or `{path}/{METHOD}` method settings).
@@ -339,24 +338,23 @@ impl ApiGateway {
             .method_settings
             .get(&setting_key)
             .or_else(|| call.stage.method_settings.get("*/*"))
+            && let Some(rate) = s.get("throttlingRateLimit").and_then(Value::as_f64)
         {
-            if let Some(rate) = s.get("throttlingRateLimit").and_then(Value::as_f64) {
-                #[allow(clippy::cast_precision_loss)]
-                let burst = s
-                    .get("throttlingBurstLimit")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(5000) as f64;
-                let key = format!("stage/{}/{}/{setting_key}", target.api_id, target.stage);
-                if self
-                    .limits
-                    .take(&key, rate, burst, aloft_core::clock::now_millis())
-                    .is_err()
-                {
-                    return Err(ctx_err(
-                        &call.context,
-                        GatewayError::new("THROTTLED", "Too Many Requests"),
-                    ));
-                }
+            #[allow(clippy::cast_precision_loss)]
+            let burst = s
+                .get("throttlingBurstLimit")
+                .and_then(Value::as_i64)
+                .unwrap_or(5000) as f64;
+            let key = format!("stage/{}/{}/{setting_key}", target.api_id, target.stage);
+            if self
+                .limits
+                .take(&key, rate, burst, aloft_core::clock::now_millis())
+                .is_err()
+            {
+                return Err(ctx_err(
+                    &call.context,
+                    GatewayError::new("THROTTLED", "Too Many Requests"),
+                ));
             }
         }
         if call.method.authorization_type != "NONE" && call.method.authorization_type != "AWS_IAM" {
@@ -637,16 +635,16 @@ impl ApiGateway {
         let mut url = substitute_stage_vars(i.uri.as_deref().unwrap_or(""), &call.stage.variables);
         let mut values = call.params.path.clone();
         for (to, from) in &i.request_parameters {
-            if let Some(name) = to.strip_prefix("integration.request.path.") {
-                if let Some(v) = mapping::source(
+            if let Some(name) = to.strip_prefix("integration.request.path.")
+                && let Some(v) = mapping::source(
                     from,
                     &call.params,
                     &call.context,
                     &call.stage.variables,
                     None,
-                ) {
-                    values.insert(name.to_string(), v);
-                }
+                )
+            {
+                values.insert(name.to_string(), v);
             }
         }
         for (k, v) in &values {
@@ -750,16 +748,16 @@ impl ApiGateway {
                         .method(i.http_method.as_deref().unwrap_or("GET"))
                         .uri(&url);
                     for (to, from) in &i.request_parameters {
-                        if let Some(h) = to.strip_prefix("integration.request.header.") {
-                            if let Some(v) = mapping::source(
+                        if let Some(h) = to.strip_prefix("integration.request.header.")
+                            && let Some(v) = mapping::source(
                                 from,
                                 &call.params,
                                 &call.context,
                                 &call.stage.variables,
                                 None,
-                            ) {
-                                b = b.header(h, v);
-                            }
+                            )
+                        {
+                            b = b.header(h, v);
                         }
                     }
                     b = b.header("content-type", "application/json");
@@ -812,17 +810,17 @@ impl ApiGateway {
         };
         let mut headers = vec![("Content-Type".to_string(), content_type)];
         for (to, from) in &ir.response_parameters {
-            if let Some(h) = to.strip_prefix("method.response.header.") {
-                if let Some(v) = mapping::source(
+            if let Some(h) = to.strip_prefix("method.response.header.")
+                && let Some(v) = mapping::source(
                     from,
                     &call.params,
                     &call.context,
                     &call.stage.variables,
                     Some((int_headers, body)),
-                ) {
-                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h));
-                    headers.push((h.to_string(), v));
-                }
+                )
+            {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h));
+                headers.push((h.to_string(), v));
             }
         }
         let status = ir.status_code.parse().unwrap_or(200);

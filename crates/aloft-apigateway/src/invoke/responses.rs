@@ -147,13 +147,11 @@ pub fn render(
             if let (Some(name), Some(val)) = (
                 k.strip_prefix("gatewayresponse.header."),
                 v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')),
+            ) && let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(val),
             ) {
-                if let (Ok(n), Ok(v)) = (
-                    http::HeaderName::from_bytes(name.as_bytes()),
-                    http::HeaderValue::from_str(val),
-                ) {
-                    h.insert(n, v);
-                }
+                h.insert(n, v);
             }
         }
     }
