@@ -32,6 +32,7 @@ fn multi(m: &indexmap::IndexMap<String, Vec<String>>) -> Value {
 }
 
 /// The event AWS sends a proxy-integrated function (payload format 1.0).
+#[allow(clippy::too_many_arguments)]
 pub fn event(
     resource: &str,
     path: &str,
