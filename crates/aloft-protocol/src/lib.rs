@@ -190,6 +190,13 @@ pub fn decode_unvalidated(
     body: &[u8],
 ) -> Result<Decoded, Rejection> {
     let protocol = detect(model, parts);
+    let inflated;
+    let body = if gzipped(parts) && !matches!(protocol, Protocol::RestJson | Protocol::RestXml) {
+        inflated = gunzip(body).map_err(|error| Rejection { protocol, error })?;
+        &inflated[..]
+    } else {
+        body
+    };
     let result = match protocol {
         Protocol::Json10 | Protocol::Json11 => json::decode(model, parts, body),
         Protocol::Query => query::decode(model, parts, body),
@@ -204,6 +211,44 @@ pub fn decode_unvalidated(
             protocol,
         })
         .map_err(|error| Rejection { protocol, error })
+}
+
+/// SDKs gzip large bodies of operations with the `requestcompression` trait (CloudWatch's
+/// `PutMetricData`). Rest protocols are left alone: there `Content-Encoding` describes the
+/// payload itself (an S3 object stored gzipped).
+fn gzipped(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().eq_ignore_ascii_case("gzip")))
+}
+
+/// The most a compressed request may inflate to (AWS caps these bodies at 1 MB).
+const MAX_INFLATED: u64 = 16 * 1024 * 1024;
+
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, AwsError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| {
+            AwsError::new(
+                "SerializationException",
+                400,
+                "Unable to decompress the gzip request body",
+            )
+        })?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(AwsError::new(
+            "RequestEntityTooLarge",
+            413,
+            "Request body is too large after decompression",
+        ));
+    }
+    Ok(out)
 }
 
 /// Renders an operation's output `Value` (internal form) as the protocol's success response.
