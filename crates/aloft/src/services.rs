@@ -14,6 +14,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_sqs::start(ctx).await,
         aloft_sns::start(ctx).await,
         aloft_eventbridge::start(ctx).await,
+        aloft_kms::start(ctx).await,
     ];
     services
 }
