@@ -68,7 +68,9 @@ impl Kms {
             dry_run: bool,
         }
         let i: In = parse(input)?;
-        let k = self.encrypt_key(account, region, &i.key_id, "Encrypt").await?;
+        let k = self
+            .encrypt_key(account, region, &i.key_id, "Encrypt")
+            .await?;
         let alg = encryption_alg(&k, i.encryption_algorithm.as_deref())?;
         if i.dry_run {
             return Err(dry_run());
@@ -345,7 +347,13 @@ impl Kms {
         let i: SignIn = parse(input)?;
         let k = self.sign_key(account, region, &i, "Sign").await?;
         let message = unb64(&i.message)?;
-        let sig = sign_blocking(k.clone(), i.signing_algorithm.clone(), message, i.is_digest()?).await?;
+        let sig = sign_blocking(
+            k.clone(),
+            i.signing_algorithm.clone(),
+            message,
+            i.is_digest()?,
+        )
+        .await?;
         Ok(json!({"KeyId": k.arn, "Signature": b64(&sig), "SigningAlgorithm": i.signing_algorithm}))
     }
 
@@ -394,7 +402,13 @@ impl Kms {
         Ok(json!({"KeyId": k.arn, "MacValid": true, "MacAlgorithm": i.mac_algorithm}))
     }
 
-    async fn mac(&self, account: &str, region: &str, i: &MacIn, op: &str) -> Result<(Key, Vec<u8>)> {
+    async fn mac(
+        &self,
+        account: &str,
+        region: &str,
+        i: &MacIn,
+        op: &str,
+    ) -> Result<(Key, Vec<u8>)> {
         let k = self.find(account, region, &i.key_id).await?;
         usable(&k)?;
         need_usage(&k, "GENERATE_VERIFY_MAC", op)?;
@@ -449,7 +463,13 @@ struct MacIn {
 
 async fn sign_blocking(k: Key, alg: String, message: Vec<u8>, digest: bool) -> Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || {
-        material::sign(k.spec(), &k.material(0).unwrap_or_default(), &alg, &message, digest)
+        material::sign(
+            k.spec(),
+            &k.material(0).unwrap_or_default(),
+            &alg,
+            &message,
+            digest,
+        )
     })
     .await
     .map_err(|e| KmsError::new(Code::KMSInternalException, e.to_string()))?
@@ -466,8 +486,8 @@ pub(crate) fn generate_random(input: Value) -> Out {
         number_of_bytes: Option<usize>,
     }
     let i: In = parse(input)?;
-    let n = i.number_of_bytes.ok_or_else(|| {
-        KmsError::validation("NumberOfBytes is required.")
-    })?;
+    let n = i
+        .number_of_bytes
+        .ok_or_else(|| KmsError::validation("NumberOfBytes is required."))?;
     Ok(json!({"Plaintext": b64(&material::random(n))}))
 }

@@ -185,7 +185,9 @@ impl Kms {
                 .values()
                 .find(|k| k.grants.iter().any(|g| &g.token == t))
                 .map(|k| k.arn.clone())
-                .ok_or_else(|| KmsError::new(Code::InvalidGrantTokenException, "Invalid grant token"))?
+                .ok_or_else(|| {
+                    KmsError::new(Code::InvalidGrantTokenException, "Invalid grant token")
+                })?
         } else {
             match (&i.key_id, &i.grant_id) {
                 (Some(k), Some(_)) => k.clone(),

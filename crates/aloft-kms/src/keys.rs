@@ -61,7 +61,11 @@ fn locate<'a>(account: &'a str, region: &'a str, r: &'a str) -> (&'a str, &'a st
     if let Some(a) = aloft_core::arn::parse(r)
         && a.service == "kms"
     {
-        return (a.account, a.region, a.resource.strip_prefix("key/").unwrap_or(a.resource));
+        return (
+            a.account,
+            a.region,
+            a.resource.strip_prefix("key/").unwrap_or(a.resource),
+        );
     }
     (account, region, r)
 }
@@ -103,7 +107,10 @@ pub(crate) fn metadata(k: &Key) -> Value {
 }
 
 fn not_found_key(account: &str, region: &str, id: &str) -> KmsError {
-    KmsError::not_found(format!("Key '{}' does not exist", key_arn(account, region, id)))
+    KmsError::not_found(format!(
+        "Key '{}' does not exist",
+        key_arn(account, region, id)
+    ))
 }
 
 impl Kms {
@@ -198,7 +205,8 @@ impl Kms {
             for s in &gone {
                 if let Some(k) = m.keys.remove(s) {
                     m.aliases.retain(|name, a| {
-                        let hit = a.account == k.account && a.region == k.region && a.target == k.id;
+                        let hit =
+                            a.account == k.account && a.region == k.region && a.target == k.id;
                         if hit {
                             aliases.push(name.clone());
                         }
@@ -254,7 +262,9 @@ impl Kms {
         if let Some(o) = i.origin.as_deref().filter(|o| *o != "AWS_KMS") {
             return Err(KmsError::new(
                 Code::UnsupportedOperationException,
-                format!("Aloft supports only KMS-generated key material (Origin AWS_KMS), not {o}."),
+                format!(
+                    "Aloft supports only KMS-generated key material (Origin AWS_KMS), not {o}."
+                ),
             ));
         }
         if i.multi_region {
@@ -607,12 +617,7 @@ impl Kms {
         Ok(json!({}))
     }
 
-    pub(crate) async fn list_key_policies(
-        &self,
-        account: &str,
-        region: &str,
-        input: Value,
-    ) -> Out {
+    pub(crate) async fn list_key_policies(&self, account: &str, region: &str, input: Value) -> Out {
         let i: KeyIdInput = parse(input)?;
         self.find(account, region, &i.key_id).await?;
         Ok(json!({"PolicyNames": ["default"], "Truncated": false}))

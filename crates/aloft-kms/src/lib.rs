@@ -235,7 +235,10 @@ impl Target for KmsTarget {
             }
             Some("GenerateDataKey") => {
                 input["KeySpec"] = "AES_256".into();
-                let out = self.0.generate_data_key(&account, &region, input, true).await?;
+                let out = self
+                    .0
+                    .generate_data_key(&account, &region, input, true)
+                    .await?;
                 (field(&out, "Plaintext")?, out)
             }
             other => {

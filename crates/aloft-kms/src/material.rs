@@ -482,7 +482,12 @@ mod tests {
             assert!(public_key_der(spec, &m).unwrap().len() > 60);
         }
         let m = generate(Spec::Hmac(256)).unwrap();
-        assert_eq!(mac(Spec::Hmac(256), &m, "HMAC_SHA_256", b"x").unwrap().len(), 32);
+        assert_eq!(
+            mac(Spec::Hmac(256), &m, "HMAC_SHA_256", b"x")
+                .unwrap()
+                .len(),
+            32
+        );
         assert!(mac(Spec::Hmac(256), &m, "HMAC_SHA_512", b"x").is_err());
     }
 
@@ -501,7 +506,10 @@ mod tests {
         let spec = Spec::Rsa(2048);
         let m = generate(spec).unwrap();
         let ct = rsa_encrypt(&m, "RSAES_OAEP_SHA_256", b"secret").unwrap();
-        assert_eq!(rsa_decrypt(&m, "RSAES_OAEP_SHA_256", &ct).unwrap(), b"secret");
+        assert_eq!(
+            rsa_decrypt(&m, "RSAES_OAEP_SHA_256", &ct).unwrap(),
+            b"secret"
+        );
         assert!(rsa_decrypt(&m, "RSAES_OAEP_SHA_1", &ct).is_err());
         let sig = sign(spec, &m, "RSASSA_PSS_SHA_256", b"doc", false).unwrap();
         assert!(verify(spec, &m, "RSASSA_PSS_SHA_256", b"doc", false, &sig).unwrap());
