@@ -15,6 +15,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_sns::start(ctx).await,
         aloft_eventbridge::start(ctx).await,
         aloft_kms::start(ctx).await,
+        aloft_secretsmanager::start(ctx).await,
     ];
     services
 }
