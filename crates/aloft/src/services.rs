@@ -16,6 +16,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_eventbridge::start(ctx).await,
         aloft_kms::start(ctx).await,
         aloft_secretsmanager::start(ctx).await,
+        aloft_ssm::start(ctx).await,
     ];
     services
 }
