@@ -17,6 +17,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_kms::start(ctx).await,
         aloft_secretsmanager::start(ctx).await,
         aloft_ssm::start(ctx).await,
+        aloft_cloudwatch::start(ctx).await,
     ];
     services
 }
