@@ -233,3 +233,26 @@ def test_cli(aloft):
     aloft.cli("cloudwatch", "put-metric-data", "--namespace", "Cli", "--metric-name", "Hits", "--value", "3")
     out = aloft.cli_json("cloudwatch", "list-metrics", "--namespace", "Cli")
     assert out["Metrics"][0]["MetricName"] == "Hits"
+
+
+def test_query_protocol_for_old_clients(aloft):
+    """Older SDKs send CloudWatch's query protocol: form bodies, XML answers."""
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def call(params):
+        req = AWSRequest(method="POST", url=aloft.url + "/", data=params,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(Credentials("test", "test"), "monitoring", "us-east-1").add_auth(req)
+        return requests.post(aloft.url + "/", data=req.body, headers=dict(req.headers), timeout=10)
+
+    r = call({"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": "Q",
+              "MetricData.member.1.MetricName": "Old", "MetricData.member.1.Value": "7"})
+    assert r.status_code == 200, r.text
+    r = call({"Action": "ListMetrics", "Version": "2010-08-01", "Namespace": "Q"})
+    assert r.status_code == 200 and "<MetricName>Old</MetricName>" in r.text
+    r = call({"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": "AWS/X",
+              "MetricData.member.1.MetricName": "Old", "MetricData.member.1.Value": "7"})
+    assert r.status_code == 400 and "<Code>InvalidParameterValue</Code>" in r.text

@@ -75,47 +75,45 @@ impl CloudWatch {
                 )));
             }
             if let (Some(ms), None) = (&q.metric_stat, &q.expression) {
-                {
-                    check_period(ms.period)?;
-                    if !valid_stat(&ms.stat) {
-                        return Err(CwError::invalid(format!(
-                            "The value {} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.",
-                            ms.stat
-                        )));
-                    }
-                    let dims: Vec<Dimension> = ms
-                        .metric
-                        .dimensions
-                        .iter()
-                        .map(|d| Dimension {
-                            name: d.name.clone(),
-                            value: Some(d.value.clone()),
-                        })
-                        .collect();
-                    let id = metric_id(
-                        account,
-                        region,
-                        &ms.metric.namespace,
-                        &ms.metric.metric_name,
-                        &dims,
-                    );
-                    let series: Series = self
-                        .metrics
-                        .buckets(&id, start_ms, end_ms, ms.period, ms.unit.as_deref())
-                        .into_iter()
-                        .filter_map(|(t, agg)| agg.stat(&ms.stat).map(|v| (t, v)))
-                        .collect();
-                    vars.insert(q.id.clone(), series.clone());
-                    out.push(Result1 {
-                        id: q.id.clone(),
-                        label: q
-                            .label
-                            .clone()
-                            .unwrap_or_else(|| ms.metric.metric_name.clone()),
-                        series,
-                        returned: q.return_data.unwrap_or(true),
-                    });
+                check_period(ms.period)?;
+                if !valid_stat(&ms.stat) {
+                    return Err(CwError::invalid(format!(
+                        "The value {} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.",
+                        ms.stat
+                    )));
                 }
+                let dims: Vec<Dimension> = ms
+                    .metric
+                    .dimensions
+                    .iter()
+                    .map(|d| Dimension {
+                        name: d.name.clone(),
+                        value: Some(d.value.clone()),
+                    })
+                    .collect();
+                let id = metric_id(
+                    account,
+                    region,
+                    &ms.metric.namespace,
+                    &ms.metric.metric_name,
+                    &dims,
+                );
+                let series: Series = self
+                    .metrics
+                    .buckets(&id, start_ms, end_ms, ms.period, ms.unit.as_deref())
+                    .into_iter()
+                    .filter_map(|(t, agg)| agg.stat(&ms.stat).map(|v| (t, v)))
+                    .collect();
+                vars.insert(q.id.clone(), series.clone());
+                out.push(Result1 {
+                    id: q.id.clone(),
+                    label: q
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| ms.metric.metric_name.clone()),
+                    series,
+                    returned: q.return_data.unwrap_or(true),
+                });
             }
         }
         for q in queries {
