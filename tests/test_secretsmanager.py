@@ -279,3 +279,16 @@ def test_rotation_runs_the_four_steps_through_a_lambda(aloft, sm):
     assert "LastRotatedDate" in d and "NextRotationDate" in d
     sm.cancel_rotate_secret(SecretId="rot")
     assert sm.describe_secret(SecretId="rot")["RotationEnabled"] is False
+
+
+def test_secrets_survive_restart_with_data_dir(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path)
+    sm = a.client("secretsmanager")
+    sm.create_secret(Name="keep", SecretString="one")
+    sm.put_secret_value(SecretId="keep", SecretString="two")
+    a.kill()
+    if not any(p.suffix in (".redb", ".db") for p in tmp_path.rglob("*")):
+        pytest.skip("this build has no durable journal yet")
+    sm = aloft_factory(data_dir=tmp_path).client("secretsmanager")
+    assert sm.get_secret_value(SecretId="keep")["SecretString"] == "two"
+    assert sm.get_secret_value(SecretId="keep", VersionStage="AWSPREVIOUS")["SecretString"] == "one"
