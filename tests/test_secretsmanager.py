@@ -3,6 +3,7 @@ through KMS, filters, deletion on the clock, policies, passwords, rotation via a
 
 import io
 import json
+import time
 import zipfile
 
 import pytest
@@ -277,6 +278,14 @@ def test_rotation_runs_the_four_steps_through_a_lambda(aloft, sm):
     assert d["RotationEnabled"] is True and d["RotationLambdaARN"] == fn
     assert d["RotationRules"]["AutomaticallyAfterDays"] == 30
     assert "LastRotatedDate" in d and "NextRotationDate" in d
+    # The schedule comes round on Aloft's clock: the worker rotates again by itself.
+    aloft.advance(31 * 86400)
+    deadline = time.time() + 15
+    while time.time() < deadline and sm.get_secret_value(SecretId="rot")["VersionId"] == token:
+        time.sleep(0.2)
+    again = sm.get_secret_value(SecretId="rot")
+    assert again["VersionId"] != token
+    assert sm.get_secret_value(SecretId="rot", VersionStage="AWSPREVIOUS")["VersionId"] == token
     sm.cancel_rotate_secret(SecretId="rot")
     assert sm.describe_secret(SecretId="rot")["RotationEnabled"] is False
 

@@ -36,6 +36,7 @@ pub type Out = Result<Value>;
 pub struct SecretsManager {
     pub(crate) state: State,
     pub(crate) targets: Arc<Targets>,
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 pub struct SecretsManagerService(pub Arc<SecretsManager>);
@@ -44,8 +45,10 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
     let sm = Arc::new(SecretsManager {
         state: State::new(ctx.store.clone()),
         targets: ctx.targets.clone(),
+        stopped: std::sync::atomic::AtomicBool::new(false),
     });
     sm.state.load();
+    tokio::spawn(sm.clone().run_schedules());
     Arc::new(SecretsManagerService(sm))
 }
 
@@ -74,6 +77,18 @@ async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
 }
 
 impl SecretsManager {
+    /// Checks rotation schedules and recovery windows every minute of the one clock.
+    async fn run_schedules(self: Arc<Self>) {
+        loop {
+            aloft_core::clock::sleep_until_millis(aloft_core::clock::now_millis() + 60_000).await;
+            if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            let _ = self.sweep().await;
+            self.rotate_due().await;
+        }
+    }
+
     async fn call(&self, a: &str, r: &str, op: &str, input: Value) -> Out {
         self.sweep().await?;
         match op {
@@ -143,5 +158,11 @@ impl Service for SecretsManagerService {
 
     async fn reset(&self) {
         self.0.state.clear().await;
+    }
+
+    async fn shutdown(&self) {
+        self.0
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

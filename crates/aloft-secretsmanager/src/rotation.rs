@@ -67,6 +67,40 @@ impl SecretsManager {
         Ok(json!({"ARN": arn, "Name": name, "VersionId": token}))
     }
 
+    /// Rotates, on the one clock, every secret whose schedule came round.
+    pub(crate) async fn rotate_due(&self) {
+        let now = clock::now_secs_f64();
+        let due: Vec<(String, String, String, String)> = {
+            let m = self.state.lock();
+            m.values()
+                .filter(|s| s.rotation_enabled && s.deleted_ms.is_none())
+                .filter(|s| next_rotation(s).is_some_and(|t| t <= now))
+                .filter_map(|s| {
+                    let l = s.rotation_lambda.clone()?;
+                    Some((s.account.clone(), s.region.clone(), s.arn.clone(), l))
+                })
+                .collect()
+        };
+        for (account, region, arn, lambda) in due {
+            let token = uuid::Uuid::new_v4().to_string();
+            if let Err(e) = self
+                .run_rotation(&account, &region, &arn, &lambda, &token)
+                .await
+            {
+                tracing::warn!(secret = arn, error = %e.message, "scheduled rotation failed");
+            }
+            // A failed rotation waits for its next window rather than retrying at once.
+            let _ = self
+                .update(&account, &region, &arn, |s| {
+                    if s.rotated_s.is_none_or(|r| r < now) {
+                        s.rotated_s = Some(now);
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+    }
+
     async fn run_rotation(
         &self,
         account: &str,
@@ -137,4 +171,24 @@ impl SecretsManager {
         })
         .await
     }
+}
+
+/// When a secret's rotation schedule next comes round (epoch seconds): `AutomaticallyAfterDays`
+/// or `ScheduleExpression` `rate(N days|hours)` after the last rotation (or creation).
+pub(crate) fn next_rotation(s: &crate::state::Secret) -> Option<f64> {
+    let rules = s.rotation_rules.as_ref()?;
+    let from = s.rotated_s.unwrap_or(s.created_s);
+    if let Some(days) = rules.get("AutomaticallyAfterDays").and_then(Value::as_f64) {
+        return Some(from + days * 86_400.0);
+    }
+    let expr = rules.get("ScheduleExpression").and_then(Value::as_str)?;
+    let inner = expr.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.split_once(' ')?;
+    let n: f64 = n.trim().parse().ok()?;
+    let secs = match unit.trim() {
+        "day" | "days" => 86_400.0,
+        "hour" | "hours" => 3_600.0,
+        _ => return None,
+    };
+    Some(from + n * secs)
 }

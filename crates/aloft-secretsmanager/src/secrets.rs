@@ -76,10 +76,9 @@ fn entry(s: &Secret, versions_member: &str) -> Value {
     if let Some(r) = &s.rotation_rules {
         e["RotationRules"] = r.clone();
         if s.rotation_enabled
-            && let Some(days) = r.get("AutomaticallyAfterDays").and_then(Value::as_f64)
+            && let Some(next) = crate::rotation::next_rotation(s)
         {
-            let from = s.rotated_s.unwrap_or(s.created_s);
-            e["NextRotationDate"] = json!(from + days * 86_400.0);
+            e["NextRotationDate"] = json!(next);
         }
     }
     if let Some(r) = s.rotated_s {
