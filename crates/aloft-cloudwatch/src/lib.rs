@@ -48,6 +48,7 @@ pub struct CloudWatch {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) targets: Arc<Targets>,
     pub(crate) wake: Notify,
+    pub(crate) seq: std::sync::atomic::AtomicU64,
     stopped: AtomicBool,
 }
 
@@ -60,9 +61,11 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         store: ctx.store.clone(),
         targets: ctx.targets.clone(),
         wake: Notify::new(),
+        seq: std::sync::atomic::AtomicU64::new(0),
         stopped: AtomicBool::new(false),
     });
     cw.load_alarms();
+    cw.load_metrics();
     ctx.targets
         .register_target("cloudwatch", Arc::new(MetricsTarget(cw.clone())));
     tokio::spawn(cw.clone().run_alarms());
@@ -96,7 +99,12 @@ async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
 impl CloudWatch {
     async fn call(&self, a: &str, r: &str, op: &str, input: Value) -> Out {
         match op {
-            "PutMetricData" => self.put_metric_data(a, r, input, false),
+            "PutMetricData" => {
+                if let Some(c) = self.put_metric_data(a, r, input, false)? {
+                    commit(c).await?;
+                }
+                Ok(serde_json::json!({}))
+            }
             "GetMetricStatistics" => self.get_metric_statistics(a, r, input),
             "GetMetricData" => self.get_metric_data(a, r, input),
             "ListMetrics" => self.list_metrics(a, r, input),
@@ -178,7 +186,8 @@ impl Service for CloudWatchService {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
-        if self.0.store.clear(alarms::NS, b"").await.is_err() {
+        let metrics = self.0.store.clear(metrics::NS, b"");
+        if self.0.store.clear(alarms::NS, b"").await.is_err() || metrics.await.is_err() {
             tracing::warn!("cloudwatch: reset could not clear the journal");
         }
     }
@@ -199,9 +208,13 @@ impl Target for MetricsTarget {
             .ok_or_else(|| AwsError::validation(format!("Invalid ARN: {arn}")))?;
         let input: Value = serde_json::from_slice(&d.payload)
             .map_err(|_| AwsError::validation("Metric data is not JSON"))?;
-        self.0
+        if let Some(c) = self
+            .0
             .put_metric_data(a.account, a.region, input, true)
-            .map_err(AwsError::from)?;
+            .map_err(AwsError::from)?
+        {
+            commit(c).await.map_err(AwsError::from)?;
+        }
         Ok(Delivered::default())
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use aloft_core::clock;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{Code, CwError, Result};
@@ -14,7 +14,10 @@ use crate::{CloudWatch, Out, parse};
 
 const RETENTION_MS: i64 = 15 * 86_400_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Journal table of data points: `account/region/timestamp/sequence` → (metric, point).
+pub const NS: &str = "cloudwatch/metrics";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MetricId {
     pub account: String,
     pub region: String,
@@ -24,7 +27,7 @@ pub struct MetricId {
     pub dims: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Point {
     pub ts_ms: i64,
     pub sum: f64,
@@ -221,13 +224,14 @@ pub(crate) struct PutIn {
 }
 
 impl CloudWatch {
+    /// Records data points; returns the journal commit to await (durable mode only).
     pub(crate) fn put_metric_data(
         &self,
         account: &str,
         region: &str,
         input: Value,
         internal: bool,
-    ) -> Out {
+    ) -> Result<Option<aloft_store::Commit>> {
         let i: PutIn = parse(input)?;
         if !internal && i.namespace.starts_with("AWS/") {
             return Err(CwError::invalid(
@@ -297,15 +301,49 @@ impl CloudWatch {
             let id = metric_id(account, region, &i.namespace, &d.metric_name, &d.dimensions);
             batch.push((id, p));
         }
+        let mut journal = aloft_store::Batch::new();
+        let durable = self.store.is_durable();
         let mut m = self.metrics.lock();
         for (id, p) in batch {
+            if durable {
+                let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let key = format!("{}/{}/{:016}/{seq:012}", id.account, id.region, p.ts_ms);
+                journal.put(NS, key, serde_json::to_vec(&(&id, &p)).unwrap_or_default());
+            }
             let s = m.entry(id).or_default();
             s.push(p);
             if s.first().is_some_and(|f| f.ts_ms < now - RETENTION_MS) {
                 s.retain(|x| x.ts_ms >= now - RETENTION_MS);
             }
         }
-        Ok(json!({}))
+        Ok(if durable {
+            Some(self.store.submit(journal))
+        } else {
+            None
+        })
+    }
+
+    /// Reloads journaled data points, forgetting those past retention.
+    pub(crate) fn load_metrics(&self) {
+        let now = clock::now_millis();
+        let mut stale = aloft_store::Batch::new();
+        let mut any_stale = false;
+        let mut m = self.metrics.lock();
+        for (k, v) in self.store.load(NS, b"").unwrap_or_default() {
+            match serde_json::from_slice::<(MetricId, Point)>(&v) {
+                Ok((id, p)) if p.ts_ms >= now - RETENTION_MS => m.entry(id).or_default().push(p),
+                _ => {
+                    stale.delete(NS, k);
+                    any_stale = true;
+                }
+            }
+        }
+        for s in m.values_mut() {
+            s.sort_by_key(|p| p.ts_ms);
+        }
+        if any_stale {
+            drop(self.store.submit(stale));
+        }
     }
 
     pub(crate) fn get_metric_statistics(&self, account: &str, region: &str, input: Value) -> Out {
