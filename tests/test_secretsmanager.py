@@ -132,7 +132,10 @@ def test_list_filters_and_pagination(sm):
     assert names(sm.list_secrets(Filters=[{"Key": "name", "Values": ["prod/"]}])) == ["prod/api", "prod/db"]
     assert names(sm.list_secrets(Filters=[{"Key": "name", "Values": ["!prod/"]}])) == ["dev/db"]
     assert names(sm.list_secrets(Filters=[{"Key": "tag-value", "Values": ["core"]}])) == ["prod/db"]
-    assert names(sm.list_secrets(Filters=[{"Key": "description", "Values": ["primary"]}])) == ["prod/db"]
+    assert names(sm.list_secrets(Filters=[{"Key": "description", "Values": ["PRIMARY"]}])) == ["prod/db"]
+    assert names(sm.list_secrets(Filters=[{"Key": "name", "Values": ["PROD/"]}])) == []
+    assert names(sm.list_secrets(Filters=[{"Key": "all", "Values": ["Database"]}])) == ["prod/db"]
+    assert names(sm.list_secrets(Filters=[{"Key": "all", "Values": ["web"]}])) == ["prod/api"]
     assert names(sm.list_secrets(Filters=[
         {"Key": "name", "Values": ["prod/"]}, {"Key": "tag-key", "Values": ["team"]},
         {"Key": "tag-value", "Values": ["web"]}])) == ["prod/api"]
@@ -301,3 +304,16 @@ def test_secrets_survive_restart_with_data_dir(aloft_factory, tmp_path):
     sm = aloft_factory(data_dir=tmp_path).client("secretsmanager")
     assert sm.get_secret_value(SecretId="keep")["SecretString"] == "two"
     assert sm.get_secret_value(SecretId="keep", VersionStage="AWSPREVIOUS")["SecretString"] == "one"
+
+
+def test_a_lambda_reads_a_secret(aloft, sm):
+    lam = aloft.client("lambda")
+    code = "import boto3\ndef handler(e, c):\n    return boto3.client('secretsmanager').get_secret_value(SecretId='app/db')['SecretString']\n"
+    lam.create_function(FunctionName="reader", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+                        Handler="app.handler", Code={"ZipFile": zip_of({"app.py": code})}, Timeout=30)
+    sm.create_secret(Name="app/db", SecretString="from-the-vault")
+    r = lam.invoke(FunctionName="reader")
+    body = json.loads(r["Payload"].read())
+    if r.get("FunctionError") and "boto3" in json.dumps(body):
+        pytest.skip("the machine's python3 has no boto3")
+    assert body == "from-the-vault"

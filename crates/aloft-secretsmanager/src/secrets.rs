@@ -88,28 +88,43 @@ fn entry(s: &Secret, versions_member: &str) -> Value {
 }
 
 /// Prefix match, or (leading `!`) its negation, as ListSecrets filters do.
-fn matches(value: &str, pattern: &str) -> bool {
-    match pattern.strip_prefix('!') {
-        Some(p) => !value.starts_with(p),
-        None => value.starts_with(pattern),
-    }
+fn matches(value: &str, pattern: &str, fold: bool) -> bool {
+    let (neg, p) = match pattern.strip_prefix('!') {
+        Some(p) => (true, p),
+        None => (false, pattern),
+    };
+    let hit = if fold {
+        value.to_lowercase().starts_with(&p.to_lowercase())
+    } else {
+        value.starts_with(p)
+    };
+    hit != neg
 }
 
+/// Per AWS's Filter docs: `description` and `all` ignore case, the others do not; `all`
+/// splits the value into words and looks for each in every attribute (and its words).
 fn filter_hits(s: &Secret, f: &Filter) -> bool {
-    f.values.iter().any(|p| {
-        let desc = s.description.as_deref().unwrap_or("");
-        match f.key.as_str() {
-            "name" => matches(&s.name, p),
-            "description" => matches(desc, p),
-            "tag-key" => s.tags.iter().any(|(k, _)| matches(k, p)),
-            "tag-value" => s.tags.iter().any(|(_, v)| matches(v, p)),
-            "primary-region" => matches(&s.region, p),
-            "owning-service" => false,
-            _ => {
-                matches(&s.name, p)
-                    || matches(desc, p)
-                    || s.tags.iter().any(|(k, v)| matches(k, p) || matches(v, p))
+    let desc = s.description.as_deref().unwrap_or("");
+    f.values.iter().any(|p| match f.key.as_str() {
+        "name" => matches(&s.name, p, false),
+        "description" => matches(desc, p, true),
+        "tag-key" => s.tags.iter().any(|(k, _)| matches(k, p, false)),
+        "tag-value" => s.tags.iter().any(|(_, v)| matches(v, p, false)),
+        "primary-region" => matches(&s.region, p, false),
+        "owning-service" => false,
+        _ => {
+            let mut attrs: Vec<&str> = vec![s.name.as_str(), desc];
+            for (k, v) in &s.tags {
+                attrs.push(k);
+                attrs.push(v);
             }
+            let words: Vec<&str> = attrs
+                .iter()
+                .flat_map(|a| std::iter::once(*a).chain(a.split(|c: char| !c.is_alphanumeric())))
+                .filter(|w| !w.is_empty())
+                .collect();
+            p.split_whitespace()
+                .all(|w| words.iter().any(|a| matches(a, w, true)))
         }
     })
 }

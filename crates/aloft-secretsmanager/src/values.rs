@@ -503,3 +503,67 @@ fn prune(s: &mut Secret) {
 pub(crate) fn blob_of(v: &Version) -> &str {
     v.blob.split_once('#').map_or(v.blob.as_str(), |(b, _)| b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(versions: &[(&str, &[&str])]) -> Secret {
+        Secret {
+            account: "1".into(),
+            region: "r".into(),
+            name: "n".into(),
+            arn: "a".into(),
+            description: None,
+            kms_key_id: None,
+            tags: Vec::new(),
+            created_s: 0.0,
+            changed_s: 0.0,
+            accessed_s: None,
+            deleted_ms: None,
+            rotation_lambda: None,
+            rotation_rules: None,
+            rotation_enabled: false,
+            rotated_s: None,
+            policy: None,
+            versions: versions
+                .iter()
+                .map(|(id, st)| {
+                    (
+                        (*id).to_string(),
+                        Version {
+                            blob: String::new(),
+                            binary: false,
+                            stages: st.iter().map(|s| (*s).to_string()).collect(),
+                            created_s: 0.0,
+                            last_accessed_s: None,
+                        },
+                    )
+                })
+                .collect(),
+            order: versions.iter().map(|(id, _)| (*id).to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn moving_current_hands_previous_to_the_old_current() {
+        let mut s = secret(&[
+            ("v1", &[PREVIOUS]),
+            ("v2", &[CURRENT]),
+            ("v3", &["AWSPENDING"]),
+        ]);
+        move_stage(&mut s, CURRENT, "v3");
+        assert_eq!(s.staged(CURRENT), Some("v3"));
+        assert_eq!(s.staged(PREVIOUS), Some("v2"));
+        assert!(s.versions["v1"].stages.is_empty());
+        assert_eq!(s.versions["v3"].stages, ["AWSPENDING", CURRENT]);
+        // Moving a label onto the version that has it changes nothing.
+        move_stage(&mut s, CURRENT, "v3");
+        assert_eq!(s.staged(PREVIOUS), Some("v2"));
+        // Other labels just move.
+        move_stage(&mut s, "custom", "v1");
+        move_stage(&mut s, "custom", "v2");
+        assert_eq!(s.staged("custom"), Some("v2"));
+        assert!(s.versions["v1"].stages.is_empty());
+    }
+}
