@@ -14,6 +14,7 @@
 pub mod alarms;
 pub mod data;
 pub mod error;
+pub mod evaluate;
 pub mod math;
 pub mod metrics;
 

@@ -17,14 +17,14 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Tag {
-    tag_key: String,
-    tag_value: String,
+    pub(crate) tag_key: String,
+    pub(crate) tag_value: String,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct KeyIdInput {
-    key_id: String,
+pub(crate) struct KeyIdInput {
+    pub(crate) key_id: String,
 }
 
 pub fn key_arn(account: &str, region: &str, id: &str) -> String {
@@ -310,7 +310,7 @@ impl Kms {
             tags.insert(t.tag_key, t.tag_value);
         }
         if let Some(p) = &i.policy {
-            check_policy(p)?;
+            crate::policies::check_policy(p)?;
         }
         // RSA key generation takes a while: never under the state lock.
         let mut key = tokio::task::spawn_blocking(move || new_key_owned(spec, usage))
@@ -581,126 +581,6 @@ impl Kms {
             .collect();
         page(entries, i.limit, i.marker.as_deref(), "Rotations")
     }
-
-    pub(crate) async fn get_key_policy(&self, account: &str, region: &str, input: Value) -> Out {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct In {
-            key_id: String,
-            policy_name: Option<String>,
-        }
-        let i: In = parse(input)?;
-        let k = self.find(account, region, &i.key_id).await?;
-        check_policy_name(i.policy_name.as_deref())?;
-        Ok(json!({"Policy": k.policy, "PolicyName": "default"}))
-    }
-
-    pub(crate) async fn put_key_policy(&self, account: &str, region: &str, input: Value) -> Out {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct In {
-            key_id: String,
-            policy_name: Option<String>,
-            policy: String,
-        }
-        let i: In = parse(input)?;
-        check_policy_name(i.policy_name.as_deref())?;
-        check_policy(&i.policy)?;
-        self.update(account, region, &i.key_id, |k| {
-            if k.state == KeyState::PendingDeletion {
-                return Err(pending(k));
-            }
-            k.policy = i.policy;
-            Ok(())
-        })
-        .await?;
-        Ok(json!({}))
-    }
-
-    pub(crate) async fn list_key_policies(&self, account: &str, region: &str, input: Value) -> Out {
-        let i: KeyIdInput = parse(input)?;
-        self.find(account, region, &i.key_id).await?;
-        Ok(json!({"PolicyNames": ["default"], "Truncated": false}))
-    }
-
-    pub(crate) async fn tag_resource(&self, account: &str, region: &str, input: Value) -> Out {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct In {
-            key_id: String,
-            tags: Vec<Tag>,
-        }
-        let i: In = parse(input)?;
-        for t in &i.tags {
-            if t.tag_key.starts_with("aws:") {
-                return Err(KmsError::new(
-                    Code::TagException,
-                    "Tags beginning with aws: are reserved",
-                ));
-            }
-        }
-        self.update(account, region, &i.key_id, |k| {
-            if k.state == KeyState::PendingDeletion {
-                return Err(pending(k));
-            }
-            for t in i.tags {
-                k.tags.insert(t.tag_key, t.tag_value);
-            }
-            if k.tags.len() > 50 {
-                return Err(KmsError::new(
-                    Code::TagException,
-                    "A KMS key can have at most 50 tags.",
-                ));
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(json!({}))
-    }
-
-    pub(crate) async fn untag_resource(&self, account: &str, region: &str, input: Value) -> Out {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct In {
-            key_id: String,
-            tag_keys: Vec<String>,
-        }
-        let i: In = parse(input)?;
-        self.update(account, region, &i.key_id, |k| {
-            if k.state == KeyState::PendingDeletion {
-                return Err(pending(k));
-            }
-            for t in &i.tag_keys {
-                k.tags.remove(t);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(json!({}))
-    }
-
-    pub(crate) async fn list_resource_tags(
-        &self,
-        account: &str,
-        region: &str,
-        input: Value,
-    ) -> Out {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct In {
-            key_id: String,
-            limit: Option<usize>,
-            marker: Option<String>,
-        }
-        let i: In = parse(input)?;
-        let k = self.find(account, region, &i.key_id).await?;
-        let entries = k
-            .tags
-            .iter()
-            .map(|(key, v)| json!({"TagKey": key, "TagValue": v}))
-            .collect();
-        page(entries, i.limit, i.marker.as_deref(), "Tags")
-    }
 }
 
 /// A fresh key of `spec` (account, region, ARN and policy are filled in by the caller).
@@ -808,23 +688,6 @@ fn rotatable(k: &Key) -> Result<()> {
         return Err(unsupported_rotation(k));
     }
     Ok(())
-}
-
-fn check_policy(p: &str) -> Result<()> {
-    match serde_json::from_str::<Value>(p) {
-        Ok(Value::Object(o)) if o.contains_key("Statement") => Ok(()),
-        _ => Err(KmsError::new(
-            Code::MalformedPolicyDocumentException,
-            "The key policy is not a valid policy document.",
-        )),
-    }
-}
-
-fn check_policy_name(name: Option<&str>) -> Result<()> {
-    match name {
-        None | Some("default") => Ok(()),
-        Some(_) => Err(KmsError::not_found("No such policy exists")),
-    }
 }
 
 /// One page of a listing with KMS's `Limit`/`Marker`/`Truncated`/`NextMarker`.

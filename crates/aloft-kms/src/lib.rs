@@ -30,6 +30,7 @@ pub mod error;
 pub mod grants;
 pub mod keys;
 pub mod material;
+pub mod policies;
 pub mod state;
 
 use std::sync::Arc;
