@@ -163,12 +163,11 @@ fn signed_in(site: &Site<'_>, req: &AwsRequest) -> Option<String> {
         .map(|_| login.username)
 }
 
-fn login_form(site: &Site<'_>, req: &AwsRequest, error: Option<&str>, username: &str) -> String {
+fn login_form(req: &AwsRequest, error: Option<&str>, username: &str) -> String {
     let action = match req.query() {
         "" => req.path().to_string(),
         q => format!("{}?{q}", req.path()),
     };
-    let _ = site;
     let err = error
         .map(|e| format!("<p class=\"error\" id=\"loginErrorMessage\">{}</p>", esc(e)))
         .unwrap_or_default();
@@ -197,7 +196,7 @@ pub async fn show(site: &Site<'_>, req: &AwsRequest, q: &HashMap<String, String>
     if !force && let Some(username) = signed_in(site, req) {
         return complete(site, &ask, &username, None).await;
     }
-    html(200, &login_form(site, req, None, ""))
+    html(200, &login_form(req, None, ""))
 }
 
 /// POST: the login form's credentials.
@@ -216,12 +215,7 @@ pub async fn submit(
     if given.is_empty() || pw.is_empty() {
         return html(
             400,
-            &login_form(
-                site,
-                req,
-                Some("Username and password are required."),
-                given,
-            ),
+            &login_form(req, Some("Username and password are required."), given),
         );
     }
     let username = match password_sign_in(
@@ -236,7 +230,7 @@ pub async fn submit(
     .await
     {
         Ok(u) => u,
-        Err(e) => return html(400, &login_form(site, req, Some(&e.message), given)),
+        Err(e) => return html(400, &login_form(req, Some(&e.message), given)),
     };
     let needs_more = site.inner.read_any(&site.pool_id, |p| {
         let u = p.users.get(&username);
@@ -252,7 +246,6 @@ pub async fn submit(
         return html(
             400,
             &login_form(
-                site,
                 req,
                 Some(
                     "This user must complete a challenge (a new password or MFA) that Aloft's hosted login page does not offer; sign in through the API (InitiateAuth) instead.",
@@ -298,15 +291,12 @@ async fn complete(site: &Site<'_>, ask: &Ask, username: &str, cookie: Option<Str
         let tokens = match tokens {
             Ok(t) => t,
             Err(e) => {
+                tracing::warn!(error = %e.message, "implicit grant failed");
                 return refuse(Refusal::Redirect(
                     ask.redirect_uri.clone(),
                     "server_error",
                     ask.state.clone(),
-                ))
-                .map(|b| {
-                    tracing::warn!(error = %e.message, "implicit grant failed");
-                    b
-                });
+                ));
             }
         };
         let access = tokens["AccessToken"].as_str().unwrap_or("").to_string();

@@ -149,20 +149,18 @@ pub async fn route(inner: &Inner, mut req: AwsRequest) -> Result<Response, AwsRe
     } else {
         HashMap::new()
     };
+    // The hosted-UI cookie stays with the domain: the whole host, or the path form's prefix.
+    let cookie_path = if req.ctx.host_label == Some(HOST_LABEL) {
+        "/".to_string()
+    } else {
+        format!("{PATH_PREFIX}{domain}")
+    };
     let site = Site {
         inner,
         pool_id,
-        domain,
         base,
         ctx: issuer_ctx(&req.ctx),
-        cookie_path: if req.ctx.host_label == Some(HOST_LABEL) {
-            "/".to_string()
-        } else {
-            format!(
-                "{PATH_PREFIX}{}",
-                domain_of(&req).map(|d| d.0).unwrap_or_default()
-            )
-        },
+        cookie_path,
     };
     let resp = match (method.as_str(), sub.as_str()) {
         ("GET", "/oauth2/authorize" | "/login" | "/authorize") => {
@@ -193,8 +191,6 @@ pub async fn route(inner: &Inner, mut req: AwsRequest) -> Result<Response, AwsRe
 pub(crate) struct Site<'a> {
     pub inner: &'a Inner,
     pub pool_id: String,
-    #[allow(dead_code)]
-    pub domain: String,
     /// The URL the endpoints are under, as this request addressed them.
     pub base: String,
     pub ctx: RequestContext,

@@ -344,7 +344,7 @@ mod tests {
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert_eq!(
             URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEjTwXsbU"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
