@@ -102,7 +102,10 @@ mod tests {
         fs::write(d.path().join(MARKER), "aloft data directory\nformat = 99\n").unwrap();
         let err = prepare(d.path()).unwrap_err().to_string();
         assert!(err.contains("newer Aloft (data format 99)"), "{err}");
-        assert!(err.contains(&format!("reads format {DATA_FORMAT}")), "{err}");
+        assert!(
+            err.contains(&format!("reads format {DATA_FORMAT}")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -87,7 +87,10 @@ mod tests {
     fn stale_directories_of_dead_processes_are_swept() {
         let base = std::env::temp_dir();
         // pid 0 is never a user process; /proc/0 does not exist.
-        let stale = base.join(format!("{PREFIX}sweeptest-0-{:016x}", rand::random::<u64>()));
+        let stale = base.join(format!(
+            "{PREFIX}sweeptest-0-{:016x}",
+            rand::random::<u64>()
+        ));
         let live = TempDir::new("sweeptest").unwrap();
         fs::create_dir(&stale).unwrap();
         TempDir::sweep_stale("sweeptest");

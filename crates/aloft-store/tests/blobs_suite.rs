@@ -82,9 +82,19 @@ async fn ids_never_escape_the_store(b: &Blobs) {
         "0123456789abcdef0123456789abcde/",
     ] {
         let id = BlobId(bad.to_string());
-        assert_eq!(b.path(&id).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
-        assert_eq!(b.open(&id).await.unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(b.delete(&id).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            b.path(&id).unwrap_err().kind(),
+            ErrorKind::InvalidInput,
+            "{bad}"
+        );
+        assert_eq!(
+            b.open(&id).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            b.delete(&id).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 }
 
@@ -111,7 +121,10 @@ async fn gc_keeps_live_blobs_and_other_scopes(b: &Blobs) {
     let removed = s3.gc(&HashSet::from([live.clone()])).unwrap();
     assert_eq!(removed, 2);
     assert_eq!(s3.read(&live).await.unwrap(), b"live");
-    assert_eq!(s3.read(&orphan).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        s3.read(&orphan).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(lambda.read(&others).await.unwrap(), b"not s3's");
     assert_eq!(b.read(&root).await.unwrap(), b"root");
     assert!(s3.dir().join("not-a-blob-name").exists());
@@ -123,7 +136,11 @@ async fn gc_keeps_live_blobs_and_other_scopes(b: &Blobs) {
 
 async fn scope_names_are_checked(b: &Blobs) {
     for bad in ["", "tmp", "../x", "S3", "a/b", "."] {
-        assert_eq!(b.scope(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
+        assert_eq!(
+            b.scope(bad).unwrap_err().kind(),
+            ErrorKind::InvalidInput,
+            "{bad}"
+        );
     }
     assert!(b.scope("cognito-idp").is_ok());
 }

@@ -27,7 +27,10 @@ fn durable() -> Backend {
 }
 
 fn kv(pairs: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    pairs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
 }
 
 async fn put(store: &dyn Store, ns: &str, key: &[u8], value: &[u8]) {
@@ -82,7 +85,11 @@ async fn namespaces_are_separate(s: &dyn Store) {
 }
 
 async fn clear_removes_a_prefix_only(s: &dyn Store) {
-    for key in ["000000000000/us-east-1/a", "000000000000/us-east-1/b", "000000000000/eu-west-1/a"] {
+    for key in [
+        "000000000000/us-east-1/a",
+        "000000000000/us-east-1/b",
+        "000000000000/eu-west-1/a",
+    ] {
         put(s, "q", key.as_bytes(), b"v").await;
     }
     put(s, "other", b"000000000000/us-east-1/a", b"v").await;
@@ -250,7 +257,10 @@ async fn a_data_dir_cannot_be_opened_twice() {
     let _first = Durable::open(dir.path()).unwrap();
     let err = Durable::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::DataDir(_)));
-    assert!(err.to_string().contains("in use by another Aloft process"), "{err}");
+    assert!(
+        err.to_string().contains("in use by another Aloft process"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -258,7 +268,10 @@ async fn a_newer_data_dir_is_refused() {
     let dir = TempDir::new("store-test").unwrap();
     std::fs::write(
         dir.path().join("FORMAT"),
-        format!("aloft data directory\nformat = {}\n", aloft_store::DATA_FORMAT + 1),
+        format!(
+            "aloft data directory\nformat = {}\n",
+            aloft_store::DATA_FORMAT + 1
+        ),
     )
     .unwrap();
     let err = Durable::open(dir.path()).unwrap_err().to_string();
