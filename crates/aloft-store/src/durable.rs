@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::datadir;
-use crate::journal::{Batch, Commit, Store, StoreError};
+use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 use crate::keys;
 
 const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
@@ -106,7 +106,7 @@ impl Store for Durable {
         true
     }
 
-    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Entries, StoreError> {
         if let Some(msg) = keys::invalid_ns(ns) {
             return Err(StoreError::Io(msg));
         }

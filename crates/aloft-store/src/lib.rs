@@ -26,6 +26,6 @@ mod tempdir;
 pub use blobs::{BlobId, BlobWriter, Blobs};
 pub use datadir::DATA_FORMAT;
 pub use durable::Durable;
-pub use journal::{Batch, Commit, Store, StoreError};
+pub use journal::{Batch, Commit, Entries, Store, StoreError};
 pub use memory::{Ephemeral, Memory};
 pub use tempdir::TempDir;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::journal::{Batch, Commit, Store, StoreError};
+use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 use crate::keys;
 
 /// The default store: services hold their state in memory, so writes are dropped, every
@@ -16,7 +16,7 @@ impl Store for Ephemeral {
     fn is_durable(&self) -> bool {
         false
     }
-    fn load(&self, _ns: &str, _prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn load(&self, _ns: &str, _prefix: &[u8]) -> Result<Entries, StoreError> {
         Ok(Vec::new())
     }
     fn submit(&self, _batch: Batch) -> Commit {
@@ -57,7 +57,7 @@ impl Store for Memory {
         false
     }
 
-    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Entries, StoreError> {
         if let Some(msg) = keys::invalid_ns(ns) {
             return Err(StoreError::Io(msg));
         }
