@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::datadir::sync_dir;
+use crate::datadir::{self, sync_dir};
 use crate::tempdir::TempDir;
 
 /// Where in-progress writes live, inside each scope's directory.
@@ -78,9 +78,11 @@ impl Blobs {
         })
     }
 
-    /// `data_dir/blobs`, where finished blobs are fsynced before they are acknowledged.
+    /// `data_dir/blobs`, where finished blobs are fsynced before they are acknowledged. Checks
+    /// (or writes) the data directory's format marker, like [`crate::Durable::open`].
     pub fn durable(data_dir: impl AsRef<Path>) -> io::Result<Self> {
         let data_dir = data_dir.as_ref();
+        datadir::prepare(data_dir).map_err(|e| io::Error::other(e.to_string()))?;
         let dir = data_dir.join("blobs");
         std::fs::create_dir_all(dir.join(TMP))?;
         sync_dir(&dir)?;

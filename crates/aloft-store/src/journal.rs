@@ -14,6 +14,9 @@ pub enum StoreError {
     DataDir(String),
 }
 
+/// Key/value pairs in key order, as [`Store::load`] returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Puts and deletes applied atomically, in order.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -68,9 +71,6 @@ impl Future for Commit {
         }
     }
 }
-
-/// `(key, value)` pairs of one namespace, in key order, as [`Store::load`] returns them.
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A namespaced, ordered key/value journal.
 pub trait Store: Send + Sync + 'static {

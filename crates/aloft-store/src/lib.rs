@@ -18,6 +18,7 @@
 mod blobs;
 mod datadir;
 mod durable;
+mod ephemeral;
 mod journal;
 mod keys;
 mod memory;
@@ -26,6 +27,7 @@ mod tempdir;
 pub use blobs::{BlobId, BlobWriter, Blobs};
 pub use datadir::DATA_FORMAT;
 pub use durable::Durable;
+pub use ephemeral::Ephemeral;
 pub use journal::{Batch, Commit, Entries, Store, StoreError};
-pub use memory::{Ephemeral, Memory};
+pub use memory::Memory;
 pub use tempdir::TempDir;

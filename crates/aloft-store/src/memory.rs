@@ -1,34 +1,10 @@
-//! The stores that keep nothing on disk: [`Ephemeral`] (the default mode) and [`Memory`] (tests).
+//! [`Memory`]: a store that keeps its entries in a map, for services' tests.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 use crate::keys;
-
-/// The default store: services hold their state in memory, so writes are dropped, every
-/// commit is acknowledged at once and `load` finds nothing. Nothing survives a restart, which
-/// is what running without `--data-dir` promises.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Ephemeral;
-
-impl Store for Ephemeral {
-    fn is_durable(&self) -> bool {
-        false
-    }
-    fn load(&self, _ns: &str, _prefix: &[u8]) -> Result<Entries, StoreError> {
-        Ok(Vec::new())
-    }
-    fn submit(&self, _batch: Batch) -> Commit {
-        Commit::done()
-    }
-    fn clear(&self, _ns: &str, _prefix: &[u8]) -> Commit {
-        Commit::done()
-    }
-    fn flush(&self) -> Commit {
-        Commit::done()
-    }
-}
 
 /// A store that keeps what it is given in a map, so that a service's tests can check that
 /// state written through the journal loads back the same, without a disk. Same semantics as

@@ -211,3 +211,22 @@ async fn durable_blobs_are_there_after_reopening() {
     assert_eq!(b.read(&id).await.unwrap(), b"kept");
     assert_eq!(b.gc(&HashSet::from([id.clone()])).unwrap(), 0);
 }
+
+#[tokio::test]
+async fn blobs_and_journal_share_the_data_dir_in_either_order() {
+    let dir = TempDir::new("blobs-test").unwrap();
+    let blobs = Blobs::durable(dir.path()).unwrap();
+    blobs.put(b"x").await.unwrap();
+    drop(aloft_store::Durable::open(dir.path()).unwrap());
+    assert!(Blobs::durable(dir.path()).is_ok());
+
+    let newer = TempDir::new("blobs-test").unwrap();
+    std::fs::write(
+        newer.path().join("FORMAT"),
+        "aloft data directory\nformat = 999\n",
+    )
+    .unwrap();
+    let err = Blobs::durable(newer.path()).unwrap_err().to_string();
+    assert!(err.contains("written by a newer Aloft"), "{err}");
+    assert!(!newer.path().join("blobs").exists());
+}
