@@ -23,5 +23,9 @@ fuzz_target!(|data: &[u8]| {
         parts.signed_headers.join(";"),
         parts.signature
     );
-    assert_eq!(parse_authorization(&rendered).as_ref(), Some(&parts), "{rendered}");
+    assert_eq!(
+        parse_authorization(&rendered).as_ref(),
+        Some(&parts),
+        "{rendered}"
+    );
 });

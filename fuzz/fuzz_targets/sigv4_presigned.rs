@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     );
     // The parser reports an absent SignedHeaders as empty; a present one always has a member.
     if !parts.signed_headers.is_empty() {
-        rendered += &format!("&X-Amz-SignedHeaders={}", enc(&parts.signed_headers.join(";")));
+        rendered += &format!(
+            "&X-Amz-SignedHeaders={}",
+            enc(&parts.signed_headers.join(";"))
+        );
     }
     if let Some(date) = &parts.presigned_date {
         rendered += &format!("&X-Amz-Date={}", enc(date));
@@ -34,5 +37,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(expires) = &parts.presigned_expires {
         rendered += &format!("&X-Amz-Expires={}", enc(expires));
     }
-    assert_eq!(parse_presigned(&rendered).as_ref(), Some(&parts), "{rendered}");
+    assert_eq!(
+        parse_presigned(&rendered).as_ref(),
+        Some(&parts),
+        "{rendered}"
+    );
 });
