@@ -72,6 +72,8 @@ impl Durable {
                 )),
                 e => StoreError::DataDir(format!("cannot open {}: {e}", path.display())),
             })?;
+        // redb syncs the file's contents on commit, not the directory entry naming it.
+        datadir::sync_dir(dir).map_err(io)?;
         let db = Arc::new(db);
         // Make sure the table exists so that reads never have to tell "missing" from "empty".
         let txn = db.begin_write().map_err(io)?;
