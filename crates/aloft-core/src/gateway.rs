@@ -354,15 +354,15 @@ fn finish(mut resp: Response, request_id: &str, cors_origin: Option<&HeaderValue
             h.insert("x-amz-request-id", id);
         }
     }
-    if let Some(origin) = cors_origin {
-        if !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            h.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("*"),
-            );
-            h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
+    if let Some(origin) = cors_origin
+        && !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     resp
 }

@@ -290,7 +290,10 @@ mod tests {
             Decision::Allowed
         );
         assert_eq!(
-            evaluate_set(std::slice::from_ref(&doc), &req("iam:CreateUser", "*", &ctx)),
+            evaluate_set(
+                std::slice::from_ref(&doc),
+                &req("iam:CreateUser", "*", &ctx)
+            ),
             Decision::ImplicitDeny
         );
         ctx.insert("aws:username".to_string(), vec!["bob".to_string()]);
