@@ -1,0 +1,464 @@
+//! Object bodies: where they live (memory or a blob file), how they stream in (hashed on the
+//! way, spilled to disk past a threshold) and how they stream out (ranges, multipart pieces).
+//!
+//! Blobs are named by random ids, never by object keys, so no key (`../../etc/passwd`) can
+//! address a file outside the blob directory.
+
+use std::io::{Seek, SeekFrom};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use aloft_core::AwsError;
+use aloft_core::body::{Body, BoxError};
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use md5::Digest;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+
+use crate::checksums::{Algo, Hasher};
+use crate::error::{S3Error, internal};
+
+/// Where an object's (or part's) bytes are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Data {
+    /// Small bodies in the default ephemeral mode.
+    Inline(#[serde(with = "b64")] Bytes),
+    /// A blob file, by id.
+    Blob(Arc<str>),
+    /// A completed multipart upload: its parts, in order, never copied.
+    Parts(Arc<[Piece]>),
+}
+
+/// One piece of a multipart object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Piece {
+    pub data: Data,
+    pub size: u64,
+}
+
+impl Data {
+    pub fn empty() -> Self {
+        Data::Inline(Bytes::new())
+    }
+
+    /// Blob ids this body owns (to delete them when the object goes).
+    pub fn blob_ids(&self, out: &mut Vec<Arc<str>>) {
+        match self {
+            Data::Inline(_) => {}
+            Data::Blob(id) => out.push(id.clone()),
+            Data::Parts(p) => p.iter().for_each(|p| p.data.blob_ids(out)),
+        }
+    }
+}
+
+mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(b))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let s = String::deserialize(d)?;
+        STANDARD
+            .decode(s)
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The blob directory and the spill policy.
+pub struct BodyStore {
+    dir: PathBuf,
+    durable: bool,
+    /// Bodies up to this size stay in memory (ephemeral mode only).
+    inline_max: usize,
+}
+
+impl BodyStore {
+    pub fn new(dir: PathBuf, durable: bool) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            durable,
+            inline_max: if durable { 0 } else { 1 << 20 },
+        })
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Deletes blob files no longer referenced (after the metadata change is committed).
+    pub fn remove(&self, ids: &[Arc<str>]) {
+        for id in ids {
+            if let Err(e) = std::fs::remove_file(self.path(id))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("could not remove blob {id}: {e}");
+            }
+        }
+    }
+
+    /// Blob files that exist on disk (to collect orphans at start).
+    pub fn list(&self) -> Vec<String> {
+        std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn remove_tmp_and(&self, keep: &std::collections::HashSet<String>) {
+        for name in self.list() {
+            if !keep.contains(&name) {
+                let _ = std::fs::remove_file(self.path(&name));
+            }
+        }
+    }
+
+    /// Copies `data[range]` into a new body (CopyObject, UploadPartCopy).
+    pub async fn copy(
+        &self,
+        data: &Data,
+        start: u64,
+        len: u64,
+        algo: Option<Algo>,
+    ) -> Result<Ingested, AwsError> {
+        let mut ing = Ingest::new(self, algo, None);
+        let mut stream = self.reader(data, start, len);
+        use futures_util::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(internal)?;
+            ing.push(&chunk).await?;
+        }
+        ing.finish().await
+    }
+
+    /// Reads a body from the client, hashing as it goes.
+    pub async fn ingest(
+        &self,
+        mut body: Body,
+        algo: Option<Algo>,
+        content_sha256: Option<[u8; 32]>,
+        max: u64,
+    ) -> Result<Ingested, AwsError> {
+        let mut ing = Ingest::new(self, algo, content_sha256);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                S3Error::IncompleteBody.msg(format!("Could not read the request body: {e}"))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if ing.size + data.len() as u64 > max {
+                    ing.abort().await;
+                    return Err(S3Error::EntityTooLarge
+                        .err()
+                        .with_field("MaxSizeAllowed", max.to_string()));
+                }
+                ing.push(&data).await?;
+            }
+        }
+        ing.finish().await
+    }
+
+    /// A stream of `len` bytes of `data` from `start`.
+    pub fn reader(&self, data: &Data, start: u64, len: u64) -> BodyReader {
+        let mut segs = Vec::new();
+        flatten(data, start, len, &mut segs);
+        BodyReader {
+            dir: self.dir.clone(),
+            segs: segs.into_iter().collect(),
+            file: None,
+            left_in_file: 0,
+        }
+    }
+
+    /// The whole body as one response body (in memory when it is, streamed otherwise).
+    pub fn body(&self, data: &Data, start: u64, len: u64) -> Body {
+        if let Data::Inline(b) = data {
+            let s = start as usize;
+            return aloft_core::body::full(b.slice(s..s + len as usize));
+        }
+        aloft_core::body::stream(self.reader(data, start, len))
+    }
+}
+
+/// What an ingested body came to.
+#[derive(Debug)]
+pub struct Ingested {
+    pub data: Data,
+    pub size: u64,
+    pub md5: [u8; 16],
+    /// The checksum of the requested algorithm, base64.
+    pub checksum: Option<(Algo, String)>,
+}
+
+impl Ingested {
+    pub fn etag(&self) -> String {
+        hex::encode(self.md5)
+    }
+    pub fn md5_b64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.md5)
+    }
+}
+
+/// A body being received.
+struct Ingest<'a> {
+    store: &'a BodyStore,
+    buf: BytesMut,
+    file: Option<(tokio::fs::File, String)>,
+    size: u64,
+    md5: md5::Md5,
+    hasher: Option<(Algo, Hasher)>,
+    sha256: Option<([u8; 32], sha2::Sha256)>,
+}
+
+impl<'a> Ingest<'a> {
+    fn new(store: &'a BodyStore, algo: Option<Algo>, sha: Option<[u8; 32]>) -> Self {
+        Self {
+            store,
+            buf: BytesMut::new(),
+            file: None,
+            size: 0,
+            md5: md5::Md5::new(),
+            hasher: algo.map(|a| (a, Hasher::new(a))),
+            sha256: sha.map(|s| (s, sha2::Sha256::new())),
+        }
+    }
+
+    async fn push(&mut self, data: &[u8]) -> Result<(), AwsError> {
+        self.size += data.len() as u64;
+        self.md5.update(data);
+        if let Some((_, h)) = &mut self.hasher {
+            h.update(data);
+        }
+        if let Some((_, h)) = &mut self.sha256 {
+            h.update(data);
+        }
+        if self.file.is_none() && self.buf.len() + data.len() <= self.store.inline_max {
+            self.buf.extend_from_slice(data);
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let tmp = self.store.path(&format!("{id}.tmp"));
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(internal)?;
+            if !self.buf.is_empty() {
+                f.write_all(&self.buf).await.map_err(internal)?;
+                self.buf = BytesMut::new();
+            }
+            self.file = Some((f, id));
+        }
+        let (f, _) = self.file.as_mut().expect("file just set");
+        f.write_all(data).await.map_err(internal)
+    }
+
+    async fn abort(mut self) {
+        if let Some((f, id)) = self.file.take() {
+            drop(f);
+            let _ = tokio::fs::remove_file(self.store.path(&format!("{id}.tmp"))).await;
+        }
+    }
+
+    async fn finish(mut self) -> Result<Ingested, AwsError> {
+        if let Some((expected, h)) = self.sha256.take() {
+            let got: [u8; 32] = h.finalize().into();
+            if got != expected {
+                self.abort().await;
+                return Err(S3Error::XAmzContentSHA256Mismatch
+                    .err()
+                    .with_field("ClientComputedContentSHA256", hex::encode(expected))
+                    .with_field("S3ComputedContentSHA256", hex::encode(got)));
+            }
+        }
+        let data = match self.file.take() {
+            None => Data::Inline(self.buf.split().freeze()),
+            Some((mut f, id)) => {
+                f.flush().await.map_err(internal)?;
+                if self.store.durable {
+                    f.sync_all().await.map_err(internal)?;
+                }
+                drop(f);
+                let tmp = self.store.path(&format!("{id}.tmp"));
+                tokio::fs::rename(&tmp, self.store.path(&id))
+                    .await
+                    .map_err(internal)?;
+                Data::Blob(id.into())
+            }
+        };
+        Ok(Ingested {
+            data,
+            size: self.size,
+            md5: self.md5.finalize().into(),
+            checksum: self.hasher.map(|(a, h)| (a, h.finish())),
+        })
+    }
+}
+
+/// A contiguous piece to read: in-memory bytes or a file range.
+enum Seg {
+    Mem(Bytes),
+    File(Arc<str>, u64, u64),
+}
+
+fn flatten(data: &Data, start: u64, len: u64, out: &mut Vec<Seg>) {
+    if len == 0 {
+        return;
+    }
+    match data {
+        Data::Inline(b) => {
+            let s = start as usize;
+            out.push(Seg::Mem(b.slice(s..s + len as usize)));
+        }
+        Data::Blob(id) => out.push(Seg::File(id.clone(), start, len)),
+        Data::Parts(pieces) => {
+            let (mut start, mut len) = (start, len);
+            for p in pieces.iter() {
+                if len == 0 {
+                    break;
+                }
+                if start >= p.size {
+                    start -= p.size;
+                    continue;
+                }
+                let take = (p.size - start).min(len);
+                flatten(&p.data, start, take, out);
+                start = 0;
+                len -= take;
+            }
+        }
+    }
+}
+
+/// Streams segments, opening each file only when reached (a 10,000-part object holds one fd).
+pub struct BodyReader {
+    dir: PathBuf,
+    segs: std::collections::VecDeque<Seg>,
+    file: Option<tokio::fs::File>,
+    left_in_file: u64,
+}
+
+const READ_CHUNK: usize = 256 * 1024;
+
+impl futures_util::Stream for BodyReader {
+    type Item = Result<Bytes, BoxError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(f) = this.file.as_mut() {
+                if this.left_in_file == 0 {
+                    this.file = None;
+                    continue;
+                }
+                let want = (this.left_in_file as usize).min(READ_CHUNK);
+                let mut buf = BytesMut::zeroed(want);
+                let mut rb = ReadBuf::new(&mut buf);
+                return match Pin::new(f).poll_read(cx, &mut rb) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e.into()))),
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(Some(Err("blob ended early".into())));
+                        }
+                        buf.truncate(n);
+                        this.left_in_file -= n as u64;
+                        Poll::Ready(Some(Ok(buf.freeze())))
+                    }
+                };
+            }
+            match this.segs.pop_front() {
+                None => return Poll::Ready(None),
+                Some(Seg::Mem(b)) => return Poll::Ready(Some(Ok(b))),
+                Some(Seg::File(id, start, len)) => {
+                    // Opening and seeking are single quick syscalls; reads go through tokio.
+                    let opened = std::fs::File::open(this.dir.join(&*id)).and_then(|mut f| {
+                        f.seek(SeekFrom::Start(start))?;
+                        Ok(f)
+                    });
+                    match opened {
+                        Ok(f) => {
+                            this.file = Some(tokio::fs::File::from_std(f));
+                            this.left_in_file = len;
+                        }
+                        Err(e) => return Poll::Ready(Some(Err(e.into()))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn store(inline_max: usize) -> (BodyStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("aloft-s3-test-{}", uuid::Uuid::new_v4()));
+        let mut s = BodyStore::new(dir.clone(), false).unwrap();
+        s.inline_max = inline_max;
+        (s, dir)
+    }
+
+    async fn read_all(s: &BodyStore, d: &Data, start: u64, len: u64) -> Vec<u8> {
+        let mut r = s.reader(d, start, len);
+        let mut out = Vec::new();
+        while let Some(c) = r.next().await {
+            out.extend_from_slice(&c.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn spills_and_reads_ranges_across_parts() {
+        let (s, dir) = store(4);
+        let a = s
+            .ingest(aloft_core::body::full("hello world"), Some(Algo::CRC32), None, 100)
+            .await
+            .unwrap();
+        assert!(matches!(a.data, Data::Blob(_)));
+        assert_eq!(a.etag(), crate::checksums::md5_hex(b"hello world"));
+        assert_eq!(a.checksum.as_ref().unwrap().1, crate::checksums::checksum(Algo::CRC32, b"hello world"));
+        let b = s
+            .ingest(aloft_core::body::full("abc"), None, None, 100)
+            .await
+            .unwrap();
+        assert!(matches!(b.data, Data::Inline(_)));
+        let whole = Data::Parts(Arc::from(vec![
+            Piece { data: a.data.clone(), size: 11 },
+            Piece { data: b.data.clone(), size: 3 },
+        ]));
+        assert_eq!(read_all(&s, &whole, 0, 14).await, b"hello worldabc");
+        assert_eq!(read_all(&s, &whole, 6, 6).await, b"worlda");
+        assert_eq!(read_all(&s, &whole, 12, 2).await, b"bc");
+        let c = s.copy(&whole, 3, 9, None).await.unwrap();
+        assert_eq!(read_all(&s, &c.data, 0, c.size).await, b"lo worlda");
+        let err = s
+            .ingest(aloft_core::body::full("toolong"), None, None, 3)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "EntityTooLarge");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn sha256_mismatch_is_refused() {
+        let (s, dir) = store(1024);
+        let err = s
+            .ingest(aloft_core::body::full("x"), None, Some([0; 32]), 100)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "XAmzContentSHA256Mismatch");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
