@@ -1,6 +1,7 @@
 //! The response body type: buffered bytes or a stream (S3 GETs stream files).
 
 use bytes::Bytes;
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -34,4 +35,29 @@ where
 /// Converts a buffered `http::Response<Bytes>` (what the codecs produce) into a [`Response`].
 pub fn from_bytes(resp: http::Response<Bytes>) -> Response {
     resp.map(full)
+}
+
+/// Why a bounded read stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    TooLarge,
+    Broken(BoxError),
+}
+
+/// Reads a whole body, refusing more than `limit` bytes. Only for bodies AWS itself bounds.
+pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, ReadError> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ReadError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(ReadError::TooLarge);
+            }
+            if buf.is_empty() && body.is_end_stream() {
+                return Ok(data);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
 }

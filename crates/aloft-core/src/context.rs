@@ -1,7 +1,6 @@
 //! Who a request is from and where it goes: built once by the gateway, read by services.
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 
 use crate::AwsError;
 use crate::body::Body;
@@ -59,11 +58,10 @@ impl AwsRequest {
         error: impl FnOnce() -> AwsError,
     ) -> Result<Bytes, AwsError> {
         let body = std::mem::replace(&mut self.body, crate::body::empty());
-        let limited = http_body_util::Limited::new(body, limit);
-        match limited.collect().await {
-            Ok(c) => Ok(c.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(error()),
-            Err(e) => Err(AwsError::new(
+        match crate::body::collect_limited(body, limit).await {
+            Ok(b) => Ok(b),
+            Err(crate::body::ReadError::TooLarge) => Err(error()),
+            Err(crate::body::ReadError::Broken(e)) => Err(AwsError::new(
                 "IncompleteBody",
                 400,
                 format!("Could not read the request body: {e}"),

@@ -16,6 +16,7 @@ pub mod detect;
 pub mod gateway;
 pub mod ids;
 mod internal;
+pub use internal::json_response;
 pub mod service;
 
 pub use aloft_protocol::AwsError;

@@ -23,3 +23,30 @@ pub struct BlobWriter {
     pub(crate) durable: bool,
     pub(crate) final_path: PathBuf,
 }
+
+impl Blobs {
+    /// Blobs in a fresh temporary directory, for the ephemeral mode.
+    pub fn ephemeral() -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("aloft-blobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            durable: false,
+        })
+    }
+
+    /// Blobs under `data_dir/blobs`, fsynced.
+    pub fn durable(data_dir: &std::path::Path) -> std::io::Result<Self> {
+        let dir = data_dir.join("blobs");
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir, durable: true })
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub fn is_durable(&self) -> bool {
+        self.durable
+    }
+}

@@ -10,6 +10,9 @@ pub enum StoreError {
     Io(String),
 }
 
+/// Key/value pairs in key order, as [`Store::load`] returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Puts and deletes applied atomically, in order.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -63,7 +66,7 @@ pub trait Store: Send + Sync + 'static {
     /// True when commits survive a crash (a `--data-dir` was given).
     fn is_durable(&self) -> bool;
     /// Every entry of `ns` whose key starts with `prefix`, in key order. Used at start-up.
-    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn load(&self, ns: &str, prefix: &[u8]) -> Result<Entries, StoreError>;
     /// Queues a batch; the returned [`Commit`] resolves once it is durable.
     fn submit(&self, batch: Batch) -> Commit;
     /// Deletes every entry of `ns` whose key starts with `prefix` (reset), durably.

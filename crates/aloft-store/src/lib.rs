@@ -11,7 +11,9 @@
 //! Large bodies (S3 objects, Lambda packages) go to [`Blobs`], never through the journal.
 
 mod blobs;
+mod ephemeral;
 mod journal;
 
 pub use blobs::{BlobId, BlobWriter, Blobs};
-pub use journal::{Batch, Commit, Store, StoreError};
+pub use ephemeral::Ephemeral;
+pub use journal::{Batch, Commit, Entries, Store, StoreError};

@@ -1,3 +1,121 @@
 //! `aloft`: parse the configuration, build the services, serve them on one port.
 
-fn main() {}
+mod config;
+mod services;
+
+use std::sync::Arc;
+
+use aloft_core::ServiceContext;
+use aloft_core::gateway::Gateway;
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = config::Args::parse();
+    init_logging(&args.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aloft: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aloft: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: config::Args) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = Arc::new(args.config(addr.port()));
+    let (store, blobs) = storage::open(config.data_dir.as_deref())?;
+    let ctx = ServiceContext {
+        store: store.clone(),
+        blobs,
+        targets: aloft_events::Targets::new(),
+        config: config.clone(),
+    };
+    let services = services::build(&ctx).await;
+    let gateway = Gateway::new(services, config.clone(), store);
+    // The harness and wrappers wait for this line; keep its shape.
+    println!("aloft ready on http://{addr}");
+    tracing::info!(
+        "serving on http://{addr} ({})",
+        config.data_dir.as_ref().map_or_else(
+            || "in memory".to_string(),
+            |d| format!("data in {}", d.display())
+        )
+    );
+    gateway
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+mod storage {
+    //! Chooses the storage backends from `--data-dir`.
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use aloft_store::{Blobs, Ephemeral, Store};
+
+    pub fn open(data_dir: Option<&Path>) -> Result<(Arc<dyn Store>, Arc<Blobs>), String> {
+        match data_dir {
+            None => {
+                let blobs = Blobs::ephemeral()
+                    .map_err(|e| format!("cannot create a spill directory: {e}"))?;
+                Ok((Arc::new(Ephemeral), Arc::new(blobs)))
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let blobs = Blobs::durable(dir)
+                    .map_err(|e| format!("cannot open blobs in {}: {e}", dir.display()))?;
+                // The durable journal lands with the storage work; until then state is in memory.
+                Ok((Arc::new(Ephemeral), Arc::new(blobs)))
+            }
+        }
+    }
+}

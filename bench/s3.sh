@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# S3 figures: 1 KiB GET/PUT requests/s (wrk -t2 -c16), 1 GiB PUT/GET MB/s, RSS before/peak.
+set -euo pipefail
+BIN="$1"
+PORT=45660
+DURATION="${DURATION:-10s}"
+tmp=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+"$BIN" --port $PORT --log-level error >/dev/null &
+pid=$!
+until curl -sf "http://127.0.0.1:$PORT/_aloft/health" >/dev/null; do sleep 0.01; done
+rss() { awk '/^'"$1"'/ {printf "%.1f MiB", $2/1024}' /proc/$pid/status; }
+url="http://127.0.0.1:$PORT"
+
+curl -sf -X PUT "$url/bench" >/dev/null
+head -c 1024 /dev/urandom > "$tmp/1k"
+curl -sf -X PUT --data-binary @"$tmp/1k" "$url/bench/small" >/dev/null
+echo "idle RSS after start: $(rss VmRSS)"
+
+cat > "$tmp/put.lua" <<'LUA'
+local body = string.rep("x", 1024)
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("PUT", "/bench/k" .. n, {["Content-Type"] = "application/octet-stream"}, body)
+end
+LUA
+echo "1 KiB GET:  $(wrk -t2 -c16 -d"$DURATION" "$url/bench/small" | awk '/Requests\/sec/ {print $2}') req/s"
+echo "1 KiB PUT:  $(wrk -t2 -c16 -d"$DURATION" -s "$tmp/put.lua" "$url/" | awk '/Requests\/sec/ {print $2}') req/s (new key each)"
+objects=$(curl -s "$url/_aloft/health" >/dev/null; echo)
+echo "RSS after the PUT run: $(rss VmRSS)"
+
+head -c $((1024*1024*1024)) /dev/urandom > "$tmp/1g"
+before=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
+put=$(curl -s -o /dev/null -w '%{speed_upload}' -X PUT --data-binary @"$tmp/1g" "$url/bench/big")
+get=$(curl -s -o /dev/null -w '%{speed_download}' "$url/bench/big")
+peak=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status)
+printf '1 GiB PUT:  %.0f MB/s\n1 GiB GET:  %.0f MB/s\n' "$(echo "$put/1000000" | bc -l)" "$(echo "$get/1000000" | bc -l)"
+echo "RSS before the 1 GiB transfers: $((before/1024)) MiB, peak RSS of the whole run: $((peak/1024)) MiB"
+md5=$(openssl speed -evp md5 -bytes 16384 -seconds 2 2>/dev/null | awk '/^md5/ {print $NF}')
+echo "single-core MD5 speed (openssl, 16 KiB blocks): ${md5} (kB/s)"
