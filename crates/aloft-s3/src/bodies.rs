@@ -106,21 +106,13 @@ impl BodyStore {
         }
     }
 
-    /// Blob files that exist on disk (to collect orphans at start).
-    pub fn list(&self) -> Vec<String> {
-        std::fs::read_dir(&self.dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn remove_tmp_and(&self, keep: &std::collections::HashSet<String>) {
-        for name in self.list() {
-            if !keep.contains(&name) {
-                let _ = std::fs::remove_file(self.path(&name));
+    /// At start: removes unfinished temp files and blobs no committed metadata names.
+    pub fn collect_orphans(&self, live: &std::collections::HashSet<String>) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
+        for e in rd.filter_map(Result::ok) {
+            let Ok(name) = e.file_name().into_string() else { continue };
+            if !live.contains(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }
@@ -143,30 +135,64 @@ impl BodyStore {
         ing.finish().await
     }
 
-    /// Reads a body from the client, hashing as it goes.
-    pub async fn ingest(
-        &self,
-        mut body: Body,
-        algo: Option<Algo>,
-        content_sha256: Option<[u8; 32]>,
-        max: u64,
-    ) -> Result<Ingested, AwsError> {
-        let mut ing = Ingest::new(self, algo, content_sha256);
+    /// Reads a body from the client, hashing as it goes and undoing aws-chunked framing.
+    pub async fn ingest(&self, mut body: Body, opts: IngestOptions) -> Result<Ingested, AwsError> {
+        let mut ing = Ingest::new(self, opts.algo, opts.content_sha256);
+        let mut decoder = opts
+            .chunked
+            .map(|(mode, len)| aloft_sigv4::ChunkedDecoder::new(mode, len, None));
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| {
-                S3Error::IncompleteBody.msg(format!("Could not read the request body: {e}"))
-            })?;
-            if let Ok(data) = frame.into_data() {
-                if ing.size + data.len() as u64 > max {
+            let frame = match frame {
+                Ok(f) => f,
+                Err(e) => {
+                    ing.abort().await;
+                    return Err(S3Error::IncompleteBody
+                        .msg(format!("The request body terminated unexpectedly: {e}")));
+                }
+            };
+            let Ok(data) = frame.into_data() else { continue };
+            let mut input: &[u8] = &data;
+            while !input.is_empty() {
+                let (payload, consumed) = match decoder.as_mut() {
+                    None => (input, input.len()),
+                    Some(d) => match d.decode(input) {
+                        Ok(step) => (&input[step.payload.clone()], step.consumed),
+                        Err(e) => {
+                            ing.abort().await;
+                            return Err(chunked_error(&e));
+                        }
+                    },
+                };
+                if ing.size + payload.len() as u64 > opts.max {
+                    let proposed = ing.size + payload.len() as u64;
                     ing.abort().await;
                     return Err(S3Error::EntityTooLarge
                         .err()
-                        .with_field("MaxSizeAllowed", max.to_string()));
+                        .with_field("ProposedSize", proposed.to_string())
+                        .with_field("MaxSizeAllowed", opts.max.to_string()));
                 }
-                ing.push(&data).await?;
+                if !payload.is_empty() {
+                    ing.push(payload).await?;
+                }
+                input = &input[consumed..];
             }
         }
-        ing.finish().await
+        let trailers = match decoder {
+            None => None,
+            Some(d) => match d.finish() {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    ing.abort().await;
+                    return Err(chunked_error(&e));
+                }
+            },
+        };
+        let mut out = ing.finish().await?;
+        out.trailer_checksum = trailers.and_then(|t| {
+            t.checksum()
+                .map(|(a, v)| (Algo::from_sig(a), v.to_string()))
+        });
+        Ok(out)
     }
 
     /// A stream of `len` bytes of `data` from `start`.
@@ -191,6 +217,30 @@ impl BodyStore {
     }
 }
 
+pub fn md5(data: &[u8]) -> [u8; 16] {
+    md5::Md5::digest(data).into()
+}
+
+/// How to read a body.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// The checksum to compute (the client's, or S3's default CRC64NVME).
+    pub algo: Option<Algo>,
+    /// `x-amz-content-sha256` when it is a hash of the payload.
+    pub content_sha256: Option<[u8; 32]>,
+    /// aws-chunked framing and `x-amz-decoded-content-length`.
+    pub chunked: Option<(aloft_sigv4::ChunkedMode, Option<u64>)>,
+    pub max: u64,
+}
+
+fn chunked_error(e: &aloft_sigv4::ChunkedError) -> AwsError {
+    let mut err = AwsError::new(e.code(), e.status(), e.message());
+    for (k, v) in e.fields() {
+        err = err.with_field(k, v);
+    }
+    err
+}
+
 /// What an ingested body came to.
 #[derive(Debug)]
 pub struct Ingested {
@@ -199,6 +249,8 @@ pub struct Ingested {
     pub md5: [u8; 16],
     /// The checksum of the requested algorithm, base64.
     pub checksum: Option<(Algo, String)>,
+    /// The checksum the client sent in an aws-chunked trailer.
+    pub trailer_checksum: Option<(Algo, String)>,
 }
 
 impl Ingested {
@@ -291,6 +343,14 @@ impl<'a> Ingest<'a> {
                 tokio::fs::rename(&tmp, self.store.path(&id))
                     .await
                     .map_err(internal)?;
+                if self.store.durable {
+                    // The rename is durable only once the directory entry is.
+                    let dir = self.store.dir.clone();
+                    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+                        .await
+                        .map_err(internal)?
+                        .map_err(internal)?;
+                }
                 Data::Blob(id.into())
             }
         };
@@ -299,6 +359,7 @@ impl<'a> Ingest<'a> {
             size: self.size,
             md5: self.md5.finalize().into(),
             checksum: self.hasher.map(|(a, h)| (a, h.finish())),
+            trailer_checksum: None,
         })
     }
 }
@@ -403,6 +464,26 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
+    fn opts(algo: Option<Algo>, sha: Option<[u8; 32]>, max: u64) -> IngestOptions {
+        IngestOptions { algo, content_sha256: sha, chunked: None, max }
+    }
+
+    #[tokio::test]
+    async fn decodes_aws_chunked_with_a_trailer() {
+        let (s, dir) = store(1024);
+        let body = "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
+        let o = IngestOptions {
+            algo: Some(Algo::CRC32),
+            content_sha256: None,
+            chunked: Some((aloft_sigv4::ChunkedMode::Unsigned, Some(5))),
+            max: 100,
+        };
+        let got = s.ingest(aloft_core::body::full(body), o).await.unwrap();
+        assert_eq!(read_all(&s, &got.data, 0, got.size).await, b"hello");
+        assert_eq!(got.trailer_checksum.unwrap().1, crate::checksums::checksum(Algo::CRC32, b"hello"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     fn store(inline_max: usize) -> (BodyStore, PathBuf) {
         let dir = std::env::temp_dir().join(format!("aloft-s3-test-{}", uuid::Uuid::new_v4()));
         let mut s = BodyStore::new(dir.clone(), false).unwrap();
@@ -423,14 +504,14 @@ mod tests {
     async fn spills_and_reads_ranges_across_parts() {
         let (s, dir) = store(4);
         let a = s
-            .ingest(aloft_core::body::full("hello world"), Some(Algo::CRC32), None, 100)
+            .ingest(aloft_core::body::full("hello world"), opts(Some(Algo::CRC32), None, 100))
             .await
             .unwrap();
         assert!(matches!(a.data, Data::Blob(_)));
         assert_eq!(a.etag(), crate::checksums::md5_hex(b"hello world"));
         assert_eq!(a.checksum.as_ref().unwrap().1, crate::checksums::checksum(Algo::CRC32, b"hello world"));
         let b = s
-            .ingest(aloft_core::body::full("abc"), None, None, 100)
+            .ingest(aloft_core::body::full("abc"), opts(None, None, 100))
             .await
             .unwrap();
         assert!(matches!(b.data, Data::Inline(_)));
@@ -444,7 +525,7 @@ mod tests {
         let c = s.copy(&whole, 3, 9, None).await.unwrap();
         assert_eq!(read_all(&s, &c.data, 0, c.size).await, b"lo worlda");
         let err = s
-            .ingest(aloft_core::body::full("toolong"), None, None, 3)
+            .ingest(aloft_core::body::full("toolong"), opts(None, None, 3))
             .await
             .unwrap_err();
         assert_eq!(err.code, "EntityTooLarge");
@@ -455,7 +536,7 @@ mod tests {
     async fn sha256_mismatch_is_refused() {
         let (s, dir) = store(1024);
         let err = s
-            .ingest(aloft_core::body::full("x"), None, Some([0; 32]), 100)
+            .ingest(aloft_core::body::full("x"), opts(None, Some([0; 32]), 100))
             .await
             .unwrap_err();
         assert_eq!(err.code, "XAmzContentSHA256Mismatch");

@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use aloft_sigv4::checksums as sig;
 use md5::Digest;
 use serde::{Deserialize, Serialize};
 
@@ -78,58 +79,47 @@ impl Algo {
         }
     }
 
+    pub fn sig(self) -> sig::ChecksumAlgorithm {
+        match self {
+            Algo::CRC32 => sig::ChecksumAlgorithm::Crc32,
+            Algo::CRC32C => sig::ChecksumAlgorithm::Crc32c,
+            Algo::CRC64NVME => sig::ChecksumAlgorithm::Crc64Nvme,
+            Algo::SHA1 => sig::ChecksumAlgorithm::Sha1,
+            Algo::SHA256 => sig::ChecksumAlgorithm::Sha256,
+        }
+    }
+
+    pub fn from_sig(a: sig::ChecksumAlgorithm) -> Self {
+        match a {
+            sig::ChecksumAlgorithm::Crc32 => Algo::CRC32,
+            sig::ChecksumAlgorithm::Crc32c => Algo::CRC32C,
+            sig::ChecksumAlgorithm::Crc64Nvme => Algo::CRC64NVME,
+            sig::ChecksumAlgorithm::Sha1 => Algo::SHA1,
+            sig::ChecksumAlgorithm::Sha256 => Algo::SHA256,
+        }
+    }
+
     /// CRCs combine into a full-object checksum across parts; SHAs only into composites.
     pub fn is_crc(self) -> bool {
         matches!(self, Algo::CRC32 | Algo::CRC32C | Algo::CRC64NVME)
     }
 }
 
-/// A running checksum.
-pub enum Hasher {
-    Crc(Algo, crc_fast::Digest),
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-}
+/// A running checksum (aloft-sigv4's hashers).
+pub struct Hasher(sig::Checksummer);
 
 impl Hasher {
     pub fn new(algo: Algo) -> Self {
-        use crc_fast::CrcAlgorithm as C;
-        match algo {
-            Algo::CRC32 => Hasher::Crc(algo, crc_fast::Digest::new(C::Crc32IsoHdlc)),
-            Algo::CRC32C => Hasher::Crc(algo, crc_fast::Digest::new(C::Crc32Iscsi)),
-            Algo::CRC64NVME => Hasher::Crc(algo, crc_fast::Digest::new(C::Crc64Nvme)),
-            Algo::SHA1 => Hasher::Sha1(sha1::Sha1::new()),
-            Algo::SHA256 => Hasher::Sha256(sha2::Sha256::new()),
-        }
+        Hasher(sig::Checksummer::new(algo.sig()))
     }
 
     pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Crc(_, d) => d.update(data),
-            Hasher::Sha1(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-        }
-    }
-
-    /// The raw digest bytes.
-    pub fn finish_raw(self) -> Vec<u8> {
-        match self {
-            Hasher::Crc(algo, d) => {
-                let v = d.finalize();
-                if algo == Algo::CRC64NVME {
-                    v.to_be_bytes().to_vec()
-                } else {
-                    (v as u32).to_be_bytes().to_vec()
-                }
-            }
-            Hasher::Sha1(h) => h.finalize().to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-        }
+        self.0.update(data);
     }
 
     /// The digest as base64, as S3 carries checksums.
     pub fn finish(self) -> String {
-        B64.encode(self.finish_raw())
+        self.0.finish().to_base64()
     }
 }
 
@@ -148,14 +138,21 @@ pub fn well_formed(algo: Algo, value: &str) -> bool {
 
 /// The composite checksum of a multipart object: the checksum of the parts' raw checksums,
 /// suffixed with `-N` (S3's `COMPOSITE` type).
-pub fn composite(algo: Algo, parts: &[&str]) -> String {
-    let mut h = Hasher::new(algo);
-    for p in parts {
-        if let Ok(raw) = B64.decode(p) {
-            h.update(&raw);
-        }
-    }
-    format!("{}-{}", h.finish(), parts.len())
+pub fn composite(algo: Algo, parts: &[&str]) -> Option<String> {
+    let parts: Option<Vec<_>> = parts
+        .iter()
+        .map(|p| sig::Checksum::from_base64(algo.sig(), p))
+        .collect();
+    sig::composite_checksum(&parts?)
+}
+
+/// The FULL_OBJECT checksum of a multipart object: part CRCs combined by length.
+pub fn full_object(algo: Algo, parts: &[(&str, u64)]) -> Option<String> {
+    let parts: Option<Vec<_>> = parts
+        .iter()
+        .map(|(p, len)| sig::Checksum::from_base64(algo.sig(), p).map(|c| (c, *len)))
+        .collect();
+    sig::combine_full_object(&parts?).map(|c| c.to_base64())
 }
 
 /// The multipart ETag: MD5 of the parts' binary MD5s, then `-N`.

@@ -21,6 +21,7 @@ pub enum S3Error {
     InvalidDigest,
     InvalidLocationConstraint,
     InvalidPart,
+    InvalidPartNumber,
     InvalidPartOrder,
     InvalidRange,
     InvalidRequest,
@@ -69,6 +70,7 @@ impl S3Error {
             InvalidDigest => "InvalidDigest",
             InvalidLocationConstraint => "InvalidLocationConstraint",
             InvalidPart => "InvalidPart",
+            InvalidPartNumber => "InvalidPartNumber",
             InvalidPartOrder => "InvalidPartOrder",
             InvalidRange => "InvalidRange",
             InvalidRequest => "InvalidRequest",
@@ -117,7 +119,7 @@ impl S3Error {
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
             MissingContentLength => 411,
             PreconditionFailed => 412,
-            InvalidRange => 416,
+            InvalidRange | InvalidPartNumber => 416,
             NotImplemented => 501,
             InternalError => 500,
             _ => 400,
@@ -162,6 +164,7 @@ impl S3Error {
                 "The list of parts was not in ascending order. Parts must be ordered by part number."
             }
             InvalidRange => "The requested range is not satisfiable",
+            InvalidPartNumber => "The requested partnumber is not satisfiable",
             InvalidRequest => "Invalid Request",
             InvalidStorageClass => "The storage class you specified is not valid",
             InvalidTag => "The TagSet is not valid.",

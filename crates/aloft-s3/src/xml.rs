@@ -82,6 +82,12 @@ impl Resp {
         }
     }
 
+    #[must_use]
+    pub fn status(mut self, status: u16) -> Self {
+        self.builder = self.builder.status(status);
+        self
+    }
+
     pub fn ok() -> Self {
         Self::new(200)
     }

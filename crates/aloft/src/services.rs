@@ -7,9 +7,8 @@ use aloft_core::{Service, ServiceContext};
 /// Builds every service. Cross-service targets are registered by each service's constructor
 /// on `ctx.targets`, so the order here does not matter.
 pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
-    let _ = ctx;
     let services: Vec<Arc<dyn Service>> = vec![
-        // One line per service, e.g. `aloft_s3::S3::start(ctx).await,`
+        aloft_s3::S3::start(ctx).await,
     ];
     services
 }

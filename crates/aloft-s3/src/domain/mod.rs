@@ -9,4 +9,5 @@ pub mod listing;
 pub mod model;
 pub mod names;
 pub mod notifications;
+pub mod versions;
 pub mod website;
