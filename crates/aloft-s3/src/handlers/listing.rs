@@ -35,7 +35,8 @@ impl Encoder {
     }
     pub fn enc(&self, s: &str) -> String {
         if self.0 {
-            utf8_percent_encode(s, KEY_ESCAPE).to_string()
+            // S3 form-encodes: a space is `+` (and a literal `+` is `%2B`).
+            utf8_percent_encode(s, KEY_ESCAPE).to_string().replace("%20", "+")
         } else {
             s.to_string()
         }

@@ -271,32 +271,35 @@ pub async fn complete_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respo
     let (pieces, etags, checksum, meta) = {
         let b = cell.read().map_err(internal)?;
         let up = b.uploads.get(&id).filter(|u| u.key == call.key).ok_or_else(|| no_such_upload(&id))?;
-        let mut prev = 0;
-        let mut pieces = Vec::with_capacity(req.parts.len());
-        let mut etags = Vec::with_capacity(req.parts.len());
-        let mut sums: Vec<(String, u64)> = Vec::new();
-        for (i, p) in req.parts.iter().enumerate() {
-            if p.part_number <= prev {
-                return Err(S3Error::InvalidPartOrder.err().with_field("UploadId", id.clone()));
-            }
-            prev = p.part_number;
-            let stored = up.parts.get(&p.part_number);
-            let matches = stored.is_some_and(|s| {
+        // S3 checks the order first, then that every part exists, then the sizes.
+        if req.parts.windows(2).any(|w| w[1].part_number <= w[0].part_number) {
+            return Err(S3Error::InvalidPartOrder.err().with_field("UploadId", id.clone()));
+        }
+        let mut stored_parts = Vec::with_capacity(req.parts.len());
+        for p in &req.parts {
+            let stored = up.parts.get(&p.part_number).filter(|s| {
                 p.etag.as_deref().is_none_or(|e| e.trim().trim_matches('"') == s.etag)
             });
-            let Some(s) = stored.filter(|_| matches) else {
+            let Some(s) = stored else {
                 return Err(S3Error::InvalidPart
                     .err()
                     .with_field("UploadId", id.clone())
                     .with_field("PartNumber", p.part_number.to_string())
                     .with_field("ETag", p.etag.clone().unwrap_or_default()));
             };
-            if i + 1 < req.parts.len() && s.size < MIN_PART {
+            stored_parts.push((p.part_number, s));
+        }
+        let mut pieces = Vec::with_capacity(req.parts.len());
+        let mut etags = Vec::with_capacity(req.parts.len());
+        let mut sums: Vec<(String, u64)> = Vec::new();
+        let last = stored_parts.len() - 1;
+        for (i, (n, s)) in stored_parts.into_iter().enumerate() {
+            if i < last && s.size < MIN_PART {
                 return Err(S3Error::EntityTooSmall
                     .err()
                     .with_field("ProposedSize", s.size.to_string())
                     .with_field("MinSizeAllowed", MIN_PART.to_string())
-                    .with_field("PartNumber", p.part_number.to_string())
+                    .with_field("PartNumber", n.to_string())
                     .with_field("ETag", s.etag.clone()));
             }
             pieces.push(Piece {
