@@ -10,11 +10,13 @@ use aloft_events::{Delivery, Targets};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::S3;
 use crate::domain::notifications::{NotificationConfiguration, ObjectEvent, targets};
 
 /// Sends `event` to every target of `cfg` it matches.
-pub fn publish(all: &Arc<Targets>, cfg: Option<NotificationConfiguration>, event: ObjectEvent) {
+pub fn publish(s3: &S3, cfg: Option<NotificationConfiguration>, event: ObjectEvent) {
     let Some(cfg) = cfg else { return };
+    let all = &s3.targets;
     let mut deliveries = Vec::new();
     for (config_id, arn) in targets(&cfg, event.name, &event.key) {
         let payload = json!({"Records": [event.record(&config_id)]});
@@ -30,6 +32,7 @@ pub fn publish(all: &Arc<Targets>, cfg: Option<NotificationConfiguration>, event
     if deliveries.is_empty() {
         return;
     }
+    s3.record_sent(&deliveries);
     let all = all.clone();
     let source = format!("arn:aws:s3:::{}", event.bucket);
     let (account, region) = (event.account.clone(), event.region.clone());

@@ -49,7 +49,11 @@ pub struct S3 {
     targets: Arc<Targets>,
     seq: AtomicU64,
     sweeper: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The last notifications sent (target ARN, payload), for `/_aloft/s3/notifications`.
+    sent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
 }
+
+const SENT_KEPT: usize = 200;
 
 impl S3 {
     pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
@@ -83,6 +87,7 @@ impl S3 {
             targets: ctx.targets.clone(),
             seq: AtomicU64::new(seq),
             sweeper: tokio::sync::Mutex::new(None),
+            sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
         });
         let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
         *s3.sweeper.lock().await = Some(handle);
@@ -91,6 +96,17 @@ impl S3 {
 
     pub(crate) fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn record_sent(&self, deliveries: &[(String, serde_json::Value)]) {
+        if let Ok(mut q) = self.sent.lock() {
+            for (arn, payload) in deliveries {
+                if q.len() == SENT_KEPT {
+                    q.pop_front();
+                }
+                q.push_back(serde_json::json!({"target": arn, "payload": payload}));
+            }
+        }
     }
 
     pub(crate) fn bucket(&self, name: &str) -> Result<BucketCell, AwsError> {
@@ -126,6 +142,11 @@ impl Service for S3 {
                 let n = workers::sweep(self).await;
                 Some(handlers::json_response(serde_json::json!({"expired": n})))
             }
+            "notifications" => {
+                let sent: Vec<serde_json::Value> =
+                    self.sent.lock().map(|q| q.iter().cloned().collect()).unwrap_or_default();
+                Some(handlers::json_response(serde_json::json!({"notifications": sent})))
+            }
             _ => None,
         }
     }
@@ -154,6 +175,9 @@ impl Service for S3 {
             }
         }
         self.bodies.remove(&blobs);
+        if let Ok(mut q) = self.sent.lock() {
+            q.clear();
+        }
     }
 
     async fn shutdown(&self) {

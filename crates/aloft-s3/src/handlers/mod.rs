@@ -138,6 +138,20 @@ pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
 
 /// Refuses presigned URLs past their expiry, by the one clock.
 fn check_presigned(call: &Call) -> Result<(), AwsError> {
+    // SigV2 query authentication (what boto3 still presigns S3 URLs with by default):
+    // `Expires` is an absolute epoch-seconds time.
+    if call.q.has("AWSAccessKeyId") && call.q.has("Signature") {
+        let Some(expires) = call.q.get("Expires") else { return Ok(()) };
+        let now = aloft_core::clock::now_millis();
+        let at = expires.parse::<i64>().unwrap_or(0);
+        if now / 1000 > at {
+            return Err(S3Error::AccessDenied
+                .msg("Request has expired")
+                .with_field("Expires", aloft_core::clock::iso8601_millis(at * 1000).replace(".000Z", "Z"))
+                .with_field("ServerTime", iso_secs(now)));
+        }
+        return Ok(());
+    }
     let (Some(date), Some(expires)) = (call.q.get("X-Amz-Date"), call.q.get("X-Amz-Expires")) else {
         return Ok(());
     };
@@ -166,9 +180,15 @@ fn check_presigned(call: &Call) -> Result<(), AwsError> {
             .msg("Request has expired")
             .with_field("X-Amz-Expires", expires.to_string())
             .with_field("Expires", aloft_core::clock::iso8601_millis(until).replace(".000Z", "Z"))
-            .with_field("ServerTime", aloft_core::clock::iso8601_millis(now).split('.').next().unwrap_or("").to_string() + "Z"));
+            .with_field("ServerTime", iso_secs(now)));
     }
     Ok(())
+}
+
+/// `2026-11-21T07:20:00Z`, as S3 prints times in expiry errors.
+fn iso_secs(ms: i64) -> String {
+    let full = aloft_core::clock::iso8601_millis(ms);
+    format!("{}Z", full.split('.').next().unwrap_or(""))
 }
 
 async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Response, AwsError> {

@@ -400,7 +400,7 @@ pub async fn write_object(
     committed(commit).await?;
     free_versions(s3, &removed);
     events::publish(
-        &s3.targets,
+        s3,
         notif,
         ObjectEvent {
             name: event,
@@ -698,7 +698,7 @@ async fn delete_one(s3: &S3, ctx: &RequestContext, bucket: &str, key: &str, vers
             None => ("ObjectRemoved:Delete", version.map(str::to_string), s3.next_seq()),
         };
         events::publish(
-            &s3.targets,
+            s3,
             notif,
             ObjectEvent {
                 name,

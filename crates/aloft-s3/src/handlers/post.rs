@@ -143,7 +143,8 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
             let policy = PostPolicy::parse(&p).map_err(|e| policy_error(&e))?;
             let refs: Vec<(&str, &str)> = plain
                 .iter()
-                .filter(|(n, _)| n != "policy")
+                // SigV2 forms sign with these two; like x-amz-signature they are not policy-checked.
+                .filter(|(n, _)| n != "policy" && n != "awsaccesskeyid" && n != "signature")
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
             policy
