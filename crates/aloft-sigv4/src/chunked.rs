@@ -47,6 +47,21 @@ impl ChunkedMode {
         }
     }
 
+    /// How a request body is framed, from its `x-amz-content-sha256` and `Content-Encoding`:
+    /// a `STREAMING-*` marker decides; otherwise `aws-chunked` in `Content-Encoding` means
+    /// [`Self::Unsigned`]. `None`: a plain body.
+    pub fn detect(content_sha256: Option<&str>, content_encoding: Option<&str>) -> Option<Self> {
+        if let Some(mode) = content_sha256.and_then(Self::from_content_sha256) {
+            return Some(mode);
+        }
+        content_encoding
+            .is_some_and(|e| {
+                e.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("aws-chunked"))
+            })
+            .then_some(Self::Unsigned)
+    }
+
     fn signed(self) -> bool {
         self != Self::Unsigned
     }
@@ -486,6 +501,17 @@ fn parse_hex_size(s: &[u8]) -> Option<u64> {
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The `Content-Encoding` S3 stores for an aws-chunked upload: the header without the
+/// `aws-chunked` token; `None` if nothing is left.
+pub fn stored_content_encoding(header: &str) -> Option<String> {
+    let rest: Vec<&str> = header
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!rest.is_empty()).then(|| rest.join(","))
 }
 
 /// Decodes a whole aws-chunked body at once (tests and fuzzing): the payload and the trailers.

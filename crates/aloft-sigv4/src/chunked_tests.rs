@@ -308,3 +308,70 @@ fn signatures_chain_through_a_freshly_encoded_body() {
     let (out, _) = decode_all(ChunkedMode::Signed, &body, Some(50_000), Some(ctx)).unwrap();
     assert_eq!(out, data);
 }
+
+#[test]
+fn detects_framing_from_headers() {
+    let d = ChunkedMode::detect;
+    assert_eq!(
+        d(
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            Some("aws-chunked")
+        ),
+        Some(ChunkedMode::Unsigned)
+    );
+    assert_eq!(
+        d(Some("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"), None),
+        Some(ChunkedMode::Signed)
+    );
+    assert_eq!(
+        d(Some("UNSIGNED-PAYLOAD"), Some("gzip, aws-chunked")),
+        Some(ChunkedMode::Unsigned)
+    );
+    assert_eq!(d(Some("UNSIGNED-PAYLOAD"), Some("gzip")), None);
+    assert_eq!(d(None, None), None);
+    assert_eq!(stored_content_encoding("aws-chunked"), None);
+    assert_eq!(
+        stored_content_encoding("aws-chunked, gzip").as_deref(),
+        Some("gzip")
+    );
+}
+
+#[test]
+fn mutated_bodies_never_panic() {
+    // A small deterministic fuzz: flip bytes of valid bodies and split them at random points.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let bases = [
+        documented_body(),
+        signed_trailer_body(TRAILER_SIG),
+        unsigned(&[&[b'z'; 9000], b"end"], "x-amz-checksum-crc32:AAAAAA=="),
+    ];
+    for round in 0..300 {
+        let mut body = bases[round % bases.len()].clone();
+        for _ in 0..1 + rnd() % 4 {
+            let i = usize::try_from(rnd() % body.len() as u64).unwrap();
+            body[i] = u8::try_from(rnd() % 256).unwrap();
+        }
+        let cut = usize::try_from(rnd() % body.len() as u64).unwrap();
+        for mode in [
+            ChunkedMode::Signed,
+            ChunkedMode::SignedWithTrailer,
+            ChunkedMode::Unsigned,
+        ] {
+            let mut d = ChunkedDecoder::new(mode, Some(66560), Some(s3_example_context()));
+            let mut n = 0u64;
+            let r = d
+                .push(&body[..cut], |p| n += p.len() as u64)
+                .and_then(|()| d.push(&body[cut..], |p| n += p.len() as u64));
+            if r.is_ok() {
+                assert_eq!(n, d.decoded_len());
+                let _ = d.finish();
+            }
+        }
+    }
+}
