@@ -108,9 +108,13 @@ impl BodyStore {
 
     /// At start: removes unfinished temp files and blobs no committed metadata names.
     pub fn collect_orphans(&self, live: &std::collections::HashSet<String>) {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
         for e in rd.filter_map(Result::ok) {
-            let Ok(name) = e.file_name().into_string() else { continue };
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
             if !live.contains(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }
@@ -150,7 +154,9 @@ impl BodyStore {
                         .msg(format!("The request body terminated unexpectedly: {e}")));
                 }
             };
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             let mut input: &[u8] = &data;
             while !input.is_empty() {
                 let (payload, consumed) = match decoder.as_mut() {
@@ -465,7 +471,12 @@ mod tests {
     use futures_util::StreamExt;
 
     fn opts(algo: Option<Algo>, sha: Option<[u8; 32]>, max: u64) -> IngestOptions {
-        IngestOptions { algo, content_sha256: sha, chunked: None, max }
+        IngestOptions {
+            algo,
+            content_sha256: sha,
+            chunked: None,
+            max,
+        }
     }
 
     #[tokio::test]
@@ -480,7 +491,10 @@ mod tests {
         };
         let got = s.ingest(aloft_core::body::full(body), o).await.unwrap();
         assert_eq!(read_all(&s, &got.data, 0, got.size).await, b"hello");
-        assert_eq!(got.trailer_checksum.unwrap().1, crate::checksums::checksum(Algo::CRC32, b"hello"));
+        assert_eq!(
+            got.trailer_checksum.unwrap().1,
+            crate::checksums::checksum(Algo::CRC32, b"hello")
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -504,20 +518,32 @@ mod tests {
     async fn spills_and_reads_ranges_across_parts() {
         let (s, dir) = store(4);
         let a = s
-            .ingest(aloft_core::body::full("hello world"), opts(Some(Algo::CRC32), None, 100))
+            .ingest(
+                aloft_core::body::full("hello world"),
+                opts(Some(Algo::CRC32), None, 100),
+            )
             .await
             .unwrap();
         assert!(matches!(a.data, Data::Blob(_)));
         assert_eq!(a.etag(), crate::checksums::md5_hex(b"hello world"));
-        assert_eq!(a.checksum.as_ref().unwrap().1, crate::checksums::checksum(Algo::CRC32, b"hello world"));
+        assert_eq!(
+            a.checksum.as_ref().unwrap().1,
+            crate::checksums::checksum(Algo::CRC32, b"hello world")
+        );
         let b = s
             .ingest(aloft_core::body::full("abc"), opts(None, None, 100))
             .await
             .unwrap();
         assert!(matches!(b.data, Data::Inline(_)));
         let whole = Data::Parts(Arc::from(vec![
-            Piece { data: a.data.clone(), size: 11 },
-            Piece { data: b.data.clone(), size: 3 },
+            Piece {
+                data: a.data.clone(),
+                size: 11,
+            },
+            Piece {
+                data: b.data.clone(),
+                size: 3,
+            },
         ]));
         assert_eq!(read_all(&s, &whole, 0, 14).await, b"hello worldabc");
         assert_eq!(read_all(&s, &whole, 6, 6).await, b"worlda");

@@ -1,9 +1,9 @@
 //! Flexible checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) and MD5 ETags, computed while
 //! bodies stream so that no body is read twice.
 
+use aloft_sigv4::checksums as sig;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use aloft_sigv4::checksums as sig;
 use md5::Digest;
 use serde::{Deserialize, Serialize};
 

@@ -147,9 +147,7 @@ impl S3Error {
             IllegalLocationConstraintException => {
                 "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
             }
-            IllegalVersioningConfigurationException => {
-                "The Versioning element must be specified"
-            }
+            IllegalVersioningConfigurationException => "The Versioning element must be specified",
             IncompleteBody => {
                 "You did not provide the number of bytes specified by the Content-Length HTTP header."
             }

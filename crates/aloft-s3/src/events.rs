@@ -54,7 +54,14 @@ pub fn publish(s3: &S3, cfg: Option<NotificationConfiguration>, event: ObjectEve
 }
 
 /// The `s3:TestEvent` S3 sends to queues and topics when a configuration is put.
-pub fn test_event(all: &Arc<Targets>, cfg: &NotificationConfiguration, bucket: &str, account: &str, region: &str, request_id: &str) {
+pub fn test_event(
+    all: &Arc<Targets>,
+    cfg: &NotificationConfiguration,
+    bucket: &str,
+    account: &str,
+    region: &str,
+    request_id: &str,
+) {
     let arns: Vec<String> = cfg
         .queues
         .iter()
@@ -74,7 +81,11 @@ pub fn test_event(all: &Arc<Targets>, cfg: &NotificationConfiguration, bucket: &
     })
     .to_string();
     let all = all.clone();
-    let (account, region, source) = (account.to_string(), region.to_string(), format!("arn:aws:s3:::{bucket}"));
+    let (account, region, source) = (
+        account.to_string(),
+        region.to_string(),
+        format!("arn:aws:s3:::{bucket}"),
+    );
     tokio::spawn(async move {
         for arn in arns {
             let d = Delivery {

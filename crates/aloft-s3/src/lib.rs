@@ -65,8 +65,11 @@ impl S3 {
         let dir = ctx.blobs.dir().join("s3");
         let bodies = BodyStore::new(dir, durable).unwrap_or_else(|e| {
             tracing::error!("s3: cannot create its blob directory: {e}");
-            BodyStore::new(std::env::temp_dir().join(format!("aloft-s3-{}", std::process::id())), false)
-                .expect("a temp directory for S3 bodies")
+            BodyStore::new(
+                std::env::temp_dir().join(format!("aloft-s3-{}", std::process::id())),
+                false,
+            )
+            .expect("a temp directory for S3 bodies")
         });
         let (loaded, live) = store::load(ctx.store.as_ref()).unwrap_or_else(|e| {
             tracing::error!("s3: cannot load its state: {e}");
@@ -143,9 +146,14 @@ impl Service for S3 {
                 Some(handlers::json_response(serde_json::json!({"expired": n})))
             }
             "notifications" => {
-                let sent: Vec<serde_json::Value> =
-                    self.sent.lock().map(|q| q.iter().cloned().collect()).unwrap_or_default();
-                Some(handlers::json_response(serde_json::json!({"notifications": sent})))
+                let sent: Vec<serde_json::Value> = self
+                    .sent
+                    .lock()
+                    .map(|q| q.iter().cloned().collect())
+                    .unwrap_or_default();
+                Some(handlers::json_response(
+                    serde_json::json!({"notifications": sent}),
+                ))
             }
             _ => None,
         }
@@ -188,6 +196,6 @@ impl Service for S3 {
 
     fn status(&self) -> serde_json::Value {
         let n = self.buckets.read().map(|m| m.len()).unwrap_or(0);
-        serde_json::json!({"state": "running", "buckets": n})
+        serde_json::json!({"state": "running", "buckets": n, "durable": self.store.is_durable()})
     }
 }

@@ -164,8 +164,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 fn not_implemented(what: &str) -> AwsError {
-    S3Error::NotImplemented
-        .msg(format!("The {what} operation is not implemented by Aloft"))
+    S3Error::NotImplemented.msg(format!("The {what} operation is not implemented by Aloft"))
 }
 
 /// Picks the operation as S3 does: method, then whether a key is present, then sub-resources.
@@ -377,9 +376,18 @@ mod tests {
         assert_eq!(t.bucket.as_deref(), Some("b"));
         assert_eq!(t.key.as_deref(), Some("a b/c/d"));
         let t = target(&ctx(Some("vb")), "/k");
-        assert_eq!((t.bucket.as_deref(), t.key.as_deref()), (Some("vb"), Some("k")));
+        assert_eq!(
+            (t.bucket.as_deref(), t.key.as_deref()),
+            (Some("vb"), Some("k"))
+        );
         let t = target(&ctx(None), "/");
-        assert_eq!(t, Target { bucket: None, key: None });
+        assert_eq!(
+            t,
+            Target {
+                bucket: None,
+                key: None
+            }
+        );
         let t = target(&ctx(None), "/b/");
         assert_eq!((t.bucket.as_deref(), t.key), (Some("b"), None));
         let t = target(&ctx(None), "/b/../../etc/passwd");
@@ -388,19 +396,57 @@ mod tests {
 
     #[test]
     fn operation_selection() {
-        let bt = Target { bucket: Some("b".into()), key: None };
-        let ot = Target { bucket: Some("b".into()), key: Some("k".into()) };
+        let bt = Target {
+            bucket: Some("b".into()),
+            key: None,
+        };
+        let ot = Target {
+            bucket: Some("b".into()),
+            key: Some("k".into()),
+        };
         let q = |s: &str| Query::parse(s);
-        assert_eq!(select(&Method::GET, &bt, &q("list-type=2&prefix=a"), false).unwrap(), Op::ListObjectsV2);
-        assert_eq!(select(&Method::GET, &bt, &q("versioning"), false).unwrap(), Op::GetBucketVersioning);
-        assert_eq!(select(&Method::PUT, &bt, &q(""), false).unwrap(), Op::CreateBucket);
-        assert_eq!(select(&Method::POST, &bt, &q("delete"), false).unwrap(), Op::DeleteObjects);
-        assert_eq!(select(&Method::PUT, &ot, &q("partNumber=1&uploadId=x"), true).unwrap(), Op::UploadPartCopy);
-        assert_eq!(select(&Method::PUT, &ot, &q(""), true).unwrap(), Op::CopyObject);
-        assert_eq!(select(&Method::POST, &ot, &q("uploads"), false).unwrap(), Op::CreateMultipartUpload);
-        assert_eq!(select(&Method::GET, &ot, &q("uploadId=u"), false).unwrap(), Op::ListParts);
-        assert_eq!(select(&Method::GET, &bt, &q("replication"), false).unwrap_err().code, "NotImplemented");
-        assert_eq!(select(&Method::PATCH, &ot, &q(""), false).unwrap_err().code, "MethodNotAllowed");
+        assert_eq!(
+            select(&Method::GET, &bt, &q("list-type=2&prefix=a"), false).unwrap(),
+            Op::ListObjectsV2
+        );
+        assert_eq!(
+            select(&Method::GET, &bt, &q("versioning"), false).unwrap(),
+            Op::GetBucketVersioning
+        );
+        assert_eq!(
+            select(&Method::PUT, &bt, &q(""), false).unwrap(),
+            Op::CreateBucket
+        );
+        assert_eq!(
+            select(&Method::POST, &bt, &q("delete"), false).unwrap(),
+            Op::DeleteObjects
+        );
+        assert_eq!(
+            select(&Method::PUT, &ot, &q("partNumber=1&uploadId=x"), true).unwrap(),
+            Op::UploadPartCopy
+        );
+        assert_eq!(
+            select(&Method::PUT, &ot, &q(""), true).unwrap(),
+            Op::CopyObject
+        );
+        assert_eq!(
+            select(&Method::POST, &ot, &q("uploads"), false).unwrap(),
+            Op::CreateMultipartUpload
+        );
+        assert_eq!(
+            select(&Method::GET, &ot, &q("uploadId=u"), false).unwrap(),
+            Op::ListParts
+        );
+        assert_eq!(
+            select(&Method::GET, &bt, &q("replication"), false)
+                .unwrap_err()
+                .code,
+            "NotImplemented"
+        );
+        assert_eq!(
+            select(&Method::PATCH, &ot, &q(""), false).unwrap_err().code,
+            "MethodNotAllowed"
+        );
         assert_eq!(q("prefix=a%2Fb+c&x").get("prefix"), Some("a/b c"));
     }
 }

@@ -59,7 +59,11 @@ pub fn put_bucket(b: &mut Batch, info: &BucketInfo) {
 }
 
 pub fn put_version(b: &mut Batch, bucket: &str, key: &str, v: &ObjectVersion) {
-    b.put(OBJECTS, object_key(bucket, key, v.version_id.as_deref()), encode(v));
+    b.put(
+        OBJECTS,
+        object_key(bucket, key, v.version_id.as_deref()),
+        encode(v),
+    );
 }
 
 pub fn delete_version(b: &mut Batch, bucket: &str, key: &str, version: Option<&str>) {
@@ -130,7 +134,9 @@ pub fn load(store: &dyn Store) -> Result<(HashMap<String, Bucket>, HashSet<Strin
         if parts.len() != 3 {
             continue;
         }
-        let Ok(n) = parts[2].parse::<u32>() else { continue };
+        let Ok(n) = parts[2].parse::<u32>() else {
+            continue;
+        };
         if let Some(up) = buckets
             .get_mut(&parts[0])
             .and_then(|b| b.uploads.get_mut(&parts[1]))

@@ -46,9 +46,15 @@ pub async fn sweep(s3: &S3) -> usize {
                 count += 1;
                 let (key, version) = match &item {
                     Expire::Current(k) => (k.clone(), None),
-                    Expire::Noncurrent(k, v) => (k.clone(), Some(v.clone().unwrap_or_else(|| "null".into()))),
+                    Expire::Noncurrent(k, v) => {
+                        (k.clone(), Some(v.clone().unwrap_or_else(|| "null".into())))
+                    }
                     Expire::LoneMarker(k) => {
-                        let vid = b.objects.get(k).and_then(|v| v.last()).map(|m| m.version_str().to_string());
+                        let vid = b
+                            .objects
+                            .get(k)
+                            .and_then(|v| v.last())
+                            .map(|m| m.version_str().to_string());
                         (k.clone(), vid)
                     }
                     Expire::Upload(id) => {
@@ -70,7 +76,11 @@ pub async fn sweep(s3: &S3) -> usize {
                     store::put_version(&mut batch, &name, &key, m);
                 }
                 evs.push(ObjectEvent {
-                    name: if d.marker.is_some() { "LifecycleExpiration:DeleteMarkerCreated" } else { "LifecycleExpiration:Delete" },
+                    name: if d.marker.is_some() {
+                        "LifecycleExpiration:DeleteMarkerCreated"
+                    } else {
+                        "LifecycleExpiration:Delete"
+                    },
                     bucket: name.clone(),
                     key,
                     size: None,
@@ -85,7 +95,12 @@ pub async fn sweep(s3: &S3) -> usize {
                     source_ip: "s3.amazonaws.com".into(),
                 });
             }
-            (s3.store.submit(batch), freed, evs, b.info.config.notification.clone())
+            (
+                s3.store.submit(batch),
+                freed,
+                evs,
+                b.info.config.notification.clone(),
+            )
         };
         if let Err(e) = commit.await {
             tracing::error!("s3 lifecycle sweep could not commit: {e}");

@@ -1,8 +1,8 @@
 //! S3's XML on the wire: typed documents in and out (quick-xml's serde), S3's error document,
 //! and the response builder every handler uses.
 
-use aloft_core::body::{Body, Response, empty, full};
 use aloft_core::AwsError;
+use aloft_core::body::{Body, Response, empty, full};
 use bytes::Bytes;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -65,7 +65,11 @@ pub fn error_body(err: &AwsError, request_id: &str) -> Bytes {
         text(&mut w, k, &v);
     }
     text(&mut w, "RequestId", request_id);
-    text(&mut w, "HostId", &crate::domain::notifications::host_id(request_id));
+    text(
+        &mut w,
+        "HostId",
+        &crate::domain::notifications::host_id(request_id),
+    );
     let _ = w.write_event(Event::End(BytesEnd::new("Error")));
     Bytes::from(w.into_inner())
 }
@@ -150,7 +154,10 @@ mod tests {
         assert!(s.contains("<Name>a&lt;b</Name><Item>x</Item><Item>y</Item>"));
         let back: Doc = from_xml(x.as_ref()).unwrap();
         assert_eq!(back, d);
-        assert_eq!(from_xml::<Doc>(b"<Doc><Name>").unwrap_err().code, "MalformedXML");
+        assert_eq!(
+            from_xml::<Doc>(b"<Doc><Name>").unwrap_err().code,
+            "MalformedXML"
+        );
         assert_eq!(from_xml::<Doc>(b"").unwrap_err().code, "MalformedXML");
     }
 

@@ -36,7 +36,10 @@ pub fn parse_range(header: &str, size: u64) -> RangeResult {
             return RangeResult::Unsatisfiable;
         }
         let n = n.min(size);
-        return RangeResult::Partial(ByteRange { start: size - n, len: n });
+        return RangeResult::Partial(ByteRange {
+            start: size - n,
+            len: n,
+        });
     }
     let Ok(start) = a.parse::<u64>() else {
         return RangeResult::Whole;
@@ -53,7 +56,10 @@ pub fn parse_range(header: &str, size: u64) -> RangeResult {
         return RangeResult::Unsatisfiable;
     }
     let end = end.min(size - 1);
-    RangeResult::Partial(ByteRange { start, len: end - start + 1 })
+    RangeResult::Partial(ByteRange {
+        start,
+        len: end - start + 1,
+    })
 }
 
 /// What a conditional GET/HEAD comes to.
@@ -118,11 +124,26 @@ mod tests {
     #[test]
     fn ranges() {
         use RangeResult::*;
-        assert_eq!(parse_range("bytes=0-9", 100), Partial(ByteRange { start: 0, len: 10 }));
-        assert_eq!(parse_range("bytes=90-", 100), Partial(ByteRange { start: 90, len: 10 }));
-        assert_eq!(parse_range("bytes=-10", 100), Partial(ByteRange { start: 90, len: 10 }));
-        assert_eq!(parse_range("bytes=-1000", 100), Partial(ByteRange { start: 0, len: 100 }));
-        assert_eq!(parse_range("bytes=50-1000", 100), Partial(ByteRange { start: 50, len: 50 }));
+        assert_eq!(
+            parse_range("bytes=0-9", 100),
+            Partial(ByteRange { start: 0, len: 10 })
+        );
+        assert_eq!(
+            parse_range("bytes=90-", 100),
+            Partial(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            parse_range("bytes=-10", 100),
+            Partial(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            parse_range("bytes=-1000", 100),
+            Partial(ByteRange { start: 0, len: 100 })
+        );
+        assert_eq!(
+            parse_range("bytes=50-1000", 100),
+            Partial(ByteRange { start: 50, len: 50 })
+        );
         assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
         assert_eq!(parse_range("bytes=0-1,3-4", 100), Whole);
         assert_eq!(parse_range("bytes=9-1", 100), Whole);
@@ -134,13 +155,34 @@ mod tests {
         let t = 1_700_000_000_000;
         let before = "Tue, 14 Nov 2023 22:00:00 GMT";
         let after = "Tue, 14 Nov 2023 23:00:00 GMT";
-        assert_eq!(evaluate(Some("\"abc\""), None, None, None, "abc", t), Precondition::Proceed);
-        assert_eq!(evaluate(Some("\"x\""), None, None, None, "abc", t), Precondition::Failed("If-Match"));
-        assert_eq!(evaluate(None, Some("\"abc\""), None, None, "abc", t), Precondition::NotModified);
-        assert_eq!(evaluate(None, None, Some(after), None, "abc", t), Precondition::NotModified);
-        assert_eq!(evaluate(None, None, Some(before), None, "abc", t), Precondition::Proceed);
-        assert_eq!(evaluate(None, None, None, Some(before), "abc", t), Precondition::Failed("If-Unmodified-Since"));
+        assert_eq!(
+            evaluate(Some("\"abc\""), None, None, None, "abc", t),
+            Precondition::Proceed
+        );
+        assert_eq!(
+            evaluate(Some("\"x\""), None, None, None, "abc", t),
+            Precondition::Failed("If-Match")
+        );
+        assert_eq!(
+            evaluate(None, Some("\"abc\""), None, None, "abc", t),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(None, None, Some(after), None, "abc", t),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            evaluate(None, None, Some(before), None, "abc", t),
+            Precondition::Proceed
+        );
+        assert_eq!(
+            evaluate(None, None, None, Some(before), "abc", t),
+            Precondition::Failed("If-Unmodified-Since")
+        );
         // If-Match true wins over a failing If-Unmodified-Since (RFC 7232, as S3 does).
-        assert_eq!(evaluate(Some("abc"), None, None, Some(before), "abc", t), Precondition::Proceed);
+        assert_eq!(
+            evaluate(Some("abc"), None, None, Some(before), "abc", t),
+            Precondition::Proceed
+        );
     }
 }

@@ -56,15 +56,27 @@ pub struct Tagging {
 pub struct CorsRule {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
-    #[serde(rename = "AllowedHeader", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "AllowedHeader",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub allowed_headers: Vec<String>,
     #[serde(rename = "AllowedMethod", default)]
     pub allowed_methods: Vec<String>,
     #[serde(rename = "AllowedOrigin", default)]
     pub allowed_origins: Vec<String>,
-    #[serde(rename = "ExposeHeader", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ExposeHeader",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub expose_headers: Vec<String>,
-    #[serde(rename = "MaxAgeSeconds", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "MaxAgeSeconds",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub max_age_seconds: Option<u32>,
 }
 
@@ -96,9 +108,17 @@ pub struct RedirectAllRequestsTo {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RoutingCondition {
-    #[serde(rename = "HttpErrorCodeReturnedEquals", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "HttpErrorCodeReturnedEquals",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub http_error_code: Option<String>,
-    #[serde(rename = "KeyPrefixEquals", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "KeyPrefixEquals",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub key_prefix: Option<String>,
 }
 
@@ -106,13 +126,25 @@ pub struct RoutingCondition {
 pub struct Redirect {
     #[serde(rename = "HostName", skip_serializing_if = "Option::is_none", default)]
     pub host_name: Option<String>,
-    #[serde(rename = "HttpRedirectCode", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "HttpRedirectCode",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub http_redirect_code: Option<String>,
     #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none", default)]
     pub protocol: Option<String>,
-    #[serde(rename = "ReplaceKeyPrefixWith", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ReplaceKeyPrefixWith",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub replace_key_prefix_with: Option<String>,
-    #[serde(rename = "ReplaceKeyWith", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ReplaceKeyWith",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub replace_key_with: Option<String>,
 }
 
@@ -132,13 +164,29 @@ pub struct RoutingRules {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct WebsiteConfiguration {
-    #[serde(rename = "RedirectAllRequestsTo", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "RedirectAllRequestsTo",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub redirect_all: Option<RedirectAllRequestsTo>,
-    #[serde(rename = "IndexDocument", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "IndexDocument",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub index: Option<IndexDocument>,
-    #[serde(rename = "ErrorDocument", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ErrorDocument",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub error: Option<ErrorDocument>,
-    #[serde(rename = "RoutingRules", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "RoutingRules",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub routing_rules: Option<RoutingRules>,
 }
 
@@ -158,15 +206,27 @@ pub struct PublicAccessBlockConfiguration {
 pub struct SseByDefault {
     #[serde(rename = "SSEAlgorithm")]
     pub algorithm: String,
-    #[serde(rename = "KMSMasterKeyID", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "KMSMasterKeyID",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub kms_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SseRule {
-    #[serde(rename = "ApplyServerSideEncryptionByDefault", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ApplyServerSideEncryptionByDefault",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub by_default: Option<SseByDefault>,
-    #[serde(rename = "BucketKeyEnabled", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "BucketKeyEnabled",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub bucket_key_enabled: Option<bool>,
 }
 
@@ -207,7 +267,11 @@ pub struct OwnershipControls {
 pub struct Owner {
     #[serde(rename = "ID", default)]
     pub id: String,
-    #[serde(rename = "DisplayName", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "DisplayName",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub display_name: Option<String>,
 }
 
@@ -219,11 +283,19 @@ pub struct Grantee {
     pub kind: String,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
-    #[serde(rename = "DisplayName", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "DisplayName",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub display_name: Option<String>,
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none", default)]
     pub uri: Option<String>,
-    #[serde(rename = "EmailAddress", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "EmailAddress",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub email: Option<String>,
 }
 

@@ -36,13 +36,25 @@ pub fn find<'a>(
 }
 
 /// The response headers for a matched rule.
-pub fn headers(rule: &CorsRule, origin: &str, requested_headers: Option<&str>, preflight: bool) -> Vec<(&'static str, String)> {
+pub fn headers(
+    rule: &CorsRule,
+    origin: &str,
+    requested_headers: Option<&str>,
+    preflight: bool,
+) -> Vec<(&'static str, String)> {
     let any_origin = rule.allowed_origins.iter().any(|o| o == "*");
     let mut out = vec![(
         "access-control-allow-origin",
-        if any_origin { "*".to_string() } else { origin.to_string() },
+        if any_origin {
+            "*".to_string()
+        } else {
+            origin.to_string()
+        },
     )];
-    out.push(("access-control-allow-methods", rule.allowed_methods.join(", ")));
+    out.push((
+        "access-control-allow-methods",
+        rule.allowed_methods.join(", "),
+    ));
     if !any_origin {
         out.push(("access-control-allow-credentials", "true".into()));
     }
@@ -55,7 +67,10 @@ pub fn headers(rule: &CorsRule, origin: &str, requested_headers: Option<&str>, p
         }
     }
     if !rule.expose_headers.is_empty() {
-        out.push(("access-control-expose-headers", rule.expose_headers.join(", ")));
+        out.push((
+            "access-control-expose-headers",
+            rule.expose_headers.join(", "),
+        ));
     }
     out.push((
         "vary",
@@ -79,12 +94,28 @@ mod tests {
                 ..Default::default()
             }],
         };
-        assert!(find(&cfg, "https://app.example.com", "PUT", &["Content-Type", "x-amz-date"]).is_some());
+        assert!(
+            find(
+                &cfg,
+                "https://app.example.com",
+                "PUT",
+                &["Content-Type", "x-amz-date"]
+            )
+            .is_some()
+        );
         assert!(find(&cfg, "https://evil.com", "PUT", &[]).is_none());
         assert!(find(&cfg, "https://app.example.com", "DELETE", &[]).is_none());
         assert!(find(&cfg, "https://app.example.com", "GET", &["authorization"]).is_none());
-        let h = headers(&cfg.rules[0], "https://app.example.com", Some("Content-Type"), true);
-        assert!(h.contains(&("access-control-allow-origin", "https://app.example.com".into())));
+        let h = headers(
+            &cfg.rules[0],
+            "https://app.example.com",
+            Some("Content-Type"),
+            true,
+        );
+        assert!(h.contains(&(
+            "access-control-allow-origin",
+            "https://app.example.com".into()
+        )));
         assert!(h.contains(&("access-control-max-age", "300".into())));
     }
 }

@@ -17,9 +17,17 @@ pub struct LifecycleAnd {
     pub prefix: Option<String>,
     #[serde(rename = "Tag", default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
-    #[serde(rename = "ObjectSizeGreaterThan", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ObjectSizeGreaterThan",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub size_gt: Option<u64>,
-    #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ObjectSizeLessThan",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub size_lt: Option<u64>,
 }
 
@@ -29,9 +37,17 @@ pub struct LifecycleFilter {
     pub prefix: Option<String>,
     #[serde(rename = "Tag", skip_serializing_if = "Option::is_none", default)]
     pub tag: Option<Tag>,
-    #[serde(rename = "ObjectSizeGreaterThan", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ObjectSizeGreaterThan",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub size_gt: Option<u64>,
-    #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ObjectSizeLessThan",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub size_lt: Option<u64>,
     #[serde(rename = "And", skip_serializing_if = "Option::is_none", default)]
     pub and: Option<LifecycleAnd>,
@@ -43,15 +59,27 @@ pub struct Expiration {
     pub date: Option<String>,
     #[serde(rename = "Days", skip_serializing_if = "Option::is_none", default)]
     pub days: Option<u32>,
-    #[serde(rename = "ExpiredObjectDeleteMarker", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "ExpiredObjectDeleteMarker",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub expired_object_delete_marker: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct NoncurrentVersionExpiration {
-    #[serde(rename = "NoncurrentDays", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "NoncurrentDays",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub noncurrent_days: Option<u32>,
-    #[serde(rename = "NewerNoncurrentVersions", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "NewerNoncurrentVersions",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub newer_noncurrent_versions: Option<u32>,
 }
 
@@ -61,27 +89,47 @@ pub struct Transition {
     pub date: Option<String>,
     #[serde(rename = "Days", skip_serializing_if = "Option::is_none", default)]
     pub days: Option<u32>,
-    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "StorageClass",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct NoncurrentVersionTransition {
-    #[serde(rename = "NoncurrentDays", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "NoncurrentDays",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub noncurrent_days: Option<u32>,
-    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "StorageClass",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct AbortIncompleteMultipartUpload {
-    #[serde(rename = "DaysAfterInitiation", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "DaysAfterInitiation",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub days_after_initiation: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LifecycleRule {
-    #[serde(rename = "Expiration", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "Expiration",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub expiration: Option<Expiration>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
@@ -94,11 +142,23 @@ pub struct LifecycleRule {
     pub status: String,
     #[serde(rename = "Transition", default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<Transition>,
-    #[serde(rename = "NoncurrentVersionTransition", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "NoncurrentVersionTransition",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub noncurrent_transitions: Vec<NoncurrentVersionTransition>,
-    #[serde(rename = "NoncurrentVersionExpiration", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "NoncurrentVersionExpiration",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub noncurrent_expiration: Option<NoncurrentVersionExpiration>,
-    #[serde(rename = "AbortIncompleteMultipartUpload", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "AbortIncompleteMultipartUpload",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub abort_incomplete: Option<AbortIncompleteMultipartUpload>,
 }
 
@@ -126,7 +186,12 @@ impl LifecycleRule {
             return false;
         }
         let Some(f) = &self.filter else { return true };
-        let tag_ok = |t: &Tag| v.meta.tags.iter().any(|(k, val)| *k == t.key && *val == t.value);
+        let tag_ok = |t: &Tag| {
+            v.meta
+                .tags
+                .iter()
+                .any(|(k, val)| *k == t.key && *val == t.value)
+        };
         let size_ok = |gt: Option<u64>, lt: Option<u64>| {
             gt.is_none_or(|g| v.size > g) && lt.is_none_or(|l| v.size < l)
         };
@@ -272,9 +337,6 @@ mod tests {
         b.objects.insert("logs/a".into(), vec![version(t0)]);
         b.objects.insert("keep/a".into(), vec![version(t0)]);
         assert!(due(&b, t0 + DAY_MS).is_empty());
-        assert_eq!(
-            due(&b, 12 * DAY_MS),
-            vec![Expire::Current("logs/a".into())]
-        );
+        assert_eq!(due(&b, 12 * DAY_MS), vec![Expire::Current("logs/a".into())]);
     }
 }

@@ -56,7 +56,9 @@ pub fn list_current<'a>(
         };
         let entry = match common_prefix(key, prefix, delimiter) {
             Some(cp) => {
-                if out.last.as_deref() == Some(cp.as_str()) || marker.is_some_and(|m| cp.as_str() <= m) {
+                if out.last.as_deref() == Some(cp.as_str())
+                    || marker.is_some_and(|m| cp.as_str() <= m)
+                {
                     continue;
                 }
                 Entry::Prefix(cp)
@@ -133,7 +135,8 @@ pub fn list_versions<'a>(
             out.entries.push(VersionEntry::Prefix(cp));
             continue;
         }
-        let mut skipping = matches!((key_marker, version_marker), (Some(k), Some(v)) if k == key && !v.is_empty());
+        let mut skipping =
+            matches!((key_marker, version_marker), (Some(k), Some(v)) if k == key && !v.is_empty());
         let n = versions.len();
         for (i, v) in versions.iter().enumerate().rev() {
             if skipping {
@@ -209,7 +212,10 @@ mod tests {
     #[test]
     fn versions_newest_first_with_markers() {
         let mut m = BTreeMap::new();
-        m.insert("k".to_string(), vec![v("1", false), v("2", false), v("3", true)]);
+        m.insert(
+            "k".to_string(),
+            vec![v("1", false), v("2", false), v("3", true)],
+        );
         m.insert("z".to_string(), vec![v("9", false)]);
         let l = list_versions(&m, "", None, None, None, 2);
         assert!(l.truncated);

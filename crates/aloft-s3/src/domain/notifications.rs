@@ -66,13 +66,29 @@ pub struct EventBridgeConfiguration {}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct NotificationConfiguration {
-    #[serde(rename = "TopicConfiguration", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "TopicConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub topics: Vec<TopicConfiguration>,
-    #[serde(rename = "QueueConfiguration", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "QueueConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub queues: Vec<QueueConfiguration>,
-    #[serde(rename = "CloudFunctionConfiguration", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "CloudFunctionConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub lambdas: Vec<LambdaConfiguration>,
-    #[serde(rename = "EventBridgeConfiguration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EventBridgeConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub eventbridge: Option<EventBridgeConfiguration>,
 }
 
@@ -117,22 +133,26 @@ fn event_matches(pattern: &str, event: &str) -> bool {
 
 fn filter_matches(filter: Option<&NotificationFilter>, key: &str) -> bool {
     filter.is_none_or(|f| {
-        f.key.rules.iter().all(|r| match r.name.to_ascii_lowercase().as_str() {
-            "prefix" => key.starts_with(&r.value),
-            "suffix" => key.ends_with(&r.value),
-            _ => true,
-        })
+        f.key
+            .rules
+            .iter()
+            .all(|r| match r.name.to_ascii_lowercase().as_str() {
+                "prefix" => key.starts_with(&r.value),
+                "suffix" => key.ends_with(&r.value),
+                _ => true,
+            })
     })
 }
 
 /// Which configured targets (`(configuration id, target ARN)`) receive `event` for `key`.
 pub fn targets(cfg: &NotificationConfiguration, event: &str, key: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut add = |id: &Option<String>, arn: &str, events: &[String], f: Option<&NotificationFilter>| {
-        if events.iter().any(|e| event_matches(e, event)) && filter_matches(f, key) {
-            out.push((id.clone().unwrap_or_default(), arn.to_string()));
-        }
-    };
+    let mut add =
+        |id: &Option<String>, arn: &str, events: &[String], f: Option<&NotificationFilter>| {
+            if events.iter().any(|e| event_matches(e, event)) && filter_matches(f, key) {
+                out.push((id.clone().unwrap_or_default(), arn.to_string()));
+            }
+        };
     for c in &cfg.queues {
         add(&c.id, &c.queue, &c.events, c.filter.as_ref());
     }

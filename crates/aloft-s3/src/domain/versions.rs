@@ -6,7 +6,11 @@ use crate::domain::model::{Bucket, ObjectMeta, ObjectVersion, Versioning, new_ve
 
 /// Adds `v` as the key's current version; returns the versions it replaced (to forget and to
 /// free their bodies).
-pub fn insert(bucket: &mut Bucket, key: &str, mut v: ObjectVersion) -> (ObjectVersion, Vec<ObjectVersion>) {
+pub fn insert(
+    bucket: &mut Bucket,
+    key: &str,
+    mut v: ObjectVersion,
+) -> (ObjectVersion, Vec<ObjectVersion>) {
     let versioning = bucket.info.versioning;
     let versions = bucket.objects.entry(key.to_string()).or_default();
     let mut removed = Vec::new();
@@ -53,13 +57,21 @@ fn marker(seq: u64, now: i64, version_id: Option<String>) -> ObjectVersion {
 }
 
 /// Deletes `key` (or one version of it) as S3 does under the bucket's versioning state.
-pub fn delete(bucket: &mut Bucket, key: &str, version: Option<&str>, seq: u64, now: i64) -> Deleted {
+pub fn delete(
+    bucket: &mut Bucket,
+    key: &str,
+    version: Option<&str>,
+    seq: u64,
+    now: i64,
+) -> Deleted {
     let versioning = bucket.info.versioning;
     let mut out = Deleted::default();
     if let Some(vid) = version {
         let want = (vid != "null").then_some(vid);
         if let Some(versions) = bucket.objects.get_mut(key)
-            && let Some(i) = versions.iter().position(|x| x.version_id.as_deref() == want)
+            && let Some(i) = versions
+                .iter()
+                .position(|x| x.version_id.as_deref() == want)
         {
             let v = versions.remove(i);
             out.delete_marker = v.delete_marker;
@@ -81,7 +93,11 @@ pub fn delete(bucket: &mut Bucket, key: &str, version: Option<&str>, seq: u64, n
             let m = marker(seq, now, Some(new_version_id()));
             out.delete_marker = true;
             out.version_id = m.version_id.clone();
-            bucket.objects.entry(key.to_string()).or_default().push(m.clone());
+            bucket
+                .objects
+                .entry(key.to_string())
+                .or_default()
+                .push(m.clone());
             out.marker = Some(m);
         }
         Versioning::Suspended => {

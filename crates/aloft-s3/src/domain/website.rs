@@ -4,7 +4,11 @@ use crate::domain::config::{Redirect, WebsiteConfiguration};
 
 /// The key a website path maps to, applying the index document to "directories".
 pub fn key_for_path(cfg: &WebsiteConfiguration, path_key: &str) -> String {
-    let suffix = cfg.index.as_ref().map(|i| i.suffix.as_str()).unwrap_or("index.html");
+    let suffix = cfg
+        .index
+        .as_ref()
+        .map(|i| i.suffix.as_str())
+        .unwrap_or("index.html");
     if path_key.is_empty() || path_key.ends_with('/') {
         format!("{path_key}{suffix}")
     } else {
@@ -13,11 +17,18 @@ pub fn key_for_path(cfg: &WebsiteConfiguration, path_key: &str) -> String {
 }
 
 /// Builds the redirect Location for a matched routing rule.
-pub fn redirect_location(r: &Redirect, key: &str, matched_prefix: Option<&str>, default_host: &str) -> (u16, String) {
+pub fn redirect_location(
+    r: &Redirect,
+    key: &str,
+    matched_prefix: Option<&str>,
+    default_host: &str,
+) -> (u16, String) {
     let new_key = if let Some(k) = &r.replace_key_with {
         k.clone()
     } else if let Some(p) = &r.replace_key_prefix_with {
-        let rest = matched_prefix.and_then(|m| key.strip_prefix(m)).unwrap_or(key);
+        let rest = matched_prefix
+            .and_then(|m| key.strip_prefix(m))
+            .unwrap_or(key);
         format!("{p}{rest}")
     } else {
         key.to_string()
@@ -28,14 +39,24 @@ pub fn redirect_location(r: &Redirect, key: &str, matched_prefix: Option<&str>, 
         .and_then(|c| c.parse().ok())
         .unwrap_or(301);
     let location = match &r.host_name {
-        Some(h) => format!("{}://{h}/{new_key}", r.protocol.as_deref().unwrap_or("http")),
-        None => format!("{}://{default_host}/{new_key}", r.protocol.as_deref().unwrap_or("http")),
+        Some(h) => format!(
+            "{}://{h}/{new_key}",
+            r.protocol.as_deref().unwrap_or("http")
+        ),
+        None => format!(
+            "{}://{default_host}/{new_key}",
+            r.protocol.as_deref().unwrap_or("http")
+        ),
     };
     (code, location)
 }
 
 /// The routing rule applying to `key` given the status it would get (`None` before lookup).
-pub fn matching_rule<'a>(cfg: &'a WebsiteConfiguration, key: &str, status: Option<u16>) -> Option<(&'a Redirect, Option<&'a str>)> {
+pub fn matching_rule<'a>(
+    cfg: &'a WebsiteConfiguration,
+    key: &str,
+    status: Option<u16>,
+) -> Option<(&'a Redirect, Option<&'a str>)> {
     let rules = cfg.routing_rules.as_ref()?;
     rules.rules.iter().find_map(|rule| {
         let cond = rule.condition.as_ref();
@@ -59,7 +80,9 @@ mod tests {
     #[test]
     fn index_and_rules() {
         let cfg = WebsiteConfiguration {
-            index: Some(IndexDocument { suffix: "index.html".into() }),
+            index: Some(IndexDocument {
+                suffix: "index.html".into(),
+            }),
             routing_rules: Some(RoutingRules {
                 rules: vec![RoutingRule {
                     condition: Some(RoutingCondition {
@@ -80,7 +103,10 @@ mod tests {
         let (r, p) = matching_rule(&cfg, "docs/x.html", None).unwrap();
         assert_eq!(
             redirect_location(r, "docs/x.html", p, "b.s3-website.localhost:4566"),
-            (301, "http://b.s3-website.localhost:4566/documents/x.html".into())
+            (
+                301,
+                "http://b.s3-website.localhost:4566/documents/x.html".into()
+            )
         );
         assert!(matching_rule(&cfg, "other", None).is_none());
     }

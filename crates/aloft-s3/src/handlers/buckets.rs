@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Call, committed, iso};
 use crate::S3;
-use crate::domain::config::{AccessControlPolicy, OwnershipControls, OwnershipRule, VersioningConfiguration, canonical_id};
+use crate::domain::config::{
+    AccessControlPolicy, OwnershipControls, OwnershipRule, VersioningConfiguration, canonical_id,
+};
 use crate::domain::model::{Bucket, BucketInfo, Versioning};
 use crate::domain::names::check_bucket_name;
 use crate::error::{S3Error, internal, invalid_argument};
@@ -132,8 +134,15 @@ pub async fn create_bucket(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
     let ownership = call
         .header("x-amz-object-ownership")
         .unwrap_or("BucketOwnerEnforced");
-    if !matches!(ownership, "BucketOwnerEnforced" | "BucketOwnerPreferred" | "ObjectWriter") {
-        return Err(invalid_argument("Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership));
+    if !matches!(
+        ownership,
+        "BucketOwnerEnforced" | "BucketOwnerPreferred" | "ObjectWriter"
+    ) {
+        return Err(invalid_argument(
+            "Invalid x-amz-object-ownership header",
+            "x-amz-object-ownership",
+            ownership,
+        ));
     }
     config.ownership = Some(OwnershipControls {
         rules: vec![OwnershipRule {
@@ -153,7 +162,9 @@ pub async fn create_bucket(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
         if let Some(existing) = map.get(&name) {
             let e = existing.read().map_err(internal)?;
             if e.info.account != call.ctx.account_id {
-                return Err(S3Error::BucketAlreadyExists.err().with_field("BucketName", name));
+                return Err(S3Error::BucketAlreadyExists
+                    .err()
+                    .with_field("BucketName", name));
             }
             // us-east-1 answers a repeated create by the owner with 200 (a legacy AWS quirk).
             if e.info.region == "us-east-1" && region == "us-east-1" {
@@ -185,7 +196,10 @@ pub async fn delete_bucket(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
     let name = call.bucket.clone();
     let (commit, blobs) = {
         let mut map = s3.buckets.write().map_err(internal)?;
-        let cell = map.get(&name).cloned().ok_or_else(|| crate::error::no_such_bucket(&name))?;
+        let cell = map
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| crate::error::no_such_bucket(&name))?;
         let b = cell.read().map_err(internal)?;
         if !b.is_empty() {
             return Err(S3Error::BucketNotEmpty.err().with_field("BucketName", name));

@@ -27,7 +27,11 @@ fn missing(code: S3Error, bucket: &str) -> AwsError {
 }
 
 /// Applies `change` to the bucket's configuration and journals it.
-async fn update(s3: &S3, bucket: &str, change: impl FnOnce(&mut BucketConfig)) -> Result<(), AwsError> {
+async fn update(
+    s3: &S3,
+    bucket: &str,
+    change: impl FnOnce(&mut BucketConfig),
+) -> Result<(), AwsError> {
     let cell = s3.bucket(bucket)?;
     let commit = {
         let mut b = cell.write().map_err(internal)?;
@@ -46,7 +50,11 @@ fn read<T>(s3: &S3, bucket: &str, f: impl FnOnce(&Bucket) -> T) -> Result<T, Aws
 }
 
 fn tags_to_pairs(t: &Tagging) -> Vec<(String, String)> {
-    t.tag_set.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+    t.tag_set
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
 }
 
 fn pairs_to_tagging(p: &[(String, String)]) -> Tagging {
@@ -77,7 +85,9 @@ fn check_user_tags(t: &Tagging, max: usize) -> Result<(), AwsError> {
         validate_tags(&pairs[..0]).and_then(|()| {
             for (i, (k, _)) in pairs.iter().enumerate() {
                 if pairs[..i].iter().any(|(k2, _)| k2 == k) {
-                    return Err(S3Error::InvalidTag.msg("Cannot provide multiple Tags with the same key"));
+                    return Err(
+                        S3Error::InvalidTag.msg("Cannot provide multiple Tags with the same key")
+                    );
                 }
             }
             Ok(())
@@ -95,7 +105,11 @@ fn check_cors(c: &CorsConfiguration) -> Result<(), AwsError> {
         if r.allowed_methods.is_empty() || r.allowed_origins.is_empty() {
             return Err(S3Error::MalformedXML.err());
         }
-        if let Some(m) = r.allowed_methods.iter().find(|m| !CORS_METHODS.contains(&m.as_str())) {
+        if let Some(m) = r
+            .allowed_methods
+            .iter()
+            .find(|m| !CORS_METHODS.contains(&m.as_str()))
+        {
             return Err(S3Error::InvalidRequest.msg(format!(
                 "Found unsupported HTTP method in CORS config. Unsupported method is {m}"
             )));
@@ -114,7 +128,9 @@ fn check_website(w: &WebsiteConfiguration) -> Result<(), AwsError> {
         return Ok(());
     }
     match &w.index {
-        None => Err(S3Error::InvalidArgument.msg("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty")),
+        None => Err(S3Error::InvalidArgument.msg(
+            "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
+        )),
         Some(i) if i.suffix.is_empty() || i.suffix.contains('/') => Err(invalid_argument(
             "The IndexDocument Suffix is not well formed",
             "IndexDocument",
@@ -133,7 +149,11 @@ fn check_lifecycle(l: &LifecycleConfiguration) -> Result<(), AwsError> {
             return Err(S3Error::MalformedXML.err());
         }
         if r.id.as_ref().is_some_and(|i| i.len() > 255) {
-            return Err(invalid_argument("ID length should not exceed allowed limit of 255", "ID", r.id.as_deref().unwrap_or("")));
+            return Err(invalid_argument(
+                "ID length should not exceed allowed limit of 255",
+                "ID",
+                r.id.as_deref().unwrap_or(""),
+            ));
         }
         let has_action = r.expiration.is_some()
             || !r.transitions.is_empty()
@@ -141,7 +161,9 @@ fn check_lifecycle(l: &LifecycleConfiguration) -> Result<(), AwsError> {
             || r.noncurrent_expiration.is_some()
             || r.abort_incomplete.is_some();
         if !has_action {
-            return Err(S3Error::InvalidRequest.msg("At least one action needs to be specified in a rule"));
+            return Err(
+                S3Error::InvalidRequest.msg("At least one action needs to be specified in a rule")
+            );
         }
         if r.filter.is_some() && r.prefix.is_some() {
             return Err(S3Error::MalformedXML.err());
@@ -149,7 +171,11 @@ fn check_lifecycle(l: &LifecycleConfiguration) -> Result<(), AwsError> {
         if let Some(e) = &r.expiration
             && e.days == Some(0)
         {
-            return Err(invalid_argument("'Days' for Expiration action must be a positive integer", "Days", "0"));
+            return Err(invalid_argument(
+                "'Days' for Expiration action must be a positive integer",
+                "Days",
+                "0",
+            ));
         }
     }
     Ok(())
@@ -175,7 +201,11 @@ fn check_notifications(n: &mut NotificationConfiguration) -> Result<(), AwsError
             return Err(S3Error::MalformedXML.err());
         }
         if let Some(bad) = e.iter().find(|x| !valid_event(x)) {
-            return Err(invalid_argument("The event is not supported for notifications", "Event", bad));
+            return Err(invalid_argument(
+                "The event is not supported for notifications",
+                "Event",
+                bad,
+            ));
         }
     }
     // S3 names unnamed configurations.
@@ -188,7 +218,9 @@ fn check_notifications(n: &mut NotificationConfiguration) -> Result<(), AwsError
 }
 
 fn policy_is_public(policy: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(policy) else { return false };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
     let statements = match &v["Statement"] {
         serde_json::Value::Array(a) => a.clone(),
         s @ serde_json::Value::Object(_) => vec![s.clone()],
@@ -222,7 +254,8 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
     use Op::*;
     match op {
         GetBucketTagging => {
-            let t = read(s3, b, |x| x.info.config.tagging.clone())?.ok_or_else(|| missing(S3Error::NoSuchTagSet, b))?;
+            let t = read(s3, b, |x| x.info.config.tagging.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchTagSet, b))?;
             Ok(Resp::ok().xml("Tagging", &t))
         }
         PutBucketTagging => {
@@ -236,7 +269,8 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketCors => {
-            let c = read(s3, b, |x| x.info.config.cors.clone())?.ok_or_else(|| missing(S3Error::NoSuchCORSConfiguration, b))?;
+            let c = read(s3, b, |x| x.info.config.cors.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchCORSConfiguration, b))?;
             Ok(Resp::ok().xml("CORSConfiguration", &c))
         }
         PutBucketCors => {
@@ -250,7 +284,8 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketWebsite => {
-            let w = read(s3, b, |x| x.info.config.website.clone())?.ok_or_else(|| missing(S3Error::NoSuchWebsiteConfiguration, b))?;
+            let w = read(s3, b, |x| x.info.config.website.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchWebsiteConfiguration, b))?;
             Ok(Resp::ok().xml("WebsiteConfiguration", &w))
         }
         PutBucketWebsite => {
@@ -264,16 +299,23 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketPolicy => {
-            let p = read(s3, b, |x| x.info.config.policy.clone())?.ok_or_else(|| missing(S3Error::NoSuchBucketPolicy, b))?;
-            Ok(Resp::ok().header("content-type", "application/json").body(full(p)))
+            let p = read(s3, b, |x| x.info.config.policy.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchBucketPolicy, b))?;
+            Ok(Resp::ok()
+                .header("content-type", "application/json")
+                .body(full(p)))
         }
         PutBucketPolicy => {
             let raw = call.read_small().await?;
-            let text = String::from_utf8(raw.to_vec()).map_err(|_| malformed_policy("Policies must be valid JSON and the first byte must be '{'"))?;
+            let text = String::from_utf8(raw.to_vec()).map_err(|_| {
+                malformed_policy("Policies must be valid JSON and the first byte must be '{'")
+            })?;
             let v: serde_json::Value = serde_json::from_str(&text)
                 .ok()
                 .filter(|v: &serde_json::Value| v.is_object() && text.trim_start().starts_with('{'))
-                .ok_or_else(|| malformed_policy("Policies must be valid JSON and the first byte must be '{'"))?;
+                .ok_or_else(|| {
+                    malformed_policy("Policies must be valid JSON and the first byte must be '{'")
+                })?;
             if v.get("Statement").is_none() {
                 return Err(malformed_policy("Missing required field Statement"));
             }
@@ -285,12 +327,22 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketPolicyStatus => {
-            let p = read(s3, b, |x| x.info.config.policy.clone())?.ok_or_else(|| missing(S3Error::NoSuchBucketPolicy, b))?;
-            Ok(Resp::ok().xml("PolicyStatus", &PolicyStatus { is_public: policy_is_public(&p) }))
+            let p = read(s3, b, |x| x.info.config.policy.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchBucketPolicy, b))?;
+            Ok(Resp::ok().xml(
+                "PolicyStatus",
+                &PolicyStatus {
+                    is_public: policy_is_public(&p),
+                },
+            ))
         }
         GetBucketAcl => {
-            let (acl, account) = read(s3, b, |x| (x.info.config.acl.clone(), x.info.account.clone()))?;
-            let acl = acl.or_else(|| AccessControlPolicy::canned(&account, "private")).unwrap_or_default();
+            let (acl, account) = read(s3, b, |x| {
+                (x.info.config.acl.clone(), x.info.account.clone())
+            })?;
+            let acl = acl
+                .or_else(|| AccessControlPolicy::canned(&account, "private"))
+                .unwrap_or_default();
             Ok(Resp::ok().xml("AccessControlPolicy", &acl))
         }
         PutBucketAcl => {
@@ -313,9 +365,13 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketLifecycleConfiguration => {
-            let l = read(s3, b, |x| x.info.config.lifecycle.clone())?.ok_or_else(|| missing(S3Error::NoSuchLifecycleConfiguration, b))?;
+            let l = read(s3, b, |x| x.info.config.lifecycle.clone())?
+                .ok_or_else(|| missing(S3Error::NoSuchLifecycleConfiguration, b))?;
             Ok(Resp::ok()
-                .header("x-amz-transition-default-minimum-object-size", "all_storage_classes_128K")
+                .header(
+                    "x-amz-transition-default-minimum-object-size",
+                    "all_storage_classes_128K",
+                )
                 .xml("LifecycleConfiguration", &l))
         }
         PutBucketLifecycleConfiguration => {
@@ -323,7 +379,10 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             check_lifecycle(&l)?;
             update(s3, b, |c| c.lifecycle = Some(l)).await?;
             Ok(Resp::ok()
-                .header("x-amz-transition-default-minimum-object-size", "all_storage_classes_128K")
+                .header(
+                    "x-amz-transition-default-minimum-object-size",
+                    "all_storage_classes_128K",
+                )
                 .empty())
         }
         DeleteBucketLifecycle => {
@@ -342,7 +401,8 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
                 crate::xml::from_xml(&raw)?
             };
             check_notifications(&mut n)?;
-            let (account, region) = read(s3, b, |x| (x.info.account.clone(), x.info.region.clone()))?;
+            let (account, region) =
+                read(s3, b, |x| (x.info.account.clone(), x.info.region.clone()))?;
             let stored = n.clone();
             update(s3, b, |c| c.notification = Some(stored)).await?;
             if call.header("x-amz-skip-destination-validation") != Some("true") {
@@ -351,16 +411,17 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::ok().empty())
         }
         GetBucketEncryption => {
-            let e = read(s3, b, |x| x.info.config.encryption.clone())?.unwrap_or_else(ServerSideEncryptionConfiguration::aws_default);
+            let e = read(s3, b, |x| x.info.config.encryption.clone())?
+                .unwrap_or_else(ServerSideEncryptionConfiguration::aws_default);
             Ok(Resp::ok().xml("ServerSideEncryptionConfiguration", &e))
         }
         PutBucketEncryption => {
             let e: ServerSideEncryptionConfiguration = call.read_xml().await?;
             let ok = !e.rules.is_empty()
                 && e.rules.iter().all(|r| {
-                    r.by_default
-                        .as_ref()
-                        .is_none_or(|d| matches!(d.algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse"))
+                    r.by_default.as_ref().is_none_or(|d| {
+                        matches!(d.algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse")
+                    })
                 });
             if !ok {
                 return Err(S3Error::MalformedXML.err());
@@ -373,13 +434,17 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketOwnershipControls => {
-            let o = read(s3, b, |x| x.info.config.ownership.clone())?.ok_or_else(|| missing(S3Error::OwnershipControlsNotFoundError, b))?;
+            let o = read(s3, b, |x| x.info.config.ownership.clone())?
+                .ok_or_else(|| missing(S3Error::OwnershipControlsNotFoundError, b))?;
             Ok(Resp::ok().xml("OwnershipControls", &o))
         }
         PutBucketOwnershipControls => {
             let o: OwnershipControls = call.read_xml().await?;
             let ok = o.rules.len() == 1
-                && matches!(o.rules[0].object_ownership.as_str(), "BucketOwnerEnforced" | "BucketOwnerPreferred" | "ObjectWriter");
+                && matches!(
+                    o.rules[0].object_ownership.as_str(),
+                    "BucketOwnerEnforced" | "BucketOwnerPreferred" | "ObjectWriter"
+                );
             if !ok {
                 return Err(S3Error::MalformedXML.err());
             }
@@ -400,7 +465,12 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         }
         GetBucketRequestPayment => {
             s3.bucket(b)?;
-            Ok(Resp::ok().xml("RequestPaymentConfiguration", &RequestPayment { payer: "BucketOwner" }))
+            Ok(Resp::ok().xml(
+                "RequestPaymentConfiguration",
+                &RequestPayment {
+                    payer: "BucketOwner",
+                },
+            ))
         }
         _ => Err(S3Error::NotImplemented.err()),
     }
@@ -418,7 +488,12 @@ async fn acl_from_request(call: &mut Call) -> Result<AccessControlPolicy, AwsErr
     }
     let acl: AccessControlPolicy = call.read_xml().await?;
     const PERMS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
-    if acl.list.grants.iter().any(|g| !PERMS.contains(&g.permission.as_str())) {
+    if acl
+        .list
+        .grants
+        .iter()
+        .any(|g| !PERMS.contains(&g.permission.as_str()))
+    {
         return Err(S3Error::MalformedXML.err());
     }
     Ok(acl)
@@ -428,7 +503,9 @@ async fn acl_from_request(call: &mut Call) -> Result<AccessControlPolicy, AwsErr
 fn canned_of(acl: &AccessControlPolicy) -> &'static str {
     let public = |perm: &str| {
         acl.list.grants.iter().any(|g| {
-            g.permission == perm && g.grantee.uri.as_deref() == Some("http://acs.amazonaws.com/groups/global/AllUsers")
+            g.permission == perm
+                && g.grantee.uri.as_deref()
+                    == Some("http://acs.amazonaws.com/groups/global/AllUsers")
         })
     };
     match (public("READ"), public("WRITE")) {
@@ -455,7 +532,11 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         return Ok(if op == Op::GetObjectTagging {
             r.xml("Tagging", &pairs_to_tagging(&v.meta.tags))
         } else {
-            let acl = AccessControlPolicy::canned(&b.info.account, v.meta.acl.as_deref().unwrap_or("private")).unwrap_or_default();
+            let acl = AccessControlPolicy::canned(
+                &b.info.account,
+                v.meta.acl.as_deref().unwrap_or("private"),
+            )
+            .unwrap_or_default();
             r.xml("AccessControlPolicy", &acl)
         });
     }
@@ -495,10 +576,18 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         }
         let mut batch = Batch::new();
         store::put_version(&mut batch, &call.bucket, &call.key, target);
-        (s3.store.submit(batch), target.version_str().to_string(), versioning)
+        (
+            s3.store.submit(batch),
+            target.version_str().to_string(),
+            versioning,
+        )
     };
     committed(commit).await?;
-    let status = if op == Op::DeleteObjectTagging { 204 } else { 200 };
+    let status = if op == Op::DeleteObjectTagging {
+        204
+    } else {
+        200
+    };
     let mut r = Resp::new(status);
     if versioning != Versioning::Unversioned || vid != "null" {
         r = r.header("x-amz-version-id", vid);
@@ -507,14 +596,21 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
 }
 
 /// The version an object sub-resource call names, with S3's errors.
-fn found<'a>(b: &'a Bucket, key: &str, version: Option<&str>) -> Result<&'a crate::domain::model::ObjectVersion, AwsError> {
+fn found<'a>(
+    b: &'a Bucket,
+    key: &str,
+    version: Option<&str>,
+) -> Result<&'a crate::domain::model::ObjectVersion, AwsError> {
     match (versions::find(b, key, version), version) {
         (Some(v), _) if !v.delete_marker => Ok(v),
         (Some(_), Some(_)) => Err(S3Error::MethodNotAllowed
             .err()
             .with_field("Method", "GET")
             .with_field("ResourceType", "DeleteMarker")),
-        (None, Some(v)) => Err(S3Error::NoSuchVersion.err().with_field("Key", key).with_field("VersionId", v)),
+        (None, Some(v)) => Err(S3Error::NoSuchVersion
+            .err()
+            .with_field("Key", key)
+            .with_field("VersionId", v)),
         _ => Err(no_such_key(key)),
     }
 }

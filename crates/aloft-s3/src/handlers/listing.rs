@@ -30,13 +30,19 @@ impl Encoder {
         match call.q.get("encoding-type") {
             None => Ok(Encoder(false)),
             Some(e) if e.eq_ignore_ascii_case("url") => Ok(Encoder(true)),
-            Some(e) => Err(invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", e)),
+            Some(e) => Err(invalid_argument(
+                "Invalid Encoding Method specified in Request",
+                "encoding-type",
+                e,
+            )),
         }
     }
     pub fn enc(&self, s: &str) -> String {
         if self.0 {
             // S3 form-encodes: a space is `+` (and a literal `+` is `%2B`).
-            utf8_percent_encode(s, KEY_ESCAPE).to_string().replace("%20", "+")
+            utf8_percent_encode(s, KEY_ESCAPE)
+                .to_string()
+                .replace("%20", "+")
         } else {
             s.to_string()
         }
@@ -54,8 +60,16 @@ pub fn max_keys(call: &Call, name: &str) -> Result<usize, AwsError> {
         None => Ok(1000),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok(n.min(1000) as usize),
-            Ok(_) => Err(invalid_argument("Argument maxKeys must be an integer between 0 and 2147483647", name, v)),
-            Err(_) => Err(invalid_argument("Provided max-keys not an integer or within integer range", name, v)),
+            Ok(_) => Err(invalid_argument(
+                "Argument maxKeys must be an integer between 0 and 2147483647",
+                name,
+                v,
+            )),
+            Err(_) => Err(invalid_argument(
+                "Provided max-keys not an integer or within integer range",
+                name,
+                v,
+            )),
         },
     }
 }
@@ -86,13 +100,20 @@ fn contents(enc: &Encoder, key: &str, v: &ObjectVersion, owner_of: Option<&str>)
         last_modified: iso(v.modified),
         etag: v.quoted_etag(),
         checksum_algorithm: v.checksum.as_ref().map(|c| c.algo.name()),
-        checksum_type: v
-            .checksum
-            .as_ref()
-            .map(|c| if c.composite { "COMPOSITE" } else { "FULL_OBJECT" }),
+        checksum_type: v.checksum.as_ref().map(|c| {
+            if c.composite {
+                "COMPOSITE"
+            } else {
+                "FULL_OBJECT"
+            }
+        }),
         size: v.size,
         owner: owner_of.map(owner),
-        storage_class: v.meta.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+        storage_class: v
+            .meta
+            .storage_class
+            .clone()
+            .unwrap_or_else(|| "STANDARD".into()),
     }
 }
 
@@ -128,7 +149,10 @@ struct ListBucketResult {
     key_count: Option<usize>,
     #[serde(rename = "ContinuationToken", skip_serializing_if = "Option::is_none")]
     continuation_token: Option<String>,
-    #[serde(rename = "NextContinuationToken", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "NextContinuationToken",
+        skip_serializing_if = "Option::is_none"
+    )]
     next_continuation_token: Option<String>,
     #[serde(rename = "StartAfter", skip_serializing_if = "Option::is_none")]
     start_after: Option<String>,
@@ -138,7 +162,11 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
     let enc = Encoder::from_call(call)?;
     let max = max_keys(call, "max-keys")?;
     let prefix = call.q.get("prefix").unwrap_or("").to_string();
-    let delimiter = call.q.get("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
+    let delimiter = call
+        .q
+        .get("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
     let token = call.q.get("continuation-token").map(str::to_string);
     let start_after = call.q.get("start-after").map(str::to_string);
     let marker_v1 = call.q.get("marker").map(str::to_string);
@@ -148,7 +176,13 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
                 B64.decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| invalid_argument("The continuation token provided is incorrect", "continuation-token", t))?,
+                    .ok_or_else(|| {
+                        invalid_argument(
+                            "The continuation token provided is incorrect",
+                            "continuation-token",
+                            t,
+                        )
+                    })?,
             ),
             None => start_after.clone(),
         }
@@ -159,7 +193,13 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
     let account = b.info.account.clone();
-    let l = list_current(&b.objects, &prefix, delimiter.as_deref(), marker.as_deref(), max);
+    let l = list_current(
+        &b.objects,
+        &prefix,
+        delimiter.as_deref(),
+        marker.as_deref(),
+        max,
+    );
     let mut out = ListBucketResult {
         name: call.bucket.clone(),
         prefix: enc.enc(&prefix),
@@ -178,8 +218,15 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
     };
     for e in &l.entries {
         match e {
-            Entry::Object(k, v) => out.contents.push(contents(&enc, k, v, fetch_owner.then_some(account.as_str()))),
-            Entry::Prefix(p) => out.common_prefixes.push(CommonPrefix { prefix: enc.enc(p) }),
+            Entry::Object(k, v) => out.contents.push(contents(
+                &enc,
+                k,
+                v,
+                fetch_owner.then_some(account.as_str()),
+            )),
+            Entry::Prefix(p) => out
+                .common_prefixes
+                .push(CommonPrefix { prefix: enc.enc(p) }),
         }
     }
     if v2 {
@@ -261,7 +308,10 @@ struct ListVersionsResult {
     is_truncated: bool,
     #[serde(rename = "NextKeyMarker", skip_serializing_if = "Option::is_none")]
     next_key_marker: Option<String>,
-    #[serde(rename = "NextVersionIdMarker", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "NextVersionIdMarker",
+        skip_serializing_if = "Option::is_none"
+    )]
     next_version_id_marker: Option<String>,
     #[serde(rename = "EncodingType", skip_serializing_if = "Option::is_none")]
     encoding_type: Option<&'static str>,
@@ -273,7 +323,11 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
     let enc = Encoder::from_call(call)?;
     let max = max_keys(call, "max-keys")?;
     let prefix = call.q.get("prefix").unwrap_or("").to_string();
-    let delimiter = call.q.get("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
+    let delimiter = call
+        .q
+        .get("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
     let key_marker = call.q.get("key-marker").map(str::to_string);
     let version_marker = call.q.get("version-id-marker").map(str::to_string);
     if version_marker.is_some() && key_marker.is_none() {
@@ -297,13 +351,15 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
     let mut items = Vec::with_capacity(l.entries.len());
     for e in &l.entries {
         items.push(match e {
-            VersionEntry::Version(k, v, latest) if v.delete_marker => VersionItem::DeleteMarker(DeleteMarkerXml {
-                key: enc.enc(k),
-                version_id: v.version_str().to_string(),
-                is_latest: *latest,
-                last_modified: iso(v.modified),
-                owner: owner(&account),
-            }),
+            VersionEntry::Version(k, v, latest) if v.delete_marker => {
+                VersionItem::DeleteMarker(DeleteMarkerXml {
+                    key: enc.enc(k),
+                    version_id: v.version_str().to_string(),
+                    is_latest: *latest,
+                    last_modified: iso(v.modified),
+                    owner: owner(&account),
+                })
+            }
             VersionEntry::Version(k, v, latest) => VersionItem::Version(VersionXml {
                 key: enc.enc(k),
                 version_id: v.version_str().to_string(),
@@ -313,9 +369,15 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
                 checksum_algorithm: v.checksum.as_ref().map(|c| c.algo.name()),
                 size: v.size,
                 owner: owner(&account),
-                storage_class: v.meta.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+                storage_class: v
+                    .meta
+                    .storage_class
+                    .clone()
+                    .unwrap_or_else(|| "STANDARD".into()),
             }),
-            VersionEntry::Prefix(p) => VersionItem::CommonPrefixes(CommonPrefix { prefix: enc.enc(p) }),
+            VersionEntry::Prefix(p) => {
+                VersionItem::CommonPrefixes(CommonPrefix { prefix: enc.enc(p) })
+            }
         });
     }
     let out = ListVersionsResult {
@@ -326,8 +388,16 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
         max_keys: max,
         delimiter: enc.opt(delimiter.as_deref()),
         is_truncated: l.truncated,
-        next_key_marker: if l.truncated { enc.opt(l.next_key_marker.as_deref()) } else { None },
-        next_version_id_marker: if l.truncated { l.next_version_marker } else { None },
+        next_key_marker: if l.truncated {
+            enc.opt(l.next_key_marker.as_deref())
+        } else {
+            None
+        },
+        next_version_id_marker: if l.truncated {
+            l.next_version_marker
+        } else {
+            None
+        },
         encoding_type: enc.kind(),
         items,
     };

@@ -61,11 +61,17 @@ impl Call {
 }
 
 /// Reads a whole body of at most `limit` bytes.
-pub async fn read_limited(mut body: Body, limit: usize, too_big: AwsError) -> Result<bytes::Bytes, AwsError> {
+pub async fn read_limited(
+    mut body: Body,
+    limit: usize,
+    too_big: AwsError,
+) -> Result<bytes::Bytes, AwsError> {
     use http_body_util::BodyExt;
     let mut buf = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| S3Error::IncompleteBody.msg(format!("Could not read the request body: {e}")))?;
+        let frame = frame.map_err(|e| {
+            S3Error::IncompleteBody.msg(format!("Could not read the request body: {e}"))
+        })?;
         if let Ok(d) = frame.into_data() {
             if buf.len() + d.len() > limit {
                 return Err(too_big);
@@ -88,7 +94,10 @@ pub fn error_response(err: &AwsError, request_id: &str, head: bool) -> Response 
     for (k, v) in &err.headers {
         r = r.header(k, v);
     }
-    r = r.header("x-amz-id-2", crate::domain::notifications::host_id(request_id));
+    r = r.header(
+        "x-amz-id-2",
+        crate::domain::notifications::host_id(request_id),
+    );
     if head {
         r.empty()
     } else {
@@ -141,23 +150,28 @@ fn check_presigned(call: &Call) -> Result<(), AwsError> {
     // SigV2 query authentication (what boto3 still presigns S3 URLs with by default):
     // `Expires` is an absolute epoch-seconds time.
     if call.q.has("AWSAccessKeyId") && call.q.has("Signature") {
-        let Some(expires) = call.q.get("Expires") else { return Ok(()) };
+        let Some(expires) = call.q.get("Expires") else {
+            return Ok(());
+        };
         let now = aloft_core::clock::now_millis();
         let at = expires.parse::<i64>().unwrap_or(0);
         if now / 1000 > at {
             return Err(S3Error::AccessDenied
                 .msg("Request has expired")
-                .with_field("Expires", aloft_core::clock::iso8601_millis(at * 1000).replace(".000Z", "Z"))
+                .with_field(
+                    "Expires",
+                    aloft_core::clock::iso8601_millis(at * 1000).replace(".000Z", "Z"),
+                )
                 .with_field("ServerTime", iso_secs(now)));
         }
         return Ok(());
     }
-    let (Some(date), Some(expires)) = (call.q.get("X-Amz-Date"), call.q.get("X-Amz-Expires")) else {
+    let (Some(date), Some(expires)) = (call.q.get("X-Amz-Date"), call.q.get("X-Amz-Expires"))
+    else {
         return Ok(());
     };
     let Ok(expires) = expires.parse::<i64>() else {
-        return Err(S3Error::AccessDenied
-            .msg("X-Amz-Expires should be a number"));
+        return Err(S3Error::AccessDenied.msg("X-Amz-Expires should be a number"));
     };
     if !(1..=604_800).contains(&expires) {
         return Err(AwsError::new(
@@ -179,7 +193,10 @@ fn check_presigned(call: &Call) -> Result<(), AwsError> {
         return Err(S3Error::AccessDenied
             .msg("Request has expired")
             .with_field("X-Amz-Expires", expires.to_string())
-            .with_field("Expires", aloft_core::clock::iso8601_millis(until).replace(".000Z", "Z"))
+            .with_field(
+                "Expires",
+                aloft_core::clock::iso8601_millis(until).replace(".000Z", "Z"),
+            )
             .with_field("ServerTime", iso_secs(now)));
     }
     Ok(())
@@ -213,23 +230,45 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         ListMultipartUploads => multipart::list_multipart_uploads(s3, call).await,
         DeleteObjects => objects::delete_objects(s3, call).await,
         PostObject => post::post_object(s3, call).await,
-        GetBucketTagging | PutBucketTagging | DeleteBucketTagging | GetBucketCors
-        | PutBucketCors | DeleteBucketCors | GetBucketWebsite | PutBucketWebsite
-        | DeleteBucketWebsite | GetBucketPolicy | PutBucketPolicy | DeleteBucketPolicy
-        | GetBucketPolicyStatus | GetBucketAcl | PutBucketAcl | GetPublicAccessBlock
-        | PutPublicAccessBlock | DeletePublicAccessBlock | GetBucketLifecycleConfiguration
-        | PutBucketLifecycleConfiguration | DeleteBucketLifecycle
-        | GetBucketNotificationConfiguration | PutBucketNotificationConfiguration
-        | GetBucketEncryption | PutBucketEncryption | DeleteBucketEncryption
-        | GetBucketOwnershipControls | PutBucketOwnershipControls
-        | DeleteBucketOwnershipControls | GetBucketLogging | GetBucketAccelerateConfiguration
+        GetBucketTagging
+        | PutBucketTagging
+        | DeleteBucketTagging
+        | GetBucketCors
+        | PutBucketCors
+        | DeleteBucketCors
+        | GetBucketWebsite
+        | PutBucketWebsite
+        | DeleteBucketWebsite
+        | GetBucketPolicy
+        | PutBucketPolicy
+        | DeleteBucketPolicy
+        | GetBucketPolicyStatus
+        | GetBucketAcl
+        | PutBucketAcl
+        | GetPublicAccessBlock
+        | PutPublicAccessBlock
+        | DeletePublicAccessBlock
+        | GetBucketLifecycleConfiguration
+        | PutBucketLifecycleConfiguration
+        | DeleteBucketLifecycle
+        | GetBucketNotificationConfiguration
+        | PutBucketNotificationConfiguration
+        | GetBucketEncryption
+        | PutBucketEncryption
+        | DeleteBucketEncryption
+        | GetBucketOwnershipControls
+        | PutBucketOwnershipControls
+        | DeleteBucketOwnershipControls
+        | GetBucketLogging
+        | GetBucketAccelerateConfiguration
         | GetBucketRequestPayment => config::bucket_config(s3, call, op).await,
         PutObject => objects::put_object(s3, call).await,
         CopyObject => objects::copy_object(s3, call).await,
         GetObject | HeadObject => objects_read::get_object(s3, call).await,
         DeleteObject => objects::delete_object(s3, call).await,
-        GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAcl
-        | PutObjectAcl => config::object_config(s3, call, op).await,
+        GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAcl | PutObjectAcl => {
+            config::object_config(s3, call, op).await
+        }
         GetObjectAttributes => objects_read::get_object_attributes(s3, call).await,
         CreateMultipartUpload => multipart::create_multipart_upload(s3, call).await,
         UploadPart => multipart::upload_part(s3, call).await,
@@ -250,4 +289,3 @@ pub async fn committed(c: aloft_store::Commit) -> Result<(), AwsError> {
 pub fn iso(ms: i64) -> String {
     aloft_core::clock::iso8601_millis(ms)
 }
-

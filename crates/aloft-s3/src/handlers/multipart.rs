@@ -20,8 +20,8 @@ use crate::checksums::{self, Algo};
 use crate::domain::conditions::{RangeResult, parse_range};
 use crate::domain::model::{Checksum, Part, Upload, new_upload_id};
 use crate::error::{S3Error, internal, invalid_argument};
-use crate::xml::Resp;
 use crate::store;
+use crate::xml::Resp;
 
 /// S3's minimum size for every part but the last.
 const MIN_PART: u64 = 5 * 1024 * 1024;
@@ -35,7 +35,13 @@ fn part_number(call: &Call) -> Result<u32, AwsError> {
     raw.parse::<u32>()
         .ok()
         .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw))
+        .ok_or_else(|| {
+            invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+                "partNumber",
+                raw,
+            )
+        })
 }
 
 fn upload_id(call: &Call) -> String {
@@ -65,14 +71,24 @@ pub async fn create_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respons
         None => algo == Some(Algo::CRC64NVME),
         Some("FULL_OBJECT") => true,
         Some("COMPOSITE") => false,
-        Some(other) => return Err(invalid_argument("Value for x-amz-checksum-type header is invalid.", "x-amz-checksum-type", other)),
+        Some(other) => {
+            return Err(invalid_argument(
+                "Value for x-amz-checksum-type header is invalid.",
+                "x-amz-checksum-type",
+                other,
+            ));
+        }
     };
     if let Some(a) = algo
         && ((full_object && !a.is_crc()) || (!full_object && a == Algo::CRC64NVME))
     {
         return Err(S3Error::InvalidRequest.msg(format!(
             "The {} checksum type cannot be used with the {} checksum algorithm.",
-            if full_object { "FULL_OBJECT" } else { "COMPOSITE" },
+            if full_object {
+                "FULL_OBJECT"
+            } else {
+                "COMPOSITE"
+            },
             a.name().to_lowercase()
         )));
     }
@@ -95,9 +111,14 @@ pub async fn create_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respons
     committed(commit).await?;
     let mut r = sse_headers(Resp::ok(), &up.meta);
     if let Some(a) = algo {
-        r = r
-            .header("x-amz-checksum-algorithm", a.name())
-            .header("x-amz-checksum-type", if full_object { "FULL_OBJECT" } else { "COMPOSITE" });
+        r = r.header("x-amz-checksum-algorithm", a.name()).header(
+            "x-amz-checksum-type",
+            if full_object {
+                "FULL_OBJECT"
+            } else {
+                "COMPOSITE"
+            },
+        );
     }
     Ok(r.xml(
         "InitiateMultipartUploadResult",
@@ -138,7 +159,11 @@ async fn save_part(s3: &S3, bucket: &str, id: &str, n: u32, part: Part) -> Resul
 fn upload_algo(s3: &S3, call: &Call, id: &str) -> Result<Option<Algo>, AwsError> {
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
-    let up = b.uploads.get(id).filter(|u| u.key == call.key).ok_or_else(|| no_such_upload(id))?;
+    let up = b
+        .uploads
+        .get(id)
+        .filter(|u| u.key == call.key)
+        .ok_or_else(|| no_such_upload(id))?;
     Ok(up.checksum_algo)
 }
 
@@ -158,7 +183,10 @@ pub async fn upload_part(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     }
     let got = ingest_body(s3, call, algo.or(upload_algo), MAX_PUT).await?;
     verify_checksum(s3, &got, sent.as_deref())?;
-    let checksum = got.checksum.clone().filter(|_| upload_algo.is_some() || algo.is_some());
+    let checksum = got
+        .checksum
+        .clone()
+        .filter(|_| upload_algo.is_some() || algo.is_some());
     let etag = got.etag();
     let part = Part {
         etag: etag.clone(),
@@ -191,11 +219,26 @@ pub async fn upload_part_copy(s3: &S3, call: &mut Call) -> Result<Response, AwsE
     let (start, len) = match call.header("x-amz-copy-source-range") {
         None => (0, src.size),
         Some(h) => match parse_range(h, src.size) {
-            RangeResult::Partial(r) if h.trim().strip_prefix("bytes=").is_some_and(|s| !s.starts_with('-') && !s.ends_with('-')) => {
+            RangeResult::Partial(r)
+                if h.trim()
+                    .strip_prefix("bytes=")
+                    .is_some_and(|s| !s.starts_with('-') && !s.ends_with('-')) =>
+            {
                 // The range must lie inside the source: S3 does not clamp copy ranges.
-                let end: u64 = h.rsplit('-').next().and_then(|e| e.trim().parse().ok()).unwrap_or(0);
+                let end: u64 = h
+                    .rsplit('-')
+                    .next()
+                    .and_then(|e| e.trim().parse().ok())
+                    .unwrap_or(0);
                 if end >= src.size {
-                    return Err(invalid_argument(format!("Range specified is not valid for source object of size: {}", src.size), "x-amz-copy-source-range", h));
+                    return Err(invalid_argument(
+                        format!(
+                            "Range specified is not valid for source object of size: {}",
+                            src.size
+                        ),
+                        "x-amz-copy-source-range",
+                        h,
+                    ));
                 }
                 (r.start, r.len)
             }
@@ -270,15 +313,27 @@ pub async fn complete_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respo
     }
     let (pieces, etags, checksum, meta) = {
         let b = cell.read().map_err(internal)?;
-        let up = b.uploads.get(&id).filter(|u| u.key == call.key).ok_or_else(|| no_such_upload(&id))?;
+        let up = b
+            .uploads
+            .get(&id)
+            .filter(|u| u.key == call.key)
+            .ok_or_else(|| no_such_upload(&id))?;
         // S3 checks the order first, then that every part exists, then the sizes.
-        if req.parts.windows(2).any(|w| w[1].part_number <= w[0].part_number) {
-            return Err(S3Error::InvalidPartOrder.err().with_field("UploadId", id.clone()));
+        if req
+            .parts
+            .windows(2)
+            .any(|w| w[1].part_number <= w[0].part_number)
+        {
+            return Err(S3Error::InvalidPartOrder
+                .err()
+                .with_field("UploadId", id.clone()));
         }
         let mut stored_parts = Vec::with_capacity(req.parts.len());
         for p in &req.parts {
             let stored = up.parts.get(&p.part_number).filter(|s| {
-                p.etag.as_deref().is_none_or(|e| e.trim().trim_matches('"') == s.etag)
+                p.etag
+                    .as_deref()
+                    .is_none_or(|e| e.trim().trim_matches('"') == s.etag)
             });
             let Some(s) = stored else {
                 return Err(S3Error::InvalidPart
@@ -314,7 +369,8 @@ pub async fn complete_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respo
         let checksum = match up.checksum_algo {
             Some(a) if sums.len() == req.parts.len() => {
                 let value = if up.full_object_checksum {
-                    let parts: Vec<(&str, u64)> = sums.iter().map(|(c, l)| (c.as_str(), *l)).collect();
+                    let parts: Vec<(&str, u64)> =
+                        sums.iter().map(|(c, l)| (c.as_str(), *l)).collect();
                     checksums::full_object(a, &parts)
                 } else {
                     let parts: Vec<&str> = sums.iter().map(|(c, _)| c.as_str()).collect();
@@ -366,7 +422,13 @@ async fn write_object_completing(
     cond: WriteCondition,
     id: &str,
     used: &[u32],
-) -> Result<(crate::domain::model::ObjectVersion, crate::domain::model::Versioning), AwsError> {
+) -> Result<
+    (
+        crate::domain::model::ObjectVersion,
+        crate::domain::model::Versioning,
+    ),
+    AwsError,
+> {
     // The upload is taken out first so a concurrent Complete or Abort cannot free its parts.
     let cell = s3.bucket(&call.bucket)?;
     let up = {
@@ -381,7 +443,15 @@ async fn write_object_completing(
     }
     obj.completes = Some(up);
     let keep = obj.completes.clone();
-    let result = write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:CompleteMultipartUpload", Some(cond)).await;
+    let result = write_object(
+        s3,
+        &call.ctx,
+        &call.bucket,
+        obj,
+        "ObjectCreated:CompleteMultipartUpload",
+        Some(cond),
+    )
+    .await;
     match result {
         Ok(ok) => {
             s3.bodies.remove(&unused);
@@ -443,7 +513,10 @@ struct ListPartsResult {
     upload_id: String,
     #[serde(rename = "PartNumberMarker")]
     part_number_marker: u32,
-    #[serde(rename = "NextPartNumberMarker", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "NextPartNumberMarker",
+        skip_serializing_if = "Option::is_none"
+    )]
     next_part_number_marker: Option<u32>,
     #[serde(rename = "MaxParts")]
     max_parts: usize,
@@ -468,11 +541,21 @@ pub async fn list_parts(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
     let max = super::listing::max_keys(call, "max-parts")?;
     let marker: u32 = match call.q.get("part-number-marker") {
         None => 0,
-        Some(m) => m.parse().map_err(|_| invalid_argument("Provided part-number-marker not an integer or within integer range", "part-number-marker", m))?,
+        Some(m) => m.parse().map_err(|_| {
+            invalid_argument(
+                "Provided part-number-marker not an integer or within integer range",
+                "part-number-marker",
+                m,
+            )
+        })?,
     };
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
-    let up = b.uploads.get(&id).filter(|u| u.key == call.key).ok_or_else(|| no_such_upload(&id))?;
+    let up = b
+        .uploads
+        .get(&id)
+        .filter(|u| u.key == call.key)
+        .ok_or_else(|| no_such_upload(&id))?;
     let mut parts = Vec::new();
     let mut truncated = false;
     for (n, p) in up.parts.range(marker + 1..) {
@@ -506,11 +589,19 @@ pub async fn list_parts(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
         parts,
         initiator: owner(&b.info.account),
         owner: owner(&b.info.account),
-        storage_class: up.meta.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+        storage_class: up
+            .meta
+            .storage_class
+            .clone()
+            .unwrap_or_else(|| "STANDARD".into()),
         checksum_algorithm: up.checksum_algo.map(Algo::name),
-        checksum_type: up
-            .checksum_algo
-            .map(|_| if up.full_object_checksum { "FULL_OBJECT" } else { "COMPOSITE" }),
+        checksum_type: up.checksum_algo.map(|_| {
+            if up.full_object_checksum {
+                "FULL_OBJECT"
+            } else {
+                "COMPOSITE"
+            }
+        }),
     };
     Ok(Resp::ok().xml("ListPartsResult", &out))
 }
@@ -568,13 +659,23 @@ struct ListMultipartUploadsResult {
 pub async fn list_multipart_uploads(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let max = super::listing::max_keys(call, "max-uploads")?;
     let prefix = call.q.get("prefix").unwrap_or("").to_string();
-    let delimiter = call.q.get("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
+    let delimiter = call
+        .q
+        .get("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
     let key_marker = call.q.get("key-marker").unwrap_or("").to_string();
     let id_marker = call.q.get("upload-id-marker").unwrap_or("").to_string();
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
-    let mut all: Vec<&Upload> = b.uploads.values().filter(|u| u.key.starts_with(&prefix)).collect();
-    all.sort_by(|a, b| (&a.key, a.initiated, &a.upload_id).cmp(&(&b.key, b.initiated, &b.upload_id)));
+    let mut all: Vec<&Upload> = b
+        .uploads
+        .values()
+        .filter(|u| u.key.starts_with(&prefix))
+        .collect();
+    all.sort_by(|a, b| {
+        (&a.key, a.initiated, &a.upload_id).cmp(&(&b.key, b.initiated, &b.upload_id))
+    });
     let mut out = ListMultipartUploadsResult {
         bucket: call.bucket.clone(),
         key_marker: key_marker.clone(),
@@ -625,7 +726,11 @@ pub async fn list_multipart_uploads(s3: &S3, call: &mut Call) -> Result<Response
             upload_id: u.upload_id.clone(),
             initiator: owner(&b.info.account),
             owner: owner(&b.info.account),
-            storage_class: u.meta.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+            storage_class: u
+                .meta
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into()),
             initiated: iso(u.initiated),
             checksum_algorithm: u.checksum_algo.map(Algo::name),
         });

@@ -83,13 +83,16 @@ pub fn sse_c(call: &Call, prefix: &str) -> Result<Option<(String, String)>, AwsE
             alg,
         ));
     }
-    let raw = key.and_then(|k| B64.decode(k).ok()).filter(|k| k.len() == 32).ok_or_else(|| {
-        invalid_argument(
-            "The secret key was invalid for the specified algorithm.",
-            "x-amz-server-side-encryption",
-            "null",
-        )
-    })?;
+    let raw = key
+        .and_then(|k| B64.decode(k).ok())
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| {
+            invalid_argument(
+                "The secret key was invalid for the specified algorithm.",
+                "x-amz-server-side-encryption",
+                "null",
+            )
+        })?;
     let computed = crate::checksums::md5_b64(&raw);
     if md5.is_some_and(|m| m != computed) {
         return Err(invalid_argument(
@@ -133,7 +136,9 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, AwsError> {
     }
     if let Some(sc) = call.header("x-amz-storage-class") {
         if !STORAGE_CLASSES.contains(&sc) {
-            return Err(S3Error::InvalidStorageClass.err().with_field("StorageClassRequested", sc));
+            return Err(S3Error::InvalidStorageClass
+                .err()
+                .with_field("StorageClassRequested", sc));
         }
         if sc != "STANDARD" {
             m.storage_class = Some(sc.to_string());
@@ -174,7 +179,8 @@ pub fn requested_checksum(call: &Call) -> Result<(Option<Algo>, Option<String>),
     for a in Algo::ALL {
         if let Some(v) = call.header(a.header()) {
             if !crate::checksums::well_formed(a, v) {
-                return Err(S3Error::InvalidRequest.msg(format!("Value for {} header is invalid.", a.header())));
+                return Err(S3Error::InvalidRequest
+                    .msg(format!("Value for {} header is invalid.", a.header())));
             }
             return Ok((Some(a), Some(v.to_string())));
         }
@@ -182,7 +188,10 @@ pub fn requested_checksum(call: &Call) -> Result<(Option<Algo>, Option<String>),
     let named = call
         .header("x-amz-sdk-checksum-algorithm")
         .or_else(|| call.header("x-amz-checksum-algorithm"))
-        .or_else(|| call.header("x-amz-trailer").and_then(|t| t.strip_prefix("x-amz-checksum-")));
+        .or_else(|| {
+            call.header("x-amz-trailer")
+                .and_then(|t| t.strip_prefix("x-amz-checksum-"))
+        });
     match named {
         None => Ok((None, None)),
         Some(n) => match Algo::parse(n) {
@@ -195,20 +204,31 @@ pub fn requested_checksum(call: &Call) -> Result<(Option<Algo>, Option<String>),
 }
 
 /// Reads the request body with the hashing, framing and limits its headers ask for.
-pub async fn ingest_body(s3: &S3, call: &mut Call, algo: Option<Algo>, max: u64) -> Result<Ingested, AwsError> {
+pub async fn ingest_body(
+    s3: &S3,
+    call: &mut Call,
+    algo: Option<Algo>,
+    max: u64,
+) -> Result<Ingested, AwsError> {
     let sha = call.header("x-amz-content-sha256").map(str::to_string);
     let chunked_mode = sha
         .as_deref()
         .and_then(aloft_sigv4::ChunkedMode::from_content_sha256)
         .or_else(|| {
             call.header("content-encoding")
-                .is_some_and(|ce| ce.split(',').any(|t| t.trim().eq_ignore_ascii_case("aws-chunked")))
+                .is_some_and(|ce| {
+                    ce.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("aws-chunked"))
+                })
                 .then_some(aloft_sigv4::ChunkedMode::Unsigned)
         });
     let decoded_len = call
         .header("x-amz-decoded-content-length")
         .and_then(|v| v.parse().ok());
-    if chunked_mode.is_none() && call.header("content-length").is_none() && call.header("transfer-encoding").is_none() {
+    if chunked_mode.is_none()
+        && call.header("content-length").is_none()
+        && call.header("transfer-encoding").is_none()
+    {
         return Err(S3Error::MissingContentLength.err());
     }
     let content_sha256 = sha
@@ -253,7 +273,9 @@ pub async fn ingest_body(s3: &S3, call: &mut Call, algo: Option<Algo>, max: u64)
 
 /// Compares the computed checksum with the one the client sent (header or trailer).
 pub fn verify_checksum(s3: &S3, got: &Ingested, sent: Option<&str>) -> Result<(), AwsError> {
-    let Some((algo, computed)) = &got.checksum else { return Ok(()) };
+    let Some((algo, computed)) = &got.checksum else {
+        return Ok(());
+    };
     let sent = sent.map(str::to_string).or_else(|| {
         got.trailer_checksum
             .as_ref()
@@ -300,7 +322,9 @@ impl WriteCondition {
         if let Some(v) = &inm
             && v.trim() != "*"
         {
-            return Err(S3Error::NotImplemented.err().with_field("Header", "If-None-Match"));
+            return Err(S3Error::NotImplemented
+                .err()
+                .with_field("Header", "If-None-Match"));
         }
         Ok(Self {
             if_match: call.header("if-match").map(str::to_string),
@@ -340,13 +364,19 @@ pub async fn write_object(
         if let Some(c) = &cond {
             let cur = b.current(&obj.key);
             let failed = if c.if_none_match.is_some() && cur.is_some() {
-                Some(S3Error::PreconditionFailed.err().with_field("Condition", "If-None-Match"))
+                Some(
+                    S3Error::PreconditionFailed
+                        .err()
+                        .with_field("Condition", "If-None-Match"),
+                )
             } else if let Some(m) = &c.if_match {
                 match cur {
                     None => Some(no_such_key(&obj.key)),
-                    Some(v) if !etag_matches(m, &v.etag) => {
-                        Some(S3Error::PreconditionFailed.err().with_field("Condition", "If-Match"))
-                    }
+                    Some(v) if !etag_matches(m, &v.etag) => Some(
+                        S3Error::PreconditionFailed
+                            .err()
+                            .with_field("Condition", "If-Match"),
+                    ),
                     _ => None,
                 }
             } else {
@@ -368,7 +398,11 @@ pub async fn write_object(
                 .and_then(|e| e.rules.first())
                 .and_then(|r| r.by_default.clone());
             obj.meta.sse = Some(Sse {
-                algorithm: Some(by_default.as_ref().map_or("AES256".into(), |d| d.algorithm.clone())),
+                algorithm: Some(
+                    by_default
+                        .as_ref()
+                        .map_or("AES256".into(), |d| d.algorithm.clone()),
+                ),
                 kms_key_id: by_default.and_then(|d| d.kms_key_id),
                 ..Default::default()
             });
@@ -395,7 +429,13 @@ pub async fn write_object(
             store::delete_upload(&mut batch, bucket, up);
         }
         let notif = b.info.config.notification.clone();
-        (s3.store.submit(batch), stored, removed, b.info.versioning, notif)
+        (
+            s3.store.submit(batch),
+            stored,
+            removed,
+            b.info.versioning,
+            notif,
+        )
     };
     committed(commit).await?;
     free_versions(s3, &removed);
@@ -443,7 +483,11 @@ pub fn write_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning) -> 
     if let Some(c) = &v.checksum {
         r = r.header(c.algo.header(), &c.value).header(
             "x-amz-checksum-type",
-            if c.composite { "COMPOSITE" } else { "FULL_OBJECT" },
+            if c.composite {
+                "COMPOSITE"
+            } else {
+                "FULL_OBJECT"
+            },
         );
     }
     r
@@ -453,13 +497,22 @@ pub fn sse_headers(mut r: Resp, m: &ObjectMeta) -> Resp {
     if let Some(s) = &m.sse {
         r = r
             .opt_header("x-amz-server-side-encryption", s.algorithm.as_deref())
-            .opt_header("x-amz-server-side-encryption-aws-kms-key-id", s.kms_key_id.as_deref())
+            .opt_header(
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                s.kms_key_id.as_deref(),
+            )
             .opt_header(
                 "x-amz-server-side-encryption-bucket-key-enabled",
                 s.bucket_key.map(|b| b.to_string()),
             )
-            .opt_header("x-amz-server-side-encryption-customer-algorithm", s.customer_algorithm.as_deref())
-            .opt_header("x-amz-server-side-encryption-customer-key-md5", s.customer_key_md5.as_deref());
+            .opt_header(
+                "x-amz-server-side-encryption-customer-algorithm",
+                s.customer_algorithm.as_deref(),
+            )
+            .opt_header(
+                "x-amz-server-side-encryption-customer-key-md5",
+                s.customer_key_md5.as_deref(),
+            );
     }
     r
 }
@@ -486,7 +539,15 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
         parts: None,
         completes: None,
     };
-    let (v, versioning) = write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Put", Some(cond)).await?;
+    let (v, versioning) = write_object(
+        s3,
+        &call.ctx,
+        &call.bucket,
+        obj,
+        "ObjectCreated:Put",
+        Some(cond),
+    )
+    .await?;
     Ok(write_headers(Resp::ok(), &v, versioning).empty())
 }
 
@@ -494,12 +555,17 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
 pub fn parse_copy_source(raw: &str) -> Result<(String, String, Option<String>), AwsError> {
     let raw = raw.strip_prefix('/').unwrap_or(raw);
     let (path, version) = match raw.split_once("?versionId=") {
-        Some((p, v)) => (p, Some(percent_decode_str(v).decode_utf8_lossy().into_owned())),
+        Some((p, v)) => (
+            p,
+            Some(percent_decode_str(v).decode_utf8_lossy().into_owned()),
+        ),
         None => (raw, None),
     };
     let path = percent_decode_str(path).decode_utf8_lossy().into_owned();
     match path.split_once('/') {
-        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string(), version)),
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => {
+            Ok((b.to_string(), k.to_string(), version))
+        }
         _ => Err(invalid_argument(
             "Invalid copy source object key",
             "x-amz-copy-source",
@@ -518,7 +584,10 @@ pub fn copy_source(s3: &S3, call: &Call) -> Result<(ObjectVersion, String, Strin
     let v = match (v, &sv) {
         (None, None) => return Err(no_such_key(&sk)),
         (None, Some(vid)) => {
-            return Err(S3Error::NoSuchVersion.err().with_field("Key", sk.clone()).with_field("VersionId", vid.clone()));
+            return Err(S3Error::NoSuchVersion
+                .err()
+                .with_field("Key", sk.clone())
+                .with_field("VersionId", vid.clone()));
         }
         (Some(v), Some(_)) if v.delete_marker => {
             return Err(S3Error::InvalidRequest.msg(
@@ -539,10 +608,14 @@ pub fn copy_source(s3: &S3, call: &Call) -> Result<(ObjectVersion, String, Strin
     ) {
         Precondition::Proceed => {}
         Precondition::NotModified => {
-            return Err(S3Error::PreconditionFailed.err().with_field("Condition", "x-amz-copy-source-If-None-Match"));
+            return Err(S3Error::PreconditionFailed
+                .err()
+                .with_field("Condition", "x-amz-copy-source-If-None-Match"));
         }
         Precondition::Failed(c) => {
-            return Err(S3Error::PreconditionFailed.err().with_field("Condition", format!("x-amz-copy-source-{c}")));
+            return Err(S3Error::PreconditionFailed
+                .err()
+                .with_field("Condition", format!("x-amz-copy-source-{c}")));
         }
     }
     // The source's SSE-C key must be presented to copy it.
@@ -582,7 +655,11 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         None | Some("COPY") => false,
         Some("REPLACE") => true,
         Some(other) => {
-            return Err(invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", other));
+            return Err(invalid_argument(
+                "Unknown metadata directive.",
+                "x-amz-metadata-directive",
+                other,
+            ));
         }
     };
     let mut meta = if replace_meta {
@@ -624,7 +701,11 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     });
     let obj = NewObject {
         key: call.key.clone(),
-        etag: if src.parts.is_some() { copied.etag() } else { src.etag.clone() },
+        etag: if src.parts.is_some() {
+            copied.etag()
+        } else {
+            src.etag.clone()
+        },
         size: copied.size,
         data: copied.data,
         meta,
@@ -632,7 +713,8 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         parts: None,
         completes: None,
     };
-    let (v, versioning) = write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Copy", None).await?;
+    let (v, versioning) =
+        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Copy", None).await?;
     let mut result = CopyObjectResult {
         etag: v.quoted_etag(),
         last_modified: iso(v.modified),
@@ -666,15 +748,30 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
 
 /// Version ids Aloft issues are 32 alphanumerics; `null` names the null version.
 pub fn check_version_id(v: &str) -> Result<(), AwsError> {
-    if v == "null" || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')) {
+    if v == "null"
+        || (!v.is_empty()
+            && v.len() <= 1024
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-'))
+    {
         Ok(())
     } else {
-        Err(invalid_argument("Invalid version id specified", "versionId", v))
+        Err(invalid_argument(
+            "Invalid version id specified",
+            "versionId",
+            v,
+        ))
     }
 }
 
 /// Deletes one key or version; returns (delete marker?, version id header).
-async fn delete_one(s3: &S3, ctx: &RequestContext, bucket: &str, key: &str, version: Option<&str>) -> Result<(bool, Option<String>), AwsError> {
+async fn delete_one(
+    s3: &S3,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Result<(bool, Option<String>), AwsError> {
     let cell = s3.bucket(bucket)?;
     let now = aloft_core::clock::now_millis();
     let (commit, d, notif, versioning) = {
@@ -694,8 +791,16 @@ async fn delete_one(s3: &S3, ctx: &RequestContext, bucket: &str, key: &str, vers
     free_versions(s3, &d.removed);
     if d.marker.is_some() || !d.removed.is_empty() || versioning == Versioning::Unversioned {
         let (name, vid, seq) = match &d.marker {
-            Some(m) => ("ObjectRemoved:DeleteMarkerCreated", m.version_id.clone(), m.seq),
-            None => ("ObjectRemoved:Delete", version.map(str::to_string), s3.next_seq()),
+            Some(m) => (
+                "ObjectRemoved:DeleteMarkerCreated",
+                m.version_id.clone(),
+                m.seq,
+            ),
+            None => (
+                "ObjectRemoved:Delete",
+                version.map(str::to_string),
+                s3.next_seq(),
+            ),
         };
         events::publish(
             s3,
@@ -717,7 +822,9 @@ async fn delete_one(s3: &S3, ctx: &RequestContext, bucket: &str, key: &str, vers
             },
         );
     }
-    let vid = d.version_id.filter(|_| versioning != Versioning::Unversioned || version.is_some());
+    let vid = d
+        .version_id
+        .filter(|_| versioning != Versioning::Unversioned || version.is_some());
     Ok((d.delete_marker, vid))
 }
 
@@ -732,12 +839,15 @@ pub async fn delete_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
         match b.current(&call.key) {
             None => return Err(no_such_key(&call.key)),
             Some(v) if !etag_matches(m, &v.etag) => {
-                return Err(S3Error::PreconditionFailed.err().with_field("Condition", "If-Match"));
+                return Err(S3Error::PreconditionFailed
+                    .err()
+                    .with_field("Condition", "If-Match"));
             }
             _ => {}
         }
     }
-    let (marker, vid) = delete_one(s3, &call.ctx, &call.bucket, &call.key, version.as_deref()).await?;
+    let (marker, vid) =
+        delete_one(s3, &call.ctx, &call.bucket, &call.key, version.as_deref()).await?;
     let mut r = Resp::new(204);
     if marker {
         r = r.header("x-amz-delete-marker", "true");
@@ -769,7 +879,10 @@ struct DeletedEntry {
     version_id: Option<String>,
     #[serde(rename = "DeleteMarker", skip_serializing_if = "Option::is_none")]
     delete_marker: Option<bool>,
-    #[serde(rename = "DeleteMarkerVersionId", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeleteMarkerVersionId",
+        skip_serializing_if = "Option::is_none"
+    )]
     delete_marker_version_id: Option<String>,
 }
 
@@ -799,7 +912,9 @@ pub async fn delete_objects(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
         || Algo::ALL.iter().any(|a| call.header(a.header()).is_some())
         || call.header("x-amz-sdk-checksum-algorithm").is_some();
     if !has_digest {
-        return Err(S3Error::InvalidRequest.msg("Missing required header for this request: Content-MD5"));
+        return Err(
+            S3Error::InvalidRequest.msg("Missing required header for this request: Content-MD5")
+        );
     }
     let raw = call.read_small().await?;
     if let Some(m) = call.header("content-md5")
@@ -819,7 +934,9 @@ pub async fn delete_objects(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
         let checked = crate::domain::names::check_key(&o.key)
             .and_then(|()| o.version_id.as_deref().map_or(Ok(()), check_version_id));
         let outcome = match checked {
-            Ok(()) => delete_one(s3, &call.ctx, &call.bucket, &o.key, o.version_id.as_deref()).await,
+            Ok(()) => {
+                delete_one(s3, &call.ctx, &call.bucket, &o.key, o.version_id.as_deref()).await
+            }
             Err(e) => Err(e),
         };
         match outcome {
@@ -832,7 +949,13 @@ pub async fn delete_objects(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
                     key: o.key,
                     version_id: o.version_id.clone(),
                     delete_marker: marker.then_some(true),
-                    delete_marker_version_id: if marker && !by_version { vid } else if marker { o.version_id } else { None },
+                    delete_marker_version_id: if marker && !by_version {
+                        vid
+                    } else if marker {
+                        o.version_id
+                    } else {
+                        None
+                    },
                 });
             }
             Err(e) => result.errors.push(ErrorEntry {

@@ -49,7 +49,11 @@ pub fn read_version(s3: &S3, call: &Call) -> Result<(ObjectVersion, Versioning),
 /// SSE-C objects are readable only with their key; others refuse SSE-C headers.
 pub fn check_sse_c(call: &Call, v: &ObjectVersion) -> Result<(), AwsError> {
     let given = sse_c(call, "x-amz-server-side-encryption-customer-")?;
-    let stored = v.meta.sse.as_ref().and_then(|s| s.customer_key_md5.as_deref());
+    let stored = v
+        .meta
+        .sse
+        .as_ref()
+        .and_then(|s| s.customer_key_md5.as_deref());
     match (stored, given) {
         (None, None) => Ok(()),
         (Some(_), None) => Err(S3Error::InvalidRequest.msg(
@@ -70,7 +74,13 @@ fn part_range(v: &ObjectVersion, n: u32) -> Option<(ByteRange, u32)> {
             let p = pieces.get(i)?;
             Some((ByteRange { start, len: p.size }, pieces.len() as u32))
         }
-        _ if n == 1 => Some((ByteRange { start: 0, len: v.size }, 1)),
+        _ if n == 1 => Some((
+            ByteRange {
+                start: 0,
+                len: v.size,
+            },
+            1,
+        )),
         _ => None,
     }
 }
@@ -88,13 +98,31 @@ fn object_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning, call: 
                 .or_else(|| m.content_type.clone())
                 .unwrap_or_else(|| "binary/octet-stream".into()),
         )
-        .opt_header("content-encoding", over("response-content-encoding").or_else(|| m.content_encoding.clone()))
-        .opt_header("content-disposition", over("response-content-disposition").or_else(|| m.content_disposition.clone()))
-        .opt_header("content-language", over("response-content-language").or_else(|| m.content_language.clone()))
-        .opt_header("cache-control", over("response-cache-control").or_else(|| m.cache_control.clone()))
-        .opt_header("expires", over("response-expires").or_else(|| m.expires.clone()))
+        .opt_header(
+            "content-encoding",
+            over("response-content-encoding").or_else(|| m.content_encoding.clone()),
+        )
+        .opt_header(
+            "content-disposition",
+            over("response-content-disposition").or_else(|| m.content_disposition.clone()),
+        )
+        .opt_header(
+            "content-language",
+            over("response-content-language").or_else(|| m.content_language.clone()),
+        )
+        .opt_header(
+            "cache-control",
+            over("response-cache-control").or_else(|| m.cache_control.clone()),
+        )
+        .opt_header(
+            "expires",
+            over("response-expires").or_else(|| m.expires.clone()),
+        )
         .opt_header("x-amz-storage-class", m.storage_class.as_deref())
-        .opt_header("x-amz-website-redirect-location", m.website_redirect.as_deref());
+        .opt_header(
+            "x-amz-website-redirect-location",
+            m.website_redirect.as_deref(),
+        );
     if v.version_id.is_some() || versioning != Versioning::Unversioned {
         r = r.header("x-amz-version-id", v.version_str());
     }
@@ -126,7 +154,9 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
                 .empty());
         }
         Precondition::Failed(cond) => {
-            return Err(S3Error::PreconditionFailed.err().with_field("Condition", cond));
+            return Err(S3Error::PreconditionFailed
+                .err()
+                .with_field("Condition", cond));
         }
     }
     let mut r = object_headers(Resp::ok(), &v, versioning, call);
@@ -137,9 +167,16 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
             .parse()
             .ok()
             .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn))?;
+            .ok_or_else(|| {
+                invalid_argument(
+                    "Part number must be an integer between 1 and 10000, inclusive",
+                    "partNumber",
+                    pn,
+                )
+            })?;
         if call.header("range").is_some() {
-            return Err(S3Error::InvalidRequest.msg("Cannot specify both Range header and partNumber query parameter"));
+            return Err(S3Error::InvalidRequest
+                .msg("Cannot specify both Range header and partNumber query parameter"));
         }
         let (pr, count) = part_range(&v, n).ok_or_else(|| S3Error::InvalidPartNumber.err())?;
         r = r.header("x-amz-mp-parts-count", count.to_string());
@@ -161,7 +198,10 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
             }
         }
     }
-    let br = range.unwrap_or(ByteRange { start: 0, len: v.size });
+    let br = range.unwrap_or(ByteRange {
+        start: 0,
+        len: v.size,
+    });
     if partial {
         r = r.header(
             "content-range",
@@ -176,11 +216,17 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
     {
         r = r.header(c.algo.header(), &c.value).header(
             "x-amz-checksum-type",
-            if c.composite { "COMPOSITE" } else { "FULL_OBJECT" },
+            if c.composite {
+                "COMPOSITE"
+            } else {
+                "FULL_OBJECT"
+            },
         );
     }
     let status = if partial { 206 } else { 200 };
-    let r = r.status(status).header("content-length", br.len.to_string());
+    let r = r
+        .status(status)
+        .header("content-length", br.len.to_string());
     if call.is_head() {
         return Ok(r.empty());
     }
@@ -225,7 +271,11 @@ struct GetObjectAttributesOutput {
 
 pub fn checksum_out(c: &crate::domain::model::Checksum) -> ChecksumOutPub {
     let mut out = ChecksumOut {
-        checksum_type: Some(if c.composite { "COMPOSITE" } else { "FULL_OBJECT" }),
+        checksum_type: Some(if c.composite {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
+        }),
         ..Default::default()
     };
     use crate::checksums::Algo::*;
@@ -261,9 +311,22 @@ pub async fn get_object_attributes(s3: &S3, call: &mut Call) -> Result<Response,
     let has = |n: &str| wanted.iter().any(|w| w == n);
     let out = GetObjectAttributesOutput {
         etag: has("ETag").then(|| v.etag.clone()),
-        checksum: if has("Checksum") { v.checksum.as_ref().map(|c| checksum_out(c).0) } else { None },
-        parts: if has("ObjectParts") { v.parts.map(|total| ObjectParts { total }) } else { None },
-        storage_class: has("StorageClass").then(|| v.meta.storage_class.clone().unwrap_or_else(|| "STANDARD".into())),
+        checksum: if has("Checksum") {
+            v.checksum.as_ref().map(|c| checksum_out(c).0)
+        } else {
+            None
+        },
+        parts: if has("ObjectParts") {
+            v.parts.map(|total| ObjectParts { total })
+        } else {
+            None
+        },
+        storage_class: has("StorageClass").then(|| {
+            v.meta
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into())
+        }),
         size: has("ObjectSize").then_some(v.size),
     };
     let mut r = Resp::ok().header("last-modified", aloft_core::clock::http_date(v.modified));

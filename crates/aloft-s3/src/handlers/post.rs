@@ -7,8 +7,8 @@ use aloft_sigv4::post_policy::PostPolicy;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::objects::{NewObject, parse_tagging_header, write_object};
 use super::Call;
+use super::objects::{NewObject, parse_tagging_header, write_object};
 use crate::S3;
 use crate::bodies::IngestOptions;
 use crate::checksums::Algo;
@@ -37,7 +37,10 @@ pub fn parse_form(body: &Bytes, boundary: &str) -> Result<Vec<Field>, AwsError> 
     let delim = format!("--{boundary}");
     let d = delim.as_bytes();
     let find = |hay: &[u8], needle: &[u8], from: usize| -> Option<usize> {
-        hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
     };
     let mut pos = find(body, d, 0).ok_or_else(malformed)? + d.len();
     let mut fields = Vec::new();
@@ -48,7 +51,8 @@ pub fn parse_form(body: &Bytes, boundary: &str) -> Result<Vec<Field>, AwsError> 
         pos += 2; // CRLF after the delimiter
         let head_end = find(body, b"\r\n\r\n", pos).ok_or_else(malformed)?;
         let head = std::str::from_utf8(&body[pos..head_end]).map_err(|_| malformed())?;
-        let next = find(body, format!("\r\n{delim}").as_bytes(), head_end + 4).ok_or_else(malformed)?;
+        let next =
+            find(body, format!("\r\n{delim}").as_bytes(), head_end + 4).ok_or_else(malformed)?;
         let value = body.slice(head_end + 4..next);
         let mut name = None;
         let mut filename = None;
@@ -114,12 +118,20 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
             .with_field("Method", "POST")
             .with_field("ResourceType", "BUCKET"));
     };
-    let body = super::read_limited(call.take_body(), FORM_LIMIT, S3Error::EntityTooLarge.err()).await?;
+    let body =
+        super::read_limited(call.take_body(), FORM_LIMIT, S3Error::EntityTooLarge.err()).await?;
     let fields = parse_form(&body, &boundary)?;
     let file = fields
         .iter()
         .find(|f| f.name.eq_ignore_ascii_case("file"))
-        .ok_or_else(|| AwsError::new("InvalidArgument", 400, "POST requires exactly one file upload per request.").with_field("ArgumentName", "file"))?;
+        .ok_or_else(|| {
+            AwsError::new(
+                "InvalidArgument",
+                400,
+                "POST requires exactly one file upload per request.",
+            )
+            .with_field("ArgumentName", "file")
+        })?;
     let text = |name: &str| {
         fields
             .iter()
@@ -134,7 +146,12 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     let mut plain: Vec<(String, String)> = fields
         .iter()
         .filter(|f| !f.name.eq_ignore_ascii_case("file") && !f.name.eq_ignore_ascii_case("key"))
-        .map(|f| (f.name.to_ascii_lowercase(), String::from_utf8_lossy(&f.value).into_owned()))
+        .map(|f| {
+            (
+                f.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(&f.value).into_owned(),
+            )
+        })
         .collect();
     plain.push(("key".into(), key.clone()));
     plain.push(("bucket".into(), call.bucket.clone()));
@@ -172,7 +189,12 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     }
     if let Some(t) = text("tagging") {
         let tagging: crate::domain::config::Tagging = crate::xml::from_xml(t.as_bytes())?;
-        let pairs: Vec<(String, String)> = tagging.tag_set.tags.into_iter().map(|t| (t.key, t.value)).collect();
+        let pairs: Vec<(String, String)> = tagging
+            .tag_set
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect();
         super::objects::validate_tags(&pairs)?;
         meta.tags = pairs;
     } else if let Some(t) = text("x-amz-tagging") {
@@ -195,19 +217,32 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         key: key.clone(),
         etag: got.etag(),
         size: got.size,
-        checksum: got.checksum.clone().map(|(algo, value)| Checksum { algo, value, composite: false }),
+        checksum: got.checksum.clone().map(|(algo, value)| Checksum {
+            algo,
+            value,
+            composite: false,
+        }),
         data: got.data,
         meta,
         parts: None,
         completes: None,
     };
-    let (v, versioning) = write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Post", None).await?;
+    let (v, versioning) =
+        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Post", None).await?;
     let location = format!("{}/{}/{}", call.ctx.base_url, call.bucket, key);
-    let mut r = super::objects::write_headers(Resp::new(204), &v, versioning).header("location", &location);
+    let mut r =
+        super::objects::write_headers(Resp::new(204), &v, versioning).header("location", &location);
     if let Some(redirect) = text("success_action_redirect").or_else(|| text("redirect")) {
         let sep = if redirect.contains('?') { '&' } else { '?' };
-        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-        let target = format!("{redirect}{sep}bucket={}&key={}&etag={}", enc(&call.bucket), enc(&key), enc(&v.quoted_etag()));
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let target = format!(
+            "{redirect}{sep}bucket={}&key={}&etag={}",
+            enc(&call.bucket),
+            enc(&key),
+            enc(&v.quoted_etag())
+        );
         return Ok(r.status(303).header("location", target).empty());
     }
     match text("success_action_status").as_deref() {
