@@ -6,6 +6,7 @@ mod config;
 mod cors;
 mod listing;
 mod multipart;
+mod object_input;
 mod objects;
 mod objects_read;
 mod post;

@@ -472,7 +472,7 @@ pub async fn abort_multipart_upload(s3: &S3, call: &mut Call) -> Result<Response
     let cell = s3.bucket(&call.bucket)?;
     let (commit, up) = {
         let mut b = cell.write().map_err(internal)?;
-        if !b.uploads.get(&id).is_some_and(|u| u.key == call.key) {
+        if b.uploads.get(&id).is_none_or(|u| u.key != call.key) {
             return Err(no_such_upload(&id));
         }
         let up = b.uploads.remove(&id).expect("checked above");

@@ -155,8 +155,9 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         .collect();
     plain.push(("key".into(), key.clone()));
     plain.push(("bucket".into(), call.bucket.clone()));
-    match text("policy") {
-        Some(p) => {
+    // Without a policy the form is an anonymous upload (allowed until identity lands).
+    if let Some(p) = text("policy") {
+        {
             let policy = PostPolicy::parse(&p).map_err(|e| policy_error(&e))?;
             let refs: Vec<(&str, &str)> = plain
                 .iter()
@@ -171,8 +172,6 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
                 .check_length(file.value.len() as u64)
                 .map_err(|e| policy_error(&e))?;
         }
-        // Without a policy the form is an anonymous upload (allowed until identity lands).
-        None => {}
     }
     let mut meta = ObjectMeta {
         content_type: text("content-type").or_else(|| file.content_type.clone()),
