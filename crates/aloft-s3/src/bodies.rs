@@ -73,6 +73,10 @@ mod b64 {
     }
 }
 
+/// In the ephemeral mode bodies up to this size stay in memory; larger ones spill to disk so
+/// that memory stays bounded however much is uploaded.
+const INLINE_MAX: usize = 256 * 1024;
+
 /// The blob directory and the spill policy.
 pub struct BodyStore {
     dir: PathBuf,
@@ -87,7 +91,7 @@ impl BodyStore {
         Ok(Self {
             dir,
             durable,
-            inline_max: if durable { 0 } else { 1 << 20 },
+            inline_max: if durable { 0 } else { INLINE_MAX },
         })
     }
 

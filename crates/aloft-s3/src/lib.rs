@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod checksums;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 mod events;
 mod handlers;
 pub mod routes;

@@ -290,3 +290,19 @@ pub async fn committed(c: aloft_store::Commit) -> Result<(), AwsError> {
 pub fn iso(ms: i64) -> String {
     aloft_core::clock::iso8601_millis(ms)
 }
+
+/// Fuzzing hooks for parsers private to the handlers.
+pub(crate) fn fuzz_documents(data: &[u8]) {
+    objects::fuzz_delete_document(data);
+    multipart::fuzz_complete_document(data);
+}
+
+pub(crate) fn fuzz_request_parts(s: &str) {
+    let _ = objects::parse_copy_source(s);
+    let _ = object_input::parse_tagging_header(s);
+    let _ = objects::check_version_id(s);
+}
+
+pub(crate) fn fuzz_post_form(boundary: &str, body: &bytes::Bytes) {
+    let _ = post::parse_form(body, boundary);
+}

@@ -741,3 +741,7 @@ pub async fn list_multipart_uploads(s3: &S3, call: &mut Call) -> Result<Response
     }
     Ok(Resp::ok().xml("ListMultipartUploadsResult", &out))
 }
+
+pub(crate) fn fuzz_complete_document(data: &[u8]) {
+    let _ = crate::xml::from_xml::<CompleteMultipartUpload>(data);
+}

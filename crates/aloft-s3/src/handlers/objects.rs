@@ -697,3 +697,7 @@ pub async fn delete_objects(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
     }
     Ok(Resp::ok().xml("DeleteResult", &result))
 }
+
+pub(crate) fn fuzz_delete_document(data: &[u8]) {
+    let _ = crate::xml::from_xml::<Delete>(data);
+}
