@@ -117,6 +117,7 @@ pub fn load(store: &dyn Store) -> Result<(HashMap<String, Bucket>, HashSet<Strin
     for b in buckets.values_mut() {
         for versions in b.objects.values_mut() {
             versions.sort_by_key(|v| v.seq);
+            versions.shrink_to_fit();
         }
     }
     for (k, v) in store.load(UPLOADS, b"")? {

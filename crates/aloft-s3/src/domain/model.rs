@@ -85,7 +85,7 @@ pub struct ObjectMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website_redirect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sse: Option<Sse>,
+    pub sse: Option<Box<Sse>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
 }
@@ -182,4 +182,13 @@ pub fn new_version_id() -> String {
 /// A fresh upload id.
 pub fn new_upload_id() -> String {
     aloft_core::ids::random_string(64, aloft_core::ids::ALNUM)
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Per-object overhead is a target (≤ 1 KiB beyond the body): keep the version compact.
+    #[test]
+    fn versions_stay_compact() {
+        assert!(std::mem::size_of::<super::ObjectVersion>() <= 448);
+    }
 }

@@ -152,7 +152,7 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, AwsError> {
     }
     let customer = sse_c(call, "x-amz-server-side-encryption-customer-")?;
     if sse.is_some() || customer.is_some() {
-        m.sse = Some(Sse {
+        m.sse = Some(Box::new(Sse {
             algorithm: sse.map(str::to_string),
             kms_key_id: h("x-amz-server-side-encryption-aws-kms-key-id"),
             bucket_key: call
@@ -160,7 +160,7 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, AwsError> {
                 .map(|v| v.eq_ignore_ascii_case("true")),
             customer_algorithm: customer.as_ref().map(|c| c.0.clone()),
             customer_key_md5: customer.map(|c| c.1),
-        });
+        }));
     }
     Ok(m)
 }

@@ -117,16 +117,18 @@ pub async fn write_object(
                 return Err(e);
             }
         }
-        // Buckets encrypt by default (SSE-S3 unless the bucket's default says otherwise).
-        if obj.meta.sse.is_none() {
-            let by_default = b
-                .info
-                .config
-                .encryption
-                .as_ref()
-                .and_then(|e| e.rules.first())
-                .and_then(|r| r.by_default.clone());
-            obj.meta.sse = Some(Sse {
+        // Buckets encrypt by default. SSE-S3 (the universal default) is not stored: an object
+        // without `sse` reports AES256, which keeps the common object small.
+        let by_default = b
+            .info
+            .config
+            .encryption
+            .as_ref()
+            .and_then(|e| e.rules.first())
+            .and_then(|r| r.by_default.clone())
+            .filter(|d| d.algorithm != "AES256");
+        if obj.meta.sse.is_none() && by_default.is_some() {
+            obj.meta.sse = Some(Box::new(Sse {
                 algorithm: Some(
                     by_default
                         .as_ref()
@@ -134,7 +136,7 @@ pub async fn write_object(
                 ),
                 kms_key_id: by_default.and_then(|d| d.kms_key_id),
                 ..Default::default()
-            });
+            }));
         }
         let v = ObjectVersion {
             version_id: None,
@@ -223,6 +225,9 @@ pub fn write_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning) -> 
 }
 
 pub fn sse_headers(mut r: Resp, m: &ObjectMeta) -> Resp {
+    if m.sse.is_none() {
+        return r.header("x-amz-server-side-encryption", "AES256");
+    }
     if let Some(s) = &m.sse {
         r = r
             .opt_header("x-amz-server-side-encryption", s.algorithm.as_deref())
