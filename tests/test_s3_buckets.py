@@ -100,3 +100,15 @@ def test_unknown_operation_and_method(aloft):
     r = requests.request("PATCH", f"{aloft.url}/ops/key")
     assert r.status_code == 405
     assert b"<Code>MethodNotAllowed</Code>" in r.content
+
+
+def test_list_buckets_pages(aloft):
+    s3 = aloft.client("s3")
+    for n in ["pg-a", "pg-b", "pg-c"]:
+        s3.create_bucket(Bucket=n)
+    first = s3.list_buckets(MaxBuckets=2)
+    assert [b["Name"] for b in first["Buckets"]] == ["pg-a", "pg-b"]
+    rest = s3.list_buckets(MaxBuckets=2, ContinuationToken=first["ContinuationToken"])
+    assert [b["Name"] for b in rest["Buckets"]] == ["pg-c"]
+    assert "ContinuationToken" not in rest
+    assert [b["Name"] for b in s3.list_buckets(Prefix="pg-b")["Buckets"]] == ["pg-b"]

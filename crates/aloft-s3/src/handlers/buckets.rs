@@ -49,6 +49,8 @@ struct ListAllMyBucketsResult {
     owner: Owner,
     #[serde(rename = "Buckets")]
     buckets: BucketList,
+    #[serde(rename = "ContinuationToken", skip_serializing_if = "Option::is_none")]
+    continuation_token: Option<String>,
     #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     prefix: Option<String>,
 }
@@ -80,11 +82,32 @@ pub async fn list_buckets(s3: &S3, call: &mut Call) -> Result<Response, AwsError
         })
         .collect();
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    // Paging: the token is the last name returned; S3 allows up to 10,000 per page.
+    if let Some(token) = call.q.get("continuation-token") {
+        buckets.retain(|b| b.name.as_str() > token);
+    }
+    let max = match call.q.get("max-buckets") {
+        None => usize::MAX,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| {
+                invalid_argument(
+                    "Argument max-buckets must be an integer between 1 and 10000",
+                    "max-buckets",
+                    m,
+                )
+            })?,
+    };
+    let continuation_token = (buckets.len() > max).then(|| buckets[max - 1].name.clone());
+    buckets.truncate(max);
     Ok(Resp::ok().xml(
         "ListAllMyBucketsResult",
         &ListAllMyBucketsResult {
             owner: owner(&call.ctx.account_id),
             buckets: BucketList { buckets },
+            continuation_token,
             prefix,
         },
     ))

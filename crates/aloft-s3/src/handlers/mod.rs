@@ -95,10 +95,6 @@ pub fn error_response(err: &AwsError, request_id: &str, head: bool) -> Response 
     for (k, v) in &err.headers {
         r = r.header(k, v);
     }
-    r = r.header(
-        "x-amz-id-2",
-        crate::domain::notifications::host_id(request_id),
-    );
     if head {
         r.empty()
     } else {
@@ -136,6 +132,10 @@ pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
         Ok(r) => r,
         Err(e) => error_response(&e, &request_id, head),
     };
+    if let Ok(v) = http::HeaderValue::from_str(&crate::domain::notifications::host_id(&request_id))
+    {
+        resp.headers_mut().insert("x-amz-id-2", v);
+    }
     // Actual (non-preflight) cross-origin requests get the matching rule's headers.
     if let Some(origin) = origin
         && method != Method::OPTIONS
