@@ -46,24 +46,26 @@ DROP_KEYS = {"documentation", "documentationUrl", "deprecatedMessage", "examples
 
 # SQS's model is json-only today, but older SDKs and CLIs still speak its query protocol, whose
 # wire names (flattened `Attribute.N.Name`, `SendMessageBatchRequestEntry.N`, ...) came from the
-# retired query model. Re-adding those XML names lets the query codec serve both generations.
+# retired query model. Re-adding those names lets the query codec serve both generations; member
+# names go in `queryName` (read only by the query/XML side) because a `locationName` would also
+# rename the member in JSON bodies.
 # (shape, member) -> extra member traits; ("shape", None) -> traits of the shape itself.
 SQS_QUERY_NAMES = {
-    ("CreateQueueRequest", "Attributes"): {"locationName": "Attribute"},
-    ("CreateQueueRequest", "tags"): {"locationName": "Tag"},
-    ("SetQueueAttributesRequest", "Attributes"): {"locationName": "Attribute"},
+    ("CreateQueueRequest", "Attributes"): {"queryName": "Attribute"},
+    ("CreateQueueRequest", "tags"): {"queryName": "Tag"},
+    ("SetQueueAttributesRequest", "Attributes"): {"queryName": "Attribute"},
     ("GetQueueAttributesRequest", "AttributeNames"): {},
-    ("GetQueueAttributesResult", "Attributes"): {"locationName": "Attribute"},
+    ("GetQueueAttributesResult", "Attributes"): {"queryName": "Attribute"},
     ("ReceiveMessageRequest", "AttributeNames"): {},
     ("ReceiveMessageRequest", "MessageSystemAttributeNames"): {},
     ("ReceiveMessageRequest", "MessageAttributeNames"): {},
     ("ReceiveMessageResult", "Messages"): {},
-    ("Message", "Attributes"): {"locationName": "Attribute"},
-    ("Message", "MessageAttributes"): {"locationName": "MessageAttribute"},
-    ("SendMessageRequest", "MessageAttributes"): {"locationName": "MessageAttribute"},
-    ("SendMessageRequest", "MessageSystemAttributes"): {"locationName": "MessageSystemAttribute"},
-    ("SendMessageBatchRequestEntry", "MessageAttributes"): {"locationName": "MessageAttribute"},
-    ("SendMessageBatchRequestEntry", "MessageSystemAttributes"): {"locationName": "MessageSystemAttribute"},
+    ("Message", "Attributes"): {"queryName": "Attribute"},
+    ("Message", "MessageAttributes"): {"queryName": "MessageAttribute"},
+    ("SendMessageRequest", "MessageAttributes"): {"queryName": "MessageAttribute"},
+    ("SendMessageRequest", "MessageSystemAttributes"): {"queryName": "MessageSystemAttribute"},
+    ("SendMessageBatchRequestEntry", "MessageAttributes"): {"queryName": "MessageAttribute"},
+    ("SendMessageBatchRequestEntry", "MessageSystemAttributes"): {"queryName": "MessageSystemAttribute"},
     ("SendMessageBatchRequest", "Entries"): {},
     ("SendMessageBatchResult", "Successful"): {},
     ("SendMessageBatchResult", "Failed"): {},
@@ -75,9 +77,9 @@ SQS_QUERY_NAMES = {
     ("ChangeMessageVisibilityBatchResult", "Failed"): {},
     ("ListQueuesResult", "QueueUrls"): {},
     ("ListDeadLetterSourceQueuesResult", "queueUrls"): {},
-    ("TagQueueRequest", "Tags"): {"locationName": "Tag"},
+    ("TagQueueRequest", "Tags"): {"queryName": "Tag"},
     ("UntagQueueRequest", "TagKeys"): {},
-    ("ListQueueTagsResult", "Tags"): {"locationName": "Tag"},
+    ("ListQueueTagsResult", "Tags"): {"queryName": "Tag"},
     ("AddPermissionRequest", "AWSAccountIds"): {},
     ("AddPermissionRequest", "Actions"): {},
     ("MessageAttributeValue", "StringListValues"): {},

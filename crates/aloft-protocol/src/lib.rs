@@ -25,9 +25,30 @@
 //! assert_eq!(resp.status(), 200);
 //! ```
 //!
-//! Validation of constraints (`required`, lengths, ranges, patterns, enums) runs inside
-//! [`decode`] with Coral's messages; services that report some members differently use
-//! [`decode_unvalidated`] and call [`validate::validate`] themselves (or not).
+//! # The API
+//! - [`decode`] → [`Decoded`] `{operation, input, protocol}` or a [`Rejection`] (answer it with
+//!   [`Rejection::response`]). The protocol is picked by [`detect`]: `smithy-protocol` header
+//!   (CBOR), `X-Amz-Target` (json), form body / `Action=` (query; also for awsQueryCompatible
+//!   json services such as SQS), else the model's rest protocol, routed by method + URI.
+//! - [`encode_output`] / [`encode_error`] render in the request's protocol, with the request id
+//!   header (`x-amzn-RequestId`; S3's `x-amz-request-id`). Error codes are the model's shape
+//!   names; the codec maps them to query codes (`error.code`, e.g. SQS's
+//!   `AWS.SimpleQueueService.NonExistentQueue`) for query XML and `x-amzn-query-error`.
+//! - Validation (`required`, lengths, ranges, patterns, enums) runs inside [`decode`] with
+//!   Coral's messages (`ValidationException`; `ValidationError` for query services) except
+//!   for rest-xml (S3). Services that word some errors differently call
+//!   [`decode_unvalidated`] and then [`validate::validate`] or [`validate::violations`].
+//! - Rest services: [`Router`] (`Router::for_model(model).find(method, path, query, headers)`)
+//!   is what `decode` uses; services with their own routing (S3 virtual hosts) can call it.
+//!   A streaming payload (S3 `PutObject` `Body`) arrives base64 in `input` only if the body
+//!   was passed to `decode`: pass `&[]` and stream the body yourself for large objects.
+//!   [`rest_xml::root_element`] names S3's response roots (not in the model).
+//! - [`xml`]: an element tree parser and the shape-driven XML reader/writer, for services
+//!   that build documents outside an operation (S3 notifications, website errors).
+//! - [`testing`]: the client half (read a response back into the internal form), for tests.
+//!
+//! Bodies compressed with `Content-Encoding: gzip` are inflated for json/query/cbor (SDKs
+//! compress CloudWatch `PutMetricData`); rest protocols leave it alone (it is S3 object data).
 
 #![allow(clippy::result_large_err)] // AwsError is the shared contract; boxing it would touch every service.
 
@@ -38,6 +59,7 @@ mod query;
 mod rest;
 mod rest_json;
 pub mod rest_xml;
+mod router;
 pub mod testing;
 mod timestamp;
 pub mod validate;
@@ -50,7 +72,7 @@ use http::request::Parts;
 use serde_json::Value;
 
 pub use error::AwsError;
-pub use rest::{Route, Router};
+pub use router::{Matched, Route, Router};
 pub use timestamp::{format_http_date, format_iso8601, parse_timestamp};
 
 /// The wire protocol a request arrived in; responses are rendered in the same one.
@@ -190,6 +212,13 @@ pub fn decode_unvalidated(
     body: &[u8],
 ) -> Result<Decoded, Rejection> {
     let protocol = detect(model, parts);
+    let inflated;
+    let body = if gzipped(parts) && !matches!(protocol, Protocol::RestJson | Protocol::RestXml) {
+        inflated = gunzip(body).map_err(|error| Rejection { protocol, error })?;
+        &inflated[..]
+    } else {
+        body
+    };
     let result = match protocol {
         Protocol::Json10 | Protocol::Json11 => json::decode(model, parts, body),
         Protocol::Query => query::decode(model, parts, body),
@@ -204,6 +233,44 @@ pub fn decode_unvalidated(
             protocol,
         })
         .map_err(|error| Rejection { protocol, error })
+}
+
+/// SDKs gzip large bodies of operations with the `requestcompression` trait (CloudWatch's
+/// `PutMetricData`). Rest protocols are left alone: there `Content-Encoding` describes the
+/// payload itself (an S3 object stored gzipped).
+fn gzipped(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().eq_ignore_ascii_case("gzip")))
+}
+
+/// The most a compressed request may inflate to (AWS caps these bodies at 1 MB).
+const MAX_INFLATED: u64 = 16 * 1024 * 1024;
+
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, AwsError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| {
+            AwsError::new(
+                "SerializationException",
+                400,
+                "Unable to decompress the gzip request body",
+            )
+        })?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(AwsError::new(
+            "RequestEntityTooLarge",
+            413,
+            "Request body is too large after decompression",
+        ));
+    }
+    Ok(out)
 }
 
 /// Renders an operation's output `Value` (internal form) as the protocol's success response.

@@ -401,3 +401,27 @@ mod tests {
         assert_eq!(resp.status(), 400);
     }
 }
+
+#[cfg(test)]
+mod gzip_tests {
+    use std::io::Write;
+
+    #[test]
+    fn gzipped_query_bodies_are_inflated() {
+        let model = aloft_model::get("monitoring").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"Action=PutMetricData&Version=2010-08-01&Namespace=App&MetricData.member.1.MetricName=m&MetricData.member.1.Value=2")
+            .unwrap();
+        let body = gz.finish().unwrap();
+        let (parts, ()) = http::Request::post("/")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-encoding", "gzip")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let d = crate::decode(model, &parts, &body).unwrap();
+        assert_eq!(d.input["MetricData"][0]["Value"], 2.0);
+        let e = crate::decode(model, &parts, b"not gzip").unwrap_err();
+        assert_eq!(e.error.code, "SerializationException");
+    }
+}

@@ -111,7 +111,6 @@ pub(crate) fn blob_bytes(value: &Value) -> Vec<u8> {
     }
 }
 
-#[allow(dead_code)] // used by the cbor codec
 pub(crate) fn blob_value(bytes: &[u8]) -> Value {
     Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

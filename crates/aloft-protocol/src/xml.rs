@@ -121,6 +121,7 @@ fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a M
         && shape.kind == ShapeType::List
         && shape.flattened
         && member.location_name.is_none()
+        && member.query_name.is_none()
         && let Some(n) = shape
             .member
             .as_deref()
@@ -128,7 +129,16 @@ fn member_element_name<'a>(model: &'a ServiceModel, name: &'a str, member: &'a M
     {
         return n;
     }
-    wire_name(name, member)
+    xml_name(name, member)
+}
+
+/// A member's element name: `queryName` (query-only names, see tools/models.py), else
+/// `locationName`, else the member name.
+fn xml_name<'a>(name: &'a str, member: &'a Member) -> &'a str {
+    member
+        .query_name
+        .as_deref()
+        .unwrap_or_else(|| wire_name(name, member))
 }
 
 /// Members bound to headers or the status code are not part of an XML document.
@@ -349,7 +359,7 @@ impl XmlWriter {
                     return;
                 }
                 (ShapeType::Map, Value::Object(entries)) => {
-                    let tag = wire_name(name, member);
+                    let tag = xml_name(name, member);
                     for (k, v) in entries {
                         self.open(tag, &[]);
                         self.map_entry(model, shape, k, v);
@@ -360,7 +370,7 @@ impl XmlWriter {
                 _ => {}
             }
         }
-        self.element(model, wire_name(name, member), member, value, None);
+        self.element(model, xml_name(name, member), member, value, None);
     }
 
     fn map_entry(&mut self, model: &ServiceModel, shape: &Shape, key: &str, value: &Value) {

@@ -31,6 +31,11 @@ use crate::bodies::BodyStore;
 use crate::domain::model::Bucket;
 use crate::error::{internal, no_such_bucket};
 
+/// Starts S3: loads its state, collects orphaned bodies, spawns the lifecycle sweeper.
+pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    S3::open(ctx).await
+}
+
 static SPEC: ServiceSpec = ServiceSpec {
     name: "s3",
     signing_names: &["s3"],

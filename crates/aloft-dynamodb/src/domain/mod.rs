@@ -1,0 +1,5 @@
+//! The data model: numbers, attribute values, keys and their order.
+
+pub mod key;
+pub mod number;
+pub mod value;

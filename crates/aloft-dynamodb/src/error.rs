@@ -1,0 +1,94 @@
+//! DynamoDB's error codes, their HTTP status and the `__type` namespace AWS puts on the wire.
+
+use aloft_core::AwsError;
+
+/// The variants are AWS's error codes verbatim, hence the shared suffix.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    ValidationException,
+    SerializationException,
+    UnknownOperationException,
+    ResourceNotFoundException,
+    ResourceInUseException,
+    ConditionalCheckFailedException,
+    TransactionCanceledException,
+    IdempotentParameterMismatchException,
+    ProvisionedThroughputExceededException,
+    LimitExceededException,
+    ExpiredIteratorException,
+    BackupNotFoundException,
+    TableNotFoundException,
+    TableAlreadyExistsException,
+}
+
+impl ErrorCode {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationException => "ValidationException",
+            ErrorCode::SerializationException => "SerializationException",
+            ErrorCode::UnknownOperationException => "UnknownOperationException",
+            ErrorCode::ResourceNotFoundException => "ResourceNotFoundException",
+            ErrorCode::ResourceInUseException => "ResourceInUseException",
+            ErrorCode::ConditionalCheckFailedException => "ConditionalCheckFailedException",
+            ErrorCode::TransactionCanceledException => "TransactionCanceledException",
+            ErrorCode::IdempotentParameterMismatchException => {
+                "IdempotentParameterMismatchException"
+            }
+            ErrorCode::ProvisionedThroughputExceededException => {
+                "ProvisionedThroughputExceededException"
+            }
+            ErrorCode::LimitExceededException => "LimitExceededException",
+            ErrorCode::ExpiredIteratorException => "ExpiredIteratorException",
+            ErrorCode::BackupNotFoundException => "BackupNotFoundException",
+            ErrorCode::TableNotFoundException => "TableNotFoundException",
+            ErrorCode::TableAlreadyExistsException => "TableAlreadyExistsException",
+        }
+    }
+
+    pub fn err(self, message: impl Into<String>) -> AwsError {
+        // Every DynamoDB error Aloft raises is the client's: Aloft's own bugs become 500s in
+        // the gateway.
+        AwsError::new(self.code(), 400, message)
+    }
+}
+
+/// The `__type` AWS sends: coral's namespaces for the framework errors, the service's for the rest.
+pub fn wire_type(code: &str) -> String {
+    match code {
+        "ValidationException" => "com.amazon.coral.validate#ValidationException".to_string(),
+        "SerializationException" | "UnknownOperationException" => {
+            format!("com.amazon.coral.service#{code}")
+        }
+        "MissingAuthenticationTokenException"
+        | "UnrecognizedClientException"
+        | "AccessDeniedException"
+        | "IncompleteSignatureException"
+        | "InvalidSignatureException" => format!("com.amazon.coral.service#{code}"),
+        _ => format!("com.amazonaws.dynamodb.v20120810#{code}"),
+    }
+}
+
+pub fn validation(message: impl Into<String>) -> AwsError {
+    ErrorCode::ValidationException.err(message)
+}
+
+pub fn serialization(message: impl Into<String>) -> AwsError {
+    ErrorCode::SerializationException.err(message)
+}
+
+/// "One or more parameter values were invalid: …", AWS's prefix for bad item contents.
+pub fn invalid_param(detail: impl std::fmt::Display) -> AwsError {
+    validation(format!(
+        "One or more parameter values were invalid: {detail}"
+    ))
+}
+
+/// What AWS answers for data-plane calls on a table that does not exist.
+pub fn table_not_found() -> AwsError {
+    ErrorCode::ResourceNotFoundException.err("Requested resource not found")
+}
+
+pub fn conditional_failed() -> AwsError {
+    ErrorCode::ConditionalCheckFailedException.err("The conditional request failed")
+}

@@ -1,0 +1,310 @@
+//! On-demand backups: CreateBackup, DescribeBackup, ListBackups, DeleteBackup,
+//! RestoreTableFromBackup. A backup shares the table's items (they are immutable `Arc`s),
+//! so taking one costs a pointer per item; it is journaled whole so `--data-dir` keeps it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use aloft_core::{AwsError, RequestContext, clock};
+use aloft_store::Batch;
+use serde_json::{Value as Json, json};
+
+use crate::DynamoDb;
+use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
+use crate::error::{ErrorCode, validation};
+use crate::handlers::items::str_param;
+use crate::state::{NS_ITEMS, Table, TableData, table_key};
+use crate::tables::{TableMeta, check_table_name};
+
+pub const NS_BACKUPS: &str = "dynamodb/backups";
+
+#[derive(Clone)]
+pub struct Backup {
+    pub arn: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub meta: TableMeta,
+    pub items: Vec<(Vec<u8>, Arc<Item>)>,
+    pub size_bytes: u64,
+}
+
+impl Backup {
+    fn details(&self) -> Json {
+        json!({
+            "BackupArn": self.arn,
+            "BackupName": self.name,
+            "BackupSizeBytes": self.size_bytes,
+            "BackupStatus": "AVAILABLE",
+            "BackupType": "USER",
+            "BackupCreationDateTime": self.created_ms as f64 / 1000.0,
+        })
+    }
+
+    fn summary(&self) -> Json {
+        let mut s = self.details();
+        s["TableName"] = json!(self.meta.name);
+        s["TableId"] = json!(self.meta.id);
+        s["TableArn"] = json!(self.meta.arn());
+        s
+    }
+
+    fn description(&self) -> Json {
+        let mut key_schema =
+            vec![json!({"AttributeName": self.meta.schema.hash.name, "KeyType": "HASH"})];
+        if let Some(r) = &self.meta.schema.range {
+            key_schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+        }
+        json!({
+            "BackupDetails": self.details(),
+            "SourceTableDetails": {
+                "TableName": self.meta.name,
+                "TableId": self.meta.id,
+                "TableArn": self.meta.arn(),
+                "TableSizeBytes": self.size_bytes,
+                "KeySchema": key_schema,
+                "TableCreationDateTime": self.meta.created_ms as f64 / 1000.0,
+                "ProvisionedThroughput": {"ReadCapacityUnits": self.meta.rcu, "WriteCapacityUnits": self.meta.wcu},
+                "ItemCount": self.items.len(),
+                "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
+            },
+            "SourceTableFeatureDetails": {},
+        })
+    }
+
+    fn to_journal(&self) -> Vec<u8> {
+        let items: Vec<Json> = self.items.iter().map(|(_, i)| item_to_json(i)).collect();
+        json!({"arn": self.arn, "name": self.name, "created": self.created_ms,
+            "meta": serde_json::to_value(&self.meta).unwrap_or(Json::Null), "items": items})
+        .to_string()
+        .into_bytes()
+    }
+
+    pub fn from_journal(v: &[u8]) -> Option<Backup> {
+        let j: Json = serde_json::from_slice(v).ok()?;
+        let meta: TableMeta = serde_json::from_value(j["meta"].clone()).ok()?;
+        let mut items = Vec::new();
+        let mut size = 0u64;
+        for i in j["items"].as_array()? {
+            let item = item_from_json(i).ok()?;
+            let key = meta.schema.item_key(&item).ok()?;
+            size += item_size(&item) as u64;
+            items.push((key, Arc::new(item)));
+        }
+        Some(Backup {
+            arn: j["arn"].as_str()?.to_string(),
+            name: j["name"].as_str()?.to_string(),
+            created_ms: j["created"].as_i64()?,
+            meta,
+            items,
+            size_bytes: size,
+        })
+    }
+}
+
+fn backup_key(arn: &str) -> Vec<u8> {
+    // arn:aws:dynamodb:REGION:ACCOUNT:table/T/backup/ID → ACCOUNT/REGION/ARN, scope first.
+    let a = aloft_core::arn::parse(arn);
+    match a {
+        Some(a) => format!("{}/{}/{arn}", a.account, a.region).into_bytes(),
+        None => arn.as_bytes().to_vec(),
+    }
+}
+
+fn backup_not_found(arn: &str) -> AwsError {
+    ErrorCode::BackupNotFoundException.err(format!("Backup not found: {arn}"))
+}
+
+impl DynamoDb {
+    pub async fn create_backup(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let name = str_param(&input, "TableName")
+            .unwrap_or_default()
+            .to_string();
+        let backup_name = str_param(&input, "BackupName")
+            .unwrap_or_default()
+            .to_string();
+        check_table_name(&backup_name, "backupName")?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| {
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+            })?;
+        let now = clock::now_millis();
+        let backup = {
+            let d = table.data.read().expect("table lock");
+            let id = format!("{:014}-{}", now, &aloft_core::ids::hex(4));
+            Backup {
+                arn: format!("{}/backup/{id}", d.meta.arn()),
+                name: backup_name,
+                created_ms: now,
+                meta: (*d.meta).clone(),
+                items: d
+                    .items
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                size_bytes: d.size_bytes,
+            }
+        };
+        let mut batch = Batch::new();
+        batch.put(NS_BACKUPS, backup_key(&backup.arn), backup.to_journal());
+        let details = backup.details();
+        self.backups
+            .write()
+            .expect("backups lock")
+            .insert(backup.arn.clone(), backup);
+        self.db
+            .store
+            .submit(batch)
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
+        Ok(json!({"BackupDetails": details}))
+    }
+
+    fn backup(&self, input: &Json) -> Result<Backup, AwsError> {
+        let arn = str_param(input, "BackupArn").unwrap_or_default();
+        self.backups
+            .read()
+            .expect("backups lock")
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| backup_not_found(arn))
+    }
+
+    pub async fn describe_backup(
+        &self,
+        _rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        Ok(json!({"BackupDescription": self.backup(&input)?.description()}))
+    }
+
+    pub async fn delete_backup(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let b = self.backup(&input)?;
+        self.backups.write().expect("backups lock").remove(&b.arn);
+        let mut batch = Batch::new();
+        batch.delete(NS_BACKUPS, backup_key(&b.arn));
+        self.db
+            .store
+            .submit(batch)
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
+        let mut d = b.description();
+        d["BackupDetails"]["BackupStatus"] = json!("DELETED");
+        Ok(json!({"BackupDescription": d}))
+    }
+
+    pub async fn list_backups(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let table = str_param(&input, "TableName");
+        let start = str_param(&input, "ExclusiveStartBackupArn").unwrap_or("");
+        let limit = input
+            .get("Limit")
+            .and_then(Json::as_u64)
+            .unwrap_or(100)
+            .clamp(1, 100) as usize;
+        let all = self.backups.read().expect("backups lock");
+        let mut mine: BTreeMap<&str, &Backup> = BTreeMap::new();
+        for b in all.values() {
+            if b.meta.account == rc.account_id
+                && b.meta.region == rc.region
+                && table.is_none_or(|t| t == b.meta.name)
+                && b.arn.as_str() > start
+            {
+                mine.insert(&b.arn, b);
+            }
+        }
+        let page: Vec<&Backup> = mine.values().take(limit).copied().collect();
+        let mut out =
+            json!({"BackupSummaries": page.iter().map(|b| b.summary()).collect::<Vec<_>>()});
+        if mine.len() > limit
+            && let Some(last) = page.last()
+        {
+            out["LastEvaluatedBackupArn"] = json!(last.arn);
+        }
+        Ok(out)
+    }
+
+    pub async fn restore_table_from_backup(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let target = str_param(&input, "TargetTableName")
+            .unwrap_or_default()
+            .to_string();
+        check_table_name(&target, "targetTableName")?;
+        let b = self.backup(&input)?;
+        let now = clock::now_millis();
+        let mut meta = b.meta.clone();
+        meta.name = target.clone();
+        meta.id = aloft_core::ids::uuid();
+        meta.account = rc.account_id.clone();
+        meta.region = rc.region.clone();
+        meta.created_ms = now;
+        meta.stream_view = None;
+        meta.stream_label = None;
+        meta.ttl_attribute = None;
+        meta.pitr = false;
+        meta.tags.clear();
+        match str_param(&input, "BillingModeOverride") {
+            Some("PAY_PER_REQUEST") => {
+                meta.pay_per_request = true;
+                meta.rcu = 0;
+                meta.wcu = 0;
+            }
+            Some("PROVISIONED") => {
+                let pt = &input["ProvisionedThroughputOverride"];
+                meta.pay_per_request = false;
+                meta.rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.rcu.max(1));
+                meta.wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.wcu.max(1));
+            }
+            None => {}
+            Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
+        }
+        let key = table_key(&rc.account_id, &rc.region, &target);
+        let mut batch = Batch::new();
+        let desc = {
+            let mut all = self.db.tables.write().expect("tables lock");
+            if all.contains_key(&key) {
+                return Err(ErrorCode::TableAlreadyExistsException
+                    .err(format!("Table already exists: {target}")));
+            }
+            self.db.save_meta(&meta, &mut batch);
+            let mut data = TableData::new(meta);
+            let prefix = format!(
+                "{}/{}/{}/",
+                data.meta.account, data.meta.region, data.meta.id
+            )
+            .into_bytes();
+            for (k, v) in &b.items {
+                let mut jk = prefix.clone();
+                jk.extend_from_slice(k);
+                batch.put(NS_ITEMS, jk, item_to_json(v).to_string());
+                data.items.insert(k.clone(), v.clone());
+            }
+            data.size_bytes = b.size_bytes;
+            data.rebuild_indexes();
+            let mut d = data.meta.describe(
+                "CREATING",
+                data.items.len() as u64,
+                data.size_bytes,
+                &data.index_stats(),
+            );
+            d["RestoreSummary"] = json!({"SourceBackupArn": b.arn, "SourceTableArn": b.meta.arn(),
+                "RestoreDateTime": now as f64 / 1000.0, "RestoreInProgress": false});
+            all.insert(
+                key,
+                Arc::new(Table {
+                    data: RwLock::new(data),
+                }),
+            );
+            d
+        };
+        self.db
+            .store
+            .submit(batch)
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
+        Ok(json!({"TableDescription": desc}))
+    }
+}

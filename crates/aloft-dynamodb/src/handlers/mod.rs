@@ -1,0 +1,9 @@
+//! Request handlers, one module per resource.
+
+pub mod backups;
+pub mod batch;
+pub mod items;
+pub mod legacy;
+pub mod query;
+pub mod tables;
+pub mod transact;

@@ -1,0 +1,572 @@
+//! Query and Scan on tables and indexes: a Query is a range over the ordered map (O(log n +
+//! page)); pages stop at Limit evaluated items or 1 MB read, as on AWS.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use aloft_core::{AwsError, RequestContext};
+use serde_json::{Value as Json, json};
+
+use crate::DynamoDb;
+use crate::capacity::{Consumed, read_units};
+use crate::domain::key::{KeySchema, encode_scalar};
+use crate::domain::value::{AttrValue, Item, item_from_json, item_size, item_to_json};
+use crate::error::{invalid_param, validation};
+use crate::expr::ast::{CmpOp, Cond, Operand, Path};
+use crate::expr::eval::{eval, project};
+use crate::expr::{ExprKind, parse_condition};
+use crate::handlers::items::{expr_context, projection_of, str_param, table_name};
+use crate::handlers::legacy;
+use crate::tables::{IndexMeta, ProjectionType, TableMeta};
+
+/// AWS stops a page after 1 MB of items read.
+const PAGE_BYTES: usize = 1024 * 1024;
+
+/// The sort key part of a key condition.
+#[derive(Debug, Clone)]
+enum SortCond {
+    Cmp(CmpOp, AttrValue),
+    Between(AttrValue, AttrValue),
+    BeginsWith(AttrValue),
+}
+
+fn flatten_and(c: Cond, out: &mut Vec<Cond>) -> Result<(), AwsError> {
+    match c {
+        Cond::And(a, b) => {
+            flatten_and(*a, out)?;
+            flatten_and(*b, out)
+        }
+        Cond::Or(..) => {
+            Err(ExprKind::KeyCondition.error("Invalid operator used in KeyConditionExpression: OR"))
+        }
+        Cond::Not(..) => {
+            Err(ExprKind::KeyCondition
+                .error("Invalid operator used in KeyConditionExpression: NOT"))
+        }
+        other => {
+            out.push(other);
+            Ok(())
+        }
+    }
+}
+
+fn single_attr(p: &Path) -> Option<&str> {
+    (p.0.len() == 1).then(|| p.top())
+}
+
+/// Splits a key condition into the partition value and the sort key condition.
+fn analyse_key_condition(
+    cond: Cond,
+    schema: &KeySchema,
+) -> Result<(AttrValue, Option<SortCond>), AwsError> {
+    let mut parts = Vec::new();
+    flatten_and(cond, &mut parts)?;
+    if parts.len() > 2 {
+        return Err(validation(
+            "KeyConditionExpressions must only contain one condition per key",
+        ));
+    }
+    let unsupported = || validation("Query key condition not supported");
+    let mut hash = None;
+    let mut sort = None;
+    for c in parts {
+        let (attr, sc) = match c {
+            Cond::Cmp(Operand::Path(p), op, Operand::Value(v)) => {
+                (single_attr(&p).map(str::to_string), SortCond::Cmp(op, v))
+            }
+            Cond::Cmp(Operand::Value(v), op, Operand::Path(p)) => {
+                let flipped = match op {
+                    CmpOp::Lt => CmpOp::Gt,
+                    CmpOp::Le => CmpOp::Ge,
+                    CmpOp::Gt => CmpOp::Lt,
+                    CmpOp::Ge => CmpOp::Le,
+                    o => o,
+                };
+                (
+                    single_attr(&p).map(str::to_string),
+                    SortCond::Cmp(flipped, v),
+                )
+            }
+            Cond::Between(Operand::Path(p), Operand::Value(a), Operand::Value(b)) => {
+                (single_attr(&p).map(str::to_string), SortCond::Between(a, b))
+            }
+            Cond::BeginsWith(Operand::Path(p), Operand::Value(v)) => {
+                (single_attr(&p).map(str::to_string), SortCond::BeginsWith(v))
+            }
+            _ => return Err(unsupported()),
+        };
+        let Some(attr) = attr else {
+            return Err(unsupported());
+        };
+        if attr == schema.hash.name {
+            if hash.is_some() {
+                return Err(validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            match sc {
+                SortCond::Cmp(CmpOp::Eq, v) => hash = Some(v),
+                _ => return Err(unsupported()),
+            }
+        } else if schema.range.as_ref().is_some_and(|r| r.name == attr) {
+            if sort.is_some() {
+                return Err(validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            if matches!(sc, SortCond::Cmp(CmpOp::Ne, _)) {
+                return Err(unsupported());
+            }
+            sort = Some(sc);
+        } else if hash.is_none() && sort.is_none() {
+            return Err(validation(format!(
+                "Query condition missed key schema element: {}",
+                schema.hash.name
+            )));
+        } else {
+            return Err(unsupported());
+        }
+    }
+    let hash = hash.ok_or_else(|| {
+        validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.hash.name
+        ))
+    })?;
+    let type_err = || invalid_param("Condition parameter type does not match schema type");
+    if hash.as_key_scalar() != Some(schema.hash.ty) {
+        return Err(type_err());
+    }
+    if let (Some(sc), Some(r)) = (&sort, &schema.range) {
+        let vals: Vec<&AttrValue> = match sc {
+            SortCond::Cmp(_, v) | SortCond::BeginsWith(v) => vec![v],
+            SortCond::Between(a, b) => vec![a, b],
+        };
+        if vals.iter().any(|v| v.as_key_scalar() != Some(r.ty)) {
+            return Err(type_err());
+        }
+        if matches!(sc, SortCond::BeginsWith(_)) && r.ty == crate::domain::value::KeyType::N {
+            return Err(ExprKind::KeyCondition.error("Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"));
+        }
+    }
+    Ok((hash, sort))
+}
+
+/// The smallest byte string greater than every string starting with `prefix`.
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut p = prefix.to_vec();
+    while let Some(last) = p.pop() {
+        if last < 0xFF {
+            p.push(last + 1);
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn upper_of(prefix: Vec<u8>) -> Bound<Vec<u8>> {
+    successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded)
+}
+
+/// Byte bounds that contain every entry the sort condition can match (checked exactly later).
+fn key_range(partition: &[u8], sort: Option<&SortCond>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let with = |v: &AttrValue| {
+        let mut k = partition.to_vec();
+        encode_scalar(v, &mut k);
+        k
+    };
+    let all = || {
+        (
+            Bound::Included(partition.to_vec()),
+            upper_of(partition.to_vec()),
+        )
+    };
+    match sort {
+        None => all(),
+        Some(SortCond::Cmp(op, v)) => match op {
+            CmpOp::Eq => (Bound::Included(with(v)), upper_of(with(v))),
+            CmpOp::Lt | CmpOp::Le => (Bound::Included(partition.to_vec()), upper_of(with(v))),
+            CmpOp::Gt | CmpOp::Ge => (Bound::Included(with(v)), upper_of(partition.to_vec())),
+            CmpOp::Ne => all(),
+        },
+        Some(SortCond::Between(a, b)) => (Bound::Included(with(a)), upper_of(with(b))),
+        Some(SortCond::BeginsWith(v)) => {
+            // The escaped bytes of the prefix without the terminator.
+            let mut k = with(v);
+            k.truncate(k.len() - 2);
+            (Bound::Included(k.clone()), upper_of(k))
+        }
+    }
+}
+
+fn sort_matches(sc: &SortCond, v: Option<&AttrValue>) -> bool {
+    use std::cmp::Ordering::*;
+    let Some(v) = v else { return false };
+    match sc {
+        SortCond::Cmp(op, x) => matches!(
+            (op, v.compare(x)),
+            (CmpOp::Eq, Some(Equal))
+                | (CmpOp::Lt, Some(Less))
+                | (CmpOp::Gt, Some(Greater))
+                | (CmpOp::Le, Some(Less | Equal))
+                | (CmpOp::Ge, Some(Greater | Equal))
+        ),
+        SortCond::Between(a, b) => {
+            matches!(v.compare(a), Some(Greater | Equal))
+                && matches!(v.compare(b), Some(Less | Equal))
+        }
+        SortCond::BeginsWith(p) => match (v, p) {
+            (AttrValue::S(s), AttrValue::S(p)) => s.starts_with(p.as_str()),
+            (AttrValue::B(s), AttrValue::B(p)) => s.starts_with(p),
+            _ => false,
+        },
+    }
+}
+
+/// Which attributes a read returns.
+#[derive(Debug, Clone, PartialEq)]
+enum Select {
+    All,
+    Projected,
+    Specific(Vec<Path>),
+    Count,
+}
+
+fn resolve_select(
+    input: &Json,
+    index: Option<&IndexMeta>,
+    projection: Option<Vec<Path>>,
+) -> Result<Select, AwsError> {
+    let sel = str_param(input, "Select");
+    Ok(match (sel, projection) {
+        (None | Some("SPECIFIC_ATTRIBUTES"), Some(p)) => Select::Specific(p),
+        (Some("SPECIFIC_ATTRIBUTES"), None) => {
+            return Err(invalid_param(
+                "Select type SPECIFIC_ATTRIBUTES requires either AttributesToGet or ProjectionExpression",
+            ));
+        }
+        (Some(s), Some(_)) => {
+            return Err(invalid_param(format!(
+                "Cannot specify the ProjectionExpression when choosing to get {s}"
+            )));
+        }
+        (Some("COUNT"), None) => Select::Count,
+        (Some("ALL_PROJECTED_ATTRIBUTES"), None) => {
+            if index.is_none() {
+                return Err(invalid_param(
+                    "Select type ALL_PROJECTED_ATTRIBUTES is only supported when querying an index",
+                ));
+            }
+            Select::Projected
+        }
+        (Some("ALL_ATTRIBUTES"), None) => {
+            if let Some(idx) = index
+                && idx.global
+                && idx.projection != ProjectionType::All
+            {
+                return Err(invalid_param(format!(
+                    "Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                    idx.name
+                )));
+            }
+            Select::All
+        }
+        (None, None) => {
+            if index.is_some() {
+                Select::Projected
+            } else {
+                Select::All
+            }
+        }
+        (Some(other), None) => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+            )));
+        }
+    })
+}
+
+fn limit_of(input: &Json) -> Result<Option<usize>, AwsError> {
+    match input.get("Limit").and_then(Json::as_i64) {
+        None => Ok(None),
+        Some(n) if n >= 1 => Ok(Some(n as usize)),
+        Some(n) => Err(validation(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ))),
+    }
+}
+
+/// Which ordered map a read walks: the table's or an index's.
+struct Target<'a> {
+    meta: &'a TableMeta,
+    index: Option<(usize, &'a IndexMeta)>,
+}
+
+impl Target<'_> {
+    fn schema(&self) -> &KeySchema {
+        self.index.map_or(&self.meta.schema, |(_, i)| &i.schema)
+    }
+
+    /// The map position of an ExclusiveStartKey.
+    fn start_key(&self, esk: &Item) -> Result<Vec<u8>, AwsError> {
+        let bad = || {
+            validation(
+                "The provided starting key is invalid: The provided key element does not match the schema",
+            )
+        };
+        let table_part: Item = self.meta.schema.extract(esk);
+        let table_key = self.meta.schema.key_param(&table_part).map_err(|_| bad())?;
+        match self.index {
+            None => {
+                if esk.len() != table_part.len() {
+                    return Err(bad());
+                }
+                Ok(table_key)
+            }
+            Some((_, idx)) => {
+                let mut k = idx.schema.index_key(esk).ok_or_else(bad)?;
+                k.extend_from_slice(&table_key);
+                Ok(k)
+            }
+        }
+    }
+
+    fn last_key(&self, item: &Item) -> Item {
+        let mut k = self.meta.schema.extract(item);
+        if let Some((_, idx)) = self.index {
+            k.extend(idx.schema.extract(item));
+        }
+        k
+    }
+}
+
+fn partition_hash(meta: &TableMeta, item: &Item) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    if let Some(v) = item.get(&meta.schema.hash.name) {
+        meta.schema.partition_prefix(v).hash(&mut h);
+    }
+    h.finish()
+}
+
+impl DynamoDb {
+    pub async fn query(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        self.read_many(rc, input, true)
+    }
+
+    pub async fn scan(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        self.read_many(rc, input, false)
+    }
+
+    fn read_many(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+        is_query: bool,
+    ) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self.table(rc, &name)?;
+        let mut ctx = expr_context(&input)?;
+        legacy::check_mixed(&input, if is_query { "Query" } else { "Scan" })?;
+        let key_cond = match str_param(&input, "KeyConditionExpression") {
+            Some(src) if is_query => Some(parse_condition(src, ExprKind::KeyCondition, &mut ctx)?),
+            _ if is_query => legacy::conditions(&input, "KeyConditions")?,
+            _ => None,
+        };
+        if is_query && key_cond.is_none() {
+            return Err(validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+        let filter = match str_param(&input, "FilterExpression") {
+            Some(src) => Some(parse_condition(src, ExprKind::Filter, &mut ctx)?),
+            None => legacy::conditions(
+                &input,
+                if is_query {
+                    "QueryFilter"
+                } else {
+                    "ScanFilter"
+                },
+            )?,
+        };
+        let projection = projection_of(&input, &mut ctx)?;
+        ctx.check_unused()?;
+        let limit = limit_of(&input)?;
+        let forward = input
+            .get("ScanIndexForward")
+            .and_then(Json::as_bool)
+            .unwrap_or(true);
+        let consistent = input
+            .get("ConsistentRead")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        let segment = match (
+            input.get("Segment").and_then(Json::as_u64),
+            input.get("TotalSegments").and_then(Json::as_u64),
+        ) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(validation(
+                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(validation(
+                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+                ));
+            }
+            (Some(s), Some(t)) => {
+                if t == 0 || t > 1_000_000 {
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{t}' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000"
+                    )));
+                }
+                if s >= t {
+                    return Err(validation(format!(
+                        "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+                    )));
+                }
+                Some((s, t))
+            }
+        };
+        self.throttle_read(&table)?;
+        let data = table.data.read().expect("table lock");
+        let meta = &data.meta;
+        let index = match str_param(&input, "IndexName") {
+            Some(n) => Some(meta.index(n).ok_or_else(|| {
+                validation(format!("The table does not have the specified index: {n}"))
+            })?),
+            None => None,
+        };
+        if consistent && index.is_some_and(|(_, i)| i.global) {
+            return Err(validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        let select = resolve_select(&input, index.map(|(_, i)| i), projection)?;
+        let target = Target { meta, index };
+        let map: &BTreeMap<Vec<u8>, Arc<Item>> = match index {
+            Some((i, _)) => &data.indexes[i],
+            None => &data.items,
+        };
+        let esk = match input.get("ExclusiveStartKey").filter(|v| !v.is_null()) {
+            Some(j) => Some(target.start_key(&item_from_json(j)?)?),
+            None => None,
+        };
+
+        let (mut lo, mut hi) = (Bound::Unbounded, Bound::Unbounded);
+        let mut sort = None;
+        if let Some(kc) = key_cond {
+            let (h, s) = analyse_key_condition(kc, target.schema())?;
+            let partition = target.schema().partition_prefix(&h);
+            (lo, hi) = key_range(&partition, s.as_ref());
+            sort = s;
+        }
+        if let Some(k) = esk {
+            if forward {
+                lo = Bound::Excluded(k);
+            } else {
+                hi = Bound::Excluded(k);
+            }
+        }
+        // An empty or inverted range reads nothing (BTreeMap::range would panic).
+        let empty = match (&lo, &hi) {
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+                a > b
+                    || (a == b
+                        && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+            }
+            _ => false,
+        };
+        let iter: Box<dyn Iterator<Item = (&Vec<u8>, &Arc<Item>)>> = if empty {
+            Box::new(std::iter::empty())
+        } else if forward || !is_query {
+            Box::new(map.range((lo, hi)))
+        } else {
+            Box::new(map.range((lo, hi)).rev())
+        };
+
+        let mut items = Vec::new();
+        let mut scanned = 0usize;
+        let mut bytes = 0usize;
+        let mut last: Option<Item> = None;
+        let mut more = false;
+        let sort_name = target.schema().range.as_ref().map(|r| r.name.clone());
+        let empty_item = Item::new();
+        for (_, item) in iter {
+            if let Some((s, t)) = segment
+                && partition_hash(meta, item) % t != s
+            {
+                continue;
+            }
+            if let (Some(sc), Some(sn)) = (&sort, &sort_name)
+                && !sort_matches(sc, item.get(sn))
+            {
+                continue;
+            }
+            if limit.is_some_and(|l| scanned >= l) || bytes >= PAGE_BYTES {
+                more = true;
+                break;
+            }
+            scanned += 1;
+            let visible = match (index, &select) {
+                (Some((_, idx)), Select::Projected | Select::Specific(_) | Select::Count) => {
+                    meta.project_for_index(idx, item)
+                }
+                _ => (**item).clone(),
+            };
+            bytes += item_size(&visible);
+            last = Some(target.last_key(item));
+            if let Some(f) = &filter
+                && !eval(
+                    f,
+                    if visible.is_empty() {
+                        &empty_item
+                    } else {
+                        &visible
+                    },
+                )
+            {
+                continue;
+            }
+            items.push(match &select {
+                Select::Specific(p) => project(&visible, p),
+                _ => visible,
+            });
+        }
+        // Limit reached exactly: AWS still returns a LastEvaluatedKey.
+        if limit.is_some_and(|l| scanned >= l) {
+            more = true;
+        }
+        let mut out = json!({"Count": items.len(), "ScannedCount": scanned});
+        if select != Select::Count {
+            out["Items"] = Json::Array(items.iter().map(item_to_json).collect());
+        }
+        if more && let Some(k) = last {
+            out["LastEvaluatedKey"] = item_to_json(&k);
+        }
+        let mut c = Consumed::new(&meta.name, true);
+        let units = read_units(bytes, consistent);
+        match index {
+            Some((_, idx)) => c.add_index(&idx.name, idx.global, units),
+            None => c.table_units = units,
+        }
+        if let Some(j) = c.render(str_param(&input, "ReturnConsumedCapacity")) {
+            out["ConsumedCapacity"] = j;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successor_is_the_next_prefix() {
+        assert_eq!(successor(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(successor(&[0xFF]), None);
+    }
+}

@@ -1,0 +1,517 @@
+//! CreateTable, DescribeTable, UpdateTable, DeleteTable, ListTables, tags, TTL settings,
+//! DescribeLimits, DescribeEndpoints, continuous backups settings.
+
+use std::sync::{Arc, RwLock};
+
+use aloft_core::{AwsError, RequestContext, clock};
+use aloft_store::Batch;
+use serde_json::{Value as Json, json};
+
+use crate::DynamoDb;
+use crate::error::{ErrorCode, invalid_param, validation};
+use crate::handlers::items::{str_param, table_name};
+use crate::state::{Table, TableData, table_key};
+use crate::tables::{self, TableMeta};
+
+fn not_found_named(name: &str) -> AwsError {
+    ErrorCode::ResourceNotFoundException.err(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
+}
+
+fn describe(data: &TableData, status: &str) -> Json {
+    data.meta.describe(
+        status,
+        data.items.len() as u64,
+        data.size_bytes,
+        &data.index_stats(),
+    )
+}
+
+/// The table named by an ARN or a name (tag operations take ARNs).
+fn name_from_arn(arn: &str) -> Option<(String, String, String)> {
+    let a = aloft_core::arn::parse(arn)?;
+    let name = a.resource.strip_prefix("table/")?;
+    let name = name.split('/').next()?;
+    Some((
+        a.account.to_string(),
+        a.region.to_string(),
+        name.to_string(),
+    ))
+}
+
+impl DynamoDb {
+    async fn commit(&self, batch: Batch) -> Result<(), AwsError> {
+        self.db
+            .store
+            .submit(batch)
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))
+    }
+
+    pub async fn create_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let meta = tables::from_create(&input, &rc.account_id, &rc.region, clock::now_millis())?;
+        let key = table_key(&rc.account_id, &rc.region, &meta.name);
+        let mut batch = Batch::new();
+        let desc = {
+            let mut all = self.db.tables.write().expect("tables lock");
+            if all.contains_key(&key) {
+                return Err(ErrorCode::ResourceInUseException
+                    .err(format!("Table already exists: {}", meta.name)));
+            }
+            let count = all
+                .keys()
+                .filter(|k| k.starts_with(&format!("{}/{}/", rc.account_id, rc.region)))
+                .count();
+            if count >= 2500 {
+                return Err(ErrorCode::LimitExceededException.err("Subscriber limit exceeded: There is a limit of 2500 tables per account per region"));
+            }
+            self.db.save_meta(&meta, &mut batch);
+            let data = TableData::new(meta);
+            // Creation is instant here, but AWS answers CREATING; DescribeTable says ACTIVE.
+            let d = describe(&data, "CREATING");
+            all.insert(
+                key,
+                Arc::new(Table {
+                    data: RwLock::new(data),
+                }),
+            );
+            d
+        };
+        self.commit(batch).await?;
+        Ok(json!({"TableDescription": desc}))
+    }
+
+    pub async fn describe_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| not_found_named(&name))?;
+        let data = table.data.read().expect("table lock");
+        Ok(json!({"Table": describe(&data, "ACTIVE")}))
+    }
+
+    pub async fn delete_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let key = table_key(&rc.account_id, &rc.region, &name);
+        let (desc, meta) = {
+            let mut all = self.db.tables.write().expect("tables lock");
+            let table = all
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| not_found_named(&name))?;
+            let mut data = table.data.write().expect("table lock");
+            if data.meta.deletion_protection {
+                return Err(ErrorCode::ResourceInUseException.err(
+                    "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+                ));
+            }
+            data.deleted = true;
+            all.remove(&key);
+            (describe(&data, "DELETING"), (*data.meta).clone())
+        };
+        self.db.drop_table(&meta).await?;
+        Ok(json!({"TableDescription": desc}))
+    }
+
+    pub async fn list_tables(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let limit = input.get("Limit").and_then(Json::as_i64).unwrap_or(100);
+        if !(1..=100).contains(&limit) {
+            let rule = if limit < 1 {
+                "Member must have value greater than or equal to 1"
+            } else {
+                "Member must have value less than or equal to 100"
+            };
+            return Err(validation(format!(
+                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: {rule}"
+            )));
+        }
+        let start = str_param(&input, "ExclusiveStartTableName").unwrap_or("");
+        let prefix = format!("{}/{}/", rc.account_id, rc.region);
+        let mut names: Vec<String> = self
+            .db
+            .tables
+            .read()
+            .expect("tables lock")
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+            .filter(|n| n.as_str() > start)
+            .collect();
+        names.sort();
+        let mut out = json!({});
+        if names.len() > limit as usize {
+            names.truncate(limit as usize);
+            out["LastEvaluatedTableName"] = json!(names.last());
+        }
+        out["TableNames"] = json!(names);
+        Ok(out)
+    }
+
+    pub async fn update_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| not_found_named(&name))?;
+        let mut batch = Batch::new();
+        let desc = {
+            let mut data = table.data.write().expect("table lock");
+            let mut meta = (*data.meta).clone();
+            let mut changed = false;
+            for d in input["AttributeDefinitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let n = d["AttributeName"].as_str().unwrap_or_default().to_string();
+                if let Some(t) = d["AttributeType"]
+                    .as_str()
+                    .and_then(crate::domain::value::KeyType::parse)
+                    && !meta.attribute_definitions.iter().any(|(x, _)| *x == n)
+                {
+                    meta.attribute_definitions.push((n, t));
+                }
+            }
+            if input.get("BillingMode").is_some() {
+                meta.pay_per_request = tables::parse_billing(&input)?;
+                changed = true;
+            }
+            if let Some(pt) = input.get("ProvisionedThroughput").filter(|v| !v.is_null()) {
+                if meta.pay_per_request {
+                    return Err(invalid_param(
+                        "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                    ));
+                }
+                meta.rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.rcu);
+                meta.wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.wcu);
+                changed = true;
+            } else if input.get("BillingMode").and_then(Json::as_str) == Some("PAY_PER_REQUEST") {
+                meta.rcu = 0;
+                meta.wcu = 0;
+            }
+            let mut rebuild = false;
+            for u in input["GlobalSecondaryIndexUpdates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(c) = u.get("Create") {
+                    let idx =
+                        tables::parse_gsi(c, &meta.attribute_definitions, meta.pay_per_request)?;
+                    if meta.index(&idx.name).is_some() {
+                        return Err(validation(format!(
+                            "One or more parameter values were invalid: Index with name: {} already exists",
+                            idx.name
+                        )));
+                    }
+                    meta.indexes.push(idx);
+                    rebuild = true;
+                } else if let Some(d) = u.get("Delete") {
+                    let n = d["IndexName"].as_str().unwrap_or_default();
+                    let Some((i, _)) = meta.index(n) else {
+                        return Err(ErrorCode::ResourceNotFoundException.err(format!(
+                            "Requested resource not found: Requested resource not found: Index: {n} not found for table {name}"
+                        )));
+                    };
+                    meta.indexes.remove(i);
+                    rebuild = true;
+                } else if let Some(up) = u.get("Update") {
+                    let n = up["IndexName"].as_str().unwrap_or_default().to_string();
+                    let pos = meta.index(&n).map(|(i, _)| i);
+                    let Some(i) = pos else {
+                        return Err(ErrorCode::ResourceNotFoundException.err(format!(
+                            "Requested resource not found: Index: {n} not found"
+                        )));
+                    };
+                    let pt = &up["ProvisionedThroughput"];
+                    meta.indexes[i].rcu = pt["ReadCapacityUnits"]
+                        .as_u64()
+                        .unwrap_or(meta.indexes[i].rcu);
+                    meta.indexes[i].wcu = pt["WriteCapacityUnits"]
+                        .as_u64()
+                        .unwrap_or(meta.indexes[i].wcu);
+                }
+                changed = true;
+            }
+            if let Some(spec) = input.get("StreamSpecification").filter(|v| !v.is_null()) {
+                let view = tables::parse_stream_spec(spec)?;
+                match (&meta.stream_view, &view) {
+                    (Some(_), Some(_)) => {
+                        return Err(validation(format!(
+                            "Table already has an enabled stream: {}",
+                            meta.stream_arn().unwrap_or_default()
+                        )));
+                    }
+                    (None, None) => {
+                        return Err(validation("Table already has stream disabled"));
+                    }
+                    (None, Some(_)) => {
+                        meta.stream_label = Some(tables::stream_label(clock::now_millis()));
+                        data.stream.records.clear();
+                    }
+                    (Some(_), None) => {}
+                }
+                meta.stream_view = view;
+                changed = true;
+            }
+            if let Some(dp) = input
+                .get("DeletionProtectionEnabled")
+                .and_then(Json::as_bool)
+            {
+                meta.deletion_protection = dp;
+                changed = true;
+            }
+            if let Some(tc) = str_param(&input, "TableClass") {
+                meta.table_class = tc.to_string();
+                changed = true;
+            }
+            if let Some(sse) = input.get("SSESpecification").filter(|v| !v.is_null()) {
+                meta.sse = sse["Enabled"].as_bool().unwrap_or(true);
+                changed = true;
+            }
+            if input.get("ReplicaUpdates").is_some_and(|v| !v.is_null()) {
+                return Err(validation(
+                    "Aloft does not support global table replicas yet",
+                ));
+            }
+            if !changed {
+                return Err(validation(
+                    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+                ));
+            }
+            data.meta = Arc::new(meta);
+            if rebuild {
+                // GSI backfill: done at once here, so the index is ACTIVE when described.
+                data.rebuild_indexes();
+            }
+            self.db.save_meta(&data.meta, &mut batch);
+            describe(&data, "UPDATING")
+        };
+        self.commit(batch).await?;
+        Ok(json!({"TableDescription": desc}))
+    }
+
+    fn table_by_arn(&self, arn: &str) -> Result<Arc<Table>, AwsError> {
+        let (acct, region, name) = name_from_arn(arn).ok_or_else(|| {
+            validation(format!(
+                "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+            ))
+        })?;
+        self.db.get(&acct, &region, &name).ok_or_else(|| {
+            ErrorCode::ResourceNotFoundException.err(format!(
+                "Requested resource not found: ResourcArn: {arn} not found"
+            ))
+        })
+    }
+
+    async fn edit_meta(
+        &self,
+        table: &Arc<Table>,
+        f: impl FnOnce(&mut TableMeta) -> Result<(), AwsError>,
+    ) -> Result<TableMeta, AwsError> {
+        let mut batch = Batch::new();
+        let meta = {
+            let mut data = table.data.write().expect("table lock");
+            let mut meta = (*data.meta).clone();
+            f(&mut meta)?;
+            data.meta = Arc::new(meta.clone());
+            self.db.save_meta(&meta, &mut batch);
+            meta
+        };
+        self.commit(batch).await?;
+        Ok(meta)
+    }
+
+    pub async fn tag_resource(&self, _rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        let table = self.table_by_arn(str_param(&input, "ResourceArn").unwrap_or_default())?;
+        let tags: Vec<(String, String)> = input["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["Key"].as_str().unwrap_or_default().to_string(),
+                    t["Value"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        self.edit_meta(&table, |m| {
+            for (k, v) in tags {
+                m.tags.retain(|(x, _)| *x != k);
+                m.tags.push((k, v));
+            }
+            if m.tags.len() > 50 {
+                return Err(ErrorCode::LimitExceededException.err("One or more parameter values were invalid: The number of tags exceeds the limit of 50"));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(json!({}))
+    }
+
+    pub async fn untag_resource(
+        &self,
+        _rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let table = self.table_by_arn(str_param(&input, "ResourceArn").unwrap_or_default())?;
+        let keys: Vec<String> = input["TagKeys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        self.edit_meta(&table, |m| {
+            m.tags.retain(|(k, _)| !keys.contains(k));
+            Ok(())
+        })
+        .await?;
+        Ok(json!({}))
+    }
+
+    pub async fn list_tags_of_resource(
+        &self,
+        _rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let table = self.table_by_arn(str_param(&input, "ResourceArn").unwrap_or_default())?;
+        let data = table.data.read().expect("table lock");
+        let tags: Vec<Json> = data
+            .meta
+            .tags
+            .iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
+        Ok(json!({"Tags": tags}))
+    }
+
+    pub async fn update_time_to_live(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self.table(rc, &name)?;
+        let spec = input
+            .get("TimeToLiveSpecification")
+            .cloned()
+            .unwrap_or(Json::Null);
+        let enabled = spec["Enabled"].as_bool().unwrap_or(false);
+        let attr = spec["AttributeName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if attr.is_empty() {
+            return Err(validation(
+                "1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null",
+            ));
+        }
+        self.edit_meta(&table, |m| match (&m.ttl_attribute, enabled) {
+            (Some(_), true) => Err(validation("TimeToLive is already enabled")),
+            (None, false) => Err(validation("TimeToLive is already disabled")),
+            (Some(a), false) if *a != attr => Err(validation(format!(
+                "TimeToLive is active on a different AttributeName: current AttributeName is {a}"
+            ))),
+            _ => {
+                m.ttl_attribute = enabled.then(|| attr.clone());
+                Ok(())
+            }
+        })
+        .await?;
+        self.ttl_wake.notify_one();
+        Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr}}))
+    }
+
+    pub async fn describe_time_to_live(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self.table(rc, &name)?;
+        let data = table.data.read().expect("table lock");
+        Ok(match &data.meta.ttl_attribute {
+            Some(a) => {
+                json!({"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": a}})
+            }
+            None => json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}),
+        })
+    }
+
+    pub async fn describe_continuous_backups(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| {
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+            })?;
+        let data = table.data.read().expect("table lock");
+        Ok(json!({"ContinuousBackupsDescription": pitr_description(&data.meta)}))
+    }
+
+    pub async fn update_continuous_backups(
+        &self,
+        rc: &RequestContext,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        let name = table_name(&input)?;
+        let table = self
+            .db
+            .get(&rc.account_id, &rc.region, &name)
+            .ok_or_else(|| {
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+            })?;
+        let enabled = input["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+            .as_bool()
+            .unwrap_or(false);
+        let meta = self
+            .edit_meta(&table, |m| {
+                m.pitr = enabled;
+                Ok(())
+            })
+            .await?;
+        Ok(json!({"ContinuousBackupsDescription": pitr_description(&meta)}))
+    }
+
+    pub async fn describe_limits(
+        &self,
+        _rc: &RequestContext,
+        _input: Json,
+    ) -> Result<Json, AwsError> {
+        Ok(
+            json!({"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}),
+        )
+    }
+
+    pub async fn describe_endpoints(
+        &self,
+        rc: &RequestContext,
+        _input: Json,
+    ) -> Result<Json, AwsError> {
+        let host = rc
+            .base_url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        Ok(json!({"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}))
+    }
+}
+
+fn pitr_description(meta: &TableMeta) -> Json {
+    let now = clock::now_secs_f64();
+    let mut pitr =
+        json!({"PointInTimeRecoveryStatus": if meta.pitr { "ENABLED" } else { "DISABLED" }});
+    if meta.pitr {
+        pitr["EarliestRestorableDateTime"] =
+            json!((meta.created_ms as f64 / 1000.0).max(now - 35.0 * 86400.0));
+        pitr["LatestRestorableDateTime"] = json!(now - 300.0);
+        pitr["RecoveryPeriodInDays"] = json!(35);
+    }
+    json!({"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr})
+}

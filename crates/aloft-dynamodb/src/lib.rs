@@ -1,0 +1,226 @@
+//! DynamoDB and DynamoDB Streams for Aloft (json 1.0: `DynamoDB_20120810.*` and
+//! `DynamoDBStreams_20120810.*`, one service answering both target prefixes).
+//!
+//! - [`domain`]: numbers, attribute values, keys and their order.
+//! - [`expr`]: the expression language (parser with AWS's messages, evaluation, updates).
+//! - [`state`]: in-memory ordered tables and indexes, journaled to the store.
+//! - `handlers/`: one module per resource (tables, items, query, batch, transactions).
+//! - [`streams`]: stream records, the Streams API and the event source for Lambda.
+//! - [`ttl`]: the expiry sweeper on the one clock.
+
+pub mod capacity;
+pub mod domain;
+mod error;
+pub mod expr;
+mod handlers;
+pub mod state;
+pub mod streams;
+mod tables;
+mod throttle;
+pub mod ttl;
+mod wire;
+
+use std::sync::Arc;
+
+use aloft_core::{
+    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec,
+};
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+
+use crate::error::ErrorCode;
+use crate::state::Db;
+
+pub static SPEC: ServiceSpec = ServiceSpec {
+    name: "dynamodb",
+    signing_names: &["dynamodb"],
+    target_prefixes: &["DynamoDB_20120810", "DynamoDBStreams_20120810"],
+    host_labels: &[],
+    path_prefixes: &[],
+    unsigned_actions: &[],
+};
+
+pub struct DynamoDb {
+    pub db: Arc<Db>,
+    /// Wakes the TTL sweeper when TTL settings change.
+    pub ttl_wake: Arc<tokio::sync::Notify>,
+    throttle: throttle::Throttle,
+    /// On-demand backups by ARN.
+    backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
+}
+
+/// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
+/// stream source for Lambda event source mappings.
+pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    Arc::new(DynamoDb::start(ctx).await)
+}
+
+impl DynamoDb {
+    pub async fn start(ctx: &ServiceContext) -> Self {
+        let db = Arc::new(Db::new(ctx.store.clone()));
+        match db.load() {
+            Ok(n) if n > 0 => tracing::info!("dynamodb: loaded {n} items"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("dynamodb: loading state failed: {e}"),
+        }
+        let ttl_wake = Arc::new(tokio::sync::Notify::new());
+        ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
+        ctx.targets.register_source(
+            "dynamodb",
+            Arc::new(streams::StreamSource { db: db.clone() }),
+        );
+        let mut backups = std::collections::HashMap::new();
+        match ctx.store.load(handlers::backups::NS_BACKUPS, b"") {
+            Ok(entries) => {
+                for (_, v) in entries {
+                    if let Some(b) = handlers::backups::Backup::from_journal(&v) {
+                        backups.insert(b.arn.clone(), b);
+                    }
+                }
+            }
+            Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
+        }
+        DynamoDb {
+            db,
+            ttl_wake,
+            throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
+            backups: std::sync::RwLock::new(backups),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        rc: &RequestContext,
+        prefix: &str,
+        op: &str,
+        input: Json,
+    ) -> Result<Json, AwsError> {
+        if prefix == "DynamoDBStreams_20120810" {
+            return match op {
+                "ListStreams" => self.list_streams(rc, input),
+                "DescribeStream" => self.describe_stream(rc, input),
+                "GetShardIterator" => self.get_shard_iterator(rc, input),
+                "GetRecords" => self.get_records(rc, input),
+                _ => Err(ErrorCode::UnknownOperationException.err("")),
+            };
+        }
+        match op {
+            "CreateTable" => self.create_table(rc, input).await,
+            "DescribeTable" => self.describe_table(rc, input).await,
+            "UpdateTable" => self.update_table(rc, input).await,
+            "DeleteTable" => self.delete_table(rc, input).await,
+            "ListTables" => self.list_tables(rc, input).await,
+            "TagResource" => self.tag_resource(rc, input).await,
+            "UntagResource" => self.untag_resource(rc, input).await,
+            "ListTagsOfResource" => self.list_tags_of_resource(rc, input).await,
+            "UpdateTimeToLive" => self.update_time_to_live(rc, input).await,
+            "DescribeTimeToLive" => self.describe_time_to_live(rc, input).await,
+            "DescribeContinuousBackups" => self.describe_continuous_backups(rc, input).await,
+            "UpdateContinuousBackups" => self.update_continuous_backups(rc, input).await,
+            "DescribeLimits" => self.describe_limits(rc, input).await,
+            "DescribeEndpoints" => self.describe_endpoints(rc, input).await,
+            "PutItem" => self.put_item(rc, input).await,
+            "GetItem" => self.get_item(rc, input).await,
+            "UpdateItem" => self.update_item(rc, input).await,
+            "DeleteItem" => self.delete_item(rc, input).await,
+            "Query" => self.query(rc, input).await,
+            "Scan" => self.scan(rc, input).await,
+            "BatchGetItem" => self.batch_get_item(rc, input).await,
+            "BatchWriteItem" => self.batch_write_item(rc, input).await,
+            "TransactWriteItems" => self.transact_write_items(rc, input).await,
+            "TransactGetItems" => self.transact_get_items(rc, input).await,
+            "CreateBackup" => self.create_backup(rc, input).await,
+            "DescribeBackup" => self.describe_backup(rc, input).await,
+            "ListBackups" => self.list_backups(rc, input).await,
+            "DeleteBackup" => self.delete_backup(rc, input).await,
+            "RestoreTableFromBackup" => self.restore_table_from_backup(rc, input).await,
+            _ => Err(ErrorCode::UnknownOperationException.err("")),
+        }
+    }
+}
+
+#[async_trait]
+impl Service for DynamoDb {
+    fn spec(&self) -> &'static ServiceSpec {
+        &SPEC
+    }
+
+    async fn handle(&self, mut req: AwsRequest) -> Response {
+        let body = match req
+            .bytes(wire::BODY_LIMIT, || {
+                ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
+            })
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => return wire::error(&e),
+        };
+        let (prefix, op, input) = match wire::decode(req.header("x-amz-target"), &body) {
+            Ok(x) => x,
+            Err(e) => return wire::error(&e),
+        };
+        match self.dispatch(&req.ctx, &prefix, &op, input).await {
+            Ok(v) => wire::ok(&v),
+            Err(e) => wire::error(&e),
+        }
+    }
+
+    async fn internal(&self, req: AwsRequest, path: &str) -> Option<Response> {
+        match (req.parts.method.as_str(), path.trim_end_matches('/')) {
+            ("POST", "ttl/sweep") => {
+                let deleted = ttl::sweep(&self.db).await;
+                Some(wire::ok(&json!({"deleted": deleted})))
+            }
+            ("GET", "stats") => Some(wire::ok(&self.stats())),
+            _ => None,
+        }
+    }
+
+    async fn reset(&self) {
+        let metas: Vec<_> = {
+            let mut all = self.db.tables.write().expect("tables lock");
+            all.drain()
+                .map(|(_, t)| {
+                    let mut d = t.data.write().expect("table lock");
+                    d.deleted = true;
+                    (*d.meta).clone()
+                })
+                .collect()
+        };
+        for m in metas {
+            if let Err(e) = self.db.drop_table(&m).await {
+                tracing::error!("dynamodb reset: {e}");
+            }
+        }
+        self.db.tx_tokens.lock().expect("tokens lock").clear();
+        self.backups.write().expect("backups lock").clear();
+        if let Err(e) = self
+            .db
+            .store
+            .clear(handlers::backups::NS_BACKUPS, b"")
+            .await
+        {
+            tracing::error!("dynamodb reset: {e}");
+        }
+    }
+
+    fn status(&self) -> Json {
+        json!("running")
+    }
+}
+
+impl DynamoDb {
+    /// Counts for `/_aloft/dynamodb/stats`: tables, items, bytes as AWS sizes them.
+    fn stats(&self) -> Json {
+        let all = self.db.tables.read().expect("tables lock");
+        let tables: Vec<Json> = all
+            .values()
+            .map(|t| {
+                let d = t.data.read().expect("table lock");
+                json!({"table": d.meta.name, "account": d.meta.account, "region": d.meta.region,
+                    "items": d.items.len(), "bytes": d.size_bytes, "stream_records": d.stream.records.len()})
+            })
+            .collect();
+        json!({"tables": tables})
+    }
+}

@@ -1,0 +1,486 @@
+//! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition, then sort
+//! key), one ordered map per secondary index, sizes and counts kept incrementally, stream
+//! records appended with the change, and every change journaled to the store.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use aloft_core::AwsError;
+use aloft_store::{Batch, Store};
+use serde_json::{Value as Json, json};
+
+use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
+use crate::tables::TableMeta;
+
+pub const NS_TABLES: &str = "dynamodb/tables";
+pub const NS_ITEMS: &str = "dynamodb/items";
+pub const NS_STREAMS: &str = "dynamodb/streams";
+
+/// Stream records are kept 24 hours.
+pub const STREAM_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+/// One stream record as GetRecords returns it (its `dynamodb` member and envelope).
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    pub seq: u64,
+    pub created_ms: i64,
+    pub record: Json,
+}
+
+#[derive(Debug, Default)]
+pub struct StreamLog {
+    pub records: VecDeque<StreamRecord>,
+}
+
+pub struct TableData {
+    /// Shared so requests can hold the definition without holding the lock.
+    pub meta: Arc<TableMeta>,
+    pub items: BTreeMap<Vec<u8>, Arc<Item>>,
+    /// Parallel to `meta.indexes`: index key ++ table key → item.
+    pub indexes: Vec<BTreeMap<Vec<u8>, Arc<Item>>>,
+    pub size_bytes: u64,
+    pub index_sizes: Vec<u64>,
+    pub stream: StreamLog,
+    pub deleted: bool,
+}
+
+pub struct Table {
+    pub data: RwLock<TableData>,
+}
+
+/// Who made a change, for the stream record's `userIdentity` (TTL deletions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User,
+    TtlService,
+}
+
+/// The capacity a write used on each index (by position), for ReturnConsumedCapacity.
+#[derive(Debug, Default, Clone)]
+pub struct IndexWrites(pub Vec<(usize, f64)>);
+
+pub struct Db {
+    pub tables: RwLock<HashMap<String, Arc<Table>>>,
+    pub store: Arc<dyn Store>,
+    pub durable: bool,
+    seq: AtomicU64,
+    /// ClientRequestToken → (time, request fingerprint, response) for 10 minutes.
+    pub tx_tokens: Mutex<HashMap<String, (i64, String, Json)>>,
+}
+
+pub fn table_key(account: &str, region: &str, name: &str) -> String {
+    format!("{account}/{region}/{name}")
+}
+
+fn item_prefix(meta: &TableMeta) -> Vec<u8> {
+    format!("{}/{}/{}/", meta.account, meta.region, meta.id).into_bytes()
+}
+
+fn journal_key(meta: &TableMeta, key: &[u8]) -> Vec<u8> {
+    let mut k = item_prefix(meta);
+    k.extend_from_slice(key);
+    k
+}
+
+impl TableData {
+    pub fn new(meta: TableMeta) -> Self {
+        let n = meta.indexes.len();
+        TableData {
+            meta: Arc::new(meta),
+            items: BTreeMap::new(),
+            indexes: vec![BTreeMap::new(); n],
+            size_bytes: 0,
+            index_sizes: vec![0; n],
+            stream: StreamLog::default(),
+            deleted: false,
+        }
+    }
+
+    pub fn index_stats(&self) -> Vec<(u64, u64)> {
+        self.indexes
+            .iter()
+            .zip(&self.index_sizes)
+            .map(|(m, s)| (m.len() as u64, *s))
+            .collect()
+    }
+
+    /// Puts or removes `key`'s entries in the secondary indexes; returns write units per index.
+    fn reindex(
+        &mut self,
+        key: &[u8],
+        old: Option<&Arc<Item>>,
+        new: Option<&Arc<Item>>,
+    ) -> IndexWrites {
+        let mut writes = IndexWrites::default();
+        for (i, idx) in self.meta.indexes.iter().enumerate() {
+            let old_k = old.and_then(|o| idx.schema.index_key(o)).map(|mut k| {
+                k.extend_from_slice(key);
+                k
+            });
+            let new_k = new.and_then(|n| idx.schema.index_key(n)).map(|mut k| {
+                k.extend_from_slice(key);
+                k
+            });
+            let old_p = old_k
+                .as_ref()
+                .and(old)
+                .map(|o| self.meta.project_for_index(idx, o));
+            let new_p = new_k
+                .as_ref()
+                .and(new)
+                .map(|n| self.meta.project_for_index(idx, n));
+            if old_k == new_k && old_p == new_p {
+                if let (Some(k), Some(n)) = (&new_k, new) {
+                    self.indexes[i].insert(k.clone(), n.clone());
+                }
+                continue;
+            }
+            let mut units = 0.0;
+            if let (Some(k), Some(p)) = (&old_k, &old_p) {
+                self.indexes[i].remove(k);
+                self.index_sizes[i] = self.index_sizes[i].saturating_sub(item_size(p) as u64);
+                if old_k != new_k {
+                    units += crate::capacity::write_units(item_size(p));
+                }
+            }
+            if let (Some(k), Some(p), Some(n)) = (&new_k, &new_p, new) {
+                self.indexes[i].insert(k.clone(), n.clone());
+                self.index_sizes[i] += item_size(p) as u64;
+                units += crate::capacity::write_units(item_size(p));
+            }
+            writes.0.push((i, units));
+        }
+        writes
+    }
+
+    /// Replaces or removes the item at `key`, keeping indexes, sizes and the stream in step,
+    /// and adds the change to `batch`. Returns the old item and the index write units.
+    pub fn write(
+        &mut self,
+        db: &Db,
+        key: Vec<u8>,
+        new: Option<Item>,
+        actor: Actor,
+        batch: &mut Batch,
+    ) -> (Option<Arc<Item>>, IndexWrites) {
+        let new = new.map(Arc::new);
+        let old = match &new {
+            Some(n) => self.items.insert(key.clone(), n.clone()),
+            None => self.items.remove(&key),
+        };
+        if let Some(o) = &old {
+            self.size_bytes = self.size_bytes.saturating_sub(item_size(o) as u64);
+        }
+        if let Some(n) = &new {
+            self.size_bytes += item_size(n) as u64;
+        }
+        let writes = self.reindex(&key, old.as_ref(), new.as_ref());
+        // The ephemeral store discards batches: skip encoding what nobody keeps.
+        if db.durable {
+            let jk = journal_key(&self.meta, &key);
+            match &new {
+                Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
+                None => batch.delete(NS_ITEMS, jk),
+            }
+        }
+        if self.meta.stream_view.is_some() && old.as_deref() != new.as_deref() {
+            self.append_stream(db, old.as_deref(), new.as_deref(), actor, batch);
+        }
+        (old, writes)
+    }
+
+    fn append_stream(
+        &mut self,
+        db: &Db,
+        old: Option<&Item>,
+        new: Option<&Item>,
+        actor: Actor,
+        batch: &mut Batch,
+    ) {
+        let view = self.meta.stream_view.clone().unwrap_or_default();
+        let now = aloft_core::clock::now_millis();
+        let seq = db.next_seq();
+        let keys = self
+            .meta
+            .schema
+            .extract(new.or(old).unwrap_or(&Item::new()));
+        let event = match (old, new) {
+            (None, Some(_)) => "INSERT",
+            (Some(_), Some(_)) => "MODIFY",
+            _ => "REMOVE",
+        };
+        let mut ddb = json!({
+            "ApproximateCreationDateTime": (now / 1000) as f64,
+            "Keys": item_to_json(&keys),
+            "SequenceNumber": format!("{seq:021}"),
+            "StreamViewType": view,
+        });
+        let mut size = item_size(&keys);
+        if matches!(view.as_str(), "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
+            && let Some(n) = new
+        {
+            ddb["NewImage"] = item_to_json(n);
+            size += item_size(n);
+        }
+        if matches!(view.as_str(), "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
+            && let Some(o) = old
+        {
+            ddb["OldImage"] = item_to_json(o);
+            size += item_size(o);
+        }
+        ddb["SizeBytes"] = json!(size);
+        let mut record = json!({
+            "eventID": aloft_core::ids::hex(16),
+            "eventName": event,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.meta.region,
+            "dynamodb": ddb,
+        });
+        if actor == Actor::TtlService {
+            // GetRecords spells these members in PascalCase; Lambda events in camelCase.
+            record["userIdentity"] =
+                json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
+        }
+        let mut jk = item_prefix(&self.meta);
+        jk.extend_from_slice(&seq.to_be_bytes());
+        if db.durable {
+            batch.put(NS_STREAMS, jk, json!({"t": now, "r": record}).to_string());
+        }
+        self.stream.records.push_back(StreamRecord {
+            seq,
+            created_ms: now,
+            record,
+        });
+        // Trim what is past retention.
+        while self
+            .stream
+            .records
+            .front()
+            .is_some_and(|r| r.created_ms < now - STREAM_RETENTION_MS)
+        {
+            if let Some(r) = self.stream.records.pop_front() {
+                let mut k = item_prefix(&self.meta);
+                k.extend_from_slice(&r.seq.to_be_bytes());
+                batch.delete(NS_STREAMS, k);
+            }
+        }
+    }
+
+    /// Rebuilds every index from the items (after load or when a GSI is added).
+    pub fn rebuild_indexes(&mut self) {
+        let n = self.meta.indexes.len();
+        self.indexes = vec![BTreeMap::new(); n];
+        self.index_sizes = vec![0; n];
+        let items: Vec<(Vec<u8>, Arc<Item>)> = self
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in items {
+            self.reindex(&k, None, Some(&v));
+        }
+    }
+}
+
+impl Db {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Db {
+            tables: RwLock::new(HashMap::new()),
+            durable: store.is_durable(),
+            store,
+            // Sequence numbers grow across restarts: start from the clock.
+            seq: AtomicU64::new(aloft_core::clock::now_millis() as u64 * 1000),
+            tx_tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn current_seq(&self) -> u64 {
+        self.seq.load(Ordering::Relaxed)
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn get(&self, account: &str, region: &str, name: &str) -> Option<Arc<Table>> {
+        self.tables
+            .read()
+            .expect("tables lock")
+            .get(&table_key(account, region, name))
+            .cloned()
+    }
+
+    /// Journals a table definition.
+    pub fn save_meta(&self, meta: &TableMeta, batch: &mut Batch) {
+        let k = table_key(&meta.account, &meta.region, &meta.name);
+        batch.put(NS_TABLES, k, serde_json::to_vec(meta).unwrap_or_default());
+    }
+
+    /// Forgets a table's definition, items and stream records.
+    pub async fn drop_table(&self, meta: &TableMeta) -> Result<(), AwsError> {
+        let mut b = Batch::new();
+        b.delete(
+            NS_TABLES,
+            table_key(&meta.account, &meta.region, &meta.name),
+        );
+        let c1 = self.store.submit(b);
+        let c2 = self.store.clear(NS_ITEMS, &item_prefix(meta));
+        let c3 = self.store.clear(NS_STREAMS, &item_prefix(meta));
+        for c in [c1, c2, c3] {
+            c.await.map_err(|e| AwsError::internal(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Loads every table, item and stream record from the journal.
+    pub fn load(&self) -> Result<usize, String> {
+        let metas = self.store.load(NS_TABLES, b"").map_err(|e| e.to_string())?;
+        let mut max_seq = 0u64;
+        let mut count = 0;
+        for (_, v) in metas {
+            let Ok(meta) = serde_json::from_slice::<TableMeta>(&v) else {
+                tracing::warn!("skipping an unreadable DynamoDB table definition");
+                continue;
+            };
+            let prefix = item_prefix(&meta);
+            let mut data = TableData::new(meta.clone());
+            for (k, v) in self
+                .store
+                .load(NS_ITEMS, &prefix)
+                .map_err(|e| e.to_string())?
+            {
+                let parsed = serde_json::from_slice::<Json>(&v)
+                    .ok()
+                    .and_then(|j| item_from_json(&j).ok());
+                if let Some(item) = parsed {
+                    data.size_bytes += item_size(&item) as u64;
+                    data.items
+                        .insert(k[prefix.len()..].to_vec(), Arc::new(item));
+                    count += 1;
+                }
+            }
+            data.rebuild_indexes();
+            for (k, v) in self
+                .store
+                .load(NS_STREAMS, &prefix)
+                .map_err(|e| e.to_string())?
+            {
+                let Ok(seq_bytes) = <[u8; 8]>::try_from(&k[prefix.len()..]) else {
+                    continue;
+                };
+                let seq = u64::from_be_bytes(seq_bytes);
+                let Ok(j) = serde_json::from_slice::<Json>(&v) else {
+                    continue;
+                };
+                max_seq = max_seq.max(seq);
+                data.stream.records.push_back(StreamRecord {
+                    seq,
+                    created_ms: j["t"].as_i64().unwrap_or(0),
+                    record: j["r"].clone(),
+                });
+            }
+            self.tables.write().expect("tables lock").insert(
+                table_key(&meta.account, &meta.region, &meta.name),
+                Arc::new(Table {
+                    data: RwLock::new(data),
+                }),
+            );
+        }
+        self.seq.fetch_max(max_seq, Ordering::Relaxed);
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aloft_store::{Commit, Entries, StoreError};
+
+    use super::*;
+
+    /// A journal kept in memory, to check what DynamoDB writes reloads as it was.
+    type Journal = BTreeMap<(String, Vec<u8>), Vec<u8>>;
+
+    #[derive(Default)]
+    struct MemStore(Mutex<Journal>);
+
+    impl Store for MemStore {
+        fn is_durable(&self) -> bool {
+            true
+        }
+        fn load(&self, ns: &str, prefix: &[u8]) -> Result<Entries, StoreError> {
+            let m = self.0.lock().unwrap();
+            Ok(m.iter()
+                .filter(|((n, k), _)| n == ns && k.starts_with(prefix))
+                .map(|((_, k), v)| (k.clone(), v.clone()))
+                .collect())
+        }
+        fn submit(&self, batch: Batch) -> Commit {
+            let mut m = self.0.lock().unwrap();
+            for (ns, k, v) in batch.ops {
+                match v {
+                    Some(v) => m.insert((ns, k), v),
+                    None => m.remove(&(ns, k)),
+                };
+            }
+            Commit::done()
+        }
+        fn clear(&self, ns: &str, prefix: &[u8]) -> Commit {
+            self.0
+                .lock()
+                .unwrap()
+                .retain(|(n, k), _| !(n == ns && k.starts_with(prefix)));
+            Commit::done()
+        }
+        fn flush(&self) -> Commit {
+            Commit::done()
+        }
+    }
+
+    #[tokio::test]
+    async fn journal_reloads_tables_items_indexes_and_streams() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::default());
+        let db = Db::new(store.clone());
+        let input = serde_json::json!({
+            "TableName": "Tab", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                     {"AttributeName": "g", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "byG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                        "Projection": {"ProjectionType": "ALL"}}],
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}
+        });
+        let meta = crate::tables::from_create(&input, "1", "r", 0).unwrap();
+        let mut batch = Batch::new();
+        db.save_meta(&meta, &mut batch);
+        let mut data = TableData::new(meta);
+        for i in 0..10 {
+            let item = item_from_json(
+                &serde_json::json!({"id": {"S": format!("k{i}")}, "g": {"N": (i % 3).to_string()}}),
+            )
+            .unwrap();
+            let key = data.meta.schema.item_key(&item).unwrap();
+            data.write(&db, key, Some(item), Actor::User, &mut batch);
+        }
+        let gone = data
+            .meta
+            .schema
+            .item_key(&item_from_json(&serde_json::json!({"id": {"S": "k3"}})).unwrap())
+            .unwrap();
+        data.write(&db, gone, None, Actor::User, &mut batch);
+        store.submit(batch).await.unwrap();
+
+        let again = Db::new(store);
+        assert_eq!(again.load().unwrap(), 9);
+        let t = again.get("1", "r", "Tab").unwrap();
+        let d = t.data.read().unwrap();
+        assert_eq!(d.items.len(), 9);
+        assert_eq!(d.size_bytes, data.size_bytes);
+        assert_eq!(d.indexes[0].len(), 9);
+        assert_eq!(d.stream.records.len(), 11);
+        assert!(again.current_seq() >= d.stream.records.back().unwrap().seq);
+    }
+}

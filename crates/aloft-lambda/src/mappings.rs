@@ -1,0 +1,560 @@
+//! Event source mappings: pollers that read SQS queues, DynamoDB streams and Kinesis streams
+//! through the owning service's [`aloft_events::Source`] and invoke the function with batches.
+//!
+//! SQS: records are acknowledged (deleted) only after success; with `ReportBatchItemFailures`
+//! only the reported ones stay. Streams: a failed batch is retried up to `MaximumRetryAttempts`
+//! (halved first when `BisectBatchOnFunctionError`), then skipped to the on-failure destination.
+
+use std::sync::{Arc, Weak};
+
+use aloft_core::RequestContext;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Code, Result, constraint, err};
+use crate::functions::parse_name;
+use crate::invoke::Mode;
+use crate::{Lambda, key};
+
+pub const NS_MAPPINGS: &str = "lambda/mappings";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mapping {
+    pub uuid: String,
+    pub account: String,
+    pub region: String,
+    pub function: String,
+    pub qualifier: Option<String>,
+    pub source_arn: String,
+    pub enabled: bool,
+    pub config: serde_json::Map<String, Value>,
+    pub modified_ms: i64,
+    /// Bumped on every update so the running poller notices and restarts.
+    pub generation: u64,
+}
+
+fn kind(arn: &str) -> &str {
+    aloft_events::arn_service(arn).unwrap_or("")
+}
+
+impl Mapping {
+    fn batch_size(&self) -> usize {
+        let default = if kind(&self.source_arn) == "sqs" {
+            10
+        } else {
+            100
+        };
+        self.config
+            .get("BatchSize")
+            .and_then(Value::as_u64)
+            .map_or(default, |n| n as usize)
+    }
+
+    pub fn describe(&self) -> Value {
+        let mut fn_arn = aloft_core::arn::build(
+            "lambda",
+            &self.region,
+            &self.account,
+            &format!("function:{}", self.function),
+        );
+        if let Some(q) = &self.qualifier {
+            fn_arn = format!("{fn_arn}:{q}");
+        }
+        let mut v = json!({
+            "UUID": self.uuid,
+            "EventSourceArn": self.source_arn,
+            "FunctionArn": fn_arn,
+            "BatchSize": self.batch_size(),
+            "MaximumBatchingWindowInSeconds": self.config.get("MaximumBatchingWindowInSeconds").cloned().unwrap_or(json!(0)),
+            "LastModified": self.modified_ms as f64 / 1000.0,
+            "State": if self.enabled { "Enabled" } else { "Disabled" },
+            "StateTransitionReason": "USER_INITIATED",
+            "FunctionResponseTypes": self.config.get("FunctionResponseTypes").cloned().unwrap_or(json!([])),
+            "EventSourceMappingArn": aloft_core::arn::build("lambda", &self.region, &self.account, &format!("event-source-mapping:{}", self.uuid)),
+        });
+        if kind(&self.source_arn) != "sqs" {
+            v["LastProcessingResult"] = json!("No records processed");
+        }
+        for k in [
+            "StartingPosition",
+            "StartingPositionTimestamp",
+            "FilterCriteria",
+            "DestinationConfig",
+            "MaximumRecordAgeInSeconds",
+            "BisectBatchOnFunctionError",
+            "MaximumRetryAttempts",
+            "ParallelizationFactor",
+            "TumblingWindowInSeconds",
+            "ScalingConfig",
+        ] {
+            if let Some(x) = self.config.get(k) {
+                v[k] = x.clone();
+            }
+        }
+        v
+    }
+}
+
+/// An EventBridge-style filter pattern against a record (the subset Lambda filters use:
+/// literal lists, `prefix`, `exists`, `anything-but`, `numeric`, nested objects).
+pub fn pattern_matches(pattern: &Value, record: &Value) -> bool {
+    let Some(p) = pattern.as_object() else {
+        return false;
+    };
+    p.iter().all(|(k, cond)| {
+        let field = record.get(k);
+        match cond {
+            Value::Object(_) => field.is_some_and(|f| pattern_matches(cond, f)),
+            Value::Array(alts) => alts.iter().any(|alt| value_matches(alt, field)),
+            _ => false,
+        }
+    })
+}
+
+fn value_matches(alt: &Value, field: Option<&Value>) -> bool {
+    match alt {
+        Value::Object(m) => {
+            if let Some(Value::String(pre)) = m.get("prefix") {
+                return field
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.starts_with(pre.as_str()));
+            }
+            if let Some(Value::Bool(e)) = m.get("exists") {
+                return field.is_some() == *e;
+            }
+            if let Some(x) = m.get("anything-but") {
+                let list = x.as_array().cloned().unwrap_or_else(|| vec![x.clone()]);
+                return field.is_some_and(|f| !list.contains(f));
+            }
+            if let Some(Value::Array(ops)) = m.get("numeric") {
+                let Some(n) = field.and_then(Value::as_f64) else {
+                    return false;
+                };
+                return ops.chunks(2).all(|c| {
+                    match (
+                        c.first().and_then(Value::as_str),
+                        c.get(1).and_then(Value::as_f64),
+                    ) {
+                        (Some("="), Some(v)) => (n - v).abs() < f64::EPSILON,
+                        (Some("<"), Some(v)) => n < v,
+                        (Some("<="), Some(v)) => n <= v,
+                        (Some(">"), Some(v)) => n > v,
+                        (Some(">="), Some(v)) => n >= v,
+                        _ => false,
+                    }
+                });
+            }
+            false
+        }
+        lit => field == Some(lit),
+    }
+}
+
+/// Whether a record passes the mapping's filters (SQS bodies are matched as parsed JSON).
+fn passes(filters: Option<&Value>, record: &Value) -> bool {
+    let Some(list) = filters
+        .and_then(|f| f.get("Filters"))
+        .and_then(Value::as_array)
+    else {
+        return true;
+    };
+    if list.is_empty() {
+        return true;
+    }
+    let mut view = record.clone();
+    if let Some(Value::String(b)) = record.get("body")
+        && let Ok(parsed) = serde_json::from_str::<Value>(b)
+    {
+        view["body"] = parsed;
+    }
+    list.iter()
+        .filter_map(|f| f.get("Pattern").and_then(Value::as_str))
+        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
+        .any(|p| pattern_matches(&p, &view))
+}
+
+impl Lambda {
+    pub async fn create_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
+        let source = input
+            .get("EventSourceArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if !matches!(kind(&source), "sqs" | "dynamodb" | "kinesis") {
+            return Err(err(
+                Code::InvalidParameterValue,
+                format!(
+                    "Unrecognized event source, must be kinesis, dynamodb stream or sqs. Unsupported source arn : {source}"
+                ),
+            ));
+        }
+        if self.ctx.targets.source_for(&source).is_err() {
+            return Err(err(
+                Code::InvalidParameterValue,
+                format!(
+                    "The event source {source} is not served by this Aloft (its service is not running)."
+                ),
+            ));
+        }
+        let raw = input
+            .get("FunctionName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (name, q) = parse_name(raw)?;
+        self.read(ctx, &name, |_| Ok(()))?;
+        if kind(&source) != "sqs" && input.get("StartingPosition").is_none() {
+            return Err(err(
+                Code::InvalidParameterValue,
+                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
+            ));
+        }
+        if let Some(n) = input.get("BatchSize").and_then(Value::as_i64)
+            && !(1..=10_000).contains(&n)
+        {
+            return Err(constraint(
+                &n.to_string(),
+                "batchSize",
+                "Member must have value less than or equal to 10000",
+            ));
+        }
+        let mut config = input.as_object().cloned().unwrap_or_default();
+        for k in ["FunctionName", "EventSourceArn", "Enabled", "Tags"] {
+            config.remove(k);
+        }
+        let m = Mapping {
+            uuid: aloft_core::ids::uuid(),
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            function: name,
+            qualifier: q,
+            source_arn: source,
+            enabled: input
+                .get("Enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            config,
+            modified_ms: aloft_core::clock::now_millis(),
+            generation: 0,
+        };
+        let mut out = m.describe();
+        self.save_mapping(&m).await?;
+        self.start_poller(&m);
+        out["State"] = json!(if m.enabled { "Creating" } else { "Disabled" });
+        Ok(out)
+    }
+
+    async fn save_mapping(&self, m: &Mapping) -> Result<()> {
+        let commit = {
+            let mut s = self.state.lock().expect("state lock");
+            s.mappings.insert(m.uuid.clone(), m.clone());
+            let mut b = aloft_store::Batch::new();
+            b.put(
+                NS_MAPPINGS,
+                key(&m.account, &m.region, &m.uuid).as_bytes(),
+                serde_json::to_vec(m).unwrap_or_default(),
+            );
+            self.ctx.store.submit(b)
+        };
+        commit.await.map_err(|e| err(Code::Service, e.to_string()))
+    }
+
+    fn mapping(&self, ctx: &RequestContext, uuid: &str) -> Result<Mapping> {
+        let s = self.state.lock().expect("state lock");
+        s.mappings
+            .get(uuid)
+            .filter(|m| m.account == ctx.account_id && m.region == ctx.region)
+            .cloned()
+            .ok_or_else(|| err(Code::ResourceNotFound, format!("The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: {})", ctx.request_id)))
+    }
+
+    pub fn get_event_source_mapping(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+        let uuid = input
+            .get("UUID")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(self.mapping(ctx, uuid)?.describe())
+    }
+
+    pub async fn update_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
+        let uuid = input
+            .get("UUID")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut m = self.mapping(ctx, uuid)?;
+        if let Some(e) = input.get("Enabled").and_then(Value::as_bool) {
+            m.enabled = e;
+        }
+        if let Some(f) = input.get("FunctionName").and_then(Value::as_str) {
+            let (name, q) = parse_name(f)?;
+            self.read(ctx, &name, |_| Ok(()))?;
+            m.function = name;
+            m.qualifier = q;
+        }
+        for (k, v) in input.as_object().into_iter().flatten() {
+            if !matches!(k.as_str(), "UUID" | "Enabled" | "FunctionName") {
+                m.config.insert(k.clone(), v.clone());
+            }
+        }
+        m.generation += 1;
+        m.modified_ms = aloft_core::clock::now_millis();
+        self.save_mapping(&m).await?;
+        self.start_poller(&m);
+        let mut out = m.describe();
+        out["State"] = json!(if m.enabled { "Updating" } else { "Disabling" });
+        Ok(out)
+    }
+
+    pub async fn delete_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: Value,
+    ) -> Result<Value> {
+        let uuid = input
+            .get("UUID")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let m = self.mapping(ctx, uuid)?;
+        let commit = {
+            let mut s = self.state.lock().expect("state lock");
+            s.mappings.remove(uuid);
+            let mut b = aloft_store::Batch::new();
+            b.delete(NS_MAPPINGS, key(&m.account, &m.region, &m.uuid).as_bytes());
+            self.ctx.store.submit(b)
+        };
+        commit
+            .await
+            .map_err(|e| err(Code::Service, e.to_string()))?;
+        let mut out = m.describe();
+        out["State"] = json!("Deleting");
+        Ok(out)
+    }
+
+    pub fn list_event_source_mappings(&self, ctx: &RequestContext, input: Value) -> Result<Value> {
+        let source = input.get("EventSourceArn").and_then(Value::as_str);
+        let func = input
+            .get("FunctionName")
+            .and_then(Value::as_str)
+            .map(parse_name)
+            .transpose()?
+            .map(|(n, _)| n);
+        let s = self.state.lock().expect("state lock");
+        let mut list: Vec<&Mapping> = s
+            .mappings
+            .values()
+            .filter(|m| m.account == ctx.account_id && m.region == ctx.region)
+            .filter(|m| source.is_none_or(|a| a == m.source_arn))
+            .filter(|m| func.as_ref().is_none_or(|f| *f == m.function))
+            .collect();
+        list.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+        let items = list.into_iter().map(Mapping::describe).collect();
+        Ok(crate::functions::paginate(
+            items,
+            &input,
+            "EventSourceMappings",
+            "NextMarker",
+            100,
+        ))
+    }
+
+    /// Starts (or restarts, after an update) the poller of a mapping.
+    pub(crate) fn start_poller(&self, m: &Mapping) {
+        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        tokio::spawn(poll(Arc::downgrade(&me), m.uuid.clone(), m.generation));
+    }
+}
+
+async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
+    let mut position: Option<String> = None;
+    let mut failures = 0u64;
+    loop {
+        let Some(s) = svc.upgrade() else { return };
+        let m = {
+            let st = s.state.lock().expect("state lock");
+            st.mappings.get(&uuid).cloned()
+        };
+        let Some(m) = m else { return };
+        if m.generation != generation {
+            return;
+        }
+        let idle = || async {
+            let mut tick = aloft_core::clock::changed();
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                _ = tick.changed() => {}
+            }
+        };
+        if !m.enabled {
+            drop(s);
+            idle().await;
+            continue;
+        }
+        let Ok(source) = s.ctx.targets.source_for(&m.source_arn) else {
+            drop(s);
+            idle().await;
+            continue;
+        };
+        let mut options = m.config.clone();
+        options.insert("Account".into(), json!(m.account));
+        options.insert("Region".into(), json!(m.region));
+        let batch = source
+            .read(&m.source_arn, position.as_deref(), m.batch_size(), &options)
+            .await;
+        let (records, next) = match batch {
+            Ok(b) => b,
+            Err(_) => {
+                drop(s);
+                idle().await;
+                continue;
+            }
+        };
+        if records.is_empty() {
+            if next.is_some() {
+                position = next;
+            }
+            drop(s);
+            idle().await;
+            continue;
+        }
+        let filters = m.config.get("FilterCriteria");
+        let (keep, dropped): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|r| passes(filters, &r.record));
+        if kind(&m.source_arn) == "sqs" && !dropped.is_empty() {
+            // Lambda deletes SQS messages its filters drop.
+            let acks: Vec<String> = dropped.iter().map(|r| r.ack.clone()).collect();
+            let _ = source.ack(&m.source_arn, &acks).await;
+        }
+        if keep.is_empty() {
+            position = next;
+            continue;
+        }
+        let event = json!({"Records": keep.iter().map(|r| r.record.clone()).collect::<Vec<_>>()});
+        let out = s
+            .invoke(
+                &m.account,
+                &m.region,
+                &m.function,
+                m.qualifier.as_deref(),
+                Mode::RequestResponse,
+                false,
+                Bytes::from(event.to_string()),
+                None,
+            )
+            .await;
+        let report = m
+            .config
+            .get("FunctionResponseTypes")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v == "ReportBatchItemFailures"));
+        let ok_payload = match &out {
+            Ok(o) if o.function_error.is_none() => Some(o.payload.clone()),
+            _ => None,
+        };
+        if kind(&m.source_arn) == "sqs" {
+            let acks: Vec<String> = match &ok_payload {
+                Some(p) if report => {
+                    let failed: Vec<String> = serde_json::from_slice::<Value>(p)
+                        .ok()
+                        .and_then(|v| v.get("batchItemFailures").cloned())
+                        .and_then(|v| v.as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|f| {
+                            f.get("itemIdentifier")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .collect();
+                    keep.iter()
+                        .filter(|r| {
+                            !failed.iter().any(|id| {
+                                r.record.get("messageId").and_then(Value::as_str) == Some(id)
+                            })
+                        })
+                        .map(|r| r.ack.clone())
+                        .collect()
+                }
+                Some(_) => keep.iter().map(|r| r.ack.clone()).collect(),
+                // Failed batches return to the queue after their visibility timeout.
+                None => Vec::new(),
+            };
+            if !acks.is_empty() {
+                let _ = source.ack(&m.source_arn, &acks).await;
+            }
+            continue;
+        }
+        // Streams: advance on success; on failure retry, then skip past the batch.
+        let max_retries = m
+            .config
+            .get("MaximumRetryAttempts")
+            .and_then(Value::as_i64)
+            .unwrap_or(-1);
+        if ok_payload.is_some() || (max_retries >= 0 && failures >= max_retries as u64) {
+            if ok_payload.is_none()
+                && let Some(dest) = m
+                    .config
+                    .get("DestinationConfig")
+                    .and_then(|d| d.pointer("/OnFailure/Destination"))
+                    .and_then(Value::as_str)
+            {
+                let d = aloft_events::Delivery {
+                    payload: Bytes::from(json!({
+                        "requestContext": {"requestId": aloft_core::ids::request_id(), "functionArn": m.describe()["FunctionArn"], "condition": "RetryAttemptsExhausted", "approximateInvokeCount": failures + 1},
+                        "version": "1.0",
+                        "timestamp": aloft_core::clock::iso8601_millis(aloft_core::clock::now_millis()),
+                        "batchInfo": {"batchSize": keep.len(), "eventSourceArn": m.source_arn},
+                    }).to_string()),
+                    account: m.account.clone(),
+                    region: m.region.clone(),
+                    ..Default::default()
+                };
+                let _ = s.ctx.targets.deliver(dest, d).await;
+            }
+            let acks: Vec<String> = keep.iter().map(|r| r.ack.clone()).collect();
+            let _ = source.ack(&m.source_arn, &acks).await;
+            position = next;
+            failures = 0;
+        } else {
+            failures += 1;
+            drop(s);
+            idle().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_patterns() {
+        let rec = json!({"body": "{\"kind\":\"order\",\"n\":5}", "attributes": {"x": "1"}});
+        let f = |p: &str| json!({"Filters": [{"Pattern": p}]});
+        assert!(passes(Some(&f(r#"{"body": {"kind": ["order"]}}"#)), &rec));
+        assert!(!passes(Some(&f(r#"{"body": {"kind": ["refund"]}}"#)), &rec));
+        assert!(passes(
+            Some(&f(r#"{"body": {"n": [{"numeric": [">", 3]}]}}"#)),
+            &rec
+        ));
+        assert!(passes(
+            Some(&f(r#"{"body": {"kind": [{"prefix": "ord"}]}}"#)),
+            &rec
+        ));
+        assert!(passes(
+            Some(&f(r#"{"body": {"missing": [{"exists": false}]}}"#)),
+            &rec
+        ));
+        assert!(passes(None, &rec));
+    }
+}
