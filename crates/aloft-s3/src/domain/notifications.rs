@@ -184,12 +184,12 @@ pub struct ObjectEvent {
     pub source_ip: String,
 }
 
-/// S3 notifications carry keys form-encoded (a space is `+`).
+/// S3 notifications carry keys form-encoded (a space is `+`, a `+` is `%2B`), slashes kept.
 pub fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
                 out.push(b as char);
             }
             b' ' => out.push('+'),
@@ -319,6 +319,6 @@ mod tests {
         assert_eq!(targets(&cfg, "ObjectCreated:Put", "a.jpg").len(), 1);
         assert!(targets(&cfg, "ObjectCreated:Put", "a.png").is_empty());
         assert!(targets(&cfg, "ObjectRemoved:Delete", "a.jpg").is_empty());
-        assert_eq!(encode_key("my photo/ü=1.jpg"), "my+photo%2F%C3%BC%3D1.jpg");
+        assert_eq!(encode_key("my photo/ü=1+2.jpg"), "my+photo/%C3%BC%3D1%2B2.jpg");
     }
 }

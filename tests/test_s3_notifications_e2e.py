@@ -1,0 +1,61 @@
+"""S3 event notifications delivered for real: to an SQS queue, and through EventBridge's default
+bus to a rule's SQS target."""
+
+import json
+
+
+def receive_all(sqs, url, want):
+    got = []
+    for _ in range(10):
+        r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in r.get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if len(got) >= want:
+            break
+    return got
+
+
+def test_object_events_reach_an_sqs_queue(aloft):
+    s3, sqs = aloft.client("s3"), aloft.client("sqs")
+    url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="evt")
+    s3.put_bucket_notification_configuration(Bucket="evt", NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "to-queue", "QueueArn": arn,
+                                 "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}}],
+    })
+    s3.put_object(Bucket="evt", Key="in/report 1.csv", Body=b"a,b\n")
+    s3.put_object(Bucket="evt", Key="out/ignored.csv", Body=b"x")
+    s3.copy_object(Bucket="evt", Key="in/copy.csv", CopySource="evt/in/report 1.csv")
+    s3.delete_object(Bucket="evt", Key="in/copy.csv")
+    msgs = receive_all(sqs, url, 4)
+    assert msgs[0]["Event"] == "s3:TestEvent" and msgs[0]["Bucket"] == "evt"
+    records = [m["Records"][0] for m in msgs[1:]]
+    assert [r["eventName"] for r in records] == ["ObjectCreated:Put", "ObjectCreated:Copy", "ObjectRemoved:Delete"]
+    first = records[0]
+    assert first["s3"]["object"]["key"] == "in/report+1.csv"
+    assert first["s3"]["object"]["size"] == 4
+    assert first["s3"]["object"]["eTag"]
+    assert first["s3"]["configurationId"] == "to-queue"
+    assert first["awsRegion"] == "us-east-1"
+    seqs = [int(r["s3"]["object"]["sequencer"], 16) for r in records]
+    assert seqs == sorted(seqs)
+
+
+def test_object_events_through_eventbridge(aloft):
+    s3, sqs, events = aloft.client("s3"), aloft.client("sqs"), aloft.client("events")
+    url = sqs.create_queue(QueueName="eb-target")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="s3-created", EventPattern=json.dumps({
+        "source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": ["ebb"]}}}))
+    events.put_targets(Rule="s3-created", Targets=[{"Id": "q", "Arn": arn}])
+    s3.create_bucket(Bucket="ebb")
+    s3.put_bucket_notification_configuration(Bucket="ebb", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_object(Bucket="ebb", Key="photo.jpg", Body=b"jpeg")
+    msgs = receive_all(sqs, url, 1)
+    assert msgs and msgs[0]["detail-type"] == "Object Created"
+    assert msgs[0]["source"] == "aws.s3"
+    assert msgs[0]["detail"]["object"]["key"] == "photo.jpg"
+    assert msgs[0]["detail"]["reason"] == "PutObject"
