@@ -221,7 +221,12 @@ impl BodyStore {
     pub fn body(&self, data: &Data, start: u64, len: u64) -> Body {
         if let Data::Inline(b) = data {
             let s = start as usize;
-            return aloft_core::body::full(b.slice(s..s + len as usize));
+            return match b.get(s..s.saturating_add(len as usize)) {
+                Some(_) => aloft_core::body::full(b.slice(s..s + len as usize)),
+                None => aloft_core::body::stream(futures_util::stream::once(async {
+                    Err::<Bytes, BoxError>("stored body is shorter than its metadata".into())
+                })),
+            };
         }
         aloft_core::body::stream(self.reader(data, start, len))
     }
@@ -386,8 +391,9 @@ fn flatten(data: &Data, start: u64, len: u64, out: &mut Vec<Seg>) {
     }
     match data {
         Data::Inline(b) => {
-            let s = start as usize;
-            out.push(Seg::Mem(b.slice(s..s + len as usize)));
+            let s = (start as usize).min(b.len());
+            let e = s.saturating_add(len as usize).min(b.len());
+            out.push(Seg::Mem(b.slice(s..e)));
         }
         Data::Blob(id) => out.push(Seg::File(id.clone(), start, len)),
         Data::Parts(pieces) => {

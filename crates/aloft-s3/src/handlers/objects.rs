@@ -155,7 +155,10 @@ pub async fn write_object(
         for r in &removed {
             store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
         }
-        store::put_version(&mut batch, bucket, &obj.key, &stored);
+        // Journal the stored version itself: `stored` is a summary without the body.
+        if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
+            store::put_version(&mut batch, bucket, &obj.key, kept);
+        }
         if let Some(up) = &obj.completes {
             store::delete_upload(&mut batch, bucket, up);
         }
