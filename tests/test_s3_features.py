@@ -227,3 +227,21 @@ def test_notification_configuration_and_events(aloft, s3):
         s3.put_bucket_notification_configuration(Bucket="feat", NotificationConfiguration={
             "QueueConfigurations": [{"QueueArn": queue, "Events": ["s3:Nope"]}]})
     assert err(e) == ("InvalidArgument", 400)
+
+
+def test_post_upload_streams_large_files_and_ignores_fields_after_the_file(aloft, s3):
+    import hashlib
+    import io
+    data = bytes(range(256)) * (80 * 1024)  # 20 MiB
+    post = s3.generate_presigned_post("feat", "big/${filename}", Fields={"Content-Type": "application/zip"},
+                                      Conditions=[{"Content-Type": "application/zip"}])
+    # requests puts `files` after `data`, as browsers must: S3 reads fields up to the file.
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("archive.zip", io.BytesIO(data))})
+    assert r.status_code == 204, r.content
+    got = s3.get_object(Bucket="feat", Key="big/archive.zip")
+    assert got["ContentType"] == "application/zip"
+    assert hashlib.md5(got["Body"].read()).hexdigest() == hashlib.md5(data).hexdigest()
+    r = requests.post(post["url"], data=post["fields"])
+    assert r.status_code == 412 and b"multipart/form-data" in r.content
+    r = requests.post(post["url"], files={k: (None, v) for k, v in post["fields"].items()})
+    assert r.status_code == 400 and b"exactly one file" in r.content

@@ -43,10 +43,13 @@ pub fn post_form(data: &[u8]) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (&b"x"[..], data),
     };
-    crate::handlers::fuzz_post_form(
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else {
+        return;
+    };
+    rt.block_on(crate::handlers::fuzz_post_form(
         &String::from_utf8_lossy(boundary),
-        &bytes::Bytes::copy_from_slice(body),
-    );
+        bytes::Bytes::copy_from_slice(body),
+    ));
 }
 
 #[cfg(test)]

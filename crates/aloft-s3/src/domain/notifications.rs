@@ -319,6 +319,9 @@ mod tests {
         assert_eq!(targets(&cfg, "ObjectCreated:Put", "a.jpg").len(), 1);
         assert!(targets(&cfg, "ObjectCreated:Put", "a.png").is_empty());
         assert!(targets(&cfg, "ObjectRemoved:Delete", "a.jpg").is_empty());
-        assert_eq!(encode_key("my photo/ü=1+2.jpg"), "my+photo/%C3%BC%3D1%2B2.jpg");
+        assert_eq!(
+            encode_key("my photo/ü=1+2.jpg"),
+            "my+photo/%C3%BC%3D1%2B2.jpg"
+        );
     }
 }

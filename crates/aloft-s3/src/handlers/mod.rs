@@ -4,6 +4,7 @@
 mod buckets;
 mod config;
 mod cors;
+mod form;
 mod listing;
 mod multipart;
 mod object_input;
@@ -303,6 +304,10 @@ pub(crate) fn fuzz_request_parts(s: &str) {
     let _ = objects::check_version_id(s);
 }
 
-pub(crate) fn fuzz_post_form(boundary: &str, body: &bytes::Bytes) {
-    let _ = post::parse_form(body, boundary);
+pub(crate) async fn fuzz_post_form(boundary: &str, body: bytes::Bytes) {
+    let mut r = form::FormReader::new(full(body), boundary);
+    if let Ok((_, Some(_))) = r.fields().await {
+        use http_body_util::BodyExt;
+        let _ = r.file_body().collect().await;
+    }
 }

@@ -2,12 +2,12 @@
 //! `${filename}` key, and the success status/redirect S3 answers with.
 
 use aloft_core::AwsError;
-use aloft_core::body::{Response, full};
+use aloft_core::body::Response;
 use aloft_sigv4::post_policy::PostPolicy;
-use bytes::Bytes;
 use serde::Serialize;
 
 use super::Call;
+use super::form::FormReader;
 use super::objects::{NewObject, parse_tagging_header, write_object};
 use crate::S3;
 use crate::bodies::IngestOptions;
@@ -15,72 +15,6 @@ use crate::checksums::Algo;
 use crate::domain::model::{Checksum, ObjectMeta};
 use crate::error::S3Error;
 use crate::xml::Resp;
-
-/// The whole form is read into memory: browser forms are small, and S3's own POST size limit
-/// is checked against the policy's content-length-range.
-const FORM_LIMIT: usize = 64 * 1024 * 1024;
-
-/// One form field: its name, the file name (for the file), and its bytes.
-pub struct Field {
-    pub name: String,
-    pub filename: Option<String>,
-    pub content_type: Option<String>,
-    pub value: Bytes,
-}
-
-fn malformed() -> AwsError {
-    S3Error::MalformedPOSTRequest.err()
-}
-
-/// Parses a multipart/form-data body.
-pub fn parse_form(body: &Bytes, boundary: &str) -> Result<Vec<Field>, AwsError> {
-    let delim = format!("--{boundary}");
-    let d = delim.as_bytes();
-    let find = |hay: &[u8], needle: &[u8], from: usize| -> Option<usize> {
-        hay.get(from..)?
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|p| p + from)
-    };
-    let mut pos = find(body, d, 0).ok_or_else(malformed)? + d.len();
-    let mut fields = Vec::new();
-    loop {
-        if body.get(pos..pos + 2) == Some(b"--") {
-            break;
-        }
-        pos += 2; // CRLF after the delimiter
-        let head_end = find(body, b"\r\n\r\n", pos).ok_or_else(malformed)?;
-        let head = std::str::from_utf8(&body[pos..head_end]).map_err(|_| malformed())?;
-        let next =
-            find(body, format!("\r\n{delim}").as_bytes(), head_end + 4).ok_or_else(malformed)?;
-        let value = body.slice(head_end + 4..next);
-        let mut name = None;
-        let mut filename = None;
-        let mut content_type = None;
-        for line in head.split("\r\n") {
-            let (k, v) = line.split_once(':').ok_or_else(malformed)?;
-            if k.trim().eq_ignore_ascii_case("content-disposition") {
-                for p in v.split(';').map(str::trim) {
-                    if let Some(n) = p.strip_prefix("name=") {
-                        name = Some(n.trim_matches('"').to_string());
-                    } else if let Some(f) = p.strip_prefix("filename=") {
-                        filename = Some(f.trim_matches('"').to_string());
-                    }
-                }
-            } else if k.trim().eq_ignore_ascii_case("content-type") {
-                content_type = Some(v.trim().to_string());
-            }
-        }
-        fields.push(Field {
-            name: name.ok_or_else(malformed)?,
-            filename,
-            content_type,
-            value,
-        });
-        pos = next + 2 + d.len();
-    }
-    Ok(fields)
-}
 
 #[derive(Serialize)]
 struct PostResponse {
@@ -113,25 +47,23 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         .map(|b| b.trim_matches('"').to_string())
         .filter(|_| ct.starts_with("multipart/form-data"))
     else {
-        return Err(S3Error::MethodNotAllowed
-            .err()
-            .with_field("Method", "POST")
-            .with_field("ResourceType", "BUCKET"));
+        return Err(S3Error::PreconditionFailed
+            .msg("Bucket POST must be of the enclosure-type multipart/form-data")
+            .with_field(
+                "Condition",
+                "Bucket POST must be of the enclosure-type multipart/form-data",
+            ));
     };
-    let body =
-        super::read_limited(call.take_body(), FORM_LIMIT, S3Error::EntityTooLarge.err()).await?;
-    let fields = parse_form(&body, &boundary)?;
-    let file = fields
-        .iter()
-        .find(|f| f.name.eq_ignore_ascii_case("file"))
-        .ok_or_else(|| {
-            AwsError::new(
-                "InvalidArgument",
-                400,
-                "POST requires exactly one file upload per request.",
-            )
-            .with_field("ArgumentName", "file")
-        })?;
+    let mut form = FormReader::new(call.take_body(), &boundary);
+    let (fields, file) = form.fields().await?;
+    let file = file.ok_or_else(|| {
+        AwsError::new(
+            "InvalidArgument",
+            400,
+            "POST requires exactly one file upload per request.",
+        )
+        .with_field("ArgumentName", "file")
+    })?;
     let text = |name: &str| {
         fields
             .iter()
@@ -145,7 +77,7 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     crate::domain::names::check_key(&key)?;
     let mut plain: Vec<(String, String)> = fields
         .iter()
-        .filter(|f| !f.name.eq_ignore_ascii_case("file") && !f.name.eq_ignore_ascii_case("key"))
+        .filter(|f| !f.name.eq_ignore_ascii_case("key"))
         .map(|f| {
             (
                 f.name.to_ascii_lowercase(),
@@ -156,21 +88,20 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     plain.push(("key".into(), key.clone()));
     plain.push(("bucket".into(), call.bucket.clone()));
     // Without a policy the form is an anonymous upload (allowed until identity lands).
+    let mut policy = None;
     if let Some(p) = text("policy") {
         {
-            let policy = PostPolicy::parse(&p).map_err(|e| policy_error(&e))?;
+            let parsed = PostPolicy::parse(&p).map_err(|e| policy_error(&e))?;
             let refs: Vec<(&str, &str)> = plain
                 .iter()
                 // SigV2 forms sign with these two; like x-amz-signature they are not policy-checked.
                 .filter(|(n, _)| n != "policy" && n != "awsaccesskeyid" && n != "signature")
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
-            policy
+            parsed
                 .check(&refs, aloft_core::clock::now_millis())
                 .map_err(|e| policy_error(&e))?;
-            policy
-                .check_length(file.value.len() as u64)
-                .map_err(|e| policy_error(&e))?;
+            policy = Some(parsed);
         }
     }
     let mut meta = ObjectMeta {
@@ -200,18 +131,46 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         meta.tags = parse_tagging_header(&t)?;
     }
     meta.acl = text("acl");
+    // The policy's content-length-range bounds the stream; S3's own POST limit is 5 GB.
+    let max = policy
+        .as_ref()
+        .and_then(PostPolicy::content_length_range)
+        .map_or(super::MAX_PUT, |(_, max)| max.min(super::MAX_PUT));
     let got = s3
         .bodies
         .ingest(
-            full(file.value.clone()),
+            form.file_body(),
             IngestOptions {
                 algo: Some(Algo::CRC64NVME),
                 content_sha256: None,
                 chunked: None,
-                max: super::MAX_PUT,
+                max,
             },
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            if e.code == "IncompleteBody" {
+                S3Error::MalformedPOSTRequest.err()
+            } else if e.code == "EntityTooLarge" {
+                match policy
+                    .as_ref()
+                    .map(|p| p.check_length(max.saturating_add(1)))
+                {
+                    Some(Err(pe)) => policy_error(&pe),
+                    _ => e,
+                }
+            } else {
+                e
+            }
+        })?;
+    if let Some(p) = &policy
+        && let Err(e) = p.check_length(got.size)
+    {
+        let mut ids = Vec::new();
+        got.data.blob_ids(&mut ids);
+        s3.bodies.remove(&ids);
+        return Err(policy_error(&e));
+    }
     let obj = NewObject {
         key: key.clone(),
         etag: got.etag(),
@@ -259,21 +218,5 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
             r = r.status(204);
             Ok(r.empty())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_a_browser_form() {
-        let body = Bytes::from_static(b"--XX\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nuploads/${filename}\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XX--\r\n");
-        let f = parse_form(&body, "XX").unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].name, "key");
-        assert_eq!(&f[1].value[..], b"hello");
-        assert_eq!(f[1].filename.as_deref(), Some("a.txt"));
-        assert!(parse_form(&Bytes::from_static(b"garbage"), "XX").is_err());
     }
 }
