@@ -16,7 +16,7 @@ use crate::error::{internal, invalid_argument};
 use crate::xml::Resp;
 
 /// `encoding-type=url` escapes all but unreserved characters and `/`.
-const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+pub const KEY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')

@@ -400,7 +400,8 @@ pub async fn complete_multipart_upload(s3: &S3, call: &mut Call) -> Result<Respo
     };
     let used: Vec<u32> = req.parts.iter().map(|p| p.part_number).collect();
     let (v, versioning) = write_object_completing(s3, call, obj, cond, &id, &used).await?;
-    let location = format!("{}/{}/{}", call.ctx.base_url, call.bucket, call.key);
+    let key_path = percent_encoding::utf8_percent_encode(&call.key, super::listing::KEY_ESCAPE);
+    let location = format!("{}/{}/{key_path}", call.ctx.base_url, call.bucket);
     let r = write_headers(Resp::ok(), &v, versioning);
     Ok(r.xml(
         "CompleteMultipartUploadResult",
