@@ -17,7 +17,6 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use md5::Digest;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::checksums::{Algo, Hasher};
 use crate::error::{S3Error, internal};
@@ -214,6 +213,7 @@ impl BodyStore {
             segs: segs.into_iter().collect(),
             file: None,
             left_in_file: 0,
+            pending: None,
         }
     }
 
@@ -277,15 +277,39 @@ impl Ingested {
     }
 }
 
-/// A body being received.
-struct Ingest<'a> {
-    store: &'a BodyStore,
-    buf: BytesMut,
-    file: Option<(tokio::fs::File, String)>,
-    size: u64,
+/// Spilled bodies are hashed and written in batches of this size, on the blocking pool, so
+/// neither hashing nor file I/O holds up the async workers.
+const WRITE_BATCH: usize = 1024 * 1024;
+
+/// The running digests of a body.
+struct Hashes {
     md5: md5::Md5,
     hasher: Option<(Algo, Hasher)>,
     sha256: Option<([u8; 32], sha2::Sha256)>,
+}
+
+impl Hashes {
+    fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        if let Some((_, h)) = &mut self.hasher {
+            h.update(data);
+        }
+        if let Some((_, h)) = &mut self.sha256 {
+            h.update(data);
+        }
+    }
+}
+
+/// A body being received.
+struct Ingest<'a> {
+    store: &'a BodyStore,
+    /// Bytes not yet hashed (and, once spilling, not yet written).
+    buf: BytesMut,
+    /// The spill file and its id, once the body outgrew memory.
+    file: Option<(std::fs::File, String)>,
+    size: u64,
+    /// `None` only while a batch is on the blocking pool.
+    hashes: Option<Hashes>,
 }
 
 impl<'a> Ingest<'a> {
@@ -295,37 +319,56 @@ impl<'a> Ingest<'a> {
             buf: BytesMut::new(),
             file: None,
             size: 0,
-            md5: md5::Md5::new(),
-            hasher: algo.map(|a| (a, Hasher::new(a))),
-            sha256: sha.map(|s| (s, sha2::Sha256::new())),
+            hashes: Some(Hashes {
+                md5: md5::Md5::new(),
+                hasher: algo.map(|a| (a, Hasher::new(a))),
+                sha256: sha.map(|s| (s, sha2::Sha256::new())),
+            }),
         }
     }
 
     async fn push(&mut self, data: &[u8]) -> Result<(), AwsError> {
         self.size += data.len() as u64;
-        self.md5.update(data);
-        if let Some((_, h)) = &mut self.hasher {
-            h.update(data);
-        }
-        if let Some((_, h)) = &mut self.sha256 {
-            h.update(data);
-        }
-        if self.file.is_none() && self.buf.len() + data.len() <= self.store.inline_max {
-            self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(data);
+        if self.file.is_none() && self.buf.len() <= self.store.inline_max {
             return Ok(());
         }
         if self.file.is_none() {
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let tmp = self.store.path(&format!("{id}.tmp"));
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(internal)?;
-            if !self.buf.is_empty() {
-                f.write_all(&self.buf).await.map_err(internal)?;
-                self.buf = BytesMut::new();
-            }
+            let f =
+                std::fs::File::create(self.store.path(&format!("{id}.tmp"))).map_err(internal)?;
             self.file = Some((f, id));
         }
-        let (f, _) = self.file.as_mut().expect("file just set");
-        f.write_all(data).await.map_err(internal)
+        if self.buf.len() >= WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Hashes and writes what is buffered, off the async workers.
+    async fn flush(&mut self) -> Result<(), AwsError> {
+        let chunk = self.buf.split().freeze();
+        let (Some((mut f, id)), Some(mut hashes)) = (self.file.take(), self.hashes.take()) else {
+            return Err(internal("body writer state lost"));
+        };
+        let done = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            hashes.update(&chunk);
+            f.write_all(&chunk).map(|()| (f, hashes))
+        })
+        .await
+        .map_err(internal)?;
+        match done {
+            Ok((f, hashes)) => {
+                self.file = Some((f, id));
+                self.hashes = Some(hashes);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(self.store.path(&format!("{id}.tmp")));
+                Err(internal(e))
+            }
+        }
     }
 
     async fn abort(mut self) {
@@ -336,7 +379,15 @@ impl<'a> Ingest<'a> {
     }
 
     async fn finish(mut self) -> Result<Ingested, AwsError> {
-        if let Some((expected, h)) = self.sha256.take() {
+        if self.file.is_some() {
+            self.flush().await?;
+        } else if let Some(h) = self.hashes.as_mut() {
+            h.update(&self.buf);
+        }
+        let Some(mut hashes) = self.hashes.take() else {
+            return Err(internal("body hashes lost"));
+        };
+        if let Some((expected, h)) = hashes.sha256.take() {
             let got: [u8; 32] = h.finalize().into();
             if got != expected {
                 self.abort().await;
@@ -348,23 +399,27 @@ impl<'a> Ingest<'a> {
         }
         let data = match self.file.take() {
             None => Data::Inline(self.buf.split().freeze()),
-            Some((mut f, id)) => {
-                f.flush().await.map_err(internal)?;
-                if self.store.durable {
-                    f.sync_all().await.map_err(internal)?;
-                }
-                drop(f);
+            Some((f, id)) => {
                 let tmp = self.store.path(&format!("{id}.tmp"));
-                tokio::fs::rename(&tmp, self.store.path(&id))
-                    .await
-                    .map_err(internal)?;
-                if self.store.durable {
-                    // The rename is durable only once the directory entry is.
-                    let dir = self.store.dir.clone();
-                    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-                        .await
-                        .map_err(internal)?
-                        .map_err(internal)?;
+                let dest = self.store.path(&id);
+                let (durable, dir) = (self.store.durable, self.store.dir.clone());
+                // Durable: the file is synced before the rename, the directory after it.
+                let done = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    if durable {
+                        f.sync_all()?;
+                    }
+                    drop(f);
+                    std::fs::rename(&tmp, &dest)?;
+                    if durable {
+                        std::fs::File::open(dir)?.sync_all()?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(internal)?;
+                if let Err(e) = done {
+                    let _ = std::fs::remove_file(self.store.path(&format!("{id}.tmp")));
+                    return Err(internal(e));
                 }
                 Data::Blob(id.into())
             }
@@ -372,8 +427,8 @@ impl<'a> Ingest<'a> {
         Ok(Ingested {
             data,
             size: self.size,
-            md5: self.md5.finalize().into(),
-            checksum: self.hasher.map(|(a, h)| (a, h.finish())),
+            md5: hashes.md5.finalize().into(),
+            checksum: hashes.hasher.map(|(a, h)| (a, h.finish())),
             trailer_checksum: None,
         })
     }
@@ -416,55 +471,67 @@ fn flatten(data: &Data, start: u64, len: u64, out: &mut Vec<Seg>) {
 }
 
 /// Streams segments, opening each file only when reached (a 10,000-part object holds one fd).
+/// File reads run on the blocking pool straight into the chunk handed to the client.
 pub struct BodyReader {
     dir: PathBuf,
     segs: std::collections::VecDeque<Seg>,
-    file: Option<tokio::fs::File>,
+    file: Option<std::fs::File>,
     left_in_file: u64,
+    pending: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>>,
 }
 
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: u64 = 1024 * 1024;
 
 impl futures_util::Stream for BodyReader {
     type Item = Result<Bytes, BoxError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        use std::future::Future;
         let this = &mut *self;
         loop {
-            if let Some(f) = this.file.as_mut() {
-                if this.left_in_file == 0 {
-                    this.file = None;
-                    continue;
-                }
-                let want = (this.left_in_file as usize).min(READ_CHUNK);
-                let mut buf = BytesMut::zeroed(want);
-                let mut rb = ReadBuf::new(&mut buf);
-                return match Pin::new(f).poll_read(cx, &mut rb) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e.into()))),
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        if n == 0 {
-                            return Poll::Ready(Some(Err("blob ended early".into())));
+            if let Some(h) = this.pending.as_mut() {
+                let done = match Pin::new(h).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(r) => r,
+                };
+                this.pending = None;
+                return match done {
+                    Err(e) => Poll::Ready(Some(Err(e.into()))),
+                    Ok(Err(e)) => Poll::Ready(Some(Err(e.into()))),
+                    Ok(Ok((_, v))) if v.is_empty() => {
+                        Poll::Ready(Some(Err("blob ended early".into())))
+                    }
+                    Ok(Ok((f, v))) => {
+                        this.left_in_file -= v.len() as u64;
+                        if this.left_in_file > 0 {
+                            this.file = Some(f);
                         }
-                        buf.truncate(n);
-                        this.left_in_file -= n as u64;
-                        Poll::Ready(Some(Ok(buf.freeze())))
+                        Poll::Ready(Some(Ok(Bytes::from(v))))
                     }
                 };
+            }
+            if let Some(f) = this.file.take() {
+                let n = this.left_in_file.min(READ_CHUNK);
+                this.pending = Some(tokio::task::spawn_blocking(move || {
+                    use std::io::Read;
+                    let mut v = Vec::with_capacity(n as usize);
+                    (&f).take(n).read_to_end(&mut v)?;
+                    Ok((f, v))
+                }));
+                continue;
             }
             match this.segs.pop_front() {
                 None => return Poll::Ready(None),
                 Some(Seg::Mem(b)) => return Poll::Ready(Some(Ok(b))),
                 Some(Seg::File(id, start, len)) => {
-                    // Opening and seeking are single quick syscalls; reads go through tokio.
+                    // Opening and seeking are single quick syscalls.
                     let opened = std::fs::File::open(this.dir.join(&*id)).and_then(|mut f| {
                         f.seek(SeekFrom::Start(start))?;
                         Ok(f)
                     });
                     match opened {
                         Ok(f) => {
-                            this.file = Some(tokio::fs::File::from_std(f));
+                            this.file = (len > 0).then_some(f);
                             this.left_in_file = len;
                         }
                         Err(e) => return Poll::Ready(Some(Err(e.into()))),
