@@ -477,8 +477,11 @@ pub struct BodyReader {
     segs: std::collections::VecDeque<Seg>,
     file: Option<std::fs::File>,
     left_in_file: u64,
-    pending: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>>,
+    pending: Option<PendingRead>,
 }
+
+/// A read on the blocking pool: it hands the file back with the bytes.
+type PendingRead = tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;
 
 const READ_CHUNK: u64 = 1024 * 1024;
 
