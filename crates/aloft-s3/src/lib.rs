@@ -77,12 +77,18 @@ impl S3 {
             )
             .expect("a temp directory for S3 bodies")
         });
-        let (loaded, live) = store::load(ctx.store.as_ref()).unwrap_or_else(|e| {
-            tracing::error!("s3: cannot load its state: {e}");
-            Default::default()
-        });
-        // Bodies written but never committed (a crash between the two) are orphans.
-        bodies.collect_orphans(&live);
+        let loaded = match store::load(ctx.store.as_ref()) {
+            Ok((loaded, live)) => {
+                // Bodies written but never committed (a crash between the two) are orphans.
+                bodies.collect_orphans(&live);
+                loaded
+            }
+            Err(e) => {
+                // Never collect on a failed load: every body would look orphaned.
+                tracing::error!("s3: cannot load its state: {e}");
+                Default::default()
+            }
+        };
         let seq = store::max_seq(&loaded) + 1;
         let s3 = Arc::new(S3 {
             buckets: RwLock::new(

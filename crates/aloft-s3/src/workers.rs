@@ -31,6 +31,10 @@ pub async fn sweep(s3: &S3) -> usize {
     let now = aloft_core::clock::now_millis();
     let mut count = 0;
     for cell in s3.bucket_names() {
+        // Only buckets with lifecycle rules are locked for writing.
+        if !cell.read().is_ok_and(|b| b.info.config.lifecycle.is_some()) {
+            continue;
+        }
         let (commit, freed, events, notif) = {
             let Ok(mut b) = cell.write() else { continue };
             let todo = due(&b, now);
