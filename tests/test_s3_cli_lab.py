@@ -48,6 +48,10 @@ def test_cli_s3api(aloft, tmp_path):
     assert keys == ["f.json", "g.json"]
     p = aloft.cli("s3api", "get-object", "--bucket", "api-bucket", "--key", "missing", str(tmp_path / "x"), check=False)
     assert p.returncode != 0 and "NoSuchKey" in p.stderr
+    url = aloft.cli("s3", "presign", "s3://api-bucket/f.json", "--expires-in", "60").stdout.strip()
+    assert requests.get(url).json() == {"x": 1}
+    aloft.advance(61)
+    assert requests.get(url).status_code == 403
 
 
 def test_seed_004_s3_lab(aloft, tmp_path):
