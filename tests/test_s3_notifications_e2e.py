@@ -59,3 +59,19 @@ def test_object_events_through_eventbridge(aloft):
     assert msgs[0]["source"] == "aws.s3"
     assert msgs[0]["detail"]["object"]["key"] == "photo.jpg"
     assert msgs[0]["detail"]["reason"] == "PutObject"
+
+
+def test_object_events_through_an_sns_topic(aloft):
+    s3, sqs, sns = aloft.client("s3"), aloft.client("sqs"), aloft.client("sns")
+    topic = sns.create_topic(Name="uploads")["TopicArn"]
+    url = sqs.create_queue(QueueName="fanout")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+    s3.create_bucket(Bucket="via-sns")
+    s3.put_bucket_notification_configuration(Bucket="via-sns", NotificationConfiguration={
+        "TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:Put"]}]})
+    s3.put_object(Bucket="via-sns", Key="doc.pdf", Body=b"%PDF")
+    msgs = receive_all(sqs, url, 2)
+    records = [m["Records"][0] for m in msgs if "Records" in m]
+    assert records and records[0]["eventName"] == "ObjectCreated:Put"
+    assert records[0]["s3"]["object"]["key"] == "doc.pdf"
