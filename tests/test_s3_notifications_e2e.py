@@ -75,3 +75,32 @@ def test_object_events_through_an_sns_topic(aloft):
     records = [m["Records"][0] for m in msgs if "Records" in m]
     assert records and records[0]["eventName"] == "ObjectCreated:Put"
     assert records[0]["s3"]["object"]["key"] == "doc.pdf"
+
+
+def test_object_events_invoke_a_lambda_function(aloft):
+    import io
+    import time
+    import zipfile
+    lam, logs, s3 = aloft.client("lambda"), aloft.client("logs"), aloft.client("s3")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "import json\ndef handler(event, context):\n"
+                             "    for r in event['Records']:\n"
+                             "        print('S3EVENT', r['eventName'], r['s3']['bucket']['name'], r['s3']['object']['key'])\n")
+    fn = lam.create_function(FunctionName="on-upload", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+                             Handler="app.handler", Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+    s3.create_bucket(Bucket="to-lambda")
+    s3.put_bucket_notification_configuration(Bucket="to-lambda", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket="to-lambda", Key="incoming/data 1.json", Body=b"{}")
+    found = []
+    for _ in range(100):
+        try:
+            found = logs.filter_log_events(logGroupName="/aws/lambda/on-upload", filterPattern="S3EVENT")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            found = []
+        if found:
+            break
+        time.sleep(0.1)
+    assert found, "the function never logged the S3 event"
+    assert "ObjectCreated:Put to-lambda incoming/data+1.json" in found[0]["message"]
