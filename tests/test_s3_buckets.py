@@ -91,11 +91,35 @@ def test_virtual_host_addressing(aloft):
     assert b"<Key>dir/file.txt</Key>" in r.content
 
 
+def test_unconfigured_features_read_as_absent(aloft):
+    s3 = aloft.client("s3")
+    s3.create_bucket(Bucket="plain")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_replication(Bucket="plain")
+    assert err(e) == ("ReplicationConfigurationNotFoundError", 404)
+    with pytest.raises(ClientError) as e:
+        s3.get_object_lock_configuration(Bucket="plain")
+    assert err(e) == ("ObjectLockConfigurationNotFoundError", 404)
+    assert s3.list_bucket_analytics_configurations(Bucket="plain")["IsTruncated"] is False
+    assert "InventoryConfigurationList" not in s3.list_bucket_inventory_configurations(Bucket="plain")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_metrics_configuration(Bucket="plain", Id="m")
+    assert err(e) == ("NoSuchConfiguration", 404)
+    assert s3.get_bucket_logging(Bucket="plain").get("LoggingEnabled") is None
+    assert s3.get_bucket_request_payment(Bucket="plain")["Payer"] == "BucketOwner"
+
+
 def test_unknown_operation_and_method(aloft):
     s3 = aloft.client("s3")
     s3.create_bucket(Bucket="ops")
     with pytest.raises(ClientError) as e:
-        s3.get_bucket_replication(Bucket="ops")
+        s3.put_bucket_replication(Bucket="ops", ReplicationConfiguration={
+            "Role": "arn:aws:iam::000000000000:role/r",
+            "Rules": [{"Status": "Enabled", "Prefix": "", "Destination": {"Bucket": "arn:aws:s3:::x"}}]})
+    assert err(e) == ("NotImplemented", 501)
+    with pytest.raises(ClientError) as e:
+        s3.select_object_content(Bucket="ops", Key="k", Expression="select * from s3object", ExpressionType="SQL",
+                                 InputSerialization={"CSV": {}}, OutputSerialization={"CSV": {}})
     assert err(e) == ("NotImplemented", 501)
     r = requests.request("PATCH", f"{aloft.url}/ops/key")
     assert r.status_code == 405

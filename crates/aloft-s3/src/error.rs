@@ -35,6 +35,9 @@ pub enum S3Error {
     NoSuchBucket,
     NoSuchBucketPolicy,
     NoSuchCORSConfiguration,
+    NoSuchConfiguration,
+    ObjectLockConfigurationNotFoundError,
+    ReplicationConfigurationNotFoundError,
     NoSuchKey,
     NoSuchLifecycleConfiguration,
     NoSuchPublicAccessBlockConfiguration,
@@ -84,6 +87,9 @@ impl S3Error {
             NoSuchBucket => "NoSuchBucket",
             NoSuchBucketPolicy => "NoSuchBucketPolicy",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
+            NoSuchConfiguration => "NoSuchConfiguration",
+            ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
+            ReplicationConfigurationNotFoundError => "ReplicationConfigurationNotFoundError",
             NoSuchKey => "NoSuchKey",
             NoSuchLifecycleConfiguration => "NoSuchLifecycleConfiguration",
             NoSuchPublicAccessBlockConfiguration => "NoSuchPublicAccessBlockConfiguration",
@@ -107,6 +113,9 @@ impl S3Error {
             NoSuchBucket
             | NoSuchBucketPolicy
             | NoSuchCORSConfiguration
+            | NoSuchConfiguration
+            | ObjectLockConfigurationNotFoundError
+            | ReplicationConfigurationNotFoundError
             | NoSuchKey
             | NoSuchLifecycleConfiguration
             | NoSuchPublicAccessBlockConfiguration
@@ -178,6 +187,11 @@ impl S3Error {
             NoSuchBucket => "The specified bucket does not exist",
             NoSuchBucketPolicy => "The bucket policy does not exist",
             NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            NoSuchConfiguration => "The specified configuration does not exist.",
+            ObjectLockConfigurationNotFoundError => {
+                "Object Lock configuration does not exist for this bucket"
+            }
+            ReplicationConfigurationNotFoundError => "The replication configuration was not found",
             NoSuchKey => "The specified key does not exist.",
             NoSuchLifecycleConfiguration => "The lifecycle configuration does not exist",
             NoSuchPublicAccessBlockConfiguration => {

@@ -140,6 +140,12 @@ pub enum Op {
     ListParts,
     /// CORS preflight.
     Options,
+    /// Reads of configurations Aloft never stores: S3's "not configured" answers.
+    GetBucketReplication,
+    GetObjectLockConfiguration,
+    /// `ListBucket{Analytics,Inventory,Metrics,IntelligentTiering}Configurations` (empty), or
+    /// the `Get…` of one of them by id (never found).
+    ListBucketConfigurations(&'static str),
 }
 
 /// Query sub-resources of S3 operations Aloft does not serve (answered `NotImplemented`).
@@ -172,6 +178,29 @@ pub fn select(method: &Method, t: &Target, q: &Query, copy_source: bool) -> Resu
     use Op::*;
     if *method == Method::OPTIONS {
         return Ok(Options);
+    }
+    // Tools reading a bucket's whole state (Terraform, CloudFormation drift) expect S3's
+    // "not configured" answers for features Aloft does not implement.
+    if *method == Method::GET && t.bucket.is_some() && t.key.is_none() {
+        if q.has("replication") {
+            return Ok(GetBucketReplication);
+        }
+        if q.has("object-lock") {
+            return Ok(GetObjectLockConfiguration);
+        }
+        for (sub, root) in [
+            ("analytics", "ListBucketAnalyticsConfigurationResult"),
+            ("inventory", "ListInventoryConfigurationsResult"),
+            ("metrics", "ListMetricsConfigurationsResult"),
+            (
+                "intelligent-tiering",
+                "ListBucketIntelligentTieringConfigurationsOutput",
+            ),
+        ] {
+            if q.has(sub) {
+                return Ok(ListBucketConfigurations(root));
+            }
+        }
     }
     if let Some(s) = UNSUPPORTED.iter().find(|s| q.has(s)) {
         return Err(not_implemented(&format!("?{s}")));
@@ -438,7 +467,11 @@ mod tests {
             Op::ListParts
         );
         assert_eq!(
-            select(&Method::GET, &bt, &q("replication"), false)
+            select(&Method::GET, &bt, &q("replication"), false).unwrap(),
+            Op::GetBucketReplication
+        );
+        assert_eq!(
+            select(&Method::PUT, &bt, &q("replication"), false)
                 .unwrap_err()
                 .code,
             "NotImplemented"

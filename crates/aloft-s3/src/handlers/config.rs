@@ -476,6 +476,34 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
     }
 }
 
+#[derive(Serialize)]
+struct EmptyList {
+    #[serde(rename = "IsTruncated")]
+    is_truncated: bool,
+}
+
+/// S3's answers for configurations Aloft never stores.
+pub fn absent_config(s3: &S3, call: &Call, op: Op) -> Result<Response, AwsError> {
+    let b = call.bucket.as_str();
+    s3.bucket(b)?;
+    match op {
+        Op::GetBucketReplication => Err(missing(S3Error::ReplicationConfigurationNotFoundError, b)),
+        Op::GetObjectLockConfiguration => {
+            Err(missing(S3Error::ObjectLockConfigurationNotFoundError, b))
+        }
+        Op::ListBucketConfigurations(_) if call.q.get("id").is_some() => {
+            Err(S3Error::NoSuchConfiguration.err())
+        }
+        Op::ListBucketConfigurations(root) => Ok(Resp::ok().xml(
+            root,
+            &EmptyList {
+                is_truncated: false,
+            },
+        )),
+        _ => Err(S3Error::NotImplemented.err()),
+    }
+}
+
 fn malformed_policy(msg: &str) -> AwsError {
     AwsError::new("MalformedPolicy", 400, msg)
 }

@@ -279,6 +279,9 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         AbortMultipartUpload => multipart::abort_multipart_upload(s3, call).await,
         ListParts => multipart::list_parts(s3, call).await,
         Options => cors::preflight(s3, call).await,
+        GetBucketReplication | GetObjectLockConfiguration | ListBucketConfigurations(_) => {
+            config::absent_config(s3, call, op)
+        }
     }
 }
 
