@@ -33,7 +33,7 @@ echo "RSS after the PUT run: $(rss VmRSS)"
 
 head -c $((1024*1024*1024)) /dev/urandom > "$tmp/1g"
 before=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
-put=$(curl -s -o /dev/null -w '%{speed_upload}' -X PUT --data-binary @"$tmp/1g" "$url/bench/big")
+put=$(curl -s -o /dev/null -w "%{speed_upload}" -T "$tmp/1g" "$url/bench/big")
 get=$(curl -s -o /dev/null -w '%{speed_download}' "$url/bench/big")
 peak=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status)
 printf '1 GiB PUT:  %.0f MB/s\n1 GiB GET:  %.0f MB/s\n' "$(echo "$put/1000000" | bc -l)" "$(echo "$get/1000000" | bc -l)"
