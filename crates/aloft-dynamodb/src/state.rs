@@ -164,7 +164,13 @@ impl TableData {
         actor: Actor,
         batch: &mut Batch,
     ) -> (Option<Arc<Item>>, IndexWrites) {
-        let new = new.map(Arc::new);
+        // Stored items and keys are never grown again: drop spare capacity.
+        let new = new.map(|mut n| {
+            n.shrink_to_fit();
+            Arc::new(n)
+        });
+        let mut key = key;
+        key.shrink_to_fit();
         let old = match &new {
             Some(n) => self.items.insert(key.clone(), n.clone()),
             None => self.items.remove(&key),

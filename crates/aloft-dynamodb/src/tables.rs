@@ -82,7 +82,7 @@ impl TableMeta {
                 .filter(|(k, _)| {
                     self.schema.is_key_attr(k)
                         || idx.schema.is_key_attr(k)
-                        || matches!(&idx.projection, ProjectionType::Include(a) if a.contains(k))
+                        || matches!(&idx.projection, ProjectionType::Include(a) if a.iter().any(|x| **x == ***k))
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
