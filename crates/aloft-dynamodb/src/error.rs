@@ -20,6 +20,12 @@ pub enum ErrorCode {
     BackupNotFoundException,
     TableNotFoundException,
     TableAlreadyExistsException,
+    TableInUseException,
+    DuplicateItemException,
+    TransactionConflictException,
+    ItemCollectionSizeLimitExceededException,
+    InvalidRestoreTimeException,
+    PointInTimeRecoveryUnavailableException,
 }
 
 impl ErrorCode {
@@ -43,6 +49,16 @@ impl ErrorCode {
             ErrorCode::BackupNotFoundException => "BackupNotFoundException",
             ErrorCode::TableNotFoundException => "TableNotFoundException",
             ErrorCode::TableAlreadyExistsException => "TableAlreadyExistsException",
+            ErrorCode::TableInUseException => "TableInUseException",
+            ErrorCode::DuplicateItemException => "DuplicateItemException",
+            ErrorCode::TransactionConflictException => "TransactionConflictException",
+            ErrorCode::ItemCollectionSizeLimitExceededException => {
+                "ItemCollectionSizeLimitExceededException"
+            }
+            ErrorCode::InvalidRestoreTimeException => "InvalidRestoreTimeException",
+            ErrorCode::PointInTimeRecoveryUnavailableException => {
+                "PointInTimeRecoveryUnavailableException"
+            }
         }
     }
 

@@ -13,6 +13,7 @@ pub mod domain;
 mod error;
 pub mod expr;
 mod handlers;
+pub mod partiql;
 pub mod state;
 pub mod streams;
 mod tables;
@@ -134,6 +135,9 @@ impl DynamoDb {
             "ListBackups" => self.list_backups(rc, input).await,
             "DeleteBackup" => self.delete_backup(rc, input).await,
             "RestoreTableFromBackup" => self.restore_table_from_backup(rc, input).await,
+            "ExecuteStatement" => self.execute_statement(rc, input).await,
+            "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
+            "ExecuteTransaction" => self.execute_transaction(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
