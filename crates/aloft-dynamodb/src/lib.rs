@@ -14,6 +14,7 @@ mod error;
 pub mod expr;
 mod handlers;
 pub mod partiql;
+pub mod pitr;
 pub mod state;
 pub mod streams;
 mod tables;
@@ -135,6 +136,7 @@ impl DynamoDb {
             "ListBackups" => self.list_backups(rc, input).await,
             "DeleteBackup" => self.delete_backup(rc, input).await,
             "RestoreTableFromBackup" => self.restore_table_from_backup(rc, input).await,
+            "RestoreTableToPointInTime" => self.restore_table_to_point_in_time(rc, input).await,
             "ExecuteStatement" => self.execute_statement(rc, input).await,
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,

@@ -42,6 +42,8 @@ pub struct TableData {
     pub size_bytes: u64,
     pub index_sizes: Vec<u64>,
     pub stream: StreamLog,
+    /// The change log while point-in-time recovery is enabled.
+    pub pitr: Option<crate::pitr::Pitr>,
     pub deleted: bool,
 }
 
@@ -73,7 +75,7 @@ pub fn table_key(account: &str, region: &str, name: &str) -> String {
     format!("{account}/{region}/{name}")
 }
 
-fn item_prefix(meta: &TableMeta) -> Vec<u8> {
+pub fn item_prefix(meta: &TableMeta) -> Vec<u8> {
     format!("{}/{}/{}/", meta.account, meta.region, meta.id).into_bytes()
 }
 
@@ -93,6 +95,7 @@ impl TableData {
             size_bytes: 0,
             index_sizes: vec![0; n],
             stream: StreamLog::default(),
+            pitr: None,
             deleted: false,
         }
     }
@@ -189,6 +192,16 @@ impl TableData {
                 Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
                 None => batch.delete(NS_ITEMS, jk),
             }
+        }
+        if let Some(p) = &mut self.pitr {
+            let prefix = db.durable.then(|| item_prefix(&self.meta));
+            p.record(
+                aloft_core::clock::now_millis(),
+                &key,
+                new.clone(),
+                prefix.as_deref(),
+                batch,
+            );
         }
         if self.meta.stream_view.is_some() && old.as_deref() != new.as_deref() {
             self.append_stream(db, old.as_deref(), new.as_deref(), actor, batch);
@@ -334,7 +347,11 @@ impl Db {
         let c1 = self.store.submit(b);
         let c2 = self.store.clear(NS_ITEMS, &item_prefix(meta));
         let c3 = self.store.clear(NS_STREAMS, &item_prefix(meta));
-        for c in [c1, c2, c3] {
+        let c4 = self.store.clear(crate::pitr::NS_PITR, &item_prefix(meta));
+        let c5 = self
+            .store
+            .clear(crate::pitr::NS_PITR_BASE, &item_prefix(meta));
+        for c in [c1, c2, c3, c4, c5] {
             c.await.map_err(|e| AwsError::internal(e.to_string()))?;
         }
         Ok(())
@@ -368,6 +385,21 @@ impl Db {
                 }
             }
             data.rebuild_indexes();
+            if meta.pitr {
+                let base = self
+                    .store
+                    .load(crate::pitr::NS_PITR_BASE, &prefix)
+                    .map_err(|e| e.to_string())?;
+                let changes = self
+                    .store
+                    .load(crate::pitr::NS_PITR, &prefix)
+                    .map_err(|e| e.to_string())?;
+                data.pitr = base.first().and_then(|(_, b)| {
+                    crate::pitr::Pitr::from_journal(b, changes.into_iter().map(|(_, v)| v), |i| {
+                        meta.schema.item_key(i).ok()
+                    })
+                });
+            }
             for (k, v) in self
                 .store
                 .load(NS_STREAMS, &prefix)

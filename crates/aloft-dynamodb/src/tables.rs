@@ -48,6 +48,10 @@ pub struct TableMeta {
     pub pitr: bool,
     pub sse: bool,
     pub table_class: String,
+    /// Regions of the global table (version 2019.11.21) this table belongs to, itself
+    /// included; empty when it is not global.
+    #[serde(default)]
+    pub replicas: Vec<String>,
 }
 
 impl TableMeta {
@@ -492,6 +496,7 @@ pub fn from_create(
             .as_str()
             .unwrap_or("STANDARD")
             .to_string(),
+        replicas: Vec::new(),
     })
 }
 

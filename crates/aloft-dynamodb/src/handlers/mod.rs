@@ -5,6 +5,7 @@ pub mod batch;
 pub mod items;
 pub mod legacy;
 pub mod partiql;
+pub mod pitr;
 pub mod query;
 pub mod tables;
 pub mod transact;
