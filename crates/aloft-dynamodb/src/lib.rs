@@ -12,6 +12,7 @@ pub mod capacity;
 pub mod domain;
 mod error;
 pub mod expr;
+pub mod global;
 mod handlers;
 pub mod partiql;
 pub mod pitr;
@@ -67,6 +68,7 @@ impl DynamoDb {
         }
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
+        global::spawn_worker(db.clone());
         ctx.targets.register_source(
             "dynamodb",
             Arc::new(streams::StreamSource { db: db.clone() }),
@@ -178,6 +180,10 @@ impl Service for DynamoDb {
                 Some(wire::ok(&json!({"deleted": deleted})))
             }
             ("GET", "stats") => Some(wire::ok(&self.stats())),
+            ("POST", "replication/flush") => {
+                self.db.replication.flush().await;
+                Some(wire::ok(&json!({})))
+            }
             _ => None,
         }
     }

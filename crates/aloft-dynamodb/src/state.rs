@@ -44,6 +44,8 @@ pub struct TableData {
     pub stream: StreamLog,
     /// The change log while point-in-time recovery is enabled.
     pub pitr: Option<crate::pitr::Pitr>,
+    /// For global tables: the sequence number of the last write to each key (last writer wins).
+    pub lww: HashMap<Vec<u8>, u64>,
     pub deleted: bool,
 }
 
@@ -56,6 +58,8 @@ pub struct Table {
 pub enum Actor {
     User,
     TtlService,
+    /// A write replicated from another region's replica of a global table.
+    Replication,
 }
 
 /// The capacity a write used on each index (by position), for ReturnConsumedCapacity.
@@ -69,6 +73,7 @@ pub struct Db {
     seq: AtomicU64,
     /// ClientRequestToken → (time, request fingerprint, response) for 10 minutes.
     pub tx_tokens: Mutex<HashMap<String, (i64, String, Json)>>,
+    pub replication: crate::global::Replication,
 }
 
 pub fn table_key(account: &str, region: &str, name: &str) -> String {
@@ -96,6 +101,7 @@ impl TableData {
             index_sizes: vec![0; n],
             stream: StreamLog::default(),
             pitr: None,
+            lww: HashMap::new(),
             deleted: false,
         }
     }
@@ -192,6 +198,24 @@ impl TableData {
                 Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
                 None => batch.delete(NS_ITEMS, jk),
             }
+        }
+        if self.meta.replicas.len() > 1 && actor != Actor::Replication {
+            let seq = db.next_seq();
+            self.lww.insert(key.clone(), seq);
+            db.replication.send(crate::global::Replicated {
+                account: self.meta.account.clone(),
+                name: self.meta.name.clone(),
+                key: key.clone(),
+                item: new.clone(),
+                seq,
+                regions: self
+                    .meta
+                    .replicas
+                    .iter()
+                    .filter(|r| **r != self.meta.region)
+                    .cloned()
+                    .collect(),
+            });
         }
         if let Some(p) = &mut self.pitr {
             let prefix = db.durable.then(|| item_prefix(&self.meta));
@@ -312,6 +336,7 @@ impl Db {
             // Sequence numbers grow across restarts: start from the clock.
             seq: AtomicU64::new(aloft_core::clock::now_millis() as u64 * 1000),
             tx_tokens: Mutex::new(HashMap::new()),
+            replication: crate::global::Replication::default(),
         }
     }
 

@@ -170,6 +170,10 @@ impl TableMeta {
             d["SSEDescription"] = json!({"Status": "ENABLED", "SSEType": "KMS",
                 "KMSMasterKeyArn": aloft_core::arn::build("kms", &self.region, &self.account, "key/aws-dynamodb")});
         }
+        if let Some(r) = crate::handlers::global::replicas_json(self) {
+            d["GlobalTableVersion"] = json!("2019.11.21");
+            d["Replicas"] = r;
+        }
         if self.table_class != "STANDARD" {
             d["TableClassSummary"] = json!({"TableClass": self.table_class});
         }

@@ -112,6 +112,7 @@ impl DynamoDb {
             (describe(&data, "DELETING"), (*data.meta).clone())
         };
         self.db.drop_table(&meta).await?;
+        self.leave_group(&meta).await?;
         Ok(json!({"TableDescription": desc}))
     }
 
@@ -154,6 +155,10 @@ impl DynamoDb {
             .db
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| not_found_named(&name))?;
+        if let Some(updates) = input.get("ReplicaUpdates").and_then(Json::as_array) {
+            let desc = self.update_replicas(rc, &name, updates).await?;
+            return Ok(json!({"TableDescription": desc}));
+        }
         let mut batch = Batch::new();
         let desc = {
             let mut data = table.data.write().expect("table lock");
@@ -269,11 +274,6 @@ impl DynamoDb {
             if let Some(sse) = input.get("SSESpecification").filter(|v| !v.is_null()) {
                 meta.sse = sse["Enabled"].as_bool().unwrap_or(true);
                 changed = true;
-            }
-            if input.get("ReplicaUpdates").is_some_and(|v| !v.is_null()) {
-                return Err(validation(
-                    "Aloft does not support global table replicas yet",
-                ));
             }
             if !changed {
                 return Err(validation(
