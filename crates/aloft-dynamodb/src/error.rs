@@ -20,7 +20,6 @@ pub enum ErrorCode {
     BackupNotFoundException,
     TableNotFoundException,
     TableAlreadyExistsException,
-    TableInUseException,
     DuplicateItemException,
     TransactionConflictException,
     ItemCollectionSizeLimitExceededException,
@@ -49,7 +48,6 @@ impl ErrorCode {
             ErrorCode::BackupNotFoundException => "BackupNotFoundException",
             ErrorCode::TableNotFoundException => "TableNotFoundException",
             ErrorCode::TableAlreadyExistsException => "TableAlreadyExistsException",
-            ErrorCode::TableInUseException => "TableInUseException",
             ErrorCode::DuplicateItemException => "DuplicateItemException",
             ErrorCode::TransactionConflictException => "TransactionConflictException",
             ErrorCode::ItemCollectionSizeLimitExceededException => {

@@ -66,6 +66,14 @@ impl DynamoDb {
             Ok(_) => {}
             Err(e) => tracing::error!("dynamodb: loading state failed: {e}"),
         }
+        if let Some(limit) = ctx
+            .config
+            .setting("dynamodb.item_collection_limit_bytes")
+            .and_then(|s| s.parse().ok())
+        {
+            db.collection_limit
+                .store(limit, std::sync::atomic::Ordering::Relaxed);
+        }
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
         global::spawn_worker(db.clone());

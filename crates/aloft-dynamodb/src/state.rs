@@ -17,6 +17,9 @@ pub const NS_TABLES: &str = "dynamodb/tables";
 pub const NS_ITEMS: &str = "dynamodb/items";
 pub const NS_STREAMS: &str = "dynamodb/streams";
 
+/// An item collection (a partition key's items and their LSI entries) holds at most 10 GB.
+pub const COLLECTION_LIMIT: u64 = 10 * 1024 * 1024 * 1024;
+
 /// Stream records are kept 24 hours.
 pub const STREAM_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
@@ -46,6 +49,8 @@ pub struct TableData {
     pub pitr: Option<crate::pitr::Pitr>,
     /// For global tables: the sequence number of the last write to each key (last writer wins).
     pub lww: HashMap<Vec<u8>, u64>,
+    /// For tables with local secondary indexes: bytes per item collection (partition key).
+    pub collections: HashMap<Vec<u8>, u64>,
     pub deleted: bool,
 }
 
@@ -74,6 +79,11 @@ pub struct Db {
     /// ClientRequestToken → (time, request fingerprint, response) for 10 minutes.
     pub tx_tokens: Mutex<HashMap<String, (i64, String, Json)>>,
     pub replication: crate::global::Replication,
+    /// Bytes an item collection may hold (10 GB on AWS; lowered in tests by a setting).
+    pub collection_limit: AtomicU64,
+    /// Items in transactions not yet committed: (table, key) → writers see a conflict.
+    pub in_flight: Mutex<std::collections::HashSet<(usize, Vec<u8>)>>,
+    pub in_flight_count: std::sync::atomic::AtomicUsize,
 }
 
 pub fn table_key(account: &str, region: &str, name: &str) -> String {
@@ -102,7 +112,47 @@ impl TableData {
             stream: StreamLog::default(),
             pitr: None,
             lww: HashMap::new(),
+            collections: HashMap::new(),
             deleted: false,
+        }
+    }
+
+    pub fn has_lsi(&self) -> bool {
+        self.meta.indexes.iter().any(|i| !i.global)
+    }
+
+    /// The item collection (encoded partition key) an item belongs to.
+    pub fn collection_of(&self, item: &Item) -> Option<Vec<u8>> {
+        item.get(&self.meta.schema.hash.name)
+            .map(|v| self.meta.schema.partition_prefix(v))
+    }
+
+    /// An item's share of its collection, as AWS counts it: the item plus its entries in
+    /// every local secondary index.
+    pub fn collection_share(&self, item: &Item) -> u64 {
+        let mut n = item_size(item) as u64;
+        for idx in self.meta.indexes.iter().filter(|i| !i.global) {
+            if idx.schema.index_key(item).is_some() {
+                n += item_size(&self.meta.project_for_index(idx, item)) as u64;
+            }
+        }
+        n
+    }
+
+    pub fn collection_size(&self, part: &[u8]) -> u64 {
+        self.collections.get(part).copied().unwrap_or(0)
+    }
+
+    fn account_collection(&mut self, old: Option<&Item>, new: Option<&Item>) {
+        let Some(part) = new.or(old).and_then(|i| self.collection_of(i)) else {
+            return;
+        };
+        let minus = old.map_or(0, |o| self.collection_share(o));
+        let plus = new.map_or(0, |n| self.collection_share(n));
+        let size = self.collections.entry(part.clone()).or_insert(0);
+        *size = (*size + plus).saturating_sub(minus);
+        if *size == 0 {
+            self.collections.remove(&part);
         }
     }
 
@@ -191,6 +241,9 @@ impl TableData {
             self.size_bytes += item_size(n) as u64;
         }
         let writes = self.reindex(&key, old.as_ref(), new.as_ref());
+        if self.has_lsi() {
+            self.account_collection(old.as_deref(), new.as_deref());
+        }
         // The ephemeral store discards batches: skip encoding what nobody keeps.
         if db.durable {
             let jk = journal_key(&self.meta, &key);
@@ -321,8 +374,13 @@ impl TableData {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        self.collections.clear();
+        let lsi = self.has_lsi();
         for (k, v) in items {
             self.reindex(&k, None, Some(&v));
+            if lsi {
+                self.account_collection(None, Some(&v));
+            }
         }
     }
 }
@@ -337,6 +395,9 @@ impl Db {
             seq: AtomicU64::new(aloft_core::clock::now_millis() as u64 * 1000),
             tx_tokens: Mutex::new(HashMap::new()),
             replication: crate::global::Replication::default(),
+            collection_limit: AtomicU64::new(COLLECTION_LIMIT),
+            in_flight: Mutex::new(std::collections::HashSet::new()),
+            in_flight_count: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

@@ -15,8 +15,8 @@ use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::error::{ErrorCode, validation};
 use crate::expr::eval::{eval, project};
 use crate::handlers::items::{
-    Action, Prepared, check_new_item, expr_context, next_item, projection_of, table_name,
-    write_consumed,
+    Action, Prepared, check_collection_limit, check_new_item, expr_context, next_item,
+    projection_of, table_name, write_consumed,
 };
 use crate::state::{Actor, Table, TableData};
 
@@ -32,6 +32,68 @@ fn reason(code: &str, message: Option<&str>, item: Option<&Item>) -> Json {
         r["Item"] = item_to_json(i);
     }
     r
+}
+
+/// The items of a transaction between its checks and its commit: other writers to them get
+/// TransactionConflictException, overlapping transactions are cancelled with
+/// TransactionConflict, as on AWS. Released on drop.
+struct InFlight<'a> {
+    db: &'a DynamoDb,
+    keys: Vec<(usize, Vec<u8>)>,
+}
+
+impl<'a> InFlight<'a> {
+    fn claim(db: &'a DynamoDb, preps: &[(Prepared, bool)]) -> Result<InFlight<'a>, AwsError> {
+        let keys: Vec<(usize, Vec<u8>)> = preps
+            .iter()
+            .map(|(p, _)| (Arc::as_ptr(&p.table) as usize, p.key.clone()))
+            .collect();
+        let mut set = db.db.in_flight.lock().expect("in-flight lock");
+        if keys.iter().any(|k| set.contains(k)) {
+            let reasons: Vec<Json> = keys
+                .iter()
+                .map(|k| {
+                    if set.contains(k) {
+                        reason(
+                            "TransactionConflict",
+                            Some("Transaction is ongoing for the item"),
+                            None,
+                        )
+                    } else {
+                        reason("None", None, None)
+                    }
+                })
+                .collect();
+            let codes: Vec<&str> = reasons
+                .iter()
+                .map(|r| r["Code"].as_str().unwrap_or("None"))
+                .collect();
+            return Err(ErrorCode::TransactionCanceledException
+                .err(format!(
+                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                    codes.join(", ")
+                ))
+                .with_field("CancellationReasons", Json::Array(reasons)));
+        }
+        set.extend(keys.iter().cloned());
+        db.db
+            .in_flight_count
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Ok(InFlight { db, keys })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut set = self.db.db.in_flight.lock().expect("in-flight lock");
+        for k in &self.keys {
+            set.remove(k);
+        }
+        self.db
+            .db
+            .in_flight_count
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl DynamoDb {
@@ -127,6 +189,7 @@ impl DynamoDb {
             preps.push((p, with_item));
         }
 
+        let _claim = InFlight::claim(self, &preps)?;
         let (commit, consumed) = self.transact_locked(&preps)?;
         commit
             .await
@@ -198,7 +261,20 @@ impl DynamoDb {
                 }
                 Ok(n)
             });
+            let limit = match &next {
+                Ok(Some(Some(item))) => check_collection_limit(self, g, old.as_deref(), item).err(),
+                _ => None,
+            };
             match next {
+                Ok(_) if limit.is_some() => {
+                    failed = true;
+                    reasons.push(reason(
+                        "ItemCollectionSizeLimitExceeded",
+                        limit.as_ref().map(|e| e.message.as_str()),
+                        None,
+                    ));
+                    nexts.push(None);
+                }
                 Ok(n) => {
                     reasons.push(reason("None", None, None));
                     nexts.push(n);
@@ -327,5 +403,89 @@ impl DynamoDb {
                 Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aloft_core::{RequestContext, ServiceContext};
+    use serde_json::json;
+
+    use crate::DynamoDb;
+
+    async fn service() -> (DynamoDb, RequestContext) {
+        let ctx = ServiceContext {
+            store: Arc::new(aloft_store::Ephemeral),
+            blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),
+            targets: aloft_events::Targets::new(),
+            config: Arc::new(aloft_core::service::Config {
+                host: "127.0.0.1".into(),
+                port: 0,
+                data_dir: None,
+                internal_url: String::new(),
+                settings: Default::default(),
+            }),
+        };
+        let rc = RequestContext {
+            request_id: "t".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            service: "dynamodb",
+            signature: None,
+            host_prefix: None,
+            host_label: None,
+            base_url: "http://localhost".into(),
+        };
+        (DynamoDb::start(&ctx).await, rc)
+    }
+
+    #[tokio::test]
+    async fn writes_to_an_item_in_an_uncommitted_transaction_conflict() {
+        let (db, rc) = service().await;
+        db.create_table(
+            &rc,
+            json!({"TableName": "txs", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+        )
+        .await
+        .unwrap();
+        let put = |id: &str| json!({"TableName": "txs", "Item": {"id": {"S": id}}});
+        let (prep, _) = db.prepare(&rc, &put("busy"), "Put").unwrap();
+        // A transaction holding "busy" between its checks and its commit.
+        let claim = super::InFlight::claim(&db, &[(prep, false)]).unwrap();
+
+        let e = db.put_item(&rc, put("busy")).await.unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                "TransactionConflictException",
+                "Transaction is ongoing for the item"
+            )
+        );
+        db.put_item(&rc, put("free")).await.unwrap();
+        let e = db
+            .transact_write_items(
+                &rc,
+                json!({"TransactItems": [{"Put": put("free")}, {"Put": put("busy")}]}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "TransactionCanceledException");
+        let codes: Vec<&str> = e.fields["CancellationReasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["None", "TransactionConflict"]);
+
+        drop(claim);
+        db.put_item(&rc, put("busy")).await.unwrap();
+        db.transact_write_items(&rc, json!({"TransactItems": [{"Put": put("busy")}]}))
+            .await
+            .unwrap();
     }
 }
