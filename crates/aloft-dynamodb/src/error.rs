@@ -67,22 +67,6 @@ impl ErrorCode {
     }
 }
 
-/// The `__type` AWS sends: coral's namespaces for the framework errors, the service's for the rest.
-pub fn wire_type(code: &str) -> String {
-    match code {
-        "ValidationException" => "com.amazon.coral.validate#ValidationException".to_string(),
-        "SerializationException" | "UnknownOperationException" => {
-            format!("com.amazon.coral.service#{code}")
-        }
-        "MissingAuthenticationTokenException"
-        | "UnrecognizedClientException"
-        | "AccessDeniedException"
-        | "IncompleteSignatureException"
-        | "InvalidSignatureException" => format!("com.amazon.coral.service#{code}"),
-        _ => format!("com.amazonaws.dynamodb.v20120810#{code}"),
-    }
-}
-
 pub fn validation(message: impl Into<String>) -> AwsError {
     ErrorCode::ValidationException.err(message)
 }

@@ -103,11 +103,11 @@ impl DynamoDb {
     async fn dispatch(
         &self,
         rc: &RequestContext,
-        prefix: &str,
+        streams: bool,
         op: &str,
         input: Json,
     ) -> Result<Json, AwsError> {
-        if prefix == "DynamoDBStreams_20120810" {
+        if streams {
             return match op {
                 "ListStreams" => self.list_streams(rc, input),
                 "DescribeStream" => self.describe_stream(rc, input),
@@ -162,6 +162,8 @@ impl Service for DynamoDb {
     }
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
+        let model = wire::model_for(req.header("x-amz-target"));
+        let rid = req.ctx.request_id.clone();
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
                 ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
@@ -169,15 +171,18 @@ impl Service for DynamoDb {
             .await
         {
             Ok(b) => b,
-            Err(e) => return wire::error(&e),
+            Err(e) => return wire::error(model, &e, &rid),
         };
-        let (prefix, op, input) = match wire::decode(req.header("x-amz-target"), &body) {
+        let (op, input) = match wire::decode(model, &req.parts, &body) {
             Ok(x) => x,
-            Err(e) => return wire::error(&e),
+            Err(e) => return wire::error(model, &e, &rid),
         };
-        match self.dispatch(&req.ctx, &prefix, &op, input).await {
+        let streams = req
+            .header("x-amz-target")
+            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
+        match self.dispatch(&req.ctx, streams, op, input).await {
             Ok(v) => wire::ok(&v),
-            Err(e) => wire::error(&e),
+            Err(e) => wire::error(model, &e, &rid),
         }
     }
 
