@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(p.items_at(1_500)[&b"a".to_vec()], item("a0"));
         let at3 = p.items_at(3_000);
         assert_eq!((at3.len(), &at3[&b"a".to_vec()]), (2, &item("a1")));
-        assert!(!p.items_at(4_000).contains_key(&b"a".to_vec()));
+        assert!(!p.items_at(4_000).contains_key(b"a".as_slice()));
         // 36 days later the old changes are folded: the window starts 35 days back.
         let later = 4_000 + 36 * DAY_MS;
         p.record(later, b"c", Some(item("c")), None, &mut b);

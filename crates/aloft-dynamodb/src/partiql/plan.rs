@@ -326,7 +326,7 @@ fn and_all(parts: Vec<Expr>) -> Option<Expr> {
 }
 
 /// `attr = literal` (either way round) on a top-level attribute.
-fn equality<'e>(e: &'e Expr) -> Option<(&'e str, &'e Expr)> {
+fn equality(e: &Expr) -> Option<(&str, &Expr)> {
     match e {
         Expr::Cmp(a, CmpOp::Eq, b) => match (&**a, &**b) {
             (Expr::Path(p), v) | (v, Expr::Path(p)) if Render::is_literal(v) => {
