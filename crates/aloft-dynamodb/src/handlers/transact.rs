@@ -34,6 +34,20 @@ fn reason(code: &str, message: Option<&str>, item: Option<&Item>) -> Json {
     r
 }
 
+/// TransactionCanceledException with its reasons, in the order of the request's items.
+fn cancelled(reasons: Vec<Json>) -> AwsError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap_or("None"))
+        .collect();
+    ErrorCode::TransactionCanceledException
+        .err(format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ))
+        .with_field("CancellationReasons", Json::Array(reasons))
+}
+
 /// The items of a transaction between its checks and its commit: other writers to them get
 /// TransactionConflictException, overlapping transactions are cancelled with
 /// TransactionConflict, as on AWS. Released on drop.
@@ -64,16 +78,7 @@ impl<'a> InFlight<'a> {
                     }
                 })
                 .collect();
-            let codes: Vec<&str> = reasons
-                .iter()
-                .map(|r| r["Code"].as_str().unwrap_or("None"))
-                .collect();
-            return Err(ErrorCode::TransactionCanceledException
-                .err(format!(
-                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-                    codes.join(", ")
-                ))
-                .with_field("CancellationReasons", Json::Array(reasons)));
+            return Err(cancelled(reasons));
         }
         set.extend(keys.iter().cloned());
         db.db
@@ -287,16 +292,7 @@ impl DynamoDb {
             }
         }
         if failed {
-            let codes: Vec<&str> = reasons
-                .iter()
-                .map(|r| r["Code"].as_str().unwrap_or("None"))
-                .collect();
-            return Err(ErrorCode::TransactionCanceledException
-                .err(format!(
-                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-                    codes.join(", ")
-                ))
-                .with_field("CancellationReasons", Json::Array(reasons)));
+            return Err(cancelled(reasons));
         }
         let mut batch = Batch::new();
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
@@ -376,6 +372,36 @@ impl DynamoDb {
                 .schema
                 .key_param(&item_from_json(&get["Key"])?)?;
             plans.push((name, table, key, projection));
+        }
+        // A read of an item an uncommitted write transaction holds is cancelled, as on AWS.
+        if self
+            .db
+            .in_flight_count
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+        {
+            let set = self.db.in_flight.lock().expect("in-flight lock");
+            let busy: Vec<bool> = plans
+                .iter()
+                .map(|(_, t, k, _)| set.contains(&(Arc::as_ptr(t) as usize, k.clone())))
+                .collect();
+            if busy.iter().any(|b| *b) {
+                let reasons: Vec<Json> = busy
+                    .iter()
+                    .map(|b| {
+                        if *b {
+                            reason(
+                                "TransactionConflict",
+                                Some("Transaction is ongoing for the item"),
+                                None,
+                            )
+                        } else {
+                            reason("None", None, None)
+                        }
+                    })
+                    .collect();
+                return Err(cancelled(reasons));
+            }
         }
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
         let mut responses = Vec::new();
@@ -482,7 +508,17 @@ mod tests {
             .collect();
         assert_eq!(codes, ["None", "TransactionConflict"]);
 
+        let get =
+            json!({"TransactItems": [{"Get": {"TableName": "txs", "Key": {"id": {"S": "busy"}}}}]});
+        let e = db.transact_get_items(&rc, get.clone()).await.unwrap_err();
+        assert_eq!(e.code, "TransactionCanceledException");
+        assert_eq!(
+            e.fields["CancellationReasons"][0]["Code"],
+            "TransactionConflict"
+        );
+
         drop(claim);
+        db.transact_get_items(&rc, get).await.unwrap();
         db.put_item(&rc, put("busy")).await.unwrap();
         db.transact_write_items(&rc, json!({"TransactItems": [{"Put": put("busy")}]}))
             .await
