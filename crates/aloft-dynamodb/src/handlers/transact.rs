@@ -508,6 +508,19 @@ mod tests {
             .collect();
         assert_eq!(codes, ["None", "TransactionConflict"]);
 
+        let out = db
+            .batch_write_item(
+                &rc,
+                json!({"RequestItems": {"txs": [
+                {"PutRequest": {"Item": {"id": {"S": "busy"}}}},
+                {"PutRequest": {"Item": {"id": {"S": "other"}}}}]}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out["UnprocessedItems"],
+            json!({"txs": [{"PutRequest": {"Item": {"id": {"S": "busy"}}}}]})
+        );
         let get =
             json!({"TransactItems": [{"Get": {"TableName": "txs", "Key": {"id": {"S": "busy"}}}}]});
         let e = db.transact_get_items(&rc, get.clone()).await.unwrap_err();
