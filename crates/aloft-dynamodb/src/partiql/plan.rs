@@ -96,7 +96,9 @@ impl Render<'_> {
             Expr::Bool(b) => AttrValue::Bool(*b),
             Expr::Null => AttrValue::Null,
             Expr::Missing => return Ok(None),
-            Expr::Param(i) => self.params[*i].clone(),
+            Expr::Param(i) => self.params.get(*i).cloned().ok_or_else(|| {
+                validation("Number of parameters in request and statement don't match.")
+            })?,
             Expr::Map(entries) => {
                 let mut m = Item::with_capacity(entries.len());
                 for (k, v) in entries {
@@ -598,5 +600,126 @@ fn sort_condition(e: &Expr, range: &str) -> bool {
                 && Render::is_literal(&args[1])
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::key::KeyAttr;
+    use crate::domain::value::KeyType;
+    use crate::partiql::parser::parse;
+
+    fn schema() -> KeySchema {
+        KeySchema {
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: KeyType::S,
+            },
+            range: Some(KeyAttr {
+                name: "sk".into(),
+                ty: KeyType::N,
+            }),
+        }
+    }
+
+    fn planned(src: &str, params: &[AttrValue]) -> Result<Native, AwsError> {
+        let s = schema();
+        let (stmt, _) = parse(src)?;
+        plan(
+            stmt,
+            params,
+            &Target {
+                table: &s,
+                read: &s,
+            },
+        )
+    }
+
+    #[test]
+    fn selects_become_queries_or_scans() {
+        let Native::Query(q) = planned(
+            "SELECT a FROM t WHERE pk = ? AND sk > 3 AND x.y[1] = 'z' ORDER BY sk DESC",
+            &[AttrValue::S("p".into())],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(q["KeyConditionExpression"], "#n1 = :v0 AND #n2 > :v1");
+        assert_eq!(q["FilterExpression"], "#n3.#n4[1] = :v2");
+        assert_eq!(q["ScanIndexForward"], false);
+        assert_eq!(q["ExpressionAttributeValues"][":v0"], json!({"S": "p"}));
+        // Without an equality on the partition key, or with key attributes left over for the
+        // filter, the statement scans.
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE sk = 1", &[]).unwrap(),
+            Native::Scan(_)
+        ));
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR sk = 2)", &[]).unwrap(),
+            Native::Scan(_)
+        ));
+        assert!(matches!(
+            planned("SELECT * FROM t", &[]).unwrap(),
+            Native::Scan(q) if q.get("FilterExpression").is_none()
+        ));
+    }
+
+    #[test]
+    fn writes_need_the_whole_key() {
+        let Native::Update(u) = planned(
+            "UPDATE t SET n = n + 1 REMOVE old WHERE pk = 'a' AND sk = 1 AND n < 10",
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(u["Key"], json!({"pk": {"S": "a"}, "sk": {"N": "1"}}));
+        assert_eq!(u["UpdateExpression"], "SET #n0 = #n0 + :v0 REMOVE #n1");
+        assert_eq!(
+            u["ConditionExpression"],
+            "attribute_exists(#n2) AND (#n0 < :v1)"
+        );
+        let e = planned("DELETE FROM t WHERE pk = 'a'", &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Where clause does not contain a mandatory equality on all key attributes"
+        );
+        let Native::Insert(i) = planned(
+            "INSERT INTO t VALUE {'pk': 'a', 'sk': 1, 's': <<1, 2>>}",
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(i["Item"]["s"], json!({"NS": ["1", "2"]}));
+        assert!(planned("INSERT INTO t VALUE {'pk': 'a', 's': <<1, 'x'>>}", &[]).is_err());
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let junk = [
+            "",
+            "SELECT",
+            "SELECT *",
+            "SELECT * FROM",
+            "UPDATE t",
+            "UPDATE t SET",
+            "DELETE FROM t WHERE",
+            "INSERT INTO t VALUE",
+            "INSERT INTO t VALUE {",
+            "SELECT * FROM t WHERE a IN (",
+            "EXISTS(",
+            "SELECT a[ FROM t",
+            "SELECT * FROM t WHERE a = -",
+            "SELECT * FROM t WHERE a IS",
+            "SELECT * FROM t WHERE a BETWEEN 1",
+            "SELECT * FROM t WHERE a = ?",
+            "SELECT * FROM \"t",
+            "UPDATE t SET a = <<>> WHERE pk = 'a' AND sk = 1",
+        ];
+        for j in junk {
+            let _ = planned(j, &[]);
+        }
     }
 }
