@@ -13,8 +13,13 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_sqs::start(ctx).await,
         aloft_sns::start(ctx).await,
         aloft_eventbridge::start(ctx).await,
+        aloft_kms::start(ctx).await,
+        aloft_secretsmanager::start(ctx).await,
+        aloft_ssm::start(ctx).await,
+        aloft_cloudwatch::start(ctx).await,
         aloft_cognito_idp::start(ctx).await,
         aloft_dynamodb::start(ctx).await,
+        aloft_apigateway::start(ctx).await,
     ];
     // STS and IAM share one identity state, so one start gives both.
     services.extend(aloft_iam::start(ctx).await);
