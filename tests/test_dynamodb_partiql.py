@@ -92,6 +92,15 @@ def test_errors(ddb):
     with pytest.raises(ClientError) as e:
         run(ddb, "SELECT * FROM Nope")
     assert err(e)[0] == "ResourceNotFoundException"
+    # The longest statements (8 KB, deeply nested or long chains) are answered, never crash.
+    long = "SELECT * FROM Music WHERE " + "Year = 1 OR " * 680 + "Year = 2"
+    try:
+        run(ddb, long)
+    except ClientError as ce:
+        assert ce.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        run(ddb, "SELECT * FROM Music WHERE " + "(" * 4000 + "Year = 1" + ")" * 4000)
+    assert err(e)[0] == "ValidationException"
     with pytest.raises(ClientError) as e:
         run(ddb, "SELECT * FROM Music WHERE Artist = 'a' AND")
     assert err(e)[1] == "Statement wasn't well formed, can't be processed: Unexpected end of statement"

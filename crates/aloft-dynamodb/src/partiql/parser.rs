@@ -90,6 +90,20 @@ impl Statement {
     }
 }
 
+/// Joins conditions with AND (or OR) as a balanced tree, so that a long chain of conditions
+/// costs a logarithmic, not linear, depth of recursion wherever the tree is walked.
+pub fn balanced(mut parts: Vec<Expr>, and: bool) -> Expr {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or(Expr::Bool(true));
+    }
+    let right = parts.split_off(parts.len() / 2);
+    let (l, r) = (
+        Box::new(balanced(parts, and)),
+        Box::new(balanced(right, and)),
+    );
+    if and { Expr::And(l, r) } else { Expr::Or(l, r) }
+}
+
 /// Parses one statement; returns it with the number of `?` parameters it uses.
 pub fn parse(src: &str) -> Result<(Statement, usize), AwsError> {
     let toks = tokenize(src)?;
@@ -97,6 +111,7 @@ pub fn parse(src: &str) -> Result<(Statement, usize), AwsError> {
         toks,
         pos: 0,
         params: 0,
+        depth: 0,
     };
     let stmt = p.statement()?;
     if p.peek().is_some_and(|t| *t == Tok::Punct(";")) {
@@ -112,7 +127,12 @@ struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     params: usize,
+    /// Nesting of expressions, bounded so a hostile statement cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than any real statement needs (8 KB of `(` would otherwise recurse 8192 deep).
+const MAX_DEPTH: usize = 64;
 
 const KEYWORDS: &[&str] = &[
     "select",
@@ -414,24 +434,37 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, AwsError> {
-        let mut left = self.and()?;
+        self.nest()?;
+        let mut parts = vec![self.and()?];
         while self.eat_kw("or") {
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            parts.push(self.and()?);
         }
-        Ok(left)
+        self.depth -= 1;
+        Ok(balanced(parts, false))
+    }
+
+    fn nest(&mut self) -> Result<(), AwsError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(malformed("Unexpected token"));
+        }
+        Ok(())
     }
 
     fn and(&mut self) -> Result<Expr, AwsError> {
-        let mut left = self.not()?;
+        let mut parts = vec![self.not()?];
         while self.eat_kw("and") {
-            left = Expr::And(Box::new(left), Box::new(self.not()?));
+            parts.push(self.not()?);
         }
-        Ok(left)
+        Ok(balanced(parts, true))
     }
 
     fn not(&mut self) -> Result<Expr, AwsError> {
         if self.eat_kw("not") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.nest()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.comparison()
     }
@@ -513,6 +546,13 @@ impl Parser {
     }
 
     fn list_until(&mut self, close: &str) -> Result<Vec<Expr>, AwsError> {
+        self.nest()?;
+        let items = self.list_items(close);
+        self.depth -= 1;
+        items
+    }
+
+    fn list_items(&mut self, close: &str) -> Result<Vec<Expr>, AwsError> {
         let mut items = Vec::new();
         if self.eat(close) {
             return Ok(items);
@@ -570,8 +610,10 @@ impl Parser {
             }
             Tok::Punct("{") => {
                 self.pos += 1;
+                self.nest()?;
                 let mut entries = Vec::new();
                 if self.eat("}") {
+                    self.depth -= 1;
                     return Ok(Expr::Map(entries));
                 }
                 loop {
@@ -585,6 +627,7 @@ impl Parser {
                     self.expect(":")?;
                     entries.push((k, self.additive()?));
                     if self.eat("}") {
+                        self.depth -= 1;
                         return Ok(Expr::Map(entries));
                     }
                     self.expect(",")?;
@@ -676,6 +719,16 @@ mod tests {
             msg("SELECT * FROM t WHERE"),
             "Statement wasn't well formed, can't be processed: Unexpected end of statement"
         );
+        let deep = format!(
+            "SELECT * FROM t WHERE {}a = 1{}",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
+        assert!(parse(&deep).is_err());
+        let deep = format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(2000));
+        assert!(parse(&deep).is_err());
+        let deep = format!("INSERT INTO t VALUE {}", "[".repeat(5000));
+        assert!(parse(&deep).is_err());
         assert_eq!(
             msg("SELECT * FROM t WHERE a = 1 )"),
             "Statement wasn't well formed, can't be processed: Unexpected token"

@@ -322,9 +322,7 @@ fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
 }
 
 fn and_all(parts: Vec<Expr>) -> Option<Expr> {
-    parts
-        .into_iter()
-        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+    (!parts.is_empty()).then(|| super::parser::balanced(parts, true))
 }
 
 /// `attr = literal` (either way round) on a top-level attribute.
@@ -721,5 +719,8 @@ mod tests {
         for j in junk {
             let _ = planned(j, &[]);
         }
+        // The longest statement AWS accepts (8 KB) as one chain of conditions.
+        let long = format!("SELECT * FROM t WHERE {}x = 1", "x = 1 AND ".repeat(810));
+        assert!(matches!(planned(&long, &[]).unwrap(), Native::Scan(_)));
     }
 }
