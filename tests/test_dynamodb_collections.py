@@ -27,6 +27,14 @@ def test_item_collection_metrics(aloft):
     assert "ItemCollectionMetrics" not in out
     out = ddb.delete_item(TableName="Coll", Key={"pk": {"S": "p"}, "sk": {"S": "2"}}, ReturnItemCollectionMetrics="SIZE")
     assert out["ItemCollectionMetrics"]["ItemCollectionKey"] == {"pk": {"S": "p"}}
+    out = ddb.batch_write_item(RequestItems={"Coll": [
+        {"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"S": "3"}}}},
+        {"PutRequest": {"Item": {"pk": {"S": "q"}, "sk": {"S": "3"}}}}]}, ReturnItemCollectionMetrics="SIZE")
+    keys = [m["ItemCollectionKey"]["pk"]["S"] for m in out["ItemCollectionMetrics"]["Coll"]]
+    assert keys == ["p", "q"]
+    out = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "Coll", "Item": {
+        "pk": {"S": "r"}, "sk": {"S": "1"}}}}], ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"]["Coll"][0]["ItemCollectionKey"] == {"pk": {"S": "r"}}
     # Tables without LSIs never report item collections.
     ddb.create_table(TableName="Flat", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -51,6 +59,10 @@ def test_collection_size_limit(aloft_factory):
     ddb.put_item(TableName="Coll", Item={"pk": {"S": "q"}, "sk": {"S": "9"}, "alt": {"S": "a"}, "b": {"S": body}})
     ddb.put_item(TableName="Coll", Item={"pk": {"S": "p"}, "sk": {"S": "0"}})
     ddb.put_item(TableName="Coll", Item={"pk": {"S": "p"}, "sk": {"S": "9"}, "alt": {"S": "a"}, "b": {"S": body}})
+    with pytest.raises(ClientError) as e:
+        ddb.batch_write_item(RequestItems={"Coll": [{"PutRequest": {"Item": {
+            "pk": {"S": "p"}, "sk": {"S": "7"}, "alt": {"S": "a"}, "b": {"S": body}}}}]})
+    assert e.value.response["Error"]["Code"] == "ItemCollectionSizeLimitExceededException"
     with pytest.raises(ClientError) as e:
         ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "Coll", "Item": {
             "pk": {"S": "p"}, "sk": {"S": "8"}, "alt": {"S": "a"}, "b": {"S": body}}}}])

@@ -7,6 +7,9 @@
 //! - `handlers/`: one module per resource (tables, items, query, batch, transactions).
 //! - [`streams`]: stream records, the Streams API and the event source for Lambda.
 //! - [`ttl`]: the expiry sweeper on the one clock.
+//! - [`partiql`]: PartiQL statements, planned onto the native operations.
+//! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
+//! - [`global`]: global tables' replication between regions (last writer wins).
 
 pub mod capacity;
 pub mod domain;

@@ -15,8 +15,8 @@ use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::error::{ErrorCode, validation};
 use crate::expr::eval::{eval, project};
 use crate::handlers::items::{
-    Action, Prepared, check_collection_limit, check_new_item, expr_context, next_item,
-    projection_of, table_name, write_consumed,
+    Action, Prepared, check_collection_limit, check_new_item, collection_metrics, expr_context,
+    next_item, projection_of, table_name, write_consumed,
 };
 use crate::state::{Actor, Table, TableData};
 
@@ -33,6 +33,14 @@ fn reason(code: &str, message: Option<&str>, item: Option<&Item>) -> Json {
     }
     r
 }
+
+/// A transaction's writes applied in memory: the journal commit to await, capacity per
+/// table, ItemCollectionMetrics per table (tables with LSIs).
+type Applied = (
+    aloft_store::Commit,
+    HashMap<String, Consumed>,
+    serde_json::Map<String, Json>,
+);
 
 /// TransactionCanceledException with its reasons, in the order of the request's items.
 fn cancelled(reasons: Vec<Json>) -> AwsError {
@@ -195,7 +203,7 @@ impl DynamoDb {
         }
 
         let _claim = InFlight::claim(self, &preps)?;
-        let (commit, consumed) = self.transact_locked(&preps)?;
+        let (commit, consumed, metrics) = self.transact_locked(&preps)?;
         commit
             .await
             .map_err(|e| AwsError::internal(e.to_string()))?;
@@ -204,6 +212,14 @@ impl DynamoDb {
         if mode.is_some_and(|m| m != "NONE") {
             out["ConsumedCapacity"] =
                 Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
+        }
+        if input
+            .get("ReturnItemCollectionMetrics")
+            .and_then(Json::as_str)
+            == Some("SIZE")
+            && !metrics.is_empty()
+        {
+            out["ItemCollectionMetrics"] = Json::Object(metrics);
         }
         if let Some(t) = token {
             self.db.tx_tokens.lock().expect("tokens lock").insert(
@@ -215,10 +231,7 @@ impl DynamoDb {
     }
 
     /// Checks and applies a transaction's writes with every table locked.
-    fn transact_locked(
-        &self,
-        preps: &[(Prepared, bool)],
-    ) -> Result<(aloft_store::Commit, HashMap<String, Consumed>), AwsError> {
+    fn transact_locked(&self, preps: &[(Prepared, bool)]) -> Result<Applied, AwsError> {
         // Lock every table once, in address order.
         let mut tables: Vec<Arc<Table>> = Vec::new();
         for (p, _) in preps {
@@ -296,6 +309,7 @@ impl DynamoDb {
         }
         let mut batch = Batch::new();
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
+        let mut metrics = serde_json::Map::new();
         for ((p, _), next) in preps.iter().zip(nexts) {
             let g = &mut guards[slot(p)];
             let entry = consumed
@@ -315,6 +329,16 @@ impl DynamoDb {
                         Actor::User,
                         &mut batch,
                     );
+                    if let Some(m) = new
+                        .as_ref()
+                        .or(old.as_deref())
+                        .and_then(|i| collection_metrics(g, i))
+                        && let Json::Array(list) = metrics
+                            .entry(p.table_name.clone())
+                            .or_insert_with(|| json!([]))
+                    {
+                        list.push(m);
+                    }
                     let c = write_consumed(&g.meta, old.as_deref(), new.as_ref(), &w, 2.0);
                     entry.table_units += c.table_units;
                     for (n, (gl, u)) in c.indexes {
@@ -330,7 +354,7 @@ impl DynamoDb {
         }
         let commit = self.db.store.submit(batch);
         drop(guards);
-        Ok((commit, consumed))
+        Ok((commit, consumed, metrics))
     }
 
     pub async fn transact_get_items(
