@@ -20,6 +20,11 @@ pub enum ErrorCode {
     BackupNotFoundException,
     TableNotFoundException,
     TableAlreadyExistsException,
+    DuplicateItemException,
+    TransactionConflictException,
+    ItemCollectionSizeLimitExceededException,
+    InvalidRestoreTimeException,
+    PointInTimeRecoveryUnavailableException,
 }
 
 impl ErrorCode {
@@ -43,6 +48,15 @@ impl ErrorCode {
             ErrorCode::BackupNotFoundException => "BackupNotFoundException",
             ErrorCode::TableNotFoundException => "TableNotFoundException",
             ErrorCode::TableAlreadyExistsException => "TableAlreadyExistsException",
+            ErrorCode::DuplicateItemException => "DuplicateItemException",
+            ErrorCode::TransactionConflictException => "TransactionConflictException",
+            ErrorCode::ItemCollectionSizeLimitExceededException => {
+                "ItemCollectionSizeLimitExceededException"
+            }
+            ErrorCode::InvalidRestoreTimeException => "InvalidRestoreTimeException",
+            ErrorCode::PointInTimeRecoveryUnavailableException => {
+                "PointInTimeRecoveryUnavailableException"
+            }
         }
     }
 
@@ -50,22 +64,6 @@ impl ErrorCode {
         // Every DynamoDB error Aloft raises is the client's: Aloft's own bugs become 500s in
         // the gateway.
         AwsError::new(self.code(), 400, message)
-    }
-}
-
-/// The `__type` AWS sends: coral's namespaces for the framework errors, the service's for the rest.
-pub fn wire_type(code: &str) -> String {
-    match code {
-        "ValidationException" => "com.amazon.coral.validate#ValidationException".to_string(),
-        "SerializationException" | "UnknownOperationException" => {
-            format!("com.amazon.coral.service#{code}")
-        }
-        "MissingAuthenticationTokenException"
-        | "UnrecognizedClientException"
-        | "AccessDeniedException"
-        | "IncompleteSignatureException"
-        | "InvalidSignatureException" => format!("com.amazon.coral.service#{code}"),
-        _ => format!("com.amazonaws.dynamodb.v20120810#{code}"),
     }
 }
 

@@ -7,12 +7,18 @@
 //! - `handlers/`: one module per resource (tables, items, query, batch, transactions).
 //! - [`streams`]: stream records, the Streams API and the event source for Lambda.
 //! - [`ttl`]: the expiry sweeper on the one clock.
+//! - [`partiql`]: PartiQL statements, planned onto the native operations.
+//! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
+//! - [`global`]: global tables' replication between regions (last writer wins).
 
 pub mod capacity;
 pub mod domain;
 mod error;
 pub mod expr;
+pub mod global;
 mod handlers;
+pub mod partiql;
+pub mod pitr;
 pub mod state;
 pub mod streams;
 mod tables;
@@ -63,8 +69,17 @@ impl DynamoDb {
             Ok(_) => {}
             Err(e) => tracing::error!("dynamodb: loading state failed: {e}"),
         }
+        if let Some(limit) = ctx
+            .config
+            .setting("dynamodb.item_collection_limit_bytes")
+            .and_then(|s| s.parse().ok())
+        {
+            db.collection_limit
+                .store(limit, std::sync::atomic::Ordering::Relaxed);
+        }
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
+        global::spawn_worker(db.clone());
         ctx.targets.register_source(
             "dynamodb",
             Arc::new(streams::StreamSource { db: db.clone() }),
@@ -91,11 +106,11 @@ impl DynamoDb {
     async fn dispatch(
         &self,
         rc: &RequestContext,
-        prefix: &str,
+        streams: bool,
         op: &str,
         input: Json,
     ) -> Result<Json, AwsError> {
-        if prefix == "DynamoDBStreams_20120810" {
+        if streams {
             return match op {
                 "ListStreams" => self.list_streams(rc, input),
                 "DescribeStream" => self.describe_stream(rc, input),
@@ -134,6 +149,10 @@ impl DynamoDb {
             "ListBackups" => self.list_backups(rc, input).await,
             "DeleteBackup" => self.delete_backup(rc, input).await,
             "RestoreTableFromBackup" => self.restore_table_from_backup(rc, input).await,
+            "RestoreTableToPointInTime" => self.restore_table_to_point_in_time(rc, input).await,
+            "ExecuteStatement" => self.execute_statement(rc, input).await,
+            "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
+            "ExecuteTransaction" => self.execute_transaction(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -146,6 +165,8 @@ impl Service for DynamoDb {
     }
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
+        let model = wire::model_for(req.header("x-amz-target"));
+        let rid = req.ctx.request_id.clone();
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
                 ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
@@ -153,15 +174,18 @@ impl Service for DynamoDb {
             .await
         {
             Ok(b) => b,
-            Err(e) => return wire::error(&e),
+            Err(e) => return wire::error(model, &e, &rid),
         };
-        let (prefix, op, input) = match wire::decode(req.header("x-amz-target"), &body) {
+        let (op, input) = match wire::decode(model, &req.parts, &body) {
             Ok(x) => x,
-            Err(e) => return wire::error(&e),
+            Err(e) => return wire::error(model, &e, &rid),
         };
-        match self.dispatch(&req.ctx, &prefix, &op, input).await {
+        let streams = req
+            .header("x-amz-target")
+            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
+        match self.dispatch(&req.ctx, streams, op, input).await {
             Ok(v) => wire::ok(&v),
-            Err(e) => wire::error(&e),
+            Err(e) => wire::error(model, &e, &rid),
         }
     }
 
@@ -172,6 +196,10 @@ impl Service for DynamoDb {
                 Some(wire::ok(&json!({"deleted": deleted})))
             }
             ("GET", "stats") => Some(wire::ok(&self.stats())),
+            ("POST", "replication/flush") => {
+                self.db.replication.flush().await;
+                Some(wire::ok(&json!({})))
+            }
             _ => None,
         }
     }

@@ -17,6 +17,9 @@ pub const NS_TABLES: &str = "dynamodb/tables";
 pub const NS_ITEMS: &str = "dynamodb/items";
 pub const NS_STREAMS: &str = "dynamodb/streams";
 
+/// An item collection (a partition key's items and their LSI entries) holds at most 10 GB.
+pub const COLLECTION_LIMIT: u64 = 10 * 1024 * 1024 * 1024;
+
 /// Stream records are kept 24 hours.
 pub const STREAM_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
@@ -42,6 +45,12 @@ pub struct TableData {
     pub size_bytes: u64,
     pub index_sizes: Vec<u64>,
     pub stream: StreamLog,
+    /// The change log while point-in-time recovery is enabled.
+    pub pitr: Option<crate::pitr::Pitr>,
+    /// For global tables: the sequence number of the last write to each key (last writer wins).
+    pub lww: HashMap<Vec<u8>, u64>,
+    /// For tables with local secondary indexes: bytes per item collection (partition key).
+    pub collections: HashMap<Vec<u8>, u64>,
     pub deleted: bool,
 }
 
@@ -54,6 +63,8 @@ pub struct Table {
 pub enum Actor {
     User,
     TtlService,
+    /// A write replicated from another region's replica of a global table.
+    Replication,
 }
 
 /// The capacity a write used on each index (by position), for ReturnConsumedCapacity.
@@ -67,13 +78,19 @@ pub struct Db {
     seq: AtomicU64,
     /// ClientRequestToken → (time, request fingerprint, response) for 10 minutes.
     pub tx_tokens: Mutex<HashMap<String, (i64, String, Json)>>,
+    pub replication: crate::global::Replication,
+    /// Bytes an item collection may hold (10 GB on AWS; lowered in tests by a setting).
+    pub collection_limit: AtomicU64,
+    /// Items in transactions not yet committed: (table, key) → writers see a conflict.
+    pub in_flight: Mutex<std::collections::HashSet<(usize, Vec<u8>)>>,
+    pub in_flight_count: std::sync::atomic::AtomicUsize,
 }
 
 pub fn table_key(account: &str, region: &str, name: &str) -> String {
     format!("{account}/{region}/{name}")
 }
 
-fn item_prefix(meta: &TableMeta) -> Vec<u8> {
+pub fn item_prefix(meta: &TableMeta) -> Vec<u8> {
     format!("{}/{}/{}/", meta.account, meta.region, meta.id).into_bytes()
 }
 
@@ -93,7 +110,49 @@ impl TableData {
             size_bytes: 0,
             index_sizes: vec![0; n],
             stream: StreamLog::default(),
+            pitr: None,
+            lww: HashMap::new(),
+            collections: HashMap::new(),
             deleted: false,
+        }
+    }
+
+    pub fn has_lsi(&self) -> bool {
+        self.meta.indexes.iter().any(|i| !i.global)
+    }
+
+    /// The item collection (encoded partition key) an item belongs to.
+    pub fn collection_of(&self, item: &Item) -> Option<Vec<u8>> {
+        item.get(&self.meta.schema.hash.name)
+            .map(|v| self.meta.schema.partition_prefix(v))
+    }
+
+    /// An item's share of its collection, as AWS counts it: the item plus its entries in
+    /// every local secondary index.
+    pub fn collection_share(&self, item: &Item) -> u64 {
+        let mut n = item_size(item) as u64;
+        for idx in self.meta.indexes.iter().filter(|i| !i.global) {
+            if idx.schema.index_key(item).is_some() {
+                n += item_size(&self.meta.project_for_index(idx, item)) as u64;
+            }
+        }
+        n
+    }
+
+    pub fn collection_size(&self, part: &[u8]) -> u64 {
+        self.collections.get(part).copied().unwrap_or(0)
+    }
+
+    fn account_collection(&mut self, old: Option<&Item>, new: Option<&Item>) {
+        let Some(part) = new.or(old).and_then(|i| self.collection_of(i)) else {
+            return;
+        };
+        let minus = old.map_or(0, |o| self.collection_share(o));
+        let plus = new.map_or(0, |n| self.collection_share(n));
+        let size = self.collections.entry(part.clone()).or_insert(0);
+        *size = (*size + plus).saturating_sub(minus);
+        if *size == 0 {
+            self.collections.remove(&part);
         }
     }
 
@@ -164,7 +223,13 @@ impl TableData {
         actor: Actor,
         batch: &mut Batch,
     ) -> (Option<Arc<Item>>, IndexWrites) {
-        let new = new.map(Arc::new);
+        // Stored items and keys are never grown again: drop spare capacity.
+        let new = new.map(|mut n| {
+            n.shrink_to_fit();
+            Arc::new(n)
+        });
+        let mut key = key;
+        key.shrink_to_fit();
         let old = match &new {
             Some(n) => self.items.insert(key.clone(), n.clone()),
             None => self.items.remove(&key),
@@ -176,6 +241,9 @@ impl TableData {
             self.size_bytes += item_size(n) as u64;
         }
         let writes = self.reindex(&key, old.as_ref(), new.as_ref());
+        if self.has_lsi() {
+            self.account_collection(old.as_deref(), new.as_deref());
+        }
         // The ephemeral store discards batches: skip encoding what nobody keeps.
         if db.durable {
             let jk = journal_key(&self.meta, &key);
@@ -183,6 +251,34 @@ impl TableData {
                 Some(n) => batch.put(NS_ITEMS, jk, item_to_json(n).to_string()),
                 None => batch.delete(NS_ITEMS, jk),
             }
+        }
+        if self.meta.replicas.len() > 1 && actor != Actor::Replication {
+            let seq = db.next_seq();
+            self.lww.insert(key.clone(), seq);
+            db.replication.send(crate::global::Replicated {
+                account: self.meta.account.clone(),
+                name: self.meta.name.clone(),
+                key: key.clone(),
+                item: new.clone(),
+                seq,
+                regions: self
+                    .meta
+                    .replicas
+                    .iter()
+                    .filter(|r| **r != self.meta.region)
+                    .cloned()
+                    .collect(),
+            });
+        }
+        if let Some(p) = &mut self.pitr {
+            let prefix = db.durable.then(|| item_prefix(&self.meta));
+            p.record(
+                aloft_core::clock::now_millis(),
+                &key,
+                new.clone(),
+                prefix.as_deref(),
+                batch,
+            );
         }
         if self.meta.stream_view.is_some() && old.as_deref() != new.as_deref() {
             self.append_stream(db, old.as_deref(), new.as_deref(), actor, batch);
@@ -278,8 +374,13 @@ impl TableData {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        self.collections.clear();
+        let lsi = self.has_lsi();
         for (k, v) in items {
             self.reindex(&k, None, Some(&v));
+            if lsi {
+                self.account_collection(None, Some(&v));
+            }
         }
     }
 }
@@ -293,6 +394,10 @@ impl Db {
             // Sequence numbers grow across restarts: start from the clock.
             seq: AtomicU64::new(aloft_core::clock::now_millis() as u64 * 1000),
             tx_tokens: Mutex::new(HashMap::new()),
+            replication: crate::global::Replication::default(),
+            collection_limit: AtomicU64::new(COLLECTION_LIMIT),
+            in_flight: Mutex::new(std::collections::HashSet::new()),
+            in_flight_count: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -328,7 +433,11 @@ impl Db {
         let c1 = self.store.submit(b);
         let c2 = self.store.clear(NS_ITEMS, &item_prefix(meta));
         let c3 = self.store.clear(NS_STREAMS, &item_prefix(meta));
-        for c in [c1, c2, c3] {
+        let c4 = self.store.clear(crate::pitr::NS_PITR, &item_prefix(meta));
+        let c5 = self
+            .store
+            .clear(crate::pitr::NS_PITR_BASE, &item_prefix(meta));
+        for c in [c1, c2, c3, c4, c5] {
             c.await.map_err(|e| AwsError::internal(e.to_string()))?;
         }
         Ok(())
@@ -362,6 +471,21 @@ impl Db {
                 }
             }
             data.rebuild_indexes();
+            if meta.pitr {
+                let base = self
+                    .store
+                    .load(crate::pitr::NS_PITR_BASE, &prefix)
+                    .map_err(|e| e.to_string())?;
+                let changes = self
+                    .store
+                    .load(crate::pitr::NS_PITR, &prefix)
+                    .map_err(|e| e.to_string())?;
+                data.pitr = base.first().and_then(|(_, b)| {
+                    crate::pitr::Pitr::from_journal(b, changes.into_iter().map(|(_, v)| v), |i| {
+                        meta.schema.item_key(i).ok()
+                    })
+                });
+            }
             for (k, v) in self
                 .store
                 .load(NS_STREAMS, &prefix)

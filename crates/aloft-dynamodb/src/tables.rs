@@ -48,6 +48,10 @@ pub struct TableMeta {
     pub pitr: bool,
     pub sse: bool,
     pub table_class: String,
+    /// Regions of the global table (version 2019.11.21) this table belongs to, itself
+    /// included; empty when it is not global.
+    #[serde(default)]
+    pub replicas: Vec<String>,
 }
 
 impl TableMeta {
@@ -82,7 +86,7 @@ impl TableMeta {
                 .filter(|(k, _)| {
                     self.schema.is_key_attr(k)
                         || idx.schema.is_key_attr(k)
-                        || matches!(&idx.projection, ProjectionType::Include(a) if a.contains(k))
+                        || matches!(&idx.projection, ProjectionType::Include(a) if a.iter().any(|x| **x == ***k))
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
@@ -165,6 +169,10 @@ impl TableMeta {
         if self.sse {
             d["SSEDescription"] = json!({"Status": "ENABLED", "SSEType": "KMS",
                 "KMSMasterKeyArn": aloft_core::arn::build("kms", &self.region, &self.account, "key/aws-dynamodb")});
+        }
+        if let Some(r) = crate::handlers::global::replicas_json(self) {
+            d["GlobalTableVersion"] = json!("2019.11.21");
+            d["Replicas"] = r;
         }
         if self.table_class != "STANDARD" {
             d["TableClassSummary"] = json!({"TableClass": self.table_class});
@@ -492,6 +500,7 @@ pub fn from_create(
             .as_str()
             .unwrap_or("STANDARD")
             .to_string(),
+        replicas: Vec::new(),
     })
 }
 

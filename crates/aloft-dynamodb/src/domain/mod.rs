@@ -1,5 +1,6 @@
 //! The data model: numbers, attribute values, keys and their order.
 
+pub mod item;
 pub mod key;
 pub mod number;
 pub mod value;

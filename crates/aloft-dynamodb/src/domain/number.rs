@@ -13,11 +13,28 @@ const MAX_DIGITS: usize = 38;
 const MAX_ADJ_EXP: i32 = 125;
 const MIN_ADJ_EXP: i32 = -130;
 
+/// A `u128` kept as two `u64`s: `u128` is 16-byte aligned, which would make every
+/// `Number` (and so every attribute value) 16 bytes larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Coef(u64, u64);
+
+impl Coef {
+    const ZERO: Coef = Coef(0, 0);
+
+    fn new(v: u128) -> Coef {
+        Coef((v >> 64) as u64, v as u64)
+    }
+
+    fn get(self) -> u128 {
+        (u128::from(self.0) << 64) | u128::from(self.1)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Number {
     neg: bool,
     /// Without trailing zeros; zero is `coef == 0, exp == 0, neg == false`.
-    coef: u128,
+    coef: Coef,
     exp: i32,
 }
 
@@ -59,7 +76,7 @@ fn digit_count(mut c: u128) -> i32 {
 impl Number {
     pub const ZERO: Number = Number {
         neg: false,
-        coef: 0,
+        coef: Coef::ZERO,
         exp: 0,
     };
 
@@ -93,7 +110,7 @@ impl Number {
             .fold(0u128, |acc, d| acc * 10 + u128::from(d - b'0'));
         Ok(Number {
             neg,
-            coef,
+            coef: Coef::new(coef),
             exp: exp as i32,
         })
     }
@@ -152,7 +169,7 @@ impl Number {
             return Err(NumberError::Invalid);
         }
         let mut n = Number::from_digits(neg, &digits, exp - frac)?;
-        if n.coef == 0 {
+        if n.coef.get() == 0 {
             n.neg = false;
         }
         Ok(n)
@@ -163,7 +180,7 @@ impl Number {
     }
 
     pub fn is_zero(&self) -> bool {
-        self.coef == 0
+        self.coef.get() == 0
     }
 
     pub fn is_negative(&self) -> bool {
@@ -172,16 +189,16 @@ impl Number {
 
     /// Number of significant digits (0 for zero).
     pub fn significant_digits(&self) -> usize {
-        digit_count(self.coef) as usize
+        digit_count(self.coef.get()) as usize
     }
 
     /// The exponent of the leading digit (scientific notation's exponent).
     fn adjusted_exp(&self) -> i32 {
-        self.exp + digit_count(self.coef) - 1
+        self.exp + digit_count(self.coef.get()) - 1
     }
 
     fn digit_string(&self) -> String {
-        self.coef.to_string()
+        self.coef.get().to_string()
     }
 
     /// The value as an `i64`, when it is an integer in range (TTL timestamps, indexes).
@@ -189,7 +206,7 @@ impl Number {
         if self.exp < 0 {
             return None;
         }
-        let mut c = i128::try_from(self.coef).ok()?;
+        let mut c = i128::try_from(self.coef.get()).ok()?;
         for _ in 0..self.exp {
             c = c.checked_mul(10)?;
         }
@@ -207,7 +224,7 @@ impl Number {
     #[must_use]
     pub fn negate(&self) -> Number {
         let mut n = *self;
-        if n.coef != 0 {
+        if n.coef.get() != 0 {
             n.neg = !n.neg;
         }
         n

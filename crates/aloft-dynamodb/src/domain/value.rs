@@ -2,7 +2,6 @@
 //! AWS's validation rules (one type per value, no empty sets, no duplicates in sets).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use aloft_core::AwsError;
 use base64::Engine;
@@ -12,7 +11,9 @@ use serde_json::{Map, Value as Json};
 use super::number::Number;
 use crate::error::{invalid_param, serialization, validation};
 
-pub type Item = BTreeMap<String, AttrValue>;
+pub use super::item::AttrMap;
+
+pub type Item = AttrMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {
@@ -21,7 +22,7 @@ pub enum AttrValue {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    M(BTreeMap<String, AttrValue>),
+    M(AttrMap),
     L(Vec<AttrValue>),
     Ss(Vec<String>),
     Ns(Vec<Number>),
@@ -287,11 +288,11 @@ fn parse_typed(tag: &str, val: &Json) -> Result<AttrValue, AwsError> {
             let obj = val
                 .as_object()
                 .ok_or_else(|| serialization("Unexpected value type for M: expected a map"))?;
-            let mut m = BTreeMap::new();
-            for (k, v) in obj {
-                m.insert(k.clone(), AttrValue::from_json(v)?);
-            }
-            AttrValue::M(m)
+            AttrValue::M(
+                obj.iter()
+                    .map(|(k, v)| Ok((k.as_str(), AttrValue::from_json(v)?)))
+                    .collect::<Result<AttrMap, AwsError>>()?,
+            )
         }
         "L" => AttrValue::L(
             arr_of(val)?
@@ -364,15 +365,17 @@ pub fn item_from_json(v: &Json) -> Result<Item, AwsError> {
     let obj = v
         .as_object()
         .ok_or_else(|| serialization("Unexpected value type in payload: expected a map"))?;
-    let mut item = BTreeMap::new();
-    for (k, v) in obj {
-        item.insert(k.clone(), AttrValue::from_json(v)?);
-    }
-    Ok(item)
+    obj.iter()
+        .map(|(k, v)| Ok((k.as_str(), AttrValue::from_json(v)?)))
+        .collect()
 }
 
-pub fn item_to_json(item: &BTreeMap<String, AttrValue>) -> Json {
-    Json::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+pub fn item_to_json(item: &AttrMap) -> Json {
+    Json::Object(
+        item.iter()
+            .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect(),
+    )
 }
 
 /// An item's size: attribute names plus values, as AWS counts toward the 400 KB limit.

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use super::ast::{CmpOp, Cond, Operand, Path, Seg};
 use crate::domain::number::Number;
@@ -139,14 +138,14 @@ pub fn project(item: &Item, paths: &[Path]) -> Item {
     out
 }
 
-fn insert_projected(out: &mut BTreeMap<String, AttrValue>, segs: &[Seg], v: &AttrValue) {
+fn insert_projected(out: &mut Item, segs: &[Seg], v: &AttrValue) {
     let Seg::Attr(first) = &segs[0] else { return };
     if segs.len() == 1 {
         out.insert(first.clone(), v.clone());
         return;
     }
-    let child = out.entry(first.clone()).or_insert_with(|| match segs[1] {
-        Seg::Attr(_) => AttrValue::M(BTreeMap::new()),
+    let child = out.get_or_insert_with(first, || match segs[1] {
+        Seg::Attr(_) => AttrValue::M(Item::new()),
         Seg::Index(_) => AttrValue::L(Vec::new()),
     });
     insert_nested(child, &segs[1..], v);
@@ -155,14 +154,14 @@ fn insert_projected(out: &mut BTreeMap<String, AttrValue>, segs: &[Seg], v: &Att
 fn insert_nested(into: &mut AttrValue, segs: &[Seg], v: &AttrValue) {
     let fresh = |next: Option<&Seg>| match next {
         Some(Seg::Index(_)) => AttrValue::L(Vec::new()),
-        _ => AttrValue::M(BTreeMap::new()),
+        _ => AttrValue::M(Item::new()),
     };
     match (&segs[0], into) {
         (Seg::Attr(k), AttrValue::M(m)) => {
             if segs.len() == 1 {
                 m.insert(k.clone(), v.clone());
             } else {
-                let child = m.entry(k.clone()).or_insert_with(|| fresh(segs.get(1)));
+                let child = m.get_or_insert_with(k, || fresh(segs.get(1)));
                 insert_nested(child, &segs[1..], v);
             }
         }

@@ -234,9 +234,31 @@ impl DynamoDb {
             .to_string();
         check_table_name(&target, "targetTableName")?;
         let b = self.backup(&input)?;
+        let summary = json!({"SourceBackupArn": b.arn, "SourceTableArn": b.meta.arn(),
+            "RestoreDateTime": clock::now_secs_f64(), "RestoreInProgress": false});
+        let items: BTreeMap<Vec<u8>, Arc<Item>> = b.items.iter().cloned().collect();
+        let desc = self
+            .restore_into(rc, &b.meta, items, &target, &input, summary)
+            .await?;
+        Ok(json!({"TableDescription": desc}))
+    }
+}
+
+impl DynamoDb {
+    /// Creates `target` from a table definition and items (backup or point-in-time restore),
+    /// with the overrides a restore accepts; answers the new table's description.
+    pub(crate) async fn restore_into(
+        &self,
+        rc: &RequestContext,
+        source: &TableMeta,
+        items: BTreeMap<Vec<u8>, Arc<Item>>,
+        target: &str,
+        input: &Json,
+        summary: Json,
+    ) -> Result<Json, AwsError> {
         let now = clock::now_millis();
-        let mut meta = b.meta.clone();
-        meta.name = target.clone();
+        let mut meta = source.clone();
+        meta.name = target.to_string();
         meta.id = aloft_core::ids::uuid();
         meta.account = rc.account_id.clone();
         meta.region = rc.region.clone();
@@ -245,8 +267,9 @@ impl DynamoDb {
         meta.stream_label = None;
         meta.ttl_attribute = None;
         meta.pitr = false;
+        meta.replicas.clear();
         meta.tags.clear();
-        match str_param(&input, "BillingModeOverride") {
+        match str_param(input, "BillingModeOverride") {
             Some("PAY_PER_REQUEST") => {
                 meta.pay_per_request = true;
                 meta.rcu = 0;
@@ -261,7 +284,7 @@ impl DynamoDb {
             None => {}
             Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
         }
-        let key = table_key(&rc.account_id, &rc.region, &target);
+        let key = table_key(&rc.account_id, &rc.region, target);
         let mut batch = Batch::new();
         let desc = {
             let mut all = self.db.tables.write().expect("tables lock");
@@ -271,18 +294,18 @@ impl DynamoDb {
             }
             self.db.save_meta(&meta, &mut batch);
             let mut data = TableData::new(meta);
-            let prefix = format!(
-                "{}/{}/{}/",
-                data.meta.account, data.meta.region, data.meta.id
-            )
-            .into_bytes();
-            for (k, v) in &b.items {
-                let mut jk = prefix.clone();
-                jk.extend_from_slice(k);
-                batch.put(NS_ITEMS, jk, item_to_json(v).to_string());
-                data.items.insert(k.clone(), v.clone());
+            let prefix = crate::state::item_prefix(&data.meta);
+            let mut size = 0u64;
+            for (k, v) in items {
+                size += item_size(&v) as u64;
+                if self.db.durable {
+                    let mut jk = prefix.clone();
+                    jk.extend_from_slice(&k);
+                    batch.put(NS_ITEMS, jk, item_to_json(&v).to_string());
+                }
+                data.items.insert(k, v);
             }
-            data.size_bytes = b.size_bytes;
+            data.size_bytes = size;
             data.rebuild_indexes();
             let mut d = data.meta.describe(
                 "CREATING",
@@ -290,8 +313,7 @@ impl DynamoDb {
                 data.size_bytes,
                 &data.index_stats(),
             );
-            d["RestoreSummary"] = json!({"SourceBackupArn": b.arn, "SourceTableArn": b.meta.arn(),
-                "RestoreDateTime": now as f64 / 1000.0, "RestoreInProgress": false});
+            d["RestoreSummary"] = summary;
             all.insert(
                 key,
                 Arc::new(Table {
@@ -305,6 +327,6 @@ impl DynamoDb {
             .submit(batch)
             .await
             .map_err(|e| AwsError::internal(e.to_string()))?;
-        Ok(json!({"TableDescription": desc}))
+        Ok(desc)
     }
 }

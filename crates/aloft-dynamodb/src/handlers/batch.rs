@@ -13,7 +13,8 @@ use crate::domain::value::{item_from_json, item_size, item_to_json};
 use crate::error::{table_not_found, validation};
 use crate::expr::eval::project;
 use crate::handlers::items::{
-    Action, Prepared, check_new_item, expr_context, projection_of, run_write, write_consumed,
+    Action, Prepared, WriteFailure, check_new_item, check_no_transaction, collection_metrics,
+    expr_context, projection_of, run_write, write_consumed,
 };
 
 fn too_many(member: &str, max: usize) -> AwsError {
@@ -108,7 +109,12 @@ impl DynamoDb {
             ));
         }
         let mode = input.get("ReturnConsumedCapacity").and_then(Json::as_str);
+        let metrics_wanted = input
+            .get("ReturnItemCollectionMetrics")
+            .and_then(Json::as_str)
+            == Some("SIZE");
         let mut preps: Vec<Prepared> = Vec::new();
+        let mut requests: Vec<Json> = Vec::new();
         for (name, writes) in req {
             let table = self.table(rc, name)?;
             let meta = table.data.read().expect("table lock").meta.clone();
@@ -131,6 +137,7 @@ impl DynamoDb {
                     return Err(validation("Provided list of item keys contains duplicates"));
                 }
                 seen.push(key.clone());
+                requests.push(w.clone());
                 preps.push(Prepared {
                     table: table.clone(),
                     table_name: name.clone(),
@@ -143,14 +150,43 @@ impl DynamoDb {
         }
         let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
         let mut commits = Vec::new();
-        for p in &preps {
+        let mut unprocessed: serde_json::Map<String, Json> = serde_json::Map::new();
+        let mut metrics: serde_json::Map<String, Json> = serde_json::Map::new();
+        let mut failure = None;
+        for (p, request) in preps.iter().zip(requests) {
             self.throttle_write(&p.table)?;
+            // Items held by an uncommitted transaction are left for the client to retry.
+            if check_no_transaction(self, p).is_err() {
+                if let Json::Array(list) = unprocessed
+                    .entry(p.table_name.clone())
+                    .or_insert_with(|| json!([]))
+                {
+                    list.push(request);
+                }
+                continue;
+            }
             let mut batch = Batch::new();
             let mut data = p.table.data.write().expect("table lock");
             if data.deleted {
                 continue;
             }
-            if let Ok((old, new, w)) = run_write(self, &mut data, p, &mut batch) {
+            let result = run_write(self, &mut data, p, &mut batch);
+            if let Err(WriteFailure::Invalid(e)) = result {
+                failure = Some(e);
+                break;
+            }
+            if let Ok((old, new, w)) = result {
+                if metrics_wanted
+                    && let Some(m) = new
+                        .as_ref()
+                        .or(old.as_deref())
+                        .and_then(|i| collection_metrics(&data, i))
+                    && let Json::Array(list) = metrics
+                        .entry(p.table_name.clone())
+                        .or_insert_with(|| json!([]))
+                {
+                    list.push(m);
+                }
                 let c = write_consumed(&data.meta, old.as_deref(), new.as_ref(), &w, 1.0);
                 let e = consumed
                     .entry(p.table_name.clone())
@@ -167,7 +203,13 @@ impl DynamoDb {
         for c in commits {
             c.await.map_err(|e| AwsError::internal(e.to_string()))?;
         }
-        let mut out = json!({"UnprocessedItems": {}});
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let mut out = json!({"UnprocessedItems": unprocessed});
+        if !metrics.is_empty() {
+            out["ItemCollectionMetrics"] = Json::Object(metrics);
+        }
         if mode.is_some_and(|m| m != "NONE") {
             out["ConsumedCapacity"] =
                 Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());

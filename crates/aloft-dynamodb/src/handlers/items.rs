@@ -12,7 +12,7 @@ use crate::capacity::{Consumed, read_units, write_units};
 use crate::domain::value::{
     AttrValue, Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json,
 };
-use crate::error::{conditional_failed, invalid_param, table_not_found, validation};
+use crate::error::{ErrorCode, conditional_failed, invalid_param, table_not_found, validation};
 use crate::expr::ast::{Cond, Path, Update};
 use crate::expr::eval::{eval, project};
 use crate::expr::{ExprContext, ExprKind, parse_condition, parse_projection, parse_update};
@@ -165,8 +165,78 @@ pub fn run_write(
     if new.is_none() && old.is_none() {
         return Ok((None, None, IndexWrites::default()));
     }
+    if let Some(n) = &new {
+        check_collection_limit(db, data, old.as_deref(), n).map_err(WriteFailure::Invalid)?;
+    }
     let (old, writes) = data.write(&db.db, p.key.clone(), new.clone(), Actor::User, batch);
     Ok((old, new, writes))
+}
+
+/// Rejects a write that would grow its item collection past the limit (tables with LSIs).
+pub fn check_collection_limit(
+    db: &DynamoDb,
+    data: &TableData,
+    old: Option<&Item>,
+    new: &Item,
+) -> Result<(), AwsError> {
+    if !data.has_lsi() {
+        return Ok(());
+    }
+    let Some(part) = data.collection_of(new) else {
+        return Ok(());
+    };
+    let grow = data.collection_share(new);
+    let shrink = old.map_or(0, |o| data.collection_share(o));
+    let limit = db
+        .db
+        .collection_limit
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if grow > shrink && data.collection_size(&part) + grow - shrink > limit {
+        return Err(
+            ErrorCode::ItemCollectionSizeLimitExceededException.err("Collection size exceeded.")
+        );
+    }
+    Ok(())
+}
+
+/// `ItemCollectionMetrics` for a write to a table with local secondary indexes.
+pub fn collection_metrics(data: &TableData, item: &Item) -> Option<Json> {
+    if !data.has_lsi() {
+        return None;
+    }
+    let hash = &data.meta.schema.hash.name;
+    let value = item.get(hash)?;
+    let part = data.collection_of(item)?;
+    let gb = data.collection_size(&part) as f64 / (1024.0 * 1024.0 * 1024.0);
+    let mut key = Item::new();
+    key.insert(hash, value.clone());
+    Some(json!({"ItemCollectionKey": item_to_json(&key),
+        "SizeEstimateRangeGB": [gb.floor(), gb.floor() + 1.0]}))
+}
+
+/// The write conflicts with a transaction that holds the item and has not committed yet.
+pub fn check_no_transaction(db: &DynamoDb, p: &Prepared) -> Result<(), AwsError> {
+    if db
+        .db
+        .in_flight_count
+        .load(std::sync::atomic::Ordering::Acquire)
+        == 0
+    {
+        return Ok(());
+    }
+    let key = (Arc::as_ptr(&p.table) as usize, p.key.clone());
+    if db
+        .db
+        .in_flight
+        .lock()
+        .expect("in-flight lock")
+        .contains(&key)
+    {
+        return Err(
+            ErrorCode::TransactionConflictException.err("Transaction is ongoing for the item")
+        );
+    }
+    Ok(())
 }
 
 /// Write capacity of one item write on the table and its indexes.
@@ -308,14 +378,31 @@ impl DynamoDb {
         let rv = return_values(&input, allowed_rv)?;
         let (prep, ctx) = self.prepare(rc, &input, kind)?;
         ctx.check_unused()?;
+        let metrics_wanted = match str_param(&input, "ReturnItemCollectionMetrics") {
+            None | Some("NONE") => false,
+            Some("SIZE") => true,
+            Some(other) => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{other}' at 'returnItemCollectionMetrics' failed to satisfy constraint: Member must satisfy enum value set: [SIZE, NONE]"
+                )));
+            }
+        };
         self.throttle_write(&prep.table)?;
+        check_no_transaction(self, &prep)?;
         let mut batch = Batch::new();
+        let mut metrics = None;
         let (result, meta_name, commit) = {
             let mut data = prep.table.data.write().expect("table lock");
             if data.deleted {
                 return Err(table_not_found());
             }
             let r = run_write(self, &mut data, &prep, &mut batch);
+            if metrics_wanted && let Ok((old, new, _)) = &r {
+                metrics = new
+                    .as_ref()
+                    .or(old.as_deref())
+                    .and_then(|i| collection_metrics(&data, i));
+            }
             let consumed = match &r {
                 Ok((old, new, w)) => {
                     write_consumed(&data.meta, old.as_deref(), new.as_ref(), w, 1.0)
@@ -366,6 +453,9 @@ impl DynamoDb {
         }
         if let Some(c) = meta_name.render(str_param(&input, "ReturnConsumedCapacity")) {
             out["ConsumedCapacity"] = c;
+        }
+        if let Some(m) = metrics {
+            out["ItemCollectionMetrics"] = m;
         }
         Ok(out)
     }

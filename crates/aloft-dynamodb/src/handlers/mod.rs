@@ -2,8 +2,11 @@
 
 pub mod backups;
 pub mod batch;
+pub mod global;
 pub mod items;
 pub mod legacy;
+pub mod partiql;
+pub mod pitr;
 pub mod query;
 pub mod tables;
 pub mod transact;

@@ -41,7 +41,7 @@ fn name_from_arn(arn: &str) -> Option<(String, String, String)> {
 }
 
 impl DynamoDb {
-    async fn commit(&self, batch: Batch) -> Result<(), AwsError> {
+    pub(crate) async fn commit(&self, batch: Batch) -> Result<(), AwsError> {
         self.db
             .store
             .submit(batch)
@@ -112,6 +112,7 @@ impl DynamoDb {
             (describe(&data, "DELETING"), (*data.meta).clone())
         };
         self.db.drop_table(&meta).await?;
+        self.leave_group(&meta).await?;
         Ok(json!({"TableDescription": desc}))
     }
 
@@ -154,6 +155,10 @@ impl DynamoDb {
             .db
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| not_found_named(&name))?;
+        if let Some(updates) = input.get("ReplicaUpdates").and_then(Json::as_array) {
+            let desc = self.update_replicas(rc, &name, updates).await?;
+            return Ok(json!({"TableDescription": desc}));
+        }
         let mut batch = Batch::new();
         let desc = {
             let mut data = table.data.write().expect("table lock");
@@ -270,11 +275,6 @@ impl DynamoDb {
                 meta.sse = sse["Enabled"].as_bool().unwrap_or(true);
                 changed = true;
             }
-            if input.get("ReplicaUpdates").is_some_and(|v| !v.is_null()) {
-                return Err(validation(
-                    "Aloft does not support global table replicas yet",
-                ));
-            }
             if !changed {
                 return Err(validation(
                     "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
@@ -305,7 +305,7 @@ impl DynamoDb {
         })
     }
 
-    async fn edit_meta(
+    pub(crate) async fn edit_meta(
         &self,
         table: &Arc<Table>,
         f: impl FnOnce(&mut TableMeta) -> Result<(), AwsError>,
@@ -439,46 +439,6 @@ impl DynamoDb {
         })
     }
 
-    pub async fn describe_continuous_backups(
-        &self,
-        rc: &RequestContext,
-        input: Json,
-    ) -> Result<Json, AwsError> {
-        let name = table_name(&input)?;
-        let table = self
-            .db
-            .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| {
-                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
-            })?;
-        let data = table.data.read().expect("table lock");
-        Ok(json!({"ContinuousBackupsDescription": pitr_description(&data.meta)}))
-    }
-
-    pub async fn update_continuous_backups(
-        &self,
-        rc: &RequestContext,
-        input: Json,
-    ) -> Result<Json, AwsError> {
-        let name = table_name(&input)?;
-        let table = self
-            .db
-            .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| {
-                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
-            })?;
-        let enabled = input["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
-            .as_bool()
-            .unwrap_or(false);
-        let meta = self
-            .edit_meta(&table, |m| {
-                m.pitr = enabled;
-                Ok(())
-            })
-            .await?;
-        Ok(json!({"ContinuousBackupsDescription": pitr_description(&meta)}))
-    }
-
     pub async fn describe_limits(
         &self,
         _rc: &RequestContext,
@@ -501,17 +461,4 @@ impl DynamoDb {
             .trim_start_matches("https://");
         Ok(json!({"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}))
     }
-}
-
-fn pitr_description(meta: &TableMeta) -> Json {
-    let now = clock::now_secs_f64();
-    let mut pitr =
-        json!({"PointInTimeRecoveryStatus": if meta.pitr { "ENABLED" } else { "DISABLED" }});
-    if meta.pitr {
-        pitr["EarliestRestorableDateTime"] =
-            json!((meta.created_ms as f64 / 1000.0).max(now - 35.0 * 86400.0));
-        pitr["LatestRestorableDateTime"] = json!(now - 300.0);
-        pitr["RecoveryPeriodInDays"] = json!(35);
-    }
-    json!({"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr})
 }

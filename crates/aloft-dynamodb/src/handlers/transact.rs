@@ -15,8 +15,8 @@ use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::error::{ErrorCode, validation};
 use crate::expr::eval::{eval, project};
 use crate::handlers::items::{
-    Action, Prepared, check_new_item, expr_context, next_item, projection_of, table_name,
-    write_consumed,
+    Action, Prepared, check_collection_limit, check_new_item, collection_metrics, expr_context,
+    next_item, projection_of, table_name, write_consumed,
 };
 use crate::state::{Actor, Table, TableData};
 
@@ -32,6 +32,81 @@ fn reason(code: &str, message: Option<&str>, item: Option<&Item>) -> Json {
         r["Item"] = item_to_json(i);
     }
     r
+}
+
+/// A transaction's writes applied in memory: the journal commit to await, capacity per
+/// table, ItemCollectionMetrics per table (tables with LSIs).
+type Applied = (
+    aloft_store::Commit,
+    HashMap<String, Consumed>,
+    serde_json::Map<String, Json>,
+);
+
+/// TransactionCanceledException with its reasons, in the order of the request's items.
+fn cancelled(reasons: Vec<Json>) -> AwsError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap_or("None"))
+        .collect();
+    ErrorCode::TransactionCanceledException
+        .err(format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ))
+        .with_field("CancellationReasons", Json::Array(reasons))
+}
+
+/// The items of a transaction between its checks and its commit: other writers to them get
+/// TransactionConflictException, overlapping transactions are cancelled with
+/// TransactionConflict, as on AWS. Released on drop.
+struct InFlight<'a> {
+    db: &'a DynamoDb,
+    keys: Vec<(usize, Vec<u8>)>,
+}
+
+impl<'a> InFlight<'a> {
+    fn claim(db: &'a DynamoDb, preps: &[(Prepared, bool)]) -> Result<InFlight<'a>, AwsError> {
+        let keys: Vec<(usize, Vec<u8>)> = preps
+            .iter()
+            .map(|(p, _)| (Arc::as_ptr(&p.table) as usize, p.key.clone()))
+            .collect();
+        let mut set = db.db.in_flight.lock().expect("in-flight lock");
+        if keys.iter().any(|k| set.contains(k)) {
+            let reasons: Vec<Json> = keys
+                .iter()
+                .map(|k| {
+                    if set.contains(k) {
+                        reason(
+                            "TransactionConflict",
+                            Some("Transaction is ongoing for the item"),
+                            None,
+                        )
+                    } else {
+                        reason("None", None, None)
+                    }
+                })
+                .collect();
+            return Err(cancelled(reasons));
+        }
+        set.extend(keys.iter().cloned());
+        db.db
+            .in_flight_count
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Ok(InFlight { db, keys })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut set = self.db.db.in_flight.lock().expect("in-flight lock");
+        for k in &self.keys {
+            set.remove(k);
+        }
+        self.db
+            .db
+            .in_flight_count
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl DynamoDb {
@@ -127,7 +202,8 @@ impl DynamoDb {
             preps.push((p, with_item));
         }
 
-        let (commit, consumed) = self.transact_locked(&preps)?;
+        let _claim = InFlight::claim(self, &preps)?;
+        let (commit, consumed, metrics) = self.transact_locked(&preps)?;
         commit
             .await
             .map_err(|e| AwsError::internal(e.to_string()))?;
@@ -136,6 +212,14 @@ impl DynamoDb {
         if mode.is_some_and(|m| m != "NONE") {
             out["ConsumedCapacity"] =
                 Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
+        }
+        if input
+            .get("ReturnItemCollectionMetrics")
+            .and_then(Json::as_str)
+            == Some("SIZE")
+            && !metrics.is_empty()
+        {
+            out["ItemCollectionMetrics"] = Json::Object(metrics);
         }
         if let Some(t) = token {
             self.db.tx_tokens.lock().expect("tokens lock").insert(
@@ -147,10 +231,7 @@ impl DynamoDb {
     }
 
     /// Checks and applies a transaction's writes with every table locked.
-    fn transact_locked(
-        &self,
-        preps: &[(Prepared, bool)],
-    ) -> Result<(aloft_store::Commit, HashMap<String, Consumed>), AwsError> {
+    fn transact_locked(&self, preps: &[(Prepared, bool)]) -> Result<Applied, AwsError> {
         // Lock every table once, in address order.
         let mut tables: Vec<Arc<Table>> = Vec::new();
         for (p, _) in preps {
@@ -198,7 +279,20 @@ impl DynamoDb {
                 }
                 Ok(n)
             });
+            let limit = match &next {
+                Ok(Some(Some(item))) => check_collection_limit(self, g, old.as_deref(), item).err(),
+                _ => None,
+            };
             match next {
+                Ok(_) if limit.is_some() => {
+                    failed = true;
+                    reasons.push(reason(
+                        "ItemCollectionSizeLimitExceeded",
+                        limit.as_ref().map(|e| e.message.as_str()),
+                        None,
+                    ));
+                    nexts.push(None);
+                }
                 Ok(n) => {
                     reasons.push(reason("None", None, None));
                     nexts.push(n);
@@ -211,19 +305,11 @@ impl DynamoDb {
             }
         }
         if failed {
-            let codes: Vec<&str> = reasons
-                .iter()
-                .map(|r| r["Code"].as_str().unwrap_or("None"))
-                .collect();
-            return Err(ErrorCode::TransactionCanceledException
-                .err(format!(
-                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-                    codes.join(", ")
-                ))
-                .with_field("CancellationReasons", Json::Array(reasons)));
+            return Err(cancelled(reasons));
         }
         let mut batch = Batch::new();
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
+        let mut metrics = serde_json::Map::new();
         for ((p, _), next) in preps.iter().zip(nexts) {
             let g = &mut guards[slot(p)];
             let entry = consumed
@@ -243,6 +329,16 @@ impl DynamoDb {
                         Actor::User,
                         &mut batch,
                     );
+                    if let Some(m) = new
+                        .as_ref()
+                        .or(old.as_deref())
+                        .and_then(|i| collection_metrics(g, i))
+                        && let Json::Array(list) = metrics
+                            .entry(p.table_name.clone())
+                            .or_insert_with(|| json!([]))
+                    {
+                        list.push(m);
+                    }
                     let c = write_consumed(&g.meta, old.as_deref(), new.as_ref(), &w, 2.0);
                     entry.table_units += c.table_units;
                     for (n, (gl, u)) in c.indexes {
@@ -258,7 +354,7 @@ impl DynamoDb {
         }
         let commit = self.db.store.submit(batch);
         drop(guards);
-        Ok((commit, consumed))
+        Ok((commit, consumed, metrics))
     }
 
     pub async fn transact_get_items(
@@ -301,6 +397,36 @@ impl DynamoDb {
                 .key_param(&item_from_json(&get["Key"])?)?;
             plans.push((name, table, key, projection));
         }
+        // A read of an item an uncommitted write transaction holds is cancelled, as on AWS.
+        if self
+            .db
+            .in_flight_count
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+        {
+            let set = self.db.in_flight.lock().expect("in-flight lock");
+            let busy: Vec<bool> = plans
+                .iter()
+                .map(|(_, t, k, _)| set.contains(&(Arc::as_ptr(t) as usize, k.clone())))
+                .collect();
+            if busy.iter().any(|b| *b) {
+                let reasons: Vec<Json> = busy
+                    .iter()
+                    .map(|b| {
+                        if *b {
+                            reason(
+                                "TransactionConflict",
+                                Some("Transaction is ongoing for the item"),
+                                None,
+                            )
+                        } else {
+                            reason("None", None, None)
+                        }
+                    })
+                    .collect();
+                return Err(cancelled(reasons));
+            }
+        }
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
         let mut responses = Vec::new();
         for (name, table, key, projection) in plans {
@@ -327,5 +453,112 @@ impl DynamoDb {
                 Json::Array(consumed.values().filter_map(|c| c.render(mode)).collect());
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aloft_core::{RequestContext, ServiceContext};
+    use serde_json::json;
+
+    use crate::DynamoDb;
+
+    async fn service() -> (DynamoDb, RequestContext) {
+        let ctx = ServiceContext {
+            store: Arc::new(aloft_store::Ephemeral),
+            blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),
+            targets: aloft_events::Targets::new(),
+            config: Arc::new(aloft_core::service::Config {
+                host: "127.0.0.1".into(),
+                port: 0,
+                data_dir: None,
+                internal_url: String::new(),
+                settings: Default::default(),
+            }),
+        };
+        let rc = RequestContext {
+            request_id: "t".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            service: "dynamodb",
+            signature: None,
+            host_prefix: None,
+            host_label: None,
+            base_url: "http://localhost".into(),
+        };
+        (DynamoDb::start(&ctx).await, rc)
+    }
+
+    #[tokio::test]
+    async fn writes_to_an_item_in_an_uncommitted_transaction_conflict() {
+        let (db, rc) = service().await;
+        db.create_table(
+            &rc,
+            json!({"TableName": "txs", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+        )
+        .await
+        .unwrap();
+        let put = |id: &str| json!({"TableName": "txs", "Item": {"id": {"S": id}}});
+        let (prep, _) = db.prepare(&rc, &put("busy"), "Put").unwrap();
+        // A transaction holding "busy" between its checks and its commit.
+        let claim = super::InFlight::claim(&db, &[(prep, false)]).unwrap();
+
+        let e = db.put_item(&rc, put("busy")).await.unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                "TransactionConflictException",
+                "Transaction is ongoing for the item"
+            )
+        );
+        db.put_item(&rc, put("free")).await.unwrap();
+        let e = db
+            .transact_write_items(
+                &rc,
+                json!({"TransactItems": [{"Put": put("free")}, {"Put": put("busy")}]}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "TransactionCanceledException");
+        let codes: Vec<&str> = e.fields["CancellationReasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["None", "TransactionConflict"]);
+
+        let out = db
+            .batch_write_item(
+                &rc,
+                json!({"RequestItems": {"txs": [
+                {"PutRequest": {"Item": {"id": {"S": "busy"}}}},
+                {"PutRequest": {"Item": {"id": {"S": "other"}}}}]}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out["UnprocessedItems"],
+            json!({"txs": [{"PutRequest": {"Item": {"id": {"S": "busy"}}}}]})
+        );
+        let get =
+            json!({"TransactItems": [{"Get": {"TableName": "txs", "Key": {"id": {"S": "busy"}}}}]});
+        let e = db.transact_get_items(&rc, get.clone()).await.unwrap_err();
+        assert_eq!(e.code, "TransactionCanceledException");
+        assert_eq!(
+            e.fields["CancellationReasons"][0]["Code"],
+            "TransactionConflict"
+        );
+
+        drop(claim);
+        db.transact_get_items(&rc, get).await.unwrap();
+        db.put_item(&rc, put("busy")).await.unwrap();
+        db.transact_write_items(&rc, json!({"TransactItems": [{"Put": put("busy")}]}))
+            .await
+            .unwrap();
     }
 }

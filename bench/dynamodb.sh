@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# DynamoDB figures (wrk -t2 -c16, unsigned json 1.0 requests), in memory and with --data-dir:
+# PutItem with a new key per request; GetItem of random keys among 1,000,000 preloaded items;
+# Query latency with 10 thousand and with 1 million items in the table; memory per item.
+set -euo pipefail
+BIN="$1"
+PORT=45670
+DURATION="${DURATION:-10s}"
+ITEMS="${ITEMS:-1000000}"
+tmp=$(mktemp -d)
+pid=
+trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+url="http://127.0.0.1:$PORT"
+
+call() { # call OPERATION JSON
+  curl -sf -H "X-Amz-Target: DynamoDB_20120810.$1" -H 'Content-Type: application/x-amz-json-1.0' \
+    -d "$2" "$url/" >/dev/null
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' /proc/$pid/status; }
+
+# wrk script: OPERATION and a body built from a key number per request.
+lua() { # lua FILE OP MODE(seq|rand) RANGE BODY_PREFIX BODY_SUFFIX
+  cat > "$1" <<LUA
+local n = 0
+local id = 0
+setup = function(thread) id = id + 1; thread:set("tid", id) end
+init = function() math.randomseed(os.time() + tid) end
+request = function()
+  n = n + 1
+  local k
+  if "$3" == "seq" then k = tid .. "_" .. n else k = math.random(0, $4 - 1) end
+  return wrk.format("POST", "/", {["X-Amz-Target"] = "DynamoDB_20120810.$2",
+    ["Content-Type"] = "application/x-amz-json-1.0"}, '$5' .. k .. '$6')
+end
+LUA
+}
+run_wrk() { # run_wrk LABEL SCRIPT
+  out=$(wrk -t2 -c16 -d"$DURATION" --latency -s "$2" "$url/")
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" | grep "Non-2xx"; fi
+  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  printf '%-34s %8s req/s   p50 %-8s p99 %s\n' "$1" "$rps" "$p50" "$p99"
+}
+
+bench() { # bench LABEL [aloft args...]
+  local label="$1"; shift
+  "$BIN" --port $PORT --log-level error "$@" >/dev/null &
+  pid=$!
+  until curl -sf "$url/_aloft/health" >/dev/null; do sleep 0.01; done
+  echo "-- $label"
+  for t in bench grow; do
+    call CreateTable '{"TableName":"'$t'","BillingMode":"PAY_PER_REQUEST",
+      "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
+      "KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}'
+  done
+  lua "$tmp/get.lua" GetItem rand "$ITEMS" '{"TableName":"bench","Key":{"pk":{"S":"k' '"}}}'
+  lua "$tmp/query10k.lua" Query rand 10000 \
+    '{"TableName":"bench","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"k' '"}}}'
+  lua "$tmp/query.lua" Query rand "$ITEMS" \
+    '{"TableName":"bench","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"k' '"}}}'
+  lua "$tmp/put.lua" PutItem seq 0 \
+    '{"TableName":"grow","Item":{"name":{"S":"a typical name"},"count":{"N":"1"},"flag":{"BOOL":true},"pk":{"S":"n' '"}}}'
+
+  python3 bench/dynamodb_load.py "$url" bench 0 10000
+  run_wrk "Query, 10k items in the table" "$tmp/query10k.lua"
+  local before; before=$(rss_kib)
+  local t0; t0=$(date +%s.%N)
+  python3 bench/dynamodb_load.py "$url" bench 10000 "$ITEMS"
+  local t1; t1=$(date +%s.%N)
+  local after; after=$(rss_kib)
+  printf 'preload %d items (BatchWriteItem): %.0f items/s, %.0f bytes/item (RSS %d MiB)\n' \
+    "$((ITEMS - 10000))" "$(echo "($ITEMS - 10000) / ($t1 - $t0)" | bc -l)" \
+    "$(echo "($after - $before) * 1024 / ($ITEMS - 10000)" | bc -l)" "$((after / 1024))"
+  run_wrk "Query, $ITEMS items in the table" "$tmp/query.lua"
+  run_wrk "GetItem, random of $ITEMS" "$tmp/get.lua"
+  run_wrk "PutItem, new key each" "$tmp/put.lua"
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+bench "in memory"
+bench "--data-dir" --data-dir "$tmp/data"
+du -sh "$tmp/data" | awk '{print "data dir after the run: " $1}'

@@ -1,0 +1,277 @@
+//! `AttrMap`, the compact map of attribute names to values used for items and `M` values: a
+//! vector sorted by name, sized exactly, with names interned so that a million items sharing
+//! five attribute names hold five name strings, not five million.
+//!
+//! A `BTreeMap` costs a ~600-byte node per item however few attributes it holds; items are
+//! small (a handful of attributes), so a sorted vector with binary search is both smaller and
+//! at least as fast.
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::ops::Index;
+use std::sync::{Arc, RwLock};
+
+use super::value::AttrValue;
+
+/// An attribute name: a shared, immutable string.
+pub type Name = Arc<str>;
+
+/// Interning stops at this many distinct names, so a workload with unbounded attribute
+/// names (e.g. map keys built from ids) cannot grow the table for ever; later names are
+/// simply allocated per item.
+const INTERN_LIMIT: usize = 65_536;
+/// Longer names are rarely shared; not worth the lookup.
+const INTERN_MAX_LEN: usize = 64;
+
+static NAMES: RwLock<Option<HashSet<Name>>> = RwLock::new(None);
+
+/// The shared copy of `s`.
+pub fn intern(s: &str) -> Name {
+    if s.len() > INTERN_MAX_LEN {
+        return Name::from(s);
+    }
+    if let Some(n) = NAMES
+        .read()
+        .ok()
+        .and_then(|g| g.as_ref().and_then(|set| set.get(s).cloned()))
+    {
+        return n;
+    }
+    let Ok(mut g) = NAMES.write() else {
+        return Name::from(s);
+    };
+    let set = g.get_or_insert_with(HashSet::new);
+    if let Some(n) = set.get(s) {
+        return n.clone();
+    }
+    let n = Name::from(s);
+    if set.len() < INTERN_LIMIT {
+        set.insert(n.clone());
+    }
+    n
+}
+
+/// What can become a [`Name`]: an existing name is kept, strings are interned.
+pub trait IntoName {
+    fn into_name(self) -> Name;
+}
+
+impl IntoName for Name {
+    fn into_name(self) -> Name {
+        self
+    }
+}
+impl IntoName for &Name {
+    fn into_name(self) -> Name {
+        self.clone()
+    }
+}
+impl IntoName for &str {
+    fn into_name(self) -> Name {
+        intern(self)
+    }
+}
+impl IntoName for String {
+    fn into_name(self) -> Name {
+        intern(&self)
+    }
+}
+impl IntoName for &String {
+    fn into_name(self) -> Name {
+        intern(self)
+    }
+}
+
+/// Attribute name → value, sorted by name (byte order, like `BTreeMap<String, _>`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AttrMap {
+    entries: Vec<(Name, AttrValue)>,
+}
+
+impl AttrMap {
+    pub fn new() -> Self {
+        AttrMap {
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        AttrMap {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    fn find(&self, k: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(n, _)| n.as_ref().cmp(k))
+    }
+
+    pub fn get<Q: Borrow<str> + ?Sized>(&self, k: &Q) -> Option<&AttrValue> {
+        self.find(k.borrow()).ok().map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut<Q: Borrow<str> + ?Sized>(&mut self, k: &Q) -> Option<&mut AttrValue> {
+        match self.find(k.borrow()) {
+            Ok(i) => Some(&mut self.entries[i].1),
+            Err(_) => None,
+        }
+    }
+
+    pub fn contains_key<Q: Borrow<str> + ?Sized>(&self, k: &Q) -> bool {
+        self.find(k.borrow()).is_ok()
+    }
+
+    pub fn insert(&mut self, k: impl IntoName, v: AttrValue) -> Option<AttrValue> {
+        let k = k.into_name();
+        match self.find(&k) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, v)),
+            Err(i) => {
+                self.entries.insert(i, (k, v));
+                None
+            }
+        }
+    }
+
+    pub fn remove<Q: Borrow<str> + ?Sized>(&mut self, k: &Q) -> Option<AttrValue> {
+        match self.find(k.borrow()) {
+            Ok(i) => Some(self.entries.remove(i).1),
+            Err(_) => None,
+        }
+    }
+
+    /// The value at `k`, inserting `f()` first when absent.
+    pub fn get_or_insert_with(
+        &mut self,
+        k: impl IntoName,
+        f: impl FnOnce() -> AttrValue,
+    ) -> &mut AttrValue {
+        let k = k.into_name();
+        let i = match self.find(&k) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entries.insert(i, (k, f()));
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &AttrValue)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Name> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &AttrValue> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn retain(&mut self, mut f: impl FnMut(&Name, &mut AttrValue) -> bool) {
+        self.entries.retain_mut(|(k, v)| f(k, v));
+    }
+
+    /// Drops spare capacity: stored items are never grown in place.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+}
+
+impl<K: IntoName> FromIterator<(K, AttrValue)> for AttrMap {
+    fn from_iter<I: IntoIterator<Item = (K, AttrValue)>>(iter: I) -> Self {
+        let mut entries: Vec<(Name, AttrValue)> =
+            iter.into_iter().map(|(k, v)| (k.into_name(), v)).collect();
+        // Stable sort, then keep the last of equal names, as repeated inserts would.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Name, AttrValue)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => out.push(e),
+            }
+        }
+        out.shrink_to_fit();
+        AttrMap { entries: out }
+    }
+}
+
+impl<K: IntoName> Extend<(K, AttrValue)> for AttrMap {
+    fn extend<I: IntoIterator<Item = (K, AttrValue)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl IntoIterator for AttrMap {
+    type Item = (Name, AttrValue);
+    type IntoIter = std::vec::IntoIter<(Name, AttrValue)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a AttrMap {
+    type Item = (&'a Name, &'a AttrValue);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Name, AttrValue)>,
+        fn(&'a (Name, AttrValue)) -> (&'a Name, &'a AttrValue),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<Q: Borrow<str> + ?Sized> Index<&Q> for AttrMap {
+    type Output = AttrValue;
+    fn index(&self, k: &Q) -> &AttrValue {
+        self.get(k).expect("attribute present")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_names_sorted_and_unique() {
+        let mut m = AttrMap::new();
+        m.insert("b", AttrValue::Null);
+        m.insert("a", AttrValue::Bool(true));
+        assert_eq!(m.insert("b", AttrValue::Bool(false)), Some(AttrValue::Null));
+        let names: Vec<&str> = m.keys().map(|k| &**k).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(m.remove("a"), Some(AttrValue::Bool(true)));
+        assert!(!m.contains_key("a"));
+        let c: AttrMap = [
+            ("z", AttrValue::Null),
+            ("y", AttrValue::Null),
+            ("z", AttrValue::Bool(true)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c["z"], AttrValue::Bool(true));
+    }
+
+    #[test]
+    fn interns_names() {
+        let a = intern("interned-name");
+        let b = "interned-name".into_name();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn values_are_small() {
+        assert!(std::mem::size_of::<AttrValue>() <= 32);
+        assert_eq!(std::mem::size_of::<(Name, AttrValue)>(), 48);
+    }
+}
