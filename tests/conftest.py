@@ -48,6 +48,8 @@ class Aloft:
 
     def __init__(self, data_dir: Path | None = None, args: list[str] | None = None, env: dict | None = None):
         cmd = [str(BIN), "--port", "0", "--log-level", os.environ.get("ALOFT_TEST_LOG", "warn")]
+        # Python functions run on this interpreter: like AWS's runtime, it has boto3.
+        cmd += ["--set", f"lambda.python={sys.executable}"]
         if data_dir is not None:
             cmd += ["--data-dir", str(data_dir)]
         cmd += args or []

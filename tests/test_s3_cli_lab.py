@@ -103,8 +103,6 @@ def test_seed_004_s3_lab(aloft, tmp_path):
 def test_persistence_across_kill_9(aloft_factory, tmp_path):
     data = tmp_path / "data"
     a = aloft_factory(data_dir=data)
-    if not a.internal("GET", "health")["services"]["s3"].get("durable"):
-        pytest.skip("the durable journal (wip/store) is not in this build yet")
     s3 = a.client("s3")
     s3.create_bucket(Bucket="keep")
     s3.put_bucket_versioning(Bucket="keep", VersioningConfiguration={"Status": "Enabled"})

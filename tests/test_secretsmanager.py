@@ -264,8 +264,6 @@ def test_rotation_runs_the_four_steps_through_a_lambda(aloft, sm):
         Handler="app.handler", Code={"ZipFile": zip_of({"app.py": ROTATOR})}, Timeout=30,
     )["FunctionArn"]
     probe = lam.invoke(FunctionName="rotator", Payload=b'{"Step":"testSecret","SecretId":"x","ClientRequestToken":"t"}')
-    if probe.get("FunctionError") and b"boto3" in probe["Payload"].read():
-        pytest.skip("the machine's python3 has no boto3")
     v1 = sm.create_secret(Name="rot", SecretString=json.dumps({"user": "u", "password": "old"}))["VersionId"]
     with pytest.raises(ClientError) as e:
         sm.rotate_secret(SecretId="rot")
@@ -299,8 +297,6 @@ def test_secrets_survive_restart_with_data_dir(aloft_factory, tmp_path):
     sm.create_secret(Name="keep", SecretString="one")
     sm.put_secret_value(SecretId="keep", SecretString="two")
     a.kill()
-    if not any(p.suffix in (".redb", ".db") for p in tmp_path.rglob("*")):
-        pytest.skip("this build has no durable journal yet")
     sm = aloft_factory(data_dir=tmp_path).client("secretsmanager")
     assert sm.get_secret_value(SecretId="keep")["SecretString"] == "two"
     assert sm.get_secret_value(SecretId="keep", VersionStage="AWSPREVIOUS")["SecretString"] == "one"
@@ -314,6 +310,4 @@ def test_a_lambda_reads_a_secret(aloft, sm):
     sm.create_secret(Name="app/db", SecretString="from-the-vault")
     r = lam.invoke(FunctionName="reader")
     body = json.loads(r["Payload"].read())
-    if r.get("FunctionError") and "boto3" in json.dumps(body):
-        pytest.skip("the machine's python3 has no boto3")
     assert body == "from-the-vault"
