@@ -4,6 +4,7 @@
 //! [`crate::Service::authority`]); the core only knows this small contract.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -41,6 +42,19 @@ impl Caller {
             root: true,
         }
     }
+
+    /// An unsigned request: only statements with `"Principal": "*"` (or `{"AWS": "*"}`) apply.
+    pub fn anonymous() -> Self {
+        Self {
+            access_key: String::new(),
+            secret: String::new(),
+            session_token: None,
+            account: String::new(),
+            arn: "anonymous".to_string(),
+            expires_millis: None,
+            root: false,
+        }
+    }
 }
 
 /// The outcome of a policy evaluation, with what AWS's message needs.
@@ -65,6 +79,58 @@ pub struct Authorization<'a> {
     pub resource_policy: Option<&'a str>,
     /// Condition keys (`aws:PrincipalArn`, `aws:RequestedRegion`, ...).
     pub context: &'a HashMap<String, Vec<String>>,
+    /// Only the resource's own policy decides (the caller's side is already settled): another
+    /// account's root, anonymous callers, and the bucket owner's side of a cross-account S3 call.
+    pub resource_only: bool,
+}
+
+/// What the gateway hands S3 in the request's extensions when `--verify-signatures` or
+/// `--enforce-iam` is on: S3 checks what only it can (SigV2 query signatures, POST form
+/// signatures, anonymous access by bucket policy and ACL, the bucket owner's account).
+#[derive(Clone)]
+pub struct Enforcement {
+    pub verify: bool,
+    pub enforce: bool,
+    pub authority: Option<Arc<dyn Authority>>,
+}
+
+impl Enforcement {
+    /// The caller an access key stands for (as the gateway resolves it).
+    pub fn caller(&self, key: &str) -> Option<Caller> {
+        self.authority
+            .as_ref()
+            .and_then(|a| a.caller(key))
+            .or_else(|| is_default_key(key).then(|| Caller::root(key, &account_for_key(key))))
+    }
+
+    /// The decision for `caller` (or an anonymous caller) under `--enforce-iam`; `Allowed`
+    /// when enforcement is off.
+    pub fn decide(
+        &self,
+        caller: Option<&Caller>,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<&str>,
+        context: &HashMap<String, Vec<String>>,
+        resource_only: bool,
+    ) -> Decision {
+        let Some(authority) = self.authority.as_ref().filter(|_| self.enforce) else {
+            return Decision::Allowed;
+        };
+        let anonymous = Caller::anonymous();
+        let (caller, resource_only) = match caller {
+            Some(c) => (c, resource_only),
+            None => (&anonymous, true),
+        };
+        authority.authorize(&Authorization {
+            caller,
+            action,
+            resource,
+            resource_policy,
+            context,
+            resource_only,
+        })
+    }
 }
 
 pub trait Authority: Send + Sync + 'static {

@@ -60,6 +60,13 @@ impl Guard {
             return Ok(body);
         }
         let spec = service.spec();
+        if spec.name == "s3" {
+            parts.extensions.insert(auth::Enforcement {
+                verify: self.verify,
+                enforce: self.enforce,
+                authority: self.authority.clone(),
+            });
+        }
         let model = model_of(spec.name, spec.signing_names);
         let protocol = model.map(|m| aloft_protocol::detect(m, parts));
         let fail = |e: AwsError| render(model, protocol, &ctx.request_id, &e);
@@ -106,7 +113,9 @@ impl Guard {
                     return Err(fail(missing_token(protocol)));
                 }
             }
-            Some(c) if self.enforce && !c.root => {
+            // Root has every permission in its own account; another account's root is let in
+            // only by the resource's own policy.
+            Some(c) if self.enforce => {
                 if let Some((op, input)) = &op_input {
                     self.authorize(service, ctx, c, op, input, protocol)
                         .await
@@ -184,12 +193,19 @@ impl Guard {
             .as_ref()
             .map_or(ctx.service, |s| s.credential.service.as_str());
         let prefix = auth::action_prefix(signing);
-        let wanted = service.authorization(ctx, op, input).unwrap_or_else(|| {
+        let mut wanted = service.authorization(ctx, op, input).unwrap_or_else(|| {
             vec![(
                 auth::default_action(prefix, op),
                 auth::default_resource(prefix, &ctx.region, &ctx.account_id, input),
             )]
         });
+        if caller.root {
+            // S3's ARNs name no account: S3 compares the bucket owner itself.
+            wanted.retain(|(_, r)| foreign(r, &caller.account));
+            if wanted.is_empty() {
+                return Ok(());
+            }
+        }
         let mut context: HashMap<String, Vec<String>> = HashMap::new();
         context.insert("aws:PrincipalArn".into(), vec![caller.arn.clone()]);
         context.insert("aws:PrincipalAccount".into(), vec![caller.account.clone()]);
@@ -213,6 +229,7 @@ impl Guard {
                 resource: &resource,
                 resource_policy: policy.as_deref(),
                 context: &context,
+                resource_only: caller.root,
             });
             if decision != Decision::Allowed {
                 return Err(access_denied(
@@ -230,6 +247,11 @@ impl Guard {
         }
         Ok(())
     }
+}
+
+/// Whether a resource ARN names an account other than `account`.
+fn foreign(resource: &str, account: &str) -> bool {
+    crate::arn::parse(resource).is_some_and(|a| !a.account.is_empty() && a.account != account)
 }
 
 /// The model of a service: by its name, else by a signing name (`events`, `monitoring`).
@@ -415,6 +437,15 @@ mod tests {
             missing_token(Some(Protocol::RestJson)).message,
             "Missing Authentication Token"
         );
+    }
+
+    #[test]
+    fn roots_are_checked_only_on_other_accounts_resources() {
+        let q = "arn:aws:sqs:us-east-1:111122223333:q";
+        assert!(foreign(q, "000000000000"));
+        assert!(!foreign(q, "111122223333"));
+        assert!(!foreign("arn:aws:s3:::b/k", "000000000000"));
+        assert!(!foreign("*", "000000000000"));
     }
 
     #[test]

@@ -110,6 +110,10 @@ fn identity_policies(id: &Identity, caller_arn: &str) -> (Vec<Value>, Option<Val
 
 /// The ARNs a resource policy's `Principal` may name the caller by.
 fn principal_names(caller: &Caller) -> Vec<String> {
+    // Anonymous callers match only `*`.
+    if caller.account.is_empty() {
+        return vec![caller.arn.clone()];
+    }
     let mut names = vec![
         caller.arn.clone(),
         caller.account.clone(),
@@ -148,6 +152,20 @@ impl Authority for Identity {
             resource: auth.resource,
             context: auth.context,
         };
+        if auth.resource_only {
+            let names = principal_names(auth.caller);
+            let decision = auth
+                .resource_policy
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .map(|doc| resource_decision(&doc, &names, &req));
+            return match decision {
+                Some(Decision::Allowed) => CoreDecision::Allowed,
+                Some(Decision::ExplicitDeny) => CoreDecision::ExplicitDeny {
+                    resource_based: true,
+                },
+                _ => CoreDecision::ImplicitDeny,
+            };
+        }
         let (docs, boundary) = identity_policies(self, &auth.caller.arn);
         let session = self
             .credential(&auth.caller.access_key)
