@@ -147,7 +147,7 @@ impl BodyStore {
         let mut ing = Ingest::new(self, opts.algo, opts.content_sha256);
         let mut decoder = opts
             .chunked
-            .map(|(mode, len)| aloft_sigv4::ChunkedDecoder::new(mode, len, None));
+            .map(|(mode, len)| aloft_sigv4::ChunkedDecoder::new(mode, len, opts.verify.clone()));
         while let Some(frame) = body.frame().await {
             let frame = match frame {
                 Ok(f) => f,
@@ -245,6 +245,9 @@ pub struct IngestOptions {
     pub content_sha256: Option<[u8; 32]>,
     /// aws-chunked framing and `x-amz-decoded-content-length`.
     pub chunked: Option<(aloft_sigv4::ChunkedMode, Option<u64>)>,
+    /// Under `--verify-signatures`: the seed signature's context, so every chunk's chained
+    /// signature is checked (`None`: parsed, not checked).
+    pub verify: Option<aloft_sigv4::StreamingContext>,
     pub max: u64,
 }
 
@@ -555,6 +558,7 @@ mod tests {
             algo,
             content_sha256: sha,
             chunked: None,
+            verify: None,
             max,
         }
     }
@@ -567,6 +571,7 @@ mod tests {
             algo: Some(Algo::CRC32),
             content_sha256: None,
             chunked: Some((aloft_sigv4::ChunkedMode::Unsigned, Some(5))),
+            verify: None,
             max: 100,
         };
         let got = s.ingest(aloft_core::body::full(body), o).await.unwrap();

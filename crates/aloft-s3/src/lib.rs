@@ -171,6 +171,35 @@ impl Service for S3 {
         }
     }
 
+    fn authorization(
+        &self,
+        _ctx: &aloft_core::RequestContext,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Option<Vec<(String, String)>> {
+        let s = |n: &str| input.get(n).and_then(serde_json::Value::as_str);
+        let bucket = s("Bucket").filter(|b| !b.is_empty());
+        let resource = bucket.map_or_else(
+            || "*".to_string(),
+            |b| domain::access::resource_arn(b, s("Key")),
+        );
+        Some(vec![(domain::access::iam_action(operation), resource)])
+    }
+
+    /// The bucket policy with the bucket's and object's public ACL grants, as the engine
+    /// evaluates them for a signed caller.
+    async fn resource_policy(
+        &self,
+        _ctx: &aloft_core::RequestContext,
+        resource: &str,
+    ) -> Option<String> {
+        let (bucket, key) = domain::access::parse_arn(resource)?;
+        let cell = self.bucket(bucket).ok()?;
+        let b = cell.read().ok()?;
+        let acl = key.and_then(|k| b.current(k)).and_then(|v| v.meta.acl.clone());
+        domain::access::effective_policy(&b.info.config, bucket, key, acl.as_deref(), false, false)
+    }
+
     async fn reset(&self) {
         let all: Vec<BucketCell> = match self.buckets.write() {
             Ok(mut m) => m.drain().map(|(_, v)| v).collect(),

@@ -1,6 +1,7 @@
 //! S3's behaviour apart from HTTP and storage: names, models, listing, conditions and the
 //! bucket sub-resource rules.
 
+pub mod access;
 pub mod conditions;
 pub mod config;
 pub mod cors;

@@ -217,21 +217,7 @@ fn check_notifications(n: &mut NotificationConfiguration) -> Result<(), AwsError
     Ok(())
 }
 
-fn policy_is_public(policy: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(policy) else {
-        return false;
-    };
-    let statements = match &v["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        s @ serde_json::Value::Object(_) => vec![s.clone()],
-        _ => return false,
-    };
-    statements.iter().any(|s| {
-        s["Effect"] == "Allow"
-            && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
-            && s.get("Condition").is_none()
-    })
-}
+use crate::domain::access::policy_is_public;
 
 #[derive(Serialize)]
 struct PolicyStatus {
@@ -319,6 +305,7 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             if v.get("Statement").is_none() {
                 return Err(malformed_policy("Missing required field Statement"));
             }
+            super::access::check_policy_put(s3, call, &text)?;
             update(s3, b, |c| c.policy = Some(text)).await?;
             Ok(Resp::new(204).empty())
         }

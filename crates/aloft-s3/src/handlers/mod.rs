@@ -1,6 +1,7 @@
 //! From request to response: the per-request [`Call`], operation dispatch, presigned-URL
 //! expiry, CORS headers and S3's error rendering (no body for HEAD).
 
+pub(crate) mod access;
 mod buckets;
 mod config;
 mod cors;
@@ -217,6 +218,7 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
     if t.key.is_some() {
         check_key(&call.key)?;
     }
+    access::check(s3, call, op)?;
     use Op::*;
     match op {
         ListBuckets => buckets::list_buckets(s3, call).await,

@@ -240,6 +240,11 @@ pub async fn ingest_body(
         algo: Some(algo.unwrap_or(Algo::CRC64NVME)),
         content_sha256,
         chunked: chunked_mode.map(|m| (m, decoded_len)),
+        verify: call
+            .parts
+            .extensions
+            .get::<aloft_sigv4::Verified>()
+            .map(aloft_sigv4::Verified::streaming_context),
         max,
     };
     let body = call.take_body();

@@ -3,7 +3,7 @@
 
 use aloft_core::AwsError;
 use aloft_core::body::Response;
-use aloft_sigv4::post_policy::PostPolicy;
+use aloft_sigv4::post_policy::{PostCredentials, PostPolicy};
 use serde::Serialize;
 
 use super::Call;
@@ -35,6 +35,68 @@ fn policy_error(e: &aloft_sigv4::post_policy::PolicyError) -> AwsError {
         err = err.with_field(k, v);
     }
     err
+}
+
+/// Under `--verify-signatures` the form's signature (SigV4 `x-amz-signature`, or SigV2
+/// `signature`) must be the policy signed with the key's secret; under `--enforce-iam` the
+/// signer (or an anonymous uploader) must be allowed `s3:PutObject` on the key.
+fn check_form_signature(
+    s3: &S3,
+    call: &Call,
+    fields: &[(String, String)],
+    key: &str,
+) -> Result<(), AwsError> {
+    let Some(ent) = super::access::enforcement(call).cloned() else {
+        return Ok(());
+    };
+    let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let unknown = |k: &str| {
+        AwsError::new(
+            "InvalidAccessKeyId",
+            403,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+        .with_field("AWSAccessKeyId", k)
+    };
+    let caller = if let Some(k) = get("awsaccesskeyid") {
+        let caller = ent.caller(k).ok_or_else(|| unknown(k))?;
+        let policy = get("policy").unwrap_or_default();
+        let sig = get("signature").unwrap_or_default();
+        if ent.verify && super::access::hmac_sha1_b64(&caller.secret, policy) != sig {
+            return Err(S3Error::SignatureDoesNotMatch
+                .msg("The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+                .with_field("AWSAccessKeyId", k)
+                .with_field("StringToSign", policy)
+                .with_field("SignatureProvided", sig));
+        }
+        Some(caller)
+    } else {
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        match PostCredentials::from_fields(&refs).map_err(|e| policy_error(&e))? {
+            None => None,
+            Some(creds) => {
+                let k = &creds.credential.access_key;
+                let caller = ent.caller(k).ok_or_else(|| unknown(k))?;
+                if ent.verify {
+                    creds.verify(&caller.secret).map_err(|e| policy_error(&e))?;
+                }
+                Some(caller)
+            }
+        }
+    };
+    super::access::judge(
+        s3,
+        call,
+        &ent,
+        caller.as_ref(),
+        false,
+        "s3:PutObject",
+        &call.bucket,
+        Some(key),
+    )
 }
 
 pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
@@ -104,6 +166,7 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
             policy = Some(parsed);
         }
     }
+    check_form_signature(s3, call, &plain, &key)?;
     let mut meta = ObjectMeta {
         content_type: text("content-type").or_else(|| file.content_type.clone()),
         content_disposition: text("content-disposition"),
@@ -144,6 +207,7 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
                 algo: Some(Algo::CRC64NVME),
                 content_sha256: None,
                 chunked: None,
+                verify: None,
                 max,
             },
         )

@@ -80,6 +80,18 @@ fn serve_object(s3: &S3, call: &Call, v: &ObjectVersion, status: u16) -> Respons
     }
 }
 
+/// Under `--enforce-iam` the website endpoint serves only what anonymous readers may get.
+fn public(s3: &S3, call: &Call, bucket: &str, key: &str) -> bool {
+    let Some(ent) = super::access::enforcement(call) else {
+        return true;
+    };
+    super::access::judge(s3, call, ent, None, false, "s3:GetObject", bucket, Some(key)).is_ok()
+}
+
+fn access_denied(rid: &str) -> Response {
+    html_error(403, "AccessDenied", "Access Denied", &[], rid)
+}
+
 pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let rid = call.ctx.request_id.clone();
     let bucket = call.bucket.clone();
@@ -129,6 +141,9 @@ pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     }
     let key = key_for_path(&cfg, &path_key);
     if let Some(v) = lookup(s3, &bucket, &key) {
+        if !public(s3, call, &bucket, &key) {
+            return Ok(access_denied(&rid));
+        }
         return Ok(serve_object(s3, call, &v, 200));
     }
     // `/docs` with `docs/index.html` present redirects to `/docs/`, as S3 does.
@@ -152,6 +167,9 @@ pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     if let Some(err_key) = cfg.error.as_ref().map(|e| e.key.clone())
         && let Some(v) = lookup(s3, &bucket, &err_key)
     {
+        if !public(s3, call, &bucket, &err_key) {
+            return Ok(access_denied(&rid));
+        }
         return Ok(serve_object(s3, call, &v, 404));
     }
     Ok(html_error(
