@@ -249,9 +249,12 @@ impl Guard {
     }
 }
 
-/// Whether a resource ARN names an account other than `account`.
+/// Whether a resource ARN names an account other than `account` (`aws`, in AWS-managed
+/// policy ARNs, is no account).
 fn foreign(resource: &str, account: &str) -> bool {
-    crate::arn::parse(resource).is_some_and(|a| !a.account.is_empty() && a.account != account)
+    crate::arn::parse(resource).is_some_and(|a| {
+        a.account.len() == 12 && a.account.bytes().all(|b| b.is_ascii_digit()) && a.account != account
+    })
 }
 
 /// The model of a service: by its name, else by a signing name (`events`, `monitoring`).
@@ -446,6 +449,10 @@ mod tests {
         assert!(!foreign(q, "111122223333"));
         assert!(!foreign("arn:aws:s3:::b/k", "000000000000"));
         assert!(!foreign("*", "000000000000"));
+        assert!(!foreign(
+            "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess",
+            "000000000000"
+        ));
     }
 
     #[test]
