@@ -84,9 +84,10 @@ pub struct Authorization<'a> {
     pub resource_only: bool,
 }
 
-/// What the gateway hands S3 in the request's extensions when `--verify-signatures` or
-/// `--enforce-iam` is on: S3 checks what only it can (SigV2 query signatures, POST form
-/// signatures, anonymous access by bucket policy and ACL, the bucket owner's account).
+/// What the gateway hands services in the request's extensions when `--verify-signatures` or
+/// `--enforce-iam` is on, for the checks only they can make: S3 (SigV2 query signatures, POST
+/// form signatures, anonymous access by bucket policy and ACL, the bucket owner's account),
+/// KMS (key policies that do not delegate to IAM).
 #[derive(Clone)]
 pub struct Enforcement {
     pub verify: bool,

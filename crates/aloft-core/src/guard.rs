@@ -60,13 +60,11 @@ impl Guard {
             return Ok(body);
         }
         let spec = service.spec();
-        if spec.name == "s3" {
-            parts.extensions.insert(auth::Enforcement {
-                verify: self.verify,
-                enforce: self.enforce,
-                authority: self.authority.clone(),
-            });
-        }
+        parts.extensions.insert(auth::Enforcement {
+            verify: self.verify,
+            enforce: self.enforce,
+            authority: self.authority.clone(),
+        });
         let model = model_of(spec.name, spec.signing_names);
         let protocol = model.map(|m| aloft_protocol::detect(m, parts));
         let fail = |e: AwsError| render(model, protocol, &ctx.request_id, &e);
@@ -253,7 +251,9 @@ impl Guard {
 /// policy ARNs, is no account).
 fn foreign(resource: &str, account: &str) -> bool {
     crate::arn::parse(resource).is_some_and(|a| {
-        a.account.len() == 12 && a.account.bytes().all(|b| b.is_ascii_digit()) && a.account != account
+        a.account.len() == 12
+            && a.account.bytes().all(|b| b.is_ascii_digit())
+            && a.account != account
     })
 }
 

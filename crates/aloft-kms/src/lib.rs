@@ -24,6 +24,7 @@
 //! from the blob; the ARN only gives the account and region. Errors are KMS's own
 //! (`DisabledException`, `InvalidCiphertextException`, `NotFoundException`, ...).
 
+pub mod access;
 pub mod aliases;
 pub mod crypto;
 pub mod error;
@@ -110,6 +111,45 @@ async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
 }
 
 impl Kms {
+    /// Under `--enforce-iam`, a key policy that does not delegate an action to IAM lets only
+    /// the principals (and grantees) it names perform it, the account's root included.
+    fn check_key_policy(
+        &self,
+        ctx: &RequestContext,
+        parts: &http::request::Parts,
+        op: &str,
+        input: &Value,
+    ) -> std::result::Result<(), AwsError> {
+        use aloft_core::auth::{Caller, Decision, Enforcement, denied_message};
+        let Some(ent) = parts.extensions.get::<Enforcement>().filter(|e| e.enforce) else {
+            return Ok(());
+        };
+        let Some(c) = parts.extensions.get::<Caller>() else {
+            return Ok(());
+        };
+        let action = access::action(op);
+        let (arn, effective) = {
+            let m = self.state.lock();
+            let Some(k) = access::key_of(&m, &ctx.account_id, &ctx.region, input) else {
+                return Ok(());
+            };
+            // Across accounts the gateway already required the key policy to name the caller.
+            if k.account != c.account || access::delegates(&k.policy, &k.account, &action) {
+                return Ok(());
+            }
+            (k.arn.clone(), access::effective_policy(k))
+        };
+        let mut context = std::collections::HashMap::new();
+        context.insert("aws:PrincipalArn".to_string(), vec![c.arn.clone()]);
+        let d = ent.decide(Some(c), &action, &arn, Some(&effective), &context, true);
+        if d == Decision::Allowed {
+            return Ok(());
+        }
+        let msg = denied_message(&c.arn, &action, &arn, d, false)
+            .replace("no identity-based policy", "no resource-based policy");
+        Err(AwsError::new("AccessDeniedException", 400, msg))
+    }
+
     async fn call(&self, ctx: &RequestContext, op: &str, input: Value) -> Out {
         self.sweep(&ctx.account_id, &ctx.region).await?;
         let (a, r) = (ctx.account_id.as_str(), ctx.region.as_str());
@@ -188,6 +228,17 @@ impl Service for KmsService {
             Ok(c) => c,
             Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
         };
+        if let Err(e) = self
+            .0
+            .check_key_policy(&ctx, &parts, call.operation, &call.input)
+        {
+            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
+                model,
+                call.protocol,
+                &e,
+                &rid,
+            ));
+        }
         let resp = match self.0.call(&ctx, call.operation, call.input).await {
             Ok(out) => {
                 aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
@@ -195,6 +246,28 @@ impl Service for KmsService {
             Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
         };
         aloft_core::body::from_bytes(resp)
+    }
+
+    fn authorization(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Vec<(String, String)>> {
+        let m = self.0.state.lock();
+        let arn = access::key_of(&m, &ctx.account_id, &ctx.region, input)
+            .map_or_else(|| "*".to_string(), |k| k.arn.clone());
+        Some(vec![(access::action(operation), arn)])
+    }
+
+    /// The key policy (delegation to IAM taken out) with the key's grants.
+    async fn resource_policy(&self, _ctx: &RequestContext, resource: &str) -> Option<String> {
+        let a = aloft_core::arn::parse(resource)?;
+        let id = a.resource.strip_prefix("key/")?;
+        let m = self.0.state.lock();
+        m.keys
+            .get(&state::scoped(a.account, a.region, id))
+            .map(access::effective_policy)
     }
 
     async fn reset(&self) {

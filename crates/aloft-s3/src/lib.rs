@@ -196,7 +196,9 @@ impl Service for S3 {
         let (bucket, key) = domain::access::parse_arn(resource)?;
         let cell = self.bucket(bucket).ok()?;
         let b = cell.read().ok()?;
-        let acl = key.and_then(|k| b.current(k)).and_then(|v| v.meta.acl.clone());
+        let acl = key
+            .and_then(|k| b.current(k))
+            .and_then(|v| v.meta.acl.clone());
         domain::access::effective_policy(&b.info.config, bucket, key, acl.as_deref(), false, false)
     }
 

@@ -17,8 +17,12 @@ pub fn iam_action(op: &str) -> String {
         "ListObjectVersions" => "ListBucketVersions",
         "ListBuckets" => "ListAllMyBuckets",
         "DeleteObjects" => "DeleteObject",
-        "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy"
-        | "CompleteMultipartUpload" | "PostObject" => "PutObject",
+        "CopyObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload"
+        | "PostObject" => "PutObject",
         "ListParts" => "ListMultipartUploadParts",
         "ListMultipartUploads" => "ListBucketMultipartUploads",
         "GetBucketCors" => "GetBucketCORS",
@@ -121,11 +125,21 @@ fn acl_statements(
             continue;
         }
         let (actions, resource): (Vec<&str>, String) = match (key, g.permission.as_str()) {
-            (Some(k), "READ") => (vec!["s3:GetObject", "s3:GetObjectVersion"], resource_arn(bucket, Some(k))),
+            (Some(k), "READ") => (
+                vec!["s3:GetObject", "s3:GetObjectVersion"],
+                resource_arn(bucket, Some(k)),
+            ),
             (Some(k), "READ_ACP") => (vec!["s3:GetObjectAcl"], resource_arn(bucket, Some(k))),
-            (Some(k), "FULL_CONTROL") => (vec!["s3:GetObject", "s3:GetObjectAcl"], resource_arn(bucket, Some(k))),
+            (Some(k), "FULL_CONTROL") => (
+                vec!["s3:GetObject", "s3:GetObjectAcl"],
+                resource_arn(bucket, Some(k)),
+            ),
             (None, "READ") => (
-                vec!["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"],
+                vec![
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                    "s3:ListBucketMultipartUploads",
+                ],
                 resource_arn(bucket, None),
             ),
             (None, "WRITE") => (
@@ -134,12 +148,19 @@ fn acl_statements(
             ),
             (None, "READ_ACP") => (vec!["s3:GetBucketAcl"], resource_arn(bucket, None)),
             (None, "FULL_CONTROL") => (
-                vec!["s3:ListBucket", "s3:PutObject", "s3:DeleteObject", "s3:GetBucketAcl"],
+                vec![
+                    "s3:ListBucket",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:GetBucketAcl",
+                ],
                 format!("arn:aws:s3:::{bucket}*"),
             ),
             _ => continue,
         };
-        out.push(json!({"Effect": "Allow", "Principal": "*", "Action": actions, "Resource": resource}));
+        out.push(
+            json!({"Effect": "Allow", "Principal": "*", "Action": actions, "Resource": resource}),
+        );
     }
 }
 
@@ -195,7 +216,10 @@ mod tests {
     fn actions_follow_iam_names() {
         assert_eq!(iam_action("HeadObject"), "s3:GetObject");
         assert_eq!(iam_action("PutBucketCors"), "s3:PutBucketCORS");
-        assert_eq!(iam_action("PutPublicAccessBlock"), "s3:PutBucketPublicAccessBlock");
+        assert_eq!(
+            iam_action("PutPublicAccessBlock"),
+            "s3:PutBucketPublicAccessBlock"
+        );
         assert_eq!(iam_action("GetBucketPolicy"), "s3:GetBucketPolicy");
         assert_eq!(parse_arn("arn:aws:s3:::b/a/c"), Some(("b", Some("a/c"))));
         assert_eq!(parse_arn("arn:aws:s3:::b"), Some(("b", None)));
@@ -234,8 +258,12 @@ mod tests {
         let mut c = BucketConfig::default();
         let p = effective_policy(&c, "b", Some("k"), Some("public-read"), true, true).unwrap();
         assert!(p.contains("s3:GetObject") && p.contains("arn:aws:s3:::b/k"));
-        assert!(effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, true).is_none());
-        assert!(effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, false).is_some());
+        assert!(
+            effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, true).is_none()
+        );
+        assert!(
+            effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, false).is_some()
+        );
         c.acl = AccessControlPolicy::canned("1", "public-read-write");
         let p = effective_policy(&c, "b", None, None, true, true).unwrap();
         assert!(p.contains("s3:ListBucket") && p.contains("arn:aws:s3:::b/*"));

@@ -71,12 +71,39 @@ pub fn hmac_sha1_b64(secret: &str, data: &str) -> String {
 
 /// Query parameters that are part of SigV2's canonical resource.
 const SUBRESOURCES: &[&str] = &[
-    "acl", "cors", "delete", "lifecycle", "location", "logging", "notification", "partNumber",
-    "policy", "requestPayment", "response-cache-control", "response-content-disposition",
-    "response-content-encoding", "response-content-language", "response-content-type",
-    "response-expires", "restore", "tagging", "torrent", "uploadId", "uploads", "versionId",
-    "versioning", "versions", "website", "object-lock", "retention", "legal-hold",
-    "publicAccessBlock", "policyStatus", "ownershipControls", "encryption", "accelerate",
+    "acl",
+    "cors",
+    "delete",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "partNumber",
+    "policy",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "publicAccessBlock",
+    "policyStatus",
+    "ownershipControls",
+    "encryption",
+    "accelerate",
 ];
 
 /// SigV2's string to sign for a query-authenticated request (`Expires` in place of `Date`).
@@ -259,7 +286,11 @@ pub fn check(s3: &S3, call: &Call, op: Op) -> Result<(), AwsError> {
         && canned_is_public(canned)
         && matches!(
             op,
-            Op::PutBucketAcl | Op::PutObjectAcl | Op::PutObject | Op::CopyObject | Op::CreateMultipartUpload
+            Op::PutBucketAcl
+                | Op::PutObjectAcl
+                | Op::PutObject
+                | Op::CopyObject
+                | Op::CreateMultipartUpload
         )
         && block_public_acls(s3, &call.bucket)
     {
@@ -267,7 +298,16 @@ pub fn check(s3: &S3, call: &Call, op: Op) -> Result<(), AwsError> {
     }
     let key = (!call.key.is_empty()).then_some(call.key.as_str());
     let action = iam_action(&format!("{op:?}"));
-    judge(s3, call, ent, caller.as_ref(), judged, &action, &call.bucket, key)
+    judge(
+        s3,
+        call,
+        ent,
+        caller.as_ref(),
+        judged,
+        &action,
+        &call.bucket,
+        key,
+    )
 }
 
 fn block_public_acls(s3: &S3, bucket: &str) -> bool {

@@ -85,7 +85,17 @@ fn public(s3: &S3, call: &Call, bucket: &str, key: &str) -> bool {
     let Some(ent) = super::access::enforcement(call) else {
         return true;
     };
-    super::access::judge(s3, call, ent, None, false, "s3:GetObject", bucket, Some(key)).is_ok()
+    super::access::judge(
+        s3,
+        call,
+        ent,
+        None,
+        false,
+        "s3:GetObject",
+        bucket,
+        Some(key),
+    )
+    .is_ok()
 }
 
 fn access_denied(rid: &str) -> Response {
