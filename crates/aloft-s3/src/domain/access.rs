@@ -121,7 +121,8 @@ fn acl_statements(
         let Some(uri) = g.grantee.uri.as_deref() else {
             continue;
         };
-        if uri != ALL_USERS && !(uri == AUTH_USERS && !anonymous) {
+        let applies = uri == ALL_USERS || (uri == AUTH_USERS && !anonymous);
+        if !applies {
             continue;
         }
         let (actions, resource): (Vec<&str>, String) = match (key, g.permission.as_str()) {
