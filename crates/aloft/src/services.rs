@@ -13,6 +13,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_sqs::start(ctx).await,
         aloft_sns::start(ctx).await,
         aloft_eventbridge::start(ctx).await,
+        aloft_scheduler::start(ctx).await,
         aloft_cognito_idp::start(ctx).await,
         aloft_dynamodb::start(ctx).await,
     ];
