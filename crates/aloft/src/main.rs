@@ -57,7 +57,7 @@ async fn run(args: config::Args) -> Result<(), String> {
         )
     );
     gateway
-        .serve(listener, shutdown_signal())
+        .serve(listener, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("stopped");

@@ -1,0 +1,1104 @@
+//! Invoking a deployed stage: route → resource → method → API key and limits → validation →
+//! integration → integration response → method response.
+
+pub mod authorizers;
+pub mod http;
+pub mod lambda;
+pub mod limits;
+pub mod mapping;
+pub mod responses;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aloft_core::{AwsRequest, Response};
+use aloft_events::Delivery;
+use bytes::Bytes;
+use http_body_util::Full;
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+
+use crate::ApiGateway;
+use crate::model::{Integration, IntegrationResponse, Method, Snapshot, Stage};
+use mapping::Params;
+use responses::GatewayError;
+
+/// Where an invocation goes: API, stage and the path after the stage (still encoded).
+pub struct Target {
+    pub api_id: String,
+    pub stage: String,
+    pub path: String,
+}
+
+/// Recognizes the three invocation URL forms.
+pub fn target(req: &AwsRequest) -> Option<Target> {
+    let path = req.path();
+    let split = |rest: &str| -> (String, String) {
+        let rest = rest.trim_start_matches('/');
+        match rest.split_once('/') {
+            Some((stage, p)) => (stage.to_string(), format!("/{p}")),
+            None => (rest.to_string(), "/".to_string()),
+        }
+    };
+    if req.ctx.host_label == Some("execute-api") {
+        let id = req
+            .ctx
+            .host_prefix
+            .as_deref()?
+            .split('.')
+            .next_back()?
+            .to_string();
+        let (stage, path) = split(path);
+        return Some(Target {
+            api_id: id,
+            stage,
+            path,
+        });
+    }
+    if let Some(rest) = path.strip_prefix("/_aws/execute-api/") {
+        let (id, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        let (stage, path) = split(rest);
+        return Some(Target {
+            api_id: id.to_string(),
+            stage,
+            path,
+        });
+    }
+    let rest = path.strip_prefix("/restapis/")?;
+    let (id, rest) = rest.split_once('/')?;
+    let (stage, rest) = rest.split_once('/')?;
+    let rest = rest.strip_prefix("_user_request_")?;
+    Some(Target {
+        api_id: id.to_string(),
+        stage: stage.to_string(),
+        path: if rest.is_empty() {
+            "/".into()
+        } else {
+            rest.to_string()
+        },
+    })
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Finds the resource for a path: literal parts beat `{var}`, which beats `{proxy+}`.
+fn match_resource<'a>(
+    snap: &'a Snapshot,
+    path: &str,
+) -> Option<(&'a crate::model::Resource, IndexMap<String, String>)> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut best: Option<(u32, &crate::model::Resource, IndexMap<String, String>)> = None;
+    for r in snap.resources.values() {
+        let parts: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut params = IndexMap::new();
+        let mut score = 0u32;
+        let mut ok = true;
+        let mut i = 0;
+        for (pi, p) in parts.iter().enumerate() {
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+                if i >= segs.len() || pi != parts.len() - 1 {
+                    ok = false;
+                    break;
+                }
+                params.insert(name.to_string(), decode(&segs[i..].join("/")));
+                i = segs.len();
+                break;
+            }
+            let Some(seg) = segs.get(i) else {
+                ok = false;
+                break;
+            };
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                params.insert(name.to_string(), decode(seg));
+                score = score * 4 + 2;
+            } else if *p == decode(seg) {
+                score = score * 4 + 3;
+            } else {
+                ok = false;
+                break;
+            }
+            i += 1;
+        }
+        if !ok || i != segs.len() {
+            continue;
+        }
+        // Deeper literal matches win; a greedy match counts least.
+        let score = score
+            .saturating_mul(4)
+            .saturating_add(u32::try_from(parts.len()).unwrap_or(0));
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, r, params));
+        }
+    }
+    best.map(|(_, r, p)| (r, p))
+}
+
+fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
+    let mut m: IndexMap<String, Vec<String>> = IndexMap::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let d = |s: &str| decode(&s.replace('+', " "));
+        m.entry(d(k)).or_default().push(d(v));
+    }
+    m
+}
+
+/// What a stage invocation resolved to.
+struct Call {
+    snap: Arc<Snapshot>,
+    stage: Stage,
+    resource_path: String,
+    method: Method,
+    params: Params,
+    body: Bytes,
+    context: Value,
+    http_method: String,
+}
+
+fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
+    let mut resp = ::http::Response::new(aloft_core::body::full(body));
+    *resp.status_mut() = ::http::StatusCode::from_u16(status).unwrap_or(::http::StatusCode::OK);
+    for (k, v) in headers {
+        if let (Ok(n), Ok(v)) = (
+            ::http::HeaderName::from_bytes(k.as_bytes()),
+            ::http::HeaderValue::from_str(&v),
+        ) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    resp
+}
+
+impl ApiGateway {
+    pub(crate) async fn invoke(&self, mut req: AwsRequest, target: Target) -> Response {
+        let rid = req.ctx.request_id.clone();
+        let resolved = {
+            let st = self.lock();
+            st.api_index
+                .get(&target.api_id)
+                .and_then(|k| st.apis.get(k))
+                .and_then(|api| {
+                    let stage = api.stages.get(&target.stage)?;
+                    let dep = api.deployments.get(&stage.deployment_id)?;
+                    Some((
+                        dep.snapshot.clone(),
+                        stage.clone(),
+                        k_account(&st, &target.api_id),
+                    ))
+                })
+        };
+        let Some((snap, stage, account)) = resolved else {
+            let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
+            return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
+        };
+        let body = match req
+            .bytes(10 * 1024 * 1024, || {
+                aloft_core::AwsError::new("RequestTooLarge", 413, "Request Too Long")
+            })
+            .await
+        {
+            Ok(b) => b,
+            Err(_) => {
+                let err = GatewayError::new("REQUEST_TOO_LARGE", "Request Too Long");
+                return aloft_core::body::from_bytes(responses::render(
+                    &err,
+                    Some(&snap),
+                    &json!({}),
+                    &rid,
+                ));
+            }
+        };
+        let mut headers: IndexMap<String, Vec<String>> = IndexMap::new();
+        for (k, v) in &req.parts.headers {
+            if let Ok(v) = v.to_str() {
+                headers
+                    .entry(canonical(k.as_str()))
+                    .or_default()
+                    .push(v.to_string());
+            }
+        }
+        let method_name = req.parts.method.as_str().to_string();
+        let context_base = json!({
+            "accountId": account,
+            "apiId": target.api_id,
+            "stage": target.stage,
+            "requestId": rid,
+            "extendedRequestId": rid,
+            "httpMethod": method_name,
+            "protocol": "HTTP/1.1",
+            "domainName": req.header("host").unwrap_or("localhost"),
+            "domainPrefix": target.api_id,
+            "path": format!("/{}{}", target.stage, target.path),
+            "requestTime": request_time(),
+            "requestTimeEpoch": aloft_core::clock::now_millis(),
+            "identity": {
+                "sourceIp": req.header("x-forwarded-for").and_then(|v| v.split(',').next()).unwrap_or("127.0.0.1").trim(),
+                "userAgent": req.header("user-agent"),
+                "accountId": null, "caller": null, "user": null, "userArn": null,
+                "apiKey": null, "apiKeyId": null, "accessKey": null,
+                "cognitoIdentityPoolId": null, "cognitoIdentityId": null,
+                "cognitoAuthenticationType": null, "cognitoAuthenticationProvider": null,
+                "principalOrgId": null
+            },
+        });
+        let Some((resource, path_params)) = match_resource(&snap, &target.path) else {
+            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+        };
+        let Some(method) = resource
+            .resource_methods
+            .get(&method_name)
+            .or_else(|| resource.resource_methods.get("ANY"))
+            .cloned()
+        else {
+            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+        };
+        let mut context = context_base;
+        context["resourceId"] = json!(resource.id);
+        context["resourcePath"] = json!(resource.path);
+        let call = Call {
+            resource_path: resource.path.clone(),
+            method,
+            params: Params {
+                path: path_params,
+                query: parse_query(req.query()),
+                headers,
+            },
+            body,
+            context,
+            http_method: method_name,
+            stage,
+            snap: snap.clone(),
+        };
+        match self.run(call, &target, &req).await {
+            Ok(resp) => resp,
+            Err((err, context)) => self.fail(&err, &snap, &context, &rid),
+        }
+    }
+
+    fn fail(&self, err: &GatewayError, snap: &Snapshot, context: &Value, rid: &str) -> Response {
+        aloft_core::body::from_bytes(responses::render(err, Some(snap), context, rid))
+    }
+
+    async fn run(
+        &self,
+        mut call: Call,
+        target: &Target,
+        req: &AwsRequest,
+    ) -> Result<Response, (GatewayError, Value)> {
+        let ctx_err = |c: &Value, e: GatewayError| (e, c.clone());
+        // API keys and usage plans.
+        if call.method.api_key_required {
+            let key = call.params.header("x-api-key").map(str::to_string);
+            let (key_id, plan) = self
+                .check_key(key.as_deref(), &target.api_id, &target.stage)
+                .map_err(|e| ctx_err(&call.context, e))?;
+            call.context["identity"]["apiKey"] = json!(key);
+            call.context["identity"]["apiKeyId"] = json!(key_id);
+            let now = aloft_core::clock::now_millis();
+            if let Some(t) = &plan.throttle
+                && let (Some(rate), burst) = (t.rate_limit, t.burst_limit)
+            {
+                #[allow(clippy::cast_precision_loss)]
+                let burst = burst.unwrap_or(rate.ceil() as i64) as f64;
+                if self
+                    .limits
+                    .take(&format!("{}/{key_id}", plan.id), rate, burst, now)
+                    .is_err()
+                {
+                    return Err(ctx_err(
+                        &call.context,
+                        GatewayError::new("THROTTLED", "Too Many Requests"),
+                    ));
+                }
+            }
+            if let Some(q) = &plan.quota
+                && self
+                    .limits
+                    .count(&format!("{}/{key_id}/quota", plan.id), q, now)
+                    .is_err()
+            {
+                return Err(ctx_err(
+                    &call.context,
+                    GatewayError::new("QUOTA_EXCEEDED", "Limit Exceeded"),
+                ));
+            }
+        }
+        // Stage and method throttling (`*/*` or `{path}/{METHOD}` method settings).
+        let setting_key = format!(
+            "{}/{}",
+            call.resource_path.trim_start_matches('/'),
+            call.method.http_method
+        );
+        if let Some(s) = call
+            .stage
+            .method_settings
+            .get(&setting_key)
+            .or_else(|| call.stage.method_settings.get("*/*"))
+            && let Some(rate) = s.get("throttlingRateLimit").and_then(Value::as_f64)
+        {
+            #[allow(clippy::cast_precision_loss)]
+            let burst = s
+                .get("throttlingBurstLimit")
+                .and_then(Value::as_i64)
+                .unwrap_or(5000) as f64;
+            let key = format!("stage/{}/{}/{setting_key}", target.api_id, target.stage);
+            if self
+                .limits
+                .take(&key, rate, burst, aloft_core::clock::now_millis())
+                .is_err()
+            {
+                return Err(ctx_err(
+                    &call.context,
+                    GatewayError::new("THROTTLED", "Too Many Requests"),
+                ));
+            }
+        }
+        if call.method.authorization_type != "NONE" && call.method.authorization_type != "AWS_IAM" {
+            return Err(ctx_err(
+                &call.context,
+                GatewayError::new(
+                    "AUTHORIZER_CONFIGURATION_ERROR",
+                    "Authorizers are not supported by Aloft yet",
+                ),
+            ));
+        }
+        self.validate(&call)
+            .map_err(|e| ctx_err(&call.context, e))?;
+        let Some(integration) = call.method.method_integration.clone() else {
+            return Err(ctx_err(
+                &call.context,
+                GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"),
+            ));
+        };
+        let _ = req;
+        match integration.kind.as_str() {
+            "AWS_PROXY" => self.lambda_proxy(&call, &integration).await,
+            "HTTP_PROXY" => self.http_proxy(&call, &integration).await,
+            _ => self.non_proxy(&call, &integration).await,
+        }
+        .map_err(|e| ctx_err(&call.context, e))
+    }
+
+    /// The key's id and the usage plan that lets it call this stage.
+    fn check_key(
+        &self,
+        value: Option<&str>,
+        api_id: &str,
+        stage: &str,
+    ) -> Result<(String, crate::model::UsagePlan), GatewayError> {
+        let forbidden = || GatewayError::new("INVALID_API_KEY", "Forbidden");
+        let value = value.ok_or_else(forbidden)?;
+        let st = self.lock();
+        let key = st
+            .value_index
+            .get(value)
+            .and_then(|k| st.api_keys.get(k))
+            .filter(|k| k.enabled)
+            .ok_or_else(forbidden)?;
+        let plan = st
+            .plans
+            .values()
+            .find(|p| {
+                p.keys.contains(&key.id)
+                    && p.api_stages
+                        .iter()
+                        .any(|s| s.api_id == api_id && s.stage == stage)
+            })
+            .ok_or_else(forbidden)?;
+        Ok((key.id.clone(), plan.clone()))
+    }
+
+    fn validate(&self, call: &Call) -> Result<(), GatewayError> {
+        let Some(v) = call
+            .method
+            .request_validator_id
+            .as_ref()
+            .and_then(|id| call.snap.validators.get(id))
+        else {
+            return Ok(());
+        };
+        if v.validate_request_parameters {
+            let missing: Vec<&str> = call
+                .method
+                .request_parameters
+                .iter()
+                .filter(|(_, required)| **required)
+                .filter_map(|(name, _)| {
+                    let present = if let Some(h) = name.strip_prefix("method.request.header.") {
+                        call.params.header(h).is_some()
+                    } else if let Some(q) = name.strip_prefix("method.request.querystring.") {
+                        call.params.query.contains_key(q)
+                    } else if let Some(p) = name.strip_prefix("method.request.path.") {
+                        call.params.path.contains_key(p)
+                    } else {
+                        true
+                    };
+                    (!present).then(|| name.rsplit('.').next().unwrap_or(name))
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(GatewayError::new(
+                    "BAD_REQUEST_PARAMETERS",
+                    format!(
+                        "Missing required request parameters: [{}]",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+        }
+        if v.validate_request_body {
+            let ct = call
+                .params
+                .header("content-type")
+                .unwrap_or("application/json");
+            let ct = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let model = call
+                .method
+                .request_models
+                .get(&ct)
+                .or_else(|| call.method.request_models.get("$default"))
+                .and_then(|name| call.snap.models.get(name));
+            if let Some(schema) = model
+                .and_then(|m| m.schema.as_deref())
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            {
+                let invalid = || GatewayError::new("BAD_REQUEST_BODY", "Invalid request body");
+                let doc: Value = serde_json::from_slice(&call.body).map_err(|_| invalid())?;
+                let models = |name: &str| {
+                    call.snap
+                        .models
+                        .get(name)
+                        .and_then(|m| m.schema.as_deref())
+                        .and_then(|s| serde_json::from_str(s).ok())
+                };
+                if !crate::schema::validate(&schema, &doc, &models).is_empty() {
+                    return Err(invalid());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn request_context(call: &Call) -> Value {
+        let mut c = call.context.clone();
+        c["resourcePath"] = json!(call.resource_path);
+        c
+    }
+
+    async fn lambda_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
+        let fn_arn = i
+            .uri
+            .as_deref()
+            .and_then(lambda::function_arn)
+            .map(|a| substitute_stage_vars(a, &call.stage.variables))
+            .ok_or_else(|| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
+        let binary = is_binary(&call.snap, call.params.header("content-type"));
+        let event = lambda::event(
+            &call.resource_path,
+            call.context["path"]
+                .as_str()
+                .and_then(|p| p.split_once('/').map(|(_, r)| r))
+                .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")))
+                .as_deref()
+                .unwrap_or("/"),
+            &call.http_method,
+            &call.params,
+            &call.stage.variables,
+            Self::request_context(call),
+            &call.body,
+            binary,
+        );
+        let out = self
+            .call_lambda(&fn_arn, event.to_string().into(), call)
+            .await?;
+        if out.1 {
+            return Err(GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502));
+        }
+        let p = lambda::parse_response(&out.0).ok_or_else(|| {
+            GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502)
+        })?;
+        Ok(response(p.status, p.headers, p.body))
+    }
+
+    /// Invokes a function synchronously: (payload, failed).
+    async fn call_lambda(
+        &self,
+        arn: &str,
+        payload: Bytes,
+        call: &Call,
+    ) -> Result<(Bytes, bool), GatewayError> {
+        let (account, region) = (
+            call.context["accountId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            arn.split(':').nth(3).unwrap_or("us-east-1").to_string(),
+        );
+        let d = Delivery {
+            payload,
+            sync: true,
+            source_arn: Some(format!(
+                "arn:aws:execute-api:{region}:{account}:{}/{}/{}{}",
+                call.context["apiId"].as_str().unwrap_or_default(),
+                call.context["stage"].as_str().unwrap_or_default(),
+                call.http_method,
+                call.resource_path
+            )),
+            account,
+            region,
+            ..Default::default()
+        };
+        match self.ctx.targets.deliver(arn, d).await {
+            Ok(out) => Ok((
+                out.payload.unwrap_or_default(),
+                out.info.get("FunctionError").is_some(),
+            )),
+            Err(e) => {
+                tracing::warn!("apigateway: invoking {arn} failed: {}", e.message);
+                Err(GatewayError::new("DEFAULT_5XX", "Internal server error"))
+            }
+        }
+    }
+
+    async fn http_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
+        let url = self.integration_url(call, i)?;
+        let mut url = url;
+        let q = query_string(&call.params.query);
+        if !q.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&q);
+        }
+        let method = if i.http_method.as_deref() == Some("ANY") {
+            call.http_method.clone()
+        } else {
+            i.http_method
+                .clone()
+                .unwrap_or_else(|| call.http_method.clone())
+        };
+        let mut b = ::http::Request::builder().method(method.as_str()).uri(&url);
+        for (k, vs) in &call.params.headers {
+            if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            for v in vs {
+                b = b.header(k.as_str(), v.as_str());
+            }
+        }
+        let ans = self.send(b, call.body.clone(), i).await?;
+        let headers = ans
+            .headers
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "transfer-encoding" | "connection" | "content-length"
+                )
+            })
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        Ok(response(ans.status, headers, ans.body))
+    }
+
+    async fn send(
+        &self,
+        b: ::http::request::Builder,
+        body: Bytes,
+        i: &Integration,
+    ) -> Result<http::Answer, GatewayError> {
+        let req = b
+            .body(Full::new(body))
+            .map_err(|_| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
+        let timeout = Duration::from_millis(u64::try_from(i.timeout_in_millis).unwrap_or(29_000));
+        self.http.send(req, timeout).await.map_err(|f| match f {
+            http::Failure::Timeout => {
+                GatewayError::new("INTEGRATION_TIMEOUT", "Endpoint request timed out")
+            }
+            http::Failure::Other(e) => {
+                tracing::warn!("apigateway: integration request failed: {e}");
+                GatewayError::new("INTEGRATION_FAILURE", "Internal server error").with_status(500)
+            }
+        })
+    }
+
+    /// The integration URI with `{name}` filled from `integration.request.path.*` mappings
+    /// (or the method's path parameters of the same name) and stage variables.
+    fn integration_url(&self, call: &Call, i: &Integration) -> Result<String, GatewayError> {
+        let mut url = substitute_stage_vars(i.uri.as_deref().unwrap_or(""), &call.stage.variables);
+        let mut values = call.params.path.clone();
+        for (to, from) in &i.request_parameters {
+            if let Some(name) = to.strip_prefix("integration.request.path.")
+                && let Some(v) = mapping::source(
+                    from,
+                    &call.params,
+                    &call.context,
+                    &call.stage.variables,
+                    None,
+                )
+            {
+                values.insert(name.to_string(), v);
+            }
+        }
+        for (k, v) in &values {
+            let enc = percent_encoding::utf8_percent_encode(v, PATH_SEGMENT).to_string();
+            url = url.replace(
+                &format!("{{{k}+}}"),
+                &v.split('/')
+                    .map(|s| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+            url = url.replace(&format!("{{{k}}}"), &enc);
+        }
+        Ok(url)
+    }
+
+    /// MOCK, HTTP, AWS: request template → integration → selected integration response.
+    async fn non_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
+        let ct = call
+            .params
+            .header("content-type")
+            .unwrap_or("application/json")
+            .to_string();
+        let body_str = String::from_utf8_lossy(&call.body).into_owned();
+        let template = mapping::pick(&i.request_templates, &ct);
+        let passthrough = i.passthrough_behavior.as_deref().unwrap_or("WHEN_NO_MATCH");
+        let request_body = match template {
+            Some(t) => mapping::render(
+                t,
+                &body_str,
+                &call.params,
+                &call.context,
+                &call.stage.variables,
+            )
+            .map_err(|e| {
+                tracing::warn!("apigateway: request template failed: {e}");
+                GatewayError::new("DEFAULT_5XX", "Internal server error")
+            })?,
+            None if passthrough == "NEVER"
+                || passthrough == "WHEN_NO_TEMPLATES" && !i.request_templates.is_empty() =>
+            {
+                return Err(GatewayError::new(
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "Unsupported Media Type",
+                ));
+            }
+            None => body_str,
+        };
+        // What the integration answered: (selector, headers, body).
+        let (selector, headers, body, is_error): (String, ::http::HeaderMap, String, bool) =
+            match i.kind.as_str() {
+                "MOCK" => {
+                    let status = serde_json::from_str::<Value>(&request_body)
+                        .ok()
+                        .and_then(|v| {
+                            v.get("statusCode")
+                                .and_then(|s| s.as_i64().or_else(|| s.as_str()?.parse().ok()))
+                        })
+                        .unwrap_or(200);
+                    (
+                        status.to_string(),
+                        ::http::HeaderMap::new(),
+                        String::new(),
+                        false,
+                    )
+                }
+                "AWS" => {
+                    let uri = i.uri.clone().unwrap_or_default();
+                    if let Some(arn) = lambda::function_arn(&uri) {
+                        let arn = substitute_stage_vars(arn, &call.stage.variables);
+                        let (payload, failed) = self
+                            .call_lambda(&arn, Bytes::from(request_body), call)
+                            .await?;
+                        let text = String::from_utf8_lossy(&payload).into_owned();
+                        let selector = if failed {
+                            serde_json::from_str::<Value>(&text)
+                                .ok()
+                                .and_then(|v| {
+                                    v.get("errorMessage")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_string)
+                                })
+                                .unwrap_or_default()
+                        } else {
+                            String::new()
+                        };
+                        (selector, ::http::HeaderMap::new(), text, failed)
+                    } else {
+                        let ans = self.aws_service(call, i, &uri, request_body).await?;
+                        (
+                            ans.status.to_string(),
+                            ans.headers,
+                            String::from_utf8_lossy(&ans.body).into_owned(),
+                            false,
+                        )
+                    }
+                }
+                _ => {
+                    let url = self.integration_url(call, i)?;
+                    let mut b = ::http::Request::builder()
+                        .method(i.http_method.as_deref().unwrap_or("GET"))
+                        .uri(&url);
+                    for (to, from) in &i.request_parameters {
+                        if let Some(h) = to.strip_prefix("integration.request.header.")
+                            && let Some(v) = mapping::source(
+                                from,
+                                &call.params,
+                                &call.context,
+                                &call.stage.variables,
+                                None,
+                            )
+                        {
+                            b = b.header(h, v);
+                        }
+                    }
+                    b = b.header("content-type", "application/json");
+                    let ans = self.send(b, Bytes::from(request_body), i).await?;
+                    (
+                        ans.status.to_string(),
+                        ans.headers,
+                        String::from_utf8_lossy(&ans.body).into_owned(),
+                        false,
+                    )
+                }
+            };
+        let Some(ir) = select_response(i, &selector, is_error) else {
+            return Err(GatewayError::new(
+                "API_CONFIGURATION_ERROR",
+                "Internal server error",
+            ));
+        };
+        self.method_response(call, ir, &headers, &body)
+    }
+
+    fn method_response(
+        &self,
+        call: &Call,
+        ir: &IntegrationResponse,
+        int_headers: &::http::HeaderMap,
+        body: &str,
+    ) -> Result<Response, GatewayError> {
+        let accept = call.params.header("accept").unwrap_or("application/json");
+        let template = mapping::pick(&ir.response_templates, accept)
+            .or_else(|| mapping::pick(&ir.response_templates, "application/json"))
+            .or_else(|| ir.response_templates.values().next().map(String::as_str));
+        let (out, content_type) = match template {
+            Some(t) => {
+                let ct = ir
+                    .response_templates
+                    .iter()
+                    .find(|(_, v)| v.as_str() == t)
+                    .map_or("application/json", |(k, _)| k.as_str())
+                    .to_string();
+                let rendered =
+                    mapping::render(t, body, &call.params, &call.context, &call.stage.variables)
+                        .map_err(|e| {
+                            tracing::warn!("apigateway: response template failed: {e}");
+                            GatewayError::new("DEFAULT_5XX", "Internal server error")
+                        })?;
+                (rendered, ct)
+            }
+            None => (body.to_string(), "application/json".to_string()),
+        };
+        let mut headers = vec![("Content-Type".to_string(), content_type)];
+        for (to, from) in &ir.response_parameters {
+            if let Some(h) = to.strip_prefix("method.response.header.")
+                && let Some(v) = mapping::source(
+                    from,
+                    &call.params,
+                    &call.context,
+                    &call.stage.variables,
+                    Some((int_headers, body)),
+                )
+            {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h));
+                headers.push((h.to_string(), v));
+            }
+        }
+        let status = ir.status_code.parse().unwrap_or(200);
+        Ok(response(status, headers, Bytes::from(out)))
+    }
+
+    /// AWS service integrations call Aloft itself, as a client would, over HTTP.
+    async fn aws_service(
+        &self,
+        call: &Call,
+        i: &Integration,
+        uri: &str,
+        body: String,
+    ) -> Result<http::Answer, GatewayError> {
+        let misconfigured =
+            || GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error");
+        // arn:aws:apigateway:{region}:{service}:action/{Action} | path/{path}
+        let mut parts = uri.splitn(6, ':');
+        let (_, _, _, region, service, rest) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next().ok_or_else(misconfigured)?,
+            parts.next().ok_or_else(misconfigured)?,
+            parts.next().ok_or_else(misconfigured)?,
+        );
+        let service = service.split('.').next().unwrap_or(service);
+        let base = self
+            .ctx
+            .config
+            .internal_url
+            .trim_end_matches('/')
+            .to_string();
+        let account = call.context["accountId"].as_str().unwrap_or("000000000000");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={account}/{}/{region}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
+            aloft_core::clock::now().date().to_string().replace('-', "")
+        );
+        let mut b = ::http::Request::builder().header("authorization", auth);
+        if let Some(action) = rest.strip_prefix("action/") {
+            let target_prefix = match service {
+                "dynamodb" => Some(("DynamoDB_20120810", "application/x-amz-json-1.0")),
+                "sqs" => Some(("AmazonSQS", "application/x-amz-json-1.0")),
+                "kinesis" => Some(("Kinesis_20131202", "application/x-amz-json-1.1")),
+                "events" => Some(("AWSEvents", "application/x-amz-json-1.1")),
+                "states" => Some(("AWSStepFunctions", "application/x-amz-json-1.0")),
+                "logs" => Some(("Logs_20140328", "application/x-amz-json-1.1")),
+                _ => None,
+            };
+            b = b.method("POST").uri(format!("{base}/"));
+            match target_prefix {
+                Some((prefix, ct)) => {
+                    b = b
+                        .header("x-amz-target", format!("{prefix}.{action}"))
+                        .header("content-type", ct);
+                }
+                None => {
+                    // Query-protocol services (SNS, SQS's old form) take the action in the form.
+                    let form = if body.trim().is_empty() {
+                        format!("Action={action}")
+                    } else {
+                        format!("Action={action}&{body}")
+                    };
+                    let req = b
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(Full::new(Bytes::from(form)))
+                        .map_err(|_| misconfigured())?;
+                    let timeout =
+                        Duration::from_millis(u64::try_from(i.timeout_in_millis).unwrap_or(29_000));
+                    return self
+                        .http
+                        .send(req, timeout)
+                        .await
+                        .map_err(|_| GatewayError::new("DEFAULT_5XX", "Internal server error"));
+                }
+            }
+        } else if let Some(path) = rest.strip_prefix("path/") {
+            let path = substitute_stage_vars(path, &call.stage.variables);
+            b = b
+                .method(i.http_method.as_deref().unwrap_or("POST"))
+                .uri(format!("{base}/{}", path.trim_start_matches('/')))
+                .header("content-type", "application/json");
+        } else {
+            return Err(misconfigured());
+        }
+        self.send(b, Bytes::from(body), i).await
+    }
+}
+
+impl GatewayError {
+    fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+fn k_account(st: &crate::State, api_id: &str) -> String {
+    st.api_index
+        .get(api_id)
+        .and_then(|k| k.split('/').next())
+        .unwrap_or("000000000000")
+        .to_string()
+}
+
+/// Picks the integration response: a selection pattern matching the selector (the whole of
+/// it, as Java's `matches`), else the default (no pattern). A Lambda error never falls to
+/// the default unless the default's pattern matches it.
+fn select_response<'a>(
+    i: &'a Integration,
+    selector: &str,
+    is_error: bool,
+) -> Option<&'a IntegrationResponse> {
+    let matched = i.integration_responses.values().find(|r| {
+        r.selection_pattern
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| regex::Regex::new(&format!("^(?s:{p})$")).ok())
+            .is_some_and(|re| re.is_match(selector))
+    });
+    let _ = is_error;
+    matched.or_else(|| {
+        i.integration_responses
+            .values()
+            .find(|r| r.selection_pattern.as_deref().is_none_or(str::is_empty))
+    })
+}
+
+fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("${{stageVariables.{k}}}"), v);
+    }
+    out
+}
+
+fn is_binary(snap: &Snapshot, content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let ct = ct.split(';').next().unwrap_or("").trim();
+    snap.info.binary_media_types.iter().any(|t| {
+        t == "*/*"
+            || t.eq_ignore_ascii_case(ct)
+            || t.strip_suffix("/*").is_some_and(|p| {
+                ct.split('/')
+                    .next()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(p))
+            })
+    })
+}
+
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string();
+    q.iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| format!("{}={}", enc(k), enc(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `content-type` → `Content-Type`: hyper lowercases names, the event shows them as sent by
+/// most clients.
+fn canonical(name: &str) -> String {
+    name.split('-')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `$context.requestTime`: `21/Nov/2026:07:35:17 +0000`.
+fn request_time() -> String {
+    let t = aloft_core::clock::now();
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Resource;
+
+    fn snap(paths: &[&str]) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (i, p) in paths.iter().enumerate() {
+            s.resources.insert(
+                i.to_string(),
+                Resource {
+                    id: i.to_string(),
+                    path: (*p).to_string(),
+                    ..Default::default()
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn resource_matching_prefers_literals() {
+        let s = snap(&["/", "/notes", "/notes/{id}", "/notes/mine", "/{proxy+}"]);
+        let m = |p: &str| match_resource(&s, p).map(|(r, params)| (r.path.clone(), params));
+        assert_eq!(m("/").unwrap().0, "/");
+        assert_eq!(m("/notes").unwrap().0, "/notes");
+        assert_eq!(m("/notes/mine").unwrap().0, "/notes/mine");
+        let (p, params) = m("/notes/a%20b").unwrap();
+        assert_eq!((p.as_str(), params["id"].as_str()), ("/notes/{id}", "a b"));
+        let (p, params) = m("/other/deep/path").unwrap();
+        assert_eq!(
+            (p.as_str(), params["proxy"].as_str()),
+            ("/{proxy+}", "other/deep/path")
+        );
+        let s = snap(&["/", "/notes"]);
+        assert!(match_resource(&s, "/nope").is_none());
+    }
+
+    #[test]
+    fn selection_patterns_match_whole_strings() {
+        let mut i = Integration::default();
+        for (code, pat) in [
+            ("200", None),
+            ("400", Some("4\\d{2}")),
+            ("404", Some(".*Not Found.*")),
+        ] {
+            i.integration_responses.insert(
+                code.into(),
+                IntegrationResponse {
+                    status_code: code.into(),
+                    selection_pattern: pat.map(str::to_string),
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(
+            select_response(&i, "200", false).unwrap().status_code,
+            "200"
+        );
+        assert_eq!(
+            select_response(&i, "403", false).unwrap().status_code,
+            "400"
+        );
+        assert_eq!(
+            select_response(&i, "Item Not Found here", true)
+                .unwrap()
+                .status_code,
+            "404"
+        );
+        assert_eq!(
+            select_response(&i, "1403", false).unwrap().status_code,
+            "200"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(canonical("content-type"), "Content-Type");
+        assert_eq!(canonical("x-api-key"), "X-Api-Key");
+        let q = parse_query("a=1&a=2&b=x+y&c");
+        assert_eq!(q["a"], vec!["1", "2"]);
+        assert_eq!(q["b"], vec!["x y"]);
+        assert_eq!(q["c"], vec![""]);
+    }
+}

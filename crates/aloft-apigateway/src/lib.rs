@@ -1,0 +1,242 @@
+//! API Gateway: the REST API control plane (rest-json, `apigateway` 2015-07-09) and invocation
+//! of deployed stages, with VTL mapping templates, models, request validators, API keys and
+//! usage plans, gateway responses, and MOCK, HTTP, HTTP_PROXY, AWS and AWS_PROXY integrations.
+//!
+//! - [`handlers`]: one module per resource family of the control plane.
+//! - [`invoke`]: requests to `{id}.execute-api.localhost/{stage}/...`,
+//!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`.
+//! - [`model`]: the resources as stored and as the API returns them.
+
+pub mod error;
+pub mod handlers;
+pub mod invoke;
+pub mod model;
+pub mod patch;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aloft_core::{AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec};
+use aloft_protocol::{AwsError, Protocol};
+use aloft_store::{Batch, Commit};
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::{Result, not_found};
+use crate::model::{Api, ApiKey, UsagePlan};
+
+pub static SPEC: ServiceSpec = ServiceSpec {
+    name: "apigateway",
+    signing_names: &["apigateway", "execute-api"],
+    target_prefixes: &[],
+    host_labels: &["execute-api"],
+    path_prefixes: &["/_aws/execute-api/", "/restapis/"],
+    unsigned_actions: &[],
+};
+
+const NS_APIS: &str = "apigateway/apis";
+const NS_KEYS: &str = "apigateway/keys";
+const NS_PLANS: &str = "apigateway/plans";
+/// Control-plane bodies (OpenAPI imports aside) are small; AWS caps payloads at 10 MB.
+const BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// `account/region`: every key starts with the scope.
+pub(crate) fn scope(ctx: &RequestContext) -> String {
+    format!("{}/{}", ctx.account_id, ctx.region)
+}
+
+#[derive(Default)]
+pub struct State {
+    /// `account/region/id` → API.
+    pub apis: HashMap<String, Api>,
+    /// API id → its `account/region/id` key (ids are global, as execute-api hosts need).
+    pub api_index: HashMap<String, String>,
+    /// `account/region/id` → key; `value_index`: key value → that key.
+    pub api_keys: HashMap<String, ApiKey>,
+    pub value_index: HashMap<String, String>,
+    pub plans: HashMap<String, UsagePlan>,
+}
+
+pub struct ApiGateway {
+    pub(crate) state: Mutex<State>,
+    pub(crate) ctx: ServiceContext,
+    pub(crate) limits: invoke::limits::Limiter,
+    pub(crate) http: invoke::http::Client,
+    pub(crate) authorizer_cache: invoke::authorizers::Cache,
+}
+
+fn load<T: serde::de::DeserializeOwned>(ctx: &ServiceContext, ns: &str) -> Vec<(String, T)> {
+    match ctx.store.load(ns, b"") {
+        Ok(rows) => rows
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some((String::from_utf8(k).ok()?, serde_json::from_slice(&v).ok()?))
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!("apigateway: loading {ns} failed: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Builds the service from its stored state.
+pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    let mut state = State::default();
+    for (k, api) in load::<Api>(ctx, NS_APIS) {
+        state.api_index.insert(api.info.id.clone(), k.clone());
+        state.apis.insert(k, api);
+    }
+    for (k, key) in load::<ApiKey>(ctx, NS_KEYS) {
+        state.value_index.insert(key.value.clone(), k.clone());
+        state.api_keys.insert(k, key);
+    }
+    for (k, plan) in load::<UsagePlan>(ctx, NS_PLANS) {
+        state.plans.insert(k, plan);
+    }
+    Arc::new(ApiGateway {
+        state: Mutex::new(state),
+        ctx: ctx.clone(),
+        limits: invoke::limits::Limiter::default(),
+        http: invoke::http::Client::new(),
+        authorizer_cache: invoke::authorizers::Cache::default(),
+    })
+}
+
+impl ApiGateway {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put<T: serde::Serialize>(&self, ns: &str, key: &str, v: Option<&T>) -> Commit {
+        let mut b = Batch::new();
+        match v.and_then(|v| serde_json::to_vec(v).ok()) {
+            Some(bytes) => b.put(ns, key.as_bytes().to_vec(), bytes),
+            None => b.delete(ns, key.as_bytes().to_vec()),
+        }
+        self.ctx.store.submit(b)
+    }
+
+    /// Reads an API of the caller's scope.
+    pub(crate) fn read_api<T>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        f: impl FnOnce(&Api) -> Result<T>,
+    ) -> Result<T> {
+        let st = self.lock();
+        let key = format!("{}/{id}", scope(ctx));
+        let api = st.apis.get(&key).ok_or_else(|| invalid_api(ctx, id))?;
+        f(api)
+    }
+
+    /// Changes an API of the caller's scope and journals it.
+    pub(crate) async fn edit_api<T>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        f: impl FnOnce(&mut Api) -> Result<T>,
+    ) -> Result<T> {
+        let (out, commit) = {
+            let mut st = self.lock();
+            let key = format!("{}/{id}", scope(ctx));
+            let api = st.apis.get_mut(&key).ok_or_else(|| invalid_api(ctx, id))?;
+            let mut copy = api.clone();
+            let out = f(&mut copy)?;
+            *api = copy;
+            let commit = self.put(NS_APIS, &key, Some(&*api));
+            (out, commit)
+        };
+        commit
+            .await
+            .map_err(|e| AwsError::internal(e.to_string()))?;
+        Ok(out)
+    }
+
+    pub(crate) fn commit_key(&self, key: &str, v: Option<&ApiKey>) -> Commit {
+        self.put(NS_KEYS, key, v)
+    }
+
+    pub(crate) fn commit_plan(&self, key: &str, v: Option<&UsagePlan>) -> Commit {
+        self.put(NS_PLANS, key, v)
+    }
+
+    pub(crate) fn commit_api(&self, key: &str, v: Option<&Api>) -> Commit {
+        self.put(NS_APIS, key, v)
+    }
+
+    async fn control(&self, mut req: AwsRequest) -> Response {
+        let model = aloft_model::get("apigateway").expect("apigateway model");
+        let rid = req.ctx.request_id.clone();
+        let body = match req
+            .bytes(BODY_LIMIT, || {
+                error::bad_request("Request body is larger than 10 MB")
+            })
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                return aloft_core::body::from_bytes(aloft_protocol::encode_error(
+                    model,
+                    Protocol::RestJson,
+                    &e,
+                    &rid,
+                ));
+            }
+        };
+        let call = match aloft_protocol::decode(model, &req.parts, &body) {
+            Ok(c) => c,
+            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
+        };
+        let result = handlers::dispatch(self, &req.ctx, call.operation, call.input).await;
+        let resp = match result {
+            Ok(out) => {
+                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
+            }
+            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e, &rid),
+        };
+        aloft_core::body::from_bytes(resp)
+    }
+}
+
+pub(crate) fn invalid_api(ctx: &RequestContext, id: &str) -> AwsError {
+    not_found(format!(
+        "Invalid API identifier specified {}:{id}",
+        ctx.account_id
+    ))
+}
+
+#[async_trait]
+impl Service for ApiGateway {
+    fn spec(&self) -> &'static ServiceSpec {
+        &SPEC
+    }
+
+    async fn handle(&self, req: AwsRequest) -> Response {
+        match invoke::target(&req) {
+            Some(target) => self.invoke(req, target).await,
+            None => self.control(req).await,
+        }
+    }
+
+    async fn reset(&self) {
+        let commits = {
+            let mut st = self.lock();
+            *st = State::default();
+            [NS_APIS, NS_KEYS, NS_PLANS].map(|ns| self.ctx.store.clear(ns, b""))
+        };
+        for c in commits {
+            let _ = c.await;
+        }
+        self.limits.reset();
+        self.authorizer_cache.reset();
+    }
+
+    fn status(&self) -> Value {
+        let st = self.lock();
+        serde_json::json!({"state": "running", "restApis": st.apis.len()})
+    }
+}
