@@ -248,7 +248,7 @@ impl Engine {
         let start_ms = aloft_core::clock::now_millis();
         inv.deadline_ms = wall_millis() + i64::from(spec.timeout_s) * 1000;
         let request_id = inv.request_id.clone();
-        let init_lines = env.capture.take_lines();
+        let init_lines = env.capture.begin();
         let rx = env.api.expect(&request_id);
         let _ = env.events.send(inv).await;
         let mut exited = env.exited.clone();
