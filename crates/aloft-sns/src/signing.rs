@@ -1,7 +1,7 @@
 //! Message signatures, so SDK signature validators accept Aloft's notifications: one RSA
-//! key per Aloft (generated off the request path at start, journaled when durable), a
-//! self-signed certificate for it served at the SigningCertURL, and SNS's canonical string
-//! signed with SHA1withRSA (SignatureVersion 1) or SHA256withRSA (SignatureVersion 2).
+//! key per Aloft (generated off the request path when the first topic is created, journaled
+//! when durable), a self-signed certificate for it served at the SigningCertURL, and SNS's
+//! canonical string signed with SHA1withRSA (SignatureVersion 1) or SHA256withRSA (2).
 
 use std::sync::{Arc, OnceLock};
 
@@ -24,6 +24,7 @@ pub struct KeyPair {
 
 pub struct Signer {
     pair: OnceLock<Arc<KeyPair>>,
+    warming: std::sync::atomic::AtomicBool,
     store: Arc<dyn Store>,
 }
 
@@ -32,6 +33,7 @@ impl Signer {
     pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
         let signer = Arc::new(Self {
             pair: OnceLock::new(),
+            warming: std::sync::atomic::AtomicBool::new(false),
             store,
         });
         let stored = signer
@@ -42,13 +44,21 @@ impl Signer {
             .and_then(|(_, der)| RsaPrivateKey::from_pkcs8_der(&der).ok());
         if let Some(key) = stored {
             let _ = signer.pair.set(Arc::new(KeyPair::from_key(key)));
-        } else {
-            let s = signer.clone();
-            tokio::task::spawn_blocking(move || {
-                s.pair();
-            });
         }
         signer
+    }
+
+    /// Starts generating the key on a blocking thread if nobody has yet: called when the
+    /// first topic is created, so an Aloft that never uses SNS never pays for a key.
+    pub fn warm(self: &Arc<Self>) {
+        if self.pair.get().is_some() || self.warming.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || {
+            s.pair();
+        });
     }
 
     /// The key pair, generating it here if the background generation has not finished.
