@@ -371,3 +371,48 @@ impl Scheduler {
         self.targets.deliver(&arn, d).await.map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(expr: &str) -> Schedule {
+        serde_json::from_value(json!({
+            "name": "s", "group": "default", "arn": "arn", "account": "1", "region": "r",
+            "expression": expr, "timezone": null, "start_date": null, "end_date": null,
+            "description": null, "enabled": true, "kms_key_arn": null, "target": {},
+            "flexible_window_minutes": null, "delete_after_completion": false,
+            "created_s": 0.0, "modified_s": 0.0, "anchor_ms": 0, "last_ms": -1, "pending": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn dates_bound_the_occurrences() {
+        let utc = aloft_cron::Zone::utc();
+        let mut s = schedule("rate(1 hour)");
+        let e = expression::parse(&s.expression).unwrap();
+        assert_eq!(next_pending(&s, &e, &utc, -1), Some((0, 0)));
+        s.start_date = Some(7200.0);
+        assert_eq!(next_pending(&s, &e, &utc, -1), Some((7_200_000, 7_200_000)));
+        s.end_date = Some(10_000.0);
+        assert_eq!(
+            next_pending(&s, &e, &utc, 7_200_000),
+            None,
+            "the next hour is past EndDate"
+        );
+    }
+
+    #[test]
+    fn flexible_windows_stay_inside_the_window() {
+        let utc = aloft_cron::Zone::utc();
+        let mut s = schedule("cron(0 * * * ? *)");
+        s.flexible_window_minutes = Some(15);
+        let e = expression::parse(&s.expression).unwrap();
+        for _ in 0..50 {
+            let (occ, at) = next_pending(&s, &e, &utc, 0).unwrap();
+            assert_eq!(occ, 3_600_000);
+            assert!((occ..occ + 15 * 60_000).contains(&at));
+        }
+    }
+}
