@@ -111,6 +111,7 @@ def main():
         lam.create_function(FunctionName="conc", Runtime="python3.12", Handler="app.handler",
                             Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": zip_of("app.py", PY)})
         before = rss_kib(proc.pid)
+        envs_before = sum(p.get("idle", 0) for p in json.loads(urlopen_json(url + "/_aloft/lambda/environments") or "{}").values())
         results, lock = [], threading.Lock()
 
         def worker(n):
@@ -136,8 +137,8 @@ def main():
         pools = json.loads(urlopen_json(url + "/_aloft/lambda/environments") or "{}")
         envs = sum(p.get("idle", 0) for p in pools.values())
         after = rss_kib(proc.pid)
-        print(f"Aloft RSS: {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB with {envs} idle environments "
-              f"→ {(after - before) / max(envs, 1):.0f} KiB per idle environment (Aloft only, not the runtimes)")
+        print(f"Aloft RSS: {before / 1024:.1f} MiB with {envs_before} idle environments, {after / 1024:.1f} MiB with {envs} "
+              f"→ {(after - before) / max(envs - envs_before, 1):.0f} KiB per idle environment (Aloft only, not the runtimes)")
     finally:
         proc.terminate()
         proc.wait()

@@ -62,6 +62,9 @@ pub struct Outgoing {
     pub sequence_number: Option<String>,
     pub timestamp_ms: i64,
     pub base_url: String,
+    /// Signatures made for this message, by body: subscribers that get the same body share
+    /// one RSA signature instead of one each.
+    pub signatures: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Outgoing {
@@ -206,6 +209,7 @@ impl Sns {
             sequence_number,
             timestamp_ms: clock::now_millis(),
             base_url: base_url.to_string(),
+            signatures: Arc::default(),
         })
     }
 
@@ -635,17 +639,31 @@ pub fn envelope(
             .get("SignatureVersion")
             .map_or("1", String::as_str);
         let timestamp = clock::iso8601_millis(out.timestamp_ms);
-        let signature = signer.sign(
-            &[
-                ("Message", Some(body)),
-                ("MessageId", Some(&out.message_id)),
-                ("Subject", out.subject.as_deref()),
-                ("Timestamp", Some(&timestamp)),
-                ("TopicArn", Some(&out.topic.arn)),
-                ("Type", Some("Notification")),
-            ],
-            version,
-        );
+        let cached = out
+            .signatures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(b, _)| b == body)
+            .map(|(_, sig)| sig.clone());
+        let signature = cached.unwrap_or_else(|| {
+            let sig = signer.sign(
+                &[
+                    ("Message", Some(body)),
+                    ("MessageId", Some(&out.message_id)),
+                    ("Subject", out.subject.as_deref()),
+                    ("Timestamp", Some(&timestamp)),
+                    ("TopicArn", Some(&out.topic.arn)),
+                    ("Type", Some("Notification")),
+                ],
+                version,
+            );
+            out.signatures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((body.to_string(), sig.clone()));
+            sig
+        });
         m.insert("SignatureVersion".into(), json!(version));
         m.insert("Signature".into(), json!(signature));
         m.insert(
