@@ -3,7 +3,6 @@ events journaled one by one (they survive a restart with --data-dir)."""
 
 import time
 
-import pytest
 
 
 def put(logs, group, stream, messages, t0=None):
