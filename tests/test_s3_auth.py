@@ -338,3 +338,24 @@ def test_anonymous_post_uploads_need_a_public_write_grant(enforcing):
 
 def test_seed_004_s3_lab_under_enforcement(aloft_factory, tmp_path):
     test_s3_cli_lab.test_seed_004_s3_lab(aloft_factory(args=["--enforce-iam", "--verify-signatures"]), tmp_path)
+
+
+def test_copies_need_read_access_to_their_source(enforcing):
+    s3 = client(enforcing)
+    anon = anonymous(enforcing)
+    s3.create_bucket(Bucket="src-private")
+    s3.put_object(Bucket="src-private", Key="k", Body=b"private")
+    s3.create_bucket(Bucket="dst-open")
+    s3.put_bucket_acl(Bucket="dst-open", ACL="public-read-write")
+    with pytest.raises(ClientError) as e:
+        anon.copy_object(Bucket="dst-open", Key="stolen", CopySource={"Bucket": "src-private", "Key": "k"})
+    assert error(e)[0] == "AccessDenied"
+    key, secret = make_user(enforcing, "copier", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]})
+    copier = client(enforcing, key, secret)
+    with pytest.raises(ClientError) as e:
+        copier.copy_object(Bucket="dst-open", Key="stolen", CopySource={"Bucket": "src-private", "Key": "k"})
+    assert 's3:GetObject on resource: "arn:aws:s3:::src-private/k"' in error(e)[1]
+    s3.put_object_acl(Bucket="src-private", Key="k", ACL="public-read")
+    anon.copy_object(Bucket="dst-open", Key="copied", CopySource={"Bucket": "src-private", "Key": "k"})
+    assert s3.get_object(Bucket="dst-open", Key="copied")["Body"].read() == b"private"

@@ -183,7 +183,15 @@ impl Service for S3 {
             || "*".to_string(),
             |b| domain::access::resource_arn(b, s("Key")),
         );
-        Some(vec![(domain::access::iam_action(operation), resource)])
+        let mut wanted = vec![(domain::access::iam_action(operation), resource)];
+        // A copy also reads its source.
+        if let Some((b, k)) = s("CopySource").and_then(domain::access::copy_source) {
+            wanted.push((
+                "s3:GetObject".to_string(),
+                domain::access::resource_arn(&b, Some(&k)),
+            ));
+        }
+        Some(wanted)
     }
 
     /// The bucket policy with the bucket's and object's public ACL grants, as the engine

@@ -54,6 +54,15 @@ pub fn resource_arn(bucket: &str, key: Option<&str>) -> String {
     }
 }
 
+/// The object a copy reads (`x-amz-copy-source`: `/bucket/key[?versionId=...]`, URL-encoded).
+pub fn copy_source(raw: &str) -> Option<(String, String)> {
+    let raw = raw.strip_prefix('/').unwrap_or(raw);
+    let path = raw.split_once("?versionId=").map_or(raw, |(p, _)| p);
+    let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let (b, k) = path.split_once('/')?;
+    (!b.is_empty() && !k.is_empty()).then(|| (b.to_string(), k.to_string()))
+}
+
 /// The bucket and key an S3 ARN names.
 pub fn parse_arn(arn: &str) -> Option<(&str, Option<&str>)> {
     let rest = arn.strip_prefix("arn:aws:s3:::")?;
@@ -225,6 +234,11 @@ mod tests {
         assert_eq!(parse_arn("arn:aws:s3:::b/a/c"), Some(("b", Some("a/c"))));
         assert_eq!(parse_arn("arn:aws:s3:::b"), Some(("b", None)));
         assert_eq!(parse_arn("arn:aws:sqs:::b"), None);
+        assert_eq!(
+            copy_source("/src/a%20b.txt?versionId=3"),
+            Some(("src".into(), "a b.txt".into()))
+        );
+        assert_eq!(copy_source("src"), None);
     }
 
     #[test]

@@ -307,7 +307,25 @@ pub fn check(s3: &S3, call: &Call, op: Op) -> Result<(), AwsError> {
         &action,
         &call.bucket,
         key,
-    )
+    )?;
+    // A copy also reads its source.
+    if matches!(op, Op::CopyObject | Op::UploadPartCopy)
+        && let Some((b, k)) = call
+            .header("x-amz-copy-source")
+            .and_then(crate::domain::access::copy_source)
+    {
+        judge(
+            s3,
+            call,
+            ent,
+            caller.as_ref(),
+            judged,
+            "s3:GetObject",
+            &b,
+            Some(&k),
+        )?;
+    }
+    Ok(())
 }
 
 fn block_public_acls(s3: &S3, bucket: &str) -> bool {
