@@ -359,3 +359,30 @@ def test_copies_need_read_access_to_their_source(enforcing):
     s3.put_object_acl(Bucket="src-private", Key="k", ACL="public-read")
     anon.copy_object(Bucket="dst-open", Key="copied", CopySource={"Bucket": "src-private", "Key": "k"})
     assert s3.get_object(Bucket="dst-open", Key="copied")["Body"].read() == b"private"
+
+
+def test_another_accounts_users_need_both_their_policy_and_the_bucket_policy(enforcing):
+    s3 = client(enforcing)
+    s3.create_bucket(Bucket="partner")
+    s3.put_object(Bucket="partner", Key="k", Body=b"p")
+    other_iam = boto3.client("iam", endpoint_url=enforcing.url, region_name="us-east-1",
+                             aws_access_key_id="111122223333", aws_secret_access_key="test")
+    other_iam.create_user(UserName="eve")
+    k = other_iam.create_access_key(UserName="eve")["AccessKey"]
+    eve = client(enforcing, k["AccessKeyId"], k["SecretAccessKey"])
+    s3.put_bucket_policy(Bucket="partner", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/eve"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::partner/*"}]}))
+    # The bucket policy names eve, but her own account has not allowed her.
+    with pytest.raises(ClientError) as e:
+        eve.get_object(Bucket="partner", Key="k")
+    assert "because no identity-based policy allows the s3:GetObject action" in error(e)[1]
+    other_iam.put_user_policy(UserName="eve", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    assert eve.get_object(Bucket="partner", Key="k")["Body"].read() == b"p"
+    # Her identity policy alone does not open buckets whose policy does not name her.
+    s3.create_bucket(Bucket="closed-to-eve")
+    s3.put_object(Bucket="closed-to-eve", Key="k", Body=b"c")
+    with pytest.raises(ClientError) as e:
+        eve.get_object(Bucket="closed-to-eve", Key="k")
+    assert "because no resource-based policy allows the s3:GetObject action" in error(e)[1]

@@ -249,7 +249,9 @@ pub fn judge(
         if d != Decision::Allowed {
             return deny(d, true);
         }
-        if !c.root && !judged {
+        // Across accounts both sides must allow: the gateway's judgement (identity or bucket
+        // policy, as within one account) is not enough.
+        if !c.root {
             let d = ent.decide(Some(c), action, &resource, None, &ctx, false);
             if d != Decision::Allowed {
                 return deny(d, false);
