@@ -695,4 +695,3 @@ mod tests {
         assert_eq!(super::encode_doc(r#"{"a":1}"#), "%7B%22a%22%3A1%7D");
     }
 }
-

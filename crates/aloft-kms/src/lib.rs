@@ -41,7 +41,6 @@ use aloft_core::{
 use aloft_events::{Delivered, Delivery, Target};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -92,21 +91,6 @@ pub(crate) fn unb64(s: &str) -> Result<Vec<u8>> {
 
 pub(crate) fn b64(bytes: &[u8]) -> Value {
     Value::String(B64.encode(bytes))
-}
-
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
 }
 
 impl Kms {
@@ -172,29 +156,13 @@ impl Service for KmsService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("kms").expect("the kms model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("ValidationException", 413, "Request body too large");
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                aloft_protocol::Protocol::Json11,
-                &err,
-                &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self.0.call(&ctx, call.operation, call.input).await {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve(
+            "kms",
+            "ValidationException",
+            req,
+            |ctx, op, input| async move { self.0.call(&ctx, op, input).await },
+        )
+        .await
     }
 
     async fn reset(&self) {
