@@ -155,7 +155,11 @@ mod tests {
         assert!(plain.iter().all(|m| m["Timestamp"] == 100.0));
         let aliased = metric_data("f", Some("live"), &ok, 2, 100.0);
         assert_eq!(aliased.len(), 11);
-        assert!(aliased.iter().any(|m| m["Dimensions"][1]["Value"] == "f:live"));
+        assert!(
+            aliased
+                .iter()
+                .any(|m| m["Dimensions"][1]["Value"] == "f:live")
+        );
         assert_eq!(metric_data("f", Some("$LATEST"), &ok, 1, 1.0).len(), 6);
         let throttled = metric_data("f", None, &Outcome::Throttled, 0, 1.0);
         assert_eq!(throttled.len(), 1);
