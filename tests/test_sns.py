@@ -226,6 +226,11 @@ def test_http_subscription_confirmation_round_trip(aloft, sns):
         headers, note = Recorder.received[1]
         assert headers["x-amz-sns-message-type"] == "Notification"
         assert note["Message"] == "hello web" and note["Type"] == "Notification"
+        # Both are signed, as an endpoint's signature validator checks them.
+        from test_sns_signatures import verify
+
+        verify(msg)
+        verify(note)
     finally:
         server.shutdown()
 

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod routes;
 pub mod runtime;
 pub mod settings;
+pub mod streams;
 pub mod urls;
 
 use std::collections::HashMap;
@@ -55,6 +56,8 @@ pub struct State {
     pub functions: HashMap<String, Function>,
     pub layers: HashMap<String, Layer>,
     pub mappings: HashMap<String, mappings::Mapping>,
+    /// Stream event source positions by mapping UUID.
+    pub positions: HashMap<String, String>,
 }
 
 pub struct Lambda {
@@ -136,6 +139,14 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
             if let Ok(m) = serde_json::from_slice::<mappings::Mapping>(&v) {
                 state.mappings.insert(m.uuid.clone(), m);
             }
+        }
+    }
+    if let Ok(rows) = ctx.store.load(streams::NS_POSITIONS, b"") {
+        for (k, v) in rows {
+            state.positions.insert(
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            );
         }
     }
     let svc = Arc::new(Lambda {
@@ -330,6 +341,7 @@ impl Service for Lambda {
         let _ = self.ctx.store.clear(NS_FUNCTIONS, b"").await;
         let _ = self.ctx.store.clear(NS_LAYERS, b"").await;
         let _ = self.ctx.store.clear(mappings::NS_MAPPINGS, b"").await;
+        let _ = self.ctx.store.clear(streams::NS_POSITIONS, b"").await;
     }
 
     async fn shutdown(&self) {

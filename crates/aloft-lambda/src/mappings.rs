@@ -3,7 +3,8 @@
 //!
 //! SQS: records are acknowledged (deleted) only after success; with `ReportBatchItemFailures`
 //! only the reported ones stay. Streams: a failed batch is retried up to `MaximumRetryAttempts`
-//! (halved first when `BisectBatchOnFunctionError`), then skipped to the on-failure destination.
+//! (halved first when `BisectBatchOnFunctionError`), then skipped to the on-failure destination
+//! (see [`crate::streams`]).
 
 use std::sync::{Arc, Weak};
 
@@ -326,8 +327,10 @@ impl Lambda {
         let commit = {
             let mut s = self.state.lock().expect("state lock");
             s.mappings.remove(uuid);
+            s.positions.remove(uuid);
             let mut b = aloft_store::Batch::new();
             b.delete(NS_MAPPINGS, key(&m.account, &m.region, &m.uuid).as_bytes());
+            b.delete(crate::streams::NS_POSITIONS, m.uuid.as_bytes());
             self.ctx.store.submit(b)
         };
         commit
@@ -375,8 +378,7 @@ impl Lambda {
 }
 
 async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
-    let mut position: Option<String> = None;
-    let mut failures = 0u64;
+    let mut position: Option<String> = svc.upgrade().and_then(|s| s.stream_position(&uuid));
     loop {
         let Some(s) = svc.upgrade() else { return };
         let m = {
@@ -419,8 +421,13 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
             }
         };
         if records.is_empty() {
-            if next.is_some() {
+            if next.is_some() && next != position {
                 position = next;
+                if let Some(p) = &position
+                    && kind(&m.source_arn) != "sqs"
+                {
+                    s.save_position(&m.uuid, p).await;
+                }
             }
             drop(s);
             idle().await;
@@ -437,6 +444,26 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
         }
         if keep.is_empty() {
             position = next;
+            if let Some(p) = &position
+                && kind(&m.source_arn) != "sqs"
+            {
+                s.save_position(&m.uuid, p).await;
+            }
+            continue;
+        }
+        if kind(&m.source_arn) != "sqs" {
+            // Streams: retry (bisecting) until done, then move past the batch.
+            drop(s);
+            let Some(s) = svc.upgrade() else { return };
+            match s.process_stream_batch(&m, keep).await {
+                crate::streams::Outcome::Done => {
+                    position = next;
+                    if let Some(p) = &position {
+                        s.save_position(&m.uuid, p).await;
+                    }
+                }
+                crate::streams::Outcome::Stopped => {}
+            }
             continue;
         }
         let event = json!({"Records": keep.iter().map(|r| r.record.clone()).collect::<Vec<_>>()});
@@ -493,42 +520,6 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
                 let _ = source.ack(&m.source_arn, &acks).await;
             }
             continue;
-        }
-        // Streams: advance on success; on failure retry, then skip past the batch.
-        let max_retries = m
-            .config
-            .get("MaximumRetryAttempts")
-            .and_then(Value::as_i64)
-            .unwrap_or(-1);
-        if ok_payload.is_some() || (max_retries >= 0 && failures >= max_retries as u64) {
-            if ok_payload.is_none()
-                && let Some(dest) = m
-                    .config
-                    .get("DestinationConfig")
-                    .and_then(|d| d.pointer("/OnFailure/Destination"))
-                    .and_then(Value::as_str)
-            {
-                let d = aloft_events::Delivery {
-                    payload: Bytes::from(json!({
-                        "requestContext": {"requestId": aloft_core::ids::request_id(), "functionArn": m.describe()["FunctionArn"], "condition": "RetryAttemptsExhausted", "approximateInvokeCount": failures + 1},
-                        "version": "1.0",
-                        "timestamp": aloft_core::clock::iso8601_millis(aloft_core::clock::now_millis()),
-                        "batchInfo": {"batchSize": keep.len(), "eventSourceArn": m.source_arn},
-                    }).to_string()),
-                    account: m.account.clone(),
-                    region: m.region.clone(),
-                    ..Default::default()
-                };
-                let _ = s.ctx.targets.deliver(dest, d).await;
-            }
-            let acks: Vec<String> = keep.iter().map(|r| r.ack.clone()).collect();
-            let _ = source.ack(&m.source_arn, &acks).await;
-            position = next;
-            failures = 0;
-        } else {
-            failures += 1;
-            drop(s);
-            idle().await;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! CloudWatch Logs filter patterns: terms, quoted phrases, `?` alternatives, `-` exclusions,
-//! and JSON patterns (`{ $.level = "ERROR" && $.ms > 100 }`).
+//! JSON patterns (`{ $.level = "ERROR" && $.ms > 100 }`) and space-delimited patterns
+//! (`[ip, user, ..., status = 4*, bytes > 1000]`).
 
 use serde_json::Value;
 
@@ -14,6 +15,12 @@ pub enum Pattern {
         none: Vec<String>,
     },
     Json(JsonExpr),
+    /// `[a, b, ..., c = 4*]`: fields of a space-delimited message, each `...` standing for
+    /// any number of fields, and a condition per field slot that has one.
+    Space {
+        fields: Vec<Option<String>>,
+        conditions: Vec<JsonExpr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +61,13 @@ pub fn parse(p: &str) -> Result<Pattern, String> {
             .ok_or_else(|| "Invalid filter pattern".to_string())?;
         return parse_or(inner.trim()).map(Pattern::Json);
     }
+    if t.starts_with('[') {
+        let inner = t
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .ok_or_else(|| "Invalid filter pattern".to_string())?;
+        return parse_space(inner);
+    }
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     for tok in tokens(t) {
         if let Some(r) = tok.strip_prefix('?') {
@@ -65,6 +79,136 @@ pub fn parse(p: &str) -> Result<Pattern, String> {
         }
     }
     Ok(Pattern::Terms { all, any, none })
+}
+
+/// The slots of a space-delimited pattern: `name`, `...`, or `name op value [&& ...]`.
+fn parse_space(inner: &str) -> Result<Pattern, String> {
+    let invalid = || "Invalid filter pattern".to_string();
+    let mut fields = Vec::new();
+    let mut conditions = Vec::new();
+    for slot in split_top(inner, ",") {
+        let slot = slot.trim();
+        if slot == "..." {
+            fields.push(None);
+            continue;
+        }
+        let name_len = slot
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(slot.len());
+        let name = &slot[..name_len];
+        if name.is_empty() {
+            return Err(invalid());
+        }
+        fields.push(Some(name.to_string()));
+        if name_len < slot.len() {
+            // Field names become `$.name` selectors so the JSON comparison grammar applies.
+            let rewritten = split_top(slot, "||")
+                .into_iter()
+                .map(|o| {
+                    split_top(o, "&&")
+                        .into_iter()
+                        .map(|a| format!("$.{}", a.trim()))
+                        .collect::<Vec<_>>()
+                        .join(" && ")
+                })
+                .collect::<Vec<_>>()
+                .join(" || ");
+            conditions.push(parse_or(&rewritten)?);
+        }
+    }
+    if fields.is_empty() {
+        return Err(invalid());
+    }
+    Ok(Pattern::Space { fields, conditions })
+}
+
+/// A message's space-delimited fields; `"..."` and `[...]` are single fields (unwrapped).
+fn message_fields(m: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let b = m.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let close = match b[i] {
+            b'"' => Some(b'"'),
+            b'[' => Some(b']'),
+            _ => None,
+        };
+        if let Some(c) = close
+            && let Some(end) = b[i + 1..].iter().position(|x| *x == c)
+        {
+            out.push(&m[i + 1..i + 1 + end]);
+            i += end + 2;
+            continue;
+        }
+        let end = b[i..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(b.len(), |e| i + e);
+        out.push(&m[i..end]);
+        i = end;
+    }
+    out
+}
+
+/// Field names bound to the message's values.
+type Bound<'a> = [(String, &'a str)];
+
+/// Binds `fields` to `values` (each `None` taking any number of values), trying every
+/// alignment until `accept` holds.
+fn bind<'a>(
+    fields: &[Option<String>],
+    values: &[&'a str],
+    bound: &mut Vec<(String, &'a str)>,
+    accept: &dyn Fn(&Bound<'a>) -> bool,
+) -> bool {
+    match fields.split_first() {
+        None => values.is_empty() && accept(bound),
+        Some((None, rest)) => (0..=values.len()).any(|k| bind(rest, &values[k..], bound, accept)),
+        Some((Some(name), rest)) => {
+            let Some((v, more)) = values.split_first() else {
+                return false;
+            };
+            bound.push((name.clone(), v));
+            let ok = bind(rest, more, bound, accept);
+            bound.pop();
+            ok
+        }
+    }
+}
+
+/// Evaluates a space-pattern condition: numbers compare numerically, text by wildcard.
+fn eval_fields(e: &JsonExpr, bound: &[(String, &str)]) -> bool {
+    match e {
+        JsonExpr::And(a, b) => eval_fields(a, bound) && eval_fields(b, bound),
+        JsonExpr::Or(a, b) => eval_fields(a, bound) || eval_fields(b, bound),
+        JsonExpr::Cmp(path, op, lit) => {
+            let name = path.trim_start_matches("$.");
+            let Some((_, v)) = bound.iter().find(|(n, _)| n == name) else {
+                return false;
+            };
+            match lit {
+                Literal::Num(n) => v.parse::<f64>().is_ok_and(|m| match op {
+                    Op::Eq => (m - n).abs() < f64::EPSILON,
+                    Op::Ne => (m - n).abs() >= f64::EPSILON,
+                    Op::Lt => m < *n,
+                    Op::Le => m <= *n,
+                    Op::Gt => m > *n,
+                    Op::Ge => m >= *n,
+                }),
+                Literal::Str(p) => match op {
+                    Op::Eq => glob(p, v),
+                    Op::Ne => !glob(p, v),
+                    _ => false,
+                },
+                Literal::Bool(b) => (*op == Op::Eq) == (*v == b.to_string()),
+                Literal::Null => *op == Op::Ne,
+            }
+        }
+    }
 }
 
 fn unquote(s: &str) -> String {
@@ -257,6 +401,11 @@ impl Pattern {
                     && (any.is_empty() || any.iter().any(|t| message.contains(t.as_str())))
                     && !none.iter().any(|t| message.contains(t.as_str()))
             }
+            Self::Space { fields, conditions } => {
+                let values = message_fields(message);
+                let accept = |b: &[(String, &str)]| conditions.iter().all(|c| eval_fields(c, b));
+                bind(fields, &values, &mut Vec::new(), &accept)
+            }
             Self::Json(e) => {
                 // JSON patterns look at the JSON part of the message (after any prefix).
                 let start = message.find('{');
@@ -284,6 +433,35 @@ mod tests {
         let p = parse("\"Task timed out\"").unwrap();
         assert!(p.matches("x Task timed out after 1.00 seconds"));
         assert!(parse("").unwrap().matches("anything"));
+    }
+
+    #[test]
+    fn space_delimited() {
+        let line = r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 1534"#;
+        let m = |p: &str| parse(p).unwrap().matches(line);
+        assert!(m(
+            "[ip, user, username, timestamp, request, status_code, bytes]"
+        ));
+        assert!(
+            !m("[ip, user, username, timestamp, request, status_code]"),
+            "field count must match"
+        );
+        assert!(m(
+            "[ip, user, username, timestamp, request = \"*gif*\", status_code = 4*, bytes]"
+        ));
+        assert!(!m(
+            "[ip, user, username, timestamp, request = *html*, status_code, bytes]"
+        ));
+        assert!(m("[..., status_code = 404, bytes > 1000]"));
+        assert!(!m("[..., status_code = 404, bytes > 2000]"));
+        assert!(m("[ip = 127.0.0.*, ...]"));
+        assert!(m("[..., status_code = 5* || status_code = 4*, bytes]"));
+        assert!(m(
+            "[ip, ..., status_code >= 400 && status_code < 500, bytes]"
+        ));
+        assert!(!m("[ip, user != -, ...]"));
+        assert_eq!(message_fields(line)[3], "10/Oct/2000:13:25:15 -0700");
+        assert!(parse("[, x]").is_err());
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Event {
 pub struct Stream {
     pub name: String,
     pub created: i64,
+    /// Journaled one record per event (`logs/events`), never inside the group record.
+    #[serde(skip)]
     pub events: Vec<Event>,
     pub last_ingestion: Option<i64>,
 }

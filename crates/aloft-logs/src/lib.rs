@@ -30,7 +30,14 @@ pub static SPEC: ServiceSpec = ServiceSpec {
     unsigned_actions: &[],
 };
 
+/// Group records (settings, tags, stream names) without their events.
 const NS: &str = "logs/groups";
+/// One record per event: `{account}/{region}/{group}\0{stream}\0{id:020}`.
+const NS_EVENTS: &str = "logs/events";
+
+fn event_key(group_key: &str, stream: &str, id: u64) -> String {
+    format!("{group_key}\0{stream}\0{id:020}")
+}
 
 pub struct Logs {
     groups: Mutex<HashMap<String, Group>>,
@@ -47,6 +54,31 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         for (k, v) in rows {
             if let Ok(g) = serde_json::from_slice::<Group>(&v) {
                 groups.insert(String::from_utf8_lossy(&k).into_owned(), g);
+            }
+        }
+    }
+    if let Ok(rows) = ctx.store.load(NS_EVENTS, b"") {
+        for (k, v) in rows {
+            let k = String::from_utf8_lossy(&k).into_owned();
+            let mut parts = k.splitn(3, '\0');
+            let (Some(g), Some(st)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let (Some(group), Ok(e)) = (
+                groups.get_mut(g),
+                serde_json::from_slice::<groups::Event>(&v),
+            ) else {
+                continue;
+            };
+            group.next_id = group.next_id.max(e.id);
+            if let Some(stream) = group.streams.get_mut(st) {
+                stream.last_ingestion = Some(stream.last_ingestion.unwrap_or(0).max(e.ingestion));
+                stream.events.push(e);
+            }
+        }
+        for g in groups.values_mut() {
+            for st in g.streams.values_mut() {
+                st.events.sort_by_key(|e| (e.timestamp, e.id));
             }
         }
     }
@@ -92,6 +124,47 @@ impl Logs {
             None => b.delete(NS, k.as_bytes()),
         }
         self.ctx.store.submit(b)
+    }
+
+    /// Journals the events a put appended to `stream` (ids above `after`), and the group
+    /// record too when the put created the stream.
+    fn journal_events(
+        &self,
+        k: &str,
+        g: &Group,
+        stream: &str,
+        after: u64,
+        meta: bool,
+    ) -> aloft_store::Commit {
+        if !self.ctx.store.is_durable() {
+            return aloft_store::Commit::done();
+        }
+        let mut b = aloft_store::Batch::new();
+        if meta {
+            b.put(NS, k.as_bytes(), serde_json::to_vec(g).unwrap_or_default());
+        }
+        if let Some(st) = g.streams.get(stream) {
+            for e in st.events.iter().filter(|e| e.id > after) {
+                b.put(
+                    NS_EVENTS,
+                    event_key(k, stream, e.id).into_bytes(),
+                    serde_json::to_vec(e).unwrap_or_default(),
+                );
+            }
+        }
+        self.ctx.store.submit(b)
+    }
+
+    /// Forgets the journaled events under a group (`stream: None`) or one stream.
+    fn clear_events(&self, k: &str, stream: Option<&str>) -> aloft_store::Commit {
+        if !self.ctx.store.is_durable() {
+            return aloft_store::Commit::done();
+        }
+        let prefix = match stream {
+            Some(st) => format!("{k}\0{st}\0"),
+            None => format!("{k}\0"),
+        };
+        self.ctx.store.clear(NS_EVENTS, prefix.as_bytes())
     }
 
     async fn with_group<T>(
@@ -183,11 +256,11 @@ impl Logs {
                 let commit = {
                     let mut gs = self.groups.lock().expect("groups lock");
                     gs.remove(&k).ok_or_else(group_missing)?;
-                    self.persist(&k, None)
+                    (self.persist(&k, None), self.clear_events(&k, None))
                 };
-                commit
-                    .await
-                    .map_err(|e| AwsError::internal(e.to_string()))?;
+                for c in [commit.0, commit.1] {
+                    c.await.map_err(|e| AwsError::internal(e.to_string()))?;
+                }
                 Ok(json!({}))
             }
             "DescribeLogGroups" => {
@@ -252,13 +325,19 @@ impl Logs {
             "DeleteLogStream" => {
                 let name = group_name(&input)?;
                 let stream = s(&input, "logStreamName").unwrap_or_default().to_string();
-                self.with_group(ctx, &name, |g| {
-                    g.streams
-                        .remove(&stream)
-                        .map(|_| json!({}))
-                        .ok_or_else(stream_missing)
-                })
-                .await
+                let out = self
+                    .with_group(ctx, &name, |g| {
+                        g.streams
+                            .remove(&stream)
+                            .map(|_| json!({}))
+                            .ok_or_else(stream_missing)
+                    })
+                    .await?;
+                let k = key(&ctx.account_id, &ctx.region, &name);
+                self.clear_events(&k, Some(&stream))
+                    .await
+                    .map_err(|e| AwsError::internal(e.to_string()))?;
+                Ok(out)
             }
             "DescribeLogStreams" => {
                 let name = group_name(&input)?;
@@ -311,9 +390,17 @@ impl Logs {
                 let name = group_name(&input)?;
                 let stream = s(&input, "logStreamName").unwrap_or_default().to_string();
                 let events = parse_events(&input)?;
-                let rejected = self
-                    .with_group(ctx, &name, |g| g.put_events(&stream, &events, now))
-                    .await?;
+                let k = key(&ctx.account_id, &ctx.region, &name);
+                let (rejected, commit) = {
+                    let mut gs = self.groups.lock().expect("groups lock");
+                    let g = gs.get_mut(&k).ok_or_else(group_missing)?;
+                    let after = g.next_id;
+                    let rejected = g.put_events(&stream, &events, now)?;
+                    (rejected, self.journal_events(&k, g, &stream, after, false))
+                };
+                commit
+                    .await
+                    .map_err(|e| AwsError::internal(e.to_string()))?;
                 let mut out = json!({"nextSequenceToken": format!("{:056}", now)});
                 if let Some(r) = rejected {
                     out["rejectedLogEventsInfo"] = r;
@@ -508,6 +595,7 @@ impl Service for Logs {
     async fn reset(&self) {
         self.groups.lock().expect("groups lock").clear();
         let _ = self.ctx.store.clear(NS, b"").await;
+        let _ = self.ctx.store.clear(NS_EVENTS, b"").await;
     }
 }
 
@@ -597,7 +685,8 @@ impl Target for LogsTarget {
                 );
             }
             let g = gs.get_mut(&k).ok_or_else(group_missing)?;
-            if !g.streams.contains_key(&stream) {
+            let new_stream = !g.streams.contains_key(&stream);
+            if new_stream {
                 if !create {
                     return Err(stream_missing());
                 }
@@ -610,8 +699,9 @@ impl Target for LogsTarget {
                     },
                 );
             }
+            let after = g.next_id;
             g.put_events(&stream, &events, now)?;
-            svc.persist(&k, Some(g))
+            svc.journal_events(&k, g, &stream, after, new_stream)
         };
         commit
             .await

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod publish;
+pub mod signing;
 pub mod state;
 pub mod subscriptions;
 pub mod topics;
@@ -43,6 +44,8 @@ pub struct Sns {
     pub(crate) sequence: Mutex<u128>,
     /// Where Aloft is reached, for URLs in notifications published by other services.
     pub(crate) base_url: String,
+    /// Signs notifications; its certificate is served at the SigningCertURL.
+    pub(crate) signer: Arc<signing::Signer>,
 }
 
 pub struct SnsService(pub Arc<Sns>);
@@ -54,6 +57,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         outbox: Mutex::new(Vec::new()),
         sequence: Mutex::new(10_000_000_000_000_000_000),
         base_url: ctx.config.internal_url.trim_end_matches('/').to_string(),
+        signer: signing::Signer::start(ctx.store.clone()),
     });
     sns.state.load();
     ctx.targets
@@ -183,6 +187,14 @@ impl Service for SnsService {
                     return Some(json_response(&json!({"deleted": true})));
                 }
                 Some(json_response(&Value::Array(out.clone())))
+            }
+            "SimpleNotificationService.pem" => {
+                let pem = self.0.signer.pair().cert_pem.clone();
+                let resp = http::Response::builder()
+                    .header("content-type", "application/x-pem-file")
+                    .body(bytes::Bytes::from(pem))
+                    .expect("static response parts");
+                Some(aloft_core::body::from_bytes(resp))
             }
             "confirm" => {
                 let q = req.query();

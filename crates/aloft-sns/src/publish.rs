@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use aloft_core::{RequestContext, clock};
 use aloft_events::Delivery;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -64,6 +62,9 @@ pub struct Outgoing {
     pub sequence_number: Option<String>,
     pub timestamp_ms: i64,
     pub base_url: String,
+    /// Signatures made for this message, by body: subscribers that get the same body share
+    /// one RSA signature instead of one each.
+    pub signatures: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Outgoing {
@@ -208,6 +209,7 @@ impl Sns {
             sequence_number,
             timestamp_ms: clock::now_millis(),
             base_url: base_url.to_string(),
+            signatures: Arc::default(),
         })
     }
 
@@ -364,7 +366,7 @@ impl Sns {
                 self.record(json!({
                     "type": "Notification", "protocol": s.protocol, "endpoint": s.endpoint,
                     "topic_arn": out.topic.arn, "subscription_arn": s.arn, "message_id": out.message_id,
-                    "subject": out.subject, "message": if s.protocol == "email-json" { envelope(s, out, &body).to_string() } else { body.clone() },
+                    "subject": out.subject, "message": if s.protocol == "email-json" { envelope(&self.signer, s, out, &body).to_string() } else { body.clone() },
                     "timestamp": clock::iso8601_millis(out.timestamp_ms),
                 }));
                 Ok(())
@@ -409,7 +411,7 @@ impl Sns {
             }
             body.to_string()
         } else {
-            envelope(s, out, body).to_string()
+            envelope(&self.signer, s, out, body).to_string()
         };
         if let Some(g) = &out.group_id {
             options.insert("MessageGroupId".into(), json!(g));
@@ -430,7 +432,7 @@ impl Sns {
         out: &Outgoing,
         body: &str,
     ) -> std::result::Result<(), String> {
-        let mut sns = envelope(s, out, body);
+        let mut sns = envelope(&self.signer, s, out, body);
         // Lambda's SNS record spells the certificate URL `SigningCertUrl` and always has Subject.
         if let Value::Object(m) = &mut sns {
             if let Some(v) = m.remove("SigningCertURL") {
@@ -469,7 +471,7 @@ impl Sns {
         let payload = if s.raw() {
             body.to_string()
         } else {
-            envelope(s, out, body).to_string()
+            envelope(&self.signer, s, out, body).to_string()
         };
         let mut headers = vec![
             ("x-amz-sns-message-type", "Notification".to_string()),
@@ -505,7 +507,7 @@ impl Sns {
         else {
             return;
         };
-        let payload = envelope(s, out, body).to_string();
+        let payload = envelope(&self.signer, s, out, body).to_string();
         if let Err(e) = self
             .targets
             .deliver(&dlq, self.delivery(out, payload.into(), Map::new()))
@@ -536,16 +538,41 @@ impl Sns {
             "{base_url}/_aloft/sns/confirm?TopicArn={}&Token={}",
             s.topic_arn, s.token
         );
+        let message_id = aloft_core::ids::uuid();
+        let message = format!(
+            "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+            s.topic_arn
+        );
+        let timestamp = clock::iso8601_millis(clock::now_millis());
+        let version = self
+            .state
+            .read()
+            .topics
+            .get(&s.topic_arn)
+            .and_then(|t| t.attributes.get("SignatureVersion").cloned())
+            .unwrap_or_else(|| "1".into());
+        let signature = self.signer.sign(
+            &[
+                ("Message", Some(&message)),
+                ("MessageId", Some(&message_id)),
+                ("SubscribeURL", Some(&subscribe_url)),
+                ("Timestamp", Some(&timestamp)),
+                ("Token", Some(&s.token)),
+                ("TopicArn", Some(&s.topic_arn)),
+                ("Type", Some("SubscriptionConfirmation")),
+            ],
+            &version,
+        );
         let msg = json!({
             "Type": "SubscriptionConfirmation",
-            "MessageId": aloft_core::ids::uuid(),
+            "MessageId": message_id,
             "Token": s.token,
             "TopicArn": s.topic_arn,
-            "Message": format!("You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.", s.topic_arn),
+            "Message": message,
             "SubscribeURL": subscribe_url,
-            "Timestamp": clock::iso8601_millis(clock::now_millis()),
-            "SignatureVersion": "1",
-            "Signature": signature_placeholder(&s.token),
+            "Timestamp": timestamp,
+            "SignatureVersion": version,
+            "Signature": signature,
             "SigningCertURL": format!("{base_url}/_aloft/sns/SimpleNotificationService.pem"),
         });
         if s.protocol.starts_with("email") {
@@ -584,7 +611,12 @@ impl Sns {
 }
 
 /// The JSON envelope SQS, HTTP and email-json subscribers receive.
-pub fn envelope(s: &Subscription, out: &Outgoing, body: &str) -> Value {
+pub fn envelope(
+    signer: &crate::signing::Signer,
+    s: &Subscription,
+    out: &Outgoing,
+    body: &str,
+) -> Value {
     let mut m = Map::new();
     m.insert("Type".into(), json!("Notification"));
     m.insert("MessageId".into(), json!(out.message_id));
@@ -601,19 +633,39 @@ pub fn envelope(s: &Subscription, out: &Outgoing, body: &str) -> Value {
         json!(clock::iso8601_millis(out.timestamp_ms)),
     );
     if !out.topic.fifo {
-        m.insert(
-            "SignatureVersion".into(),
-            json!(
-                out.topic
-                    .attributes
-                    .get("SignatureVersion")
-                    .map_or("1", String::as_str)
-            ),
-        );
-        m.insert(
-            "Signature".into(),
-            json!(signature_placeholder(&out.message_id)),
-        );
+        let version = out
+            .topic
+            .attributes
+            .get("SignatureVersion")
+            .map_or("1", String::as_str);
+        let timestamp = clock::iso8601_millis(out.timestamp_ms);
+        let cached = out
+            .signatures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(b, _)| b == body)
+            .map(|(_, sig)| sig.clone());
+        let signature = cached.unwrap_or_else(|| {
+            let sig = signer.sign(
+                &[
+                    ("Message", Some(body)),
+                    ("MessageId", Some(&out.message_id)),
+                    ("Subject", out.subject.as_deref()),
+                    ("Timestamp", Some(&timestamp)),
+                    ("TopicArn", Some(&out.topic.arn)),
+                    ("Type", Some("Notification")),
+                ],
+                version,
+            );
+            out.signatures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((body.to_string(), sig.clone()));
+            sig
+        });
+        m.insert("SignatureVersion".into(), json!(version));
+        m.insert("Signature".into(), json!(signature));
         m.insert(
             "SigningCertURL".into(),
             json!(format!(
@@ -645,12 +697,6 @@ pub fn envelope(s: &Subscription, out: &Outgoing, body: &str) -> Value {
         m.insert("MessageAttributes".into(), Value::Object(attrs));
     }
     Value::Object(m)
-}
-
-/// Aloft does not sign notifications yet; the field is present (base64, like AWS's) so
-/// parsers that expect it keep working.
-fn signature_placeholder(seed: &str) -> String {
-    B64.encode(hex_sha256(seed.as_bytes()))
 }
 
 /// Whether a message passes a subscription's filter policy (attributes or body scope).

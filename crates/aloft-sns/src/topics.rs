@@ -102,6 +102,7 @@ impl Sns {
     }
 
     pub(crate) async fn create_topic(&self, ctx: &RequestContext, input: Value) -> Out {
+        self.signer.warm();
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct I {

@@ -17,6 +17,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_secretsmanager::start(ctx).await,
         aloft_ssm::start(ctx).await,
         aloft_cloudwatch::start(ctx).await,
+        aloft_scheduler::start(ctx).await,
         aloft_cognito_idp::start(ctx).await,
         aloft_dynamodb::start(ctx).await,
         aloft_apigateway::start(ctx).await,

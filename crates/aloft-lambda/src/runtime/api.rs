@@ -55,6 +55,8 @@ pub struct RuntimeApi {
     current: Mutex<Option<Current>>,
     /// When the runtime first asked for an event: initialisation was over.
     pub ready_at: Mutex<Option<std::time::Instant>>,
+    /// Turns true when initialisation is over (the first `/next`, or `/init/error`).
+    pub ready: tokio::sync::watch::Sender<bool>,
     init_error: Mutex<Option<(Bytes, Option<String>)>>,
 }
 
@@ -105,6 +107,7 @@ pub async fn start() -> std::io::Result<Server> {
         next: tokio::sync::Mutex::new(rx),
         current: Mutex::new(None),
         ready_at: Mutex::new(None),
+        ready: tokio::sync::watch::channel(false).0,
         init_error: Mutex::new(None),
     });
     let served = api.clone();
@@ -167,6 +170,7 @@ async fn route(api: &RuntimeApi, req: Request<Incoming>) -> Response<Full<Bytes>
             .lock()
             .expect("ready lock")
             .get_or_insert_with(std::time::Instant::now);
+        api.ready.send_replace(true);
         let inv = api.next.lock().await.recv().await;
         return match inv {
             Some(inv) => next_response(inv),
@@ -180,6 +184,7 @@ async fn route(api: &RuntimeApi, req: Request<Incoming>) -> Response<Full<Bytes>
         let kind = error_type(&req);
         let body = read_body(req).await.unwrap_or_default();
         *api.init_error.lock().expect("init lock") = Some((body.clone(), kind.clone()));
+        api.ready.send_replace(true);
         let cur = api.current.lock().expect("current lock").take();
         if let Some(c) = cur {
             let _ = c.tx.send(Outcome::InitError(body, kind));

@@ -54,6 +54,15 @@ impl Capture {
         std::mem::take(&mut self.state.lock().expect("capture lock").lines)
     }
 
+    /// Takes the lines printed so far and forgets the last end marker, before an invocation
+    /// is handed over: async retries reuse their request id, so an old marker must not end
+    /// the wait for the new one's output.
+    pub fn begin(&self) -> Vec<(i64, String)> {
+        let mut s = self.state.lock().expect("capture lock");
+        s.ended = None;
+        std::mem::take(&mut s.lines)
+    }
+
     /// Waits until the bootstrap marked `request_id` finished printing, or `max_ms` passed.
     pub async fn wait_marker(&self, request_id: &str, max_ms: u64) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(max_ms);

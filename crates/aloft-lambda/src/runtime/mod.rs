@@ -19,6 +19,9 @@ pub use api::Invocation;
 use api::Outcome;
 pub use env::{Env, EnvSpec, Host, Interpreters};
 
+/// How long a new environment may initialise before the function's own timeout starts.
+const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The result of running one invocation.
 #[derive(Debug)]
 pub struct RunResult {
@@ -223,17 +226,29 @@ impl Engine {
     /// Runs one invocation to its end (response, error, timeout or crash).
     pub async fn run(&self, spec: &EnvSpec, mut inv: Invocation) -> Result<RunResult, RunError> {
         let (slot, warm) = self.acquire(spec)?;
+        let cold = warm.is_none();
         let env = match warm {
             Some(e) => e,
             None => env::spawn(&self.host, spec.clone(), &self.scratch)
                 .await
                 .map_err(|e| RunError::Spawn(e.to_string()))?,
         };
+        if cold {
+            // Init has its own 10 s, as on AWS: the function's timeout starts when the
+            // runtime first asks for an event. A longer init eats into the function timeout.
+            let mut ready = env.api.ready.subscribe();
+            let mut exited = env.exited.clone();
+            tokio::select! {
+                _ = ready.wait_for(|r| *r) => {}
+                _ = exited.wait_for(Option::is_some) => {}
+                () = tokio::time::sleep(INIT_TIMEOUT) => {}
+            }
+        }
         let started = std::time::Instant::now();
         let start_ms = aloft_core::clock::now_millis();
         inv.deadline_ms = wall_millis() + i64::from(spec.timeout_s) * 1000;
         let request_id = inv.request_id.clone();
-        let init_lines = env.capture.take_lines();
+        let init_lines = env.capture.begin();
         let rx = env.api.expect(&request_id);
         let _ = env.events.send(inv).await;
         let mut exited = env.exited.clone();
@@ -294,7 +309,7 @@ impl Engine {
                     end_ms,
                     format!(
                         "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {}",
-                        duration_ms,
+                        env.spawned.elapsed().as_secs_f64() * 1000.0,
                         kind.as_deref().unwrap_or("Runtime.Unknown")
                     ),
                 ));
