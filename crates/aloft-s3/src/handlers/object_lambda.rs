@@ -105,7 +105,7 @@ async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
         .strip_prefix("http://")
         .map(|h| h.strip_prefix(&format!("{prefix}.")).unwrap_or(h))
         .map_or(base.clone(), |h| format!("http://{h}"));
-    let input_url = presigned_url(&base, &bucket, &key, &account, &region);
+    let input_url = presigned_url(&base, &bucket, &key, account, &region);
     let headers: serde_json::Map<String, serde_json::Value> = call
         .parts
         .headers
