@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use aloft_core::{AwsError, AwsRequest, Response, Service, ServiceContext, ServiceSpec, clock};
 use aloft_events::{Delivered, Delivery, Target, Targets};
 use aloft_store::Store;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -82,21 +81,6 @@ pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
         .map_err(|e| CwError::new(Code::InternalServiceFault, format!("Storage failure: {e}")))
 }
 
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
-}
-
 impl CloudWatch {
     async fn call(&self, a: &str, r: &str, op: &str, input: Value) -> Out {
         match op {
@@ -149,35 +133,10 @@ impl Service for CloudWatchService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("monitoring").expect("the monitoring model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let protocol = aloft_protocol::detect(model, &parts);
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new(
-                "InvalidParameterValueException",
-                413,
-                "Request body too large",
-            );
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model, protocol, &err, &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self
-            .0
-            .call(&ctx.account_id, &ctx.region, call.operation, call.input)
-            .await
-        {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve("monitoring", "InvalidParameterValueException", req, |ctx, op, input| async move {
+            self.0.call(&ctx.account_id, &ctx.region, op, input).await
+        })
+        .await
     }
 
     async fn reset(&self) {

@@ -22,6 +22,7 @@ pub mod ids;
 mod internal;
 pub use internal::json_response;
 pub mod service;
+pub mod wire;
 
 pub use aloft_protocol::AwsError;
 pub use body::{Body, Response};

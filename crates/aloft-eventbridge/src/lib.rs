@@ -17,7 +17,6 @@ use aloft_core::{
 };
 use aloft_events::{Delivered, Delivery, Target, Targets};
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -69,21 +68,6 @@ pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
         .map_err(|e| EbError::validation(format!("Storage failure: {e}")))
 }
 
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
-}
-
 impl EventBridge {
     async fn call(self: &Arc<Self>, ctx: &RequestContext, op: &str, input: Value) -> Out {
         match op {
@@ -120,29 +104,13 @@ impl Service for EventBridgeService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("events").expect("the events model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("ValidationException", 413, "Request body too large");
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                aloft_protocol::Protocol::Json11,
-                &err,
-                &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self.0.call(&ctx, call.operation, call.input).await {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve(
+            "events",
+            "ValidationException",
+            req,
+            |ctx, op, input| async move { self.0.call(&ctx, op, input).await },
+        )
+        .await
     }
 
     async fn reset(&self) {

@@ -42,7 +42,6 @@ use aloft_core::{
 use aloft_events::{Delivered, Delivery, Target};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -95,36 +94,22 @@ pub(crate) fn b64(bytes: &[u8]) -> Value {
     Value::String(B64.encode(bytes))
 }
 
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
-}
-
 impl Kms {
     /// Under `--enforce-iam`, a key policy that does not delegate an action to IAM lets only
     /// the principals (and grantees) it names perform it, the account's root included.
     fn check_key_policy(
         &self,
         ctx: &RequestContext,
-        parts: &http::request::Parts,
+        enforcement: Option<&aloft_core::auth::Enforcement>,
+        caller: Option<&aloft_core::auth::Caller>,
         op: &str,
         input: &Value,
     ) -> std::result::Result<(), AwsError> {
-        use aloft_core::auth::{Caller, Decision, Enforcement, denied_message};
-        let Some(ent) = parts.extensions.get::<Enforcement>().filter(|e| e.enforce) else {
+        use aloft_core::auth::{Decision, denied_message};
+        let Some(ent) = enforcement.filter(|e| e.enforce) else {
             return Ok(());
         };
-        let Some(c) = parts.extensions.get::<Caller>() else {
+        let Some(c) = caller else {
             return Ok(());
         };
         let action = access::action(op);
@@ -212,40 +197,23 @@ impl Service for KmsService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("kms").expect("the kms model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("ValidationException", 413, "Request body too large");
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                aloft_protocol::Protocol::Json11,
-                &err,
-                &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        if let Err(e) = self
-            .0
-            .check_key_policy(&ctx, &parts, call.operation, &call.input)
-        {
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                call.protocol,
-                &e,
-                &rid,
-            ));
-        }
-        let resp = match self.0.call(&ctx, call.operation, call.input).await {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        use aloft_core::auth::{Caller, Enforcement};
+        let enforcement = req.parts.extensions.get::<Enforcement>().cloned();
+        let caller = req.parts.extensions.get::<Caller>().cloned();
+        aloft_core::wire::serve(
+            "kms",
+            "ValidationException",
+            req,
+            |ctx, op, input| async move {
+                self.0
+                    .check_key_policy(&ctx, enforcement.as_ref(), caller.as_ref(), op, &input)?;
+                self.0
+                    .call(&ctx, op, input)
+                    .await
+                    .map_err(Into::<AwsError>::into)
+            },
+        )
+        .await
     }
 
     fn authorization(

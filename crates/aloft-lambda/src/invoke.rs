@@ -220,7 +220,7 @@ impl Lambda {
             }),
             cognito_identity: None,
         };
-        let r = self.engine.run(&spec, inv).await.map_err(|e| match e {
+        let r = self.run_metered(&spec, q, inv).await.map_err(|e| match e {
             RunError::Throttled { reserved } => throttled(reserved),
             RunError::Spawn(m) => err(
                 Code::Service,
@@ -349,7 +349,7 @@ impl Lambda {
                 cognito_identity: None,
             };
             let version = spec.version.clone();
-            let result = self.engine.run(&spec, inv).await;
+            let result = self.run_metered(&spec, ev.qualifier.as_deref(), inv).await;
             let (ok, response, function_error) = match result {
                 Ok(r) if r.function_error.is_none() => (true, r.payload, None),
                 Ok(r) => (false, r.payload, r.function_error),

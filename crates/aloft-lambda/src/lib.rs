@@ -14,6 +14,7 @@ pub mod functions;
 pub mod invoke;
 pub mod layers;
 pub mod mappings;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod routes;
@@ -67,6 +68,8 @@ pub struct Lambda {
     pub(crate) queue: tokio::sync::mpsc::UnboundedSender<invoke::AsyncEvent>,
     /// Itself, for the pollers it spawns.
     pub(crate) me: std::sync::OnceLock<std::sync::Weak<Lambda>>,
+    /// Invocations in flight, for the ConcurrentExecutions metric.
+    pub(crate) meter: metrics::Meter,
 }
 
 /// Builds the service, loads its state, starts its workers and registers the `lambda` target.
@@ -153,6 +156,7 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         code_root,
         queue: tx,
         me: std::sync::OnceLock::new(),
+        meter: metrics::Meter::default(),
     });
     let _ = svc.me.set(Arc::downgrade(&svc));
     let existing: Vec<mappings::Mapping> = svc

@@ -290,26 +290,7 @@ pub(crate) async fn read_body(
     limit: usize,
     too_large: impl FnOnce() -> AwsError,
 ) -> Result<Bytes, AwsError> {
-    use http_body_util::BodyExt;
-    let b = std::mem::replace(&mut req.body, body::empty());
-    let mut b = std::pin::pin!(b);
-    let mut out = bytes::BytesMut::new();
-    while let Some(frame) = b.frame().await {
-        let Ok(frame) = frame else {
-            return Err(AwsError::new(
-                "IncompleteBody",
-                400,
-                "Could not read the request body",
-            ));
-        };
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
-            if out.len() > limit {
-                return Err(too_large());
-            }
-        }
-    }
-    Ok(out.freeze())
+    req.bytes(limit, too_large).await
 }
 
 /// Matches a path against a pattern, returning the decoded labels.

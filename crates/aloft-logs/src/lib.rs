@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 
 use aloft_core::{
-    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec, body,
+    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec,
 };
 use aloft_events::{Delivered, Delivery, Target};
 use async_trait::async_trait;
@@ -536,88 +536,26 @@ fn parse_events(input: &Value) -> Result<Vec<(i64, String)>, AwsError> {
         .collect())
 }
 
-fn respond(status: u16, v: &Value, rid: &str, code: Option<&str>) -> Response {
-    let mut r = http::Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", rid);
-    if let Some(c) = code {
-        r = r.header("x-amzn-errortype", c);
-    }
-    r.body(body::full(v.to_string()))
-        .unwrap_or_else(|_| http::Response::new(body::empty()))
-}
-
 #[async_trait]
 impl Service for Logs {
     fn spec(&self) -> &'static ServiceSpec {
         &SPEC
     }
 
-    async fn handle(&self, mut req: AwsRequest) -> Response {
-        use http_body_util_lite::read;
-        let rid = req.ctx.request_id.clone();
-        let op = req
-            .header("x-amz-target")
-            .and_then(|t| t.split_once('.'))
-            .map(|(_, op)| op.to_string())
-            .unwrap_or_default();
-        let body = read(&mut req).await;
-        let input = if body.is_empty() {
-            json!({})
-        } else {
-            serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)
-        };
-        if !input.is_object() {
-            let e = AwsError::new(
-                "SerializationException",
-                400,
-                "Could not parse the request body as JSON",
-            );
-            return respond(
-                400,
-                &json!({"__type": e.code, "message": e.message}),
-                &rid,
-                Some(e.code),
-            );
-        }
-        match self.dispatch(&req.ctx, &op, input).await {
-            Ok(v) => respond(200, &v, &rid, None),
-            Err(e) => respond(
-                e.status.as_u16(),
-                &json!({"__type": e.code, "message": e.message}),
-                &rid,
-                Some(e.code),
-            ),
-        }
+    async fn handle(&self, req: AwsRequest) -> Response {
+        aloft_core::wire::serve(
+            "logs",
+            "InvalidParameterException",
+            req,
+            |ctx, op, input| async move { self.dispatch(&ctx, op, input).await },
+        )
+        .await
     }
 
     async fn reset(&self) {
         self.groups.lock().expect("groups lock").clear();
         let _ = self.ctx.store.clear(NS, b"").await;
         let _ = self.ctx.store.clear(NS_EVENTS, b"").await;
-    }
-}
-
-/// Reads a request body whole (Logs requests are bounded at 1 MB by AWS; we allow 8 MB).
-mod http_body_util_lite {
-    use aloft_core::AwsRequest;
-
-    pub async fn read(req: &mut AwsRequest) -> Vec<u8> {
-        use http_body::Body as _;
-        let mut b = std::mem::replace(&mut req.body, aloft_core::body::empty());
-        let mut out = Vec::new();
-        while let Some(Ok(frame)) =
-            std::future::poll_fn(|cx| std::pin::Pin::new(&mut b).poll_frame(cx)).await
-        {
-            if let Ok(d) = frame.into_data() {
-                out.extend_from_slice(&d);
-                if out.len() > 8 * 1024 * 1024 {
-                    break;
-                }
-            }
-        }
-        out
     }
 }
 

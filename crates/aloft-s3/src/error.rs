@@ -51,12 +51,21 @@ pub enum S3Error {
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
     InternalError,
+    // S3 Control (access points) and S3 Object Lambda.
+    NoSuchAccessPoint,
+    AccessPointAlreadyOwnedByYou,
+    LambdaResponseNotReceived,
+    LambdaRuntimeError,
 }
 
 impl S3Error {
     pub fn code(self) -> &'static str {
         use S3Error::*;
         match self {
+            NoSuchAccessPoint => "NoSuchAccessPoint",
+            AccessPointAlreadyOwnedByYou => "AccessPointAlreadyOwnedByYou",
+            LambdaResponseNotReceived => "LambdaResponseNotReceived",
+            LambdaRuntimeError => "LambdaRuntimeError",
             AccessDenied => "AccessDenied",
             BadDigest => "BadDigest",
             BucketAlreadyExists => "BucketAlreadyExists",
@@ -109,6 +118,9 @@ impl S3Error {
     pub fn status(self) -> u16 {
         use S3Error::*;
         match self {
+            NoSuchAccessPoint => 404,
+            AccessPointAlreadyOwnedByYou => 409,
+            LambdaResponseNotReceived | LambdaRuntimeError => 500,
             AccessDenied | CORSResponse | SignatureDoesNotMatch => 403,
             NoSuchBucket
             | NoSuchBucketPolicy
@@ -139,6 +151,14 @@ impl S3Error {
     pub fn default_message(self) -> &'static str {
         use S3Error::*;
         match self {
+            NoSuchAccessPoint => "The specified accesspoint does not exist",
+            AccessPointAlreadyOwnedByYou => {
+                "Your previous request to create the named accesspoint succeeded and you already own it."
+            }
+            LambdaResponseNotReceived => {
+                "The Lambda function exited without successfully calling WriteGetObjectResponse."
+            }
+            LambdaRuntimeError => "The Lambda function failed during execution.",
             AccessDenied => "Access Denied",
             BadDigest => "The Content-MD5 you specified did not match what we received.",
             BucketAlreadyExists => {

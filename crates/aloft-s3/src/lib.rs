@@ -11,7 +11,7 @@ pub mod domain;
 pub mod error;
 mod events;
 pub mod fuzzing;
-mod handlers;
+pub(crate) mod handlers;
 pub mod routes;
 pub mod store;
 mod workers;
@@ -38,9 +38,9 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
 
 static SPEC: ServiceSpec = ServiceSpec {
     name: "s3",
-    signing_names: &["s3"],
+    signing_names: &["s3", "s3-object-lambda"],
     target_prefixes: &[],
-    host_labels: &["s3", "s3-website"],
+    host_labels: &["s3", "s3-website", "s3-object-lambda"],
     path_prefixes: &[],
     unsigned_actions: &[],
 };
@@ -57,6 +57,12 @@ pub struct S3 {
     sweeper: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The last notifications sent (target ARN, payload), for `/_aloft/s3/notifications`.
     sent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
+    /// Access points and Object Lambda access points (S3 Control), in memory only.
+    pub(crate) points: RwLock<handlers::control::Points>,
+    /// Object Lambda GetObjects waiting for their WriteGetObjectResponse, by `route/token`.
+    pub(crate) pending: std::sync::Mutex<
+        HashMap<String, tokio::sync::oneshot::Sender<handlers::object_lambda::Written>>,
+    >,
 }
 
 const SENT_KEPT: usize = 200;
@@ -103,6 +109,8 @@ impl S3 {
             seq: AtomicU64::new(seq),
             sweeper: tokio::sync::Mutex::new(None),
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            points: RwLock::new(Default::default()),
+            pending: std::sync::Mutex::new(HashMap::new()),
         });
         let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
         *s3.sweeper.lock().await = Some(handle);
@@ -236,6 +244,9 @@ impl Service for S3 {
         self.bodies.remove(&blobs);
         if let Ok(mut q) = self.sent.lock() {
             q.clear();
+        }
+        if let Ok(mut p) = self.points.write() {
+            *p = Default::default();
         }
     }
 

@@ -19,9 +19,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aloft_core::{
-    AwsError, AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec,
-};
+use aloft_core::{AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec};
 use aloft_events::Targets;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -81,21 +79,6 @@ pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
     })
 }
 
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
-}
-
 impl Scheduler {
     async fn call(self: &Arc<Self>, ctx: &RequestContext, op: &str, input: Value) -> Out {
         match op {
@@ -125,29 +108,13 @@ impl Service for SchedulerService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("scheduler").expect("the scheduler model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("ValidationException", 413, "Request body too large");
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                aloft_protocol::Protocol::RestJson,
-                &err,
-                &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self.0.call(&ctx, call.operation, call.input).await {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve(
+            "scheduler",
+            "ValidationException",
+            req,
+            |ctx, op, input| async move { self.0.call(&ctx, op, input).await },
+        )
+        .await
     }
 
     async fn internal(&self, _req: AwsRequest, path: &str) -> Option<Response> {

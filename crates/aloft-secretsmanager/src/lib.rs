@@ -13,9 +13,8 @@ pub mod values;
 
 use std::sync::Arc;
 
-use aloft_core::{AwsError, AwsRequest, Response, Service, ServiceContext, ServiceSpec};
+use aloft_core::{AwsRequest, Response, Service, ServiceContext, ServiceSpec};
 use aloft_events::Targets;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -59,21 +58,6 @@ pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
 pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
     c.await
         .map_err(|e| SmError::new(Code::InternalServiceError, format!("Storage failure: {e}")))
-}
-
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
 }
 
 impl SecretsManager {
@@ -126,34 +110,10 @@ impl Service for SecretsManagerService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model =
-            aloft_model::get("secretsmanager").expect("the secretsmanager model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("InvalidParameterException", 413, "Request body too large");
-            return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                model,
-                aloft_protocol::Protocol::Json11,
-                &err,
-                &rid,
-            ));
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self
-            .0
-            .call(&ctx.account_id, &ctx.region, call.operation, call.input)
-            .await
-        {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve("secretsmanager", "InvalidParameterException", req, |ctx, op, input| async move {
+            self.0.call(&ctx.account_id, &ctx.region, op, input).await
+        })
+        .await
     }
 
     async fn reset(&self) {

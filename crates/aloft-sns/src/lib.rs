@@ -17,7 +17,6 @@ use aloft_core::{
 };
 use aloft_events::Targets;
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -84,21 +83,6 @@ pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
         .map_err(|e| SnsError::new(Code::InvalidParameter, format!("Storage failure: {e}")))
 }
 
-async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.into())
-}
-
 fn json_response(v: &Value) -> Response {
     let mut r = http::Response::new(aloft_core::body::full(v.to_string()));
     r.headers_mut().insert(
@@ -150,26 +134,13 @@ impl Service for SnsService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let model = aloft_model::get("sns").expect("the sns model is built in");
-        let AwsRequest { ctx, parts, body } = req;
-        let rid = ctx.request_id.clone();
-        let Some(body) = read_body(body, 1024 * 1024).await else {
-            let err = AwsError::new("RequestEntityTooLarge", 413, "Request body too large");
-            let resp =
-                aloft_protocol::encode_error(model, aloft_protocol::Protocol::Query, &err, &rid);
-            return aloft_core::body::from_bytes(resp);
-        };
-        let call = match aloft_protocol::decode(model, &parts, &body) {
-            Ok(c) => c,
-            Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
-        };
-        let resp = match self.0.call(&ctx, call.operation, call.input).await {
-            Ok(out) => {
-                aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
-            }
-            Err(e) => aloft_protocol::encode_error(model, call.protocol, &e.into(), &rid),
-        };
-        aloft_core::body::from_bytes(resp)
+        aloft_core::wire::serve(
+            "sns",
+            "RequestEntityTooLarge",
+            req,
+            |ctx, op, input| async move { self.0.call(&ctx, op, input).await },
+        )
+        .await
     }
 
     /// `GET /_aloft/sns/messages`: recorded email/SMS deliveries and confirmations;

@@ -24,19 +24,8 @@ const XMLNS: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
 ///
 /// Frame by frame rather than through `AwsRequest::bytes`: that future trips rustc's
 /// higher-ranked `Send` check inside `#[async_trait]` handlers.
-pub async fn read_body(mut body: aloft_core::Body, limit: usize) -> Option<Bytes> {
-    use http_body_util::BodyExt;
-    let mut out = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return None };
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return None;
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Some(out.freeze())
+pub async fn read_body(body: aloft_core::Body, limit: usize) -> Option<Bytes> {
+    aloft_core::body::collect_limited(body, limit).await.ok()
 }
 
 /// Decodes a json 1.0 request.

@@ -314,6 +314,9 @@ fn variables(
         ("AWS_SECRET_ACCESS_KEY".into(), secret),
         ("AWS_SESSION_TOKEN".into(), token),
         ("AWS_ENDPOINT_URL".into(), host.internal_url.clone()),
+        // `{route}.{endpoint}` hosts (WriteGetObjectResponse) do not resolve for a local
+        // endpoint: SDKs send such operations path-style instead, which Aloft routes.
+        ("AWS_DISABLE_HOST_PREFIX_INJECTION".into(), "true".into()),
         ("_HANDLER".into(), spec.handler.clone()),
         ("LAMBDA_TASK_ROOT".into(), task.clone()),
         (

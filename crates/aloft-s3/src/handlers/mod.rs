@@ -4,11 +4,13 @@
 pub(crate) mod access;
 mod buckets;
 mod config;
+pub mod control;
 mod cors;
 mod form;
 mod listing;
 mod multipart;
 mod object_input;
+pub mod object_lambda;
 mod objects;
 mod objects_read;
 mod post;
@@ -125,7 +127,13 @@ pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
         q,
     };
     let method = call.parts.method.clone();
-    let result = if call.ctx.host_label == Some("s3-website") {
+    let result = if object_lambda::is_object_lambda(&call) {
+        object_lambda::serve(s3, &mut call).await
+    } else if call.parts.uri.path().starts_with("/v20180820/")
+        && call.parts.headers.contains_key("x-amz-account-id")
+    {
+        control::serve(s3, &mut call).await
+    } else if call.ctx.host_label == Some("s3-website") {
         website::serve(s3, &mut call).await
     } else {
         dispatch(s3, &mut call, &t).await
