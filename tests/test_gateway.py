@@ -52,3 +52,31 @@ def test_data_dir_is_reported(aloft_factory, tmp_path):
     a = aloft_factory(data_dir=tmp_path / "state")
     assert a.internal("GET", "health")["storage"] == "durable"
     assert (tmp_path / "state").is_dir()
+
+
+def test_an_unread_body_closes_the_connection(aloft):
+    """A request refused from its head alone (S3 part number 0) leaves its body unread; bytes the
+    client sends later (after an `Expect: 100-continue` wait) must never be parsed as the next
+    request on the same connection."""
+    import socket
+
+    aloft.client("s3").create_bucket(Bucket="bkt")
+    with socket.create_connection(("127.0.0.1", aloft.port), timeout=10) as c:
+        c.sendall(
+            b"PUT /bkt/k?partNumber=0&uploadId=u HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Length: 1\r\nExpect: 100-continue\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(4096)
+        assert head.startswith(b"HTTP/1.1 400")
+        assert b"connection: close" in head.lower()
+        # The late body and a next request: the server must have closed instead of reading "xGET".
+        try:
+            c.sendall(b"xGET /_aloft/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            rest = b""
+            while chunk := c.recv(4096):
+                rest += chunk
+        except (BrokenPipeError, ConnectionResetError):
+            rest = b""
+        assert b"405" not in rest and b"HTTP/1.1 200" not in rest.split(b"\r\n\r\n", 1)[-1]

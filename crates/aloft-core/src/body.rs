@@ -61,3 +61,51 @@ pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, Read
     }
     Ok(buf.freeze())
 }
+
+/// A request body that records whether it was read to the end.
+///
+/// A service may answer before reading the body (an error found from the head alone). Bytes the
+/// client sends anyway — after its `Expect: 100-continue` wait times out — would otherwise be
+/// parsed as the next request on a kept-alive connection; the gateway closes such connections.
+pub struct Tracked {
+    inner: Body,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Tracked {
+    /// Wraps `inner`; the flag turns true once the body has been read to its end.
+    pub fn new(inner: Body) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(inner.is_end_stream()));
+        (
+            Self {
+                inner,
+                done: done.clone(),
+            },
+            done,
+        )
+    }
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

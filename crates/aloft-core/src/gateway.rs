@@ -265,8 +265,21 @@ async fn connection(
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let gw = gw.clone();
         async move {
-            let req = req.map(|b| BodyExt::boxed(b.map_err(|e| -> body::BoxError { Box::new(e) })));
-            Ok::<_, Infallible>(gw.handle(req).await)
+            let mut read_to_end = None;
+            let req = req.map(|b| {
+                let (tracked, done) = body::Tracked::new(BodyExt::boxed(
+                    b.map_err(|e| -> body::BoxError { Box::new(e) }),
+                ));
+                read_to_end = Some(done);
+                BodyExt::boxed(tracked)
+            });
+            let mut resp = gw.handle(req).await;
+            if read_to_end.is_some_and(|d| !d.load(std::sync::atomic::Ordering::Relaxed)) {
+                // Unread body bytes must not be parsed as the next request: close after this answer.
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, Infallible>(resp)
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
