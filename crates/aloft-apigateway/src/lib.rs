@@ -10,6 +10,7 @@
 pub mod error;
 pub mod handlers;
 pub mod invoke;
+pub mod jwt;
 pub mod model;
 pub mod patch;
 pub mod schema;
@@ -64,6 +65,7 @@ pub struct ApiGateway {
     pub(crate) limits: invoke::limits::Limiter,
     pub(crate) http: invoke::http::Client,
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
+    pub(crate) jwks: jwt::KeyCache,
 }
 
 fn load<T: serde::de::DeserializeOwned>(ctx: &ServiceContext, ns: &str) -> Vec<(String, T)> {
@@ -101,6 +103,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         limits: invoke::limits::Limiter::default(),
         http: invoke::http::Client::new(),
         authorizer_cache: invoke::authorizers::Cache::default(),
+        jwks: jwt::KeyCache::default(),
     })
 }
 
@@ -233,6 +236,7 @@ impl Service for ApiGateway {
         }
         self.limits.reset();
         self.authorizer_cache.reset();
+        self.jwks.reset();
     }
 
     fn status(&self) -> Value {

@@ -157,6 +157,9 @@ struct Call {
     body: Bytes,
     context: Value,
     http_method: String,
+    region: String,
+    /// `usageIdentifierKey` from a Lambda authorizer (API key source AUTHORIZER).
+    authorizer_key: Option<String>,
 }
 
 fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
@@ -188,10 +191,11 @@ impl ApiGateway {
                         dep.snapshot.clone(),
                         stage.clone(),
                         k_account(&st, &target.api_id),
+                        k_region(&st, &target.api_id),
                     ))
                 })
         };
-        let Some((snap, stage, account)) = resolved else {
+        let Some((snap, stage, account, region)) = resolved else {
             let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
             return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
         };
@@ -270,6 +274,8 @@ impl ApiGateway {
             body,
             context,
             http_method: method_name,
+            region,
+            authorizer_key: None,
             stage,
             snap: snap.clone(),
         };
@@ -290,9 +296,16 @@ impl ApiGateway {
         req: &AwsRequest,
     ) -> Result<Response, (GatewayError, Value)> {
         let ctx_err = |c: &Value, e: GatewayError| (e, c.clone());
+        if let Err(e) = self.authorize(&mut call, req, target).await {
+            return Err((e, call.context));
+        }
         // API keys and usage plans.
         if call.method.api_key_required {
-            let key = call.params.header("x-api-key").map(str::to_string);
+            let key = if call.snap.info.api_key_source == "AUTHORIZER" {
+                call.authorizer_key.clone()
+            } else {
+                call.params.header("x-api-key").map(str::to_string)
+            };
             let (key_id, plan) = self
                 .check_key(key.as_deref(), &target.api_id, &target.stage)
                 .map_err(|e| ctx_err(&call.context, e))?;
@@ -356,15 +369,6 @@ impl ApiGateway {
                     GatewayError::new("THROTTLED", "Too Many Requests"),
                 ));
             }
-        }
-        if call.method.authorization_type != "NONE" && call.method.authorization_type != "AWS_IAM" {
-            return Err(ctx_err(
-                &call.context,
-                GatewayError::new(
-                    "AUTHORIZER_CONFIGURATION_ERROR",
-                    "Authorizers are not supported by Aloft yet",
-                ),
-            ));
         }
         self.validate(&call)
             .map_err(|e| ctx_err(&call.context, e))?;
@@ -915,6 +919,14 @@ impl GatewayError {
         self.status = status;
         self
     }
+}
+
+fn k_region(st: &crate::State, api_id: &str) -> String {
+    st.api_index
+        .get(api_id)
+        .and_then(|k| k.split('/').nth(1))
+        .unwrap_or("us-east-1")
+        .to_string()
 }
 
 fn k_account(st: &crate::State, api_id: &str) -> String {
