@@ -14,9 +14,10 @@ pub mod jwt;
 pub mod model;
 pub mod patch;
 pub mod schema;
+pub mod v2;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use aloft_core::{AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec};
 use aloft_protocol::{AwsError, Protocol};
@@ -57,6 +58,9 @@ pub struct State {
     pub api_keys: HashMap<String, ApiKey>,
     pub value_index: HashMap<String, String>,
     pub plans: HashMap<String, UsagePlan>,
+    /// `account/region/id` → HTTP or WebSocket API; `v2_index`: id → key.
+    pub v2: HashMap<String, v2::HttpApi>,
+    pub v2_index: HashMap<String, String>,
 }
 
 pub struct ApiGateway {
@@ -66,6 +70,9 @@ pub struct ApiGateway {
     pub(crate) http: invoke::http::Client,
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
     pub(crate) jwks: jwt::KeyCache,
+    pub(crate) connections: v2::ws::Connections,
+    /// WebSocket connections outlive the request that opened them and need the service.
+    pub(crate) me: Weak<ApiGateway>,
 }
 
 fn load<T: serde::de::DeserializeOwned>(ctx: &ServiceContext, ns: &str) -> Vec<(String, T)> {
@@ -97,7 +104,13 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
     for (k, plan) in load::<UsagePlan>(ctx, NS_PLANS) {
         state.plans.insert(k, plan);
     }
-    Arc::new(ApiGateway {
+    for (k, api) in load::<v2::HttpApi>(ctx, v2::NS_V2) {
+        state.v2_index.insert(api.info.api_id.clone(), k.clone());
+        state.v2.insert(k, api);
+    }
+    Arc::new_cyclic(|me| ApiGateway {
+        me: me.clone(),
+        connections: v2::ws::Connections::default(),
         state: Mutex::new(state),
         ctx: ctx.clone(),
         limits: invoke::limits::Limiter::default(),
@@ -172,7 +185,10 @@ impl ApiGateway {
     }
 
     async fn control(&self, mut req: AwsRequest) -> Response {
-        let model = aloft_model::get("apigateway").expect("apigateway model");
+        // HTTP and WebSocket APIs share the signing name; their API lives under `/v2/`.
+        let v2 = req.path().starts_with("/v2/");
+        let model = aloft_model::get(if v2 { "apigatewayv2" } else { "apigateway" })
+            .expect("apigateway models");
         let rid = req.ctx.request_id.clone();
         let body = match req
             .bytes(BODY_LIMIT, || {
@@ -194,7 +210,11 @@ impl ApiGateway {
             Ok(c) => c,
             Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
         };
-        let result = handlers::dispatch(self, &req.ctx, call.operation, call.input).await;
+        let result = if v2 {
+            v2::handlers::dispatch(self, &req.ctx, call.operation, call.input).await
+        } else {
+            handlers::dispatch(self, &req.ctx, call.operation, call.input).await
+        };
         let resp = match result {
             Ok(out) => {
                 aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
@@ -220,7 +240,20 @@ impl Service for ApiGateway {
 
     async fn handle(&self, req: AwsRequest) -> Response {
         match invoke::target(&req) {
-            Some(target) => self.invoke(req, target).await,
+            Some(target) => {
+                let websocket = {
+                    let st = self.lock();
+                    st.v2_index
+                        .get(&target.api_id)
+                        .and_then(|k| st.v2.get(k))
+                        .map(v2::HttpApi::is_websocket)
+                };
+                match websocket {
+                    Some(true) => self.invoke_websocket(req, target).await,
+                    Some(false) => self.invoke_http_api(req, target).await,
+                    None => self.invoke(req, target).await,
+                }
+            }
             None => self.control(req).await,
         }
     }
@@ -229,7 +262,7 @@ impl Service for ApiGateway {
         let commits = {
             let mut st = self.lock();
             *st = State::default();
-            [NS_APIS, NS_KEYS, NS_PLANS].map(|ns| self.ctx.store.clear(ns, b""))
+            [NS_APIS, NS_KEYS, NS_PLANS, v2::NS_V2].map(|ns| self.ctx.store.clear(ns, b""))
         };
         for c in commits {
             let _ = c.await;
@@ -237,10 +270,18 @@ impl Service for ApiGateway {
         self.limits.reset();
         self.authorizer_cache.reset();
         self.jwks.reset();
+        self.connections.reset();
     }
 
     fn status(&self) -> Value {
         let st = self.lock();
-        serde_json::json!({"state": "running", "restApis": st.apis.len()})
+        let websockets = st.v2.values().filter(|a| a.is_websocket()).count();
+        serde_json::json!({
+            "state": "running",
+            "restApis": st.apis.len(),
+            "httpApis": st.v2.len() - websockets,
+            "webSocketApis": websockets,
+            "connections": self.connections.len(),
+        })
     }
 }

@@ -79,7 +79,7 @@ pub fn target(req: &AwsRequest) -> Option<Target> {
     })
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
@@ -137,7 +137,7 @@ fn match_resource<'a>(
     best.map(|(_, r, p)| (r, p))
 }
 
-fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
+pub(crate) fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
     let mut m: IndexMap<String, Vec<String>> = IndexMap::new();
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -162,7 +162,7 @@ struct Call {
     authorizer_key: Option<String>,
 }
 
-fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
+pub(crate) fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
     let mut resp = ::http::Response::new(aloft_core::body::full(body));
     *resp.status_mut() = ::http::StatusCode::from_u16(status).unwrap_or(::http::StatusCode::OK);
     for (k, v) in headers {
@@ -960,7 +960,7 @@ fn select_response<'a>(
     })
 }
 
-fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
+pub(crate) fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
     let mut out = s.to_string();
     for (k, v) in vars {
         out = out.replace(&format!("${{stageVariables.{k}}}"), v);
@@ -984,13 +984,13 @@ fn is_binary(snap: &Snapshot, content_type: Option<&str>) -> bool {
     })
 }
 
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub(crate) const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
 
-fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
+pub(crate) fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string();
     q.iter()
         .flat_map(|(k, vs)| vs.iter().map(move |v| format!("{}={}", enc(k), enc(v))))
@@ -1000,7 +1000,7 @@ fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
 
 /// `content-type` → `Content-Type`: hyper lowercases names, the event shows them as sent by
 /// most clients.
-fn canonical(name: &str) -> String {
+pub(crate) fn canonical(name: &str) -> String {
     name.split('-')
         .map(|p| {
             let mut c = p.chars();
@@ -1013,7 +1013,7 @@ fn canonical(name: &str) -> String {
 }
 
 /// `$context.requestTime`: `21/Nov/2026:07:35:17 +0000`.
-fn request_time() -> String {
+pub(crate) fn request_time() -> String {
     let t = aloft_core::clock::now();
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
