@@ -281,7 +281,7 @@ impl Service for ApiGateway {
             "restApis": st.apis.len(),
             "httpApis": st.v2.len() - websockets,
             "webSocketApis": websockets,
-            "connections": self.connections.len(),
+            "connections": self.connections.count(),
         })
     }
 }

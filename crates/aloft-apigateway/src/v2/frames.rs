@@ -106,37 +106,51 @@ async fn frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<(bool, u8,
     Ok((fin, opcode, payload))
 }
 
-/// Reads the next message, joining fragments; `max` bounds the whole message.
-pub async fn read<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Message, Broken> {
-    let mut data: Vec<u8> = Vec::new();
-    let mut kind: Option<u8> = None;
-    loop {
-        let (fin, opcode, payload) = frame(r, max).await?;
-        match opcode {
-            OP_CLOSE => {
-                let code =
-                    (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                let reason =
-                    String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
-                return Ok(Message::Close(code, reason));
+/// Reads messages from one connection; a fragmented message survives control frames that
+/// arrive between its fragments.
+#[derive(Default)]
+pub struct Reader {
+    data: Vec<u8>,
+    kind: Option<u8>,
+}
+
+impl Reader {
+    /// Reads the next message, joining fragments; `max` bounds the whole message.
+    pub async fn read<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        max: usize,
+    ) -> Result<Message, Broken> {
+        let Reader { data, kind } = self;
+        loop {
+            let (fin, opcode, payload) = frame(r, max).await?;
+            match opcode {
+                OP_CLOSE => {
+                    let code =
+                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    let reason =
+                        String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
+                    return Ok(Message::Close(code, reason));
+                }
+                OP_PING => return Ok(Message::Ping(payload)),
+                OP_PONG => return Ok(Message::Pong),
+                OP_TEXT | OP_BINARY if kind.is_none() => *kind = Some(opcode),
+                0 if kind.is_some() => {}
+                _ => return Err(Broken::Protocol(1002)),
             }
-            OP_PING => return Ok(Message::Ping(payload)),
-            OP_PONG => return Ok(Message::Pong),
-            OP_TEXT | OP_BINARY if kind.is_none() => kind = Some(opcode),
-            0 if kind.is_some() => {}
-            _ => return Err(Broken::Protocol(1002)),
-        }
-        if data.len() + payload.len() > max {
-            return Err(Broken::Protocol(1009));
-        }
-        data.extend_from_slice(&payload);
-        if fin {
-            return match kind {
-                Some(OP_TEXT) => String::from_utf8(data)
-                    .map(Message::Text)
-                    .map_err(|_| Broken::Protocol(1007)),
-                _ => Ok(Message::Binary(data)),
-            };
+            if data.len() + payload.len() > max {
+                return Err(Broken::Protocol(1009));
+            }
+            data.extend_from_slice(&payload);
+            if fin {
+                let data = std::mem::take(data);
+                return match kind.take() {
+                    Some(OP_TEXT) => String::from_utf8(data)
+                        .map(Message::Text)
+                        .map_err(|_| Broken::Protocol(1007)),
+                    _ => Ok(Message::Binary(data)),
+                };
+            }
         }
     }
 }
@@ -163,7 +177,7 @@ mod tests {
     fn accept_key_matches_the_rfc_example() {
         assert_eq!(
             accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kTxEAHAS+xOo+Q="
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
     }
 
@@ -176,38 +190,45 @@ mod tests {
         wire.extend(masked(0x82, &[0xff; 200]));
         wire.extend(masked(0x88, &[0x03, 0xe8, b'b', b'y', b'e']));
         let mut r = wire.as_slice();
-        assert_eq!(read(&mut r, 1024).await, Ok(Message::Text("hello".into())));
-        assert_eq!(read(&mut r, 1024).await, Ok(Message::Ping(b"p".to_vec())));
+        let mut rd = Reader::default();
         assert_eq!(
-            read(&mut r, 1024).await,
+            rd.read(&mut r, 1024).await,
+            Ok(Message::Text("hello".into()))
+        );
+        assert_eq!(
+            rd.read(&mut r, 1024).await,
+            Ok(Message::Ping(b"p".to_vec()))
+        );
+        assert_eq!(
+            rd.read(&mut r, 1024).await,
             Ok(Message::Text("fragment".into()))
         );
         assert_eq!(
-            read(&mut r, 1024).await,
+            rd.read(&mut r, 1024).await,
             Ok(Message::Binary(vec![0xff; 200]))
         );
         assert_eq!(
-            read(&mut r, 1024).await,
+            rd.read(&mut r, 1024).await,
             Ok(Message::Close(Some(1000), "bye".into()))
         );
-        assert_eq!(read(&mut r, 1024).await, Err(Broken::Gone));
+        assert_eq!(rd.read(&mut r, 1024).await, Err(Broken::Gone));
     }
 
     #[tokio::test]
     async fn refuses_bad_frames() {
         let big = masked(0x81, &[b'a'; 300]);
         assert_eq!(
-            read(&mut big.as_slice(), 100).await,
+            Reader::default().read(&mut big.as_slice(), 100).await,
             Err(Broken::Protocol(1009))
         );
         let unmasked = [0x81u8, 1, b'a'];
         assert_eq!(
-            read(&mut unmasked.as_slice(), 100).await,
+            Reader::default().read(&mut unmasked.as_slice(), 100).await,
             Err(Broken::Protocol(1002))
         );
         let bad_utf8 = masked(0x81, &[0xff, 0xfe]);
         assert_eq!(
-            read(&mut bad_utf8.as_slice(), 100).await,
+            Reader::default().read(&mut bad_utf8.as_slice(), 100).await,
             Err(Broken::Protocol(1007))
         );
         assert_eq!(encode(OP_TEXT, b"hi"), vec![0x81, 2, b'h', b'i']);

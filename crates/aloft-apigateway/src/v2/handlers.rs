@@ -582,7 +582,7 @@ async fn create_integration(gw: &ApiGateway, ctx: &RequestContext, input: &Value
             let v = i
                 .payload_format_version
                 .get_or_insert_with(|| if ws { "1.0" } else { "2.0" }.into());
-            if v != "1.0" && v != "2.0" || ws && v != "1.0" {
+            if !(v == "1.0" || v == "2.0" && !ws) {
                 return Err(bad_request(format!(
                     "Unsupported payload format version {v}"
                 )));

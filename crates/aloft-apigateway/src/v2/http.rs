@@ -138,7 +138,8 @@ pub(crate) fn match_route<'a>(
     path: &str,
 ) -> Option<(&'a Route, IndexMap<String, String>)> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let mut best: Option<((u32, u32, u32, u32), &Route, IndexMap<String, String>)> = None;
+    type Scored<'r> = ((u32, u32, u32, u32), &'r Route, IndexMap<String, String>);
+    let mut best: Option<Scored<'a>> = None;
     let mut default = None;
     for r in routes {
         if r.route_key == "$default" {

@@ -58,7 +58,7 @@ impl Connections {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.lock().len()
     }
 }
@@ -522,9 +522,10 @@ impl ApiGateway {
             }
             let _ = wr.shutdown().await;
         });
+        let mut reader = frames::Reader::default();
         let (code, reason) = loop {
             let msg = tokio::select! {
-                m = frames::read(&mut rd, MAX_MESSAGE) => m,
+                m = reader.read(&mut rd, MAX_MESSAGE) => m,
                 _ = closing.changed() => break (1000, "Connection was closed by the server".to_string()),
             };
             match msg {
