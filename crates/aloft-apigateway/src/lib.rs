@@ -7,6 +7,7 @@
 //!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`.
 //! - [`model`]: the resources as stored and as the API returns them.
 
+pub mod access_log;
 pub mod error;
 pub mod handlers;
 pub mod invoke;

@@ -199,6 +199,10 @@ impl ApiGateway {
             let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
             return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
         };
+        let stage_log = stage
+            .access_log_settings
+            .clone()
+            .filter(|s| crate::access_log::settings(Some(s)).is_some());
         let body = match req
             .bytes(10 * 1024 * 1024, || {
                 aloft_core::AwsError::new("RequestTooLarge", 413, "Request Too Long")
@@ -250,7 +254,12 @@ impl ApiGateway {
             },
         });
         let Some((resource, path_params)) = match_resource(&snap, &target.path) else {
-            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+            let err = GatewayError::forbidden();
+            let resp = self.fail(&err, &snap, &context_base, &rid);
+            if stage_log.is_some() {
+                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
+            }
+            return resp;
         };
         let Some(method) = resource
             .resource_methods
@@ -258,7 +267,12 @@ impl ApiGateway {
             .or_else(|| resource.resource_methods.get("ANY"))
             .cloned()
         else {
-            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+            let err = GatewayError::forbidden();
+            let resp = self.fail(&err, &snap, &context_base, &rid);
+            if stage_log.is_some() {
+                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
+            }
+            return resp;
         };
         let mut context = context_base;
         context["resourceId"] = json!(resource.id);
@@ -279,22 +293,50 @@ impl ApiGateway {
             stage,
             snap: snap.clone(),
         };
-        match self.run(call, &target, &req).await {
-            Ok(resp) => resp,
-            Err((err, context)) => self.fail(&err, &snap, &context, &rid),
+        let log = stage_log.is_some();
+        let (resp, context, error) = match self.run(call, &target, &req, log).await {
+            Ok((resp, context)) => (resp, context, None),
+            Err((err, context)) => (self.fail(&err, &snap, &context, &rid), context, Some(err)),
+        };
+        if log {
+            self.log_request(stage_log.as_ref(), context, &resp, error.as_ref(), &target);
         }
+        resp
+    }
+
+    /// Access log line for a REST API request (when the stage has access logging).
+    fn log_request(
+        &self,
+        settings: Option<&Value>,
+        mut context: Value,
+        resp: &Response,
+        error: Option<&GatewayError>,
+        target: &Target,
+    ) {
+        use ::http_body::Body as _;
+        context["status"] = json!(resp.status().as_u16());
+        context["responseLength"] = json!(resp.body().size_hint().exact().unwrap_or(0));
+        context["responseLatency"] = json!(0);
+        context["integrationLatency"] = json!(0);
+        if let Some(e) = error {
+            context["error"] = json!({"message": e.message, "responseType": e.kind});
+        }
+        let stream = format!("{}_{}", target.api_id, target.stage);
+        self.access_log(settings, &context, stream);
     }
 
     fn fail(&self, err: &GatewayError, snap: &Snapshot, context: &Value, rid: &str) -> Response {
         aloft_core::body::from_bytes(responses::render(err, Some(snap), context, rid))
     }
 
+    /// Runs the method; the context comes back for the access log when `log` is set.
     async fn run(
         &self,
         mut call: Call,
         target: &Target,
         req: &AwsRequest,
-    ) -> Result<Response, (GatewayError, Value)> {
+        log: bool,
+    ) -> Result<(Response, Value), (GatewayError, Value)> {
         let ctx_err = |c: &Value, e: GatewayError| (e, c.clone());
         if let Err(e) = self.authorize(&mut call, req, target).await {
             return Err((e, call.context));
@@ -379,12 +421,16 @@ impl ApiGateway {
             ));
         };
         let _ = req;
-        match integration.kind.as_str() {
+        let out = match integration.kind.as_str() {
             "AWS_PROXY" => self.lambda_proxy(&call, &integration).await,
             "HTTP_PROXY" => self.http_proxy(&call, &integration).await,
             _ => self.non_proxy(&call, &integration).await,
+        };
+        match out {
+            Ok(resp) if log => Ok((resp, call.context)),
+            Ok(resp) => Ok((resp, Value::Null)),
+            Err(e) => Err((e, call.context)),
         }
-        .map_err(|e| ctx_err(&call.context, e))
     }
 
     /// The key's id and the usage plan that lets it call this stage.

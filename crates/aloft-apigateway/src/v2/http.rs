@@ -360,7 +360,7 @@ impl ApiGateway {
             h.push(("apigw-requestid".into(), rid.clone()));
             return invoke::response(204, h, Bytes::new());
         }
-        let mut resp = self.route_http(&snap, &stage, &inc, &req).await;
+        let (mut resp, route_key) = self.route_http(&snap, &stage, &inc, &req).await;
         if let (Some(cors), Some(origin)) = (cors, origin.as_deref())
             && let Some(h) = cors_headers(cors, origin, false)
         {
@@ -384,6 +384,28 @@ impl ApiGateway {
         if let Ok(v) = ::http::HeaderValue::from_str(&rid) {
             resp.headers_mut().insert("apigw-requestid", v);
         }
+        if crate::access_log::settings(stage.access_log_settings.as_ref()).is_some() {
+            use ::http_body::Body as _;
+            let ctx = json!({
+                "accountId": inc.account,
+                "apiId": inc.api_id,
+                "domainName": inc.header("host"),
+                "httpMethod": inc.method,
+                "identity": {"sourceIp": inc.source_ip(), "userAgent": inc.header("user-agent")},
+                "path": inc.raw_path,
+                "protocol": "HTTP/1.1",
+                "requestId": rid,
+                "extendedRequestId": rid,
+                "requestTime": invoke::request_time(),
+                "requestTimeEpoch": aloft_core::clock::now_millis(),
+                "responseLength": resp.body().size_hint().exact().unwrap_or(0),
+                "routeKey": route_key,
+                "stage": inc.stage,
+                "status": resp.status().as_u16(),
+            });
+            let stream = format!("{}_{}", inc.api_id, inc.stage);
+            self.access_log(stage.access_log_settings.as_ref(), &ctx, stream);
+        }
         resp
     }
 
@@ -393,12 +415,13 @@ impl ApiGateway {
         stage: &Stage,
         inc: &Incoming,
         req: &AwsRequest,
-    ) -> Response {
+    ) -> (Response, Option<String>) {
         let rid = &inc.request_id;
         let Some((route, params)) = match_route(snap.routes.values(), &inc.method, &inc.path)
         else {
-            return not_found(rid);
+            return (not_found(rid), None);
         };
+        let key = Some(route.route_key.clone());
         let authorizer = match self.authorize_http(snap, route, stage, inc, req).await {
             Ok(a) => a,
             Err(Denied::Unauthorized(why)) => {
@@ -408,10 +431,10 @@ impl ApiGateway {
                 )) {
                     r.headers_mut().insert("www-authenticate", v);
                 }
-                return r;
+                return (r, key);
             }
-            Err(Denied::Forbidden) => return error(403, "Forbidden", rid),
-            Err(Denied::Broken) => return internal(rid),
+            Err(Denied::Forbidden) => return (error(403, "Forbidden", rid), key),
+            Err(Denied::Broken) => return (internal(rid), key),
         };
         let Some(integration) = route
             .target
@@ -419,14 +442,14 @@ impl ApiGateway {
             .and_then(|t| t.strip_prefix("integrations/"))
             .and_then(|id| snap.integrations.get(id))
         else {
-            return not_found(rid);
+            return (not_found(rid), key);
         };
         let vars = stage.stage_variables.clone().unwrap_or_default();
         let uri = invoke::substitute_stage_vars(
             integration.integration_uri.as_deref().unwrap_or(""),
             &vars,
         );
-        match integration.integration_type.as_str() {
+        let resp = match integration.integration_type.as_str() {
             "AWS_PROXY" => {
                 let arn = lambda::function_arn(&uri).unwrap_or(&uri).to_string();
                 let v2 = integration.payload_format_version.as_deref() != Some("1.0");
@@ -459,7 +482,8 @@ impl ApiGateway {
             }
             "HTTP_PROXY" => self.http_proxy_v2(&uri, integration, inc, &params).await,
             _ => internal(rid),
-        }
+        };
+        (resp, key)
     }
 
     /// Invokes a function synchronously: `(payload, failed)`; `None` if it could not run.
