@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod invoke;
 pub mod jwt;
 pub mod model;
+pub mod openapi;
 pub mod patch;
 pub mod schema;
 pub mod v2;

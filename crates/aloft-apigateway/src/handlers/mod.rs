@@ -4,6 +4,7 @@ pub mod deployments;
 pub mod keys;
 pub mod methods;
 pub mod models;
+pub mod openapi;
 pub mod restapis;
 
 use aloft_core::RequestContext;
@@ -20,6 +21,9 @@ pub(crate) async fn dispatch(
 ) -> Result<Value> {
     match op {
         "CreateRestApi" => restapis::create_rest_api(gw, ctx, &input).await,
+        "ImportRestApi" => openapi::import_rest_api(gw, ctx, &input).await,
+        "PutRestApi" => openapi::put_rest_api(gw, ctx, &input).await,
+        "GetExport" => openapi::get_export(gw, ctx, &input),
         "GetRestApi" => restapis::get_rest_api(gw, ctx, &input),
         "GetRestApis" => restapis::get_rest_apis(gw, ctx),
         "UpdateRestApi" => restapis::update_rest_api(gw, ctx, &input).await,
