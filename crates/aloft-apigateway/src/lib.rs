@@ -72,6 +72,7 @@ pub struct ApiGateway {
     pub(crate) http: invoke::http::Client,
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
     pub(crate) jwks: jwt::KeyCache,
+    pub(crate) response_cache: invoke::cache::Cache,
     pub(crate) connections: v2::ws::Connections,
     /// WebSocket connections outlive the request that opened them and need the service.
     pub(crate) me: Weak<ApiGateway>,
@@ -119,6 +120,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         http: invoke::http::Client::new(),
         authorizer_cache: invoke::authorizers::Cache::default(),
         jwks: jwt::KeyCache::default(),
+        response_cache: invoke::cache::Cache::default(),
     })
 }
 
@@ -272,6 +274,7 @@ impl Service for ApiGateway {
         self.limits.reset();
         self.authorizer_cache.reset();
         self.jwks.reset();
+        self.response_cache.reset();
         self.connections.reset();
     }
 

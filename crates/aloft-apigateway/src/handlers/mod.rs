@@ -58,6 +58,23 @@ pub(crate) async fn dispatch(
         "GetStages" => deployments::get_stages(gw, ctx, &input),
         "UpdateStage" => deployments::update_stage(gw, ctx, &input).await,
         "DeleteStage" => deployments::delete_stage(gw, ctx, &input).await,
+        "FlushStageCache" => {
+            let (api, stage) = (s(&input, "restApiId")?, s(&input, "stageName")?);
+            gw.read_api(ctx, api, |a| {
+                a.stages
+                    .get(stage)
+                    .map(|_| ())
+                    .ok_or_else(|| crate::error::not_found("Invalid Stage identifier specified"))
+            })?;
+            gw.response_cache.flush(api, stage);
+            Ok(json!({}))
+        }
+        "FlushStageAuthorizersCache" => {
+            let api = s(&input, "restApiId")?;
+            gw.read_api(ctx, api, |_| Ok(()))?;
+            gw.authorizer_cache.forget_api(api);
+            Ok(json!({}))
+        }
         "CreateModel" => models::create_model(gw, ctx, &input).await,
         "GetModel" => models::get_model(gw, ctx, &input),
         "GetModels" => models::get_models(gw, ctx, &input),

@@ -2,6 +2,7 @@
 //! integration → integration response → method response.
 
 pub mod authorizers;
+pub mod cache;
 pub mod http;
 pub mod lambda;
 pub mod limits;
@@ -420,11 +421,86 @@ impl ApiGateway {
                 GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"),
             ));
         };
-        let _ = req;
+        // The cache sits behind authorization, keys and validation, in front of the
+        // integration.
+        let caching = cache::policy(&call.stage, &call.resource_path, &call.http_method);
+        let mut cache_key = None;
+        let mut refused_invalidation = false;
+        if let Some(p) = &caching {
+            let key = cache::key(
+                &target.api_id,
+                &target.stage,
+                &call.http_method,
+                &call.resource_path,
+                &integration,
+                &call.params,
+            );
+            let now = aloft_core::clock::now_millis();
+            let invalidate = call
+                .params
+                .header("cache-control")
+                .is_some_and(|v| v.replace(' ', "").contains("max-age=0"));
+            let allowed = !p.require_auth || req.ctx.signature.is_some();
+            if invalidate && !allowed {
+                if p.strategy == "FAIL_WITH_403" {
+                    return Err(ctx_err(
+                        &call.context,
+                        GatewayError::new(
+                            "ACCESS_DENIED",
+                            "User is not authorized to access this resource",
+                        ),
+                    ));
+                }
+                refused_invalidation = p.strategy == "SUCCEED_WITH_RESPONSE_HEADER";
+            }
+            if !(invalidate && allowed)
+                && let Some(hit) = self.response_cache.get(&key, now)
+            {
+                let mut resp = ::http::Response::new(aloft_core::body::full(hit.body));
+                *resp.status_mut() = hit.status;
+                *resp.headers_mut() = hit.headers;
+                if refused_invalidation {
+                    resp.headers_mut().insert(
+                        "warning",
+                        ::http::HeaderValue::from_static(
+                            "199 \"Cache-control headers were ignored because the caller was unauthorized.\"",
+                        ),
+                    );
+                }
+                return Ok((resp, if log { call.context } else { Value::Null }));
+            }
+            cache_key = Some(key);
+        }
         let out = match integration.kind.as_str() {
             "AWS_PROXY" => self.lambda_proxy(&call, &integration).await,
             "HTTP_PROXY" => self.http_proxy(&call, &integration).await,
             _ => self.non_proxy(&call, &integration).await,
+        };
+        let out = match (out, cache_key, &caching) {
+            (Ok(resp), Some(key), Some(p)) if resp.status().is_success() => {
+                use http_body_util::BodyExt as _;
+                let (parts, body) = resp.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                self.response_cache.put(
+                    key,
+                    cache::Entry {
+                        expires: aloft_core::clock::now_millis() + p.ttl_secs * 1000,
+                        status: parts.status,
+                        headers: parts.headers.clone(),
+                        body: bytes.clone(),
+                    },
+                    aloft_core::clock::now_millis(),
+                );
+                Ok(::http::Response::from_parts(
+                    parts,
+                    aloft_core::body::full(bytes),
+                ))
+            }
+            (out, _, _) => out,
         };
         match out {
             Ok(resp) if log => Ok((resp, call.context)),
