@@ -14,11 +14,11 @@ use http_body_util::Full;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::{Authorizer, Route, Snapshot, Stage};
+use super::auth::Denied;
+use super::payloads::{event_v1, event_v2, response_v2};
+use super::{Route, Snapshot, Stage};
 use crate::ApiGateway;
-use crate::invoke::authorizers::{Decision, evaluate};
 use crate::invoke::{self, Target, lambda};
-use crate::jwt;
 
 /// HTTP APIs answer their own errors with a bare message.
 pub(crate) fn error(status: u16, message: &str, rid: &str) -> Response {
@@ -71,7 +71,7 @@ impl Incoming {
             .map(String::as_str)
     }
 
-    fn joined_headers(&self) -> Map<String, Value> {
+    pub(crate) fn joined_headers(&self) -> Map<String, Value> {
         self.headers
             .iter()
             .filter(|(k, _)| k.as_str() != "cookie")
@@ -79,7 +79,7 @@ impl Incoming {
             .collect()
     }
 
-    fn cookies(&self) -> Vec<String> {
+    pub(crate) fn cookies(&self) -> Vec<String> {
         self.headers
             .get("cookie")
             .into_iter()
@@ -91,7 +91,7 @@ impl Incoming {
 
     /// HTTP APIs hand text bodies over as text and everything else base64-encoded, form
     /// posts included.
-    fn body_value(&self) -> (Value, bool) {
+    pub(crate) fn body_value(&self) -> (Value, bool) {
         if self.body.is_empty() {
             return (Value::Null, false);
         }
@@ -122,7 +122,7 @@ impl Incoming {
             .map_or("127.0.0.1", str::trim)
     }
 
-    fn route_arn(&self) -> String {
+    pub(crate) fn route_arn(&self) -> String {
         format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
             self.region, self.account, self.api_id, self.stage, self.method, self.path
@@ -245,35 +245,6 @@ fn cors_headers(cors: &Value, origin: &str, preflight: bool) -> Option<Vec<(Stri
         }
     }
     Some(h)
-}
-
-/// Claims as HTTP APIs pass them on: strings, lists as `[a b]`.
-fn string_claims(claims: &Map<String, Value>) -> Value {
-    Value::Object(
-        claims
-            .iter()
-            .map(|(k, v)| {
-                let s = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Array(a) => format!(
-                        "[{}]",
-                        a.iter()
-                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    other => other.to_string(),
-                };
-                (k.clone(), Value::String(s))
-            })
-            .collect(),
-    )
-}
-
-enum Denied {
-    Unauthorized(&'static str),
-    Forbidden,
-    Broken,
 }
 
 impl ApiGateway {
@@ -579,409 +550,6 @@ impl ApiGateway {
             }
         }
     }
-
-    /// Runs the route's authorization; `Ok` carries `requestContext.authorizer` (or null).
-    async fn authorize_http(
-        &self,
-        snap: &Snapshot,
-        route: &Route,
-        stage: &Stage,
-        inc: &Incoming,
-        req: &AwsRequest,
-    ) -> Result<Value, Denied> {
-        let auth = || {
-            route
-                .authorizer_id
-                .as_ref()
-                .and_then(|id| snap.authorizers.get(id))
-                .ok_or(Denied::Broken)
-        };
-        match route.authorization_type.as_str() {
-            "JWT" => self.jwt_authorize(auth()?, route, inc).await,
-            "CUSTOM" => self.lambda_authorize(auth()?, route, stage, inc).await,
-            "AWS_IAM" => {
-                let sig = req.ctx.signature.as_ref().ok_or(Denied::Forbidden)?;
-                let acct = &req.ctx.account_id;
-                Ok(json!({"iam": {
-                    "accessKey": sig.credential.access_key,
-                    "accountId": acct,
-                    "callerId": acct,
-                    "principalOrgId": null,
-                    "userArn": format!("arn:aws:iam::{acct}:root"),
-                    "userId": acct,
-                }}))
-            }
-            _ => Ok(Value::Null),
-        }
-    }
-
-    async fn jwt_authorize(
-        &self,
-        auth: &Authorizer,
-        route: &Route,
-        inc: &Incoming,
-    ) -> Result<Value, Denied> {
-        let source = auth
-            .identity_source
-            .first()
-            .map_or("$request.header.Authorization", String::as_str);
-        let raw = identity_value(source, inc, &IndexMap::new())
-            .ok_or(Denied::Unauthorized("missing token"))?;
-        let raw = raw
-            .strip_prefix("Bearer ")
-            .or_else(|| raw.strip_prefix("bearer "))
-            .unwrap_or(&raw)
-            .to_string();
-        let cfg = auth.jwt_configuration.clone().unwrap_or_default();
-        let issuer = cfg.get("Issuer").and_then(Value::as_str).unwrap_or("");
-        let token = jwt::parse(&raw).map_err(|_| Denied::Unauthorized("invalid token"))?;
-        if !jwt::issuer_matches(issuer, token.claim("iss").unwrap_or("")) {
-            return Err(Denied::Unauthorized("the token issuer is not trusted"));
-        }
-        let url = jwt::jwks_url(issuer, &self.ctx.config.internal_url);
-        let keys = self
-            .jwks
-            .keys(&self.http, &url, token.kid())
-            .await
-            .map_err(|_| Denied::Unauthorized("signing keys could not be fetched"))?;
-        token
-            .verify(&keys)
-            .map_err(|_| Denied::Unauthorized("the token signature is invalid"))?;
-        token
-            .check_time(aloft_core::clock::now_secs())
-            .map_err(|_| Denied::Unauthorized("the token has expired"))?;
-        let audiences: Vec<&str> = cfg
-            .get("Audience")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let aud: Vec<&str> = match token.claims.get("aud") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-            _ => token.claim("client_id").into_iter().collect(),
-        };
-        if !aud.iter().any(|a| audiences.contains(a)) {
-            return Err(Denied::Unauthorized("the token audience is not allowed"));
-        }
-        let scopes = token.scopes();
-        if !route.authorization_scopes.is_empty()
-            && !scopes
-                .iter()
-                .any(|s| route.authorization_scopes.iter().any(|w| w == s))
-        {
-            return Err(Denied::Forbidden);
-        }
-        Ok(json!({"jwt": {
-            "claims": string_claims(&token.claims),
-            "scopes": if scopes.is_empty() { Value::Null } else { json!(scopes) },
-        }}))
-    }
-
-    async fn lambda_authorize(
-        &self,
-        auth: &Authorizer,
-        route: &Route,
-        stage: &Stage,
-        inc: &Incoming,
-    ) -> Result<Value, Denied> {
-        let vars = stage.stage_variables.clone().unwrap_or_default();
-        let mut identity = Vec::new();
-        for s in &auth.identity_source {
-            identity.push(
-                identity_value(s, inc, &vars).ok_or(Denied::Unauthorized("missing identity"))?,
-            );
-        }
-        let v2 = auth.authorizer_payload_format_version.as_deref() != Some("1.0");
-        let ttl = auth.authorizer_result_ttl_in_seconds.unwrap_or(0);
-        let key = format!(
-            "{}/{}/{}",
-            inc.api_id,
-            auth.authorizer_id,
-            identity.join(",")
-        );
-        let now = aloft_core::clock::now_millis();
-        let cached = (ttl > 0 && !identity.is_empty())
-            .then(|| self.authorizer_cache.get(&key, now))
-            .flatten();
-        let result = match cached {
-            Some(r) => r,
-            None => {
-                let arn = auth
-                    .authorizer_uri
-                    .as_deref()
-                    .map(|u| lambda::function_arn(u).unwrap_or(u).to_string())
-                    .ok_or(Denied::Broken)?;
-                let event = if v2 {
-                    let mut e = event_v2(inc, route, &IndexMap::new(), &vars, Value::Null);
-                    if let Value::Object(m) = &mut e {
-                        m.shift_remove("body");
-                        m.shift_remove("isBase64Encoded");
-                        m.insert("type".into(), json!("REQUEST"));
-                        m.insert("routeArn".into(), json!(inc.route_arn()));
-                        m.insert("identitySource".into(), json!(identity));
-                    }
-                    e
-                } else {
-                    let mut e = event_v1(inc, route, &IndexMap::new(), &vars, Value::Null);
-                    if let Value::Object(m) = &mut e {
-                        m.shift_remove("body");
-                        m.shift_remove("isBase64Encoded");
-                        m.insert("type".into(), json!("REQUEST"));
-                        m.insert("methodArn".into(), json!(inc.route_arn()));
-                        m.insert("identitySource".into(), json!(identity.join(",")));
-                    }
-                    e
-                };
-                let source = format!(
-                    "arn:aws:execute-api:{}:{}:{}/authorizers/{}",
-                    inc.region, inc.account, inc.api_id, auth.authorizer_id
-                );
-                let (payload, failed) = self
-                    .call_function(&arn, event, inc, source)
-                    .await
-                    .ok_or(Denied::Broken)?;
-                let v: Value = serde_json::from_slice(&payload).map_err(|_| Denied::Broken)?;
-                if failed {
-                    if v.get("errorMessage").and_then(Value::as_str) == Some("Unauthorized") {
-                        return Err(Denied::Unauthorized("unauthorized"));
-                    }
-                    return Err(Denied::Broken);
-                }
-                if ttl > 0 {
-                    self.authorizer_cache.put(key, ttl, now, v.clone());
-                }
-                v
-            }
-        };
-        let context = result.get("context").cloned().unwrap_or(Value::Null);
-        let allowed = if auth.enable_simple_responses == Some(true) {
-            result
-                .get("isAuthorized")
-                .and_then(Value::as_bool)
-                .ok_or(Denied::Broken)?
-        } else {
-            match result
-                .get("policyDocument")
-                .and_then(|p| evaluate(p, &inc.route_arn()))
-            {
-                Some(d) => d == Decision::Allow,
-                None => return Err(Denied::Broken),
-            }
-        };
-        if !allowed {
-            return Err(Denied::Forbidden);
-        }
-        let mut out = json!({"lambda": context});
-        if let Some(p) = result.get("principalId") {
-            out["principalId"] = p.clone();
-        }
-        Ok(out)
-    }
-}
-
-/// `$request.header.X`, `$request.querystring.x`, `$stageVariables.x`, `$context.x`.
-fn identity_value(source: &str, inc: &Incoming, vars: &IndexMap<String, String>) -> Option<String> {
-    let v = if let Some(h) = source.strip_prefix("$request.header.") {
-        inc.header(h).map(str::to_string)
-    } else if let Some(q) = source.strip_prefix("$request.querystring.") {
-        inc.query.get(q).map(|v| v.join(","))
-    } else if let Some(s) = source.strip_prefix("$stageVariables.") {
-        vars.get(s).cloned()
-    } else if let Some(c) = source.strip_prefix("$context.") {
-        match c {
-            "requestId" => Some(inc.request_id.clone()),
-            "stage" => Some(inc.stage.clone()),
-            "apiId" => Some(inc.api_id.clone()),
-            "identity.sourceIp" => Some(inc.source_ip().to_string()),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    v.filter(|v| !v.is_empty())
-}
-
-fn time_fields() -> (String, i64) {
-    (invoke::request_time(), aloft_core::clock::now_millis())
-}
-
-/// The payload format 2.0 event.
-pub(crate) fn event_v2(
-    inc: &Incoming,
-    route: &Route,
-    params: &IndexMap<String, String>,
-    vars: &IndexMap<String, String>,
-    authorizer: Value,
-) -> Value {
-    let (time, epoch) = time_fields();
-    let mut ctx = json!({
-        "accountId": inc.account,
-        "apiId": inc.api_id,
-        "domainName": inc.header("host").unwrap_or("localhost"),
-        "domainPrefix": inc.api_id,
-        "http": {
-            "method": inc.method,
-            "path": inc.raw_path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": inc.source_ip(),
-            "userAgent": inc.header("user-agent").unwrap_or(""),
-        },
-        "requestId": inc.request_id,
-        "routeKey": route.route_key,
-        "stage": inc.stage,
-        "time": time,
-        "timeEpoch": epoch,
-    });
-    if !authorizer.is_null() {
-        ctx["authorizer"] = authorizer;
-    }
-    let mut e = Map::new();
-    e.insert("version".into(), json!("2.0"));
-    e.insert("routeKey".into(), json!(route.route_key));
-    e.insert("rawPath".into(), json!(inc.raw_path));
-    e.insert("rawQueryString".into(), json!(inc.raw_query));
-    let cookies = inc.cookies();
-    if !cookies.is_empty() {
-        e.insert("cookies".into(), json!(cookies));
-    }
-    e.insert("headers".into(), Value::Object(inc.joined_headers()));
-    if !inc.query.is_empty() {
-        e.insert(
-            "queryStringParameters".into(),
-            Value::Object(
-                inc.query
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!(v.join(","))))
-                    .collect(),
-            ),
-        );
-    }
-    e.insert("requestContext".into(), ctx);
-    let (body, b64) = inc.body_value();
-    if !body.is_null() {
-        e.insert("body".into(), body);
-    }
-    if !params.is_empty() {
-        e.insert("pathParameters".into(), json!(params));
-    }
-    e.insert("isBase64Encoded".into(), json!(b64));
-    if !vars.is_empty() {
-        e.insert("stageVariables".into(), json!(vars));
-    }
-    Value::Object(e)
-}
-
-/// The payload format 1.0 event, as HTTP APIs build it (REST's shape plus `version`).
-pub(crate) fn event_v1(
-    inc: &Incoming,
-    route: &Route,
-    params: &IndexMap<String, String>,
-    vars: &IndexMap<String, String>,
-    authorizer: Value,
-) -> Value {
-    let (time, epoch) = time_fields();
-    let resource = route
-        .route_key
-        .split_once(' ')
-        .map_or(route.route_key.as_str(), |(_, p)| p);
-    let mut ctx = json!({
-        "accountId": inc.account,
-        "apiId": inc.api_id,
-        "domainName": inc.header("host").unwrap_or("localhost"),
-        "domainPrefix": inc.api_id,
-        "extendedRequestId": inc.request_id,
-        "httpMethod": inc.method,
-        "identity": {
-            "accessKey": null, "accountId": null, "caller": null, "cognitoAmr": null,
-            "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
-            "cognitoIdentityId": null, "cognitoIdentityPoolId": null, "principalOrgId": null,
-            "sourceIp": inc.source_ip(), "user": null,
-            "userAgent": inc.header("user-agent").unwrap_or(""), "userArn": null,
-        },
-        "path": inc.raw_path,
-        "protocol": "HTTP/1.1",
-        "requestId": inc.request_id,
-        "requestTime": time,
-        "requestTimeEpoch": epoch,
-        "resourceId": route.route_key,
-        "resourcePath": resource,
-        "stage": inc.stage,
-    });
-    if !authorizer.is_null() {
-        ctx["authorizer"] = authorizer;
-    }
-    let params = invoke::mapping::Params {
-        path: params.clone(),
-        query: inc.query.clone(),
-        headers: inc
-            .headers
-            .iter()
-            .map(|(k, v)| (invoke::canonical(k), v.clone()))
-            .collect(),
-    };
-    let (_, b64) = inc.body_value();
-    let mut e = lambda::event(
-        resource,
-        &inc.path,
-        &inc.method,
-        &params,
-        vars,
-        ctx,
-        &inc.body,
-        b64,
-    );
-    let mut out = Map::new();
-    out.insert("version".into(), json!("1.0"));
-    if let Value::Object(m) = &mut e {
-        out.extend(std::mem::take(m));
-    }
-    Value::Object(out)
-}
-
-/// A payload 2.0 response: the proxy shape when it has `statusCode`, else the value itself
-/// as a 200 JSON body.
-pub(crate) fn response_v2(payload: &[u8]) -> Option<Response> {
-    let v: Value = serde_json::from_slice(payload).ok()?;
-    let Some(o) = v.as_object().filter(|o| o.contains_key("statusCode")) else {
-        return Some(invoke::response(
-            200,
-            vec![("Content-Type".into(), "application/json".into())],
-            Bytes::copy_from_slice(payload),
-        ));
-    };
-    let status = match o.get("statusCode")? {
-        Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
-        Value::String(s) => s.parse().ok()?,
-        _ => return None,
-    };
-    let mut headers: Vec<(String, String)> = Vec::new();
-    if let Some(h) = o.get("headers").and_then(Value::as_object) {
-        for (k, v) in h {
-            headers.push((
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), str::to_string),
-            ));
-        }
-    }
-    if let Some(c) = o.get("cookies").and_then(Value::as_array) {
-        for c in c.iter().filter_map(Value::as_str) {
-            headers.push(("Set-Cookie".into(), c.to_string()));
-        }
-    }
-    let b64 = o.get("isBase64Encoded").and_then(Value::as_bool) == Some(true);
-    let body = match o.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if b64 => Bytes::from(B64.decode(s).ok()?),
-        Some(Value::String(s)) => Bytes::from(s.clone()),
-        Some(other) => Bytes::from(other.to_string()),
-    };
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-    {
-        headers.push(("Content-Type".into(), "application/json".into()));
-    }
-    Some(invoke::response(status, headers, body))
 }
 
 #[cfg(test)]
@@ -1031,16 +599,5 @@ mod tests {
         assert!(cors_headers(&c, "https://evil.example", true).is_none());
         let star = json!({"AllowOrigins": ["*"]});
         assert_eq!(cors_headers(&star, "http://x", false).unwrap()[0].1, "*");
-    }
-
-    #[test]
-    fn v2_responses() {
-        let r = response_v2(br#"{"hello": "world"}"#).unwrap();
-        assert_eq!(r.status(), 200);
-        let r = response_v2(br#"{"statusCode": 201, "cookies": ["a=1"], "body": "x"}"#).unwrap();
-        assert_eq!(r.status(), 201);
-        assert_eq!(r.headers()["set-cookie"], "a=1");
-        assert!(response_v2(b"not json").is_none());
-        assert!(response_v2(br#"{"statusCode": "abc"}"#).is_none());
     }
 }

@@ -3,12 +3,15 @@
 //! state helpers the handlers share.
 //!
 //! - [`handlers`]: the control plane.
-//! - [`http`]: invoking HTTP APIs (routes, JWT and Lambda authorizers, CORS, payload 2.0/1.0).
+//! - [`http`]: invoking HTTP APIs (stages, routes, CORS, Lambda and HTTP proxy integrations);
+//!   [`auth`]: their JWT, Lambda and IAM authorization; [`payloads`]: the 2.0/1.0 events.
 //! - [`ws`]: WebSocket APIs (connections, route selection, the `@connections` API).
 
+pub mod auth;
 pub mod frames;
 pub mod handlers;
 pub mod http;
+pub mod payloads;
 pub mod ws;
 
 use std::sync::Arc;
