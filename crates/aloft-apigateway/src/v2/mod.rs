@@ -308,3 +308,44 @@ impl ApiGateway {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_form_round_trips() {
+        let mut api = HttpApi::default();
+        api.info.api_id = "a1".into();
+        api.info.protocol_type = "HTTP".into();
+        api.routes.insert(
+            "r1".into(),
+            Route {
+                route_id: "r1".into(),
+                route_key: "GET /x".into(),
+                authorization_type: "NONE".into(),
+                target: Some("integrations/i1".into()),
+                ..Default::default()
+            },
+        );
+        api.stages.insert(
+            "$default".into(),
+            Stage {
+                stage_name: "$default".into(),
+                auto_deploy: true,
+                ..Default::default()
+            },
+        );
+        api.auto_deploy();
+        let bytes = serde_json::to_vec(&api).unwrap();
+        let back: HttpApi = serde_json::from_slice(&bytes).unwrap();
+        let dep = back.stages["$default"].deployment_id.clone().unwrap();
+        assert_eq!(
+            back.deployments[&dep].snapshot.routes["r1"].route_key,
+            "GET /x"
+        );
+        assert!(back.deployments[&dep].auto_deployed);
+        // The output form hides the snapshot.
+        assert!(output(&back.deployments[&dep]).get("_snapshot").is_none());
+    }
+}
