@@ -1,5 +1,5 @@
-//! Sign-in: InitiateAuth/AdminInitiateAuth and RespondToAuthChallenge — password and SRP
-//! flows, refresh, NEW_PASSWORD_REQUIRED, MFA challenges, lockout — and token issuance.
+//! Sign-in: InitiateAuth/AdminInitiateAuth — password and SRP flows, refresh, lockout — and
+//! the sessions and next steps the challenges (`challenges`) and token issuance (`issue`) share.
 
 use std::collections::BTreeMap;
 
@@ -17,30 +17,30 @@ use crate::model::{Pool, User, UserStatus};
 use crate::password;
 use crate::srp;
 use crate::state::{Inner, Record};
-use crate::tokens::{self, RefreshClaims};
-use crate::totp;
+use crate::tokens::{self};
 use crate::triggers::{self, Call};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InitiateAuthInput {
-    auth_flow: String,
+    pub(crate) auth_flow: String,
     #[serde(default)]
-    auth_parameters: BTreeMap<String, String>,
-    client_id: String,
-    user_pool_id: Option<String>,
-    client_metadata: Option<Value>,
+    pub(crate) auth_parameters: BTreeMap<String, String>,
+    pub client_id: String,
+    pub(crate) user_pool_id: Option<String>,
+    pub client_metadata: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RespondInput {
-    client_id: String,
-    challenge_name: String,
-    session: Option<String>,
+    pub client_id: String,
+    pub(crate) challenge_name: String,
+    pub session: Option<String>,
     #[serde(default)]
-    challenge_responses: BTreeMap<String, String>,
-    user_pool_id: Option<String>,
+    pub challenge_responses: BTreeMap<String, String>,
+    pub(crate) user_pool_id: Option<String>,
+    pub client_metadata: Option<Value>,
 }
 
 /// An open challenge, kept in memory for the client's AuthSessionValidity (3 minutes).
@@ -57,15 +57,17 @@ pub struct Session {
     /// MFA_SETUP: the secret being associated, then whether it was verified.
     pub setup_secret: Option<String>,
     pub setup_verified: bool,
+    /// CUSTOM_AUTH: the challenge loop so far.
+    pub custom: Option<Box<crate::custom_auth::Progress>>,
 }
 
-const MAX_FAILURES_BEFORE_LOCK: u32 = 5;
+pub(crate) const MAX_FAILURES_BEFORE_LOCK: u32 = 5;
 
-fn missing(p: &str) -> aloft_core::AwsError {
+pub(crate) fn missing(p: &str) -> aloft_core::AwsError {
     invalid(format!("Missing required parameter {p}"))
 }
 
-fn new_session(inner: &Inner, s: Session) -> String {
+pub(crate) fn new_session(inner: &Inner, s: Session) -> String {
     let mut raw = [0u8; 96];
     rand::fill(&mut raw);
     let id = STANDARD.encode(raw);
@@ -76,7 +78,7 @@ fn new_session(inner: &Inner, s: Session) -> String {
     id
 }
 
-fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Session> {
+pub(crate) fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Session> {
     let expired =
         || Code::NotAuthorizedException.msg("Invalid session for the user, session is expired.");
     let id = id.ok_or_else(|| invalid("Missing required parameter Session"))?;
@@ -91,7 +93,7 @@ fn take_session(inner: &Inner, id: Option<&str>, client_id: &str) -> Result<Sess
     Ok(s)
 }
 
-fn session_ttl(pool: &Pool, client_id: &str) -> i64 {
+pub(crate) fn session_ttl(pool: &Pool, client_id: &str) -> i64 {
     let minutes = pool
         .clients
         .get(client_id)
@@ -102,7 +104,7 @@ fn session_ttl(pool: &Pool, client_id: &str) -> i64 {
 }
 
 /// Resolves the pool and checks the client (and, for Admin*, the caller's pool).
-fn resolve_pool(
+pub(crate) fn resolve_pool(
     inner: &Inner,
     ctx: &RequestContext,
     client_id: &str,
@@ -124,7 +126,7 @@ fn resolve_pool(
     }
 }
 
-fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
+pub(crate) fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
     let hides = pool
         .clients
         .get(client_id)
@@ -137,7 +139,7 @@ fn unknown_user(pool: &Pool, client_id: &str) -> aloft_core::AwsError {
     }
 }
 
-fn check_locked(u: &User) -> Result<()> {
+pub(crate) fn check_locked(u: &User) -> Result<()> {
     if u.locked_until > clock::now_millis() {
         return Err(Code::NotAuthorizedException.msg("Password attempts exceeded"));
     }
@@ -146,7 +148,7 @@ fn check_locked(u: &User) -> Result<()> {
 
 /// Counts a failed password: from the fifth on, the user is locked for 1 s, doubling per
 /// further failure up to about 15 minutes (Cognito's documented lockout).
-fn record_failure(u: &mut User) {
+pub(crate) fn record_failure(u: &mut User) {
     u.failed_attempts += 1;
     if u.failed_attempts >= MAX_FAILURES_BEFORE_LOCK {
         let n = (u.failed_attempts - MAX_FAILURES_BEFORE_LOCK).min(10);
@@ -156,7 +158,7 @@ fn record_failure(u: &mut User) {
 }
 
 /// What happens once the password is proven: state checks, then a challenge or tokens.
-fn after_password(u: &mut User) -> Result<()> {
+pub(crate) fn after_password(u: &mut User) -> Result<()> {
     u.failed_attempts = 0;
     u.locked_until = 0;
     if !u.enabled {
@@ -229,13 +231,11 @@ pub async fn initiate_auth(
         }
         "USER_SRP_AUTH" => srp_start(inner, &pool_id, &input, params),
         "REFRESH_TOKEN_AUTH" => refresh(inner, ctx, &pool_id, &input.client_id, params).await,
-        _ => Err(invalid(
-            "CUSTOM_AUTH is not supported by Aloft yet: no DefineAuthChallenge flow runs",
-        )),
+        _ => crate::custom_auth::initiate(inner, ctx, &pool_id, &input, params).await,
     }
 }
 
-async fn pre_authentication(
+pub(crate) async fn pre_authentication(
     inner: &Inner,
     pool_id: &str,
     client_id: &str,
@@ -263,7 +263,7 @@ async fn pre_authentication(
     Ok(())
 }
 
-async fn password_auth(
+pub(crate) async fn password_auth(
     inner: &Inner,
     ctx: &RequestContext,
     pool_id: &str,
@@ -312,7 +312,7 @@ async fn password_auth(
     next_step(inner, ctx, pool_id, &input.client_id, &username).await
 }
 
-fn srp_start(
+pub(crate) fn srp_start(
     inner: &Inner,
     pool_id: &str,
     input: &InitiateAuthInput,
@@ -361,6 +361,7 @@ fn srp_start(
         sms_code: None,
         setup_secret: None,
         setup_verified: false,
+        custom: None,
     };
     // Cognito names the challenge by its SECRET_BLOCK; clients send it back with the claim.
     inner
@@ -380,7 +381,7 @@ fn srp_start(
     }))
 }
 
-async fn refresh(
+pub(crate) async fn refresh(
     inner: &Inner,
     ctx: &RequestContext,
     pool_id: &str,
@@ -436,7 +437,7 @@ async fn refresh(
 }
 
 /// After a proven password: NEW_PASSWORD_REQUIRED, an MFA challenge, or tokens.
-async fn next_step(
+pub(crate) async fn next_step(
     inner: &Inner,
     ctx: &RequestContext,
     pool_id: &str,
@@ -497,6 +498,7 @@ async fn next_step(
         sms_code,
         setup_secret: None,
         setup_verified: false,
+        custom: None,
     };
     match next {
         Next::Tokens => {
@@ -552,476 +554,5 @@ async fn next_step(
     }
 }
 
-pub async fn respond_to_auth_challenge(
-    inner: &Inner,
-    ctx: &RequestContext,
-    input: RespondInput,
-    admin: bool,
-) -> Result<Value> {
-    let pool_id = resolve_pool(
-        inner,
-        ctx,
-        &input.client_id,
-        input.user_pool_id.as_deref(),
-        admin,
-    )?;
-    let r = &input.challenge_responses;
-    match input.challenge_name.as_str() {
-        "PASSWORD_VERIFIER" => password_verifier(inner, ctx, &pool_id, &input).await,
-        "NEW_PASSWORD_REQUIRED" => {
-            let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
-            let new_pw = r
-                .get("NEW_PASSWORD")
-                .ok_or_else(|| missing("NEW_PASSWORD"))?;
-            check_challenge(&s, "NEW_PASSWORD_REQUIRED")?;
-            let mut attrs = BTreeMap::new();
-            for (k, v) in r {
-                if let Some(name) = k.strip_prefix("userAttributes.") {
-                    attrs.insert(name.to_string(), v.clone());
-                }
-            }
-            inner
-                .mutate_any(&pool_id, |p| {
-                    check_secret_hash(
-                        p,
-                        &input.client_id,
-                        r.get("SECRET_HASH").map(String::as_str),
-                        &[&s.username, r.get("USERNAME").map_or("", String::as_str)],
-                    )?;
-                    password::check_policy(p, new_pw)?;
-                    let id = p.id.clone();
-                    let u = p.users.get_mut(&s.username).ok_or_else(user_not_found)?;
-                    u.password = Some(password::make(&id, &s.username, new_pw, None));
-                    u.status = UserStatus::CONFIRMED;
-                    u.attributes.extend(attrs);
-                    u.modified = clock::now_secs_f64();
-                    Ok(((), vec![Record::User(s.username.clone())]))
-                })
-                .await?;
-            end_session(inner, input.session.as_deref());
-            next_step(inner, ctx, &pool_id, &input.client_id, &s.username).await
-        }
-        "SOFTWARE_TOKEN_MFA" => {
-            let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
-            check_challenge(&s, "SOFTWARE_TOKEN_MFA")?;
-            let code = r
-                .get("SOFTWARE_TOKEN_MFA_CODE")
-                .ok_or_else(|| missing("SOFTWARE_TOKEN_MFA_CODE"))?;
-            let secret = inner.read_any(&pool_id, |p| {
-                Ok(p.users
-                    .get(&s.username)
-                    .and_then(|u| u.mfa.totp_secret.clone()))
-            })?;
-            if !secret.is_some_and(|sec| totp::verify(&sec, code, clock::now_secs())) {
-                return Err(Code::CodeMismatchException.msg("Invalid code received for user"));
-            }
-            finish_mfa(inner, ctx, &pool_id, &input, &s).await
-        }
-        "SMS_MFA" => {
-            let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
-            check_challenge(&s, "SMS_MFA")?;
-            let code = r
-                .get("SMS_MFA_CODE")
-                .ok_or_else(|| missing("SMS_MFA_CODE"))?;
-            if s.sms_code.as_deref() != Some(code.as_str()) {
-                return Err(Code::CodeMismatchException.msg("Invalid code received for user"));
-            }
-            finish_mfa(inner, ctx, &pool_id, &input, &s).await
-        }
-        "MFA_SETUP" => {
-            let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
-            check_challenge(&s, "MFA_SETUP")?;
-            if !s.setup_verified {
-                return Err(Code::NotAuthorizedException.msg("Invalid session for the user."));
-            }
-            finish_mfa(inner, ctx, &pool_id, &input, &s).await
-        }
-        other => Err(invalid(format!("Unsupported challenge name: {other}"))),
-    }
-}
-
-fn check_challenge(s: &Session, name: &str) -> Result<()> {
-    if s.challenge == name {
-        Ok(())
-    } else {
-        Err(Code::NotAuthorizedException.msg("Invalid session for the user."))
-    }
-}
-
-fn end_session(inner: &Inner, id: Option<&str>) {
-    if let Some(id) = id {
-        inner.sessions.lock().expect("sessions lock").remove(id);
-    }
-}
-
-async fn finish_mfa(
-    inner: &Inner,
-    ctx: &RequestContext,
-    pool_id: &str,
-    input: &RespondInput,
-    s: &Session,
-) -> Result<Value> {
-    end_session(inner, input.session.as_deref());
-    let result = issue_tokens(
-        inner,
-        ctx,
-        pool_id,
-        &input.client_id,
-        &s.username,
-        None,
-        "TokenGeneration_Authentication",
-    )
-    .await?;
-    Ok(json!({"ChallengeParameters": {}, "AuthenticationResult": result}))
-}
-
-async fn password_verifier(
-    inner: &Inner,
-    ctx: &RequestContext,
-    pool_id: &str,
-    input: &RespondInput,
-) -> Result<Value> {
-    let r = &input.challenge_responses;
-    let block = r
-        .get("PASSWORD_CLAIM_SECRET_BLOCK")
-        .ok_or_else(|| missing("PASSWORD_CLAIM_SECRET_BLOCK"))?;
-    let signature = r
-        .get("PASSWORD_CLAIM_SIGNATURE")
-        .ok_or_else(|| missing("PASSWORD_CLAIM_SIGNATURE"))?;
-    let timestamp = r.get("TIMESTAMP").ok_or_else(|| missing("TIMESTAMP"))?;
-    let key = format!("srp:{block}");
-    let s = take_session(inner, Some(&key), &input.client_id)?;
-    inner.sessions.lock().expect("sessions lock").remove(&key);
-    // The client's own clock writes TIMESTAMP; only its format is checked, so tests that move
-    // Aloft's clock still sign in.
-    if srp::parse_timestamp(timestamp).is_none() {
-        return Err(invalid("TIMESTAMP format is invalid"));
-    }
-    let (b, b_pub, a_pub) = s
-        .srp
-        .clone()
-        .ok_or_else(|| Code::NotAuthorizedException.msg("Invalid session for the user."))?;
-    pre_authentication(inner, pool_id, &input.client_id, &s.username, &None).await?;
-    let outcome = inner
-        .mutate_any(pool_id, |p| {
-            check_secret_hash(
-                p,
-                &input.client_id,
-                r.get("SECRET_HASH").map(String::as_str),
-                &[r.get("USERNAME").map_or("", String::as_str), &s.username],
-            )?;
-            let id = p.id.clone();
-            let u = p.users.get_mut(&s.username).ok_or_else(bad_credentials)?;
-            check_locked(u)?;
-            let num = |h: &str| BigUint::parse_bytes(h.as_bytes(), 16).unwrap_or_default();
-            let pw = u.password.clone().ok_or_else(bad_credentials)?;
-            let ok = match (STANDARD.decode(block), STANDARD.decode(signature)) {
-                (Ok(blk), Ok(sig)) => srp::verify_claim(
-                    srp::pool_name(&id),
-                    &s.username,
-                    &num(&pw.verifier),
-                    &num(&b),
-                    &num(&b_pub),
-                    &num(&a_pub),
-                    &blk,
-                    timestamp,
-                    &sig,
-                ),
-                _ => false,
-            };
-            if !ok {
-                record_failure(u);
-                return Ok((
-                    Err(bad_credentials()),
-                    vec![Record::User(s.username.clone())],
-                ));
-            }
-            Ok((after_password(u), vec![Record::User(s.username.clone())]))
-        })
-        .await?;
-    outcome?;
-    next_step(inner, ctx, pool_id, &input.client_id, &s.username).await
-}
-
-/// Issues ID, access and (on sign-in) refresh tokens, running PreTokenGeneration.
-pub async fn issue_tokens(
-    inner: &Inner,
-    ctx: &RequestContext,
-    pool_id: &str,
-    client_id: &str,
-    username: &str,
-    refreshing: Option<&RefreshClaims>,
-    source: &str,
-) -> Result<Value> {
-    let key = inner.key(pool_id).await?;
-    let now = clock::now_secs();
-    let (mut id_claims, mut access_claims, validity, trigger, groups_roles) =
-        inner.read_any(pool_id, |p| {
-            let u = p.users.get(username).ok_or_else(user_not_found)?;
-            let c = p
-                .clients
-                .get(client_id)
-                .ok_or_else(|| client_not_found(client_id))?;
-            let iss = format!("{}/{}", ctx.base_url.trim_end_matches('/'), p.id);
-            let (origin, auth_time) = match refreshing {
-                Some(r) => (r.origin_jti.clone(), r.auth_time),
-                None => (ids::uuid(), now),
-            };
-            let event_id = ids::uuid();
-            let mut groups: Vec<&crate::model::Group> =
-                u.groups.iter().filter_map(|g| p.groups.get(g)).collect();
-            groups.sort_by_key(|g| (g.precedence.unwrap_or(i64::MAX), g.name.clone()));
-            let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-            let roles: Vec<String> = groups.iter().filter_map(|g| g.role_arn.clone()).collect();
-            let preferred = groups.iter().find_map(|g| g.role_arn.clone());
-            let mut id = Map::new();
-            id.insert("sub".into(), u.sub().into());
-            if !group_names.is_empty() {
-                id.insert("cognito:groups".into(), json!(group_names));
-            }
-            for (k, v) in &u.attributes {
-                if k == "sub" {
-                    continue;
-                }
-                let val = if k.ends_with("_verified") {
-                    json!(v == "true")
-                } else {
-                    json!(v)
-                };
-                id.insert(k.clone(), val);
-            }
-            id.insert("iss".into(), iss.clone().into());
-            id.insert("cognito:username".into(), u.username.clone().into());
-            if !roles.is_empty() {
-                id.insert("cognito:roles".into(), json!(roles));
-            }
-            if let Some(r) = &preferred {
-                id.insert("cognito:preferred_role".into(), r.clone().into());
-            }
-            id.insert("origin_jti".into(), origin.clone().into());
-            id.insert("aud".into(), client_id.into());
-            id.insert("event_id".into(), event_id.clone().into());
-            id.insert("token_use".into(), "id".into());
-            id.insert("auth_time".into(), auth_time.into());
-            let mut access = Map::new();
-            access.insert("sub".into(), u.sub().into());
-            if !group_names.is_empty() {
-                access.insert("cognito:groups".into(), json!(group_names));
-            }
-            access.insert("iss".into(), iss.into());
-            access.insert("client_id".into(), client_id.into());
-            access.insert("origin_jti".into(), origin.clone().into());
-            access.insert("event_id".into(), event_id.into());
-            access.insert("token_use".into(), "access".into());
-            access.insert("scope".into(), "aws.cognito.signin.user.admin".into());
-            access.insert("auth_time".into(), auth_time.into());
-            access.insert("username".into(), u.username.clone().into());
-            let validity = (
-                c.validity_secs("AccessToken"),
-                c.validity_secs("IdToken"),
-                c.validity_secs("RefreshToken"),
-            );
-            let version = p
-                .setting(&["LambdaConfig", "PreTokenGenerationConfig", "LambdaVersion"])
-                .and_then(Value::as_str)
-                .unwrap_or("V1_0")
-                .to_string();
-            let trigger = p
-                .trigger("PreTokenGeneration")
-                .or_else(|| {
-                    p.setting(&["LambdaConfig", "PreTokenGenerationConfig", "LambdaArn"])
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .map(|arn| {
-                    (
-                        Call {
-                            arn,
-                            pool_id: p.id.clone(),
-                            region: p.region.clone(),
-                            account: p.account.clone(),
-                            client_id: Some(client_id.to_string()),
-                        },
-                        version,
-                        triggers::attributes(u),
-                    )
-                });
-            Ok((
-                id,
-                access,
-                validity,
-                trigger,
-                (group_names, roles, preferred),
-            ))
-        })?;
-    if let Some((call, version, attrs)) = trigger {
-        let request = json!({
-            "userAttributes": attrs,
-            "groupConfiguration": {"groupsToOverride": groups_roles.0, "iamRolesToOverride": groups_roles.1, "preferredRole": groups_roles.2},
-            "scopes": ["aws.cognito.signin.user.admin"],
-        });
-        let resp = triggers::invoke(
-            inner,
-            &call,
-            "PreTokenGeneration",
-            source,
-            username,
-            request,
-            json!({"claimsOverrideDetails": null}),
-        )
-        .await?;
-        apply_overrides(&resp, &version, &mut id_claims, &mut access_claims);
-    }
-    let (access_secs, id_secs, refresh_secs) = validity;
-    let stamp = |m: &mut Map<String, Value>, secs: i64| {
-        m.insert("exp".into(), (now + secs).into());
-        m.insert("iat".into(), now.into());
-        m.insert("jti".into(), ids::uuid().into());
-    };
-    stamp(&mut id_claims, id_secs);
-    stamp(&mut access_claims, access_secs);
-    let mut result = json!({
-        "AccessToken": key.sign(&access_claims),
-        "ExpiresIn": access_secs,
-        "TokenType": "Bearer",
-        "IdToken": key.sign(&id_claims),
-    });
-    if refreshing.is_none() {
-        let origin = access_claims["origin_jti"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        let claims = RefreshClaims {
-            pool: pool_id.to_string(),
-            username: username.to_string(),
-            client: client_id.to_string(),
-            origin_jti: origin.clone(),
-            auth_time: now,
-            iat: now,
-            exp: now + refresh_secs,
-        };
-        let (secret, post) = inner
-            .mutate_any(pool_id, |p| {
-                let post = p.users.get(username).and_then(|u| {
-                    Call::of(p, "PostAuthentication", Some(client_id))
-                        .map(|c| (c, triggers::attributes(u)))
-                });
-                let u = p.users.get_mut(username).ok_or_else(user_not_found)?;
-                u.start_family(&origin, (now + refresh_secs) * 1000, now * 1000);
-                Ok((
-                    (p.refresh_secret.clone(), post),
-                    vec![Record::User(username.to_string())],
-                ))
-            })
-            .await?;
-        result["RefreshToken"] =
-            tokens::refresh_token(&hex::decode(secret).unwrap_or_default(), &claims).into();
-        if let Some((call, attrs)) = post {
-            triggers::invoke(
-                inner,
-                &call,
-                "PostAuthentication",
-                "PostAuthentication_Authentication",
-                username,
-                json!({"userAttributes": attrs, "newDeviceUsed": false}),
-                json!({}),
-            )
-            .await?;
-        }
-    }
-    Ok(result)
-}
-
-/// PreTokenGeneration's answer: v1 `claimsOverrideDetails` (ID token only) or v2
-/// `claimsAndScopeOverrideDetails` (both tokens and scopes). Reserved claims cannot change.
-fn apply_overrides(
-    resp: &Value,
-    version: &str,
-    id: &mut Map<String, Value>,
-    access: &mut Map<String, Value>,
-) {
-    const RESERVED: &[&str] = &[
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "iat",
-        "auth_time",
-        "token_use",
-        "jti",
-        "origin_jti",
-        "event_id",
-        "cognito:username",
-        "client_id",
-        "username",
-    ];
-    let apply = |m: &mut Map<String, Value>, spec: Option<&Value>| {
-        let Some(spec) = spec else { return };
-        if let Some(add) = spec.get("claimsToAddOrOverride").and_then(Value::as_object) {
-            for (k, v) in add {
-                if !RESERVED.contains(&k.as_str()) {
-                    m.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        if let Some(sup) = spec.get("claimsToSuppress").and_then(Value::as_array) {
-            for k in sup.iter().filter_map(Value::as_str) {
-                if !RESERVED.contains(&k) {
-                    m.remove(k);
-                }
-            }
-        }
-    };
-    let groups = |m: &mut Map<String, Value>, g: Option<&Value>| {
-        if let Some(g) = g
-            && let Some(list) = g.get("groupsToOverride").filter(|v| v.is_array())
-        {
-            m.insert("cognito:groups".into(), list.clone());
-        }
-    };
-    if version.starts_with("V1") {
-        let d = resp.get("claimsOverrideDetails");
-        apply(id, d);
-        let g = d.and_then(|d| d.get("groupOverrideDetails"));
-        groups(id, g);
-        groups(access, g);
-        if let Some(roles) = g
-            .and_then(|g| g.get("iamRolesToOverride"))
-            .filter(|v| v.is_array())
-        {
-            id.insert("cognito:roles".into(), roles.clone());
-        }
-    } else {
-        let d = resp.get("claimsAndScopeOverrideDetails");
-        apply(id, d.and_then(|d| d.get("idTokenGeneration")));
-        let at = d.and_then(|d| d.get("accessTokenGeneration"));
-        apply(access, at);
-        groups(id, d.and_then(|d| d.get("groupOverrideDetails")));
-        groups(access, d.and_then(|d| d.get("groupOverrideDetails")));
-        if let Some(at) = at {
-            let mut scopes: Vec<String> = access
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            for s in at
-                .get("scopesToAdd")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !scopes.iter().any(|x| x == s) {
-                    scopes.push(s.to_string());
-                }
-            }
-            if let Some(sup) = at.get("scopesToSuppress").and_then(Value::as_array) {
-                scopes.retain(|s| !sup.iter().any(|x| x == s.as_str()));
-            }
-            access.insert("scope".into(), scopes.join(" ").into());
-        }
-    }
-}
+pub use crate::challenges::respond_to_auth_challenge;
+pub use crate::issue::issue_tokens;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Code, Result};
 use crate::state::Inner;
-use crate::{auth, groups, mfa, pools, users, wire};
+use crate::{admin_users, auth, groups, mfa, own_account, pools, user_filter, users, wire};
 
 pub async fn handle(inner: &Inner, mut req: AwsRequest) -> Response {
     let rid = req.ctx.request_id.clone();
@@ -61,38 +61,42 @@ async fn dispatch(inner: &Inner, ctx: &RequestContext, op: &str, input: Value) -
             users::resend_confirmation_code(inner, ctx, parse(input)?).await
         }
         "AdminCreateUser" => users::admin_create_user(inner, ctx, parse(input)?).await,
-        "AdminGetUser" => users::admin_get_user(inner, ctx, parse(input)?),
-        "AdminDeleteUser" => users::admin_delete_user(inner, ctx, parse(input)?).await,
-        "AdminDisableUser" => users::admin_set_enabled(inner, ctx, parse(input)?, false).await,
-        "AdminEnableUser" => users::admin_set_enabled(inner, ctx, parse(input)?, true).await,
-        "AdminSetUserPassword" => users::admin_set_user_password(inner, ctx, parse(input)?).await,
-        "AdminConfirmSignUp" => users::admin_confirm_sign_up(inner, ctx, parse(input)?).await,
+        "AdminGetUser" => admin_users::admin_get_user(inner, ctx, parse(input)?),
+        "AdminDeleteUser" => admin_users::admin_delete_user(inner, ctx, parse(input)?).await,
+        "AdminDisableUser" => {
+            admin_users::admin_set_enabled(inner, ctx, parse(input)?, false).await
+        }
+        "AdminEnableUser" => admin_users::admin_set_enabled(inner, ctx, parse(input)?, true).await,
+        "AdminSetUserPassword" => {
+            admin_users::admin_set_user_password(inner, ctx, parse(input)?).await
+        }
+        "AdminConfirmSignUp" => admin_users::admin_confirm_sign_up(inner, ctx, parse(input)?).await,
         "AdminUpdateUserAttributes" => {
-            users::admin_update_user_attributes(inner, ctx, parse(input)?).await
+            admin_users::admin_update_user_attributes(inner, ctx, parse(input)?).await
         }
         "AdminDeleteUserAttributes" => {
-            users::admin_delete_user_attributes(inner, ctx, parse(input)?).await
+            admin_users::admin_delete_user_attributes(inner, ctx, parse(input)?).await
         }
         "AdminResetUserPassword" => {
-            users::admin_reset_user_password(inner, ctx, parse(input)?).await
+            admin_users::admin_reset_user_password(inner, ctx, parse(input)?).await
         }
         "AdminUserGlobalSignOut" => {
-            users::admin_user_global_sign_out(inner, ctx, parse(input)?).await
+            admin_users::admin_user_global_sign_out(inner, ctx, parse(input)?).await
         }
-        "ListUsers" => users::list_users(inner, ctx, parse(input)?),
-        "GetUser" => users::get_user(inner, parse(input)?).await,
-        "UpdateUserAttributes" => users::update_user_attributes(inner, parse(input)?).await,
-        "DeleteUserAttributes" => users::delete_user_attributes(inner, parse(input)?).await,
+        "ListUsers" => user_filter::list_users(inner, ctx, parse(input)?),
+        "GetUser" => own_account::get_user(inner, parse(input)?).await,
+        "UpdateUserAttributes" => own_account::update_user_attributes(inner, parse(input)?).await,
+        "DeleteUserAttributes" => own_account::delete_user_attributes(inner, parse(input)?).await,
         "GetUserAttributeVerificationCode" => {
-            users::get_user_attribute_verification_code(inner, parse(input)?).await
+            own_account::get_user_attribute_verification_code(inner, parse(input)?).await
         }
-        "VerifyUserAttribute" => users::verify_user_attribute(inner, parse(input)?).await,
-        "DeleteUser" => users::delete_user(inner, parse(input)?).await,
-        "ChangePassword" => users::change_password(inner, parse(input)?).await,
-        "ForgotPassword" => users::forgot_password(inner, parse(input)?).await,
-        "ConfirmForgotPassword" => users::confirm_forgot_password(inner, parse(input)?).await,
-        "GlobalSignOut" => users::global_sign_out(inner, parse(input)?).await,
-        "RevokeToken" => users::revoke_token(inner, parse(input)?).await,
+        "VerifyUserAttribute" => own_account::verify_user_attribute(inner, parse(input)?).await,
+        "DeleteUser" => own_account::delete_user(inner, parse(input)?).await,
+        "ChangePassword" => own_account::change_password(inner, parse(input)?).await,
+        "ForgotPassword" => own_account::forgot_password(inner, parse(input)?).await,
+        "ConfirmForgotPassword" => own_account::confirm_forgot_password(inner, parse(input)?).await,
+        "GlobalSignOut" => own_account::global_sign_out(inner, parse(input)?).await,
+        "RevokeToken" => own_account::revoke_token(inner, parse(input)?).await,
         "CreateGroup" => groups::create_group(inner, ctx, parse(input)?).await,
         "GetGroup" => groups::get_group(inner, ctx, parse(input)?),
         "UpdateGroup" => groups::update_group(inner, ctx, parse(input)?).await,

@@ -6,13 +6,18 @@
 //! by the path prefixes `/{region}_` (pool ids are `{region}_{id}`), one per AWS region.
 
 mod access;
+mod admin_users;
 mod auth;
+mod challenges;
 mod codes;
+mod custom_auth;
 pub mod error;
 mod groups;
 mod handlers;
+mod issue;
 mod mfa;
 pub mod model;
+mod own_account;
 mod password;
 mod pools;
 mod routes;
@@ -21,6 +26,7 @@ mod state;
 pub mod tokens;
 pub mod totp;
 mod triggers;
+mod user_filter;
 mod users;
 mod wire;
 
@@ -72,13 +78,50 @@ pub const REGION_PATH_PREFIXES: &[&str] = &[
     "/cn-northwest-1_",
 ];
 
+/// Operations the model marks `authtype: none` (a user's own calls, made with tokens, not keys):
+/// the gateway lets them through unsigned under `--verify-signatures`/`--enforce-iam`.
+pub const UNSIGNED_OPERATIONS: &[&str] = &[
+    "AssociateSoftwareToken",
+    "ChangePassword",
+    "CompleteWebAuthnRegistration",
+    "ConfirmDevice",
+    "ConfirmForgotPassword",
+    "ConfirmSignUp",
+    "DeleteUser",
+    "DeleteUserAttributes",
+    "DeleteWebAuthnCredential",
+    "ForgetDevice",
+    "ForgotPassword",
+    "GetDevice",
+    "GetTokensFromRefreshToken",
+    "GetUser",
+    "GetUserAttributeVerificationCode",
+    "GetUserAuthFactors",
+    "GlobalSignOut",
+    "InitiateAuth",
+    "ListDevices",
+    "ListWebAuthnCredentials",
+    "ResendConfirmationCode",
+    "RespondToAuthChallenge",
+    "RevokeToken",
+    "SetUserMFAPreference",
+    "SetUserSettings",
+    "SignUp",
+    "StartWebAuthnRegistration",
+    "UpdateAuthEventFeedback",
+    "UpdateDeviceStatus",
+    "UpdateUserAttributes",
+    "VerifySoftwareToken",
+    "VerifyUserAttribute",
+];
+
 pub static SPEC: ServiceSpec = ServiceSpec {
     name: "cognito-idp",
     signing_names: &["cognito-idp"],
     target_prefixes: &[wire::TARGET_PREFIX],
     host_labels: &[],
     path_prefixes: REGION_PATH_PREFIXES,
-    unsigned_actions: &[],
+    unsigned_actions: UNSIGNED_OPERATIONS,
 };
 
 pub struct CognitoIdp {

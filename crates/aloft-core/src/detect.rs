@@ -108,34 +108,32 @@ impl Registry {
         let labels = labels_before_base(host);
 
         // 1. A service label in the host is the most specific claim there is.
-        if let Some(labels) = &labels {
-            if let Some(route) = self.route_by_host_label(labels) {
-                return Some(route);
-            }
+        if let Some(labels) = &labels
+            && let Some(route) = self.route_by_host_label(labels)
+        {
+            return Some(route);
         }
         // 2. X-Amz-Target: `DynamoDB_20120810.PutItem`.
-        if let Some(prefix) = head.target.and_then(|t| t.rsplit_once('.')).map(|(p, _)| p) {
-            if let Some(&i) = self.by_target_prefix.get(prefix) {
-                return Some(plain(i));
-            }
+        if let Some(prefix) = head.target.and_then(|t| t.rsplit_once('.')).map(|(p, _)| p)
+            && let Some(&i) = self.by_target_prefix.get(prefix)
+        {
+            return Some(plain(i));
         }
         // 3. rpcv2-cbor: `/service/GraniteServiceVersion20100801/operation/PutMetricData`.
-        if head.smithy_protocol.is_some() {
-            if let Some(name) = head
+        if head.smithy_protocol.is_some()
+            && let Some(name) = head
                 .path
                 .strip_prefix("/service/")
                 .and_then(|rest| rest.split('/').next())
-            {
-                if let Some(&i) = self.by_target_prefix.get(name) {
-                    return Some(plain(i));
-                }
-            }
+            && let Some(&i) = self.by_target_prefix.get(name)
+        {
+            return Some(plain(i));
         }
         // 4. The SigV4 credential scope names the service the SDK meant.
-        if let Some(sig) = head.signature {
-            if let Some(&i) = self.by_signing_name.get(sig.credential.service.as_str()) {
-                return Some(self.with_bucket_host(i, labels.as_deref()));
-            }
+        if let Some(sig) = head.signature
+            && let Some(&i) = self.by_signing_name.get(sig.credential.service.as_str())
+        {
+            return Some(self.with_bucket_host(i, labels.as_deref()));
         }
         // 5. Unsigned paths a service owns (execute-api, JWKS, function URLs).
         if let Some(&(_, i)) = self

@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use crate::body::{self, Body, Response};
 use crate::context::{AwsRequest, DEFAULT_ACCOUNT, DEFAULT_REGION, RequestContext};
 use crate::detect::{Head, Registry, Route};
+use crate::guard::Guard;
 use crate::service::{Config, Service};
 use crate::{AwsError, ids, internal};
 
@@ -36,6 +37,7 @@ pub struct Gateway {
     registry: Registry,
     config: Arc<Config>,
     store: Arc<dyn aloft_store::Store>,
+    guard: Guard,
 }
 
 impl Gateway {
@@ -44,7 +46,9 @@ impl Gateway {
         config: Arc<Config>,
         store: Arc<dyn aloft_store::Store>,
     ) -> Arc<Self> {
+        let guard = Guard::new(&services, &config);
         Arc::new(Self {
+            guard,
             registry: Registry::new(services),
             config,
             store,
@@ -173,6 +177,17 @@ impl Gateway {
         let mut ctx = self.context(&parts, &request_id, name, signature);
         ctx.host_prefix = route.host_prefix;
         ctx.host_label = route.host_label;
+        let mut parts = parts;
+        let body = match self.guard.check(&service, &ctx, &mut parts, body).await {
+            Ok(body) => body,
+            Err(resp) => {
+                return finish(
+                    resp,
+                    &request_id,
+                    if gateway_cors { origin.as_ref() } else { None },
+                );
+            }
+        };
         let method = parts.method.clone();
         let path = parts.uri.path().to_string();
         let call = AssertUnwindSafe(service.handle(AwsRequest { ctx, parts, body })).catch_unwind();
@@ -204,8 +219,12 @@ impl Gateway {
         signature: Option<aloft_sigv4::SignatureParts>,
     ) -> RequestContext {
         let (account_id, region) = match &signature {
+            // STS's temporary keys and IAM users' keys belong to their account.
             Some(sig) => (
-                account_for_key(&sig.credential.access_key),
+                self.guard.caller(&sig.credential.access_key).map_or_else(
+                    || crate::auth::account_for_key(&sig.credential.access_key),
+                    |c| c.account,
+                ),
                 if sig.credential.region.is_empty() {
                     DEFAULT_REGION.into()
                 } else {
@@ -266,16 +285,6 @@ async fn connection(
         tracing::debug!("connection from {peer} ended: {e}");
     }
     drop(alive);
-}
-
-/// Any access key works; a 12-digit key names its account (as LocalStack does), others map to
-/// the default account.
-fn account_for_key(key: &str) -> String {
-    if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) {
-        key.to_string()
-    } else {
-        DEFAULT_ACCOUNT.to_string()
-    }
 }
 
 fn signature_of(parts: &http::request::Parts) -> Option<aloft_sigv4::SignatureParts> {
@@ -354,31 +363,21 @@ fn finish(mut resp: Response, request_id: &str, cors_origin: Option<&HeaderValue
             h.insert("x-amz-request-id", id);
         }
     }
-    if let Some(origin) = cors_origin {
-        if !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            h.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("*"),
-            );
-            h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
+    if let Some(origin) = cors_origin
+        && !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     resp
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn twelve_digit_keys_name_their_account() {
-        assert_eq!(super::account_for_key("111122223333"), "111122223333");
-        assert_eq!(super::account_for_key("test"), "000000000000");
-        assert_eq!(
-            super::account_for_key("AKIAIOSFODNN7EXAMPLE"),
-            "000000000000"
-        );
-    }
-
     #[test]
     fn finds_the_form_action() {
         assert_eq!(

@@ -4,16 +4,20 @@
 //! - [`detect`]: which service a request is for (SigV4 scope, `X-Amz-Target`, host, path).
 //! - [`service`]: the [`Service`] trait each service crate implements, and [`ServiceSpec`].
 //! - [`context`]: [`RequestContext`] (request id, account, region) and [`AwsRequest`].
+//! - [`auth`]: the identity hook ([`auth::Authority`]) behind opt-in SigV4 verification and
+//!   IAM enforcement (the gateway's `guard`).
 //! - [`clock`]: the one clock, with a virtual offset tests can move forward.
 //! - [`body`]: the streaming response body type.
 //! - [`arn`], [`ids`]: ARNs and AWS-looking identifiers.
 
 pub mod arn;
+pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod context;
 pub mod detect;
 pub mod gateway;
+mod guard;
 pub mod ids;
 mod internal;
 pub use internal::json_response;

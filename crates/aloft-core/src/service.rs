@@ -77,6 +77,33 @@ pub trait Service: Send + Sync + 'static {
     /// Called once on shutdown after in-flight requests finished: stop workers, flush.
     async fn shutdown(&self) {}
 
+    /// The identity authority, if this service is it (IAM): the gateway maps access keys to
+    /// accounts with it, and consults it under `--verify-signatures` / `--enforce-iam`.
+    fn authority(&self) -> Option<Arc<dyn crate::auth::Authority>> {
+        None
+    }
+
+    /// Under `--enforce-iam`: the IAM actions and resources a decoded request needs, when they
+    /// are not `<prefix>:<Operation>` on the resource [`crate::auth::default_resource`] finds.
+    fn authorization(
+        &self,
+        _ctx: &crate::RequestContext,
+        _operation: &str,
+        _input: &serde_json::Value,
+    ) -> Option<Vec<(String, String)>> {
+        None
+    }
+
+    /// Under `--enforce-iam`: the resource's own policy (S3 bucket policy, Lambda function
+    /// policy, KMS key policy), JSON text.
+    async fn resource_policy(
+        &self,
+        _ctx: &crate::RequestContext,
+        _resource: &str,
+    ) -> Option<String> {
+        None
+    }
+
     /// Shown in `/_aloft/health`.
     fn status(&self) -> serde_json::Value {
         serde_json::json!("running")

@@ -1,5 +1,5 @@
-//! IAM (global): users, roles, groups, managed policies with versions, inline and attached
-//! policies, access keys.
+//! IAM (global): users, roles, groups, inline and attached policies, group membership, access
+//! keys. Customer managed policies and their versions are in `managed_policies`.
 
 use aloft_core::{RequestContext, clock};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Code, Result, no_such};
 use crate::state::{
-    Account, Credential, Identity, ManagedPolicy, PolicyVersion, Principal, access_key_id,
-    check_name, durable, entity_id, secret_key,
+    Account, Credential, Identity, ManagedPolicy, Principal, access_key_id, check_name, durable,
+    entity_id, secret_key,
 };
 use crate::sts;
 
@@ -50,15 +50,15 @@ impl Kind {
     }
 }
 
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+pub(crate) fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
-fn req<'a>(v: &'a Value, k: &str) -> Result<&'a str> {
+pub(crate) fn req<'a>(v: &'a Value, k: &str) -> Result<&'a str> {
     s(v, k).ok_or_else(|| Code::ValidationError.msg(format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(k))))
 }
 
-fn lower_first(k: &str) -> String {
+pub(crate) fn lower_first(k: &str) -> String {
     let mut c = k.chars();
     c.next()
         .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
@@ -66,11 +66,11 @@ fn lower_first(k: &str) -> String {
 }
 
 /// IAM returns policy documents URL-encoded.
-fn encode_doc(doc: &str) -> String {
+pub(crate) fn encode_doc(doc: &str) -> String {
     utf8_percent_encode(doc, NON_ALPHANUMERIC).to_string()
 }
 
-fn check_doc(doc: &str) -> Result<()> {
+pub(crate) fn check_doc(doc: &str) -> Result<()> {
     let v: Value = serde_json::from_str(doc).map_err(|_| {
         Code::MalformedPolicyDocumentException.msg("This policy contains invalid Json")
     })?;
@@ -94,7 +94,7 @@ fn check_doc(doc: &str) -> Result<()> {
     Ok(())
 }
 
-fn path_of(input: &Value) -> Result<String> {
+pub(crate) fn path_of(input: &Value) -> Result<String> {
     let p = s(input, "Path").unwrap_or("/").to_string();
     if !p.starts_with('/') || !p.ends_with('/') {
         return Err(Code::ValidationError.msg("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."));
@@ -102,7 +102,7 @@ fn path_of(input: &Value) -> Result<String> {
     Ok(p)
 }
 
-fn tags(input: &Value) -> Vec<(String, String)> {
+pub(crate) fn tags(input: &Value) -> Vec<(String, String)> {
     input
         .get("Tags")
         .and_then(Value::as_array)
@@ -119,7 +119,7 @@ fn tags(input: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn principal_value(kind: Kind, p: &Principal) -> Value {
+pub(crate) fn principal_value(kind: Kind, p: &Principal) -> Value {
     let mut m = Map::new();
     m.insert("Path".into(), p.path.clone().into());
     m.insert(kind.member().into(), p.name.clone().into());
@@ -161,7 +161,7 @@ fn principal_value(kind: Kind, p: &Principal) -> Value {
     Value::Object(m)
 }
 
-fn single(kind: Kind) -> &'static str {
+pub(crate) fn single(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "User",
         Kind::Role => "Role",
@@ -271,7 +271,7 @@ pub fn get(id: &Identity, ctx: &RequestContext, kind: Kind, input: &Value) -> Re
     })
 }
 
-fn page<T: Clone>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Option<String>) {
+pub(crate) fn page<T: Clone>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Option<String>) {
     let max = input.get("MaxItems").and_then(Value::as_u64).unwrap_or(100) as usize;
     let start = s(input, "Marker").map_or(0, |m| {
         items
@@ -287,7 +287,7 @@ fn page<T: Clone>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Option<Str
     )
 }
 
-fn listed(member: &str, (items, next): (Vec<Value>, Option<String>)) -> Value {
+pub(crate) fn listed(member: &str, (items, next): (Vec<Value>, Option<String>)) -> Value {
     let mut out = json!({member: items, "IsTruncated": next.is_some()});
     if let Some(n) = next {
         out["Marker"] = n.into();
@@ -453,7 +453,7 @@ pub async fn delete_inline(
     .await
 }
 
-fn aws_managed(arn: &str) -> bool {
+pub(crate) fn aws_managed(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/")
 }
 
@@ -494,7 +494,7 @@ pub async fn attach(
     .await
 }
 
-fn policy_name_of(arn: &str) -> String {
+pub(crate) fn policy_name_of(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_string()
 }
 
@@ -524,7 +524,7 @@ pub fn list_attached(
     })
 }
 
-fn policy_value(p: &ManagedPolicy, attachments: usize) -> Value {
+pub(crate) fn policy_value(p: &ManagedPolicy, attachments: usize) -> Value {
     let mut v = json!({
         "PolicyName": p.name, "PolicyId": p.id, "Arn": p.arn, "Path": p.path,
         "DefaultVersionId": p.default_version, "AttachmentCount": attachments,
@@ -535,221 +535,6 @@ fn policy_value(p: &ManagedPolicy, attachments: usize) -> Value {
         v["Description"] = d.clone().into();
     }
     v
-}
-
-fn attachments(a: &Account, arn: &str) -> usize {
-    a.users
-        .values()
-        .chain(a.roles.values())
-        .chain(a.groups.values())
-        .filter(|p| p.attached.iter().any(|x| x == arn))
-        .count()
-}
-
-pub async fn create_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let name = req(input, "PolicyName")?.to_string();
-    check_name("policyName", &name, 128)?;
-    let doc = req(input, "PolicyDocument")?.to_string();
-    check_doc(&doc)?;
-    let path = path_of(input)?;
-    let account = ctx.account_id.clone();
-    let arn = format!("arn:aws:iam::{account}:policy{path}{name}");
-    id.with_account(&account, |a| {
-        if a.policies.contains_key(&arn) {
-            return Err(Code::EntityAlreadyExistsException.msg(format!(
-                "A policy called {name} already exists. Duplicate names are not allowed."
-            )));
-        }
-        let now = clock::now_secs_f64();
-        let p = ManagedPolicy {
-            name,
-            id: entity_id("ANPA"),
-            arn: arn.clone(),
-            path,
-            description: s(input, "Description").map(str::to_string),
-            created: now,
-            updated: now,
-            default_version: "v1".into(),
-            versions: vec![PolicyVersion {
-                id: "v1".into(),
-                document: doc,
-                created: now,
-            }],
-            next_version: 2,
-        };
-        let out = json!({"Policy": policy_value(&p, 0)});
-        a.policies.insert(arn, p);
-        Ok(out)
-    })
-    .await
-}
-
-fn policy_missing(arn: &str) -> aloft_core::AwsError {
-    Code::NoSuchEntityException.msg(format!("Policy {arn} was not found."))
-}
-
-pub fn get_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    id.read_account(&ctx.account_id, |a| {
-        let p = a.policies.get(&arn).ok_or_else(|| policy_missing(&arn))?;
-        Ok(json!({"Policy": policy_value(p, attachments(a, &arn))}))
-    })
-}
-
-pub fn list_policies(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let scope = s(input, "Scope").unwrap_or("All");
-    let only_attached = input
-        .get("OnlyAttached")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    id.read_account(&ctx.account_id, |a| {
-        let items = a
-            .policies
-            .values()
-            .filter(|_| scope != "AWS")
-            .filter(|p| !only_attached || attachments(a, &p.arn) > 0)
-            .map(|p| (p.arn.clone(), policy_value(p, attachments(a, &p.arn))))
-            .collect();
-        Ok(listed("Policies", page(items, input)))
-    })
-}
-
-pub async fn delete_policy(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    id.with_account(&ctx.account_id, |a| {
-        if !a.policies.contains_key(&arn) {
-            return Err(policy_missing(&arn));
-        }
-        if attachments(a, &arn) > 0 {
-            return Err(
-                Code::DeleteConflictException.msg("Cannot delete a policy attached to entities.")
-            );
-        }
-        a.policies.remove(&arn);
-        Ok(json!({}))
-    })
-    .await
-}
-
-fn version_value(v: &PolicyVersion, default: &str, with_doc: bool) -> Value {
-    let mut out =
-        json!({"VersionId": v.id, "IsDefaultVersion": v.id == default, "CreateDate": v.created});
-    if with_doc {
-        out["Document"] = encode_doc(&v.document).into();
-    }
-    out
-}
-
-pub async fn create_policy_version(
-    id: &Identity,
-    ctx: &RequestContext,
-    input: &Value,
-) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    let doc = req(input, "PolicyDocument")?.to_string();
-    check_doc(&doc)?;
-    let set_default = input
-        .get("SetAsDefault")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    id.with_account(&ctx.account_id, |a| {
-        let p = a.policies.get_mut(&arn).ok_or_else(|| policy_missing(&arn))?;
-        if p.versions.len() >= 5 {
-            return Err(Code::LimitExceededException.msg("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".to_string()));
-        }
-        let now = clock::now_secs_f64();
-        let v = PolicyVersion { id: format!("v{}", p.next_version), document: doc, created: now };
-        p.next_version += 1;
-        if set_default {
-            p.default_version = v.id.clone();
-        }
-        p.updated = now;
-        let out = json!({"PolicyVersion": version_value(&v, &p.default_version, false)});
-        p.versions.push(v);
-        Ok(out)
-    })
-    .await
-}
-
-pub fn get_policy_version(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    let vid = req(input, "VersionId")?.to_string();
-    id.read_account(&ctx.account_id, |a| {
-        let p = a.policies.get(&arn).ok_or_else(|| policy_missing(&arn))?;
-        let v = p.versions.iter().find(|v| v.id == vid).ok_or_else(|| {
-            Code::NoSuchEntityException.msg(format!(
-                "Policy {arn} version {vid} does not exist or is not attachable."
-            ))
-        })?;
-        Ok(json!({"PolicyVersion": version_value(v, &p.default_version, true)}))
-    })
-}
-
-pub fn list_policy_versions(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    id.read_account(&ctx.account_id, |a| {
-        let p = a.policies.get(&arn).ok_or_else(|| policy_missing(&arn))?;
-        let items = p
-            .versions
-            .iter()
-            .rev()
-            .map(|v| (v.id.clone(), version_value(v, &p.default_version, false)))
-            .collect();
-        Ok(listed("Versions", page(items, &json!({}))))
-    })
-}
-
-pub async fn delete_policy_version(
-    id: &Identity,
-    ctx: &RequestContext,
-    input: &Value,
-) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    let vid = req(input, "VersionId")?.to_string();
-    id.with_account(&ctx.account_id, |a| {
-        let p = a
-            .policies
-            .get_mut(&arn)
-            .ok_or_else(|| policy_missing(&arn))?;
-        if p.default_version == vid {
-            return Err(
-                Code::DeleteConflictException.msg("Cannot delete the default version of a policy.")
-            );
-        }
-        let before = p.versions.len();
-        p.versions.retain(|v| v.id != vid);
-        if before == p.versions.len() {
-            return Err(Code::NoSuchEntityException.msg(format!(
-                "Policy {arn} version {vid} does not exist or is not attachable."
-            )));
-        }
-        Ok(json!({}))
-    })
-    .await
-}
-
-pub async fn set_default_policy_version(
-    id: &Identity,
-    ctx: &RequestContext,
-    input: &Value,
-) -> Result<Value> {
-    let arn = req(input, "PolicyArn")?.to_string();
-    let vid = req(input, "VersionId")?.to_string();
-    id.with_account(&ctx.account_id, |a| {
-        let p = a
-            .policies
-            .get_mut(&arn)
-            .ok_or_else(|| policy_missing(&arn))?;
-        if !p.versions.iter().any(|v| v.id == vid) {
-            return Err(Code::NoSuchEntityException.msg(format!(
-                "Policy {arn} version {vid} does not exist or is not attachable."
-            )));
-        }
-        p.default_version = vid;
-        p.updated = clock::now_secs_f64();
-        Ok(json!({}))
-    })
-    .await
 }
 
 pub async fn group_membership(
@@ -794,7 +579,7 @@ pub fn list_groups_for_user(id: &Identity, ctx: &RequestContext, input: &Value) 
     })
 }
 
-fn key_user(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<String> {
+pub(crate) fn key_user(id: &Identity, ctx: &RequestContext, input: &Value) -> Result<String> {
     match s(input, "UserName") {
         Some(u) => Ok(u.to_string()),
         None => sts::caller(id, ctx).user.ok_or_else(|| {
@@ -908,3 +693,5 @@ mod tests {
         assert_eq!(super::encode_doc(r#"{"a":1}"#), "%7B%22a%22%3A1%7D");
     }
 }
+
+pub use crate::managed_policies::*;

@@ -3,8 +3,11 @@
 //! credentials. Both share one [`state::Identity`]: STS reads IAM's roles, IAM reads STS's
 //! callers, and [`Identity::credential`] is how an access key maps to a secret and principal.
 
+mod authority;
 mod error;
 mod iam;
+pub mod identity_pools;
+mod managed_policies;
 pub mod policy;
 mod simulate;
 pub mod state;
@@ -42,10 +45,15 @@ pub static IAM_SPEC: ServiceSpec = ServiceSpec {
 pub struct Sts(Arc<Identity>);
 pub struct Iam(Arc<Identity>);
 
-/// Starts IAM and STS over one shared state: `services.extend(aloft_iam::start(ctx).await)`.
+/// Starts IAM, STS and Cognito identity pools over one shared state: `services.extend(aloft_iam::start(ctx).await)`.
 pub async fn start(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let id = Identity::load(ctx);
-    vec![Arc::new(Sts(id.clone())), Arc::new(Iam(id))]
+    let pools = identity_pools::IdentityPools::load(ctx, id.clone());
+    vec![
+        Arc::new(Sts(id.clone())),
+        Arc::new(Iam(id)),
+        Arc::new(identity_pools::CognitoIdentity(pools)),
+    ]
 }
 
 async fn serve<F>(model_name: &str, mut req: AwsRequest, f: F) -> Response
@@ -62,7 +70,13 @@ where
     let rid = req.ctx.request_id.clone();
     let (op, input, protocol) = match wire::decode(model, &mut req).await {
         Ok(d) => d,
-        Err((p, e)) => return wire::error(model, p, &rid, &e),
+        Err((p, mut e)) => {
+            // Cognito words every constraint violation as InvalidParameterException.
+            if model_name == "cognito-identity" && e.code == "ValidationException" {
+                e.code = "InvalidParameterException";
+            }
+            return wire::error(model, p, &rid, &e);
+        }
     };
     match f(&req.ctx, op, input).await {
         Ok(v) => wire::ok(model, op, protocol, &rid, &v),
@@ -93,6 +107,10 @@ impl Service for Sts {
 impl Service for Iam {
     fn spec(&self) -> &'static ServiceSpec {
         &IAM_SPEC
+    }
+
+    fn authority(&self) -> Option<Arc<dyn aloft_core::auth::Authority>> {
+        Some(self.0.clone())
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {

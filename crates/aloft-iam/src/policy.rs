@@ -150,6 +150,30 @@ fn statements(doc: &Value) -> Vec<Value> {
     }
 }
 
+/// Whether a resource-policy statement's `Principal` (or `NotPrincipal`) names the caller, known
+/// by any of `names` (its ARN, account id, account root ARN, role ARN). `"*"` and
+/// `{"AWS": "*"}` name everyone.
+pub fn principal_matches(st: &Value, names: &[String]) -> bool {
+    let listed = |p: &Value| -> bool {
+        match p {
+            Value::String(s) => s == "*",
+            Value::Object(m) => m.values().any(|v| {
+                strings(Some(v))
+                    .iter()
+                    .any(|x| x == "*" || names.iter().any(|n| wildcard(x, n, false)))
+            }),
+            _ => false,
+        }
+    };
+    if let Some(p) = st.get("Principal") {
+        listed(p)
+    } else if let Some(p) = st.get("NotPrincipal") {
+        !listed(p)
+    } else {
+        false
+    }
+}
+
 /// The decision of one set of policy documents alone.
 pub fn evaluate_set(docs: &[Value], req: &Request<'_>) -> Decision {
     let mut allowed = false;
@@ -275,6 +299,32 @@ mod tests {
     }
 
     #[test]
+    fn principals_of_resource_policies() {
+        let names = vec![
+            "arn:aws:sts::1:assumed-role/r/s".to_string(),
+            "1".to_string(),
+            "arn:aws:iam::1:role/r".to_string(),
+        ];
+        assert!(principal_matches(&json!({"Principal": "*"}), &names));
+        assert!(principal_matches(
+            &json!({"Principal": {"AWS": ["arn:aws:iam::1:role/r"]}}),
+            &names
+        ));
+        assert!(principal_matches(
+            &json!({"Principal": {"AWS": "1"}}),
+            &names
+        ));
+        assert!(!principal_matches(
+            &json!({"Principal": {"AWS": "arn:aws:iam::2:root"}}),
+            &names
+        ));
+        assert!(!principal_matches(
+            &json!({"Principal": {"Service": "lambda.amazonaws.com"}}),
+            &names
+        ));
+    }
+
+    #[test]
     fn not_action_and_conditions() {
         let mut ctx = HashMap::new();
         ctx.insert("aws:username".to_string(), vec!["alice".to_string()]);
@@ -290,7 +340,10 @@ mod tests {
             Decision::Allowed
         );
         assert_eq!(
-            evaluate_set(std::slice::from_ref(&doc), &req("iam:CreateUser", "*", &ctx)),
+            evaluate_set(
+                std::slice::from_ref(&doc),
+                &req("iam:CreateUser", "*", &ctx)
+            ),
             Decision::ImplicitDeny
         );
         ctx.insert("aws:username".to_string(), vec!["bob".to_string()]);

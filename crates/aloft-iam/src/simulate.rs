@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use aloft_core::RequestContext;
 use serde_json::{Value, json};
 
+use crate::authority::principal_docs;
 use crate::error::{Code, Result};
 use crate::policy::{Request, evaluate};
-use crate::state::{Account, Identity, Principal};
+use crate::state::Identity;
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -77,27 +78,6 @@ pub fn simulate_custom_policy(input: &Value) -> Result<Value> {
     let docs = parse_docs(&strings(input.get("PolicyInputList")))?;
     let boundary = parse_docs(&strings(input.get("PermissionsBoundaryPolicyInputList")))?;
     results(input, &docs, boundary.first())
-}
-
-/// The documents that apply to a principal: inline, attached customer policies (default
-/// version), and for users their groups'. AWS's AdministratorAccess is known; other AWS-managed
-/// policies are not modelled and contribute nothing.
-fn principal_docs(a: &Account, p: &Principal, out: &mut Vec<Value>) {
-    for doc in p.inline.values() {
-        if let Ok(v) = serde_json::from_str(doc) {
-            out.push(v);
-        }
-    }
-    for arn in &p.attached {
-        if arn == "arn:aws:iam::aws:policy/AdministratorAccess" {
-            out.push(json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}));
-        } else if let Some(pol) = a.policies.get(arn)
-            && let Some(v) = pol.versions.iter().find(|v| v.id == pol.default_version)
-            && let Ok(doc) = serde_json::from_str(&v.document)
-        {
-            out.push(doc);
-        }
-    }
 }
 
 pub fn simulate_principal_policy(
