@@ -229,3 +229,26 @@ def test_aws_iam_authorization(aloft):
     r = requests.get(u, headers=dict(req.headers))
     assert r.status_code == 200, r.text
     assert r.json() == {"key": "AKIDEXAMPLE", "arn": "arn:aws:iam::000000000000:root"}
+
+
+def test_aws_iam_identity_of_an_iam_user_with_verified_signatures(aloft_factory):
+    aloft = aloft_factory(args=["--verify-signatures"])
+    iam = aloft.client("iam")
+    iam.create_user(UserName="dev")
+    key = iam.create_access_key(UserName="dev")["AccessKey"]
+    api = Api(aloft)
+    rid = api.resource("iam")
+    api.mock(rid, "GET", '{"arn": "$context.identity.userArn", "user": "$context.identity.user"}', authorizationType="AWS_IAM")
+    api.deploy()
+    u = api.url("/iam")
+
+    def signed(secret):
+        req = botocore.awsrequest.AWSRequest(method="GET", url=u)
+        creds = botocore.credentials.Credentials(key["AccessKeyId"], secret)
+        botocore.auth.SigV4Auth(creds, "execute-api", "us-east-1").add_auth(req)
+        return requests.get(u, headers=dict(req.headers))
+
+    r = signed(key["SecretAccessKey"])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"arn": "arn:aws:iam::000000000000:user/dev", "user": "dev"}
+    assert signed("wrong-secret").status_code == 403

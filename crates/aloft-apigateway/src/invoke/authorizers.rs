@@ -490,14 +490,36 @@ fn iam(call: &mut Call, req: &AwsRequest) -> Result<(), GatewayError> {
         return Err(GatewayError::forbidden());
     };
     let key = sig.credential.access_key.clone();
-    let account = req.ctx.account_id.clone();
+    let (account, arn) = caller_of(req);
+    // AWS shows the principal id: the account for root, the user or role id otherwise; the
+    // ARN's last part stands in for those ids here.
+    let principal = if arn.ends_with(":root") {
+        account.clone()
+    } else {
+        arn.rsplit([':', '/'])
+            .next()
+            .unwrap_or(&account)
+            .to_string()
+    };
     let id = &mut call.context["identity"];
     id["accessKey"] = json!(key);
     id["accountId"] = json!(account);
-    id["caller"] = json!(account);
-    id["user"] = json!(account);
-    id["userArn"] = json!(format!("arn:aws:iam::{account}:root"));
+    id["caller"] = json!(principal);
+    id["user"] = json!(principal);
+    id["userArn"] = json!(arn);
     Ok(())
+}
+
+/// The signer: the caller the gateway resolved (IAM users, STS sessions) when it put one in
+/// the request, else the root of the request's account.
+pub(crate) fn caller_of(req: &AwsRequest) -> (String, String) {
+    match req.parts.extensions.get::<aloft_core::auth::Caller>() {
+        Some(c) => (c.account.clone(), c.arn.clone()),
+        None => (
+            req.ctx.account_id.clone(),
+            format!("arn:aws:iam::{}:root", req.ctx.account_id),
+        ),
+    }
 }
 
 #[cfg(test)]

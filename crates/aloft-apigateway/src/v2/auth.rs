@@ -65,14 +65,19 @@ impl ApiGateway {
             "CUSTOM" => self.lambda_authorize(auth()?, route, stage, inc).await,
             "AWS_IAM" => {
                 let sig = req.ctx.signature.as_ref().ok_or(Denied::Forbidden)?;
-                let acct = &req.ctx.account_id;
+                let (acct, arn) = crate::invoke::authorizers::caller_of(req);
+                let id = if arn.ends_with(":root") {
+                    acct.clone()
+                } else {
+                    arn.rsplit([':', '/']).next().unwrap_or(&acct).to_string()
+                };
                 Ok(json!({"iam": {
                     "accessKey": sig.credential.access_key,
                     "accountId": acct,
-                    "callerId": acct,
+                    "callerId": id,
                     "principalOrgId": null,
-                    "userArn": format!("arn:aws:iam::{acct}:root"),
-                    "userId": acct,
+                    "userArn": arn,
+                    "userId": id,
                 }}))
             }
             _ => Ok(Value::Null),
