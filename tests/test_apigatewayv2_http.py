@@ -235,3 +235,16 @@ def test_lambda_authorizer_simple_responses(aloft):
     r = requests.get(u, headers={"Authorization": "let-me-in"})
     assert r.status_code == 200, r.text
     assert r.json()["requestContext"]["authorizer"]["lambda"] == {"user": "u1", "route": "GET /secret", "n": 7}
+
+
+def test_stage_throttling(aloft):
+    v2 = aloft.client("apigatewayv2")
+    api_id = v2.create_api(Name="t", ProtocolType="HTTP", Target=f"{aloft.url}/_aloft/health")["ApiId"]
+    v2.update_stage(ApiId=api_id, StageName="$default",
+                    DefaultRouteSettings={"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1})
+    u = f"{base(aloft, api_id)}/x"
+    assert requests.get(u).status_code == 200
+    r = requests.get(u)
+    assert (r.status_code, r.json()) == (429, {"message": "Too Many Requests"})
+    aloft.advance(1)
+    assert requests.get(u).status_code == 200

@@ -151,3 +151,21 @@ def test_connect_authorizer_refuses(aloft, chat):
     # Unknown stage: refused.
     with pytest.raises(InvalidStatus):
         connect(url.replace("/prod", "/nope") + "?token=ok&name=x", open_timeout=30)
+
+
+def test_idle_connections_close_after_ten_minutes(aloft, chat):
+    _, url = chat
+    ddb = aloft.client("dynamodb")
+    with connect(f"{url}?token=ok&name=idle", open_timeout=30) as ws:
+        assert ddb.scan(TableName="Connections")["Count"] == 1
+        # (The $connect function's cold start already counts towards the ten minutes.)
+        aloft.advance(540)
+        ws.send("still here")
+        assert json.loads(ws.recv(timeout=30))["echo"] == "still here"
+        aloft.advance(540)
+        assert json.loads((ws.send("again"), ws.recv(timeout=30))[1])["echo"] == "again"
+        aloft.advance(601)
+        with pytest.raises(ConnectionClosed) as e:
+            ws.recv(timeout=30)
+        assert e.value.rcvd.code == 1001
+    eventually(lambda: ddb.scan(TableName="Connections")["Count"] == 0)

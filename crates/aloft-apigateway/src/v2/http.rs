@@ -393,6 +393,9 @@ impl ApiGateway {
             return (not_found(rid), None);
         };
         let key = Some(route.route_key.clone());
+        if self.throttled(stage, route, inc) {
+            return (error(429, "Too Many Requests", rid), key);
+        }
         let authorizer = match self.authorize_http(snap, route, stage, inc, req).await {
             Ok(a) => a,
             Err(Denied::Unauthorized(why)) => {
@@ -455,6 +458,31 @@ impl ApiGateway {
             _ => internal(rid),
         };
         (resp, key)
+    }
+
+    /// Stage throttling: the route's settings, else the stage's default route settings.
+    fn throttled(&self, stage: &Stage, route: &Route, inc: &Incoming) -> bool {
+        let settings = stage
+            .route_settings
+            .as_ref()
+            .and_then(|r| r.get(&route.route_key))
+            .filter(|s| s.get("ThrottlingRateLimit").is_some())
+            .or(stage.default_route_settings.as_ref());
+        let Some(rate) = settings
+            .and_then(|s| s.get("ThrottlingRateLimit"))
+            .and_then(Value::as_f64)
+        else {
+            return false;
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let burst = settings
+            .and_then(|s| s.get("ThrottlingBurstLimit"))
+            .and_then(Value::as_i64)
+            .unwrap_or(5000) as f64;
+        let key = format!("v2/{}/{}/{}", inc.api_id, inc.stage, route.route_key);
+        self.limits
+            .take(&key, rate, burst, aloft_core::clock::now_millis())
+            .is_err()
     }
 
     /// Invokes a function synchronously: `(payload, failed)`; `None` if it could not run.

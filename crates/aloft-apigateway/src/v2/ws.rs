@@ -24,6 +24,9 @@ use crate::invoke::{self, Target, lambda};
 
 /// AWS caps WebSocket messages at 128 KB.
 const MAX_MESSAGE: usize = 128 * 1024;
+/// A connection with no client frame for 10 minutes is closed, and none lives past 2 hours.
+const IDLE_MS: i64 = 10 * 60 * 1000;
+const MAX_LIFE_MS: i64 = 2 * 60 * 60 * 1000;
 
 /// One open connection, as the management API sees it.
 pub struct Conn {
@@ -523,11 +526,18 @@ impl ApiGateway {
             let _ = wr.shutdown().await;
         });
         let mut reader = frames::Reader::default();
+        let mut last_active = session.connected_at;
         let (code, reason) = loop {
+            let deadline = (last_active + IDLE_MS).min(session.connected_at + MAX_LIFE_MS);
             let msg = tokio::select! {
                 m = reader.read(&mut rd, MAX_MESSAGE) => m,
                 _ = closing.changed() => break (1000, "Connection was closed by the server".to_string()),
+                () = aloft_core::clock::sleep_until_millis(deadline) => {
+                    let _ = tx.send(frames::close_frame(1001, "Going away"));
+                    break (1001, "Going away".to_string());
+                }
             };
+            last_active = aloft_core::clock::now_millis();
             match msg {
                 Ok(Message::Text(t)) => self.clone().message(&session, t.into_bytes(), false),
                 Ok(Message::Binary(b)) => self.clone().message(&session, b, true),
