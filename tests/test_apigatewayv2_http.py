@@ -248,3 +248,43 @@ def test_stage_throttling(aloft):
     assert (r.status_code, r.json()) == (429, {"message": "Too Many Requests"})
     aloft.advance(1)
     assert requests.get(u).status_code == 200
+
+
+def test_import_reimport_export_openapi(aloft):
+    fn = function(aloft, "echo", ECHO)
+    doc = {
+        "openapi": "3.0.1",
+        "info": {"title": "imported", "version": "3"},
+        "x-amazon-apigateway-cors": {"allowOrigins": ["https://app.example"], "allowMethods": ["GET"]},
+        "paths": {
+            "/items/{id}": {"get": {"x-amazon-apigateway-integration": {
+                "type": "aws_proxy", "httpMethod": "POST", "uri": fn, "payloadFormatVersion": "2.0"}}},
+            "/health": {"get": {"x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": "GET", "uri": f"{aloft.url}/_aloft/health", "payloadFormatVersion": "1.0"}}},
+        },
+    }
+    v2 = aloft.client("apigatewayv2")
+    api = v2.import_api(Body=json.dumps(doc), FailOnWarnings=True)
+    assert (api["Name"], api["Version"], api["ProtocolType"]) == ("imported", "3", "HTTP")
+    assert api["CorsConfiguration"]["AllowOrigins"] == ["https://app.example"]
+    api_id = api["ApiId"]
+    assert sorted(r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]) == ["GET /health", "GET /items/{id}"]
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    r = requests.get(f"{base(aloft, api_id)}/items/9", headers={"Origin": "https://app.example"})
+    assert r.status_code == 200, r.text
+    assert r.json()["pathParameters"] == {"id": "9"}
+    assert r.headers["access-control-allow-origin"] == "https://app.example"
+    assert requests.get(f"{base(aloft, api_id)}/health").status_code == 200
+
+    out = v2.export_api(ApiId=api_id, Specification="OAS30", OutputType="JSON", StageName="$default")
+    exported = json.loads(out["body"].read())
+    assert exported["paths"]["/items/{id}"]["get"]["x-amazon-apigateway-integration"]["uri"] == fn
+    # Reimport replaces the routes; auto-deploy makes it live.
+    doc["paths"].pop("/health")
+    v2.reimport_api(ApiId=api_id, Body=json.dumps(doc))
+    assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /items/{id}"]
+    assert requests.get(f"{base(aloft, api_id)}/health").status_code == 404
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.import_api(Body='{"openapi": "3.0.1", "info": {"title": "t"}, "paths": {"/x": {"get": {}}}}', FailOnWarnings=True)
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.import_api(Body="openapi: 3.0.1")

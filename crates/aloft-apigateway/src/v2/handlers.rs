@@ -247,6 +247,9 @@ pub(crate) async fn dispatch(
             Ok(json!({"Items": a.integration_responses.get(integ).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default()}))
         }),
         "GetTags" | "TagResource" | "UntagResource" => tags(gw, ctx, op, &input).await,
+        "ImportApi" => super::openapi::import_api(gw, ctx, &input).await,
+        "ReimportApi" => super::openapi::reimport_api(gw, ctx, &input).await,
+        "ExportApi" => super::openapi::export_api(gw, ctx, &input),
         _ => Err(bad_request(format!(
             "The operation {op} is not supported by Aloft's API Gateway yet"
         ))),
@@ -326,7 +329,7 @@ fn check_route_key(key: &str, websocket: bool) -> Result<()> {
     Ok(())
 }
 
-fn endpoint(ctx: &RequestContext, id: &str, websocket: bool) -> String {
+pub(crate) fn endpoint(ctx: &RequestContext, id: &str, websocket: bool) -> String {
     let port = ctx
         .base_url
         .rsplit_once(':')

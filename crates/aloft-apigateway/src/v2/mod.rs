@@ -11,6 +11,7 @@ pub mod auth;
 pub mod frames;
 pub mod handlers;
 pub mod http;
+pub mod openapi;
 pub mod payloads;
 pub mod ws;
 
