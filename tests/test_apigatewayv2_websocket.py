@@ -8,6 +8,7 @@ import time
 import zipfile
 
 import boto3
+import requests
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -129,6 +130,11 @@ def test_chat_round_trip(aloft, chat):
         assert info["Identity"]["SourceIp"] == "127.0.0.1" and info["ConnectedAt"]
         mgmt.post_to_connection(ConnectionId=alice_id, Data=b"from the server")
         assert alice.recv(timeout=30) == "from the server"
+        # The execute-api host form (`*.localhost` may not resolve here: Host header).
+        r = requests.post(f"{aloft.url}/prod/@connections/{alice_id}", data=b"via the host",
+                          headers={"Host": f"{api_id}.execute-api.localhost:{aloft.port}"})
+        assert r.status_code == 200, r.text
+        assert alice.recv(timeout=30) == "via the host"
         mgmt.delete_connection(ConnectionId=alice_id)
         with pytest.raises(ConnectionClosed):
             alice.recv(timeout=30)

@@ -66,12 +66,15 @@ impl Connections {
     }
 }
 
-/// AWS connection ids look like `L0SM9cOFvHcCIhw=`.
+/// AWS connection ids look like `L0SM9cOFvHcCIhw=`; without `/` or `+`, so that they sit in
+/// `@connections/{id}` paths unescaped.
 fn connection_id() -> String {
-    let bytes: Vec<u8> = aloft_core::ids::random_string(10, b"0123456789abcdef")
-        .bytes()
-        .collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    let mut id = aloft_core::ids::random_string(
+        15,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    );
+    id.push('=');
+    id
 }
 
 /// What every event of a connection shares.
@@ -770,6 +773,7 @@ mod tests {
             select_route_key("${request.body.action}", br#"{"action": "x"}"#, false).as_deref(),
             Some("x")
         );
-        assert!(connection_id().ends_with('='));
+        let id = connection_id();
+        assert!(id.len() == 16 && id.ends_with('=') && !id.contains(['/', '+']));
     }
 }
