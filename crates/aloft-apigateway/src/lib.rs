@@ -1,11 +1,16 @@
 //! API Gateway: the REST API control plane (rest-json, `apigateway` 2015-07-09) and invocation
 //! of deployed stages, with VTL mapping templates, models, request validators, API keys and
-//! usage plans, gateway responses, and MOCK, HTTP, HTTP_PROXY, AWS and AWS_PROXY integrations.
+//! usage plans, gateway responses, authorizers, response caching, access logs, and MOCK, HTTP,
+//! HTTP_PROXY, AWS and AWS_PROXY integrations; HTTP and WebSocket APIs (`apigatewayv2` under
+//! `/v2/`, and the `@connections` management API) in [`v2`].
 //!
-//! - [`handlers`]: one module per resource family of the control plane.
+//! - [`handlers`]: one module per resource family of the REST control plane.
 //! - [`invoke`]: requests to `{id}.execute-api.localhost/{stage}/...`,
-//!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`.
-//! - [`model`]: the resources as stored and as the API returns them.
+//!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`;
+//!   the API id decides whether a REST, HTTP or WebSocket API answers.
+//! - [`model`]: the REST resources as stored and as the API returns them.
+//! - [`openapi`]: OpenAPI import and export for REST APIs; [`jwt`]: token checks shared by
+//!   Cognito and JWT authorizers; [`access_log`]: stage access logs to CloudWatch Logs.
 
 pub mod access_log;
 pub mod error;
@@ -275,6 +280,11 @@ impl Service for ApiGateway {
         self.authorizer_cache.reset();
         self.jwks.reset();
         self.response_cache.reset();
+        self.connections.reset();
+    }
+
+    /// Open WebSocket connections are told the endpoint is going away (1001).
+    async fn shutdown(&self) {
         self.connections.reset();
     }
 
