@@ -288,3 +288,52 @@ def test_import_reimport_export_openapi(aloft):
         v2.import_api(Body='{"openapi": "3.0.1", "info": {"title": "t"}, "paths": {"/x": {"get": {}}}}', FailOnWarnings=True)
     with pytest.raises(v2.exceptions.BadRequestException):
         v2.import_api(Body="openapi: 3.0.1")
+
+
+POLICY_AUTH = '''
+COUNT = 0
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    effect = "Allow" if event["identitySource"] == "good" else "Deny"
+    return {"principalId": "p1", "context": {"count": COUNT, "version": event["version"]},
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
+'''
+
+
+def test_lambda_authorizer_policy_response_cached_and_iam_routes(aloft):
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    fn = function(aloft, "echo", ECHO)
+    auth_fn = function(aloft, "auth", POLICY_AUTH)
+    v2 = aloft.client("apigatewayv2")
+    api_id = v2.create_api(Name="pol", ProtocolType="HTTP", Target=fn, RouteKey="GET /p")["ApiId"]
+    auth = v2.create_authorizer(ApiId=api_id, Name="a", AuthorizerType="REQUEST", IdentitySource=["$request.header.X-Key"],
+                                AuthorizerUri=auth_fn, AuthorizerPayloadFormatVersion="1.0", AuthorizerResultTtlInSeconds=300)
+    route = v2.get_routes(ApiId=api_id)["Items"][0]
+    v2.update_route(ApiId=api_id, RouteId=route["RouteId"], AuthorizationType="CUSTOM", AuthorizerId=auth["AuthorizerId"])
+    u = f"{base(aloft, api_id)}/p"
+    r = requests.get(u, headers={"X-Key": "good"})
+    assert r.status_code == 200, r.text
+    a = r.json()["requestContext"]["authorizer"]
+    assert (a["principalId"], a["lambda"]["count"], a["lambda"]["version"]) == ("p1", 1, "1.0")
+    # Cached by identity source for the TTL; a new identity runs the function again.
+    assert requests.get(u, headers={"X-Key": "good"}).json()["requestContext"]["authorizer"]["lambda"]["count"] == 1
+    assert requests.get(u, headers={"X-Key": "bad"}).status_code == 403
+    aloft.advance(301)
+    assert requests.get(u, headers={"X-Key": "good"}).json()["requestContext"]["authorizer"]["lambda"]["count"] == 3
+    v2.reset_authorizers_cache(ApiId=api_id, StageName="$default")
+    assert requests.get(u, headers={"X-Key": "good"}).json()["requestContext"]["authorizer"]["lambda"]["count"] == 4
+
+    # AWS_IAM: unsigned is forbidden, signed carries the caller.
+    v2.update_route(ApiId=api_id, RouteId=route["RouteId"], AuthorizationType="AWS_IAM")
+    r = requests.get(u)
+    assert (r.status_code, r.json()) == (403, {"message": "Forbidden"})
+    req = botocore.awsrequest.AWSRequest(method="GET", url=u)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials("AKIDEXAMPLE", "s"), "execute-api", "us-east-1").add_auth(req)
+    r = requests.get(u, headers=dict(req.headers))
+    assert r.status_code == 200, r.text
+    iam = r.json()["requestContext"]["authorizer"]["iam"]
+    assert (iam["accessKey"], iam["userArn"]) == ("AKIDEXAMPLE", "arn:aws:iam::000000000000:root")

@@ -175,3 +175,11 @@ def test_idle_connections_close_after_ten_minutes(aloft, chat):
             ws.recv(timeout=30)
         assert e.value.rcvd.code == 1001
     eventually(lambda: ddb.scan(TableName="Connections")["Count"] == 0)
+
+
+def test_binary_messages_reach_the_default_route_base64(aloft, chat):
+    _, url = chat
+    with connect(f"{url}?token=ok&name=bin", open_timeout=30) as ws:
+        ws.send(b"\x00\x01\xff")
+        echo = json.loads(ws.recv(timeout=30))
+        assert echo["echo"] == "AAH/"
