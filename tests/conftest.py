@@ -58,9 +58,12 @@ class Aloft:
         )
         line = self.proc.stdout.readline()
         if not line.startswith("aloft ready on "):
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
-            self.proc.kill()
-            raise RuntimeError(f"aloft did not start: {line!r} {err}")
+            # No ready line means the process is exiting: wait for it so its error is complete.
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            raise RuntimeError(f"aloft did not start: {line!r} {self.proc.stderr.read()}")
         self.url = line.split("aloft ready on ", 1)[1].strip()
         self.port = int(self.url.rsplit(":", 1)[1])
         # Drain output so a chatty server never blocks on a full pipe; keep stderr for failures.

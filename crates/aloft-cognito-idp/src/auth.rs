@@ -53,6 +53,7 @@ pub struct Session {
     pub expires: i64,
     /// SRP: the server secret b, public B and the client's A, hex.
     pub srp: Option<(String, String, String)>,
+    /// SMS_MFA and EMAIL_OTP: the code that was sent.
     pub sms_code: Option<String>,
     /// MFA_SETUP: the secret being associated, then whether it was verified.
     pub setup_secret: Option<String>,
@@ -272,25 +273,70 @@ pub(crate) async fn password_auth(
 ) -> Result<Value> {
     let given = params.get("USERNAME").ok_or_else(|| missing("USERNAME"))?;
     let pw = params.get("PASSWORD").ok_or_else(|| missing("PASSWORD"))?;
-    let username = inner.read_any(pool_id, |p| {
-        check_secret_hash(
-            p,
-            &input.client_id,
-            params.get("SECRET_HASH").map(String::as_str),
-            &[given],
-        )?;
-        let name = find_username(p, given).ok_or_else(|| unknown_user(p, &input.client_id))?;
-        check_locked(&p.users[&name])?;
-        Ok(name)
-    })?;
-    pre_authentication(
+    let username = password_sign_in(
         inner,
         pool_id,
         &input.client_id,
-        &username,
+        given,
+        pw,
+        Some(params.get("SECRET_HASH").map(String::as_str)),
         &input.client_metadata,
     )
     .await?;
+    next_step(inner, ctx, pool_id, &input.client_id, &username).await
+}
+
+/// Proves a username and password: lockout, the UserMigration trigger for unknown users,
+/// PreAuthentication, then the user's state. `secret_hash` is `None` when the caller has
+/// authenticated the client otherwise (the hosted UI). Returns the internal username.
+pub(crate) async fn password_sign_in(
+    inner: &Inner,
+    pool_id: &str,
+    client_id: &str,
+    given: &str,
+    pw: &str,
+    secret_hash: Option<Option<&str>>,
+    metadata: &Option<Value>,
+) -> Result<String> {
+    let found = inner.read_any(pool_id, |p| {
+        if let Some(hash) = secret_hash {
+            check_secret_hash(p, client_id, hash, &[given])?;
+        }
+        match find_username(p, given) {
+            Some(name) => {
+                check_locked(&p.users[&name])?;
+                Ok(Some(name))
+            }
+            None => Ok(None),
+        }
+    })?;
+    let username = match found {
+        Some(name) => name,
+        None => {
+            let hides = inner.read_any(pool_id, |p| Ok(crate::users::hides_users(p, client_id)))?;
+            let reason = crate::migration::Reason::Authentication(pw);
+            match crate::migration::migrate(
+                inner,
+                pool_id,
+                client_id,
+                given,
+                reason,
+                metadata.as_ref(),
+            )
+            .await
+            {
+                Ok(Some(name)) => name,
+                Ok(None) => {
+                    return Err(inner.read_any(pool_id, |p| Ok(unknown_user(p, client_id)))?);
+                }
+                Err(e) if hides && e.code == "UserNotFoundException" => {
+                    return Err(bad_credentials());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    pre_authentication(inner, pool_id, client_id, &username, metadata).await?;
     let outcome = inner
         .mutate_any(pool_id, |p| {
             let id = p.id.clone();
@@ -309,7 +355,7 @@ pub(crate) async fn password_auth(
         })
         .await?;
     outcome?;
-    next_step(inner, ctx, pool_id, &input.client_id, &username).await
+    Ok(username)
 }
 
 pub(crate) fn srp_start(
@@ -448,6 +494,7 @@ pub(crate) async fn next_step(
         NewPassword(Value),
         Totp,
         Sms(String, String),
+        Email(String, String),
         Setup,
         Tokens,
     }
@@ -464,29 +511,35 @@ pub(crate) async fn next_step(
             return Ok((Next::NewPassword(Value::Object(attrs)), ttl));
         }
         let mode = p.mfa_configuration();
+        let has_sms = u.mfa.sms_enabled && u.attributes.contains_key("phone_number");
+        let has_email = u.mfa.email_enabled && u.attributes.contains_key("email");
         let wants_mfa =
-            mode == "ON" || (mode == "OPTIONAL" && (u.mfa.totp_enabled || u.mfa.sms_enabled));
+            mode == "ON" || (mode == "OPTIONAL" && (u.mfa.totp_enabled || has_sms || has_email));
         if !wants_mfa {
             return Ok((Next::Tokens, ttl));
         }
-        let totp_first = u.mfa.totp_enabled
-            && (u.mfa.preferred.as_deref() != Some("SMS_MFA") || !u.mfa.sms_enabled);
-        if totp_first {
-            Ok((Next::Totp, ttl))
-        } else if u.mfa.sms_enabled
-            && let Some(phone) = u.attributes.get("phone_number")
-        {
-            Ok((
-                Next::Sms(phone.clone(), codes::mask("phone_number", phone)),
-                ttl,
-            ))
-        } else if mode == "ON" && u.mfa.totp_secret.is_some() {
-            Ok((Next::Totp, ttl))
-        } else if mode == "ON" {
-            Ok((Next::Setup, ttl))
-        } else {
-            Ok((Next::Tokens, ttl))
-        }
+        let sms = || {
+            let phone = u.attributes["phone_number"].clone();
+            let masked = codes::mask("phone_number", &phone);
+            Next::Sms(phone, masked)
+        };
+        let email = || {
+            let to = u.attributes["email"].clone();
+            let masked = codes::mask("email", &to);
+            Next::Email(to, masked)
+        };
+        // The preferred factor first, then TOTP, SMS, email.
+        let next = match u.mfa.preferred.as_deref() {
+            Some("EMAIL_OTP") if has_email => email(),
+            Some("SMS_MFA") if has_sms => sms(),
+            _ if u.mfa.totp_enabled => Next::Totp,
+            _ if has_sms => sms(),
+            _ if has_email => email(),
+            _ if mode == "ON" && u.mfa.totp_secret.is_some() => Next::Totp,
+            _ if mode == "ON" => Next::Setup,
+            _ => Next::Tokens,
+        };
+        Ok((next, ttl))
     })?;
     let session = |challenge: &str, sms_code: Option<String>| Session {
         pool_id: pool_id.to_string(),
@@ -538,10 +591,47 @@ pub(crate) async fn next_step(
                 &code,
                 Some(&("phone_number".to_string(), phone)),
             );
+            codes::custom_message(
+                inner,
+                pool_id,
+                username,
+                "mfa:sms",
+                "CustomMessage_Authentication",
+                Some(client_id),
+                None,
+            )
+            .await?;
             let id = new_session(inner, session("SMS_MFA", Some(code)));
             Ok(
                 json!({"ChallengeName": "SMS_MFA", "Session": id, "ChallengeParameters": {
                     "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS", "CODE_DELIVERY_DESTINATION": masked, "USER_ID_FOR_SRP": username,
+                }}),
+            )
+        }
+        Next::Email(to, masked) => {
+            let code = ids::random_string(6, b"0123456789");
+            codes::record(
+                inner,
+                pool_id,
+                username,
+                "mfa:email",
+                &code,
+                Some(&("email".to_string(), to)),
+            );
+            codes::custom_message(
+                inner,
+                pool_id,
+                username,
+                "mfa:email",
+                "CustomMessage_Authentication",
+                Some(client_id),
+                None,
+            )
+            .await?;
+            let id = new_session(inner, session("EMAIL_OTP", Some(code)));
+            Ok(
+                json!({"ChallengeName": "EMAIL_OTP", "Session": id, "ChallengeParameters": {
+                    "CODE_DELIVERY_DELIVERY_MEDIUM": "EMAIL", "CODE_DELIVERY_DESTINATION": masked, "USER_ID_FOR_SRP": username,
                 }}),
             )
         }
@@ -555,4 +645,4 @@ pub(crate) async fn next_step(
 }
 
 pub use crate::challenges::respond_to_auth_challenge;
-pub use crate::issue::issue_tokens;
+pub use crate::issue::{Grant, issue_tokens, issue_tokens_with};

@@ -94,6 +94,17 @@ pub async fn respond_to_auth_challenge(
             }
             finish_mfa(inner, ctx, &pool_id, &input, &s).await
         }
+        "EMAIL_OTP" => {
+            let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
+            check_challenge(&s, "EMAIL_OTP")?;
+            let code = r
+                .get("EMAIL_OTP_CODE")
+                .ok_or_else(|| missing("EMAIL_OTP_CODE"))?;
+            if s.sms_code.as_deref() != Some(code.as_str()) {
+                return Err(Code::CodeMismatchException.msg("Invalid code received for user"));
+            }
+            finish_mfa(inner, ctx, &pool_id, &input, &s).await
+        }
         "MFA_SETUP" => {
             let s = take_session(inner, input.session.as_deref(), &input.client_id)?;
             check_challenge(&s, "MFA_SETUP")?;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::model::{PendingCode, User};
 use crate::state::Inner;
+use crate::triggers::{self, Call};
 use crate::wire;
 
 const KEEP: usize = 1000;
@@ -98,6 +99,84 @@ pub fn record(
         "destination": to.map(|t| t.1.clone()),
         "at": clock::now_millis(),
     }));
+}
+
+/// Runs the CustomMessage trigger for the code just "sent" to `given` for `purpose`, as
+/// `source` (`CustomMessage_SignUp`, `_ResendCode`, `_ForgotPassword`, `_AdminCreateUser`,
+/// `_Authentication`, ...), and keeps the message it wrote beside the code (`message`: subject,
+/// email and SMS text with the code and username filled in), where tests can read it.
+pub async fn custom_message(
+    inner: &Inner,
+    pool_id: &str,
+    given: &str,
+    purpose: &str,
+    source: &str,
+    client_id: Option<&str>,
+    metadata: Option<&Value>,
+) -> crate::error::Result<()> {
+    let found = inner.read_any(pool_id, |p| {
+        Ok(crate::access::find_username(p, given).and_then(|name| {
+            let u = p.users.get(&name)?;
+            Call::of(p, "CustomMessage", client_id).map(|c| (c, triggers::attributes(u), name))
+        }))
+    })?;
+    let Some((call, attrs, username)) = found else {
+        return Ok(());
+    };
+    let position = {
+        let log = inner.codes.lock().expect("codes lock");
+        log.iter().rposition(|c| {
+            c["pool_id"] == pool_id && c["username"] == username.as_str() && c["purpose"] == purpose
+        })
+    };
+    let Some(position) = position else {
+        return Ok(());
+    };
+    let code = inner.codes.lock().expect("codes lock")[position]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let mut request = json!({
+        "userAttributes": attrs,
+        "codeParameter": "{####}",
+        "linkParameter": "{##Click Here##}",
+        "usernameParameter": null,
+        "clientMetadata": metadata.cloned().unwrap_or(json!({})),
+    });
+    if source == "CustomMessage_AdminCreateUser" {
+        request["usernameParameter"] = "{username}".into();
+    }
+    let resp = triggers::invoke(
+        inner,
+        &call,
+        "CustomMessage",
+        source,
+        &username,
+        request,
+        json!({"smsMessage": null, "emailMessage": null, "emailSubject": null}),
+    )
+    .await?;
+    let fill = |k: &str| {
+        resp.get(k)
+            .and_then(Value::as_str)
+            .map(|s| Value::String(s.replace("{####}", &code).replace("{username}", &username)))
+            .unwrap_or(Value::Null)
+    };
+    let message = json!({
+        "emailSubject": fill("emailSubject"),
+        "emailMessage": fill("emailMessage"),
+        "smsMessage": fill("smsMessage"),
+        "triggerSource": source,
+    });
+    tracing::info!(pool = pool_id, username = %username, %message, "cognito-idp custom message");
+    let mut log = inner.codes.lock().expect("codes lock");
+    // The entry may have been pushed out by a thousand newer codes meanwhile.
+    if let Some(entry) = log.get_mut(position)
+        && entry["code"] == code.as_str()
+    {
+        entry["message"] = message;
+    }
+    Ok(())
 }
 
 pub fn internal(inner: &Inner, req: &AwsRequest, path: &str) -> Option<Response> {

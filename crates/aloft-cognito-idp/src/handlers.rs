@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use crate::error::{Code, Result};
 use crate::state::Inner;
-use crate::{admin_users, auth, groups, mfa, own_account, pools, user_filter, users, wire};
+use crate::{
+    admin_users, auth, groups, mfa, own_account, pools, resource_servers, user_filter, users, wire,
+};
 
 pub async fn handle(inner: &Inner, mut req: AwsRequest) -> Response {
     let rid = req.ctx.request_id.clone();
@@ -53,6 +55,19 @@ async fn dispatch(inner: &Inner, ctx: &RequestContext, op: &str, input: Value) -
         "CreateUserPoolDomain" => pools::create_user_pool_domain(inner, ctx, parse(input)?).await,
         "DescribeUserPoolDomain" => pools::describe_user_pool_domain(inner, ctx, parse(input)?),
         "DeleteUserPoolDomain" => pools::delete_user_pool_domain(inner, ctx, parse(input)?).await,
+        "CreateResourceServer" => {
+            resource_servers::create_resource_server(inner, ctx, parse(input)?).await
+        }
+        "DescribeResourceServer" => {
+            resource_servers::describe_resource_server(inner, ctx, parse(input)?)
+        }
+        "UpdateResourceServer" => {
+            resource_servers::update_resource_server(inner, ctx, parse(input)?).await
+        }
+        "DeleteResourceServer" => {
+            resource_servers::delete_resource_server(inner, ctx, parse(input)?).await
+        }
+        "ListResourceServers" => resource_servers::list_resource_servers(inner, ctx, parse(input)?),
         "SetUserPoolMfaConfig" => mfa::set_user_pool_mfa_config(inner, ctx, input).await,
         "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(inner, ctx, parse(input)?),
         "SignUp" => users::sign_up(inner, ctx, parse(input)?).await,

@@ -8,6 +8,16 @@ use crate::state::{Inner, Record};
 use crate::tokens::{self, RefreshClaims};
 use crate::triggers::{self, Call};
 
+/// What an OAuth authorization granted: its scopes and the client's nonce.
+#[derive(Debug, Clone, Default)]
+pub struct Grant {
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+}
+
+/// The access token's scope when none was asked for: the API sign-in's.
+const SIGNIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
 /// Issues ID, access and (on sign-in) refresh tokens, running PreTokenGeneration.
 pub async fn issue_tokens(
     inner: &Inner,
@@ -18,8 +28,33 @@ pub async fn issue_tokens(
     refreshing: Option<&RefreshClaims>,
     source: &str,
 ) -> Result<Value> {
+    issue_tokens_with(
+        inner, ctx, pool_id, client_id, username, refreshing, source, None,
+    )
+    .await
+}
+
+/// [`issue_tokens`] for an OAuth grant: the access token carries the granted scopes (kept by
+/// the refresh token), the ID token the nonce.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_tokens_with(
+    inner: &Inner,
+    ctx: &RequestContext,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    refreshing: Option<&RefreshClaims>,
+    source: &str,
+    grant: Option<&Grant>,
+) -> Result<Value> {
     let key = inner.key(pool_id).await?;
     let now = clock::now_secs();
+    let oauth_scope: Option<String> = grant
+        .map(|g| g.scopes.join(" "))
+        .or_else(|| refreshing.and_then(|r| r.scope.clone()));
+    let scope = oauth_scope
+        .clone()
+        .unwrap_or_else(|| SIGNIN_SCOPE.to_string());
     let (mut id_claims, mut access_claims, validity, trigger, groups_roles) =
         inner.read_any(pool_id, |p| {
             let u = p.users.get(username).ok_or_else(user_not_found)?;
@@ -68,6 +103,9 @@ pub async fn issue_tokens(
             id.insert("event_id".into(), event_id.clone().into());
             id.insert("token_use".into(), "id".into());
             id.insert("auth_time".into(), auth_time.into());
+            if let Some(n) = grant.and_then(|g| g.nonce.as_ref()) {
+                id.insert("nonce".into(), n.clone().into());
+            }
             let mut access = Map::new();
             access.insert("sub".into(), u.sub().into());
             if !group_names.is_empty() {
@@ -78,9 +116,10 @@ pub async fn issue_tokens(
             access.insert("origin_jti".into(), origin.clone().into());
             access.insert("event_id".into(), event_id.into());
             access.insert("token_use".into(), "access".into());
-            access.insert("scope".into(), "aws.cognito.signin.user.admin".into());
+            access.insert("scope".into(), scope.clone().into());
             access.insert("auth_time".into(), auth_time.into());
             access.insert("username".into(), u.username.clone().into());
+            access.insert("version".into(), 2.into());
             let validity = (
                 c.validity_secs("AccessToken"),
                 c.validity_secs("IdToken"),
@@ -123,7 +162,7 @@ pub async fn issue_tokens(
         let request = json!({
             "userAttributes": attrs,
             "groupConfiguration": {"groupsToOverride": groups_roles.0, "iamRolesToOverride": groups_roles.1, "preferredRole": groups_roles.2},
-            "scopes": ["aws.cognito.signin.user.admin"],
+            "scopes": scope.split(' ').collect::<Vec<_>>(),
         });
         let resp = triggers::invoke(
             inner,
@@ -164,6 +203,7 @@ pub async fn issue_tokens(
             auth_time: now,
             iat: now,
             exp: now + refresh_secs,
+            scope: oauth_scope.clone(),
         };
         let (secret, post) = inner
             .mutate_any(pool_id, |p| {

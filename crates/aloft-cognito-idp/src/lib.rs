@@ -3,7 +3,9 @@
 //!
 //! Routing: the json API arrives by `X-Amz-Target`; the unsigned issuer documents
 //! (`/{poolId}/.well-known/jwks.json`, `/{poolId}/.well-known/openid-configuration`) are claimed
-//! by the path prefixes `/{region}_` (pool ids are `{region}_{id}`), one per AWS region.
+//! by the path prefixes `/{region}_` (pool ids are `{region}_{id}`), one per AWS region; the
+//! OAuth endpoints of pool domains by the `auth` host label and the `/_aws/cognito/` prefix
+//! (see [`oauth`]).
 
 mod access;
 mod admin_users;
@@ -16,10 +18,13 @@ mod groups;
 mod handlers;
 mod issue;
 mod mfa;
+mod migration;
 pub mod model;
+pub mod oauth;
 mod own_account;
 mod password;
 mod pools;
+mod resource_servers;
 mod routes;
 pub mod srp;
 mod state;
@@ -37,8 +42,10 @@ use async_trait::async_trait;
 
 pub use state::Inner;
 
-/// Every AWS region's pool-id prefix, so the gateway hands unsigned issuer paths to us.
-pub const REGION_PATH_PREFIXES: &[&str] = &[
+/// Every AWS region's pool-id prefix, so the gateway hands unsigned issuer paths to us, and
+/// the path form of the pool domains' OAuth endpoints.
+pub const PATH_PREFIXES: &[&str] = &[
+    oauth::PATH_PREFIX,
     "/us-east-1_",
     "/us-east-2_",
     "/us-west-1_",
@@ -119,8 +126,8 @@ pub static SPEC: ServiceSpec = ServiceSpec {
     name: "cognito-idp",
     signing_names: &["cognito-idp"],
     target_prefixes: &[wire::TARGET_PREFIX],
-    host_labels: &[],
-    path_prefixes: REGION_PATH_PREFIXES,
+    host_labels: &[oauth::HOST_LABEL],
+    path_prefixes: PATH_PREFIXES,
     unsigned_actions: UNSIGNED_OPERATIONS,
 };
 
@@ -141,6 +148,10 @@ impl Service for CognitoIdp {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
+        let req = match oauth::route(&self.inner, req).await {
+            Ok(resp) => return resp,
+            Err(req) => req,
+        };
         if let Some(resp) = routes::issuer_document(&self.inner, &req).await {
             return resp;
         }

@@ -27,6 +27,9 @@ pub struct Pool {
     pub clients: BTreeMap<String, Client>,
     pub groups: BTreeMap<String, Group>,
     pub domain: Option<String>,
+    /// Resource servers by identifier: the `ResourceServerType` members.
+    #[serde(default)]
+    pub resource_servers: BTreeMap<String, Value>,
     pub key: Option<StoredKey>,
     /// HMAC key of this pool's refresh tokens (hex).
     pub refresh_secret: String,

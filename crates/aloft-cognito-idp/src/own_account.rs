@@ -150,7 +150,37 @@ pub async fn change_password(inner: &Inner, input: ChangePasswordInput) -> Resul
 
 pub async fn forgot_password(inner: &Inner, input: ClientUserInput) -> Result<Value> {
     let pool_id = pool_of_client(inner, &input.client_id)?;
-    inner
+    let (known, hides) = inner.read_any(&pool_id, |p| {
+        check_secret_hash(
+            p,
+            &input.client_id,
+            input.secret_hash.as_deref(),
+            &[&input.username],
+        )?;
+        Ok((
+            find_username(p, &input.username).is_some(),
+            hides_users(p, &input.client_id),
+        ))
+    })?;
+    if !known {
+        let reason = crate::migration::Reason::ForgotPassword;
+        match crate::migration::migrate(
+            inner,
+            &pool_id,
+            &input.client_id,
+            &input.username,
+            reason,
+            None,
+        )
+        .await
+        {
+            Ok(_) => {}
+            // A hiding client answers as if a code went out; others say the user is unknown.
+            Err(e) if hides && e.code == "UserNotFoundException" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let out = inner
         .mutate_any(&pool_id, |pool| {
             check_secret_hash(pool, &input.client_id, input.secret_hash.as_deref(), &[&input.username])?;
             let Some(name) = find_username(pool, &input.username) else {
@@ -174,7 +204,18 @@ pub async fn forgot_password(inner: &Inner, input: ClientUserInput) -> Result<Va
             codes::issue(inner, &id, user, "forgot", FORGOT_TTL, Some(&to));
             Ok((json!({"CodeDeliveryDetails": codes::delivery(&to.0, &to.1)}), vec![Record::User(name)]))
         })
-        .await
+        .await?;
+    codes::custom_message(
+        inner,
+        &pool_id,
+        &input.username,
+        "forgot",
+        "CustomMessage_ForgotPassword",
+        Some(&input.client_id),
+        None,
+    )
+    .await?;
+    Ok(out)
 }
 
 pub async fn confirm_forgot_password(

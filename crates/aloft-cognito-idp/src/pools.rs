@@ -248,6 +248,7 @@ pub async fn create_user_pool(
         clients: Default::default(),
         groups: Default::default(),
         domain: None,
+        resource_servers: Default::default(),
         key: None,
         refresh_secret: ids::hex(32),
         users: Default::default(),
@@ -319,7 +320,7 @@ pub async fn delete_user_pool(
 }
 
 /// Returns up to `limit` items after `token` and the token of the next page.
-pub fn page(
+pub(crate) fn page(
     items: Vec<(String, Value)>,
     token: Option<&str>,
     limit: usize,
@@ -338,7 +339,7 @@ pub fn page(
     )
 }
 
-fn check_max(max: Option<i64>, hi: i64, required: bool) -> Result<usize> {
+pub(crate) fn check_max(max: Option<i64>, hi: i64, required: bool) -> Result<usize> {
     match max {
         None if required => Err(invalid(
             "1 validation error detected: Value null at 'maxResults' failed to satisfy constraint: Member must not be null",
@@ -464,6 +465,7 @@ pub async fn create_user_pool_client(
     settings.insert("LastModifiedDate".into(), now.into());
     inner
         .mutate(ctx, &pool_id, |p| {
+            crate::resource_servers::check_client_oauth(p, &settings)?;
             let out = json!({"UserPoolClient": Value::Object(settings.clone())});
             p.clients.insert(client_id, Client { settings });
             Ok((out, vec![Record::Pool]))
@@ -511,7 +513,7 @@ pub async fn update_user_pool_client(
         .mutate(ctx, &pool_id, |p| {
             let c = p
                 .clients
-                .get_mut(&client_id)
+                .get(&client_id)
                 .ok_or_else(|| client_not_found(&client_id))?;
             // Like UpdateUserPool: members not given go back to their defaults.
             let mut settings = client_settings(m)?;
@@ -527,6 +529,11 @@ pub async fn update_user_pool_client(
                 );
             }
             settings.insert("LastModifiedDate".into(), clock::now_secs_f64().into());
+            crate::resource_servers::check_client_oauth(p, &settings)?;
+            let c = p
+                .clients
+                .get_mut(&client_id)
+                .ok_or_else(|| client_not_found(&client_id))?;
             c.settings = settings;
             Ok((
                 json!({"UserPoolClient": Value::Object(c.settings.clone())}),

@@ -25,6 +25,17 @@ pub async fn issuer_document(inner: &Inner, req: &AwsRequest) -> Option<Response
         ));
     }
     let iss = format!("{}/{pool_id}", req.ctx.base_url.trim_end_matches('/'));
+    // The OAuth endpoints live on the pool's domain (by path, which resolves everywhere);
+    // without one, under the issuer, where they answer 404 as Cognito's would not exist.
+    let domain = inner
+        .lock()
+        .pools
+        .get(pool_id)
+        .and_then(|p| p.domain.clone());
+    let site = match &domain {
+        Some(d) => crate::oauth::domain_base(&req.ctx.base_url, d),
+        None => iss.clone(),
+    };
     match doc {
         "jwks.json" => {
             let key = match inner.key(pool_id).await {
@@ -38,11 +49,14 @@ pub async fn issuer_document(inner: &Inner, req: &AwsRequest) -> Option<Response
             &json!({
                 "issuer": iss,
                 "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-                "authorization_endpoint": format!("{iss}/oauth2/authorize"),
-                "token_endpoint": format!("{iss}/oauth2/token"),
-                "userinfo_endpoint": format!("{iss}/oauth2/userInfo"),
-                "end_session_endpoint": format!("{iss}/logout"),
+                "authorization_endpoint": format!("{site}/oauth2/authorize"),
+                "token_endpoint": format!("{site}/oauth2/token"),
+                "userinfo_endpoint": format!("{site}/oauth2/userInfo"),
+                "revocation_endpoint": format!("{site}/oauth2/revoke"),
+                "end_session_endpoint": format!("{site}/logout"),
                 "response_types_supported": ["code", "token"],
+                "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+                "code_challenge_methods_supported": ["S256"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "scopes_supported": ["openid", "email", "phone", "profile"],

@@ -27,6 +27,8 @@ pub struct Inner {
     /// The latest codes "sent" (newest last), for `/_aloft/cognito-idp/codes`.
     pub codes: Mutex<VecDeque<Value>>,
     pub sessions: Mutex<HashMap<String, Session>>,
+    /// The domains' authorization codes and hosted-UI sign-ins.
+    pub oauth: Mutex<crate::oauth::OAuthState>,
 }
 
 fn pool_key(p: &Pool) -> String {
@@ -88,6 +90,7 @@ impl Inner {
             keys: Mutex::default(),
             codes: Mutex::default(),
             sessions: Mutex::default(),
+            oauth: Mutex::default(),
         })
     }
 
@@ -100,6 +103,7 @@ impl Inner {
         self.keys.lock().expect("keys lock").clear();
         self.codes.lock().expect("codes lock").clear();
         self.sessions.lock().expect("sessions lock").clear();
+        *self.oauth.lock().expect("oauth lock") = Default::default();
         for c in commits {
             let _ = c.await;
         }

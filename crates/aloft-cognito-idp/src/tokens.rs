@@ -139,6 +139,9 @@ pub struct RefreshClaims {
     pub auth_time: i64,
     pub iat: i64,
     pub exp: i64,
+    /// The scopes an OAuth grant gave; refreshed tokens keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 // Cognito's refresh tokens are JWEs clients cannot read; this keeps the five-part look with an
@@ -211,6 +214,7 @@ mod tests {
             auth_time: 1,
             iat: 1,
             exp: 2,
+            scope: None,
         };
         let t = refresh_token(b"k", &c);
         assert_eq!(t.split('.').count(), 5);

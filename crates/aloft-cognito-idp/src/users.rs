@@ -370,6 +370,18 @@ pub async fn sign_up(inner: &Inner, ctx: &RequestContext, input: SignUpInput) ->
             Ok(((out, post), vec![Record::User(username.clone())]))
         })
         .await?;
+    if out["UserConfirmed"] == json!(false) {
+        codes::custom_message(
+            inner,
+            &pool_id,
+            &username,
+            "signup",
+            "CustomMessage_SignUp",
+            Some(&input.client_id),
+            input.client_metadata.as_ref(),
+        )
+        .await?;
+    }
     if let Some((call, attrs)) = post {
         triggers::invoke(
             inner,
@@ -471,7 +483,7 @@ pub async fn resend_confirmation_code(
     input: ClientUserInput,
 ) -> Result<Value> {
     let pool_id = pool_of_client(inner, &input.client_id)?;
-    inner
+    let out = inner
         .mutate_any(&pool_id, |pool| {
             check_secret_hash(
                 pool,
@@ -504,7 +516,18 @@ pub async fn resend_confirmation_code(
             };
             Ok((out, vec![Record::User(name)]))
         })
-        .await
+        .await?;
+    codes::custom_message(
+        inner,
+        &pool_id,
+        &input.username,
+        "signup",
+        "CustomMessage_ResendCode",
+        Some(&input.client_id),
+        None,
+    )
+    .await?;
+    Ok(out)
 }
 
 pub async fn admin_create_user(
@@ -512,7 +535,7 @@ pub async fn admin_create_user(
     ctx: &RequestContext,
     input: AdminCreateUserInput,
 ) -> Result<Value> {
-    inner
+    let out = inner
         .mutate(ctx, &input.user_pool_id, |pool| {
             let mut attrs = check_attributes(pool, &input.user_attributes, false, None)?;
             let username_attrs = pool.setting_list("UsernameAttributes");
@@ -595,5 +618,18 @@ pub async fn admin_create_user(
             pool.users.insert(username.clone(), user);
             Ok((out, vec![Record::User(username)]))
         })
-        .await
+        .await?;
+    if input.message_action.as_deref() != Some("SUPPRESS") {
+        codes::custom_message(
+            inner,
+            &input.user_pool_id,
+            &input.username,
+            "temporary-password",
+            "CustomMessage_AdminCreateUser",
+            None,
+            None,
+        )
+        .await?;
+    }
+    Ok(out)
 }

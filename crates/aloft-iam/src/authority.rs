@@ -159,6 +159,7 @@ impl Authority for Identity {
             .resource_policy
             .and_then(|p| serde_json::from_str::<Value>(p).ok())
             .map(|doc| resource_decision(&doc, &names, &req));
+        let same = same_account(auth.resource, &auth.caller.account);
         match (identity, resource) {
             (_, Some(Decision::ExplicitDeny)) => CoreDecision::ExplicitDeny {
                 resource_based: true,
@@ -166,12 +167,11 @@ impl Authority for Identity {
             (Decision::ExplicitDeny, _) => CoreDecision::ExplicitDeny {
                 resource_based: false,
             },
-            (Decision::Allowed, _) => CoreDecision::Allowed,
-            // Within one account a resource policy naming the caller grants on its own;
-            // across accounts both sides must allow.
-            (_, Some(Decision::Allowed)) if same_account(auth.resource, &auth.caller.account) => {
-                CoreDecision::Allowed
-            }
+            // Within one account either side grants on its own; across accounts both must:
+            // the caller's identity policy and the resource's policy naming the caller.
+            (Decision::Allowed, _) if same => CoreDecision::Allowed,
+            (Decision::Allowed, Some(Decision::Allowed)) => CoreDecision::Allowed,
+            (_, Some(Decision::Allowed)) if same => CoreDecision::Allowed,
             _ => CoreDecision::ImplicitDeny,
         }
     }

@@ -683,6 +683,8 @@ pub async fn update_or_delete_access_key(
     Ok(json!({}))
 }
 
+pub use crate::managed_policies::*;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -694,4 +696,3 @@ mod tests {
     }
 }
 
-pub use crate::managed_policies::*;

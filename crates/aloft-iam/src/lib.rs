@@ -9,6 +9,7 @@ mod iam;
 pub mod identity_pools;
 mod managed_policies;
 pub mod policy;
+pub mod service_roles;
 mod simulate;
 pub mod state;
 mod sts;
@@ -49,6 +50,10 @@ pub struct Iam(Arc<Identity>);
 pub async fn start(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
     let id = Identity::load(ctx);
     let pools = identity_pools::IdentityPools::load(ctx, id.clone());
+    ctx.targets.register_target(
+        "iam",
+        Arc::new(service_roles::RoleTarget(Arc::downgrade(&id))),
+    );
     vec![
         Arc::new(Sts(id.clone())),
         Arc::new(Iam(id)),

@@ -55,7 +55,7 @@ pub fn get_caller_identity(id: &Identity, ctx: &RequestContext) -> Result<Value>
     Ok(json!({"UserId": c.user_id, "Account": c.account, "Arn": c.arn}))
 }
 
-pub(crate) fn session_token() -> String {
+pub fn session_token() -> String {
     let mut raw = vec![0u8; 180];
     for b in &mut raw {
         *b = ids::random_string(1, ids::ALNUM).as_bytes()[0];

@@ -116,6 +116,7 @@ impl Lambda {
             variables: v.variables.clone().unwrap_or_default(),
             log_group: f.log_group(v),
             reserved: f.reserved_concurrency,
+            role: v.role.clone(),
         };
         Ok((spec, invoked))
     }

@@ -85,7 +85,10 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         ctx.config.setting("lambda.python"),
         ctx.config.setting("lambda.node"),
     );
-    let host = runtime::Host::new(&work, interpreters, ctx.config.internal_url.clone());
+    let mut host = runtime::Host::new(&work, interpreters, ctx.config.internal_url.clone());
+    if ctx.config.flag("iam.enforce") {
+        host.role_credentials = Some(ctx.targets.clone());
+    }
     let sink = Arc::new(invoke::LogsSink {
         targets: ctx.targets.clone(),
     });
@@ -289,6 +292,29 @@ impl Service for Lambda {
 
     async fn internal(&self, req: AwsRequest, path: &str) -> Option<Response> {
         routes::internal(self, req, path).await
+    }
+
+    async fn resource_policy(&self, _ctx: &RequestContext, resource: &str) -> Option<String> {
+        self.policy_document(resource)
+    }
+
+    /// Invoke names its version or alias by `Qualifier` too: the policy checked is that one's.
+    fn authorization(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Vec<(String, String)>> {
+        let q = input.get("Qualifier").and_then(Value::as_str)?;
+        let resource =
+            aloft_core::auth::default_resource("lambda", &ctx.region, &ctx.account_id, input);
+        if resource == "*" || resource.matches(':').count() > 6 {
+            return None;
+        }
+        Some(vec![(
+            aloft_core::auth::default_action("lambda", operation),
+            format!("{resource}:{q}"),
+        )])
     }
 
     async fn reset(&self) {

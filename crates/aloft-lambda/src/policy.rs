@@ -139,3 +139,29 @@ impl Lambda {
         })
     }
 }
+
+impl Lambda {
+    /// The resource policy (AddPermission's statements) of the function, version or alias an
+    /// ARN names, as the gateway's `--enforce-iam` check reads it.
+    pub fn policy_document(&self, resource: &str) -> Option<String> {
+        let arn = aloft_core::arn::parse(resource).filter(|a| a.service == "lambda")?;
+        let mut parts = arn.resource.split(':');
+        if parts.next() != Some("function") {
+            return None;
+        }
+        let name = parts.next()?;
+        let qualifier = parts.next().unwrap_or("");
+        let st = self.state.lock().expect("state lock");
+        let f = st
+            .functions
+            .get(&crate::key(arn.account, arn.region, name))?;
+        // `$LATEST` shares the unqualified function's policy.
+        let q = if qualifier == "$LATEST" {
+            ""
+        } else {
+            qualifier
+        };
+        let list = f.policies.get(q).filter(|l| !l.is_empty())?;
+        Some(json!({"Version": "2012-10-17", "Id": "default", "Statement": list}).to_string())
+    }
+}

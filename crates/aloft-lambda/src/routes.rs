@@ -419,6 +419,19 @@ pub async fn handle(svc: &Lambda, mut req: AwsRequest) -> Response {
             &rid,
         );
     };
+    // A function named by the ARN of another account is that account's (cross-account
+    // invocation; under --enforce-iam the gateway has checked both accounts' policies).
+    let owner = labels
+        .iter()
+        .find(|(k, _)| k == "FunctionName")
+        .and_then(|(_, v)| aloft_core::arn::parse(v))
+        .filter(|a| {
+            a.service == "lambda" && a.account.len() == 12 && a.account != req.ctx.account_id
+        })
+        .map(|a| a.account.to_string());
+    if let Some(account) = owner {
+        req.ctx.account_id = account;
+    }
     let limit = if op == "Invoke" {
         MAX_SYNC_PAYLOAD
     } else {

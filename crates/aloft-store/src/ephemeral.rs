@@ -2,6 +2,10 @@
 
 use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 
+/// The default store: services hold their state in memory, so writes are dropped, every
+/// commit is acknowledged at once and `load` finds nothing. Nothing survives a restart, which
+/// is what running without `--data-dir` promises.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Ephemeral;
 
 impl Store for Ephemeral {

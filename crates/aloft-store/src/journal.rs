@@ -8,6 +8,10 @@ use std::task::{Context, Poll};
 pub enum StoreError {
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The data directory cannot be used: written by a newer Aloft, not an Aloft directory,
+    /// or open in another process. The message says which and what to do.
+    #[error("{0}")]
+    DataDir(String),
 }
 
 /// Key/value pairs in key order, as [`Store::load`] returns them.
@@ -44,6 +48,13 @@ pub struct Commit(pub(crate) Option<tokio::sync::oneshot::Receiver<Result<(), St
 impl Commit {
     pub fn done() -> Self {
         Commit(None)
+    }
+
+    /// A commit that resolves to `Err(StoreError::Io(message))`.
+    pub(crate) fn failed(message: String) -> Self {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = tx.send(Err(message));
+        Commit(Some(rx))
     }
 }
 

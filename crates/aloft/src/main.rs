@@ -40,7 +40,7 @@ async fn run(args: config::Args) -> Result<(), String> {
     let (store, blobs) = storage::open(config.data_dir.as_deref())?;
     let ctx = ServiceContext {
         store: store.clone(),
-        blobs,
+        blobs: blobs.clone(),
         targets: aloft_events::Targets::new(),
         config: config.clone(),
     };
@@ -60,6 +60,8 @@ async fn run(args: config::Args) -> Result<(), String> {
         .serve(listener, shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    // The ephemeral spill directory goes now: process exit does not run destructors.
+    blobs.close();
     tracing::info!("stopped");
     Ok(())
 }
@@ -117,7 +119,7 @@ mod storage {
     use std::path::Path;
     use std::sync::Arc;
 
-    use aloft_store::{Blobs, Ephemeral, Store};
+    use aloft_store::{Blobs, Durable, Ephemeral, Store};
 
     pub fn open(data_dir: Option<&Path>) -> Result<(Arc<dyn Store>, Arc<Blobs>), String> {
         match data_dir {
@@ -127,12 +129,11 @@ mod storage {
                 Ok((Arc::new(Ephemeral), Arc::new(blobs)))
             }
             Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                // Opened first: it checks the directory's format marker and takes its lock.
+                let store = Durable::open(dir).map_err(|e| e.to_string())?;
                 let blobs = Blobs::durable(dir)
                     .map_err(|e| format!("cannot open blobs in {}: {e}", dir.display()))?;
-                // The durable journal lands with the storage work; until then state is in memory.
-                Ok((Arc::new(Ephemeral), Arc::new(blobs)))
+                Ok((Arc::new(store), Arc::new(blobs)))
             }
         }
     }

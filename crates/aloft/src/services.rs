@@ -20,6 +20,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_cognito_idp::start(ctx).await,
         aloft_dynamodb::start(ctx).await,
         aloft_apigateway::start(ctx).await,
+        aloft_s3::start(ctx).await,
     ];
     // STS and IAM share one identity state, so one start gives both.
     services.extend(aloft_iam::start(ctx).await);

@@ -30,6 +30,8 @@ pub struct EnvSpec {
     pub log_group: String,
     /// Reserved concurrency of the function (all its versions), if set.
     pub reserved: Option<u32>,
+    /// The execution role's ARN.
+    pub role: String,
 }
 
 /// Lines a runtime printed, with the time they were read.
@@ -135,6 +137,9 @@ pub struct Host {
     pub interpreters: Interpreters,
     pub internal_url: String,
     pub host_path: String,
+    /// Under `--enforce-iam`: where execution roles are assumed (IAM's `iam` target), so each
+    /// environment gets its role's temporary credentials instead of the account's root keys.
+    pub role_credentials: Option<Arc<aloft_events::Targets>>,
 }
 
 impl Host {
@@ -155,6 +160,7 @@ impl Host {
             internal_url,
             host_path: std::env::var("PATH")
                 .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            role_credentials: None,
         }
     }
 }
@@ -193,6 +199,51 @@ pub fn stream_name(version: &str, now_ms: i64) -> String {
     )
 }
 
+/// Temporary credentials (key, secret, session token).
+type Credentials = (String, String, String);
+
+/// The execution role's credentials when roles are enforced; `None` when they are not.
+/// A role that cannot be assumed gets credentials no one issued, so the function's calls are
+/// refused rather than made as the account's root.
+async fn role_credentials(host: &Host, spec: &EnvSpec) -> Option<Credentials> {
+    let targets = host.role_credentials.as_ref()?;
+    let mut options = serde_json::Map::new();
+    options.insert("Service".into(), "lambda.amazonaws.com".into());
+    options.insert("RoleSessionName".into(), spec.function_name.clone().into());
+    let delivery = aloft_events::Delivery {
+        options,
+        sync: true,
+        account: spec.account.clone(),
+        region: spec.region.clone(),
+        ..Default::default()
+    };
+    let answer = targets
+        .deliver(&spec.role, delivery)
+        .await
+        .map_err(|e| {
+            tracing::warn!(function = %spec.function_name, role = %spec.role, error = %e.message, "execution role not assumed");
+        })
+        .ok()
+        .and_then(|d| d.payload)
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
+    let field =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let creds = answer.and_then(|v| {
+        Some((
+            field(&v, "AccessKeyId")?,
+            field(&v, "SecretAccessKey")?,
+            field(&v, "SessionToken")?,
+        ))
+    });
+    Some(creds.unwrap_or_else(|| {
+        (
+            "ASIAALOFTROLENOTASSUMED".into(),
+            "role-not-assumed".into(),
+            "role-not-assumed".into(),
+        )
+    }))
+}
+
 fn credentials(account: &str) -> (String, String) {
     // Aloft maps a 12-digit access key to that account; `test` means the default account.
     if account == aloft_core::context::DEFAULT_ACCOUNT {
@@ -209,8 +260,15 @@ fn variables(
     api: &str,
     stream: &str,
     tmp: &Path,
+    role: Option<Credentials>,
 ) -> Vec<(String, String)> {
-    let (key, secret) = credentials(&spec.account);
+    let (key, secret, token) = match role {
+        Some(c) => c,
+        None => {
+            let (k, s) = credentials(&spec.account);
+            (k, s, "aloft".into())
+        }
+    };
     let task = spec.code_dir.display().to_string();
     let fam = family(&spec.runtime);
     let mut path = String::new();
@@ -245,7 +303,7 @@ fn variables(
         ),
         ("AWS_ACCESS_KEY_ID".into(), key),
         ("AWS_SECRET_ACCESS_KEY".into(), secret),
-        ("AWS_SESSION_TOKEN".into(), "aloft".into()),
+        ("AWS_SESSION_TOKEN".into(), token),
         ("AWS_ENDPOINT_URL".into(), host.internal_url.clone()),
         ("_HANDLER".into(), spec.handler.clone()),
         ("LAMBDA_TASK_ROOT".into(), task.clone()),
@@ -298,6 +356,7 @@ pub async fn spawn(host: &Host, spec: EnvSpec, scratch: &Path) -> std::io::Resul
     let tmp = scratch.join(format!("tmp-{}", aloft_core::ids::hex(8)));
     std::fs::create_dir_all(&tmp)?;
     let api_addr = server.addr.to_string();
+    let role = role_credentials(host, &spec).await;
     let (program, args, ours): (String, Vec<String>, bool) = match family(&spec.runtime) {
         Some(Family::Python) => (
             host.interpreters.python.clone(),
@@ -328,7 +387,7 @@ pub async fn spawn(host: &Host, spec: EnvSpec, scratch: &Path) -> std::io::Resul
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
         .env_clear()
-        .envs(variables(host, &spec, &api_addr, &stream, &tmp))
+        .envs(variables(host, &spec, &api_addr, &stream, &tmp, role))
         .current_dir(&spec.code_dir)
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)

@@ -1,0 +1,327 @@
+//! Event notification configuration, which targets an event goes to, and the event JSON
+//! (S3's `eventVersion` 2.1 records, and the EventBridge `Object Created` shape).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FilterRule {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct S3KeyFilter {
+    #[serde(rename = "FilterRule", default)]
+    pub rules: Vec<FilterRule>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NotificationFilter {
+    #[serde(rename = "S3Key", default)]
+    pub key: S3KeyFilter,
+}
+
+/// Serialised with the right element name per kind (`Topic`, `Queue`, `CloudFunction`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TopicConfiguration {
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    #[serde(rename = "Topic")]
+    pub topic: String,
+    #[serde(rename = "Event", default)]
+    pub events: Vec<String>,
+    #[serde(rename = "Filter", skip_serializing_if = "Option::is_none", default)]
+    pub filter: Option<NotificationFilter>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct QueueConfiguration {
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    #[serde(rename = "Queue")]
+    pub queue: String,
+    #[serde(rename = "Event", default)]
+    pub events: Vec<String>,
+    #[serde(rename = "Filter", skip_serializing_if = "Option::is_none", default)]
+    pub filter: Option<NotificationFilter>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LambdaConfiguration {
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    #[serde(rename = "CloudFunction")]
+    pub function: String,
+    #[serde(rename = "Event", default)]
+    pub events: Vec<String>,
+    #[serde(rename = "Filter", skip_serializing_if = "Option::is_none", default)]
+    pub filter: Option<NotificationFilter>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EventBridgeConfiguration {}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NotificationConfiguration {
+    #[serde(
+        rename = "TopicConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub topics: Vec<TopicConfiguration>,
+    #[serde(
+        rename = "QueueConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub queues: Vec<QueueConfiguration>,
+    #[serde(
+        rename = "CloudFunctionConfiguration",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub lambdas: Vec<LambdaConfiguration>,
+    #[serde(
+        rename = "EventBridgeConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub eventbridge: Option<EventBridgeConfiguration>,
+}
+
+/// The event names S3 accepts in a configuration.
+pub fn valid_event(name: &str) -> bool {
+    const EVENTS: &[&str] = &[
+        "s3:ReducedRedundancyLostObject",
+        "s3:ObjectCreated:*",
+        "s3:ObjectCreated:Put",
+        "s3:ObjectCreated:Post",
+        "s3:ObjectCreated:Copy",
+        "s3:ObjectCreated:CompleteMultipartUpload",
+        "s3:ObjectRemoved:*",
+        "s3:ObjectRemoved:Delete",
+        "s3:ObjectRemoved:DeleteMarkerCreated",
+        "s3:ObjectRestore:*",
+        "s3:ObjectRestore:Post",
+        "s3:ObjectRestore:Completed",
+        "s3:ObjectRestore:Delete",
+        "s3:Replication:*",
+        "s3:LifecycleExpiration:*",
+        "s3:LifecycleExpiration:Delete",
+        "s3:LifecycleExpiration:DeleteMarkerCreated",
+        "s3:LifecycleTransition",
+        "s3:IntelligentTiering",
+        "s3:ObjectTagging:*",
+        "s3:ObjectTagging:Put",
+        "s3:ObjectTagging:Delete",
+        "s3:ObjectAcl:Put",
+    ];
+    EVENTS.contains(&name)
+}
+
+/// `s3:ObjectCreated:*` matches `ObjectCreated:Put`.
+fn event_matches(pattern: &str, event: &str) -> bool {
+    let p = pattern.strip_prefix("s3:").unwrap_or(pattern);
+    match p.strip_suffix('*') {
+        Some(prefix) => event.starts_with(prefix),
+        None => p == event,
+    }
+}
+
+fn filter_matches(filter: Option<&NotificationFilter>, key: &str) -> bool {
+    filter.is_none_or(|f| {
+        f.key
+            .rules
+            .iter()
+            .all(|r| match r.name.to_ascii_lowercase().as_str() {
+                "prefix" => key.starts_with(&r.value),
+                "suffix" => key.ends_with(&r.value),
+                _ => true,
+            })
+    })
+}
+
+/// Which configured targets (`(configuration id, target ARN)`) receive `event` for `key`.
+pub fn targets(cfg: &NotificationConfiguration, event: &str, key: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add =
+        |id: &Option<String>, arn: &str, events: &[String], f: Option<&NotificationFilter>| {
+            if events.iter().any(|e| event_matches(e, event)) && filter_matches(f, key) {
+                out.push((id.clone().unwrap_or_default(), arn.to_string()));
+            }
+        };
+    for c in &cfg.queues {
+        add(&c.id, &c.queue, &c.events, c.filter.as_ref());
+    }
+    for c in &cfg.topics {
+        add(&c.id, &c.topic, &c.events, c.filter.as_ref());
+    }
+    for c in &cfg.lambdas {
+        add(&c.id, &c.function, &c.events, c.filter.as_ref());
+    }
+    out
+}
+
+/// What happened to an object, for its event record.
+#[derive(Debug, Clone)]
+pub struct ObjectEvent {
+    /// `ObjectCreated:Put`, `ObjectRemoved:DeleteMarkerCreated`, ...
+    pub name: &'static str,
+    pub bucket: String,
+    pub key: String,
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    pub seq: u64,
+    pub time_ms: i64,
+    pub region: String,
+    pub account: String,
+    pub request_id: String,
+    pub principal: String,
+    pub source_ip: String,
+}
+
+/// S3 notifications carry keys form-encoded (a space is `+`, a `+` is `%2B`), slashes kept.
+pub fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                out.push(b as char);
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl ObjectEvent {
+    /// The record inside `{"Records": [...]}` for SQS, SNS and Lambda targets.
+    pub fn record(&self, configuration_id: &str) -> Value {
+        let mut object = json!({
+            "key": encode_key(&self.key),
+            "sequencer": format!("{:016X}", self.seq),
+        });
+        if let Some(size) = self.size {
+            object["size"] = json!(size);
+        }
+        if let Some(etag) = &self.etag {
+            object["eTag"] = json!(etag);
+        }
+        if let Some(v) = &self.version_id {
+            object["versionId"] = json!(v);
+        }
+        json!({
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": self.region,
+            "eventTime": aloft_core::clock::iso8601_millis(self.time_ms),
+            "eventName": self.name,
+            "userIdentity": {"principalId": self.principal},
+            "requestParameters": {"sourceIPAddress": self.source_ip},
+            "responseElements": {
+                "x-amz-request-id": self.request_id,
+                "x-amz-id-2": host_id(&self.request_id),
+            },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": configuration_id,
+                "bucket": {
+                    "name": self.bucket,
+                    "ownerIdentity": {"principalId": self.principal},
+                    "arn": format!("arn:aws:s3:::{}", self.bucket),
+                },
+                "object": object,
+            }
+        })
+    }
+
+    /// The EventBridge event (`Object Created` / `Object Deleted`) for the default bus.
+    pub fn eventbridge(&self) -> Value {
+        let created = self.name.starts_with("ObjectCreated");
+        let mut object = json!({"key": self.key, "sequencer": format!("{:016X}", self.seq)});
+        if let Some(size) = self.size {
+            object["size"] = json!(size);
+        }
+        if let Some(etag) = &self.etag {
+            object["etag"] = json!(etag);
+        }
+        if let Some(v) = &self.version_id {
+            object["version-id"] = json!(v);
+        }
+        let reason = match self.name {
+            "ObjectCreated:Put" => "PutObject",
+            "ObjectCreated:Post" => "PostObject",
+            "ObjectCreated:Copy" => "CopyObject",
+            "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
+            _ => "DeleteObject",
+        };
+        let mut detail = json!({
+            "version": "0",
+            "bucket": {"name": self.bucket},
+            "object": object,
+            "request-id": self.request_id,
+            "requester": self.account,
+            "source-ip-address": self.source_ip,
+            "reason": reason,
+        });
+        if self.name == "ObjectRemoved:DeleteMarkerCreated" {
+            detail["deletion-type"] = json!("Delete Marker Created");
+        } else if !created {
+            detail["deletion-type"] = json!("Permanently Deleted");
+        }
+        json!({
+            "version": "0",
+            "id": aloft_core::ids::uuid(),
+            "detail-type": if created { "Object Created" } else { "Object Deleted" },
+            "source": "aws.s3",
+            "account": self.account,
+            "time": aloft_core::clock::iso8601_millis(self.time_ms).replace(".000Z", "Z"),
+            "region": self.region,
+            "resources": [format!("arn:aws:s3:::{}", self.bucket)],
+            "detail": detail,
+        })
+    }
+}
+
+/// An `x-amz-id-2`-looking value derived from the request id.
+pub fn host_id(request_id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("aloft/{request_id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_and_encoding() {
+        let cfg = NotificationConfiguration {
+            queues: vec![QueueConfiguration {
+                id: Some("q".into()),
+                queue: "arn:aws:sqs:us-east-1:000000000000:q".into(),
+                events: vec!["s3:ObjectCreated:*".into()],
+                filter: Some(NotificationFilter {
+                    key: S3KeyFilter {
+                        rules: vec![FilterRule {
+                            name: "suffix".into(),
+                            value: ".jpg".into(),
+                        }],
+                    },
+                }),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(targets(&cfg, "ObjectCreated:Put", "a.jpg").len(), 1);
+        assert!(targets(&cfg, "ObjectCreated:Put", "a.png").is_empty());
+        assert!(targets(&cfg, "ObjectRemoved:Delete", "a.jpg").is_empty());
+        assert_eq!(
+            encode_key("my photo/ü=1+2.jpg"),
+            "my+photo/%C3%BC%3D1%2B2.jpg"
+        );
+    }
+}

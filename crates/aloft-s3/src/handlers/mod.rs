@@ -1,0 +1,316 @@
+//! From request to response: the per-request [`Call`], operation dispatch, presigned-URL
+//! expiry, CORS headers and S3's error rendering (no body for HEAD).
+
+mod buckets;
+mod config;
+mod cors;
+mod form;
+mod listing;
+mod multipart;
+mod object_input;
+mod objects;
+mod objects_read;
+mod post;
+mod website;
+
+use aloft_core::body::{Body, Response, empty, full};
+use aloft_core::{AwsError, AwsRequest, RequestContext};
+use http::Method;
+
+use crate::S3;
+use crate::domain::names::check_key;
+use crate::error::{S3Error, internal};
+use crate::routes::{self, Op, Query};
+use crate::xml::{Resp, error_body};
+
+/// Largest XML request document read (S3's own limits are far lower for every document).
+pub const XML_LIMIT: usize = 4 * 1024 * 1024;
+/// S3's single PUT limit.
+pub const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// One request, decoded as far as routing needs.
+pub struct Call {
+    pub ctx: RequestContext,
+    pub parts: http::request::Parts,
+    body: Option<Body>,
+    pub bucket: String,
+    pub key: String,
+    pub q: Query,
+}
+
+impl Call {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn take_body(&mut self) -> Body {
+        self.body.take().unwrap_or_else(empty)
+    }
+
+    /// Reads a bounded XML (or JSON) document body.
+    pub async fn read_small(&mut self) -> Result<bytes::Bytes, AwsError> {
+        read_limited(self.take_body(), XML_LIMIT, S3Error::MalformedXML.err()).await
+    }
+
+    pub async fn read_xml<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, AwsError> {
+        let raw = self.read_small().await?;
+        crate::xml::from_xml(&raw)
+    }
+
+    pub fn is_head(&self) -> bool {
+        self.parts.method == Method::HEAD
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_limited(
+    mut body: Body,
+    limit: usize,
+    too_big: AwsError,
+) -> Result<bytes::Bytes, AwsError> {
+    use http_body_util::BodyExt;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            S3Error::IncompleteBody.msg(format!("Could not read the request body: {e}"))
+        })?;
+        if let Ok(d) = frame.into_data() {
+            if buf.len() + d.len() > limit {
+                return Err(too_big);
+            }
+            buf.extend_from_slice(&d);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+pub fn json_response(v: serde_json::Value) -> Response {
+    Resp::ok()
+        .header("content-type", "application/json")
+        .body(full(v.to_string()))
+}
+
+/// Renders an error as S3 does: the XML `<Error>` document, or headers only for HEAD.
+pub fn error_response(err: &AwsError, request_id: &str, head: bool) -> Response {
+    let mut r = Resp::new(err.status.as_u16());
+    for (k, v) in &err.headers {
+        r = r.header(k, v);
+    }
+    if head {
+        r.empty()
+    } else {
+        r.header("content-type", "application/xml")
+            .body(full(error_body(err, request_id)))
+    }
+}
+
+pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
+    let AwsRequest { ctx, parts, body } = req;
+    let t = routes::target(&ctx, parts.uri.path());
+    let q = Query::parse(parts.uri.query().unwrap_or(""));
+    let request_id = ctx.request_id.clone();
+    let head = parts.method == Method::HEAD;
+    let origin = parts
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut call = Call {
+        ctx,
+        parts,
+        body: Some(body),
+        bucket: t.bucket.clone().unwrap_or_default(),
+        key: t.key.clone().unwrap_or_default(),
+        q,
+    };
+    let method = call.parts.method.clone();
+    let result = if call.ctx.host_label == Some("s3-website") {
+        website::serve(s3, &mut call).await
+    } else {
+        dispatch(s3, &mut call, &t).await
+    };
+    let mut resp = match result {
+        Ok(r) => r,
+        Err(e) => error_response(&e, &request_id, head),
+    };
+    if let Ok(v) = http::HeaderValue::from_str(&crate::domain::notifications::host_id(&request_id))
+    {
+        resp.headers_mut().insert("x-amz-id-2", v);
+    }
+    // Actual (non-preflight) cross-origin requests get the matching rule's headers.
+    if let Some(origin) = origin
+        && method != Method::OPTIONS
+        && !call.bucket.is_empty()
+    {
+        cors::decorate(s3, &call.bucket, &origin, method.as_str(), &mut resp);
+    }
+    resp
+}
+
+/// Refuses presigned URLs past their expiry, by the one clock.
+fn check_presigned(call: &Call) -> Result<(), AwsError> {
+    // SigV2 query authentication (what boto3 still presigns S3 URLs with by default):
+    // `Expires` is an absolute epoch-seconds time.
+    if call.q.has("AWSAccessKeyId") && call.q.has("Signature") {
+        let Some(expires) = call.q.get("Expires") else {
+            return Ok(());
+        };
+        let now = aloft_core::clock::now_millis();
+        let at = expires.parse::<i64>().unwrap_or(0);
+        if now / 1000 > at {
+            return Err(S3Error::AccessDenied
+                .msg("Request has expired")
+                .with_field(
+                    "Expires",
+                    aloft_core::clock::iso8601_millis(at * 1000).replace(".000Z", "Z"),
+                )
+                .with_field("ServerTime", iso_secs(now)));
+        }
+        return Ok(());
+    }
+    let (Some(date), Some(expires)) = (call.q.get("X-Amz-Date"), call.q.get("X-Amz-Expires"))
+    else {
+        return Ok(());
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return Err(S3Error::AccessDenied.msg("X-Amz-Expires should be a number"));
+    };
+    if !(1..=604_800).contains(&expires) {
+        return Err(AwsError::new(
+            "AuthorizationQueryParametersError",
+            400,
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than 604800 seconds",
+        ));
+    }
+    let Some(signed) = aloft_sigv4::dates::parse_amz_date(date) else {
+        return Err(AwsError::new(
+            "AuthorizationQueryParametersError",
+            400,
+            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+        ));
+    };
+    let now = aloft_core::clock::now_millis();
+    let until = signed + expires * 1000;
+    if now > until {
+        return Err(S3Error::AccessDenied
+            .msg("Request has expired")
+            .with_field("X-Amz-Expires", expires.to_string())
+            .with_field(
+                "Expires",
+                aloft_core::clock::iso8601_millis(until).replace(".000Z", "Z"),
+            )
+            .with_field("ServerTime", iso_secs(now)));
+    }
+    Ok(())
+}
+
+/// `2026-11-21T07:20:00Z`, as S3 prints times in expiry errors.
+fn iso_secs(ms: i64) -> String {
+    let full = aloft_core::clock::iso8601_millis(ms);
+    format!("{}Z", full.split('.').next().unwrap_or(""))
+}
+
+async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Response, AwsError> {
+    check_presigned(call)?;
+    let copy_source = call.parts.headers.contains_key("x-amz-copy-source");
+    let op = routes::select(&call.parts.method, t, &call.q, copy_source)?;
+    if t.key.is_some() {
+        check_key(&call.key)?;
+    }
+    use Op::*;
+    match op {
+        ListBuckets => buckets::list_buckets(s3, call).await,
+        CreateBucket => buckets::create_bucket(s3, call).await,
+        HeadBucket => buckets::head_bucket(s3, call).await,
+        DeleteBucket => buckets::delete_bucket(s3, call).await,
+        GetBucketLocation => buckets::get_bucket_location(s3, call).await,
+        GetBucketVersioning => buckets::get_bucket_versioning(s3, call).await,
+        PutBucketVersioning => buckets::put_bucket_versioning(s3, call).await,
+        ListObjects => listing::list_objects(s3, call, false).await,
+        ListObjectsV2 => listing::list_objects(s3, call, true).await,
+        ListObjectVersions => listing::list_object_versions(s3, call).await,
+        ListMultipartUploads => multipart::list_multipart_uploads(s3, call).await,
+        DeleteObjects => objects::delete_objects(s3, call).await,
+        PostObject => post::post_object(s3, call).await,
+        GetBucketTagging
+        | PutBucketTagging
+        | DeleteBucketTagging
+        | GetBucketCors
+        | PutBucketCors
+        | DeleteBucketCors
+        | GetBucketWebsite
+        | PutBucketWebsite
+        | DeleteBucketWebsite
+        | GetBucketPolicy
+        | PutBucketPolicy
+        | DeleteBucketPolicy
+        | GetBucketPolicyStatus
+        | GetBucketAcl
+        | PutBucketAcl
+        | GetPublicAccessBlock
+        | PutPublicAccessBlock
+        | DeletePublicAccessBlock
+        | GetBucketLifecycleConfiguration
+        | PutBucketLifecycleConfiguration
+        | DeleteBucketLifecycle
+        | GetBucketNotificationConfiguration
+        | PutBucketNotificationConfiguration
+        | GetBucketEncryption
+        | PutBucketEncryption
+        | DeleteBucketEncryption
+        | GetBucketOwnershipControls
+        | PutBucketOwnershipControls
+        | DeleteBucketOwnershipControls
+        | GetBucketLogging
+        | GetBucketAccelerateConfiguration
+        | GetBucketRequestPayment => config::bucket_config(s3, call, op).await,
+        PutObject => objects::put_object(s3, call).await,
+        CopyObject => objects::copy_object(s3, call).await,
+        GetObject | HeadObject => objects_read::get_object(s3, call).await,
+        DeleteObject => objects::delete_object(s3, call).await,
+        GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAcl | PutObjectAcl => {
+            config::object_config(s3, call, op).await
+        }
+        GetObjectAttributes => objects_read::get_object_attributes(s3, call).await,
+        CreateMultipartUpload => multipart::create_multipart_upload(s3, call).await,
+        UploadPart => multipart::upload_part(s3, call).await,
+        UploadPartCopy => multipart::upload_part_copy(s3, call).await,
+        CompleteMultipartUpload => multipart::complete_multipart_upload(s3, call).await,
+        AbortMultipartUpload => multipart::abort_multipart_upload(s3, call).await,
+        ListParts => multipart::list_parts(s3, call).await,
+        Options => cors::preflight(s3, call).await,
+        GetBucketReplication | GetObjectLockConfiguration | ListBucketConfigurations(_) => {
+            config::absent_config(s3, call, op)
+        }
+    }
+}
+
+/// Awaits a journal commit, turning a storage failure into a 500.
+pub async fn committed(c: aloft_store::Commit) -> Result<(), AwsError> {
+    c.await.map_err(internal)
+}
+
+/// The ISO 8601 timestamp S3 uses in XML documents.
+pub fn iso(ms: i64) -> String {
+    aloft_core::clock::iso8601_millis(ms)
+}
+
+/// Fuzzing hooks for parsers private to the handlers.
+pub(crate) fn fuzz_documents(data: &[u8]) {
+    objects::fuzz_delete_document(data);
+    multipart::fuzz_complete_document(data);
+}
+
+pub(crate) fn fuzz_request_parts(s: &str) {
+    let _ = objects::parse_copy_source(s);
+    let _ = object_input::parse_tagging_header(s);
+    let _ = objects::check_version_id(s);
+}
+
+pub(crate) async fn fuzz_post_form(boundary: &str, body: bytes::Bytes) {
+    let mut r = form::FormReader::new(full(body), boundary);
+    if let Ok((_, Some(_))) = r.fields().await {
+        use http_body_util::BodyExt;
+        let _ = r.file_body().collect().await;
+    }
+}

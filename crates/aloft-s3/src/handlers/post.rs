@@ -1,0 +1,222 @@
+//! Browser POST uploads: the multipart/form-data form, its policy (aloft-sigv4's checks), the
+//! `${filename}` key, and the success status/redirect S3 answers with.
+
+use aloft_core::AwsError;
+use aloft_core::body::Response;
+use aloft_sigv4::post_policy::PostPolicy;
+use serde::Serialize;
+
+use super::Call;
+use super::form::FormReader;
+use super::objects::{NewObject, parse_tagging_header, write_object};
+use crate::S3;
+use crate::bodies::IngestOptions;
+use crate::checksums::Algo;
+use crate::domain::model::{Checksum, ObjectMeta};
+use crate::error::S3Error;
+use crate::xml::Resp;
+
+#[derive(Serialize)]
+struct PostResponse {
+    #[serde(rename = "Location")]
+    location: String,
+    #[serde(rename = "Bucket")]
+    bucket: String,
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "ETag")]
+    etag: String,
+}
+
+fn policy_error(e: &aloft_sigv4::post_policy::PolicyError) -> AwsError {
+    let doc = e.s3();
+    let mut err = AwsError::new(doc.code, doc.status, doc.message);
+    for (k, v) in doc.fields {
+        err = err.with_field(k, v);
+    }
+    err
+}
+
+pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
+    s3.bucket(&call.bucket)?;
+    let ct = call.header("content-type").unwrap_or_default().to_string();
+    let Some(boundary) = ct
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_string())
+        .filter(|_| ct.starts_with("multipart/form-data"))
+    else {
+        return Err(S3Error::PreconditionFailed
+            .msg("Bucket POST must be of the enclosure-type multipart/form-data")
+            .with_field(
+                "Condition",
+                "Bucket POST must be of the enclosure-type multipart/form-data",
+            ));
+    };
+    let mut form = FormReader::new(call.take_body(), &boundary);
+    let (fields, file) = form.fields().await?;
+    let file = file.ok_or_else(|| {
+        AwsError::new(
+            "InvalidArgument",
+            400,
+            "POST requires exactly one file upload per request.",
+        )
+        .with_field("ArgumentName", "file")
+    })?;
+    let text = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| String::from_utf8_lossy(&f.value).into_owned())
+    };
+    let filename = file.filename.clone().unwrap_or_default();
+    let key = text("key")
+        .ok_or_else(|| AwsError::new("InvalidArgument", 400, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.").with_field("ArgumentName", "key"))?
+        .replace("${filename}", &filename);
+    crate::domain::names::check_key(&key)?;
+    let mut plain: Vec<(String, String)> = fields
+        .iter()
+        .filter(|f| !f.name.eq_ignore_ascii_case("key"))
+        .map(|f| {
+            (
+                f.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(&f.value).into_owned(),
+            )
+        })
+        .collect();
+    plain.push(("key".into(), key.clone()));
+    plain.push(("bucket".into(), call.bucket.clone()));
+    // Without a policy the form is an anonymous upload (allowed until identity lands).
+    let mut policy = None;
+    if let Some(p) = text("policy") {
+        {
+            let parsed = PostPolicy::parse(&p).map_err(|e| policy_error(&e))?;
+            let refs: Vec<(&str, &str)> = plain
+                .iter()
+                // SigV2 forms sign with these two; like x-amz-signature they are not policy-checked.
+                .filter(|(n, _)| n != "policy" && n != "awsaccesskeyid" && n != "signature")
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            parsed
+                .check(&refs, aloft_core::clock::now_millis())
+                .map_err(|e| policy_error(&e))?;
+            policy = Some(parsed);
+        }
+    }
+    let mut meta = ObjectMeta {
+        content_type: text("content-type").or_else(|| file.content_type.clone()),
+        content_disposition: text("content-disposition"),
+        cache_control: text("cache-control"),
+        content_encoding: text("content-encoding"),
+        expires: text("expires"),
+        ..Default::default()
+    };
+    for (n, v) in &plain {
+        if let Some(k) = n.strip_prefix("x-amz-meta-") {
+            meta.user.push((k.to_string(), v.clone()));
+        }
+    }
+    if let Some(t) = text("tagging") {
+        let tagging: crate::domain::config::Tagging = crate::xml::from_xml(t.as_bytes())?;
+        let pairs: Vec<(String, String)> = tagging
+            .tag_set
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect();
+        super::objects::validate_tags(&pairs)?;
+        meta.tags = pairs;
+    } else if let Some(t) = text("x-amz-tagging") {
+        meta.tags = parse_tagging_header(&t)?;
+    }
+    meta.acl = text("acl");
+    // The policy's content-length-range bounds the stream; S3's own POST limit is 5 GB.
+    let max = policy
+        .as_ref()
+        .and_then(PostPolicy::content_length_range)
+        .map_or(super::MAX_PUT, |(_, max)| max.min(super::MAX_PUT));
+    let got = s3
+        .bodies
+        .ingest(
+            form.file_body(),
+            IngestOptions {
+                algo: Some(Algo::CRC64NVME),
+                content_sha256: None,
+                chunked: None,
+                max,
+            },
+        )
+        .await
+        .map_err(|e| {
+            if e.code == "IncompleteBody" {
+                S3Error::MalformedPOSTRequest.err()
+            } else if e.code == "EntityTooLarge" {
+                match policy
+                    .as_ref()
+                    .map(|p| p.check_length(max.saturating_add(1)))
+                {
+                    Some(Err(pe)) => policy_error(&pe),
+                    _ => e,
+                }
+            } else {
+                e
+            }
+        })?;
+    if let Some(p) = &policy
+        && let Err(e) = p.check_length(got.size)
+    {
+        let mut ids = Vec::new();
+        got.data.blob_ids(&mut ids);
+        s3.bodies.remove(&ids);
+        return Err(policy_error(&e));
+    }
+    let obj = NewObject {
+        key: key.clone(),
+        etag: got.etag(),
+        size: got.size,
+        checksum: got.checksum.clone().map(|(algo, value)| Checksum {
+            algo,
+            value,
+            composite: false,
+        }),
+        data: got.data,
+        meta,
+        parts: None,
+        completes: None,
+    };
+    let (v, versioning) =
+        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Post", None).await?;
+    let location = format!("{}/{}/{}", call.ctx.base_url, call.bucket, key);
+    let mut r =
+        super::objects::write_headers(Resp::new(204), &v, versioning).header("location", &location);
+    if let Some(redirect) = text("success_action_redirect").or_else(|| text("redirect")) {
+        let sep = if redirect.contains('?') { '&' } else { '?' };
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let target = format!(
+            "{redirect}{sep}bucket={}&key={}&etag={}",
+            enc(&call.bucket),
+            enc(&key),
+            enc(&v.quoted_etag())
+        );
+        return Ok(r.status(303).header("location", target).empty());
+    }
+    match text("success_action_status").as_deref() {
+        Some("200") => Ok(r.status(200).empty()),
+        Some("201") => Ok(r.status(201).xml(
+            "PostResponse",
+            &PostResponse {
+                location,
+                bucket: call.bucket.clone(),
+                key,
+                etag: v.quoted_etag(),
+            },
+        )),
+        _ => {
+            r = r.status(204);
+            Ok(r.empty())
+        }
+    }
+}

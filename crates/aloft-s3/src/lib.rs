@@ -1,0 +1,213 @@
+//! S3 for application developers: buckets, objects (streamed both ways), listing, multipart,
+//! versioning, presigned URLs and POST uploads, tagging, CORS, websites, lifecycle expiry and
+//! event notifications, with AWS's errors.
+//!
+//! `start` loads state from the journal, collects orphaned blobs and spawns the lifecycle
+//! sweeper. Requests go `routes` (bucket, key, operation) → `handlers::*` → `domain`.
+
+pub mod bodies;
+pub mod checksums;
+pub mod domain;
+pub mod error;
+mod events;
+pub mod fuzzing;
+mod handlers;
+pub mod routes;
+pub mod store;
+mod workers;
+pub mod xml;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use aloft_core::body::Response;
+use aloft_core::{AwsError, AwsRequest, Service, ServiceContext, ServiceSpec};
+use aloft_events::Targets;
+use aloft_store::Store;
+use async_trait::async_trait;
+
+use crate::bodies::BodyStore;
+use crate::domain::model::Bucket;
+use crate::error::{internal, no_such_bucket};
+
+/// Starts S3: loads its state, collects orphaned bodies, spawns the lifecycle sweeper.
+pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    S3::open(ctx).await
+}
+
+static SPEC: ServiceSpec = ServiceSpec {
+    name: "s3",
+    signing_names: &["s3"],
+    target_prefixes: &[],
+    host_labels: &["s3", "s3-website"],
+    path_prefixes: &[],
+    unsigned_actions: &[],
+};
+
+pub type BucketCell = Arc<RwLock<Bucket>>;
+
+/// The S3 service.
+pub struct S3 {
+    buckets: RwLock<HashMap<String, BucketCell>>,
+    store: Arc<dyn Store>,
+    bodies: BodyStore,
+    targets: Arc<Targets>,
+    seq: AtomicU64,
+    sweeper: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The last notifications sent (target ARN, payload), for `/_aloft/s3/notifications`.
+    sent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
+}
+
+const SENT_KEPT: usize = 200;
+
+impl S3 {
+    pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+        Self::open(ctx).await
+    }
+
+    pub async fn open(ctx: &ServiceContext) -> Arc<S3> {
+        let durable = ctx.store.is_durable();
+        let dir = ctx.blobs.dir().join("s3");
+        let bodies = BodyStore::new(dir, durable).unwrap_or_else(|e| {
+            tracing::error!("s3: cannot create its blob directory: {e}");
+            BodyStore::new(
+                std::env::temp_dir().join(format!("aloft-s3-{}", std::process::id())),
+                false,
+            )
+            .expect("a temp directory for S3 bodies")
+        });
+        let loaded = match store::load(ctx.store.as_ref()) {
+            Ok((loaded, live)) => {
+                // Bodies written but never committed (a crash between the two) are orphans.
+                bodies.collect_orphans(&live);
+                loaded
+            }
+            Err(e) => {
+                // Never collect on a failed load: every body would look orphaned.
+                tracing::error!("s3: cannot load its state: {e}");
+                Default::default()
+            }
+        };
+        let seq = store::max_seq(&loaded) + 1;
+        let s3 = Arc::new(S3 {
+            buckets: RwLock::new(
+                loaded
+                    .into_iter()
+                    .map(|(k, v)| (k, Arc::new(RwLock::new(v))))
+                    .collect(),
+            ),
+            store: ctx.store.clone(),
+            bodies,
+            targets: ctx.targets.clone(),
+            seq: AtomicU64::new(seq),
+            sweeper: tokio::sync::Mutex::new(None),
+            sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        });
+        let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
+        *s3.sweeper.lock().await = Some(handle);
+        s3
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn record_sent(&self, deliveries: &[(String, serde_json::Value)]) {
+        if let Ok(mut q) = self.sent.lock() {
+            for (arn, payload) in deliveries {
+                if q.len() == SENT_KEPT {
+                    q.pop_front();
+                }
+                q.push_back(serde_json::json!({"target": arn, "payload": payload}));
+            }
+        }
+    }
+
+    pub(crate) fn bucket(&self, name: &str) -> Result<BucketCell, AwsError> {
+        self.buckets
+            .read()
+            .map_err(internal)?
+            .get(name)
+            .cloned()
+            .ok_or_else(|| no_such_bucket(name))
+    }
+
+    pub(crate) fn bucket_names(&self) -> Vec<BucketCell> {
+        self.buckets
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Service for S3 {
+    fn spec(&self) -> &'static ServiceSpec {
+        &SPEC
+    }
+
+    async fn handle(&self, req: AwsRequest) -> Response {
+        handlers::handle(self, req).await
+    }
+
+    async fn internal(&self, _req: AwsRequest, path: &str) -> Option<Response> {
+        match path.trim_matches('/') {
+            "lifecycle/sweep" => {
+                let n = workers::sweep(self).await;
+                Some(handlers::json_response(serde_json::json!({"expired": n})))
+            }
+            "notifications" => {
+                let sent: Vec<serde_json::Value> = self
+                    .sent
+                    .lock()
+                    .map(|q| q.iter().cloned().collect())
+                    .unwrap_or_default();
+                Some(handlers::json_response(
+                    serde_json::json!({"notifications": sent}),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    async fn reset(&self) {
+        let all: Vec<BucketCell> = match self.buckets.write() {
+            Ok(mut m) => m.drain().map(|(_, v)| v).collect(),
+            Err(_) => return,
+        };
+        let mut blobs = Vec::new();
+        for cell in all {
+            if let Ok(b) = cell.read() {
+                for v in b.objects.values().flatten() {
+                    v.data.blob_ids(&mut blobs);
+                }
+                for u in b.uploads.values() {
+                    for p in u.parts.values() {
+                        p.data.blob_ids(&mut blobs);
+                    }
+                }
+            }
+        }
+        for ns in [store::BUCKETS, store::OBJECTS, store::UPLOADS, store::PARTS] {
+            if let Err(e) = self.store.clear(ns, b"").await {
+                tracing::error!("s3 reset: {e}");
+            }
+        }
+        self.bodies.remove(&blobs);
+        if let Ok(mut q) = self.sent.lock() {
+            q.clear();
+        }
+    }
+
+    async fn shutdown(&self) {
+        if let Some(h) = self.sweeper.lock().await.take() {
+            h.abort();
+        }
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let n = self.buckets.read().map(|m| m.len()).unwrap_or(0);
+        serde_json::json!({"state": "running", "buckets": n, "durable": self.store.is_durable()})
+    }
+}

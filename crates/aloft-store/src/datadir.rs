@@ -1,0 +1,130 @@
+//! The `--data-dir` marker: which on-disk format a data directory holds, checked before use.
+//!
+//! `FORMAT` names the layout of the whole directory (`meta.redb`'s key encoding and table,
+//! `blobs/`). A build refuses a directory from a newer format rather than misreading it, and
+//! refuses a non-empty directory without a marker so that `--data-dir ~` cannot scatter files.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::journal::StoreError;
+
+/// The data directory format this build writes, and the newest it reads.
+pub const DATA_FORMAT: u32 = 1;
+
+const MARKER: &str = "FORMAT";
+const HEADER: &str = "aloft data directory";
+
+/// Makes `dir` an Aloft data directory of the current format, or checks that it is one this
+/// build can read. Returns the format found (older formats are for future migrations).
+pub(crate) fn prepare(dir: &Path) -> Result<u32, StoreError> {
+    let shown = dir.display();
+    let io = |what: &str, e: io::Error| StoreError::DataDir(format!("{what} {shown}: {e}"));
+    fs::create_dir_all(dir).map_err(|e| io("cannot create data directory", e))?;
+    let marker = dir.join(MARKER);
+    match fs::read_to_string(&marker) {
+        Ok(text) => {
+            let found = parse(&text).ok_or_else(|| {
+                StoreError::DataDir(format!(
+                    "{} is not an Aloft data directory marker (expected `{HEADER}` and `format = N`)",
+                    marker.display()
+                ))
+            })?;
+            if found > DATA_FORMAT {
+                return Err(StoreError::DataDir(format!(
+                    "data directory {shown} was written by a newer Aloft (data format {found}); \
+                     this build reads format {DATA_FORMAT} or older. Use a newer aloft, or \
+                     another --data-dir"
+                )));
+            }
+            Ok(found)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut entries = fs::read_dir(dir).map_err(|e| io("cannot read data directory", e))?;
+            if entries.next().is_some() {
+                return Err(StoreError::DataDir(format!(
+                    "data directory {shown} is not empty and has no {MARKER} file, so it is not \
+                     an Aloft data directory; give an empty or new directory"
+                )));
+            }
+            write_marker(dir).map_err(|e| io("cannot write the format marker in", e))?;
+            Ok(DATA_FORMAT)
+        }
+        Err(e) => Err(io("cannot read the format marker in", e)),
+    }
+}
+
+fn parse(text: &str) -> Option<u32> {
+    let mut lines = text.lines();
+    if lines.next()?.trim() != HEADER {
+        return None;
+    }
+    lines.find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == "format").then(|| v.trim().parse().ok())?
+    })
+}
+
+/// Written to a temporary name, synced and renamed, so a crash never leaves a torn marker.
+fn write_marker(dir: &Path) -> io::Result<()> {
+    let tmp = dir.join(format!("{MARKER}.tmp"));
+    let mut f = fs::File::create(&tmp)?;
+    writeln!(f, "{HEADER}\nformat = {DATA_FORMAT}")?;
+    f.sync_all()?;
+    fs::rename(&tmp, dir.join(MARKER))?;
+    sync_dir(dir)
+}
+
+/// Makes a directory's entries (new names, renames) durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tempdir::TempDir;
+
+    #[test]
+    fn a_new_directory_gets_the_current_format() {
+        let d = TempDir::new("datadir-test").unwrap();
+        let dir = d.path().join("data");
+        assert_eq!(prepare(&dir).unwrap(), DATA_FORMAT);
+        assert_eq!(prepare(&dir).unwrap(), DATA_FORMAT);
+        assert!(dir.join(MARKER).exists());
+        assert!(!dir.join("FORMAT.tmp").exists());
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_with_a_clear_message() {
+        let d = TempDir::new("datadir-test").unwrap();
+        fs::write(d.path().join(MARKER), "aloft data directory\nformat = 99\n").unwrap();
+        let err = prepare(d.path()).unwrap_err().to_string();
+        assert!(err.contains("newer Aloft (data format 99)"), "{err}");
+        assert!(
+            err.contains(&format!("reads format {DATA_FORMAT}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_directory_is_refused() {
+        let d = TempDir::new("datadir-test").unwrap();
+        fs::write(d.path().join("notes.txt"), "mine").unwrap();
+        let err = prepare(d.path()).unwrap_err().to_string();
+        assert!(err.contains("not empty and has no FORMAT file"), "{err}");
+        fs::write(d.path().join(MARKER), "something else\n").unwrap();
+        let err = prepare(d.path()).unwrap_err().to_string();
+        assert!(err.contains("not an Aloft data directory marker"), "{err}");
+    }
+
+    #[test]
+    fn the_marker_parser_is_strict_about_the_header_only() {
+        assert_eq!(parse("aloft data directory\nformat = 1\n"), Some(1));
+        assert_eq!(parse("aloft data directory\n# note\nformat=3"), Some(3));
+        assert_eq!(parse("aloft data directory\nformat = x"), None);
+        assert_eq!(parse("format = 1"), None);
+        assert_eq!(parse(""), None);
+    }
+}
