@@ -1,4 +1,4 @@
-//! A mapping template and a request body (split at the first NUL byte), rendered as API
+//! An API Gateway mapping template and a request body (split at the first NUL byte), rendered as API
 //! Gateway renders them: must return Ok or Err, never panic, hang or blow up memory.
 #![no_main]
 
