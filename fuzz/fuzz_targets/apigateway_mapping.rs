@@ -1,5 +1,5 @@
-//! An API Gateway mapping template and a request body (split at the first NUL byte), rendered as API
-//! Gateway renders them: must return Ok or Err, never panic, hang or blow up memory.
+//! An API Gateway mapping template and a request body (split at the first NUL byte), rendered
+//! as API Gateway renders them: Ok or Err, never a panic, a hang or a memory blow-up.
 #![no_main]
 
 use aloft_apigateway::invoke::mapping::{Params, render};

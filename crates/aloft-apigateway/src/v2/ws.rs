@@ -129,8 +129,7 @@ impl Session {
     }
 }
 
-fn error_response(op: &str, e: &AwsError, rid: &str) -> Response {
-    let _ = op;
+fn error_response(e: &AwsError, rid: &str) -> Response {
     let model = aloft_model::get("apigatewaymanagementapi").expect("management model");
     aloft_core::body::from_bytes(aloft_protocol::encode_error(
         model,
@@ -643,7 +642,6 @@ impl ApiGateway {
             "DELETE" => "DeleteConnection",
             _ => {
                 return error_response(
-                    "",
                     &AwsError::new("ForbiddenException", 403, "Forbidden"),
                     &rid,
                 );
@@ -662,7 +660,7 @@ impl ApiGateway {
             })
         };
         let Some((connected, active, ip, ua, _stage)) = known else {
-            return error_response(op, &gone(id), &rid);
+            return error_response(&gone(id), &rid);
         };
         let model = aloft_model::get("apigatewaymanagementapi").expect("management model");
         let out = match op {
@@ -674,10 +672,10 @@ impl ApiGateway {
                     .await
                 {
                     Ok(d) => d,
-                    Err(e) => return error_response(op, &e, &rid),
+                    Err(e) => return error_response(&e, &rid),
                 };
                 if !self.send_to(id, &data) {
-                    return error_response(op, &gone(id), &rid);
+                    return error_response(&gone(id), &rid);
                 }
                 Value::Null
             }
