@@ -231,3 +231,27 @@ def test_replay_errors(events):
     with pytest.raises(ClientError) as e:
         events.cancel_replay(ReplayName="none")
     assert code(e)[0] == "ResourceNotFoundException"
+
+
+def test_archived_events_survive_restart(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path)
+    ev = a.client("events")
+    ev.create_archive(ArchiveName="kept", EventSourceArn=BUS, EventPattern=json.dumps({"source": ["shop"]}))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    put(ev, 1, now - timedelta(minutes=5))
+    put(ev, 2, now - timedelta(minutes=4))
+    before = ev.describe_archive(ArchiveName="kept")
+    assert before["EventCount"] == 2
+    a.stop()
+    b = aloft_factory(data_dir=tmp_path)
+    ev = b.client("events")
+    after = ev.describe_archive(ArchiveName="kept")
+    assert (after["EventCount"], after["SizeBytes"]) == (2, before["SizeBytes"])
+    put(ev, 3, now - timedelta(minutes=3))
+    assert ev.describe_archive(ArchiveName="kept")["EventCount"] == 3
+    ev.delete_archive(ArchiveName="kept")
+    b.stop()
+    c = aloft_factory(data_dir=tmp_path)
+    with pytest.raises(ClientError) as e:
+        c.client("events").describe_archive(ArchiveName="kept")
+    assert code(e)[0] == "ResourceNotFoundException"
