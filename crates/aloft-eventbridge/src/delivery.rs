@@ -32,18 +32,22 @@ impl EventBridge {
             )));
         }
         let mut out = Vec::new();
+        let mut commits = Vec::new();
         let mut failed = 0;
         for e in entries {
             match self.build_event(ctx, &e) {
                 Ok((bus, event)) => {
                     out.push(json!({"EventId": event["id"]}));
-                    self.route(&ctx.account_id, &ctx.region, &bus, event);
+                    commits.extend(self.route(&ctx.account_id, &ctx.region, &bus, event));
                 }
                 Err((code, msg)) => {
                     failed += 1;
                     out.push(json!({"ErrorCode": code, "ErrorMessage": msg}));
                 }
             }
+        }
+        for c in commits {
+            crate::commit(c).await?;
         }
         Ok(json!({"FailedEntryCount": failed, "Entries": out}))
     }
@@ -100,8 +104,30 @@ impl EventBridge {
         ))
     }
 
-    /// Sends `event` to the targets of every enabled rule of the bus whose pattern matches.
-    pub(crate) fn route(self: &Arc<Self>, account: &str, region: &str, bus: &str, event: Value) {
+    /// Archives `event` and sends it to the targets of every enabled rule of the bus whose
+    /// pattern matches; the returned commit journals the archived copies.
+    pub(crate) fn route(
+        self: &Arc<Self>,
+        account: &str,
+        region: &str,
+        bus: &str,
+        event: Value,
+    ) -> Option<aloft_store::Commit> {
+        let c = self.archive_event(account, region, bus, &event);
+        self.route_to(account, region, bus, event, None);
+        c
+    }
+
+    /// Sends `event` to the matching enabled rules of the bus, only those in `only` when given
+    /// and non-empty (a replay's FilterArns).
+    pub(crate) fn route_to(
+        self: &Arc<Self>,
+        account: &str,
+        region: &str,
+        bus: &str,
+        event: Value,
+        only: Option<&[String]>,
+    ) {
         let rules: Vec<Rule> = self
             .state
             .lock()
@@ -110,6 +136,7 @@ impl EventBridge {
             .filter(|r| {
                 r.enabled && r.account == account && r.region == region && r.bus_name == bus
             })
+            .filter(|r| only.is_none_or(|o| o.is_empty() || o.contains(&r.arn)))
             .filter(|r| {
                 r.event_pattern
                     .as_deref()

@@ -10,6 +10,7 @@ pub enum Code {
     ValidationException,
     LimitExceededException,
     UnknownOperationException,
+    IllegalStatusException,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,7 @@ impl From<EbError> for AwsError {
             Code::ValidationException => "ValidationException",
             Code::LimitExceededException => "LimitExceededException",
             Code::UnknownOperationException => "UnknownOperationException",
+            Code::IllegalStatusException => "IllegalStatusException",
         };
         AwsError::new(code, 400, e.message)
     }

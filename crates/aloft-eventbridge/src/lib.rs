@@ -3,8 +3,10 @@
 //! targets reached through `ctx.targets` with Input/InputPath/InputTransformer, and a
 //! `Target` for `events` ARNs so other services (and rules) can put events on a bus.
 
+pub mod archives;
 pub mod delivery;
 pub mod error;
+pub mod replays;
 pub mod rules;
 pub mod schedule;
 pub mod state;
@@ -86,6 +88,15 @@ impl EventBridge {
             "ListTargetsByRule" => self.list_targets_by_rule(ctx, input).await,
             "PutEvents" => self.put_events(ctx, input).await,
             "TestEventPattern" => self.test_event_pattern(ctx, input).await,
+            "CreateArchive" => self.create_archive(ctx, input).await,
+            "DescribeArchive" => self.describe_archive(ctx, input).await,
+            "ListArchives" => self.list_archives(ctx, input).await,
+            "UpdateArchive" => self.update_archive(ctx, input).await,
+            "DeleteArchive" => self.delete_archive(ctx, input).await,
+            "StartReplay" => self.start_replay(ctx, input).await,
+            "DescribeReplay" => self.describe_replay(ctx, input).await,
+            "ListReplays" => self.list_replays(ctx, input).await,
+            "CancelReplay" => self.cancel_replay(ctx, input).await,
             "TagResource" => self.tag_resource(input, false).await,
             "UntagResource" => self.tag_resource(input, true).await,
             "ListTagsForResource" => self.list_tags_for_resource(input).await,
@@ -161,7 +172,10 @@ impl Target for BusTarget {
             })
         };
         let id = event["id"].clone();
-        self.0.route(a.account, a.region, &bus, event);
+        if let Some(c) = self.0.route(a.account, a.region, &bus, event) {
+            c.await
+                .map_err(|e| AwsError::internal(format!("Storage failure: {e}")))?;
+        }
         let mut info = serde_json::Map::new();
         info.insert("EventId".into(), id);
         Ok(Delivered {

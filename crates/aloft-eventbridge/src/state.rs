@@ -45,6 +45,8 @@ pub struct Rule {
 pub struct Maps {
     pub buses: HashMap<String, Bus>,
     pub rules: HashMap<String, Rule>,
+    pub archives: HashMap<String, crate::archives::Archive>,
+    pub replays: HashMap<String, crate::replays::Replay>,
 }
 
 pub struct State {
@@ -87,6 +89,7 @@ impl State {
                 m.rules.insert(r.arn.clone(), r);
             }
         }
+        crate::archives::load(&mut m, self.store.as_ref());
     }
 
     pub fn save_bus(&self, b: &Bus) -> Commit {
@@ -97,7 +100,11 @@ impl State {
         self.put(NS_RULES, &r.arn, r)
     }
 
-    fn put<T: Serialize>(&self, ns: &str, arn: &str, v: &T) -> Commit {
+    pub(crate) fn store(&self) -> Option<&dyn Store> {
+        self.durable.then_some(self.store.as_ref())
+    }
+
+    pub(crate) fn put<T: Serialize>(&self, ns: &str, arn: &str, v: &T) -> Commit {
         if !self.durable {
             return Commit::done();
         }
@@ -120,6 +127,13 @@ impl State {
             let mut m = self.lock();
             m.buses.clear();
             m.rules.clear();
+            m.archives.clear();
+            m.replays.clear();
+        }
+        for ns in crate::archives::NAMESPACES {
+            if self.store.clear(ns, b"").await.is_err() {
+                tracing::warn!("events: reset could not clear {ns}");
+            }
         }
         let a = self.store.clear(NS_BUSES, b"");
         let b = self.store.clear(NS_RULES, b"");
