@@ -1,21 +1,30 @@
 //! API Gateway: the REST API control plane (rest-json, `apigateway` 2015-07-09) and invocation
 //! of deployed stages, with VTL mapping templates, models, request validators, API keys and
-//! usage plans, gateway responses, and MOCK, HTTP, HTTP_PROXY, AWS and AWS_PROXY integrations.
+//! usage plans, gateway responses, authorizers, response caching, access logs, and MOCK, HTTP,
+//! HTTP_PROXY, AWS and AWS_PROXY integrations; HTTP and WebSocket APIs (`apigatewayv2` under
+//! `/v2/`, and the `@connections` management API) in [`v2`].
 //!
-//! - [`handlers`]: one module per resource family of the control plane.
+//! - [`handlers`]: one module per resource family of the REST control plane.
 //! - [`invoke`]: requests to `{id}.execute-api.localhost/{stage}/...`,
-//!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`.
-//! - [`model`]: the resources as stored and as the API returns them.
+//!   `/restapis/{id}/{stage}/_user_request_/...` and `/_aws/execute-api/{id}/{stage}/...`;
+//!   the API id decides whether a REST, HTTP or WebSocket API answers.
+//! - [`model`]: the REST resources as stored and as the API returns them.
+//! - [`openapi`]: OpenAPI import and export for REST APIs; [`jwt`]: token checks shared by
+//!   Cognito and JWT authorizers; [`access_log`]: stage access logs to CloudWatch Logs.
 
+pub mod access_log;
 pub mod error;
 pub mod handlers;
 pub mod invoke;
+pub mod jwt;
 pub mod model;
+pub mod openapi;
 pub mod patch;
 pub mod schema;
+pub mod v2;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use aloft_core::{AwsRequest, RequestContext, Response, Service, ServiceContext, ServiceSpec};
 use aloft_protocol::{AwsError, Protocol};
@@ -56,6 +65,9 @@ pub struct State {
     pub api_keys: HashMap<String, ApiKey>,
     pub value_index: HashMap<String, String>,
     pub plans: HashMap<String, UsagePlan>,
+    /// `account/region/id` → HTTP or WebSocket API; `v2_index`: id → key.
+    pub v2: HashMap<String, v2::HttpApi>,
+    pub v2_index: HashMap<String, String>,
 }
 
 pub struct ApiGateway {
@@ -64,6 +76,11 @@ pub struct ApiGateway {
     pub(crate) limits: invoke::limits::Limiter,
     pub(crate) http: invoke::http::Client,
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
+    pub(crate) jwks: jwt::KeyCache,
+    pub(crate) response_cache: invoke::cache::Cache,
+    pub(crate) connections: v2::ws::Connections,
+    /// WebSocket connections outlive the request that opened them and need the service.
+    pub(crate) me: Weak<ApiGateway>,
 }
 
 fn load<T: serde::de::DeserializeOwned>(ctx: &ServiceContext, ns: &str) -> Vec<(String, T)> {
@@ -95,12 +112,20 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
     for (k, plan) in load::<UsagePlan>(ctx, NS_PLANS) {
         state.plans.insert(k, plan);
     }
-    Arc::new(ApiGateway {
+    for (k, api) in load::<v2::HttpApi>(ctx, v2::NS_V2) {
+        state.v2_index.insert(api.info.api_id.clone(), k.clone());
+        state.v2.insert(k, api);
+    }
+    Arc::new_cyclic(|me| ApiGateway {
+        me: me.clone(),
+        connections: v2::ws::Connections::default(),
         state: Mutex::new(state),
         ctx: ctx.clone(),
         limits: invoke::limits::Limiter::default(),
         http: invoke::http::Client::new(),
         authorizer_cache: invoke::authorizers::Cache::default(),
+        jwks: jwt::KeyCache::default(),
+        response_cache: invoke::cache::Cache::default(),
     })
 }
 
@@ -169,7 +194,10 @@ impl ApiGateway {
     }
 
     async fn control(&self, mut req: AwsRequest) -> Response {
-        let model = aloft_model::get("apigateway").expect("apigateway model");
+        // HTTP and WebSocket APIs share the signing name; their API lives under `/v2/`.
+        let v2 = req.path().starts_with("/v2/");
+        let model = aloft_model::get(if v2 { "apigatewayv2" } else { "apigateway" })
+            .expect("apigateway models");
         let rid = req.ctx.request_id.clone();
         let body = match req
             .bytes(BODY_LIMIT, || {
@@ -191,7 +219,11 @@ impl ApiGateway {
             Ok(c) => c,
             Err(rej) => return aloft_core::body::from_bytes(rej.response(model, &rid)),
         };
-        let result = handlers::dispatch(self, &req.ctx, call.operation, call.input).await;
+        let result = if v2 {
+            v2::handlers::dispatch(self, &req.ctx, call.operation, call.input).await
+        } else {
+            handlers::dispatch(self, &req.ctx, call.operation, call.input).await
+        };
         let resp = match result {
             Ok(out) => {
                 aloft_protocol::encode_output(model, call.operation, call.protocol, &out, &rid)
@@ -217,7 +249,20 @@ impl Service for ApiGateway {
 
     async fn handle(&self, req: AwsRequest) -> Response {
         match invoke::target(&req) {
-            Some(target) => self.invoke(req, target).await,
+            Some(target) => {
+                let websocket = {
+                    let st = self.lock();
+                    st.v2_index
+                        .get(&target.api_id)
+                        .and_then(|k| st.v2.get(k))
+                        .map(v2::HttpApi::is_websocket)
+                };
+                match websocket {
+                    Some(true) => self.invoke_websocket(req, target).await,
+                    Some(false) => self.invoke_http_api(req, target).await,
+                    None => self.invoke(req, target).await,
+                }
+            }
             None => self.control(req).await,
         }
     }
@@ -226,17 +271,32 @@ impl Service for ApiGateway {
         let commits = {
             let mut st = self.lock();
             *st = State::default();
-            [NS_APIS, NS_KEYS, NS_PLANS].map(|ns| self.ctx.store.clear(ns, b""))
+            [NS_APIS, NS_KEYS, NS_PLANS, v2::NS_V2].map(|ns| self.ctx.store.clear(ns, b""))
         };
         for c in commits {
             let _ = c.await;
         }
         self.limits.reset();
         self.authorizer_cache.reset();
+        self.jwks.reset();
+        self.response_cache.reset();
+        self.connections.reset();
+    }
+
+    /// Open WebSocket connections are told the endpoint is going away (1001).
+    async fn shutdown(&self) {
+        self.connections.reset();
     }
 
     fn status(&self) -> Value {
         let st = self.lock();
-        serde_json::json!({"state": "running", "restApis": st.apis.len()})
+        let websockets = st.v2.values().filter(|a| a.is_websocket()).count();
+        serde_json::json!({
+            "state": "running",
+            "restApis": st.apis.len(),
+            "httpApis": st.v2.len() - websockets,
+            "webSocketApis": websockets,
+            "connections": self.connections.count(),
+        })
     }
 }

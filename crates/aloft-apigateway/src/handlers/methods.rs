@@ -308,7 +308,7 @@ struct PutIntegrationInput {
     timeout_in_millis: Option<i64>,
 }
 
-fn check_integration(i: &Integration) -> Result<()> {
+pub(crate) fn check_integration(i: &Integration) -> Result<()> {
     match i.kind.as_str() {
         "MOCK" => {}
         "HTTP" | "HTTP_PROXY" | "AWS" | "AWS_PROXY" => {

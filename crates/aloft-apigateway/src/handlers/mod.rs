@@ -4,6 +4,7 @@ pub mod deployments;
 pub mod keys;
 pub mod methods;
 pub mod models;
+pub mod openapi;
 pub mod restapis;
 
 use aloft_core::RequestContext;
@@ -20,6 +21,9 @@ pub(crate) async fn dispatch(
 ) -> Result<Value> {
     match op {
         "CreateRestApi" => restapis::create_rest_api(gw, ctx, &input).await,
+        "ImportRestApi" => openapi::import_rest_api(gw, ctx, &input).await,
+        "PutRestApi" => openapi::put_rest_api(gw, ctx, &input).await,
+        "GetExport" => openapi::get_export(gw, ctx, &input),
         "GetRestApi" => restapis::get_rest_api(gw, ctx, &input),
         "GetRestApis" => restapis::get_rest_apis(gw, ctx),
         "UpdateRestApi" => restapis::update_rest_api(gw, ctx, &input).await,
@@ -54,6 +58,23 @@ pub(crate) async fn dispatch(
         "GetStages" => deployments::get_stages(gw, ctx, &input),
         "UpdateStage" => deployments::update_stage(gw, ctx, &input).await,
         "DeleteStage" => deployments::delete_stage(gw, ctx, &input).await,
+        "FlushStageCache" => {
+            let (api, stage) = (s(&input, "restApiId")?, s(&input, "stageName")?);
+            gw.read_api(ctx, api, |a| {
+                a.stages
+                    .get(stage)
+                    .map(|_| ())
+                    .ok_or_else(|| crate::error::not_found("Invalid Stage identifier specified"))
+            })?;
+            gw.response_cache.flush(api, stage);
+            Ok(json!({}))
+        }
+        "FlushStageAuthorizersCache" => {
+            let api = s(&input, "restApiId")?;
+            gw.read_api(ctx, api, |_| Ok(()))?;
+            gw.authorizer_cache.forget_api(api);
+            Ok(json!({}))
+        }
         "CreateModel" => models::create_model(gw, ctx, &input).await,
         "GetModel" => models::get_model(gw, ctx, &input),
         "GetModels" => models::get_models(gw, ctx, &input),

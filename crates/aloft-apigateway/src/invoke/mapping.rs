@@ -283,7 +283,31 @@ pub fn render(
                 .collect(),
         ),
     );
-    aloft_vtl::render(template, &ctx).map_err(|e| e.message)
+    parsed(template)?.render(&ctx).map_err(|e| e.message)
+}
+
+/// Parsed templates, per worker thread (VTL values are not `Send`): a stage renders the same
+/// few templates on every request, and parsing is most of a small template's cost.
+fn parsed(src: &str) -> Result<std::rc::Rc<aloft_vtl::Template>, String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+    const MAX_TEMPLATES: usize = 512;
+    thread_local! {
+        static TEMPLATES: RefCell<HashMap<String, Rc<aloft_vtl::Template>>> = RefCell::new(HashMap::new());
+    }
+    TEMPLATES.with(|cache| {
+        if let Some(t) = cache.borrow().get(src) {
+            return Ok(t.clone());
+        }
+        let t = Rc::new(aloft_vtl::Template::parse(src).map_err(|e| e.message)?);
+        let mut c = cache.borrow_mut();
+        if c.len() >= MAX_TEMPLATES {
+            c.clear();
+        }
+        c.insert(src.to_string(), t.clone());
+        Ok(t)
+    })
 }
 
 /// Picks the template for a content type: exact, then `application/json`, then the only one.

@@ -2,24 +2,24 @@
 //! integration → integration response → method response.
 
 pub mod authorizers;
+pub mod cache;
 pub mod http;
 pub mod lambda;
 pub mod limits;
 pub mod mapping;
+pub mod nonproxy;
+pub mod proxy;
 pub mod responses;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aloft_core::{AwsRequest, Response};
-use aloft_events::Delivery;
 use bytes::Bytes;
-use http_body_util::Full;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 use crate::ApiGateway;
-use crate::model::{Integration, IntegrationResponse, Method, Snapshot, Stage};
+use crate::model::{Method, Snapshot, Stage};
 use mapping::Params;
 use responses::GatewayError;
 
@@ -79,7 +79,7 @@ pub fn target(req: &AwsRequest) -> Option<Target> {
     })
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
@@ -137,7 +137,7 @@ fn match_resource<'a>(
     best.map(|(_, r, p)| (r, p))
 }
 
-fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
+pub(crate) fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
     let mut m: IndexMap<String, Vec<String>> = IndexMap::new();
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -157,9 +157,12 @@ struct Call {
     body: Bytes,
     context: Value,
     http_method: String,
+    region: String,
+    /// `usageIdentifierKey` from a Lambda authorizer (API key source AUTHORIZER).
+    authorizer_key: Option<String>,
 }
 
-fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
+pub(crate) fn response(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
     let mut resp = ::http::Response::new(aloft_core::body::full(body));
     *resp.status_mut() = ::http::StatusCode::from_u16(status).unwrap_or(::http::StatusCode::OK);
     for (k, v) in headers {
@@ -188,13 +191,18 @@ impl ApiGateway {
                         dep.snapshot.clone(),
                         stage.clone(),
                         k_account(&st, &target.api_id),
+                        k_region(&st, &target.api_id),
                     ))
                 })
         };
-        let Some((snap, stage, account)) = resolved else {
+        let Some((snap, stage, account, region)) = resolved else {
             let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
             return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
         };
+        let stage_log = stage
+            .access_log_settings
+            .clone()
+            .filter(|s| crate::access_log::settings(Some(s)).is_some());
         let body = match req
             .bytes(10 * 1024 * 1024, || {
                 aloft_core::AwsError::new("RequestTooLarge", 413, "Request Too Long")
@@ -246,7 +254,12 @@ impl ApiGateway {
             },
         });
         let Some((resource, path_params)) = match_resource(&snap, &target.path) else {
-            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+            let err = GatewayError::forbidden();
+            let resp = self.fail(&err, &snap, &context_base, &rid);
+            if stage_log.is_some() {
+                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
+            }
+            return resp;
         };
         let Some(method) = resource
             .resource_methods
@@ -254,7 +267,12 @@ impl ApiGateway {
             .or_else(|| resource.resource_methods.get("ANY"))
             .cloned()
         else {
-            return self.fail(&GatewayError::forbidden(), &snap, &context_base, &rid);
+            let err = GatewayError::forbidden();
+            let resp = self.fail(&err, &snap, &context_base, &rid);
+            if stage_log.is_some() {
+                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
+            }
+            return resp;
         };
         let mut context = context_base;
         context["resourceId"] = json!(resource.id);
@@ -270,29 +288,66 @@ impl ApiGateway {
             body,
             context,
             http_method: method_name,
+            region,
+            authorizer_key: None,
             stage,
             snap: snap.clone(),
         };
-        match self.run(call, &target, &req).await {
-            Ok(resp) => resp,
-            Err((err, context)) => self.fail(&err, &snap, &context, &rid),
+        let log = stage_log.is_some();
+        let (resp, context, error) = match self.run(call, &target, &req, log).await {
+            Ok((resp, context)) => (resp, context, None),
+            Err((err, context)) => (self.fail(&err, &snap, &context, &rid), context, Some(err)),
+        };
+        if log {
+            self.log_request(stage_log.as_ref(), context, &resp, error.as_ref(), &target);
         }
+        resp
+    }
+
+    /// Access log line for a REST API request (when the stage has access logging).
+    fn log_request(
+        &self,
+        settings: Option<&Value>,
+        mut context: Value,
+        resp: &Response,
+        error: Option<&GatewayError>,
+        target: &Target,
+    ) {
+        use ::http_body::Body as _;
+        context["status"] = json!(resp.status().as_u16());
+        context["responseLength"] = json!(resp.body().size_hint().exact().unwrap_or(0));
+        context["responseLatency"] = json!(0);
+        context["integrationLatency"] = json!(0);
+        if let Some(e) = error {
+            context["error"] = json!({"message": e.message, "responseType": e.kind});
+        }
+        let stream = format!("{}_{}", target.api_id, target.stage);
+        self.access_log(settings, &context, stream);
     }
 
     fn fail(&self, err: &GatewayError, snap: &Snapshot, context: &Value, rid: &str) -> Response {
         aloft_core::body::from_bytes(responses::render(err, Some(snap), context, rid))
     }
 
+    /// Runs the method; the context comes back for the access log when `log` is set.
     async fn run(
         &self,
         mut call: Call,
         target: &Target,
         req: &AwsRequest,
-    ) -> Result<Response, (GatewayError, Value)> {
+        log: bool,
+    ) -> Result<(Response, Value), (GatewayError, Value)> {
         let ctx_err = |c: &Value, e: GatewayError| (e, c.clone());
+        if let Err(e) = self.authorize(&mut call, req, target).await {
+            return Err((e, call.context));
+        }
         // API keys and usage plans.
         if call.method.api_key_required {
-            let key = call.params.header("x-api-key").map(str::to_string);
+            let key = if call.snap.info.api_key_source == "AUTHORIZER" {
+                call.authorizer_key.clone()
+            } else {
+                call.params.header("x-api-key").map(str::to_string)
+            };
             let (key_id, plan) = self
                 .check_key(key.as_deref(), &target.api_id, &target.stage)
                 .map_err(|e| ctx_err(&call.context, e))?;
@@ -357,15 +412,6 @@ impl ApiGateway {
                 ));
             }
         }
-        if call.method.authorization_type != "NONE" && call.method.authorization_type != "AWS_IAM" {
-            return Err(ctx_err(
-                &call.context,
-                GatewayError::new(
-                    "AUTHORIZER_CONFIGURATION_ERROR",
-                    "Authorizers are not supported by Aloft yet",
-                ),
-            ));
-        }
         self.validate(&call)
             .map_err(|e| ctx_err(&call.context, e))?;
         let Some(integration) = call.method.method_integration.clone() else {
@@ -374,13 +420,92 @@ impl ApiGateway {
                 GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"),
             ));
         };
-        let _ = req;
-        match integration.kind.as_str() {
+        // The cache sits behind authorization, keys and validation, in front of the
+        // integration.
+        let caching = cache::policy(&call.stage, &call.resource_path, &call.http_method);
+        let mut cache_key = None;
+        let mut refused_invalidation = false;
+        if let Some(p) = &caching {
+            let key = cache::key(
+                &target.api_id,
+                &target.stage,
+                &call.http_method,
+                &call.resource_path,
+                &integration,
+                &call.params,
+            );
+            let now = aloft_core::clock::now_millis();
+            let invalidate = call
+                .params
+                .header("cache-control")
+                .is_some_and(|v| v.replace(' ', "").contains("max-age=0"));
+            let allowed = !p.require_auth || req.ctx.signature.is_some();
+            if invalidate && !allowed {
+                if p.strategy == "FAIL_WITH_403" {
+                    return Err(ctx_err(
+                        &call.context,
+                        GatewayError::new(
+                            "ACCESS_DENIED",
+                            "User is not authorized to access this resource",
+                        ),
+                    ));
+                }
+                refused_invalidation = p.strategy == "SUCCEED_WITH_RESPONSE_HEADER";
+            }
+            if !(invalidate && allowed)
+                && let Some(hit) = self.response_cache.get(&key, now)
+            {
+                let mut resp = ::http::Response::new(aloft_core::body::full(hit.body));
+                *resp.status_mut() = hit.status;
+                *resp.headers_mut() = hit.headers;
+                if refused_invalidation {
+                    resp.headers_mut().insert(
+                        "warning",
+                        ::http::HeaderValue::from_static(
+                            "199 \"Cache-control headers were ignored because the caller was unauthorized.\"",
+                        ),
+                    );
+                }
+                return Ok((resp, if log { call.context } else { Value::Null }));
+            }
+            cache_key = Some(key);
+        }
+        let out = match integration.kind.as_str() {
             "AWS_PROXY" => self.lambda_proxy(&call, &integration).await,
             "HTTP_PROXY" => self.http_proxy(&call, &integration).await,
             _ => self.non_proxy(&call, &integration).await,
+        };
+        let out = match (out, cache_key, &caching) {
+            (Ok(resp), Some(key), Some(p)) if resp.status().is_success() => {
+                use http_body_util::BodyExt as _;
+                let (parts, body) = resp.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                self.response_cache.put(
+                    key,
+                    cache::Entry {
+                        expires: aloft_core::clock::now_millis() + p.ttl_secs * 1000,
+                        status: parts.status,
+                        headers: parts.headers.clone(),
+                        body: bytes.clone(),
+                    },
+                    aloft_core::clock::now_millis(),
+                );
+                Ok(::http::Response::from_parts(
+                    parts,
+                    aloft_core::body::full(bytes),
+                ))
+            }
+            (out, _, _) => out,
+        };
+        match out {
+            Ok(resp) if log => Ok((resp, call.context)),
+            Ok(resp) => Ok((resp, Value::Null)),
+            Err(e) => Err((e, call.context)),
         }
-        .map_err(|e| ctx_err(&call.context, e))
     }
 
     /// The key's id and the usage plan that lets it call this stage.
@@ -493,421 +618,6 @@ impl ApiGateway {
         c["resourcePath"] = json!(call.resource_path);
         c
     }
-
-    async fn lambda_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
-        let fn_arn = i
-            .uri
-            .as_deref()
-            .and_then(lambda::function_arn)
-            .map(|a| substitute_stage_vars(a, &call.stage.variables))
-            .ok_or_else(|| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
-        let binary = is_binary(&call.snap, call.params.header("content-type"));
-        let event = lambda::event(
-            &call.resource_path,
-            call.context["path"]
-                .as_str()
-                .and_then(|p| p.split_once('/').map(|(_, r)| r))
-                .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")))
-                .as_deref()
-                .unwrap_or("/"),
-            &call.http_method,
-            &call.params,
-            &call.stage.variables,
-            Self::request_context(call),
-            &call.body,
-            binary,
-        );
-        let out = self
-            .call_lambda(&fn_arn, event.to_string().into(), call)
-            .await?;
-        if out.1 {
-            return Err(GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502));
-        }
-        let p = lambda::parse_response(&out.0).ok_or_else(|| {
-            GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502)
-        })?;
-        Ok(response(p.status, p.headers, p.body))
-    }
-
-    /// Invokes a function synchronously: (payload, failed).
-    async fn call_lambda(
-        &self,
-        arn: &str,
-        payload: Bytes,
-        call: &Call,
-    ) -> Result<(Bytes, bool), GatewayError> {
-        let (account, region) = (
-            call.context["accountId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            arn.split(':').nth(3).unwrap_or("us-east-1").to_string(),
-        );
-        let d = Delivery {
-            payload,
-            sync: true,
-            source_arn: Some(format!(
-                "arn:aws:execute-api:{region}:{account}:{}/{}/{}{}",
-                call.context["apiId"].as_str().unwrap_or_default(),
-                call.context["stage"].as_str().unwrap_or_default(),
-                call.http_method,
-                call.resource_path
-            )),
-            account,
-            region,
-            ..Default::default()
-        };
-        match self.ctx.targets.deliver(arn, d).await {
-            Ok(out) => Ok((
-                out.payload.unwrap_or_default(),
-                out.info.get("FunctionError").is_some(),
-            )),
-            Err(e) => {
-                tracing::warn!("apigateway: invoking {arn} failed: {}", e.message);
-                Err(GatewayError::new("DEFAULT_5XX", "Internal server error"))
-            }
-        }
-    }
-
-    async fn http_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
-        let url = self.integration_url(call, i)?;
-        let mut url = url;
-        let q = query_string(&call.params.query);
-        if !q.is_empty() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&q);
-        }
-        let method = if i.http_method.as_deref() == Some("ANY") {
-            call.http_method.clone()
-        } else {
-            i.http_method
-                .clone()
-                .unwrap_or_else(|| call.http_method.clone())
-        };
-        let mut b = ::http::Request::builder().method(method.as_str()).uri(&url);
-        for (k, vs) in &call.params.headers {
-            if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
-                continue;
-            }
-            for v in vs {
-                b = b.header(k.as_str(), v.as_str());
-            }
-        }
-        let ans = self.send(b, call.body.clone(), i).await?;
-        let headers = ans
-            .headers
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "transfer-encoding" | "connection" | "content-length"
-                )
-            })
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        Ok(response(ans.status, headers, ans.body))
-    }
-
-    async fn send(
-        &self,
-        b: ::http::request::Builder,
-        body: Bytes,
-        i: &Integration,
-    ) -> Result<http::Answer, GatewayError> {
-        let req = b
-            .body(Full::new(body))
-            .map_err(|_| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
-        let timeout = Duration::from_millis(u64::try_from(i.timeout_in_millis).unwrap_or(29_000));
-        self.http.send(req, timeout).await.map_err(|f| match f {
-            http::Failure::Timeout => {
-                GatewayError::new("INTEGRATION_TIMEOUT", "Endpoint request timed out")
-            }
-            http::Failure::Other(e) => {
-                tracing::warn!("apigateway: integration request failed: {e}");
-                GatewayError::new("INTEGRATION_FAILURE", "Internal server error").with_status(500)
-            }
-        })
-    }
-
-    /// The integration URI with `{name}` filled from `integration.request.path.*` mappings
-    /// (or the method's path parameters of the same name) and stage variables.
-    fn integration_url(&self, call: &Call, i: &Integration) -> Result<String, GatewayError> {
-        let mut url = substitute_stage_vars(i.uri.as_deref().unwrap_or(""), &call.stage.variables);
-        let mut values = call.params.path.clone();
-        for (to, from) in &i.request_parameters {
-            if let Some(name) = to.strip_prefix("integration.request.path.")
-                && let Some(v) = mapping::source(
-                    from,
-                    &call.params,
-                    &call.context,
-                    &call.stage.variables,
-                    None,
-                )
-            {
-                values.insert(name.to_string(), v);
-            }
-        }
-        for (k, v) in &values {
-            let enc = percent_encoding::utf8_percent_encode(v, PATH_SEGMENT).to_string();
-            url = url.replace(
-                &format!("{{{k}+}}"),
-                &v.split('/')
-                    .map(|s| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string())
-                    .collect::<Vec<_>>()
-                    .join("/"),
-            );
-            url = url.replace(&format!("{{{k}}}"), &enc);
-        }
-        Ok(url)
-    }
-
-    /// MOCK, HTTP, AWS: request template → integration → selected integration response.
-    async fn non_proxy(&self, call: &Call, i: &Integration) -> Result<Response, GatewayError> {
-        let ct = call
-            .params
-            .header("content-type")
-            .unwrap_or("application/json")
-            .to_string();
-        let body_str = String::from_utf8_lossy(&call.body).into_owned();
-        let template = mapping::pick(&i.request_templates, &ct);
-        let passthrough = i.passthrough_behavior.as_deref().unwrap_or("WHEN_NO_MATCH");
-        let request_body = match template {
-            Some(t) => mapping::render(
-                t,
-                &body_str,
-                &call.params,
-                &call.context,
-                &call.stage.variables,
-            )
-            .map_err(|e| {
-                tracing::warn!("apigateway: request template failed: {e}");
-                GatewayError::new("DEFAULT_5XX", "Internal server error")
-            })?,
-            None if passthrough == "NEVER"
-                || passthrough == "WHEN_NO_TEMPLATES" && !i.request_templates.is_empty() =>
-            {
-                return Err(GatewayError::new(
-                    "UNSUPPORTED_MEDIA_TYPE",
-                    "Unsupported Media Type",
-                ));
-            }
-            None => body_str,
-        };
-        // What the integration answered: (selector, headers, body).
-        let (selector, headers, body, is_error): (String, ::http::HeaderMap, String, bool) =
-            match i.kind.as_str() {
-                "MOCK" => {
-                    let status = serde_json::from_str::<Value>(&request_body)
-                        .ok()
-                        .and_then(|v| {
-                            v.get("statusCode")
-                                .and_then(|s| s.as_i64().or_else(|| s.as_str()?.parse().ok()))
-                        })
-                        .unwrap_or(200);
-                    (
-                        status.to_string(),
-                        ::http::HeaderMap::new(),
-                        String::new(),
-                        false,
-                    )
-                }
-                "AWS" => {
-                    let uri = i.uri.clone().unwrap_or_default();
-                    if let Some(arn) = lambda::function_arn(&uri) {
-                        let arn = substitute_stage_vars(arn, &call.stage.variables);
-                        let (payload, failed) = self
-                            .call_lambda(&arn, Bytes::from(request_body), call)
-                            .await?;
-                        let text = String::from_utf8_lossy(&payload).into_owned();
-                        let selector = if failed {
-                            serde_json::from_str::<Value>(&text)
-                                .ok()
-                                .and_then(|v| {
-                                    v.get("errorMessage")
-                                        .and_then(Value::as_str)
-                                        .map(str::to_string)
-                                })
-                                .unwrap_or_default()
-                        } else {
-                            String::new()
-                        };
-                        (selector, ::http::HeaderMap::new(), text, failed)
-                    } else {
-                        let ans = self.aws_service(call, i, &uri, request_body).await?;
-                        (
-                            ans.status.to_string(),
-                            ans.headers,
-                            String::from_utf8_lossy(&ans.body).into_owned(),
-                            false,
-                        )
-                    }
-                }
-                _ => {
-                    let url = self.integration_url(call, i)?;
-                    let mut b = ::http::Request::builder()
-                        .method(i.http_method.as_deref().unwrap_or("GET"))
-                        .uri(&url);
-                    for (to, from) in &i.request_parameters {
-                        if let Some(h) = to.strip_prefix("integration.request.header.")
-                            && let Some(v) = mapping::source(
-                                from,
-                                &call.params,
-                                &call.context,
-                                &call.stage.variables,
-                                None,
-                            )
-                        {
-                            b = b.header(h, v);
-                        }
-                    }
-                    b = b.header("content-type", "application/json");
-                    let ans = self.send(b, Bytes::from(request_body), i).await?;
-                    (
-                        ans.status.to_string(),
-                        ans.headers,
-                        String::from_utf8_lossy(&ans.body).into_owned(),
-                        false,
-                    )
-                }
-            };
-        let Some(ir) = select_response(i, &selector, is_error) else {
-            return Err(GatewayError::new(
-                "API_CONFIGURATION_ERROR",
-                "Internal server error",
-            ));
-        };
-        self.method_response(call, ir, &headers, &body)
-    }
-
-    fn method_response(
-        &self,
-        call: &Call,
-        ir: &IntegrationResponse,
-        int_headers: &::http::HeaderMap,
-        body: &str,
-    ) -> Result<Response, GatewayError> {
-        let accept = call.params.header("accept").unwrap_or("application/json");
-        let template = mapping::pick(&ir.response_templates, accept)
-            .or_else(|| mapping::pick(&ir.response_templates, "application/json"))
-            .or_else(|| ir.response_templates.values().next().map(String::as_str));
-        let (out, content_type) = match template {
-            Some(t) => {
-                let ct = ir
-                    .response_templates
-                    .iter()
-                    .find(|(_, v)| v.as_str() == t)
-                    .map_or("application/json", |(k, _)| k.as_str())
-                    .to_string();
-                let rendered =
-                    mapping::render(t, body, &call.params, &call.context, &call.stage.variables)
-                        .map_err(|e| {
-                            tracing::warn!("apigateway: response template failed: {e}");
-                            GatewayError::new("DEFAULT_5XX", "Internal server error")
-                        })?;
-                (rendered, ct)
-            }
-            None => (body.to_string(), "application/json".to_string()),
-        };
-        let mut headers = vec![("Content-Type".to_string(), content_type)];
-        for (to, from) in &ir.response_parameters {
-            if let Some(h) = to.strip_prefix("method.response.header.")
-                && let Some(v) = mapping::source(
-                    from,
-                    &call.params,
-                    &call.context,
-                    &call.stage.variables,
-                    Some((int_headers, body)),
-                )
-            {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h));
-                headers.push((h.to_string(), v));
-            }
-        }
-        let status = ir.status_code.parse().unwrap_or(200);
-        Ok(response(status, headers, Bytes::from(out)))
-    }
-
-    /// AWS service integrations call Aloft itself, as a client would, over HTTP.
-    async fn aws_service(
-        &self,
-        call: &Call,
-        i: &Integration,
-        uri: &str,
-        body: String,
-    ) -> Result<http::Answer, GatewayError> {
-        let misconfigured =
-            || GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error");
-        // arn:aws:apigateway:{region}:{service}:action/{Action} | path/{path}
-        let mut parts = uri.splitn(6, ':');
-        let (_, _, _, region, service, rest) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next().ok_or_else(misconfigured)?,
-            parts.next().ok_or_else(misconfigured)?,
-            parts.next().ok_or_else(misconfigured)?,
-        );
-        let service = service.split('.').next().unwrap_or(service);
-        let base = self
-            .ctx
-            .config
-            .internal_url
-            .trim_end_matches('/')
-            .to_string();
-        let account = call.context["accountId"].as_str().unwrap_or("000000000000");
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={account}/{}/{region}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
-            aloft_core::clock::now().date().to_string().replace('-', "")
-        );
-        let mut b = ::http::Request::builder().header("authorization", auth);
-        if let Some(action) = rest.strip_prefix("action/") {
-            let target_prefix = match service {
-                "dynamodb" => Some(("DynamoDB_20120810", "application/x-amz-json-1.0")),
-                "sqs" => Some(("AmazonSQS", "application/x-amz-json-1.0")),
-                "kinesis" => Some(("Kinesis_20131202", "application/x-amz-json-1.1")),
-                "events" => Some(("AWSEvents", "application/x-amz-json-1.1")),
-                "states" => Some(("AWSStepFunctions", "application/x-amz-json-1.0")),
-                "logs" => Some(("Logs_20140328", "application/x-amz-json-1.1")),
-                _ => None,
-            };
-            b = b.method("POST").uri(format!("{base}/"));
-            match target_prefix {
-                Some((prefix, ct)) => {
-                    b = b
-                        .header("x-amz-target", format!("{prefix}.{action}"))
-                        .header("content-type", ct);
-                }
-                None => {
-                    // Query-protocol services (SNS, SQS's old form) take the action in the form.
-                    let form = if body.trim().is_empty() {
-                        format!("Action={action}")
-                    } else {
-                        format!("Action={action}&{body}")
-                    };
-                    let req = b
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(Full::new(Bytes::from(form)))
-                        .map_err(|_| misconfigured())?;
-                    let timeout =
-                        Duration::from_millis(u64::try_from(i.timeout_in_millis).unwrap_or(29_000));
-                    return self
-                        .http
-                        .send(req, timeout)
-                        .await
-                        .map_err(|_| GatewayError::new("DEFAULT_5XX", "Internal server error"));
-                }
-            }
-        } else if let Some(path) = rest.strip_prefix("path/") {
-            let path = substitute_stage_vars(path, &call.stage.variables);
-            b = b
-                .method(i.http_method.as_deref().unwrap_or("POST"))
-                .uri(format!("{base}/{}", path.trim_start_matches('/')))
-                .header("content-type", "application/json");
-        } else {
-            return Err(misconfigured());
-        }
-        self.send(b, Bytes::from(body), i).await
-    }
 }
 
 impl GatewayError {
@@ -915,6 +625,14 @@ impl GatewayError {
         self.status = status;
         self
     }
+}
+
+fn k_region(st: &crate::State, api_id: &str) -> String {
+    st.api_index
+        .get(api_id)
+        .and_then(|k| k.split('/').nth(1))
+        .unwrap_or("us-east-1")
+        .to_string()
 }
 
 fn k_account(st: &crate::State, api_id: &str) -> String {
@@ -925,30 +643,7 @@ fn k_account(st: &crate::State, api_id: &str) -> String {
         .to_string()
 }
 
-/// Picks the integration response: a selection pattern matching the selector (the whole of
-/// it, as Java's `matches`), else the default (no pattern). A Lambda error never falls to
-/// the default unless the default's pattern matches it.
-fn select_response<'a>(
-    i: &'a Integration,
-    selector: &str,
-    is_error: bool,
-) -> Option<&'a IntegrationResponse> {
-    let matched = i.integration_responses.values().find(|r| {
-        r.selection_pattern
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .and_then(|p| regex::Regex::new(&format!("^(?s:{p})$")).ok())
-            .is_some_and(|re| re.is_match(selector))
-    });
-    let _ = is_error;
-    matched.or_else(|| {
-        i.integration_responses
-            .values()
-            .find(|r| r.selection_pattern.as_deref().is_none_or(str::is_empty))
-    })
-}
-
-fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
+pub(crate) fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
     let mut out = s.to_string();
     for (k, v) in vars {
         out = out.replace(&format!("${{stageVariables.{k}}}"), v);
@@ -972,13 +667,13 @@ fn is_binary(snap: &Snapshot, content_type: Option<&str>) -> bool {
     })
 }
 
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub(crate) const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
 
-fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
+pub(crate) fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string();
     q.iter()
         .flat_map(|(k, vs)| vs.iter().map(move |v| format!("{}={}", enc(k), enc(v))))
@@ -988,7 +683,7 @@ fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
 
 /// `content-type` → `Content-Type`: hyper lowercases names, the event shows them as sent by
 /// most clients.
-fn canonical(name: &str) -> String {
+pub(crate) fn canonical(name: &str) -> String {
     name.split('-')
         .map(|p| {
             let mut c = p.chars();
@@ -1001,7 +696,7 @@ fn canonical(name: &str) -> String {
 }
 
 /// `$context.requestTime`: `21/Nov/2026:07:35:17 +0000`.
-fn request_time() -> String {
+pub(crate) fn request_time() -> String {
     let t = aloft_core::clock::now();
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -1053,43 +748,6 @@ mod tests {
         );
         let s = snap(&["/", "/notes"]);
         assert!(match_resource(&s, "/nope").is_none());
-    }
-
-    #[test]
-    fn selection_patterns_match_whole_strings() {
-        let mut i = Integration::default();
-        for (code, pat) in [
-            ("200", None),
-            ("400", Some("4\\d{2}")),
-            ("404", Some(".*Not Found.*")),
-        ] {
-            i.integration_responses.insert(
-                code.into(),
-                IntegrationResponse {
-                    status_code: code.into(),
-                    selection_pattern: pat.map(str::to_string),
-                    ..Default::default()
-                },
-            );
-        }
-        assert_eq!(
-            select_response(&i, "200", false).unwrap().status_code,
-            "200"
-        );
-        assert_eq!(
-            select_response(&i, "403", false).unwrap().status_code,
-            "400"
-        );
-        assert_eq!(
-            select_response(&i, "Item Not Found here", true)
-                .unwrap()
-                .status_code,
-            "404"
-        );
-        assert_eq!(
-            select_response(&i, "1403", false).unwrap().status_code,
-            "200"
-        );
     }
 
     #[test]

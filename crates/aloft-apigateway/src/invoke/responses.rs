@@ -113,10 +113,13 @@ pub fn render(
     if let V::Map(m) = &context {
         let mut error = IndexMap::new();
         error.insert("message".to_string(), V::from(err.message.as_str()));
-        error.insert(
-            "messageString".to_string(),
-            V::from(serde_json::Value::String(err.message.clone()).to_string()),
-        );
+        // Authorizer failures carry no message: AWS renders `{"message": null}`.
+        let message_string = if err.message.is_empty() {
+            "null".to_string()
+        } else {
+            serde_json::Value::String(err.message.clone()).to_string()
+        };
+        error.insert("messageString".to_string(), V::from(message_string));
         error.insert("responseType".to_string(), V::from(err.kind));
         m.borrow_mut().insert("error".into(), V::map(error));
     }
@@ -161,9 +164,9 @@ pub fn render(
 /// The `x-amzn-ErrorType` AWS sends with each gateway response.
 fn error_type(kind: &str) -> &'static str {
     match kind {
-        "MISSING_AUTHENTICATION_TOKEN" | "INVALID_API_KEY" | "ACCESS_DENIED" => {
-            "ForbiddenException"
-        }
+        "MISSING_AUTHENTICATION_TOKEN" | "INVALID_API_KEY" => "ForbiddenException",
+        "ACCESS_DENIED" => "AccessDeniedException",
+        "AUTHORIZER_CONFIGURATION_ERROR" => "AuthorizerConfigurationException",
         "THROTTLED" | "QUOTA_EXCEEDED" => "TooManyRequestsException",
         "BAD_REQUEST_BODY" | "BAD_REQUEST_PARAMETERS" => "BadRequestException",
         "UNAUTHORIZED" => "UnauthorizedException",
