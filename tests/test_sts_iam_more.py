@@ -97,7 +97,7 @@ def test_saml_rejections(aloft):
         sts.assume_role_with_saml(RoleArn=ROLE, PrincipalArn=PROVIDER, SAMLAssertion="bm90IHhtbA==")
     assert err(e)[0] == "InvalidIdentityToken"
     with pytest.raises(ClientError) as e:
-        sts.assume_role_with_saml(RoleArn=ROLE, PrincipalArn=PROVIDER, SAMLAssertion="%%%")
+        sts.assume_role_with_saml(RoleArn=ROLE, PrincipalArn=PROVIDER, SAMLAssertion="%%%%%")
     assert err(e)[0] == "InvalidIdentityToken"
     token = saml_response([f"{ROLE},{PROVIDER}"], expires_in=300)
     aloft.advance(600)
