@@ -29,6 +29,7 @@ codes! {
     ExpiredTokenException = 400,
     InvalidIdentityTokenException = 400,
     InvalidAction = 400,
+    InvalidAuthorizationMessageException = 400,
 }
 
 impl Code {

@@ -343,6 +343,14 @@ pub async fn delete(
             return Err(Code::DeleteConflictException
                 .msg("Cannot delete entity, must detach all policies first."));
         }
+        if kind == Kind::Role
+            && a.instance_profiles
+                .values()
+                .any(|ip| ip.roles.contains(&name))
+        {
+            return Err(Code::DeleteConflictException
+                .msg("Cannot delete entity, must remove roles from instance profile first."));
+        }
         kind.map(a).remove(&name);
         Ok(json!({}))
     })

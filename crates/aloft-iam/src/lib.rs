@@ -7,8 +7,10 @@ mod authority;
 mod error;
 mod iam;
 pub mod identity_pools;
+mod instance_profiles;
 mod managed_policies;
 pub mod policy;
+mod saml;
 pub mod service_roles;
 mod simulate;
 pub mod state;
@@ -24,6 +26,7 @@ use serde_json::Value;
 use crate::error::{Code, Result};
 use crate::iam::Kind;
 pub use crate::state::Identity;
+pub use crate::sts::encode_authorization_message;
 
 pub static STS_SPEC: ServiceSpec = ServiceSpec {
     name: "sts",
@@ -150,6 +153,8 @@ async fn sts_dispatch(
         "GetSessionToken" => sts::get_session_token(id, ctx, parse(input)?).await,
         "GetFederationToken" => sts::get_federation_token(id, ctx, parse(input)?).await,
         "GetAccessKeyInfo" => sts::get_access_key_info(id, ctx, parse(input)?),
+        "AssumeRoleWithSAML" => saml::assume_role_with_saml(id, ctx, parse(input)?).await,
+        "DecodeAuthorizationMessage" => sts::decode_authorization_message(&input),
         _ => Err(Code::InvalidAction.msg(format!(
             "The action {op} is not valid for this web service."
         ))),
@@ -216,6 +221,16 @@ async fn iam_dispatch(
         "ListAccessKeys" => iam::list_access_keys(id, ctx, i),
         "UpdateAccessKey" => iam::update_or_delete_access_key(id, ctx, i, false).await,
         "DeleteAccessKey" => iam::update_or_delete_access_key(id, ctx, i, true).await,
+        "CreateInstanceProfile" => instance_profiles::create(id, ctx, i).await,
+        "GetInstanceProfile" => instance_profiles::get(id, ctx, i),
+        "DeleteInstanceProfile" => instance_profiles::delete(id, ctx, i).await,
+        "ListInstanceProfiles" => instance_profiles::list(id, ctx, i),
+        "AddRoleToInstanceProfile" => instance_profiles::set_role(id, ctx, i, true).await,
+        "RemoveRoleFromInstanceProfile" => instance_profiles::set_role(id, ctx, i, false).await,
+        "ListInstanceProfilesForRole" => instance_profiles::list_for_role(id, ctx, i),
+        "TagInstanceProfile" => instance_profiles::tag(id, ctx, i, true).await,
+        "UntagInstanceProfile" => instance_profiles::tag(id, ctx, i, false).await,
+        "ListInstanceProfileTags" => instance_profiles::list_tags(id, ctx, i),
         _ => Err(Code::InvalidAction.msg(format!(
             "The action {op} is not valid for this web service."
         ))),

@@ -20,6 +20,20 @@ pub struct Account {
     pub groups: BTreeMap<String, Principal>,
     /// Customer managed policies by ARN.
     pub policies: BTreeMap<String, ManagedPolicy>,
+    #[serde(default)]
+    pub instance_profiles: BTreeMap<String, InstanceProfile>,
+}
+
+/// An instance profile: a container for (at most) one role that EC2 hands to an instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    pub name: String,
+    pub id: String,
+    pub arn: String,
+    pub path: String,
+    pub created: f64,
+    pub roles: Vec<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// A user, role or group: what they share (inline and attached policies, tags).

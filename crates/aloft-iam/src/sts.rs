@@ -13,11 +13,11 @@ use crate::state::{Credential, Identity, access_key_id, durable, secret_key};
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AssumeRoleInput {
-    role_arn: String,
-    role_session_name: String,
-    duration_seconds: Option<i64>,
-    policy: Option<String>,
-    web_identity_token: Option<String>,
+    pub(crate) role_arn: String,
+    pub(crate) role_session_name: String,
+    pub(crate) duration_seconds: Option<i64>,
+    pub(crate) policy: Option<String>,
+    pub(crate) web_identity_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,7 +93,7 @@ fn check_session_name(name: &str) -> Result<()> {
     }
 }
 
-fn credentials_value(c: &Credential) -> Value {
+pub(crate) fn credentials_value(c: &Credential) -> Value {
     json!({
         "AccessKeyId": c.access_key,
         "SecretAccessKey": c.secret,
@@ -113,7 +113,7 @@ fn policy_check(p: Option<&String>) -> Result<Option<String>> {
 }
 
 /// Issues credentials for `role_arn` as session `name`.
-async fn assume(
+pub(crate) async fn assume(
     id: &Identity,
     ctx: &RequestContext,
     input: &AssumeRoleInput,
@@ -177,7 +177,7 @@ fn account_hash(s: &str) -> String {
     format!("{h:017X}").chars().take(17).collect()
 }
 
-async fn store(id: &Identity, c: &Credential) -> Result<()> {
+pub(crate) async fn store(id: &Identity, c: &Credential) -> Result<()> {
     let commit = {
         let mut st = id.lock();
         id.put_key(&mut st, c.clone())
@@ -308,4 +308,51 @@ pub fn get_access_key_info(
         .credential(&key)
         .map_or_else(|| ctx.account_id.clone(), |c| c.account);
     Ok(json!({"Account": account}))
+}
+
+/// The document Aloft would encode into an AccessDenied message (AWS's decoded shape:
+/// `allowed`, `explicitDeny`, `matchedStatements`, `failures`, `context`), base64url without
+/// padding. Aloft's denials do not carry one yet; this is the format DecodeAuthorizationMessage
+/// accepts.
+pub fn encode_authorization_message(doc: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(doc.to_string())
+}
+
+pub fn decode_authorization_message(input: &Value) -> Result<Value> {
+    let msg = input
+        .get("EncodedMessage")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let invalid = || {
+        Code::InvalidAuthorizationMessageException
+            .msg("The specified message is not a valid encoded authorization message.")
+    };
+    // Padding is tolerated (some tools add it); line breaks are not, as in AWS.
+    let bytes = URL_SAFE_NO_PAD
+        .decode(msg.trim_end_matches('='))
+        .map_err(|_| invalid())?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if !doc.is_object() || doc.get("allowed").is_none() || doc.get("context").is_none() {
+        return Err(invalid());
+    }
+    Ok(json!({"DecodedMessage": doc.to_string()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_messages_round_trip_and_garbage_is_rejected() {
+        let doc =
+            json!({"allowed": false, "explicitDeny": false, "context": {"action": "s3:GetObject"}});
+        let enc = encode_authorization_message(&doc);
+        let out = decode_authorization_message(&json!({"EncodedMessage": enc})).unwrap();
+        let back: Value = serde_json::from_str(out["DecodedMessage"].as_str().unwrap()).unwrap();
+        assert_eq!(back, doc);
+        for bad in ["", "not base64!", "e30", "bm90IGpzb24"] {
+            let e = decode_authorization_message(&json!({"EncodedMessage": bad})).unwrap_err();
+            assert_eq!(e.code, "InvalidAuthorizationMessageException", "{bad}");
+        }
+    }
 }
