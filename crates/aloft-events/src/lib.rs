@@ -79,6 +79,34 @@ pub struct Targets {
     sources: RwLock<HashMap<String, Arc<dyn Source>>>,
 }
 
+/// Publishes CloudWatch metric data (`MetricData` entries in PutMetricData's shape) to
+/// `namespace` through the `cloudwatch` target, in the background: a service's request path never
+/// waits for its metrics, and a missing CloudWatch service only loses them.
+pub fn publish_metrics(
+    targets: &Arc<Targets>,
+    account: &str,
+    region: &str,
+    namespace: &str,
+    data: Vec<Value>,
+) {
+    if data.is_empty() {
+        return;
+    }
+    let arn = format!("arn:aws:cloudwatch:{region}:{account}:metric-data");
+    let delivery = Delivery {
+        payload: serde_json::json!({"Namespace": namespace, "MetricData": data})
+            .to_string()
+            .into(),
+        account: account.to_string(),
+        region: region.to_string(),
+        ..Default::default()
+    };
+    let targets = targets.clone();
+    tokio::spawn(async move {
+        let _ = targets.deliver(&arn, delivery).await;
+    });
+}
+
 /// The service field of an ARN: `arn:aws:sqs:us-east-1:000000000000:q` → `sqs`.
 pub fn arn_service(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(4, ':');

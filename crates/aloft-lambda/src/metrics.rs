@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aloft_events::{Delivery, Targets};
+use aloft_events::Targets;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -92,21 +92,7 @@ pub fn metric_data(
 
 /// Hands the metrics to CloudWatch on a spawned task (a missing CloudWatch is no error).
 pub fn publish(targets: &Arc<Targets>, account: &str, region: &str, data: Vec<Value>) {
-    let arn = aloft_core::arn::build("cloudwatch", region, account, "metric-data");
-    let d = Delivery {
-        payload: json!({"Namespace": "AWS/Lambda", "MetricData": data})
-            .to_string()
-            .into(),
-        account: account.to_string(),
-        region: region.to_string(),
-        ..Default::default()
-    };
-    let targets = targets.clone();
-    tokio::spawn(async move {
-        if let Err(e) = targets.deliver(&arn, d).await {
-            tracing::debug!("lambda metrics not published: {}", e.message);
-        }
-    });
+    aloft_events::publish_metrics(targets, account, region, "AWS/Lambda", data);
 }
 
 impl crate::Lambda {

@@ -177,7 +177,33 @@ pub(crate) fn response(status: u16, headers: Vec<(String, String)>, body: Bytes)
 }
 
 impl ApiGateway {
-    pub(crate) async fn invoke(&self, mut req: AwsRequest, target: Target) -> Response {
+    /// Serves one API request and publishes API Gateway's standard metrics for it.
+    pub(crate) async fn invoke(&self, req: AwsRequest, target: Target) -> Response {
+        let started = std::time::Instant::now();
+        let mut meter = Meter::default();
+        let resp = self.invoke_unmetered(req, target, &mut meter).await;
+        if let Some((account, region, api_name, stage)) = meter.api {
+            let status = resp.status().as_u16();
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let integration_ms = meter.integration.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+            let data = standard_metrics(&api_name, &stage, status, latency_ms, integration_ms);
+            aloft_events::publish_metrics(
+                &self.ctx.targets,
+                &account,
+                &region,
+                "AWS/ApiGateway",
+                data,
+            );
+        }
+        resp
+    }
+
+    async fn invoke_unmetered(
+        &self,
+        mut req: AwsRequest,
+        target: Target,
+        meter: &mut Meter,
+    ) -> Response {
         let rid = req.ctx.request_id.clone();
         let resolved = {
             let st = self.lock();
@@ -192,13 +218,20 @@ impl ApiGateway {
                         stage.clone(),
                         k_account(&st, &target.api_id),
                         k_region(&st, &target.api_id),
+                        api.info.name.clone(),
                     ))
                 })
         };
-        let Some((snap, stage, account, region)) = resolved else {
+        let Some((snap, stage, account, region, api_name)) = resolved else {
             let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
             return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
         };
+        meter.api = Some((
+            account.clone(),
+            region.clone(),
+            api_name,
+            target.stage.clone(),
+        ));
         let stage_log = stage
             .access_log_settings
             .clone()
@@ -294,7 +327,11 @@ impl ApiGateway {
             snap: snap.clone(),
         };
         let log = stage_log.is_some();
-        let (resp, context, error) = match self.run(call, &target, &req, log).await {
+        let integration_started = std::time::Instant::now();
+        let ran = self.run(call, &target, &req, log).await;
+        // Measured around the method's run (authorizer, templates and the integration call).
+        meter.integration = Some(integration_started.elapsed());
+        let (resp, context, error) = match ran {
             Ok((resp, context)) => (resp, context, None),
             Err((err, context)) => (self.fail(&err, &snap, &context, &rid), context, Some(err)),
         };
@@ -759,4 +796,50 @@ mod tests {
         assert_eq!(q["b"], vec!["x y"]);
         assert_eq!(q["c"], vec![""]);
     }
+}
+
+/// What the metrics of one request need: the API (account, region, name, stage) once resolved,
+/// and the time spent running the method.
+#[derive(Default)]
+struct Meter {
+    api: Option<(String, String, String, String)>,
+    integration: Option<std::time::Duration>,
+}
+
+/// API Gateway's standard REST metrics for one request, per API and per API and stage.
+fn standard_metrics(
+    api: &str,
+    stage: &str,
+    status: u16,
+    latency_ms: f64,
+    integration_ms: f64,
+) -> Vec<Value> {
+    let now = aloft_core::clock::now_secs_f64();
+    let dimensions = [
+        json!([{"Name": "ApiName", "Value": api}]),
+        json!([{"Name": "ApiName", "Value": api}, {"Name": "Stage", "Value": stage}]),
+    ];
+    let values = [
+        ("Count", 1.0, "Count"),
+        (
+            "4XXError",
+            if (400..500).contains(&status) {
+                1.0
+            } else {
+                0.0
+            },
+            "Count",
+        ),
+        ("5XXError", if status >= 500 { 1.0 } else { 0.0 }, "Count"),
+        ("Latency", latency_ms, "Milliseconds"),
+        ("IntegrationLatency", integration_ms, "Milliseconds"),
+    ];
+    dimensions
+        .iter()
+        .flat_map(|d| {
+            values.iter().map(move |(name, value, unit)| {
+                json!({"MetricName": name, "Dimensions": d, "Value": value, "Unit": unit, "Timestamp": now})
+            })
+        })
+        .collect()
 }
