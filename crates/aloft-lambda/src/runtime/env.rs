@@ -111,33 +111,50 @@ impl Drop for Env {
     }
 }
 
-/// Where the interpreters live: resolved once, since `python3` may be a slow shim.
+/// Where the interpreters live. `python3` may be a slow shim (pyenv: ~50 ms), so its real path
+/// is found once on a background thread: start-up never waits for it, and the first Python
+/// environment waits only if it comes before the probe has finished.
 #[derive(Debug, Clone)]
 pub struct Interpreters {
-    pub python: String,
+    python: Arc<std::sync::OnceLock<String>>,
     pub node: String,
 }
 
 impl Interpreters {
     pub fn detect(python: Option<&str>, node: Option<&str>) -> Self {
-        let python = python.map_or_else(
-            || {
-                std::process::Command::new("python3")
-                    .args(["-c", "import sys;print(sys.executable)"])
-                    .output()
-                    .ok()
-                    .and_then(|o| String::from_utf8(o.stdout).ok())
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| "python3".to_string())
-            },
-            str::to_string,
-        );
+        let cell = Arc::new(std::sync::OnceLock::new());
+        match python {
+            Some(p) => {
+                let _ = cell.set(p.to_string());
+            }
+            None => {
+                let probe = cell.clone();
+                std::thread::spawn(move || {
+                    probe.get_or_init(resolve_python3);
+                });
+            }
+        }
         Self {
-            python,
+            python: cell,
             node: node.unwrap_or("node").to_string(),
         }
     }
+
+    /// The Python interpreter (blocks only while the start-up probe is still running).
+    pub fn python(&self) -> &str {
+        self.python.get_or_init(resolve_python3)
+    }
+}
+
+fn resolve_python3() -> String {
+    std::process::Command::new("python3")
+        .args(["-c", "import sys;print(sys.executable)"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "python3".to_string())
 }
 
 /// Paths shared by every environment: bootstraps written once, per-environment /tmp parent.
@@ -371,7 +388,7 @@ pub async fn spawn(host: &Host, spec: EnvSpec, scratch: &Path) -> std::io::Resul
     let role = role_credentials(host, &spec).await;
     let (program, args, ours): (String, Vec<String>, bool) = match family(&spec.runtime) {
         Some(Family::Python) => (
-            host.interpreters.python.clone(),
+            host.interpreters.python().to_string(),
             vec![
                 "-s".into(),
                 host.runtime_dir.join("bootstrap.py").display().to_string(),
