@@ -31,7 +31,7 @@ use crate::{AwsError, ids, internal};
 const FORM_PEEK_LIMIT: usize = 1024 * 1024;
 
 /// Services that answer browsers' CORS themselves (bucket CORS rules, API CORS settings).
-const OWN_CORS: &[&str] = &["s3", "apigateway", "apigatewayv2"];
+const OWN_CORS: &[&str] = &["s3", "apigateway"];
 
 pub struct Gateway {
     registry: Registry,
