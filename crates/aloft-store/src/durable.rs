@@ -9,9 +9,9 @@
 //! touches many namespaces updates one B-tree rather than opening a table per namespace, new
 //! namespaces need no registry, and reset of a namespace or a scope inside it is one range delete.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
@@ -41,11 +41,19 @@ enum Request {
     Flush(Ack),
 }
 
-/// The durable store. Dropping it waits for queued batches to commit and closes the database.
+/// redb reuses freed pages but never gives them back to the file system, so a data directory
+/// keeps its high-water size. At close the file is compacted when at least this much of it,
+/// and a quarter of it, is free.
+const COMPACT_MIN_FREE: u64 = 16 << 20;
+
+/// The durable store. Closing or dropping it waits for queued batches to commit and closes the
+/// database.
 pub struct Durable {
-    db: Arc<Database>,
-    queue: Option<mpsc::Sender<Request>>,
-    writer: Option<JoinHandle<()>>,
+    /// `None` once closed.
+    db: Mutex<Option<Arc<Database>>>,
+    queue: Mutex<Option<mpsc::Sender<Request>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for Durable {
@@ -87,20 +95,55 @@ impl Durable {
             .spawn(move || write_loop(&writer_db, &rx))
             .map_err(|e| StoreError::Io(format!("cannot start the storage writer: {e}")))?;
         Ok(Self {
-            db,
-            queue: Some(queue),
-            writer: Some(writer),
+            db: Mutex::new(Some(db)),
+            queue: Mutex::new(Some(queue)),
+            writer: Mutex::new(Some(writer)),
+            path,
         })
     }
 
     fn send(&self, make: impl FnOnce(Ack) -> Request) -> Commit {
         let (ack, rx) = tokio::sync::oneshot::channel();
-        if let Some(queue) = &self.queue {
+        if let Some(queue) = lock(&self.queue).as_ref() {
             // A send error drops `ack`, so the commit resolves to "storage writer stopped".
             let _ = queue.send(make(ack));
         }
         Commit(Some(rx))
     }
+
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        lock(&self.db)
+            .clone()
+            .ok_or_else(|| StoreError::Io("the store is closed".into()))
+    }
+
+    /// Ends the writer after it has committed what was queued.
+    fn stop_writer(&self) {
+        lock(&self.queue).take();
+        if let Some(writer) = lock(&self.writer).take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Compacts the file when much of it is free pages. Needs the only handle on the database.
+fn compact_if_sparse(db: &mut Database, path: &Path) -> Result<bool, String> {
+    let file_len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let used = {
+        let txn = db.begin_write().map_err(|e| e.to_string())?;
+        let stats = txn.stats().map_err(|e| e.to_string())?;
+        txn.abort().map_err(|e| e.to_string())?;
+        stats.allocated_pages() * stats.page_size() as u64
+    };
+    let free = file_len.saturating_sub(used);
+    if free < COMPACT_MIN_FREE || free < file_len / 4 {
+        return Ok(false);
+    }
+    db.compact().map_err(|e| e.to_string())
 }
 
 impl Store for Durable {
@@ -113,7 +156,7 @@ impl Store for Durable {
             return Err(StoreError::Io(msg));
         }
         let range = keys::prefix_range(ns, prefix);
-        let txn = self.db.begin_read().map_err(io)?;
+        let txn = self.db()?.begin_read().map_err(io)?;
         let table = txn.open_table(ENTRIES).map_err(io)?;
         let mut out = Vec::new();
         for entry in table
@@ -147,15 +190,26 @@ impl Store for Durable {
     fn flush(&self) -> Commit {
         self.send(Request::Flush)
     }
+
+    fn close(&self) {
+        self.stop_writer();
+        let Some(db) = lock(&self.db).take() else {
+            return;
+        };
+        // A load still running would hold a clone; then the file stays as it is.
+        if let Some(mut db) = Arc::into_inner(db) {
+            match compact_if_sparse(&mut db, &self.path) {
+                Ok(true) => tracing::info!("compacted {}", self.path.display()),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("compacting {} failed: {e}", self.path.display()),
+            }
+        }
+    }
 }
 
 impl Drop for Durable {
     fn drop(&mut self) {
-        // Closing the queue ends the writer after it has committed what was queued.
-        self.queue.take();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        self.stop_writer();
     }
 }
 

@@ -84,4 +84,7 @@ pub trait Store: Send + Sync + 'static {
     fn clear(&self, ns: &str, prefix: &[u8]) -> Commit;
     /// Waits until everything submitted so far is durable (shutdown).
     fn flush(&self) -> Commit;
+    /// Stops taking writes and releases the store, once, at the very end of shutdown (after
+    /// `flush`). Blocking: it may compact the durable file.
+    fn close(&self) {}
 }

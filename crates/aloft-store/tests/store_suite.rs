@@ -278,3 +278,47 @@ async fn a_newer_data_dir_is_refused() {
     assert!(err.contains("written by a newer Aloft"), "{err}");
     assert!(!dir.path().join("meta.redb").exists());
 }
+
+#[tokio::test]
+async fn close_gives_a_mostly_free_file_back_and_keeps_the_data() {
+    let dir = TempDir::new("store-compact").unwrap();
+    let file = dir.path().join("meta.redb");
+    let value = vec![7u8; 64 << 10];
+    {
+        let s = Durable::open(dir.path()).unwrap();
+        // 48 MiB written, then all but one entry deleted: the file keeps its size until close.
+        for i in 0..768u32 {
+            put(&s, "t", &i.to_be_bytes(), &value).await;
+        }
+        let mut b = Batch::new();
+        for i in 1..768u32 {
+            b.delete("t", i.to_be_bytes());
+        }
+        s.submit(b).await.unwrap();
+        let grown = std::fs::metadata(&file).unwrap().len();
+        assert!(grown > 40 << 20, "file is {grown} bytes");
+        s.close();
+        let after = std::fs::metadata(&file).unwrap().len();
+        assert!(after < 8 << 20, "file is still {after} bytes after close");
+        // Closed: writes fail instead of vanishing.
+        let mut b = Batch::new();
+        b.put("t", "late", "x");
+        assert!(s.submit(b).await.is_err());
+    }
+    let s = Durable::open(dir.path()).unwrap();
+    assert_eq!(
+        s.load("t", b"").unwrap(),
+        vec![(0u32.to_be_bytes().to_vec(), value)]
+    );
+}
+
+#[tokio::test]
+async fn close_leaves_a_dense_file_alone() {
+    let dir = TempDir::new("store-dense").unwrap();
+    let s = Durable::open(dir.path()).unwrap();
+    put(&s, "t", b"k", b"v").await;
+    s.close();
+    drop(s);
+    let s = Durable::open(dir.path()).unwrap();
+    assert_eq!(s.load("t", b"").unwrap(), kv(&[(b"k", b"v")]));
+}

@@ -45,7 +45,7 @@ async fn run(args: config::Args) -> Result<(), String> {
         config: config.clone(),
     };
     let services = services::build(&ctx).await;
-    let gateway = Gateway::new(services, config.clone(), store);
+    let gateway = Gateway::new(services, config.clone(), store.clone());
     let shutdown = shutdown_signal();
     // The harness and wrappers wait for this line; keep its shape.
     println!("aloft ready on http://{addr}");
@@ -62,6 +62,7 @@ async fn run(args: config::Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // The ephemeral spill directory goes now: process exit does not run destructors.
     blobs.close();
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped");
     Ok(())
 }
