@@ -19,6 +19,8 @@ use crate::expr::ast::CmpOp;
 #[derive(Debug)]
 pub enum Native {
     Query(Json),
+    /// A SELECT over a list of partition key values: one Query each, in the list's order.
+    Queries(Vec<Json>),
     Scan(Json),
     /// INSERT: a PutItem whose condition failing means the key exists.
     Insert(Json),
@@ -384,6 +386,112 @@ fn key_and_rest(
     Ok((complete.then_some(key), rest))
 }
 
+/// At most this many partition key values in one SELECT's IN list (AWS's documented limit).
+pub const MAX_IN_PARTITIONS: usize = 50;
+
+/// The partition key values of `pk IN (…)` or `pk = a OR pk = b …` (literals only).
+fn partition_values<'e>(e: &'e Expr, hash: &str) -> Option<Vec<&'e Expr>> {
+    let is_hash = |x: &Expr| matches!(x, Expr::Path(p) if matches!(p.as_slice(), [PSeg::Attr(n)] if n == hash));
+    match e {
+        Expr::In(a, list)
+            if is_hash(a)
+                && !list.is_empty()
+                && list
+                    .iter()
+                    .all(|v| Render::is_literal(v) && !matches!(v, Expr::Missing)) =>
+        {
+            Some(list.iter().collect())
+        }
+        Expr::Or(a, b) => {
+            let mut l = partition_values(a, hash)?;
+            l.extend(partition_values(b, hash)?);
+            Some(l)
+        }
+        other => match equality(other) {
+            Some((n, v)) if n == hash && !matches!(v, Expr::Missing) => Some(vec![v]),
+            _ => None,
+        },
+    }
+}
+
+/// A SELECT's conditions (as conjuncts) planned as one Query or a Scan.
+fn select_parts(
+    mut r: Render<'_>,
+    table: &str,
+    index: Option<&str>,
+    projection: Option<&[Vec<PSeg>]>,
+    mut parts: Vec<Expr>,
+    descending: bool,
+    read: &KeySchema,
+) -> Result<Native, AwsError> {
+    {
+        let mut req = json!({"TableName": table});
+        if let Some(i) = index {
+            req["IndexName"] = json!(i);
+        }
+        if let Some(paths) = projection {
+            let rendered: Vec<String> = paths.iter().map(|p| r.path(p)).collect();
+            req["ProjectionExpression"] = json!(rendered.join(", "));
+        }
+        let schema = read;
+        let hash_at = parts.iter().position(|p| {
+            equality(p).is_some_and(|(n, v)| n == schema.hash.name && !matches!(v, Expr::Missing))
+        });
+        let Some(hash_at) = hash_at else {
+            if descending {
+                return Err(validation(
+                    "Must have WHERE clause in the statement when using ORDER BY clause.",
+                ));
+            }
+            if let Some(f) = and_all(parts) {
+                req["FilterExpression"] = json!(r.cond(&f)?);
+            }
+            r.attach(&mut req);
+            return Ok(Native::Scan(req));
+        };
+        let hash = parts.remove(hash_at);
+        let mut key_cond = r.cond(&hash)?;
+        if let Some(range) = &schema.range {
+            let sort_at = parts.iter().position(|p| sort_condition(p, &range.name));
+            if let Some(i) = sort_at {
+                let s = parts.remove(i);
+                key_cond = format!("{key_cond} AND {}", r.cond(&s)?);
+            }
+        }
+        // Key attributes left in the filter: a Query cannot filter on them; a Scan can.
+        if parts.iter().any(|p| schema.names().any(|k| mentions(p, k))) {
+            let mut all = vec![hash];
+            all.extend(parts);
+            let mut r2 = Render {
+                params: r.params,
+                ..Default::default()
+            };
+            let mut req = json!({"TableName": table});
+            if let Some(i) = index {
+                req["IndexName"] = json!(i);
+            }
+            if let Some(paths) = projection {
+                let rendered: Vec<String> = paths.iter().map(|p| r2.path(p)).collect();
+                req["ProjectionExpression"] = json!(rendered.join(", "));
+            }
+            if let Some(f) = and_all(all) {
+                req["FilterExpression"] = json!(r2.cond(&f)?);
+            }
+            r2.attach(&mut req);
+            return Ok(Native::Scan(req));
+        }
+        req["KeyConditionExpression"] = json!(key_cond);
+        if let Some(f) = and_all(parts) {
+            req["FilterExpression"] = json!(r.cond(&f)?);
+        }
+        if descending {
+            req["ScanIndexForward"] = json!(false);
+        }
+        r.attach(&mut req);
+        Ok(Native::Query(req))
+    }
+}
+
 fn no_key() -> AwsError {
     validation("Where clause does not contain a mandatory equality on all key attributes")
 }
@@ -406,75 +514,92 @@ pub fn plan(
             filter,
             descending,
         } => {
-            let mut req = json!({"TableName": table});
-            if let Some(i) = &index {
-                req["IndexName"] = json!(i);
-            }
-            if let Some(paths) = &projection {
-                let rendered: Vec<String> = paths.iter().map(|p| r.path(p)).collect();
-                req["ProjectionExpression"] = json!(rendered.join(", "));
-            }
             let mut parts = Vec::new();
             if let Some(f) = filter {
                 conjuncts(f, &mut parts);
             }
-            let schema = target.read;
-            let hash_at = parts.iter().position(|p| {
-                equality(p)
-                    .is_some_and(|(n, v)| n == schema.hash.name && !matches!(v, Expr::Missing))
-            });
-            let Some(hash_at) = hash_at else {
-                if descending {
-                    return Err(validation(
-                        "Must have WHERE clause in the statement when using ORDER BY clause.",
-                    ));
+            // `pk IN (…)` or `pk = a OR pk = b`: one Query per partition key value.
+            let listed = parts
+                .iter()
+                .enumerate()
+                .find_map(|(i, p)| partition_values(p, &target.read.hash.name).map(|vs| (i, vs)));
+            if let Some((at, values)) = listed
+                && (values.len() > 1 || matches!(parts[at], Expr::In(..)))
+            {
+                if values.len() > MAX_IN_PARTITIONS {
+                    return Err(validation(format!(
+                        "The IN operator on the partition key is provided with too many operands; number of operands: {}, maximum: {MAX_IN_PARTITIONS}",
+                        values.len()
+                    )));
                 }
-                if let Some(f) = and_all(parts) {
-                    req["FilterExpression"] = json!(r.cond(&f)?);
+                let values: Vec<Expr> = values.into_iter().cloned().collect();
+                let original = parts.remove(at);
+                let mut seen: Vec<AttrValue> = Vec::new();
+                let mut queries = Vec::new();
+                for v in values {
+                    // The same value twice is read once.
+                    if let Some(lit) = r.literal(&v)? {
+                        if seen.contains(&lit) {
+                            continue;
+                        }
+                        seen.push(lit);
+                    }
+                    let eq = Expr::Cmp(
+                        Box::new(Expr::Path(vec![PSeg::Attr(target.read.hash.name.clone())])),
+                        CmpOp::Eq,
+                        Box::new(v),
+                    );
+                    let mut mine = vec![eq];
+                    mine.extend(parts.iter().cloned());
+                    let r = Render {
+                        params,
+                        ..Default::default()
+                    };
+                    match select_parts(
+                        r,
+                        &table,
+                        index.as_deref(),
+                        projection.as_deref(),
+                        mine,
+                        descending,
+                        target.read,
+                    )? {
+                        Native::Query(q) => queries.push(q),
+                        // Key attributes left for the filter: the whole statement scans.
+                        _ => {
+                            let r = Render {
+                                params,
+                                ..Default::default()
+                            };
+                            let mut all = parts;
+                            all.insert(at, original);
+                            return select_parts(
+                                r,
+                                &table,
+                                index.as_deref(),
+                                projection.as_deref(),
+                                all,
+                                descending,
+                                target.read,
+                            );
+                        }
+                    }
                 }
-                r.attach(&mut req);
-                return Ok(Native::Scan(req));
-            };
-            let hash = parts.remove(hash_at);
-            let mut key_cond = r.cond(&hash)?;
-            if let Some(range) = &schema.range {
-                let sort_at = parts.iter().position(|p| sort_condition(p, &range.name));
-                if let Some(i) = sort_at {
-                    let s = parts.remove(i);
-                    key_cond = format!("{key_cond} AND {}", r.cond(&s)?);
-                }
+                return Ok(if queries.len() == 1 {
+                    Native::Query(queries.remove(0))
+                } else {
+                    Native::Queries(queries)
+                });
             }
-            // Key attributes left in the filter: a Query cannot filter on them; a Scan can.
-            if parts.iter().any(|p| schema.names().any(|k| mentions(p, k))) {
-                let mut all = vec![hash];
-                all.extend(parts);
-                let mut r2 = Render {
-                    params,
-                    ..Default::default()
-                };
-                let mut req = json!({"TableName": req["TableName"].clone()});
-                if let Some(i) = index {
-                    req["IndexName"] = json!(i);
-                }
-                if let Some(paths) = &projection {
-                    let rendered: Vec<String> = paths.iter().map(|p| r2.path(p)).collect();
-                    req["ProjectionExpression"] = json!(rendered.join(", "));
-                }
-                if let Some(f) = and_all(all) {
-                    req["FilterExpression"] = json!(r2.cond(&f)?);
-                }
-                r2.attach(&mut req);
-                return Ok(Native::Scan(req));
-            }
-            req["KeyConditionExpression"] = json!(key_cond);
-            if let Some(f) = and_all(parts) {
-                req["FilterExpression"] = json!(r.cond(&f)?);
-            }
-            if descending {
-                req["ScanIndexForward"] = json!(false);
-            }
-            r.attach(&mut req);
-            Ok(Native::Query(req))
+            select_parts(
+                r,
+                &table,
+                index.as_deref(),
+                projection.as_deref(),
+                parts,
+                descending,
+                target.read,
+            )
         }
         Statement::Insert { table, value } => {
             let Some(AttrValue::M(item)) = r.literal(&value)? else {
@@ -632,6 +757,50 @@ mod tests {
                 read: &s,
             },
         )
+    }
+
+    #[test]
+    fn partition_key_lists_become_one_query_each() {
+        for src in [
+            "SELECT * FROM t WHERE pk IN ('a', ?, 'a') AND sk > 3 AND x = 1",
+            "SELECT * FROM t WHERE (pk = 'a' OR pk = ?) AND sk > 3 AND x = 1",
+            "SELECT * FROM t WHERE sk > 3 AND x = 1 AND pk IN ['a', ?]",
+        ] {
+            let Native::Queries(qs) = planned(src, &[AttrValue::S("b".into())]).unwrap() else {
+                panic!("{src}")
+            };
+            assert_eq!(qs.len(), 2, "{src}");
+            for (q, want) in qs.iter().zip(["a", "b"]) {
+                let kc = q["KeyConditionExpression"].as_str().unwrap();
+                assert!(kc.contains(" AND "), "{src}: {kc}");
+                assert!(q["FilterExpression"].is_string());
+                let vals = q["ExpressionAttributeValues"].as_object().unwrap();
+                assert!(vals.values().any(|v| v == &json!({"S": want})));
+            }
+        }
+        // A key attribute left for the filter: the whole statement scans, IN included.
+        let Native::Scan(s) =
+            planned("SELECT * FROM t WHERE pk IN ('a', 'b') AND sk <> 3", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(s["FilterExpression"].as_str().unwrap().contains(" IN "));
+        // One value is a plain Query; OR with another attribute scans.
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk IN ('a')", &[]).unwrap(),
+            Native::Query(_)
+        ));
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk = 'a' OR x = 1", &[]).unwrap(),
+            Native::Scan(_)
+        ));
+        let many: Vec<String> = (0..51).map(|i| format!("'k{i}'")).collect();
+        let e = planned(
+            &format!("SELECT * FROM t WHERE pk IN ({})", many.join(", ")),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ValidationException");
     }
 
     #[test]
