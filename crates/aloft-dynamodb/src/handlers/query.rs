@@ -434,7 +434,7 @@ impl DynamoDb {
                 Some((s, t))
             }
         };
-        self.throttle_read(&table)?;
+        self.throttle_read_index(&table, str_param(&input, "IndexName"))?;
         let data = table.data.read().expect("table lock");
         let meta = &data.meta;
         let index = match str_param(&input, "IndexName") {
@@ -560,6 +560,7 @@ impl DynamoDb {
             Some((_, idx)) => c.add_index(&idx.name, idx.global, units),
             None => c.table_units = units,
         }
+        self.charge(meta, &c);
         if let Some(j) = c.render(str_param(&input, "ReturnConsumedCapacity")) {
             out["ConsumedCapacity"] = j;
         }

@@ -204,6 +204,7 @@ impl DynamoDb {
 
         let _claim = InFlight::claim(self, &preps)?;
         let (commit, consumed, metrics) = self.transact_locked(&preps)?;
+        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         commit
             .await
             .map_err(|e| AwsError::internal(e.to_string()))?;
@@ -446,6 +447,7 @@ impl DynamoDb {
                 None => json!({}),
             });
         }
+        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         let mut out = json!({"Responses": responses});
         let mode = input.get("ReturnConsumedCapacity").and_then(Json::as_str);
         if mode.is_some_and(|m| m != "NONE") {
