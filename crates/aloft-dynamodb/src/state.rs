@@ -480,10 +480,8 @@ impl Db {
                     .store
                     .load(crate::pitr::NS_PITR, &prefix)
                     .map_err(|e| e.to_string())?;
-                data.pitr = base.first().and_then(|(_, b)| {
-                    crate::pitr::Pitr::from_journal(b, changes.into_iter().map(|(_, v)| v), |i| {
-                        meta.schema.item_key(i).ok()
-                    })
+                data.pitr = crate::pitr::Pitr::from_journal(&prefix, base, changes, |i| {
+                    meta.schema.item_key(i).ok()
                 });
             }
             for (k, v) in self
