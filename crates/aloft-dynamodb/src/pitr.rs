@@ -346,7 +346,7 @@ mod tests {
             .collect();
         assert_eq!(changes.len(), 1);
         let key_of = |i: &Item| match i.get("v") {
-            Some(AttrValue::S(s)) => Some(s[..1].as_bytes().to_vec()),
+            Some(AttrValue::S(s)) => Some(s.as_bytes()[..1].to_vec()),
             _ => None,
         };
         let again = Pitr::from_journal(&prefix, base, changes, key_of).unwrap();
