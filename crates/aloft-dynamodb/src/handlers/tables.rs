@@ -286,9 +286,11 @@ impl DynamoDb {
                 data.rebuild_indexes();
             }
             self.db.save_meta(&data.meta, &mut batch);
-            describe(&data, "UPDATING")
+            (describe(&data, "UPDATING"), data.meta.clone())
         };
+        let (desc, meta) = desc;
         self.commit(batch).await?;
+        self.sync_group(&meta).await?;
         Ok(json!({"TableDescription": desc}))
     }
 
@@ -419,6 +421,8 @@ impl DynamoDb {
             }
         })
         .await?;
+        let meta = table.data.read().expect("table lock").meta.clone();
+        self.sync_group(&meta).await?;
         self.ttl_wake.notify_one();
         Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr}}))
     }
