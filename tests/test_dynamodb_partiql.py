@@ -216,6 +216,15 @@ def test_in_on_the_partition_key_reads_only_those_partitions(ddb):
     got = run(ddb, "SELECT Song FROM Music WHERE Artist IN (?, ?) AND Song >= 's1' AND \"Year\" > 1",
               {"S": "tiny"}, {"S": "A03"})
     assert got["Items"] == [{"Song": {"S": "s1"}}, {"Song": {"S": "s1"}}]
+    # A list of sort key values: one key read each, in sort key order within the partition.
+    got = run(ddb, "SELECT Song FROM Music WHERE Artist = 'tiny' AND Song IN ('s1', 'zz', 's0')",
+              ReturnConsumedCapacity="TOTAL")
+    assert got["Items"] == [{"Song": {"S": "s0"}}, {"Song": {"S": "s1"}}]
+    assert got["ConsumedCapacity"]["CapacityUnits"] == 1.5
+    got = run(ddb, "SELECT Artist, Song FROM Music WHERE Artist IN ('tiny', 'A05') AND "
+                   "(Song = 's0' OR Song = 's1') ORDER BY Song DESC")
+    assert [(i["Artist"]["S"], i["Song"]["S"]) for i in got["Items"]] == \
+        [("tiny", "s1"), ("tiny", "s0"), ("A05", "s1"), ("A05", "s0")]
     # Pages by Limit across partitions.
     seen, token = [], None
     while True:

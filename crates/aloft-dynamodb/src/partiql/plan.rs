@@ -40,7 +40,7 @@ pub struct Target<'a> {
 
 /// Placeholders for names and values used by the rendered expressions.
 #[derive(Default)]
-struct Render<'p> {
+pub(super) struct Render<'p> {
     params: &'p [AttrValue],
     names: Map<String, Json>,
     name_ids: HashMap<String, String>,
@@ -57,7 +57,14 @@ fn cmp_symbol(op: CmpOp) -> &'static str {
     op.symbol()
 }
 
-impl Render<'_> {
+impl<'p> Render<'p> {
+    pub(super) fn new(params: &'p [AttrValue]) -> Self {
+        Render {
+            params,
+            ..Default::default()
+        }
+    }
+
     fn name(&mut self, n: &str) -> String {
         if let Some(id) = self.name_ids.get(n) {
             return id.clone();
@@ -91,7 +98,7 @@ impl Render<'_> {
     }
 
     /// The value of a literal expression (None for MISSING, error for anything else).
-    fn literal(&self, e: &Expr) -> Result<Option<AttrValue>, AwsError> {
+    pub(super) fn literal(&self, e: &Expr) -> Result<Option<AttrValue>, AwsError> {
         Ok(Some(match e {
             Expr::Str(s) => AttrValue::S(s.clone()),
             Expr::Num(n) => AttrValue::N(parse_number(n)?),
@@ -127,7 +134,7 @@ impl Render<'_> {
         }))
     }
 
-    fn is_literal(e: &Expr) -> bool {
+    pub(super) fn is_literal(e: &Expr) -> bool {
         !matches!(
             e,
             Expr::Path(_)
@@ -328,7 +335,7 @@ fn and_all(parts: Vec<Expr>) -> Option<Expr> {
 }
 
 /// `attr = literal` (either way round) on a top-level attribute.
-fn equality(e: &Expr) -> Option<(&str, &Expr)> {
+pub(super) fn equality(e: &Expr) -> Option<(&str, &Expr)> {
     match e {
         Expr::Cmp(a, CmpOp::Eq, b) => match (&**a, &**b) {
             (Expr::Path(p), v) | (v, Expr::Path(p)) if Render::is_literal(v) => {
@@ -386,36 +393,8 @@ fn key_and_rest(
     Ok((complete.then_some(key), rest))
 }
 
-/// At most this many partition key values in one SELECT's IN list (AWS's documented limit).
-pub const MAX_IN_PARTITIONS: usize = 50;
-
-/// The partition key values of `pk IN (…)` or `pk = a OR pk = b …` (literals only).
-fn partition_values<'e>(e: &'e Expr, hash: &str) -> Option<Vec<&'e Expr>> {
-    let is_hash = |x: &Expr| matches!(x, Expr::Path(p) if matches!(p.as_slice(), [PSeg::Attr(n)] if n == hash));
-    match e {
-        Expr::In(a, list)
-            if is_hash(a)
-                && !list.is_empty()
-                && list
-                    .iter()
-                    .all(|v| Render::is_literal(v) && !matches!(v, Expr::Missing)) =>
-        {
-            Some(list.iter().collect())
-        }
-        Expr::Or(a, b) => {
-            let mut l = partition_values(a, hash)?;
-            l.extend(partition_values(b, hash)?);
-            Some(l)
-        }
-        other => match equality(other) {
-            Some((n, v)) if n == hash && !matches!(v, Expr::Missing) => Some(vec![v]),
-            _ => None,
-        },
-    }
-}
-
 /// A SELECT's conditions (as conjuncts) planned as one Query or a Scan.
-fn select_parts(
+pub(super) fn select_parts(
     mut r: Render<'_>,
     table: &str,
     index: Option<&str>,
@@ -518,78 +497,17 @@ pub fn plan(
             if let Some(f) = filter {
                 conjuncts(f, &mut parts);
             }
-            // `pk IN (…)` or `pk = a OR pk = b`: one Query per partition key value.
-            let listed = parts
-                .iter()
-                .enumerate()
-                .find_map(|(i, p)| partition_values(p, &target.read.hash.name).map(|vs| (i, vs)));
-            if let Some((at, values)) = listed
-                && (values.len() > 1 || matches!(parts[at], Expr::In(..)))
-            {
-                if values.len() > MAX_IN_PARTITIONS {
-                    return Err(validation(format!(
-                        "The IN operator on the partition key is provided with too many operands; number of operands: {}, maximum: {MAX_IN_PARTITIONS}",
-                        values.len()
-                    )));
-                }
-                let values: Vec<Expr> = values.into_iter().cloned().collect();
-                let original = parts.remove(at);
-                let mut seen: Vec<AttrValue> = Vec::new();
-                let mut queries = Vec::new();
-                for v in values {
-                    // The same value twice is read once.
-                    if let Some(lit) = r.literal(&v)? {
-                        if seen.contains(&lit) {
-                            continue;
-                        }
-                        seen.push(lit);
-                    }
-                    let eq = Expr::Cmp(
-                        Box::new(Expr::Path(vec![PSeg::Attr(target.read.hash.name.clone())])),
-                        CmpOp::Eq,
-                        Box::new(v),
-                    );
-                    let mut mine = vec![eq];
-                    mine.extend(parts.iter().cloned());
-                    let r = Render {
-                        params,
-                        ..Default::default()
-                    };
-                    match select_parts(
-                        r,
-                        &table,
-                        index.as_deref(),
-                        projection.as_deref(),
-                        mine,
-                        descending,
-                        target.read,
-                    )? {
-                        Native::Query(q) => queries.push(q),
-                        // Key attributes left for the filter: the whole statement scans.
-                        _ => {
-                            let r = Render {
-                                params,
-                                ..Default::default()
-                            };
-                            let mut all = parts;
-                            all.insert(at, original);
-                            return select_parts(
-                                r,
-                                &table,
-                                index.as_deref(),
-                                projection.as_deref(),
-                                all,
-                                descending,
-                                target.read,
-                            );
-                        }
-                    }
-                }
-                return Ok(if queries.len() == 1 {
-                    Native::Query(queries.remove(0))
-                } else {
-                    Native::Queries(queries)
-                });
+            // Lists of key values: one Query per key (see [`super::keys`]).
+            if let Some(n) = super::keys::plan_lists(
+                params,
+                target.read,
+                &table,
+                index.as_deref(),
+                projection.as_deref(),
+                &parts,
+                descending,
+            )? {
+                return Ok(n);
             }
             select_parts(
                 r,
@@ -804,6 +722,34 @@ mod tests {
     }
 
     #[test]
+    fn sort_key_lists_become_one_query_per_key() {
+        let sk_of = |q: &Json| {
+            let vals = q["ExpressionAttributeValues"].as_object().unwrap();
+            vals.values()
+                .find_map(|v| v.get("N").and_then(Json::as_str).map(str::to_string))
+                .unwrap()
+        };
+        let Native::Queries(qs) =
+            planned("SELECT * FROM t WHERE pk = 'a' AND sk IN (3, 1, 2, 1)", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(qs.iter().map(sk_of).collect::<Vec<_>>(), ["1", "2", "3"]);
+        let Native::Queries(qs) = planned(
+            "SELECT * FROM t WHERE pk IN ('a', 'b') AND (sk = 2 OR sk = 1) ORDER BY sk DESC",
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            qs.iter().map(sk_of).collect::<Vec<_>>(),
+            ["2", "1", "2", "1"]
+        );
+        assert!(qs.iter().all(|q| q["ScanIndexForward"] == false));
+    }
+
+    #[test]
     fn selects_become_queries_or_scans() {
         let Native::Query(q) = planned(
             "SELECT a FROM t WHERE pk = ? AND sk > 3 AND x.y[1] = 'z' ORDER BY sk DESC",
@@ -823,8 +769,13 @@ mod tests {
             Native::Scan(_)
         ));
         assert!(matches!(
-            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR sk = 2)", &[]).unwrap(),
+            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR x = 2)", &[]).unwrap(),
             Native::Scan(_)
+        ));
+        // A list of sort key values is one Query per key.
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR sk = 2)", &[]).unwrap(),
+            Native::Queries(q) if q.len() == 2
         ));
         assert!(matches!(
             planned("SELECT * FROM t", &[]).unwrap(),
