@@ -51,12 +51,24 @@ def test_reads_are_charged_their_real_size(ddb):
     assert code_msg(e) == ("ProvisionedThroughputExceededException",
                            "The level of configured provisioned throughput for the table was exceeded. "
                            "Consider increasing your provisioning level with the UpdateTable API.")
+    # A transaction on the table is cancelled, naming the throttled action.
+    with pytest.raises(ClientError) as e:
+        c.transact_get_items(TransactItems=[{"Get": {"TableName": "Tight", "Key": {"id": {"S": "big"}}}}])
+    assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["ProvisionedThroughputExceeded"]
     # Writes have their own capacity.
     c.put_item(TableName="Tight", Item={"id": {"S": "small"}})
     # 20 s later there are 20 units again: eventually consistent reads cost half (5 each).
     a.advance(20)
     for _ in range(4):
         c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
+    with pytest.raises(ClientError):
+        c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
+    # Transactional reads cost double: 20 units for a 39 KB read, all that 20 s brings.
+    a.advance(20)
+    got = c.transact_get_items(TransactItems=[{"Get": {"TableName": "Tight", "Key": {"id": {"S": "big"}}}}],
+                               ReturnConsumedCapacity="TOTAL")
+    assert got["ConsumedCapacity"][0]["CapacityUnits"] == 20.0
     with pytest.raises(ClientError):
         c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
     # A scan is charged the bytes it read, too.
