@@ -1,5 +1,5 @@
-//! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition, then sort
-//! key), one ordered map per secondary index, sizes and counts kept incrementally, stream
+//! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition hash, then
+//! partition, then sort key: the order Scan returns), one ordered map per secondary index, sizes and counts kept incrementally, stream
 //! records appended with the change, and every change journaled to the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -1,5 +1,7 @@
 //! Query and Scan on tables and indexes: a Query is a range over the ordered map (O(log n +
-//! page)); pages stop at Limit evaluated items or 1 MB read, as on AWS.
+//! page)); a Scan walks the map in partition-hash order and a parallel Scan segment is a
+//! slice of the hash space, so it is a range too; pages stop at Limit evaluated items or 1 MB
+//! read, as on AWS.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
