@@ -1,6 +1,7 @@
 //! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition hash, then
-//! partition, then sort key: the order Scan returns), one ordered map per secondary index, sizes and counts kept incrementally, stream
-//! records appended with the change, and every change journaled to the store.
+//! partition, then sort key: the order Scan returns), one ordered map per secondary index,
+//! sizes and counts kept incrementally, stream records appended with the change, and every
+//! change journaled to the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
