@@ -152,6 +152,11 @@ def test_table_settings_follow_on_every_replica(aloft):
         west.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
                    ExpressionAttributeValues={":c": {"S": "red"}})
     assert err(e)[0] == "ValidationException"
+    # Replication needs the stream.
+    with pytest.raises(ClientError) as e:
+        west.update_table(TableName="Glob", StreamSpecification={"StreamEnabled": False})
+    assert err(e) == ("ValidationException", "One or more parameter values were invalid: "
+                      "Disabling Stream is not allowed for a Global Table replica.")
     # Per-replica settings stay put.
     west.update_table(TableName="Glob", DeletionProtectionEnabled=True)
     assert east.describe_table(TableName="Glob")["Table"]["DeletionProtectionEnabled"] is False

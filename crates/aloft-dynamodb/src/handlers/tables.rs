@@ -255,6 +255,12 @@ impl DynamoDb {
                         meta.stream_label = Some(tables::stream_label(clock::now_millis()));
                         data.stream.records.clear();
                     }
+                    // Replication rides on the stream.
+                    (Some(_), None) if meta.replicas.len() > 1 => {
+                        return Err(invalid_param(
+                            "Disabling Stream is not allowed for a Global Table replica.",
+                        ));
+                    }
                     (Some(_), None) => {}
                 }
                 meta.stream_view = view;
