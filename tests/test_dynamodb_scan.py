@@ -3,6 +3,7 @@ sorted), each partition's items together and sorted by sort key; parallel Scan s
 slices of that hash space, so segments 0..N-1 read one after another give the full Scan."""
 
 import pytest
+from botocore.exceptions import ClientError
 
 
 @pytest.fixture
@@ -57,6 +58,15 @@ def test_parallel_segments_tile_the_scan(ddb):
     for total in (2, 3, 7):
         segments = [scan_all(ddb, Segment=s, TotalSegments=total, Limit=5) for s in range(total)]
         assert [k for seg in segments for k in seg] == full
+        # A start key from another segment is refused, naming the segment it belongs to.
+        if total == 3:
+            page = ddb.scan(TableName="Events", Segment=0, TotalSegments=3, Limit=1)
+            with pytest.raises(ClientError) as e:
+                ddb.scan(TableName="Events", Segment=1, TotalSegments=3,
+                         ExclusiveStartKey=page["LastEvaluatedKey"])
+            assert e.value.response["Error"]["Message"] == (
+                "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use "
+                "ExclusiveStartKey with correct Segment. TotalSegments: 3 Segment: 0")
         # A partition never spans two segments.
         owners = {}
         for i, seg in enumerate(segments):

@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
-use crate::domain::key::{KeySchema, encode_scalar, segment_start};
+use crate::domain::key::{KeySchema, encode_scalar, hash_of_key, segment_start};
 use crate::domain::value::{AttrValue, Item, item_from_json, item_size, item_to_json};
 use crate::error::{invalid_param, validation};
 use crate::expr::ast::{CmpOp, Cond, Operand, Path};
@@ -343,6 +343,19 @@ impl Target<'_> {
     }
 }
 
+/// The segment of `total` whose slice of the hash space holds `hash`.
+fn segment_of(hash: u32, total: u64) -> u64 {
+    let h = u64::from(hash);
+    let mut s = (h * total) >> 32;
+    while s + 1 < total && segment_start(s + 1, total) <= h {
+        s += 1;
+    }
+    while s > 0 && segment_start(s, total) > h {
+        s -= 1;
+    }
+    s
+}
+
 /// The slice of the map a parallel Scan segment covers: keys start with the partition hash,
 /// so a segment is a contiguous range of it (O(log n + page) per page, like a Query).
 fn segment_range(segment: u64, total: u64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
@@ -470,6 +483,14 @@ impl DynamoDb {
             sort = s;
         } else if let Some((s, t)) = segment {
             (lo, hi) = segment_range(s, t);
+            if let Some(k) = &esk {
+                let owner = segment_of(hash_of_key(k), t);
+                if owner != s {
+                    return Err(validation(format!(
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {t} Segment: {owner}"
+                    )));
+                }
+            }
         }
         if let Some(k) = esk {
             if forward {
@@ -596,6 +617,18 @@ mod tests {
                 };
             }
             assert_eq!(covered, 1 << 32);
+        }
+        for total in [1u64, 3, 7, 1_000_000] {
+            for h in [0u32, 1, 12345, 1 << 31, u32::MAX - 1, u32::MAX] {
+                let s = segment_of(h, total);
+                let (Bound::Included(lo), hi) = segment_range(s, total) else {
+                    panic!()
+                };
+                assert!(key(h) >= lo);
+                if let Bound::Excluded(hi) = hi {
+                    assert!(key(h) < hi);
+                }
+            }
         }
     }
 }
