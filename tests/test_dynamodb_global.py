@@ -1,6 +1,8 @@
 """DynamoDB global tables (version 2019.11.21) inside one Aloft: ReplicaUpdates create and
 delete replicas in other regions, writes replicate asynchronously, last writer wins."""
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -105,3 +107,75 @@ def test_global_table_survives_restart(aloft_factory, tmp_path):
     west.put_item(TableName="Glob", Item={"id": {"S": "y"}})
     flush(b)
     assert get(east, "y") is not None
+
+
+def test_table_settings_follow_on_every_replica(aloft):
+    east, west = aloft.client("dynamodb"), aloft.client("dynamodb", region="us-west-2")
+    make(east, BillingMode="PAY_PER_REQUEST")
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    for i in range(5):
+        east.put_item(TableName="Glob", Item={"id": {"S": f"k{i}"}, "colour": {"S": "red" if i % 2 else "blue"},
+                                              "exp": {"N": str(int(time.time()) - 100)}})
+    flush(aloft)
+    # A GSI added in the replica's region appears in the other, backfilled.
+    west.update_table(TableName="Glob",
+                      AttributeDefinitions=[{"AttributeName": "colour", "AttributeType": "S"}],
+                      GlobalSecondaryIndexUpdates=[{"Create": {
+                          "IndexName": "byColour", "KeySchema": [{"AttributeName": "colour", "KeyType": "HASH"}],
+                          "Projection": {"ProjectionType": "ALL"}}}])
+    d = east.describe_table(TableName="Glob")["Table"]
+    assert [g["IndexName"] for g in d["GlobalSecondaryIndexes"]] == ["byColour"]
+    assert d["Replicas"] == [{"RegionName": "us-west-2", "ReplicaStatus": "ACTIVE",
+                              "GlobalSecondaryIndexes": [{"IndexName": "byColour"}]}]
+    got = east.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
+                     ExpressionAttributeValues={":c": {"S": "red"}})
+    assert sorted(i["id"]["S"] for i in got["Items"]) == ["k1", "k3"]
+    # Writes keep both indexes in step.
+    west.put_item(TableName="Glob", Item={"id": {"S": "w"}, "colour": {"S": "red"}})
+    flush(aloft)
+    got = east.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
+                     ExpressionAttributeValues={":c": {"S": "red"}})
+    assert sorted(i["id"]["S"] for i in got["Items"]) == ["k1", "k3", "w"]
+
+    # TTL and table class set in one region hold in the other; removing the GSI too.
+    east.update_time_to_live(TableName="Glob", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ttl = west.describe_time_to_live(TableName="Glob")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
+    east.update_table(TableName="Glob", TableClass="STANDARD_INFREQUENT_ACCESS")
+    assert west.describe_table(TableName="Glob")["Table"]["TableClassSummary"]["TableClass"] == \
+        "STANDARD_INFREQUENT_ACCESS"
+    east.update_table(TableName="Glob", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColour"}}])
+    d = west.describe_table(TableName="Glob")["Table"]
+    assert "GlobalSecondaryIndexes" not in d
+    assert d["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+    with pytest.raises(ClientError) as e:
+        west.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
+                   ExpressionAttributeValues={":c": {"S": "red"}})
+    assert err(e)[0] == "ValidationException"
+    # Replication needs the stream.
+    with pytest.raises(ClientError) as e:
+        west.update_table(TableName="Glob", StreamSpecification={"StreamEnabled": False})
+    assert err(e) == ("ValidationException", "One or more parameter values were invalid: "
+                      "Disabling Stream is not allowed for a Global Table replica.")
+    # Per-replica settings stay put.
+    west.update_table(TableName="Glob", DeletionProtectionEnabled=True)
+    assert east.describe_table(TableName="Glob")["Table"]["DeletionProtectionEnabled"] is False
+
+    # The TTL sweep in one region deletes the expired items there and replicates the deletes.
+    aloft.internal("POST", "dynamodb/ttl/sweep")
+    flush(aloft)
+    assert east.scan(TableName="Glob")["Count"] == 1 and west.scan(TableName="Glob")["Count"] == 1
+
+
+def test_no_replication_attributes_are_added(aloft):
+    east, west = aloft.client("dynamodb"), aloft.client("dynamodb", region="us-west-2")
+    make(east, BillingMode="PAY_PER_REQUEST")
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    east.put_item(TableName="Glob", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+    flush(aloft)
+    west.update_item(TableName="Glob", Key={"id": {"S": "a"}}, UpdateExpression="SET w = :w",
+                     ExpressionAttributeValues={":w": {"N": "2"}})
+    flush(aloft)
+    # Version 2019.11.21 adds no aws:rep:* attributes (version 2017.11.29 did).
+    for c in (east, west):
+        assert get(c, "a") == {"id": {"S": "a"}, "v": {"N": "1"}, "w": {"N": "2"}}

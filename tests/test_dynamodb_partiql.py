@@ -190,3 +190,52 @@ def test_cli_execute_statement(aloft, ddb):
     out = aloft.cli_json("dynamodb", "execute-statement", "--statement",
                          "SELECT Year FROM Music WHERE Artist = ?", "--parameters", '[{"S": "cli"}]')
     assert out["Items"] == [{"Year": {"N": "1999"}}]
+
+
+def test_in_on_the_partition_key_reads_only_those_partitions(ddb):
+    for a in range(20):
+        for s in range(2):
+            ddb.put_item(TableName="Music", Item={"Artist": {"S": f"A{a:02}"}, "Song": {"S": f"s{s}"},
+                                                  "Year": {"N": str(2000 + a)}, "Pad": {"S": "x" * 2000}})
+    ddb.put_item(TableName="Music", Item={"Artist": {"S": "small"}, "Song": {"S": "s0"}, "Year": {"N": "1"}})
+    ddb.put_item(TableName="Music", Item={"Artist": {"S": "tiny"}, "Song": {"S": "s0"}, "Year": {"N": "1"}})
+    ddb.put_item(TableName="Music", Item={"Artist": {"S": "tiny"}, "Song": {"S": "s1"}, "Year": {"N": "2"}})
+    scan = ddb.scan(TableName="Music", ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]["CapacityUnits"]
+    assert scan >= 5
+    for stmt in ["SELECT * FROM Music WHERE Artist IN ('tiny', 'small', 'none')",
+                 "SELECT * FROM Music WHERE Artist = 'tiny' OR Artist = 'small' OR Artist = 'none'",
+                 "SELECT * FROM Music WHERE Artist IN ['tiny', 'small', 'none', 'tiny']"]:
+        got = run(ddb, stmt, ReturnConsumedCapacity="TOTAL")
+        # Partitions in the list's order, each sorted by sort key.
+        assert [(i["Artist"]["S"], i["Song"]["S"]) for i in got["Items"]] == \
+            [("tiny", "s0"), ("tiny", "s1"), ("small", "s0")], stmt
+        # Three key reads of half a unit each, not a scan of the table.
+        assert got["ConsumedCapacity"]["CapacityUnits"] == 1.5, stmt
+        assert "NextToken" not in got
+    # With a sort key condition and a filter, and parameters.
+    got = run(ddb, "SELECT Song FROM Music WHERE Artist IN (?, ?) AND Song >= 's1' AND \"Year\" > 1",
+              {"S": "tiny"}, {"S": "A03"})
+    assert got["Items"] == [{"Song": {"S": "s1"}}, {"Song": {"S": "s1"}}]
+    # A list of sort key values: one key read each, in sort key order within the partition.
+    got = run(ddb, "SELECT Song FROM Music WHERE Artist = 'tiny' AND Song IN ('s1', 'zz', 's0')",
+              ReturnConsumedCapacity="TOTAL")
+    assert got["Items"] == [{"Song": {"S": "s0"}}, {"Song": {"S": "s1"}}]
+    assert got["ConsumedCapacity"]["CapacityUnits"] == 1.5
+    got = run(ddb, "SELECT Artist, Song FROM Music WHERE Artist IN ('tiny', 'A05') AND "
+                   "(Song = 's0' OR Song = 's1') ORDER BY Song DESC")
+    assert [(i["Artist"]["S"], i["Song"]["S"]) for i in got["Items"]] == \
+        [("tiny", "s1"), ("tiny", "s0"), ("A05", "s1"), ("A05", "s0")]
+    # Pages by Limit across partitions.
+    seen, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = run(ddb, "SELECT Artist, Song FROM Music WHERE Artist IN ('A01', 'tiny', 'A02')", Limit=1, **kw)
+        seen += [(i["Artist"]["S"], i["Song"]["S"]) for i in page["Items"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert seen == [("A01", "s0"), ("A01", "s1"), ("tiny", "s0"), ("tiny", "s1"), ("A02", "s0"), ("A02", "s1")]
+    many = ", ".join(f"'k{i}'" for i in range(51))
+    with pytest.raises(ClientError) as e:
+        run(ddb, f"SELECT * FROM Music WHERE Artist IN ({many})")
+    assert err(e)[0] == "ValidationException"

@@ -102,3 +102,54 @@ def test_pitr_survives_restart(aloft_factory, tmp_path):
     assert set(keys(ddb, "Rst")) == {"a"}
     ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="Rst2", RestoreDateTime=t0 + 90)
     assert set(keys(ddb, "Rst2")) == {"a", "b"}
+
+
+def pitr_changes(a, name):
+    tables = a.internal("GET", "dynamodb/stats")["tables"]
+    return next(t["pitr_changes"] for t in tables if t["table"] == name)
+
+
+def test_log_older_than_the_window_is_compacted_in_memory_and_on_disk(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path / "d")
+    ddb = a.client("dynamodb")
+    ddb.create_table(TableName="Tab", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    ddb.put_item(TableName="Tab", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+    ddb.update_continuous_backups(TableName="Tab", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    t0, _ = window(ddb, "Tab")
+    a.advance(60)
+    ddb.put_item(TableName="Tab", Item={"id": {"S": "b"}, "v": {"N": "1"}})
+    ddb.update_item(TableName="Tab", Key={"id": {"S": "a"}}, UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": "2"}})
+    a.advance(60)
+    ddb.delete_item(TableName="Tab", Key={"id": {"S": "a"}})
+    a.advance(20 * 86400)
+    ddb.put_item(TableName="Tab", Item={"id": {"S": "c"}, "v": {"N": "1"}})
+    assert pitr_changes(a, "Tab") == 4
+    a.advance(16 * 86400)
+    # Nothing is written: the background sweeper (woken by the clock, or run now) folds the
+    # three changes that left the window.
+    a.internal("POST", "dynamodb/pitr/compact")
+    assert pitr_changes(a, "Tab") == 1
+    earliest, latest = window(ddb, "Tab")
+    assert earliest >= t0 + 36 * 86400 - 35 * 86400
+    ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="AtEarliest", RestoreDateTime=earliest)
+    assert keys(ddb, "AtEarliest") == {"b": "1"}
+    ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="Latest", UseLatestRestorableTime=True)
+    assert keys(ddb, "Latest") == {"b": "1", "c": "1"}
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="Old", RestoreDateTime=t0 + 90)
+    assert err(e)[0] == "InvalidRestoreTimeException"
+    a.kill()
+
+    # The journal was compacted too: only the change still in the window is loaded.
+    b = aloft_factory(data_dir=tmp_path / "d")
+    assert pitr_changes(b, "Tab") == 1
+    ddb = b.client("dynamodb")
+    b.advance(36 * 86400 + 600)  # the clock's offset does not survive a restart
+    earliest, _ = window(ddb, "Tab")
+    ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="Again", RestoreDateTime=earliest)
+    assert keys(ddb, "Again") == {"b": "1"}
+    ddb.restore_table_to_point_in_time(SourceTableName="Tab", TargetTableName="Again2", UseLatestRestorableTime=True)
+    assert keys(ddb, "Again2") == {"b": "1", "c": "1"}

@@ -196,6 +196,10 @@ impl Service for DynamoDb {
                 Some(wire::ok(&json!({"deleted": deleted})))
             }
             ("GET", "stats") => Some(wire::ok(&self.stats())),
+            ("POST", "pitr/compact") => {
+                let folded = pitr::compact_all(&self.db).await;
+                Some(wire::ok(&json!({"folded": folded})))
+            }
             ("POST", "replication/flush") => {
                 self.db.replication.flush().await;
                 Some(wire::ok(&json!({})))
@@ -246,7 +250,8 @@ impl DynamoDb {
             .map(|t| {
                 let d = t.data.read().expect("table lock");
                 json!({"table": d.meta.name, "account": d.meta.account, "region": d.meta.region,
-                    "items": d.items.len(), "bytes": d.size_bytes, "stream_records": d.stream.records.len()})
+                    "items": d.items.len(), "bytes": d.size_bytes, "stream_records": d.stream.records.len(),
+                    "pitr_changes": d.pitr.as_ref().map(|p| p.log_len())})
             })
             .collect();
         json!({"tables": tables})

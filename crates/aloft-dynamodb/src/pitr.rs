@@ -2,7 +2,14 @@
 //! the window starts; items are shared `Arc`s, so this costs a pointer per item) and a log of
 //! every change with its time on the one clock. The table as it was at any time in the window
 //! is the base with the changes up to that time replayed. Changes older than the recovery
-//! period are folded into the base, so memory stays bounded by the window.
+//! period are folded into the base (on each write and by the background sweeper), in memory
+//! and in the journal: the folded change entries are deleted and the base's entries for their
+//! keys rewritten, so the earliest restorable time moves forward and both stay bounded by the
+//! window.
+//!
+//! Journal layout (durable stores): `NS_PITR_BASE` holds a header at the table prefix and one
+//! entry per base item at prefix ++ `BASE_ITEM` ++ key; `NS_PITR` one entry per change at
+//! prefix ++ time ++ counter.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -21,8 +28,13 @@ const DAY_MS: i64 = 86_400_000;
 /// AWS's restorable window trails the present by about five minutes.
 pub const LATEST_LAG_MS: i64 = 5 * 60 * 1000;
 
+/// Marks a base item entry after the table prefix (the header has nothing after it).
+const BASE_ITEM: u8 = b'i';
+
 pub struct Change {
     pub at_ms: i64,
+    /// Orders changes of one millisecond; with `at_ms` it names the journal entry.
+    pub seq: u64,
     pub key: Vec<u8>,
     /// The item after the change; None when it was deleted.
     pub item: Option<Arc<Item>>,
@@ -65,29 +77,48 @@ impl Pitr {
     ) {
         self.counter += 1;
         if let Some(prefix) = prefix {
-            let mut jk = prefix.to_vec();
-            jk.extend_from_slice(&now_ms.to_be_bytes());
-            jk.extend_from_slice(&self.counter.to_be_bytes());
             let v = json!({"t": now_ms, "k": B64.encode(key),
                 "i": item.as_deref().map(item_to_json)});
-            batch.put(NS_PITR, jk, v.to_string());
+            batch.put(
+                NS_PITR,
+                change_key(prefix, now_ms, self.counter),
+                v.to_string(),
+            );
         }
         self.log.push_back(Change {
             at_ms: now_ms,
+            seq: self.counter,
             key: key.to_vec(),
             item,
         });
-        self.fold(now_ms);
+        self.fold(now_ms, prefix, batch);
     }
 
-    /// Applies changes that left the window to the base.
-    fn fold(&mut self, now_ms: i64) {
+    /// Applies changes that left the window to the base, and (journaling under `prefix`)
+    /// deletes their entries and rewrites the base's entries for their keys. Returns how
+    /// many changes were folded.
+    pub fn fold(&mut self, now_ms: i64, prefix: Option<&[u8]>, batch: &mut Batch) -> usize {
         let horizon = now_ms - self.days * DAY_MS;
+        let mut folded = 0;
         while self.log.front().is_some_and(|c| c.at_ms < horizon) {
-            if let Some(c) = self.log.pop_front() {
-                apply(&mut self.base, c.key, c.item);
+            let Some(c) = self.log.pop_front() else { break };
+            if let Some(prefix) = prefix {
+                batch.delete(NS_PITR, change_key(prefix, c.at_ms, c.seq));
+                let bk = base_item_key(prefix, &c.key);
+                match &c.item {
+                    Some(i) => batch.put(NS_PITR_BASE, bk, item_to_json(i).to_string()),
+                    None => batch.delete(NS_PITR_BASE, bk),
+                }
             }
+            apply(&mut self.base, c.key, c.item);
+            folded += 1;
         }
+        folded
+    }
+
+    /// Changes kept in the log (the window's).
+    pub fn log_len(&self) -> usize {
+        self.log.len()
     }
 
     /// The items as they were at `at_ms`.
@@ -99,23 +130,52 @@ impl Pitr {
         items
     }
 
-    /// The base image as journaled when PITR is enabled.
-    pub fn base_journal(&self) -> Vec<u8> {
-        let items: Vec<Json> = self.base.values().map(|i| item_to_json(i)).collect();
-        json!({"enabled": self.enabled_ms, "days": self.days, "items": items})
-            .to_string()
-            .into_bytes()
+    /// Journals the header and the base image (when PITR is enabled).
+    pub fn journal_base(&self, prefix: &[u8], batch: &mut Batch) {
+        self.journal_header(prefix, batch);
+        for (k, i) in &self.base {
+            batch.put(
+                NS_PITR_BASE,
+                base_item_key(prefix, k),
+                item_to_json(i).to_string(),
+            );
+        }
     }
 
-    /// Rebuilds from the journal: the base entry and the change entries in order.
+    /// Journals the header (when enabled, or when the recovery period changes).
+    pub fn journal_header(&self, prefix: &[u8], batch: &mut Batch) {
+        let header = json!({"enabled": self.enabled_ms, "days": self.days});
+        batch.put(NS_PITR_BASE, prefix.to_vec(), header.to_string());
+    }
+
+    /// Rebuilds from the journal: the base entries (header and items) and the change
+    /// entries in order, all with their keys.
     pub fn from_journal(
-        base: &[u8],
-        changes: impl Iterator<Item = Vec<u8>>,
+        prefix: &[u8],
+        base: Vec<(Vec<u8>, Vec<u8>)>,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
         key_of: impl Fn(&Item) -> Option<Vec<u8>>,
     ) -> Option<Pitr> {
-        let j: Json = serde_json::from_slice(base).ok()?;
+        let mut header = None;
         let mut items = BTreeMap::new();
-        for i in j["items"].as_array()? {
+        for (k, v) in base {
+            if k.len() == prefix.len() {
+                header = serde_json::from_slice::<Json>(&v).ok();
+                continue;
+            }
+            let Some(item) = serde_json::from_slice::<Json>(&v)
+                .ok()
+                .and_then(|j| item_from_json(&j).ok())
+            else {
+                continue;
+            };
+            if let Some(key) = key_of(&item) {
+                items.insert(key, Arc::new(item));
+            }
+        }
+        let j = header?;
+        // Bases written before items had entries of their own carry them in the header.
+        for i in j["items"].as_array().into_iter().flatten() {
             let item = item_from_json(i).ok()?;
             items.insert(key_of(&item)?, Arc::new(item));
         }
@@ -126,7 +186,7 @@ impl Pitr {
             log: VecDeque::new(),
             counter: 0,
         };
-        for raw in changes {
+        for (jk, raw) in changes {
             let Ok(c) = serde_json::from_slice::<Json>(&raw) else {
                 continue;
             };
@@ -136,18 +196,72 @@ impl Pitr {
             ) else {
                 continue;
             };
+            let seq = jk
+                .get(prefix.len() + 8..prefix.len() + 16)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes);
+            p.counter = p.counter.max(seq);
             let item = match &c["i"] {
                 Json::Null => None,
                 i => item_from_json(i).ok().map(Arc::new),
             };
             p.log.push_back(Change {
                 at_ms: t,
+                seq,
                 key: k,
                 item,
             });
         }
         Some(p)
     }
+}
+
+/// Folds every table's changes that left its window (the background sweeper calls this, so
+/// the window moves on even when nothing is written). Returns how many changes were folded.
+pub async fn compact_all(db: &crate::state::Db) -> usize {
+    let tables: Vec<Arc<crate::state::Table>> = db
+        .tables
+        .read()
+        .expect("tables lock")
+        .values()
+        .cloned()
+        .collect();
+    let now = aloft_core::clock::now_millis();
+    let mut folded = 0;
+    for t in tables {
+        let commit = {
+            let mut data = t.data.write().expect("table lock");
+            let prefix = db.durable.then(|| crate::state::item_prefix(&data.meta));
+            let Some(p) = data.pitr.as_mut() else {
+                continue;
+            };
+            let mut batch = Batch::new();
+            let n = p.fold(now, prefix.as_deref(), &mut batch);
+            if n == 0 {
+                continue;
+            }
+            folded += n;
+            db.store.submit(batch)
+        };
+        if let Err(e) = commit.await {
+            tracing::error!("dynamodb pitr compaction: {e}");
+        }
+    }
+    folded
+}
+
+fn change_key(prefix: &[u8], at_ms: i64, seq: u64) -> Vec<u8> {
+    let mut jk = prefix.to_vec();
+    jk.extend_from_slice(&at_ms.to_be_bytes());
+    jk.extend_from_slice(&seq.to_be_bytes());
+    jk
+}
+
+fn base_item_key(prefix: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.push(BASE_ITEM);
+    k.extend_from_slice(key);
+    k
 }
 
 fn apply(items: &mut BTreeMap<Vec<u8>, Arc<Item>>, key: Vec<u8>, item: Option<Arc<Item>>) {
@@ -191,5 +305,58 @@ mod tests {
         assert_eq!(p.log.len(), 1);
         assert_eq!(p.window(later).0, later - 35 * DAY_MS);
         assert_eq!(p.items_at(later - 35 * DAY_MS).len(), 1);
+    }
+
+    #[test]
+    fn folding_rewrites_the_journal_and_reloads_exactly() {
+        let prefix = b"1/r/t/".to_vec();
+        let mut items = BTreeMap::new();
+        items.insert(b"a".to_vec(), item("a0"));
+        let mut p = Pitr::new(&items, 1_000, 35);
+        let mut journal: BTreeMap<(String, Vec<u8>), Vec<u8>> = BTreeMap::new();
+        let mut run = |b: Batch| {
+            for (ns, k, v) in b.ops {
+                match v {
+                    Some(v) => journal.insert((ns, k), v),
+                    None => journal.remove(&(ns, k)),
+                };
+            }
+        };
+        let mut b = Batch::new();
+        p.journal_base(&prefix, &mut b);
+        p.record(2_000, b"a", Some(item("a1")), Some(&prefix), &mut b);
+        p.record(2_000, b"b", Some(item("b1")), Some(&prefix), &mut b);
+        p.record(3_000, b"a", None, Some(&prefix), &mut b);
+        p.record(20 * DAY_MS, b"c", Some(item("c1")), Some(&prefix), &mut b);
+        run(b);
+        // 36 days on, the first three changes leave the window.
+        let now = 36 * DAY_MS + 5_000;
+        let mut b = Batch::new();
+        assert_eq!(p.fold(now, Some(&prefix), &mut b), 3);
+        run(b);
+        let base: Vec<_> = journal
+            .iter()
+            .filter(|((ns, _), _)| ns == NS_PITR_BASE)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect();
+        let changes: Vec<_> = journal
+            .iter()
+            .filter(|((ns, _), _)| ns == NS_PITR)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(changes.len(), 1);
+        let key_of = |i: &Item| match i.get("v") {
+            Some(AttrValue::S(s)) => Some(s.as_bytes()[..1].to_vec()),
+            _ => None,
+        };
+        let again = Pitr::from_journal(&prefix, base, changes, key_of).unwrap();
+        let earliest = again.window(now).0;
+        assert_eq!(earliest, now - 35 * DAY_MS);
+        for at in [earliest, 20 * DAY_MS, now] {
+            assert_eq!(again.items_at(at), p.items_at(at));
+        }
+        assert_eq!(again.items_at(earliest).len(), 1);
+        assert_eq!(again.items_at(now).len(), 2);
+        assert_eq!(again.counter, 4);
     }
 }

@@ -1,6 +1,7 @@
-//! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition, then sort
-//! key), one ordered map per secondary index, sizes and counts kept incrementally, stream
-//! records appended with the change, and every change journaled to the store.
+//! The in-memory tables: items in a `BTreeMap` ordered by encoded key (partition hash, then
+//! partition, then sort key: the order Scan returns), one ordered map per secondary index,
+//! sizes and counts kept incrementally, stream records appended with the change, and every
+//! change journaled to the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -455,6 +456,7 @@ impl Db {
             };
             let prefix = item_prefix(&meta);
             let mut data = TableData::new(meta.clone());
+            let mut migrate = Batch::new();
             for (k, v) in self
                 .store
                 .load(NS_ITEMS, &prefix)
@@ -464,11 +466,24 @@ impl Db {
                     .ok()
                     .and_then(|j| item_from_json(&j).ok());
                 if let Some(item) = parsed {
+                    // Keys journaled before keys began with the partition hash are re-keyed.
+                    let stored = &k[prefix.len()..];
+                    let key = match meta.schema.item_key(&item) {
+                        Ok(key) if key != stored => {
+                            migrate.delete(NS_ITEMS, k.clone());
+                            migrate.put(NS_ITEMS, journal_key(&meta, &key), v.clone());
+                            key
+                        }
+                        _ => stored.to_vec(),
+                    };
                     data.size_bytes += item_size(&item) as u64;
-                    data.items
-                        .insert(k[prefix.len()..].to_vec(), Arc::new(item));
+                    data.items.insert(key, Arc::new(item));
                     count += 1;
                 }
+            }
+            if !migrate.is_empty() {
+                // Applied in order before any later batch; nothing waits on it at start.
+                drop(self.store.submit(std::mem::take(&mut migrate)));
             }
             data.rebuild_indexes();
             if meta.pitr {
@@ -480,10 +495,8 @@ impl Db {
                     .store
                     .load(crate::pitr::NS_PITR, &prefix)
                     .map_err(|e| e.to_string())?;
-                data.pitr = base.first().and_then(|(_, b)| {
-                    crate::pitr::Pitr::from_journal(b, changes.into_iter().map(|(_, v)| v), |i| {
-                        meta.schema.item_key(i).ok()
-                    })
+                data.pitr = crate::pitr::Pitr::from_journal(&prefix, base, changes, |i| {
+                    meta.schema.item_key(i).ok()
                 });
             }
             for (k, v) in self
@@ -606,5 +619,39 @@ mod tests {
         assert_eq!(d.indexes[0].len(), 9);
         assert_eq!(d.stream.records.len(), 11);
         assert!(again.current_seq() >= d.stream.records.back().unwrap().seq);
+    }
+
+    #[tokio::test]
+    async fn items_journaled_under_old_keys_are_rekeyed_on_load() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::default());
+        let db = Db::new(store.clone());
+        let input = serde_json::json!({
+            "TableName": "Tab", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]
+        });
+        let meta = crate::tables::from_create(&input, "1", "r", 0).unwrap();
+        let mut batch = Batch::new();
+        db.save_meta(&meta, &mut batch);
+        // The encoding without the hash prefix: the value's escaped bytes only.
+        let item = serde_json::json!({"id": {"S": "k1"}, "v": {"N": "1"}});
+        let mut old = item_prefix(&meta);
+        old.extend_from_slice(b"k1\x00\x01");
+        batch.put(NS_ITEMS, old.clone(), item.to_string());
+        store.submit(batch).await.unwrap();
+
+        let again = Db::new(store.clone());
+        assert_eq!(again.load().unwrap(), 1);
+        let t = again.get("1", "r", "Tab").unwrap();
+        let d = t.data.read().unwrap();
+        let key = d
+            .meta
+            .schema
+            .item_key(&item_from_json(&item).unwrap())
+            .unwrap();
+        assert!(d.items.contains_key(&key));
+        let journal = store.load(NS_ITEMS, b"").unwrap();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].0, journal_key(&d.meta, &key));
     }
 }

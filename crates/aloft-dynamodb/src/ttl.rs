@@ -24,6 +24,7 @@ pub fn spawn_sweeper(db: Arc<Db>, wake: Arc<tokio::sync::Notify>) {
                 () = wake.notified() => {}
             }
             sweep(&db).await;
+            crate::pitr::compact_all(&db).await;
         }
     });
 }

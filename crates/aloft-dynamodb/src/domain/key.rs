@@ -1,5 +1,7 @@
-//! Key schemas and the byte encoding of keys that sorts as DynamoDB sorts: partition, then
-//! sort key (numbers numerically, strings by UTF-8 bytes, binaries as unsigned bytes).
+//! Key schemas and the byte encoding of keys that sorts as DynamoDB stores them: partitions in
+//! the order of a hash of the partition key (so Scan is not sorted, as on AWS), then the
+//! partition key, then the sort key (numbers numerically, strings by UTF-8 bytes, binaries as
+//! unsigned bytes).
 
 use aloft_core::AwsError;
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,49 @@ pub struct KeyAttr {
 pub struct KeySchema {
     pub hash: KeyAttr,
     pub range: Option<KeyAttr>,
+}
+
+/// Bytes of the partition hash that start every encoded key.
+pub const HASH_PREFIX: usize = 4;
+
+/// A stable 32-bit hash of a partition key's encoded bytes (FNV-1a, then a murmur3 finaliser
+/// so that similar keys spread over the whole range): Scan walks partitions in this order and
+/// parallel Scan splits its range into TotalSegments slices, as AWS splits its hash space.
+pub fn partition_hash(encoded: &[u8]) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in encoded {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h >> 32) as u32
+}
+
+/// Appends the partition part of a key: its hash, then its order-preserving encoding.
+pub fn encode_partition(v: &AttrValue, out: &mut Vec<u8>) {
+    let at = out.len();
+    out.extend_from_slice(&[0; HASH_PREFIX]);
+    encode_scalar(v, out);
+    let h = partition_hash(&out[at + HASH_PREFIX..]);
+    out[at..at + HASH_PREFIX].copy_from_slice(&h.to_be_bytes());
+}
+
+/// The partition hash an encoded key starts with.
+pub fn hash_of_key(key: &[u8]) -> u32 {
+    let mut b = [0u8; HASH_PREFIX];
+    let n = key.len().min(HASH_PREFIX);
+    b[..n].copy_from_slice(&key[..n]);
+    u32::from_be_bytes(b)
+}
+
+/// The first hash of parallel Scan segment `segment` of `total`: segments are equal slices of
+/// the 32-bit hash space.
+pub fn segment_start(segment: u64, total: u64) -> u64 {
+    (segment << 32) / total
 }
 
 /// Appends a self-delimiting, order-preserving encoding of a scalar key value.
@@ -65,7 +110,11 @@ impl KeySchema {
                 invalid_param(format!("Missing the key {} in the item", attr.name))
             })?;
             check_key_value(attr, v, limit, is_hash, true)?;
-            encode_scalar(v, &mut out);
+            if is_hash {
+                encode_partition(v, &mut out);
+            } else {
+                encode_scalar(v, &mut out);
+            }
         }
         Ok(out)
     }
@@ -88,7 +137,11 @@ impl KeySchema {
                 .get(&attr.name)
                 .ok_or_else(|| validation("The provided key element does not match the schema"))?;
             check_key_value(attr, v, limit, is_hash, false)?;
-            encode_scalar(v, &mut out);
+            if is_hash {
+                encode_partition(v, &mut out);
+            } else {
+                encode_scalar(v, &mut out);
+            }
         }
         Ok(out)
     }
@@ -104,10 +157,12 @@ impl KeySchema {
     /// when the item lacks them (sparse secondary indexes).
     pub fn index_key(&self, item: &Item) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(32);
-        for attr in [Some(&self.hash), self.range.as_ref()]
-            .into_iter()
-            .flatten()
-        {
+        let v = item.get(&self.hash.name)?;
+        if v.as_key_scalar() != Some(self.hash.ty) {
+            return None;
+        }
+        encode_partition(v, &mut out);
+        if let Some(attr) = &self.range {
             let v = item.get(&attr.name)?;
             if v.as_key_scalar() != Some(attr.ty) {
                 return None;
@@ -117,10 +172,10 @@ impl KeySchema {
         Some(out)
     }
 
-    /// The encoded partition part only (Query prefix, scan segment hash).
+    /// The encoded partition part only (Query prefix, item collections).
     pub fn partition_prefix(&self, v: &AttrValue) -> Vec<u8> {
         let mut out = Vec::with_capacity(16);
-        encode_scalar(v, &mut out);
+        encode_partition(v, &mut out);
         out
     }
 }
@@ -203,6 +258,40 @@ mod tests {
         };
         assert!(k("a") < k("ab") && k("ab") < k("b") && k("B") < k("a"));
         assert!(k("ab").starts_with(&s.partition_prefix(&AttrValue::S("p".into()))));
+    }
+
+    #[test]
+    fn partitions_order_by_hash_and_stay_together() {
+        let s = schema(Some(KeyType::N));
+        let k = |p: &str, n: &str| {
+            s.item_key(&item_from_json(&json!({"pk": {"S": p}, "sk": {"N": n}})).unwrap())
+                .unwrap()
+        };
+        let mut keys: Vec<(String, Vec<u8>)> = (0..50)
+            .flat_map(|p| (0..3).map(move |n| (format!("p{p}"), n.to_string())))
+            .map(|(p, n)| (p.clone(), k(&p, &n)))
+            .collect();
+        keys.sort_by(|a, b| a.1.cmp(&b.1));
+        let order: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
+        // Not alphabetical: the hash decides the partition order.
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_ne!(order, sorted);
+        // Each partition's items are contiguous.
+        let mut seen = std::collections::HashSet::new();
+        for w in order.windows(2) {
+            if w[0] != w[1] {
+                assert!(seen.insert(w[0]), "partition {} split", w[0]);
+            }
+        }
+        // The hash is stable (keys and ExclusiveStartKeys survive restarts).
+        assert_eq!(partition_hash(b"p1\x00\x01"), partition_hash(b"p1\x00\x01"));
+        assert_eq!(hash_of_key(&k("p1", "0")), hash_of_key(&k("p1", "9")));
+        // Hashes spread over the range: 1,000 keys touch all 16 top nibbles.
+        let nibbles: std::collections::HashSet<u32> = (0..1000)
+            .map(|i| partition_hash(format!("user#{i}").as_bytes()) >> 28)
+            .collect();
+        assert_eq!(nibbles.len(), 16);
     }
 
     #[test]

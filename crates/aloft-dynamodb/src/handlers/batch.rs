@@ -81,6 +81,7 @@ impl DynamoDb {
                     items.push(item_to_json(&shown));
                 }
             }
+            self.charge(&data.meta, &c);
             responses.insert(name, Json::Array(items));
             consumed.extend(c.render(mode));
         }
@@ -203,6 +204,7 @@ impl DynamoDb {
         for c in commits {
             c.await.map_err(|e| AwsError::internal(e.to_string()))?;
         }
+        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         if let Some(e) = failure {
             return Err(e);
         }

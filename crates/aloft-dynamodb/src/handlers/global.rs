@@ -1,7 +1,10 @@
 //! UpdateTable's ReplicaUpdates (global tables version 2019.11.21): Create makes the table,
 //! with its items, in another region of this Aloft; Delete removes that region's replica.
 //! Every member's definition lists the group's regions, so DescribeTable in any region shows
-//! the others as `Replicas`.
+//! the others as `Replicas`. Table-wide settings changed on any member (UpdateTable's GSIs,
+//! stream, billing mode and throughput, table class, SSE; UpdateTimeToLive) are applied to
+//! every other member, as AWS propagates them; deletion protection, tags and PITR stay per
+//! replica.
 
 use std::sync::{Arc, RwLock};
 
@@ -202,6 +205,51 @@ impl DynamoDb {
         self.commit(batch).await
     }
 
+    /// After a table-wide change to `from` (one member of a group): every other member takes
+    /// the same settings, backfilling GSIs that appeared.
+    pub async fn sync_group(&self, from: &TableMeta) -> Result<(), AwsError> {
+        if from.replicas.len() < 2 {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for region in from.replicas.iter().filter(|r| **r != from.region) {
+            let Some(t) = self.db.get(&from.account, region, &from.name) else {
+                continue;
+            };
+            let mut d = t.data.write().expect("table lock");
+            if d.deleted {
+                continue;
+            }
+            let mut m = (*d.meta).clone();
+            let index_names = |m: &TableMeta| -> Vec<String> {
+                m.indexes.iter().map(|i| i.name.clone()).collect()
+            };
+            let rebuild = index_names(&m) != index_names(from);
+            m.attribute_definitions = from.attribute_definitions.clone();
+            m.indexes = from.indexes.clone();
+            m.pay_per_request = from.pay_per_request;
+            m.rcu = from.rcu;
+            m.wcu = from.wcu;
+            m.table_class = from.table_class.clone();
+            m.sse = from.sse;
+            m.ttl_attribute = from.ttl_attribute.clone();
+            if m.stream_view != from.stream_view {
+                if m.stream_view.is_none() {
+                    // A stream turned on is a new stream, with its own label, in each region.
+                    m.stream_label = Some(stream_label(clock::now_millis()));
+                    d.stream.records.clear();
+                }
+                m.stream_view = from.stream_view.clone();
+            }
+            d.meta = Arc::new(m);
+            if rebuild {
+                d.rebuild_indexes();
+            }
+            self.db.save_meta(&d.meta, &mut batch);
+        }
+        self.commit(batch).await
+    }
+
     /// After DeleteTable of one member: the others forget its region.
     pub async fn leave_group(&self, meta: &TableMeta) -> Result<(), AwsError> {
         if meta.replicas.is_empty() {
@@ -224,11 +272,23 @@ pub fn replicas_json(meta: &TableMeta) -> Option<Json> {
     if meta.replicas.len() < 2 {
         return None;
     }
+    let gsis: Vec<Json> = meta
+        .indexes
+        .iter()
+        .filter(|i| i.global)
+        .map(|i| json!({"IndexName": i.name}))
+        .collect();
     Some(Json::Array(
         meta.replicas
             .iter()
             .filter(|r| **r != meta.region)
-            .map(|r| json!({"RegionName": r, "ReplicaStatus": "ACTIVE"}))
+            .map(|r| {
+                let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE"});
+                if !gsis.is_empty() {
+                    j["GlobalSecondaryIndexes"] = Json::Array(gsis.clone());
+                }
+                j
+            })
             .collect(),
     ))
 }

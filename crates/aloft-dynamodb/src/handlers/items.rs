@@ -413,6 +413,7 @@ impl DynamoDb {
                     c
                 }
             };
+            self.charge(&data.meta, &consumed);
             let commit =
                 (!batch.is_empty()).then(|| self.db.store.submit(std::mem::take(&mut batch)));
             (r.map(|(o, n, _)| (o, n)), consumed, commit)
@@ -500,14 +501,15 @@ impl DynamoDb {
             .and_then(Json::as_bool)
             .unwrap_or(false);
         self.throttle_read(&table)?;
-        let (item, meta_name) = {
+        let (item, meta) = {
             let data = table.data.read().expect("table lock");
             let key = data.meta.schema.key_param(&key_item)?;
-            (data.items.get(&key).cloned(), data.meta.name.clone())
+            (data.items.get(&key).cloned(), data.meta.clone())
         };
         let mut out = json!({});
-        let mut c = Consumed::new(&meta_name, true);
+        let mut c = Consumed::new(&meta.name, true);
         c.table_units = read_units(item.as_deref().map_or(0, item_size), consistent);
+        self.charge(&meta, &c);
         if let Some(item) = item {
             let shown = match &projection {
                 Some(paths) => project(&item, paths),

@@ -75,6 +75,26 @@ fn decode_token(t: &str) -> Result<Json, AwsError> {
         .ok_or_else(|| validation("Invalid NextToken"))
 }
 
+/// Adds one ConsumedCapacity into another, member by member.
+fn add_capacity(total: &mut Json, more: &Json) {
+    let (Some(t), Some(m)) = (total.as_object_mut(), more.as_object()) else {
+        return;
+    };
+    for (k, v) in m {
+        match (t.get_mut(k), v) {
+            (Some(Json::Number(a)), Json::Number(b)) => {
+                let sum = a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0);
+                *t.get_mut(k).expect("present") = json!(sum);
+            }
+            (Some(a @ Json::Object(_)), Json::Object(_)) => add_capacity(a, v),
+            (None, _) => {
+                t.insert(k.clone(), v.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The code a failed statement shows in BatchExecuteStatement and cancellation reasons.
 fn batch_code(e: &AwsError) -> &'static str {
     match e.code {
@@ -146,6 +166,10 @@ impl DynamoDb {
         };
         let mut out = json!({});
         match native {
+            Native::Queries(reqs) => {
+                let reqs = reqs.into_iter().map(with).collect();
+                return self.select_partitions(rc, reqs, &input).await;
+            }
             Native::Query(req) | Native::Scan(req) => {
                 let is_query = req.get("KeyConditionExpression").is_some();
                 let mut req = with(req);
@@ -206,6 +230,78 @@ impl DynamoDb {
                     "EXISTS function is only supported in ExecuteTransaction",
                 ));
             }
+        }
+        Ok(out)
+    }
+
+    /// A SELECT over a list of partition key values: the Queries run in the list's order, one
+    /// page holding `Limit` evaluated items at most; NextToken names the partition to resume
+    /// at and the key within it.
+    async fn select_partitions(
+        &self,
+        rc: &RequestContext,
+        reqs: Vec<Json>,
+        input: &Json,
+    ) -> Result<Json, AwsError> {
+        let (mut at, mut start) = match input.get("NextToken").and_then(Json::as_str) {
+            Some(t) => {
+                let j = decode_token(t)?;
+                let at = j
+                    .get("p")
+                    .and_then(Json::as_u64)
+                    .filter(|p| (*p as usize) < reqs.len())
+                    .ok_or_else(|| validation("Invalid NextToken"))?;
+                (at as usize, j.get("k").cloned())
+            }
+            None => (0, None),
+        };
+        let mut remaining = input.get("Limit").and_then(Json::as_u64);
+        let mut items = Vec::new();
+        let mut consumed: Option<Json> = None;
+        let mut next = None;
+        while at < reqs.len() {
+            let mut req = reqs[at].clone();
+            if let Some(o) = req.as_object_mut() {
+                o.remove("ReturnValuesOnConditionCheckFailure");
+            }
+            if let Some(c) = input.get("ConsistentRead").filter(|v| !v.is_null()) {
+                req["ConsistentRead"] = c.clone();
+            }
+            if let Some(l) = remaining {
+                req["Limit"] = json!(l);
+            }
+            if let Some(k) = start.take() {
+                req["ExclusiveStartKey"] = k;
+            }
+            let got = self.query(rc, req).await?;
+            if let Some(Json::Array(a)) = got.get("Items") {
+                items.extend(a.iter().cloned());
+            }
+            if let Some(c) = got.get("ConsumedCapacity") {
+                match &mut consumed {
+                    Some(total) => add_capacity(total, c),
+                    None => consumed = Some(c.clone()),
+                }
+            }
+            if let Some(l) = &mut remaining {
+                *l = l.saturating_sub(got["ScannedCount"].as_u64().unwrap_or(0));
+            }
+            if let Some(lek) = got.get("LastEvaluatedKey") {
+                next = Some(json!({"p": at, "k": lek}));
+                break;
+            }
+            at += 1;
+            if remaining == Some(0) && at < reqs.len() {
+                next = Some(json!({"p": at}));
+                break;
+            }
+        }
+        let mut out = json!({"Items": items});
+        if let Some(n) = next {
+            out["NextToken"] = json!(encode_token(&n));
+        }
+        if let Some(c) = consumed {
+            out["ConsumedCapacity"] = c;
         }
         Ok(out)
     }
@@ -419,7 +515,7 @@ impl DynamoDb {
                 Native::Update(b) => ("Update", b),
                 Native::Delete(b) => ("Delete", b),
                 Native::Check(b) => ("ConditionCheck", b),
-                Native::Query(_) | Native::Scan(_) => {
+                Native::Query(_) | Native::Scan(_) | Native::Queries(_) => {
                     return Err(validation(
                         "Transactions must contain either all reads or all writes",
                     ));

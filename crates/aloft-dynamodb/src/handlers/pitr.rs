@@ -88,11 +88,16 @@ impl DynamoDb {
             let mut meta = (*data.meta).clone();
             let mut clear = None;
             match (enabled, data.pitr.as_mut()) {
-                (true, Some(p)) => p.days = days,
+                (true, Some(p)) => {
+                    p.days = days;
+                    if self.db.durable {
+                        p.journal_header(&prefix, &mut batch);
+                    }
+                }
                 (true, None) => {
                     let p = Pitr::new(&data.items, clock::now_millis(), days);
                     if self.db.durable {
-                        batch.put(NS_PITR_BASE, prefix.clone(), p.base_journal());
+                        p.journal_base(&prefix, &mut batch);
                     }
                     data.pitr = Some(p);
                 }

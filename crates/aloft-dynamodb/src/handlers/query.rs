@@ -1,8 +1,9 @@
 //! Query and Scan on tables and indexes: a Query is a range over the ordered map (O(log n +
-//! page)); pages stop at Limit evaluated items or 1 MB read, as on AWS.
+//! page)); a Scan walks the map in partition-hash order and a parallel Scan segment is a
+//! slice of the hash space, so it is a range too; pages stop at Limit evaluated items or 1 MB
+//! read, as on AWS.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
-use crate::domain::key::{KeySchema, encode_scalar};
+use crate::domain::key::{KeySchema, encode_scalar, hash_of_key, segment_start};
 use crate::domain::value::{AttrValue, Item, item_from_json, item_size, item_to_json};
 use crate::error::{invalid_param, validation};
 use crate::expr::ast::{CmpOp, Cond, Operand, Path};
@@ -342,12 +343,30 @@ impl Target<'_> {
     }
 }
 
-fn partition_hash(meta: &TableMeta, item: &Item) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    if let Some(v) = item.get(&meta.schema.hash.name) {
-        meta.schema.partition_prefix(v).hash(&mut h);
+/// The segment of `total` whose slice of the hash space holds `hash`.
+fn segment_of(hash: u32, total: u64) -> u64 {
+    let h = u64::from(hash);
+    let mut s = (h * total) >> 32;
+    while s + 1 < total && segment_start(s + 1, total) <= h {
+        s += 1;
     }
-    h.finish()
+    while s > 0 && segment_start(s, total) > h {
+        s -= 1;
+    }
+    s
+}
+
+/// The slice of the map a parallel Scan segment covers: keys start with the partition hash,
+/// so a segment is a contiguous range of it (O(log n + page) per page, like a Query).
+fn segment_range(segment: u64, total: u64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let at = |h: u64| (h as u32).to_be_bytes().to_vec();
+    let lo = Bound::Included(at(segment_start(segment, total)));
+    let hi = if segment + 1 == total {
+        Bound::Unbounded
+    } else {
+        Bound::Excluded(at(segment_start(segment + 1, total)))
+    };
+    (lo, hi)
 }
 
 impl DynamoDb {
@@ -430,7 +449,7 @@ impl DynamoDb {
                 Some((s, t))
             }
         };
-        self.throttle_read(&table)?;
+        self.throttle_read_index(&table, str_param(&input, "IndexName"))?;
         let data = table.data.read().expect("table lock");
         let meta = &data.meta;
         let index = match str_param(&input, "IndexName") {
@@ -462,10 +481,27 @@ impl DynamoDb {
             let partition = target.schema().partition_prefix(&h);
             (lo, hi) = key_range(&partition, s.as_ref());
             sort = s;
+        } else if let Some((s, t)) = segment {
+            (lo, hi) = segment_range(s, t);
+            if let Some(k) = &esk {
+                let owner = segment_of(hash_of_key(k), t);
+                if owner != s {
+                    return Err(validation(format!(
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {t} Segment: {owner}"
+                    )));
+                }
+            }
         }
         if let Some(k) = esk {
             if forward {
-                lo = Bound::Excluded(k);
+                // Within a segment (or a key range) the start key only ever narrows it.
+                let inside = match &lo {
+                    Bound::Included(b) | Bound::Excluded(b) => &k >= b,
+                    Bound::Unbounded => true,
+                };
+                if inside {
+                    lo = Bound::Excluded(k);
+                }
             } else {
                 hi = Bound::Excluded(k);
             }
@@ -495,11 +531,6 @@ impl DynamoDb {
         let sort_name = target.schema().range.as_ref().map(|r| r.name.clone());
         let empty_item = Item::new();
         for (_, item) in iter {
-            if let Some((s, t)) = segment
-                && partition_hash(meta, item) % t != s
-            {
-                continue;
-            }
             if let (Some(sc), Some(sn)) = (&sort, &sort_name)
                 && !sort_matches(sc, item.get(sn))
             {
@@ -552,6 +583,7 @@ impl DynamoDb {
             Some((_, idx)) => c.add_index(&idx.name, idx.global, units),
             None => c.table_units = units,
         }
+        self.charge(meta, &c);
         if let Some(j) = c.render(str_param(&input, "ReturnConsumedCapacity")) {
             out["ConsumedCapacity"] = j;
         }
@@ -568,5 +600,35 @@ mod tests {
         assert_eq!(successor(&[1, 2]), Some(vec![1, 3]));
         assert_eq!(successor(&[1, 0xFF]), Some(vec![2]));
         assert_eq!(successor(&[0xFF]), None);
+    }
+
+    #[test]
+    fn segments_tile_the_hash_space() {
+        let key = |h: u32| h.to_be_bytes().to_vec();
+        for total in [1u64, 2, 3, 7, 1000] {
+            let mut covered = 0u64;
+            for s in 0..total {
+                let (lo, hi) = segment_range(s, total);
+                let Bound::Included(lo) = lo else { panic!() };
+                assert_eq!(lo, key(covered as u32));
+                covered = match hi {
+                    Bound::Excluded(h) => u32::from_be_bytes(h.try_into().unwrap()) as u64,
+                    _ => 1 << 32,
+                };
+            }
+            assert_eq!(covered, 1 << 32);
+        }
+        for total in [1u64, 3, 7, 1_000_000] {
+            for h in [0u32, 1, 12345, 1 << 31, u32::MAX - 1, u32::MAX] {
+                let s = segment_of(h, total);
+                let (Bound::Included(lo), hi) = segment_range(s, total) else {
+                    panic!()
+                };
+                assert!(key(h) >= lo);
+                if let Bound::Excluded(hi) = hi {
+                    assert!(key(h) < hi);
+                }
+            }
+        }
     }
 }

@@ -255,6 +255,12 @@ impl DynamoDb {
                         meta.stream_label = Some(tables::stream_label(clock::now_millis()));
                         data.stream.records.clear();
                     }
+                    // Replication rides on the stream.
+                    (Some(_), None) if meta.replicas.len() > 1 => {
+                        return Err(invalid_param(
+                            "Disabling Stream is not allowed for a Global Table replica.",
+                        ));
+                    }
                     (Some(_), None) => {}
                 }
                 meta.stream_view = view;
@@ -286,9 +292,11 @@ impl DynamoDb {
                 data.rebuild_indexes();
             }
             self.db.save_meta(&data.meta, &mut batch);
-            describe(&data, "UPDATING")
+            (describe(&data, "UPDATING"), data.meta.clone())
         };
+        let (desc, meta) = desc;
         self.commit(batch).await?;
+        self.sync_group(&meta).await?;
         Ok(json!({"TableDescription": desc}))
     }
 
@@ -419,6 +427,8 @@ impl DynamoDb {
             }
         })
         .await?;
+        let meta = table.data.read().expect("table lock").meta.clone();
+        self.sync_group(&meta).await?;
         self.ttl_wake.notify_one();
         Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attr}}))
     }

@@ -43,6 +43,35 @@ type Applied = (
 );
 
 /// TransactionCanceledException with its reasons, in the order of the request's items.
+impl DynamoDb {
+    /// Cancellation reasons when a table of the transaction has no capacity left (opt-in
+    /// throttling): ProvisionedThroughputExceeded for its actions, None for the others.
+    fn throttle_reasons<'a>(
+        &self,
+        tables: impl Iterator<Item = &'a Arc<Table>>,
+        read: bool,
+    ) -> Option<Vec<Json>> {
+        let mut any = false;
+        let reasons = tables
+            .map(|t| {
+                let r = if read {
+                    self.throttle_read(t)
+                } else {
+                    self.throttle_write(t)
+                };
+                match r {
+                    Ok(()) => reason("None", None, None),
+                    Err(e) => {
+                        any = true;
+                        reason("ProvisionedThroughputExceeded", Some(&e.message), None)
+                    }
+                }
+            })
+            .collect();
+        any.then_some(reasons)
+    }
+}
+
 fn cancelled(reasons: Vec<Json>) -> AwsError {
     let codes: Vec<&str> = reasons
         .iter()
@@ -202,8 +231,13 @@ impl DynamoDb {
             preps.push((p, with_item));
         }
 
+        // A throttled table cancels the transaction, naming its actions.
+        if let Some(reasons) = self.throttle_reasons(preps.iter().map(|(p, _)| &p.table), false) {
+            return Err(cancelled(reasons));
+        }
         let _claim = InFlight::claim(self, &preps)?;
         let (commit, consumed, metrics) = self.transact_locked(&preps)?;
+        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         commit
             .await
             .map_err(|e| AwsError::internal(e.to_string()))?;
@@ -427,6 +461,9 @@ impl DynamoDb {
                 return Err(cancelled(reasons));
             }
         }
+        if let Some(reasons) = self.throttle_reasons(plans.iter().map(|(_, t, _, _)| t), true) {
+            return Err(cancelled(reasons));
+        }
         let mut consumed: HashMap<String, Consumed> = HashMap::new();
         let mut responses = Vec::new();
         for (name, table, key, projection) in plans {
@@ -446,6 +483,7 @@ impl DynamoDb {
                 None => json!({}),
             });
         }
+        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         let mut out = json!({"Responses": responses});
         let mode = input.get("ReturnConsumedCapacity").and_then(Json::as_str);
         if mode.is_some_and(|m| m != "NONE") {

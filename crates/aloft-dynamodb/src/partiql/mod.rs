@@ -1,6 +1,7 @@
 //! PartiQL for DynamoDB: ExecuteStatement, BatchExecuteStatement and ExecuteTransaction run
 //! statements by planning them onto the native operations (see [`plan`]).
 
+pub mod keys;
 pub mod lexer;
 pub mod parser;
 pub mod plan;

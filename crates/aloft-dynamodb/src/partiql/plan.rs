@@ -19,6 +19,8 @@ use crate::expr::ast::CmpOp;
 #[derive(Debug)]
 pub enum Native {
     Query(Json),
+    /// A SELECT over a list of partition key values: one Query each, in the list's order.
+    Queries(Vec<Json>),
     Scan(Json),
     /// INSERT: a PutItem whose condition failing means the key exists.
     Insert(Json),
@@ -38,7 +40,7 @@ pub struct Target<'a> {
 
 /// Placeholders for names and values used by the rendered expressions.
 #[derive(Default)]
-struct Render<'p> {
+pub(super) struct Render<'p> {
     params: &'p [AttrValue],
     names: Map<String, Json>,
     name_ids: HashMap<String, String>,
@@ -55,7 +57,14 @@ fn cmp_symbol(op: CmpOp) -> &'static str {
     op.symbol()
 }
 
-impl Render<'_> {
+impl<'p> Render<'p> {
+    pub(super) fn new(params: &'p [AttrValue]) -> Self {
+        Render {
+            params,
+            ..Default::default()
+        }
+    }
+
     fn name(&mut self, n: &str) -> String {
         if let Some(id) = self.name_ids.get(n) {
             return id.clone();
@@ -89,7 +98,7 @@ impl Render<'_> {
     }
 
     /// The value of a literal expression (None for MISSING, error for anything else).
-    fn literal(&self, e: &Expr) -> Result<Option<AttrValue>, AwsError> {
+    pub(super) fn literal(&self, e: &Expr) -> Result<Option<AttrValue>, AwsError> {
         Ok(Some(match e {
             Expr::Str(s) => AttrValue::S(s.clone()),
             Expr::Num(n) => AttrValue::N(parse_number(n)?),
@@ -125,7 +134,7 @@ impl Render<'_> {
         }))
     }
 
-    fn is_literal(e: &Expr) -> bool {
+    pub(super) fn is_literal(e: &Expr) -> bool {
         !matches!(
             e,
             Expr::Path(_)
@@ -326,7 +335,7 @@ fn and_all(parts: Vec<Expr>) -> Option<Expr> {
 }
 
 /// `attr = literal` (either way round) on a top-level attribute.
-fn equality(e: &Expr) -> Option<(&str, &Expr)> {
+pub(super) fn equality(e: &Expr) -> Option<(&str, &Expr)> {
     match e {
         Expr::Cmp(a, CmpOp::Eq, b) => match (&**a, &**b) {
             (Expr::Path(p), v) | (v, Expr::Path(p)) if Render::is_literal(v) => {
@@ -384,6 +393,84 @@ fn key_and_rest(
     Ok((complete.then_some(key), rest))
 }
 
+/// A SELECT's conditions (as conjuncts) planned as one Query or a Scan.
+pub(super) fn select_parts(
+    mut r: Render<'_>,
+    table: &str,
+    index: Option<&str>,
+    projection: Option<&[Vec<PSeg>]>,
+    mut parts: Vec<Expr>,
+    descending: bool,
+    read: &KeySchema,
+) -> Result<Native, AwsError> {
+    {
+        let mut req = json!({"TableName": table});
+        if let Some(i) = index {
+            req["IndexName"] = json!(i);
+        }
+        if let Some(paths) = projection {
+            let rendered: Vec<String> = paths.iter().map(|p| r.path(p)).collect();
+            req["ProjectionExpression"] = json!(rendered.join(", "));
+        }
+        let schema = read;
+        let hash_at = parts.iter().position(|p| {
+            equality(p).is_some_and(|(n, v)| n == schema.hash.name && !matches!(v, Expr::Missing))
+        });
+        let Some(hash_at) = hash_at else {
+            if descending {
+                return Err(validation(
+                    "Must have WHERE clause in the statement when using ORDER BY clause.",
+                ));
+            }
+            if let Some(f) = and_all(parts) {
+                req["FilterExpression"] = json!(r.cond(&f)?);
+            }
+            r.attach(&mut req);
+            return Ok(Native::Scan(req));
+        };
+        let hash = parts.remove(hash_at);
+        let mut key_cond = r.cond(&hash)?;
+        if let Some(range) = &schema.range {
+            let sort_at = parts.iter().position(|p| sort_condition(p, &range.name));
+            if let Some(i) = sort_at {
+                let s = parts.remove(i);
+                key_cond = format!("{key_cond} AND {}", r.cond(&s)?);
+            }
+        }
+        // Key attributes left in the filter: a Query cannot filter on them; a Scan can.
+        if parts.iter().any(|p| schema.names().any(|k| mentions(p, k))) {
+            let mut all = vec![hash];
+            all.extend(parts);
+            let mut r2 = Render {
+                params: r.params,
+                ..Default::default()
+            };
+            let mut req = json!({"TableName": table});
+            if let Some(i) = index {
+                req["IndexName"] = json!(i);
+            }
+            if let Some(paths) = projection {
+                let rendered: Vec<String> = paths.iter().map(|p| r2.path(p)).collect();
+                req["ProjectionExpression"] = json!(rendered.join(", "));
+            }
+            if let Some(f) = and_all(all) {
+                req["FilterExpression"] = json!(r2.cond(&f)?);
+            }
+            r2.attach(&mut req);
+            return Ok(Native::Scan(req));
+        }
+        req["KeyConditionExpression"] = json!(key_cond);
+        if let Some(f) = and_all(parts) {
+            req["FilterExpression"] = json!(r.cond(&f)?);
+        }
+        if descending {
+            req["ScanIndexForward"] = json!(false);
+        }
+        r.attach(&mut req);
+        Ok(Native::Query(req))
+    }
+}
+
 fn no_key() -> AwsError {
     validation("Where clause does not contain a mandatory equality on all key attributes")
 }
@@ -406,75 +493,31 @@ pub fn plan(
             filter,
             descending,
         } => {
-            let mut req = json!({"TableName": table});
-            if let Some(i) = &index {
-                req["IndexName"] = json!(i);
-            }
-            if let Some(paths) = &projection {
-                let rendered: Vec<String> = paths.iter().map(|p| r.path(p)).collect();
-                req["ProjectionExpression"] = json!(rendered.join(", "));
-            }
             let mut parts = Vec::new();
             if let Some(f) = filter {
                 conjuncts(f, &mut parts);
             }
-            let schema = target.read;
-            let hash_at = parts.iter().position(|p| {
-                equality(p)
-                    .is_some_and(|(n, v)| n == schema.hash.name && !matches!(v, Expr::Missing))
-            });
-            let Some(hash_at) = hash_at else {
-                if descending {
-                    return Err(validation(
-                        "Must have WHERE clause in the statement when using ORDER BY clause.",
-                    ));
-                }
-                if let Some(f) = and_all(parts) {
-                    req["FilterExpression"] = json!(r.cond(&f)?);
-                }
-                r.attach(&mut req);
-                return Ok(Native::Scan(req));
-            };
-            let hash = parts.remove(hash_at);
-            let mut key_cond = r.cond(&hash)?;
-            if let Some(range) = &schema.range {
-                let sort_at = parts.iter().position(|p| sort_condition(p, &range.name));
-                if let Some(i) = sort_at {
-                    let s = parts.remove(i);
-                    key_cond = format!("{key_cond} AND {}", r.cond(&s)?);
-                }
+            // Lists of key values: one Query per key (see [`super::keys`]).
+            if let Some(n) = super::keys::plan_lists(
+                params,
+                target.read,
+                &table,
+                index.as_deref(),
+                projection.as_deref(),
+                &parts,
+                descending,
+            )? {
+                return Ok(n);
             }
-            // Key attributes left in the filter: a Query cannot filter on them; a Scan can.
-            if parts.iter().any(|p| schema.names().any(|k| mentions(p, k))) {
-                let mut all = vec![hash];
-                all.extend(parts);
-                let mut r2 = Render {
-                    params,
-                    ..Default::default()
-                };
-                let mut req = json!({"TableName": req["TableName"].clone()});
-                if let Some(i) = index {
-                    req["IndexName"] = json!(i);
-                }
-                if let Some(paths) = &projection {
-                    let rendered: Vec<String> = paths.iter().map(|p| r2.path(p)).collect();
-                    req["ProjectionExpression"] = json!(rendered.join(", "));
-                }
-                if let Some(f) = and_all(all) {
-                    req["FilterExpression"] = json!(r2.cond(&f)?);
-                }
-                r2.attach(&mut req);
-                return Ok(Native::Scan(req));
-            }
-            req["KeyConditionExpression"] = json!(key_cond);
-            if let Some(f) = and_all(parts) {
-                req["FilterExpression"] = json!(r.cond(&f)?);
-            }
-            if descending {
-                req["ScanIndexForward"] = json!(false);
-            }
-            r.attach(&mut req);
-            Ok(Native::Query(req))
+            select_parts(
+                r,
+                &table,
+                index.as_deref(),
+                projection.as_deref(),
+                parts,
+                descending,
+                target.read,
+            )
         }
         Statement::Insert { table, value } => {
             let Some(AttrValue::M(item)) = r.literal(&value)? else {
@@ -635,6 +678,78 @@ mod tests {
     }
 
     #[test]
+    fn partition_key_lists_become_one_query_each() {
+        for src in [
+            "SELECT * FROM t WHERE pk IN ('a', ?, 'a') AND sk > 3 AND x = 1",
+            "SELECT * FROM t WHERE (pk = 'a' OR pk = ?) AND sk > 3 AND x = 1",
+            "SELECT * FROM t WHERE sk > 3 AND x = 1 AND pk IN ['a', ?]",
+        ] {
+            let Native::Queries(qs) = planned(src, &[AttrValue::S("b".into())]).unwrap() else {
+                panic!("{src}")
+            };
+            assert_eq!(qs.len(), 2, "{src}");
+            for (q, want) in qs.iter().zip(["a", "b"]) {
+                let kc = q["KeyConditionExpression"].as_str().unwrap();
+                assert!(kc.contains(" AND "), "{src}: {kc}");
+                assert!(q["FilterExpression"].is_string());
+                let vals = q["ExpressionAttributeValues"].as_object().unwrap();
+                assert!(vals.values().any(|v| v == &json!({"S": want})));
+            }
+        }
+        // A key attribute left for the filter: the whole statement scans, IN included.
+        let Native::Scan(s) =
+            planned("SELECT * FROM t WHERE pk IN ('a', 'b') AND sk <> 3", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(s["FilterExpression"].as_str().unwrap().contains(" IN "));
+        // One value is a plain Query; OR with another attribute scans.
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk IN ('a')", &[]).unwrap(),
+            Native::Query(_)
+        ));
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk = 'a' OR x = 1", &[]).unwrap(),
+            Native::Scan(_)
+        ));
+        let many: Vec<String> = (0..51).map(|i| format!("'k{i}'")).collect();
+        let e = planned(
+            &format!("SELECT * FROM t WHERE pk IN ({})", many.join(", ")),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+    }
+
+    #[test]
+    fn sort_key_lists_become_one_query_per_key() {
+        let sk_of = |q: &Json| {
+            let vals = q["ExpressionAttributeValues"].as_object().unwrap();
+            vals.values()
+                .find_map(|v| v.get("N").and_then(Json::as_str).map(str::to_string))
+                .unwrap()
+        };
+        let Native::Queries(qs) =
+            planned("SELECT * FROM t WHERE pk = 'a' AND sk IN (3, 1, 2, 1)", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(qs.iter().map(sk_of).collect::<Vec<_>>(), ["1", "2", "3"]);
+        let Native::Queries(qs) = planned(
+            "SELECT * FROM t WHERE pk IN ('a', 'b') AND (sk = 2 OR sk = 1) ORDER BY sk DESC",
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            qs.iter().map(sk_of).collect::<Vec<_>>(),
+            ["2", "1", "2", "1"]
+        );
+        assert!(qs.iter().all(|q| q["ScanIndexForward"] == false));
+    }
+
+    #[test]
     fn selects_become_queries_or_scans() {
         let Native::Query(q) = planned(
             "SELECT a FROM t WHERE pk = ? AND sk > 3 AND x.y[1] = 'z' ORDER BY sk DESC",
@@ -654,8 +769,13 @@ mod tests {
             Native::Scan(_)
         ));
         assert!(matches!(
-            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR sk = 2)", &[]).unwrap(),
+            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR x = 2)", &[]).unwrap(),
             Native::Scan(_)
+        ));
+        // A list of sort key values is one Query per key.
+        assert!(matches!(
+            planned("SELECT * FROM t WHERE pk = 'a' AND (sk = 1 OR sk = 2)", &[]).unwrap(),
+            Native::Queries(q) if q.len() == 2
         ));
         assert!(matches!(
             planned("SELECT * FROM t", &[]).unwrap(),

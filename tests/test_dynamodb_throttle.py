@@ -1,0 +1,109 @@
+"""Opt-in DynamoDB throttling (`--set dynamodb.throttle=true`): PROVISIONED tables and their
+GSIs are charged the capacity each request really consumes (4 KB read units, halved when
+eventually consistent, 1 KB write units), with 300 s of burst credit each, refilled by Aloft's
+clock; GSI writes use the index's own throughput and throttle base-table writes."""
+
+import boto3
+import botocore.config
+import pytest
+from botocore.exceptions import ClientError
+
+
+def no_retry_client(a):
+    # botocore retries throttling errors (with backoff) even at max_attempts=1: one attempt only.
+    cfg = botocore.config.Config(retries={"total_max_attempts": 1})
+    return boto3.client("dynamodb", endpoint_url=a.url, region_name="us-east-1", config=cfg)
+
+
+@pytest.fixture
+def ddb(aloft_factory):
+    a = aloft_factory(args=["--set", "dynamodb.throttle=true"])
+    c = no_retry_client(a)
+    c.create_table(
+        TableName="Tight",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 5},
+        GlobalSecondaryIndexes=[{"IndexName": "byG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"},
+                                 "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}],
+    )
+    return a, c
+
+
+def code_msg(e):
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_reads_are_charged_their_real_size(ddb):
+    a, c = ddb
+    big = {"id": {"S": "big"}, "pad": {"S": "x" * (39 * 1024)}}
+    w = c.put_item(TableName="Tight", Item=big, ReturnConsumedCapacity="TOTAL")
+    assert w["ConsumedCapacity"]["CapacityUnits"] == 40.0
+    # A consistent read of a 39 KB item is 10 units: 300 s of 1 RCU is 30 such reads.
+    for i in range(30):
+        got = c.get_item(TableName="Tight", Key={"id": {"S": "big"}}, ConsistentRead=True,
+                         ReturnConsumedCapacity="TOTAL")
+        assert got["ConsumedCapacity"]["CapacityUnits"] == 10.0
+    with pytest.raises(ClientError) as e:
+        c.get_item(TableName="Tight", Key={"id": {"S": "big"}}, ConsistentRead=True)
+    assert code_msg(e) == ("ProvisionedThroughputExceededException",
+                           "The level of configured provisioned throughput for the table was exceeded. "
+                           "Consider increasing your provisioning level with the UpdateTable API.")
+    # A transaction on the table is cancelled, naming the throttled action.
+    with pytest.raises(ClientError) as e:
+        c.transact_get_items(TransactItems=[{"Get": {"TableName": "Tight", "Key": {"id": {"S": "big"}}}}])
+    assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["ProvisionedThroughputExceeded"]
+    # Writes have their own capacity.
+    c.put_item(TableName="Tight", Item={"id": {"S": "small"}})
+    # 20 s later there are 20 units again: eventually consistent reads cost half (5 each).
+    a.advance(20)
+    for _ in range(4):
+        c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
+    with pytest.raises(ClientError):
+        c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
+    # Transactional reads cost double: 20 units for a 39 KB read, all that 20 s brings.
+    a.advance(20)
+    got = c.transact_get_items(TransactItems=[{"Get": {"TableName": "Tight", "Key": {"id": {"S": "big"}}}}],
+                               ReturnConsumedCapacity="TOTAL")
+    assert got["ConsumedCapacity"][0]["CapacityUnits"] == 20.0
+    with pytest.raises(ClientError):
+        c.get_item(TableName="Tight", Key={"id": {"S": "big"}})
+    # A scan is charged the bytes it read, too.
+    a.advance(300)
+    for _ in range(30):
+        c.scan(TableName="Tight", ConsistentRead=True)
+    with pytest.raises(ClientError):
+        c.scan(TableName="Tight", ConsistentRead=True)
+
+
+def test_gsi_writes_use_the_index_throughput(ddb):
+    a, c = ddb
+    item = lambda i: {"id": {"S": f"i{i}"}, "g": {"S": "G"}, "pad": {"S": "y" * (9 * 1024 + 500)}}
+    for i in range(30):
+        got = c.put_item(TableName="Tight", Item=item(i), ReturnConsumedCapacity="INDEXES")
+        assert got["ConsumedCapacity"]["GlobalSecondaryIndexes"]["byG"]["CapacityUnits"] == 10.0
+    # The table has capacity left (5 WCU for 300 s); the index has none.
+    with pytest.raises(ClientError) as e:
+        c.put_item(TableName="Tight", Item=item(99))
+    code, msg = code_msg(e)
+    assert code == "ProvisionedThroughputExceededException"
+    assert "one or more global secondary indexes" in msg
+    # Items outside the index are throttled too while it is empty (AWS blocks the table's writes).
+    with pytest.raises(ClientError):
+        c.put_item(TableName="Tight", Item={"id": {"S": "plain"}})
+    a.advance(10)
+    c.put_item(TableName="Tight", Item=item(100))
+
+
+def test_on_demand_tables_are_not_throttled(aloft_factory):
+    a = aloft_factory(args=["--set", "dynamodb.throttle=true"])
+    c = a.client("dynamodb")
+    c.create_table(TableName="Free", BillingMode="PAY_PER_REQUEST",
+                   AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                   KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    c.put_item(TableName="Free", Item={"id": {"S": "big"}, "pad": {"S": "x" * (300 * 1024)}})
+    for _ in range(10):
+        c.put_item(TableName="Free", Item={"id": {"S": "big"}, "pad": {"S": "x" * (300 * 1024)}})
