@@ -20,7 +20,7 @@ use crate::outbox::Pending;
 /// Events journaled in a batch, to [`send`] once it is committed.
 #[derive(Default)]
 #[must_use = "staged events are only delivered once sent"]
-pub struct Staged(Vec<(Vec<u8>, Pending)>);
+pub struct Staged(Vec<crate::outbox::Entry>);
 
 /// Journals `event` in `batch` for every target of `cfg` it matches. Call under the bucket
 /// lock that orders the change, so that one key's events keep their order.

@@ -135,7 +135,7 @@ impl S3 {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn record_sent(&self, deliveries: &[(Vec<u8>, outbox::Pending)]) {
+    pub(crate) fn record_sent(&self, deliveries: &[outbox::Entry]) {
         if let Ok(mut q) = self.sent.lock() {
             for (_, p) in deliveries {
                 if q.len() == SENT_KEPT {

@@ -42,6 +42,9 @@ pub struct Pending {
     pub created: i64,
 }
 
+/// An entry's journal key and content.
+pub type Entry = (Vec<u8>, Pending);
+
 #[derive(Debug, Clone)]
 struct Slot {
     pending: Pending,
@@ -148,14 +151,14 @@ impl Outbox {
     /// Journals `pending` in `batch` (the object change's own batch); hand the result to
     /// [`Outbox::add`] once the batch is committed. Call under the bucket lock: the key orders
     /// the event after every earlier event of that bucket.
-    pub fn stage(&self, batch: &mut Batch, pending: Pending) -> (Vec<u8>, Pending) {
+    pub fn stage(&self, batch: &mut Batch, pending: Pending) -> Entry {
         let key = key_of(self.next.fetch_add(1, Ordering::Relaxed));
         batch.put(OUTBOX, key.clone(), encode(&pending));
         (key, pending)
     }
 
     /// Makes committed entries deliverable now.
-    pub fn add(&self, staged: Vec<(Vec<u8>, Pending)>) {
+    pub fn add(&self, staged: Vec<Entry>) {
         if staged.is_empty() {
             return;
         }
@@ -200,11 +203,11 @@ impl Outbox {
     }
 
     /// Due entries grouped by target, each group in key order, and the earliest later due time.
-    fn due(&self, now: i64) -> (Vec<Vec<(Vec<u8>, Pending)>>, Option<i64>) {
+    fn due(&self, now: i64) -> (Vec<Vec<Entry>>, Option<i64>) {
         let Ok(s) = self.slots.lock() else {
             return (Vec::new(), None);
         };
-        let mut groups: HashMap<&str, Vec<(Vec<u8>, Pending)>> = HashMap::new();
+        let mut groups: HashMap<&str, Vec<Entry>> = HashMap::new();
         let mut order = Vec::new();
         let mut blocked: Vec<&str> = Vec::new();
         let mut later: Option<i64> = None;
@@ -297,7 +300,7 @@ async fn deliver_group(
     ob: std::sync::Arc<Outbox>,
     store: std::sync::Arc<dyn Store>,
     targets: std::sync::Arc<Targets>,
-    group: Vec<(Vec<u8>, Pending)>,
+    group: Vec<Entry>,
 ) {
     let keys: Vec<Vec<u8>> = group.iter().map(|(k, _)| k.clone()).collect();
     for (i, (key, p)) in group.into_iter().enumerate() {
