@@ -186,3 +186,24 @@ def test_sigv2_callers_are_their_principal_under_enforce_iam(aloft_factory):
     with pytest.raises(ClientError) as e:
         v2_client(a, key=k["AccessKeyId"], secret="nope").get_object(Bucket="guarded", Key="r.txt")
     assert err(e) == ("SignatureDoesNotMatch", 403)
+
+
+def test_temporary_credentials_sign_sigv2_with_their_session_token(verifying):
+    verifying.client("s3").create_bucket(Bucket="temp-v2")
+    tok = verifying.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    s3 = boto3.client("s3", endpoint_url=verifying.url, region_name="us-east-1",
+                      aws_access_key_id=tok["AccessKeyId"], aws_secret_access_key=tok["SecretAccessKey"],
+                      aws_session_token=tok["SessionToken"],
+                      config=botocore.config.Config(signature_version="s3", retries={"max_attempts": 1}))
+    s3.put_object(Bucket="temp-v2", Key="k", Body=b"t")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "temp-v2", "Key": "k"}, ExpiresIn=60)
+    assert "x-amz-security-token=" in url
+    assert requests.get(url).content == b"t"
+    # The same key without its token.
+    with pytest.raises(ClientError) as e:
+        v2_client(verifying, key=tok["AccessKeyId"], secret=tok["SecretAccessKey"]).get_object(Bucket="temp-v2", Key="k")
+    assert err(e) == ("InvalidToken", 400)
+    verifying.advance(1000)
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="temp-v2", Key="k")
+    assert err(e) == ("ExpiredToken", 400)
