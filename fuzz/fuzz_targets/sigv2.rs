@@ -3,8 +3,8 @@
 //! request signed with the string to sign it produced verifies.
 #![no_main]
 
-use aloft_sigv4::sigv2::{AmzDate, parse_v2, sign_v2, string_to_sign_v2, verify_v2};
 use aloft_sigv4::Request;
+use aloft_sigv4::sigv2::{AmzDate, parse_v2, sign_v2, string_to_sign_v2, verify_v2};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
