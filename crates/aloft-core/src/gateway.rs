@@ -239,7 +239,21 @@ impl Gateway {
                     sig.credential.region.clone()
                 },
             ),
-            None => (DEFAULT_ACCOUNT.to_string(), DEFAULT_REGION.to_string()),
+            // S3's SigV2 names the key (so the account) but no region.
+            None => (
+                aloft_sigv4::parse_v2(
+                    parts
+                        .headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok()),
+                    parts.uri.query().unwrap_or(""),
+                )
+                .map_or_else(
+                    || DEFAULT_ACCOUNT.to_string(),
+                    |v2| self.guard.account_of(&v2.access_key),
+                ),
+                DEFAULT_REGION.to_string(),
+            ),
         };
         let host = parts
             .headers

@@ -1,24 +1,51 @@
-//! Publishing object events to the configured targets, after the change is committed.
+//! Publishing object events to the configured targets, crash-safely.
 //!
 //! SQS, SNS and Lambda targets get S3's `{"Records": [...]}` document; EventBridge gets the
-//! `Object Created` / `Object Deleted` event on the account's default bus. Delivery runs in the
-//! background: a slow or missing target never delays or fails the S3 request.
+//! `Object Created` / `Object Deleted` event on the account's default bus. [`stage`] journals
+//! each (event, target) pair in the object change's own batch (the [`crate::outbox`]); once
+//! that batch is committed, [`send`] hands them to the outbox worker. A slow or missing target
+//! never delays or fails the S3 request, and an acknowledged write's events survive `kill -9`.
 
 use std::sync::Arc;
 
 use aloft_events::{Delivery, Targets};
+use aloft_store::Batch;
 use bytes::Bytes;
 use serde_json::json;
 
 use crate::S3;
 use crate::domain::notifications::{NotificationConfiguration, ObjectEvent, targets};
+use crate::outbox::Pending;
 
-/// Sends `event` to every target of `cfg` it matches.
-pub fn publish(s3: &S3, cfg: Option<NotificationConfiguration>, event: ObjectEvent) {
+/// Events journaled in a batch, to [`send`] once it is committed.
+#[derive(Default)]
+#[must_use = "staged events are only delivered once sent"]
+pub struct Staged(Vec<crate::outbox::Entry>);
+
+/// Journals `event` in `batch` for every target of `cfg` it matches. Call under the bucket
+/// lock that orders the change, so that one key's events keep their order.
+pub fn stage(
+    s3: &S3,
+    cfg: Option<&NotificationConfiguration>,
+    event: &ObjectEvent,
+    batch: &mut Batch,
+) -> Staged {
+    let mut staged = Staged::default();
+    stage_into(s3, cfg, event, batch, &mut staged);
+    staged
+}
+
+/// As [`stage`], adding to events already staged in the same batch.
+pub fn stage_into(
+    s3: &S3,
+    cfg: Option<&NotificationConfiguration>,
+    event: &ObjectEvent,
+    batch: &mut Batch,
+    staged: &mut Staged,
+) {
     let Some(cfg) = cfg else { return };
-    let all = &s3.targets;
     let mut deliveries = Vec::new();
-    for (config_id, arn) in targets(&cfg, event.name, &event.key) {
+    for (config_id, arn) in targets(cfg, event.name, &event.key) {
         let payload = json!({"Records": [event.record(&config_id)]});
         deliveries.push((arn, payload));
     }
@@ -29,28 +56,27 @@ pub fn publish(s3: &S3, cfg: Option<NotificationConfiguration>, event: ObjectEve
         );
         deliveries.push((arn, event.eventbridge()));
     }
-    if deliveries.is_empty() {
+    let source = format!("arn:aws:s3:::{}", event.bucket);
+    for (arn, payload) in deliveries {
+        let p = Pending {
+            target: arn,
+            payload: payload.to_string(),
+            source: source.clone(),
+            account: event.account.clone(),
+            region: event.region.clone(),
+            created: event.time_ms,
+        };
+        staged.0.push(s3.outbox.stage(batch, p));
+    }
+}
+
+/// Hands committed events to the outbox worker.
+pub fn send(s3: &S3, staged: Staged) {
+    if staged.0.is_empty() {
         return;
     }
-    s3.record_sent(&deliveries);
-    let all = all.clone();
-    let source = format!("arn:aws:s3:::{}", event.bucket);
-    let (account, region) = (event.account.clone(), event.region.clone());
-    tokio::spawn(async move {
-        for (arn, payload) in deliveries {
-            let d = Delivery {
-                payload: Bytes::from(payload.to_string()),
-                options: Default::default(),
-                sync: false,
-                source_arn: Some(source.clone()),
-                account: account.clone(),
-                region: region.clone(),
-            };
-            if let Err(e) = all.deliver(&arn, d).await {
-                tracing::warn!("s3 notification to {arn} failed: {e}");
-            }
-        }
-    });
+    s3.record_sent(&staged.0);
+    s3.outbox.add(staged.0);
 }
 
 /// The `s3:TestEvent` S3 sends to queues and topics when a configuration is put.

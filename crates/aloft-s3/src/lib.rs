@@ -12,6 +12,7 @@ pub mod error;
 mod events;
 pub mod fuzzing;
 pub(crate) mod handlers;
+pub mod outbox;
 pub mod routes;
 pub mod store;
 mod workers;
@@ -55,6 +56,9 @@ pub struct S3 {
     targets: Arc<Targets>,
     seq: AtomicU64,
     sweeper: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Object events journaled and waiting for their targets.
+    pub(crate) outbox: Arc<outbox::Outbox>,
+    notifier: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The last notifications sent (target ARN, payload), for `/_aloft/s3/notifications`.
     sent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
     /// Access points and Object Lambda access points (S3 Control), in memory only.
@@ -96,6 +100,12 @@ impl S3 {
             }
         };
         let seq = store::max_seq(&loaded) + 1;
+        let outbox = Arc::new(
+            outbox::Outbox::load(ctx.store.as_ref()).unwrap_or_else(|e| {
+                tracing::error!("s3: cannot load its pending notifications: {e}");
+                outbox::Outbox::empty()
+            }),
+        );
         let s3 = Arc::new(S3 {
             buckets: RwLock::new(
                 loaded
@@ -108,12 +118,16 @@ impl S3 {
             targets: ctx.targets.clone(),
             seq: AtomicU64::new(seq),
             sweeper: tokio::sync::Mutex::new(None),
+            outbox: outbox.clone(),
+            notifier: tokio::sync::Mutex::new(None),
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
             points: RwLock::new(Default::default()),
             pending: std::sync::Mutex::new(HashMap::new()),
         });
         let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
         *s3.sweeper.lock().await = Some(handle);
+        let worker = outbox::spawn_worker(outbox.clone(), ctx.store.clone(), ctx.targets.clone());
+        *s3.notifier.lock().await = Some(worker);
         s3
     }
 
@@ -121,13 +135,15 @@ impl S3 {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn record_sent(&self, deliveries: &[(String, serde_json::Value)]) {
+    pub(crate) fn record_sent(&self, deliveries: &[outbox::Entry]) {
         if let Ok(mut q) = self.sent.lock() {
-            for (arn, payload) in deliveries {
+            for (_, p) in deliveries {
                 if q.len() == SENT_KEPT {
                     q.pop_front();
                 }
-                q.push_back(serde_json::json!({"target": arn, "payload": payload}));
+                let payload: serde_json::Value =
+                    serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
+                q.push_back(serde_json::json!({"target": p.target, "payload": payload}));
             }
         }
     }
@@ -165,6 +181,7 @@ impl Service for S3 {
                 let n = workers::sweep(self).await;
                 Some(handlers::json_response(serde_json::json!({"expired": n})))
             }
+            "outbox" => Some(handlers::json_response(self.outbox.view())),
             "notifications" => {
                 let sent: Vec<serde_json::Value> = self
                     .sent
@@ -236,7 +253,14 @@ impl Service for S3 {
                 }
             }
         }
-        for ns in [store::BUCKETS, store::OBJECTS, store::UPLOADS, store::PARTS] {
+        self.outbox.clear();
+        for ns in [
+            store::BUCKETS,
+            store::OBJECTS,
+            store::UPLOADS,
+            store::PARTS,
+            outbox::OUTBOX,
+        ] {
             if let Err(e) = self.store.clear(ns, b"").await {
                 tracing::error!("s3 reset: {e}");
             }
@@ -252,6 +276,9 @@ impl Service for S3 {
 
     async fn shutdown(&self) {
         if let Some(h) = self.sweeper.lock().await.take() {
+            h.abort();
+        }
+        if let Some(h) = self.notifier.lock().await.take() {
             h.abort();
         }
     }

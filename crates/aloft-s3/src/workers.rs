@@ -35,7 +35,7 @@ pub async fn sweep(s3: &S3) -> usize {
         if !cell.read().is_ok_and(|b| b.info.config.lifecycle.is_some()) {
             continue;
         }
-        let (commit, freed, events, notif) = {
+        let (commit, freed, staged) = {
             let Ok(mut b) = cell.write() else { continue };
             let todo = due(&b, now);
             if todo.is_empty() {
@@ -45,7 +45,7 @@ pub async fn sweep(s3: &S3) -> usize {
             let (account, region) = (b.info.account.clone(), b.info.region.clone());
             let mut batch = Batch::new();
             let mut freed = Vec::new();
-            let mut evs = Vec::new();
+            let mut staged = events::Staged::default();
             for item in todo {
                 count += 1;
                 let (key, version) = match &item {
@@ -79,7 +79,7 @@ pub async fn sweep(s3: &S3) -> usize {
                 if let Some(m) = &d.marker {
                     store::put_version(&mut batch, &name, &key, m);
                 }
-                evs.push(ObjectEvent {
+                let ev = ObjectEvent {
                     name: if d.marker.is_some() {
                         "LifecycleExpiration:DeleteMarkerCreated"
                     } else {
@@ -97,23 +97,18 @@ pub async fn sweep(s3: &S3) -> usize {
                     request_id: aloft_core::ids::request_id(),
                     principal: "s3.amazonaws.com".into(),
                     source_ip: "s3.amazonaws.com".into(),
-                });
+                };
+                let notif = b.info.config.notification.as_ref();
+                events::stage_into(s3, notif, &ev, &mut batch, &mut staged);
             }
-            (
-                s3.store.submit(batch),
-                freed,
-                evs,
-                b.info.config.notification.clone(),
-            )
+            (s3.store.submit(batch), freed, staged)
         };
         if let Err(e) = commit.await {
             tracing::error!("s3 lifecycle sweep could not commit: {e}");
             continue;
         }
         s3.bodies.remove(&freed);
-        for ev in events {
-            events::publish(s3, notif.clone(), ev);
-        }
+        events::send(s3, staged);
     }
     count
 }

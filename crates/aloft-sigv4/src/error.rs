@@ -43,6 +43,14 @@ pub enum SigError {
     MissingContentSha256,
     /// `x-amz-content-sha256` is neither a known marker nor a SHA-256.
     InvalidContentSha256,
+    /// A wrong SigV2 signature: S3 echoes the string to sign but has no canonical request.
+    V2SignatureDoesNotMatch {
+        access_key: String,
+        string_to_sign: String,
+        provided: String,
+    },
+    /// A SigV2 presigned URL without `Expires`.
+    V2QueryIncomplete,
 }
 
 /// An error as a response needs it; convert into `AwsError` (code, status, message, fields).
@@ -143,6 +151,20 @@ impl SigError {
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
             )
             .field("ArgumentName", "x-amz-content-sha256"),
+            Self::V2SignatureDoesNotMatch {
+                access_key,
+                string_to_sign,
+                provided,
+            } => ErrorDoc::new("SignatureDoesNotMatch", 403, S3_SIGNATURE_MISMATCH)
+                .field("AWSAccessKeyId", access_key)
+                .field("StringToSign", string_to_sign)
+                .field("SignatureProvided", provided)
+                .field("StringToSignBytes", bytes_field(string_to_sign)),
+            Self::V2QueryIncomplete => ErrorDoc::new(
+                "AccessDenied",
+                403,
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+            ),
         }
     }
 
@@ -182,7 +204,9 @@ impl SigError {
                 status,
                 "Signature expired: the presigned request has expired",
             ),
-            Self::SignatureDoesNotMatch { .. } => ErrorDoc::new(code, status, SIGNATURE_MISMATCH),
+            Self::SignatureDoesNotMatch { .. } | Self::V2SignatureDoesNotMatch { .. } => {
+                ErrorDoc::new(code, status, SIGNATURE_MISMATCH)
+            }
             Self::MissingDate => ErrorDoc::new(
                 "IncompleteSignature",
                 400,
@@ -191,7 +215,9 @@ impl SigError {
             Self::QueryParameters(m) | Self::HeaderMalformed(m) => {
                 ErrorDoc::new("IncompleteSignature", 400, m.clone())
             }
-            Self::MissingContentSha256 | Self::InvalidContentSha256 => self.s3(),
+            Self::MissingContentSha256 | Self::InvalidContentSha256 | Self::V2QueryIncomplete => {
+                self.s3()
+            }
         }
     }
 }

@@ -33,6 +33,7 @@ mod error;
 mod parse;
 pub mod post_policy;
 mod sign;
+pub mod sigv2;
 mod verify;
 
 pub use canonical::{Request, UriMode};
@@ -42,6 +43,7 @@ pub use parse::{Credential, SignatureParts, parse_authorization, parse_presigned
 pub use sign::{
     ALGORITHM, EMPTY_SHA256, SigningKey, StreamingContext, scope, sha256_hex, string_to_sign,
 };
+pub use sigv2::{V2Signature, parse_v2, verify_v2};
 pub use verify::{
     ContentSha256, MAX_PRESIGNED_EXPIRES, Presign, UNSIGNED_PAYLOAD, Verified, VerifyOptions,
     check_presigned_query, presign, verify,

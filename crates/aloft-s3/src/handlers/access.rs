@@ -1,13 +1,12 @@
 //! The checks S3 makes itself under `--verify-signatures` / `--enforce-iam` (the gateway leaves
-//! S3 an [`Enforcement`]): SigV2 query signatures, anonymous callers (public bucket policies
-//! and ACLs), callers the gateway could not judge (SigV2 URLs, POST forms), the bucket owner's
+//! S3 an [`Enforcement`]): anonymous callers (public bucket policies
+//! and ACLs), callers the gateway could not judge (POST forms), the bucket owner's
 //! side of cross-account calls, and the public access block's refusals.
 
 use std::collections::HashMap;
 
 use aloft_core::AwsError;
 use aloft_core::auth::{Caller, Decision, Enforcement, denied_message};
-use hmac::{Hmac, Mac};
 
 use super::Call;
 use crate::S3;
@@ -25,135 +24,18 @@ pub fn enforcing(call: &Call) -> bool {
     enforcement(call).is_some_and(|e| e.enforce)
 }
 
-/// Who the request is from, and whether the gateway already judged it (SigV4-signed).
+/// Who the request is from, and whether the gateway already judged it (signed with SigV4 or,
+/// header or query, SigV2: the gateway verifies both and leaves the [`Caller`]).
 pub fn caller_of(call: &Call) -> Result<(Option<Caller>, bool), AwsError> {
-    if let Some(c) = call.parts.extensions.get::<Caller>() {
-        return Ok((Some(c.clone()), true));
-    }
-    let Some(ent) = enforcement(call) else {
-        return Ok((None, false));
-    };
-    if let (Some(key), Some(sig)) = (call.q.get("AWSAccessKeyId"), call.q.get("Signature")) {
-        let caller = ent.caller(key).ok_or_else(|| invalid_key(key))?;
-        if ent.verify {
-            let sts = sigv2_string_to_sign(call);
-            let expected = hmac_sha1_b64(&caller.secret, &sts);
-            if expected != sig {
-                return Err(S3Error::SignatureDoesNotMatch
-                    .msg("The request signature we calculated does not match the signature you provided. Check your key and signing method.")
-                    .with_field("AWSAccessKeyId", key)
-                    .with_field("StringToSign", sts)
-                    .with_field("SignatureProvided", sig));
-            }
-        }
-        return Ok((Some(caller), false));
-    }
-    Ok((None, false))
+    Ok(match call.parts.extensions.get::<Caller>() {
+        Some(c) => (Some(c.clone()), true),
+        None => (None, false),
+    })
 }
 
-fn invalid_key(key: &str) -> AwsError {
-    AwsError::new(
-        "InvalidAccessKeyId",
-        403,
-        "The AWS Access Key Id you provided does not exist in our records.",
-    )
-    .with_field("AWSAccessKeyId", key)
-}
-
+/// SigV2's base64 HMAC-SHA1 (POST form policies; requests are verified by the gateway).
 pub fn hmac_sha1_b64(secret: &str, data: &str) -> String {
-    use base64::Engine;
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(data.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// Query parameters that are part of SigV2's canonical resource.
-const SUBRESOURCES: &[&str] = &[
-    "acl",
-    "cors",
-    "delete",
-    "lifecycle",
-    "location",
-    "logging",
-    "notification",
-    "partNumber",
-    "policy",
-    "requestPayment",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-    "response-content-language",
-    "response-content-type",
-    "response-expires",
-    "restore",
-    "tagging",
-    "torrent",
-    "uploadId",
-    "uploads",
-    "versionId",
-    "versioning",
-    "versions",
-    "website",
-    "object-lock",
-    "retention",
-    "legal-hold",
-    "publicAccessBlock",
-    "policyStatus",
-    "ownershipControls",
-    "encryption",
-    "accelerate",
-];
-
-/// SigV2's string to sign for a query-authenticated request (`Expires` in place of `Date`).
-fn sigv2_string_to_sign(call: &Call) -> String {
-    let h = |n: &str| call.header(n).unwrap_or("").to_string();
-    let mut amz: Vec<(String, String)> = call
-        .parts
-        .headers
-        .iter()
-        .filter(|(k, _)| k.as_str().starts_with("x-amz-"))
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
-            )
-        })
-        .collect();
-    amz.sort();
-    let mut out = format!(
-        "{}\n{}\n{}\n{}\n",
-        call.parts.method,
-        h("content-md5"),
-        h("content-type"),
-        call.q.get("Expires").unwrap_or("")
-    );
-    for (k, v) in amz {
-        out.push_str(&format!("{k}:{v}\n"));
-    }
-    if let Some(b) = call.ctx.host_prefix.as_deref().filter(|b| !b.is_empty()) {
-        out.push('/');
-        out.push_str(b);
-    }
-    out.push_str(call.parts.uri.path());
-    let mut subs: Vec<(&str, &str)> = call
-        .q
-        .0
-        .iter()
-        .filter(|(k, _)| SUBRESOURCES.contains(&k.as_str()))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    subs.sort();
-    for (i, (k, v)) in subs.iter().enumerate() {
-        out.push(if i == 0 { '?' } else { '&' });
-        out.push_str(k);
-        if !v.is_empty() {
-            out.push('=');
-            out.push_str(v);
-        }
-    }
-    out
+    aloft_sigv4::sigv2::sign_v2(secret, data)
 }
 
 /// Condition keys S3 knows of a request.

@@ -88,7 +88,7 @@ pub async fn write_object(
         }
     };
     let now = aloft_core::clock::now_millis();
-    let (commit, stored, removed, versioning, notif) = {
+    let (commit, stored, removed, versioning, staged) = {
         let mut b = cell.write().map_err(internal)?;
         if let Some(c) = &cond {
             let cur = b.current(&obj.key);
@@ -162,21 +162,8 @@ pub async fn write_object(
         if let Some(up) = &obj.completes {
             store::delete_upload(&mut batch, bucket, up);
         }
-        let notif = b.info.config.notification.clone();
-        (
-            s3.store.submit(batch),
-            stored,
-            removed,
-            b.info.versioning,
-            notif,
-        )
-    };
-    committed(commit).await?;
-    free_versions(s3, &removed);
-    events::publish(
-        s3,
-        notif,
-        ObjectEvent {
+        // The events go in the same batch: delivered at least once, even after a crash.
+        let ev = ObjectEvent {
             name: event,
             bucket: bucket.to_string(),
             key: obj.key,
@@ -190,8 +177,19 @@ pub async fn write_object(
             request_id: ctx.request_id.clone(),
             principal: principal(ctx),
             source_ip: "127.0.0.1".into(),
-        },
-    );
+        };
+        let staged = events::stage(s3, b.info.config.notification.as_ref(), &ev, &mut batch);
+        (
+            s3.store.submit(batch),
+            stored,
+            removed,
+            b.info.versioning,
+            staged,
+        )
+    };
+    committed(commit).await?;
+    free_versions(s3, &removed);
+    events::send(s3, staged);
     Ok((stored, versioning))
 }
 
@@ -511,7 +509,7 @@ async fn delete_one(
 ) -> Result<(bool, Option<String>), AwsError> {
     let cell = s3.bucket(bucket)?;
     let now = aloft_core::clock::now_millis();
-    let (commit, d, notif, versioning) = {
+    let (commit, d, staged, versioning) = {
         let mut b = cell.write().map_err(internal)?;
         let d = versions::delete(&mut b, key, version, s3.next_seq(), now);
         let mut batch = Batch::new();
@@ -521,28 +519,24 @@ async fn delete_one(
         if let Some(m) = &d.marker {
             store::put_version(&mut batch, bucket, key, m);
         }
-        let notif = b.info.config.notification.clone();
-        (s3.store.submit(batch), d, notif, b.info.versioning)
-    };
-    committed(commit).await?;
-    free_versions(s3, &d.removed);
-    if d.marker.is_some() || !d.removed.is_empty() || versioning == Versioning::Unversioned {
-        let (name, vid, seq) = match &d.marker {
-            Some(m) => (
-                "ObjectRemoved:DeleteMarkerCreated",
-                m.version_id.clone(),
-                m.seq,
-            ),
-            None => (
-                "ObjectRemoved:Delete",
-                version.map(str::to_string),
-                s3.next_seq(),
-            ),
-        };
-        events::publish(
-            s3,
-            notif,
-            ObjectEvent {
+        let mut staged = events::Staged::default();
+        if d.marker.is_some()
+            || !d.removed.is_empty()
+            || b.info.versioning == Versioning::Unversioned
+        {
+            let (name, vid, seq) = match &d.marker {
+                Some(m) => (
+                    "ObjectRemoved:DeleteMarkerCreated",
+                    m.version_id.clone(),
+                    m.seq,
+                ),
+                None => (
+                    "ObjectRemoved:Delete",
+                    version.map(str::to_string),
+                    s3.next_seq(),
+                ),
+            };
+            let ev = ObjectEvent {
                 name,
                 bucket: bucket.to_string(),
                 key: key.to_string(),
@@ -556,9 +550,14 @@ async fn delete_one(
                 request_id: ctx.request_id.clone(),
                 principal: principal(ctx),
                 source_ip: "127.0.0.1".into(),
-            },
-        );
-    }
+            };
+            staged = events::stage(s3, b.info.config.notification.as_ref(), &ev, &mut batch);
+        }
+        (s3.store.submit(batch), d, staged, b.info.versioning)
+    };
+    committed(commit).await?;
+    free_versions(s3, &d.removed);
+    events::send(s3, staged);
     let vid = d
         .version_id
         .filter(|_| versioning != Versioning::Unversioned || version.is_some());
