@@ -12,12 +12,13 @@ pub mod error;
 mod events;
 pub mod fuzzing;
 pub(crate) mod handlers;
+mod restores;
 pub mod routes;
 pub mod store;
 mod workers;
 pub mod xml;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -63,7 +64,11 @@ pub struct S3 {
     pub(crate) pending: std::sync::Mutex<
         HashMap<String, tokio::sync::oneshot::Sender<handlers::object_lambda::Written>>,
     >,
+    /// Restores not yet announced as completed and expired: (bucket, key, version id).
+    restores: std::sync::Mutex<BTreeSet<RestoreRef>>,
 }
+
+type RestoreRef = (String, String, Option<String>);
 
 const SENT_KEPT: usize = 200;
 
@@ -96,6 +101,16 @@ impl S3 {
             }
         };
         let seq = store::max_seq(&loaded) + 1;
+        let restores = loaded
+            .values()
+            .flat_map(|b| {
+                b.objects.iter().flat_map(move |(k, vs)| {
+                    vs.iter()
+                        .filter(|v| v.meta.restore.is_some())
+                        .map(move |v| (b.info.name.clone(), k.clone(), v.version_id.clone()))
+                })
+            })
+            .collect();
         let s3 = Arc::new(S3 {
             buckets: RwLock::new(
                 loaded
@@ -111,6 +126,7 @@ impl S3 {
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
             points: RwLock::new(Default::default()),
             pending: std::sync::Mutex::new(HashMap::new()),
+            restores: std::sync::Mutex::new(restores),
         });
         let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
         *s3.sweeper.lock().await = Some(handle);
@@ -129,6 +145,18 @@ impl S3 {
                 }
                 q.push_back(serde_json::json!({"target": arn, "payload": payload}));
             }
+        }
+    }
+
+    pub(crate) fn track_restore(&self, bucket: &str, key: &str, version: Option<String>) {
+        if let Ok(mut s) = self.restores.lock() {
+            s.insert((bucket.to_string(), key.to_string(), version));
+        }
+    }
+
+    pub(crate) fn untrack_restore(&self, bucket: &str, key: &str, version: &Option<String>) {
+        if let Ok(mut s) = self.restores.lock() {
+            s.remove(&(bucket.to_string(), key.to_string(), version.clone()));
         }
     }
 
@@ -163,6 +191,7 @@ impl Service for S3 {
         match path.trim_matches('/') {
             "lifecycle/sweep" => {
                 let n = workers::sweep(self).await;
+                restores::sweep(self).await;
                 Some(handlers::json_response(serde_json::json!({"expired": n})))
             }
             "notifications" => {
@@ -206,7 +235,7 @@ impl Service for S3 {
     /// evaluates them for a signed caller.
     async fn resource_policy(
         &self,
-        _ctx: &aloft_core::RequestContext,
+        ctx: &aloft_core::RequestContext,
         resource: &str,
     ) -> Option<String> {
         let (bucket, key) = domain::access::parse_arn(resource)?;
@@ -214,8 +243,15 @@ impl Service for S3 {
         let b = cell.read().ok()?;
         let acl = key
             .and_then(|k| b.current(k))
-            .and_then(|v| v.meta.acl.clone());
-        domain::access::effective_policy(&b.info.config, bucket, key, acl.as_deref(), false, false)
+            .map(|v| v.meta.acl_policy(&b.info.account));
+        domain::access::effective_policy(
+            &b.info.config,
+            bucket,
+            key,
+            acl.as_ref(),
+            false,
+            Some(&ctx.account_id),
+        )
     }
 
     async fn reset(&self) {

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bodies::Data;
 use crate::checksums::Algo;
-use crate::domain::config::BucketConfig;
+use crate::domain::acl::AclSpec;
+use crate::domain::config::{AccessControlPolicy, BucketConfig};
+use crate::domain::storage::Restore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Versioning {
@@ -86,8 +88,39 @@ pub struct ObjectMeta {
     pub website_redirect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sse: Option<Box<Sse>>,
+    /// A canned ACL (most objects carry one or none; kept as its name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
+    /// Explicit grants (from grant headers or a PutObjectAcl document), in place of `acl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Box<AccessControlPolicy>>,
+    /// The restore of an archived (GLACIER, DEEP_ARCHIVE) object, once requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Box<Restore>>,
+}
+
+impl ObjectMeta {
+    /// The ACL as it was set, if it was.
+    pub fn acl_spec(&self) -> Option<AclSpec> {
+        match (&self.grants, &self.acl) {
+            (Some(g), _) => Some(AclSpec::Grants((**g).clone())),
+            (None, Some(c)) => Some(AclSpec::Canned(c.clone())),
+            (None, None) => None,
+        }
+    }
+
+    pub fn set_acl(&mut self, spec: Option<AclSpec>) {
+        (self.acl, self.grants) = match spec {
+            Some(AclSpec::Canned(c)) => (Some(c), None),
+            Some(AclSpec::Grants(g)) => (None, Some(Box::new(g))),
+            None => (None, None),
+        };
+    }
+
+    /// The object's full ACL (owned by `account`).
+    pub fn acl_policy(&self, account: &str) -> AccessControlPolicy {
+        crate::domain::acl::expand(self.acl_spec().as_ref(), account)
+    }
 }
 
 /// Server-side encryption as recorded (SSE-S3/KMS echoed; SSE-C's key MD5 checked on read).
