@@ -144,11 +144,13 @@ fn object_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning, call: 
 pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let (v, versioning) = read_version(s3, call)?;
     // Archived objects are read through a restored copy (HEAD still answers).
-    if !storage::readable(
-        v.meta.storage_class.as_deref(),
-        v.meta.restore.as_deref(),
-        aloft_core::clock::now_millis(),
-    ) {
+    if !call.is_head()
+        && !storage::readable(
+            v.meta.storage_class.as_deref(),
+            v.meta.restore.as_deref(),
+            aloft_core::clock::now_millis(),
+        )
+    {
         return Err(S3Error::InvalidObjectState.err().with_field(
             "StorageClass",
             v.meta.storage_class.clone().unwrap_or_default(),
