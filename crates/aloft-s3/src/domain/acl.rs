@@ -300,3 +300,17 @@ mod tests {
         assert!(allowed_when_enforced(&AclSpec::Grants(private), "1"));
     }
 }
+
+#[cfg(test)]
+mod xml_tests {
+    use crate::domain::config::AccessControlPolicy;
+
+    #[test]
+    fn boto3_documents_parse() {
+        let doc = br#"<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>abc</ID></Grantee><Permission>READ</Permission></Grant></AccessControlList><Owner><ID>def</ID></Owner></AccessControlPolicy>"#;
+        let p: Result<AccessControlPolicy, _> = crate::xml::from_xml(doc);
+        let p = p.map_err(|e| e.message).unwrap();
+        assert_eq!(p.owner.id, "def");
+        assert_eq!(p.list.grants[0].grantee.kind, "CanonicalUser");
+    }
+}

@@ -282,7 +282,7 @@ pub struct Owner {
 pub struct Grantee {
     #[serde(rename = "@xmlns:xsi", default = "xsi_ns")]
     pub xmlns_xsi: String,
-    #[serde(rename = "@xsi:type", default)]
+    #[serde(rename = "@xsi:type", alias = "@type", default)]
     pub kind: String,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
