@@ -209,6 +209,13 @@ def test_restore_object_on_the_clock(aloft, s3):
                           RestoreRequest={"Days": 2, "GlacierJobParameters": {"Tier": "Expedited"}})
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert s3.head_object(Bucket="life", Key="arch")["Restore"] == 'ongoing-request="true"'
+
+    def listed_status():
+        listed = s3.list_objects_v2(Bucket="life", OptionalObjectAttributes=["RestoreStatus"])["Contents"]
+        return {o["Key"]: o.get("RestoreStatus") for o in listed}["arch"]
+
+    assert listed_status() == {"IsRestoreInProgress": True}
+    assert "RestoreStatus" not in s3.list_objects_v2(Bucket="life")["Contents"][0]
     with pytest.raises(ClientError) as e:
         s3.restore_object(Bucket="life", Key="arch", RestoreRequest={"Days": 2})
     assert err(e) == ("RestoreAlreadyInProgress", 409)
@@ -224,6 +231,8 @@ def test_restore_object_on_the_clock(aloft, s3):
     assert restore.startswith('ongoing-request="false", expiry-date="') and restore.endswith(' 00:00:00 GMT"')
     got = s3.get_object(Bucket="life", Key="arch")
     assert got["Body"].read() == b"cold data" and got["StorageClass"] == "GLACIER"
+    status = listed_status()
+    assert status["IsRestoreInProgress"] is False and status["RestoreExpiryDate"].hour == 0
     s3.copy_object(Bucket="life", Key="copy", CopySource={"Bucket": "life", "Key": "arch"})
     assert s3.head_object(Bucket="life", Key="copy").get("StorageClass", "STANDARD") == "STANDARD"
     # A restored copy's expiry is extended with 200.
