@@ -228,3 +228,26 @@ def test_grants_are_judged_under_enforce_iam(aloft_factory):
 
 def owner_id(s3):
     return s3.list_buckets()["Owner"]["ID"]
+
+
+def test_bucket_owner_enforced_disables_existing_grants(aloft_factory):
+    a = aloft_factory(args=["--enforce-iam"])
+    s3 = client(a)
+    anon = client(a, signature_version=botocore.UNSIGNED)
+    s3.create_bucket(Bucket="was-open", ObjectOwnership="ObjectWriter")
+    s3.put_object(Bucket="was-open", Key="k", Body=b"pub", ACL="public-read")
+    s3.put_bucket_acl(Bucket="was-open", ACL="public-read")
+    assert anon.get_object(Bucket="was-open", Key="k")["Body"].read() == b"pub"
+    # The bucket ACL must grant nothing beyond the owner before ACLs can be disabled.
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_ownership_controls(Bucket="was-open", OwnershipControls={
+            "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    assert err(e) == ("InvalidBucketAclWithObjectOwnership", 400)
+    s3.put_bucket_acl(Bucket="was-open", ACL="private")
+    s3.put_bucket_ownership_controls(Bucket="was-open", OwnershipControls={
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    # The object's public-read grant is still stored and readable, but no longer grants anything.
+    assert ("Group", ALL, "READ") in grants(s3.get_object_acl(Bucket="was-open", Key="k"))
+    with pytest.raises(ClientError) as e:
+        anon.get_object(Bucket="was-open", Key="k")
+    assert err(e) == ("AccessDenied", 403)

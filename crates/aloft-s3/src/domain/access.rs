@@ -174,13 +174,14 @@ fn acl_statements(
     key: Option<&str>,
     caller_account: Option<&str>,
     outsider: bool,
+    public: bool,
     out: &mut Vec<Value>,
 ) {
     let caller_id = caller_account.filter(|_| outsider).map(canonical_id);
     for g in &acl.list.grants {
         let principal = match (g.grantee.uri.as_deref(), g.grantee.id.as_deref()) {
-            (Some(ALL_USERS), _) => json!("*"),
-            (Some(AUTH_USERS), _) if caller_account.is_some() => json!("*"),
+            (Some(ALL_USERS), _) if public => json!("*"),
+            (Some(AUTH_USERS), _) if public && caller_account.is_some() => json!("*"),
             (None, Some(id)) if caller_id.as_deref() == Some(id) => {
                 json!({"AWS": format!("arn:aws:iam::{}:root", caller_account.unwrap_or_default())})
             }
@@ -197,8 +198,9 @@ fn acl_statements(
 
 /// The resource policy the engine evaluates for a request on `bucket` (and `key`): the bucket
 /// policy (its public statements dropped under `RestrictPublicBuckets` for callers outside the
-/// owner's account) plus the bucket's and the object's public ACL grants (unless
-/// `IgnorePublicAcls`). `None` when nothing applies.
+/// owner's account) plus the bucket's and the object's ACL grants (the public ones unless
+/// `IgnorePublicAcls`; none when Object Ownership is `BucketOwnerEnforced`, which disables
+/// ACLs). `None` when nothing applies.
 pub fn effective_policy(
     config: &BucketConfig,
     bucket: &str,
@@ -222,13 +224,35 @@ pub fn effective_policy(
             out.push(st);
         }
     }
-    if !pab.ignore_public_acls {
+    let acls_disabled = config.ownership.as_ref().is_some_and(|o| {
+        o.rules
+            .iter()
+            .any(|r| r.object_ownership == "BucketOwnerEnforced")
+    });
+    if !acls_disabled {
+        let public = !pab.ignore_public_acls;
         if let Some(acl) = &config.acl {
             // Bucket READ lists the bucket; WRITE lets objects be written and deleted.
-            acl_statements(acl, bucket, None, caller_account, outsider, &mut out);
+            acl_statements(
+                acl,
+                bucket,
+                None,
+                caller_account,
+                outsider,
+                public,
+                &mut out,
+            );
         }
         if let (Some(k), Some(acl)) = (key, object_acl) {
-            acl_statements(acl, bucket, Some(k), caller_account, outsider, &mut out);
+            acl_statements(
+                acl,
+                bucket,
+                Some(k),
+                caller_account,
+                outsider,
+                public,
+                &mut out,
+            );
         }
     }
     (!out.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": out}).to_string())
@@ -320,5 +344,15 @@ mod tests {
         assert!(effective_policy(&c, "b", Some("k"), Some(&acl), true, Some("3")).is_none());
         // The owner's own grant adds nothing for its IAM users.
         assert!(effective_policy(&c, "b", Some("k"), Some(&acl), false, Some("1")).is_none());
+        // BucketOwnerEnforced disables ACLs altogether.
+        let enforced = BucketConfig {
+            ownership: Some(crate::domain::config::OwnershipControls {
+                rules: vec![crate::domain::config::OwnershipRule {
+                    object_ownership: "BucketOwnerEnforced".into(),
+                }],
+            }),
+            ..Default::default()
+        };
+        assert!(effective_policy(&enforced, "b", Some("k"), Some(&acl), true, Some("2")).is_none());
     }
 }

@@ -423,6 +423,22 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             if !ok {
                 return Err(S3Error::MalformedXML.err());
             }
+            // Disabling ACLs needs a bucket ACL that grants nothing beyond the owner.
+            if o.rules[0].object_ownership == "BucketOwnerEnforced" {
+                let (acl, owner) = read(s3, b, |x| {
+                    (x.info.config.acl.clone(), x.info.account.clone())
+                })?;
+                let owner_id = crate::domain::config::canonical_id(&owner);
+                let outside = acl.is_some_and(|a| {
+                    a.list
+                        .grants
+                        .iter()
+                        .any(|g| g.grantee.id.as_deref() != Some(owner_id.as_str()))
+                });
+                if outside {
+                    return Err(S3Error::InvalidBucketAclWithObjectOwnership.err());
+                }
+            }
             update(s3, b, |c| c.ownership = Some(o)).await?;
             Ok(Resp::ok().empty())
         }
