@@ -125,6 +125,13 @@ def test_noncurrent_versions_transition(aloft, s3):
         s3.get_object(Bucket="life", Key="doc", VersionId=v1)
     assert err(e) == ("InvalidObjectState", 403)
     assert s3.get_object(Bucket="life", Key="doc")["Body"].read() == BIG + b"2"
+    # A noncurrent version is restored by its version id.
+    r = s3.restore_object(Bucket="life", Key="doc", VersionId=v1, RestoreRequest={"Days": 1})
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
+    listed = s3.list_object_versions(Bucket="life", OptionalObjectAttributes=["RestoreStatus"])["Versions"]
+    assert {v["VersionId"]: v.get("RestoreStatus") for v in listed} == {v1: {"IsRestoreInProgress": True}, v2: None}
+    aloft.advance(5 * 3600)
+    assert s3.get_object(Bucket="life", Key="doc", VersionId=v1)["Body"].read() == BIG
 
 
 def test_expiration_wins_over_transition_on_the_same_day(aloft, s3):

@@ -105,6 +105,11 @@ struct RestoreStatus {
     expiry: Option<String>,
 }
 
+fn wants_restore_status(call: &Call) -> bool {
+    call.header("x-amz-optional-object-attributes")
+        .is_some_and(|h| h.split(',').any(|a| a.trim() == "RestoreStatus"))
+}
+
 fn restore_status(v: &ObjectVersion) -> Option<RestoreStatus> {
     use crate::domain::storage::RestoreState;
     match v
@@ -222,10 +227,7 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
         marker_v1.clone()
     };
     let fetch_owner = !v2 || call.q.get("fetch-owner") == Some("true");
-    let with_restore = v2
-        && call
-            .header("x-amz-optional-object-attributes")
-            .is_some_and(|h| h.split(',').any(|a| a.trim() == "RestoreStatus"));
+    let with_restore = wants_restore_status(call);
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
     let account = b.info.account.clone();
@@ -303,6 +305,8 @@ struct VersionXml {
     owner: Owner,
     #[serde(rename = "StorageClass")]
     storage_class: String,
+    #[serde(rename = "RestoreStatus", skip_serializing_if = "Option::is_none")]
+    restore_status: Option<RestoreStatus>,
 }
 
 #[derive(Serialize)]
@@ -411,6 +415,9 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
                     .storage_class
                     .clone()
                     .unwrap_or_else(|| "STANDARD".into()),
+                restore_status: wants_restore_status(call)
+                    .then(|| restore_status(v))
+                    .flatten(),
             }),
             VersionEntry::Prefix(p) => {
                 VersionItem::CommonPrefixes(CommonPrefix { prefix: enc.enc(p) })

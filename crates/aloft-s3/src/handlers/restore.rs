@@ -34,6 +34,8 @@ struct RestoreRequest {
     kind: Option<String>,
     #[serde(rename = "OutputLocation")]
     output: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "SelectParameters")]
+    select: Option<serde::de::IgnoredAny>,
 }
 
 pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
@@ -48,7 +50,7 @@ pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
     } else {
         crate::xml::from_xml(&raw)?
     };
-    if req.kind.is_some() || req.output.is_some() {
+    if req.kind.is_some() || req.output.is_some() || req.select.is_some() {
         return Err(S3Error::NotImplemented
             .msg("S3 Select restores (Type SELECT, OutputLocation) are not implemented by Aloft"));
     }
@@ -72,9 +74,8 @@ pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
         None => return Err(S3Error::MalformedXML.err()),
     };
     let now = aloft_core::clock::now_millis();
-    let (commit, status, event, notif, versioned) = {
+    let (commit, status, event, notif) = {
         let mut b = cell.write().map_err(internal)?;
-        let versioned = b.info.versioning != crate::domain::model::Versioning::Unversioned;
         let (name, account, region) = (
             b.info.name.clone(),
             b.info.account.clone(),
@@ -162,21 +163,11 @@ pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
         if status == 202 {
             s3.track_restore(&name, &call.key, v.version_id.clone());
         }
-        (
-            s3.store.submit(batch),
-            status,
-            event,
-            notif,
-            versioned || v.version_id.is_some(),
-        )
+        (s3.store.submit(batch), status, event, notif)
     };
     committed(commit).await?;
     if let Some(ev) = event {
         events::publish(s3, notif, ev);
     }
-    let mut r = Resp::new(status);
-    if versioned && let Some(v) = &version {
-        r = r.header("x-amz-version-id", v);
-    }
-    Ok(r.empty())
+    Ok(Resp::new(status).empty())
 }
