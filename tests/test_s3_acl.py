@@ -214,6 +214,14 @@ def test_grants_are_judged_under_enforce_iam(aloft_factory):
     # A bucket WRITE grant to the other account lets it write objects.
     s3.put_bucket_acl(Bucket="granted", GrantWrite=f'id="{other_id}"', GrantFullControl=f'id="{owner_id(s3)}"')
     other.put_object(Bucket="granted", Key="from-other", Body=b"o")
+    # Under ObjectWriter the writing account owns what it writes; bucket-owner-full-control also
+    # grants the bucket owner.
+    theirs = other.get_object_acl(Bucket="granted", Key="from-other")
+    assert theirs["Owner"]["ID"] == other_id
+    assert grants(theirs) == [("CanonicalUser", other_id, "FULL_CONTROL")]
+    other.put_object(Bucket="granted", Key="shared", Body=b"s", ACL="bucket-owner-full-control")
+    assert grants(other.get_object_acl(Bucket="granted", Key="shared")) == sorted([
+        ("CanonicalUser", other_id, "FULL_CONTROL"), ("CanonicalUser", owner_id(s3), "FULL_CONTROL")])
     # BlockPublicAcls refuses public grants, in headers and in documents.
     s3.put_public_access_block(Bucket="granted", PublicAccessBlockConfiguration={"BlockPublicAcls": True})
     with pytest.raises(ClientError) as e:

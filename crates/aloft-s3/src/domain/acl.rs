@@ -196,6 +196,51 @@ pub fn expand(spec: Option<&AclSpec>, account: &str) -> AccessControlPolicy {
     .unwrap_or_default()
 }
 
+/// An object's full ACL: `owner` owns it; the bucket-owner-* canned ACLs also grant the bucket
+/// owner when that is another account.
+pub fn object_policy(
+    spec: Option<&AclSpec>,
+    owner: &str,
+    bucket_owner: &str,
+) -> AccessControlPolicy {
+    let mut p = expand(spec, owner);
+    let extra = match spec {
+        Some(AclSpec::Canned(c)) if c == "bucket-owner-full-control" => Some("FULL_CONTROL"),
+        Some(AclSpec::Canned(c)) if c == "bucket-owner-read" => Some("READ"),
+        _ => None,
+    };
+    if let Some(perm) = extra
+        && owner != bucket_owner
+    {
+        let id = crate::domain::config::canonical_id(bucket_owner);
+        p.list.grants.push(Grant {
+            grantee: canonical(&id, &p.owner),
+            permission: perm.into(),
+        });
+    }
+    p
+}
+
+/// Who owns a new object `writer` puts in a bucket `bucket_owner` owns: the writer only under
+/// `ObjectWriter` (also when no ownership controls are set) or under `BucketOwnerPreferred`
+/// without the bucket-owner-full-control ACL.
+pub fn writer_owns(
+    ownership: Option<&str>,
+    writer: &str,
+    bucket_owner: &str,
+    spec: Option<&AclSpec>,
+) -> bool {
+    if writer == bucket_owner {
+        return false;
+    }
+    let full = matches!(spec, Some(AclSpec::Canned(c)) if c == "bucket-owner-full-control");
+    match ownership {
+        Some("BucketOwnerEnforced") => false,
+        Some("BucketOwnerPreferred") => !full,
+        _ => true,
+    }
+}
+
 /// Under `BucketOwnerEnforced` only ACLs that give the bucket owner full control (and nothing
 /// else) may be set.
 pub fn allowed_when_enforced(spec: &AclSpec, bucket_account: &str) -> bool {
@@ -284,6 +329,37 @@ mod tests {
             check_document(doc, "1").unwrap_err().code,
             "MalformedACLError"
         );
+    }
+
+    #[test]
+    fn cross_account_writers_own_their_objects_unless_the_bucket_says_otherwise() {
+        let full = AclSpec::Canned("bucket-owner-full-control".into());
+        assert!(writer_owns(Some("ObjectWriter"), "2", "1", None));
+        assert!(writer_owns(None, "2", "1", Some(&full)));
+        assert!(!writer_owns(
+            Some("BucketOwnerPreferred"),
+            "2",
+            "1",
+            Some(&full)
+        ));
+        assert!(writer_owns(Some("BucketOwnerPreferred"), "2", "1", None));
+        assert!(!writer_owns(Some("BucketOwnerEnforced"), "2", "1", None));
+        assert!(!writer_owns(Some("ObjectWriter"), "1", "1", None));
+        let p = object_policy(Some(&full), "2", "1");
+        let ids: Vec<_> = p
+            .list
+            .grants
+            .iter()
+            .filter_map(|g| g.grantee.id.clone())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                crate::domain::config::canonical_id("2"),
+                crate::domain::config::canonical_id("1")
+            ]
+        );
+        assert_eq!(object_policy(Some(&full), "1", "1").list.grants.len(), 1);
     }
 
     #[test]

@@ -571,7 +571,11 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         }
         Op::DeleteObjectTagging => Change::Tags(Vec::new()),
         _ => {
-            let owner = read(s3, &call.bucket, |x| x.info.account.clone())?;
+            let owner = {
+                let b = cell.read().map_err(internal)?;
+                let v = found(&b, &call.key, version.as_deref())?;
+                v.meta.owner_account(&b.info.account).to_string()
+            };
             Change::Acl(acl_from_request(s3, call, &owner).await?)
         }
     };

@@ -139,7 +139,13 @@ pub fn meta_from_headers(s3: &S3, call: &Call) -> Result<ObjectMeta, AwsError> {
     if let Some(spec) = &spec {
         check_ownership(s3, &call.bucket, spec)?;
     }
-    m.set_acl(spec);
+    m.set_acl(spec.clone());
+    m.set_owner(object_owner(
+        s3,
+        &call.bucket,
+        &call.ctx.account_id,
+        spec.as_ref(),
+    ));
     let sse = call.header("x-amz-server-side-encryption");
     if let Some(s) = sse
         && !matches!(s, "AES256" | "aws:kms" | "aws:kms:dsse")
@@ -308,4 +314,18 @@ pub fn check_ownership(s3: &S3, bucket: &str, spec: &AclSpec) -> Result<(), AwsE
         return Err(S3Error::AccessControlListNotSupported.err());
     }
     Ok(())
+}
+
+/// The writer, when it (not the bucket owner) owns what it writes.
+fn object_owner(s3: &S3, bucket: &str, writer: &str, spec: Option<&AclSpec>) -> Option<String> {
+    let cell = s3.bucket(bucket).ok()?;
+    let b = cell.read().ok()?;
+    let ownership = b
+        .info
+        .config
+        .ownership
+        .as_ref()
+        .and_then(|o| o.rules.first())
+        .map(|r| r.object_ownership.as_str());
+    acl::writer_owns(ownership, writer, &b.info.account, spec).then(|| writer.to_string())
 }

@@ -421,6 +421,7 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         m.sse = fresh.sse.clone();
         m.website_redirect = fresh.website_redirect.clone().or(m.website_redirect);
         m.set_acl(fresh.acl_spec());
+        m.set_owner(fresh.owner().map(str::to_string));
         // A copy is a new object in its own class: no restore carries over.
         m.restore = None;
         if call.header("x-amz-tagging-directive") == Some("REPLACE") {
