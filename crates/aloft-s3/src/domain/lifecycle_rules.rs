@@ -147,7 +147,6 @@ fn check_transitions(r: &LifecycleRule) -> Result<(), AwsError> {
         by_days.iter().max_by_key(|(d, _)| *d),
     ) && e <= *d
     {
-        let _ = e;
         return Err(S3Error::InvalidArgument.msg(format!(
             "'Days' in the Expiration action for filter '{filter}' must be greater than 'Days' in the Transition action for StorageClass '{c}' for filter '{filter}'"
         )));

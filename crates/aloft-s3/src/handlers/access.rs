@@ -283,7 +283,7 @@ pub fn check(s3: &S3, call: &Call, op: Op) -> Result<(), AwsError> {
             Some(_) => Ok(()),
         };
     }
-    // BlockPublicAcls refuses requests that would set a public canned ACL.
+    // BlockPublicAcls refuses requests that would set a public ACL (canned or granted).
     let public_grant = crate::domain::acl::GRANT_HEADERS.iter().any(|(h, _)| {
         call.header(h).is_some_and(|v| {
             v.contains("/global/AllUsers") || v.contains("/global/AuthenticatedUsers")
