@@ -286,7 +286,8 @@ def test_restore_notifications(aloft, s3):
     q = sqs.create_queue(QueueName="restores")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(Bucket="life", NotificationConfiguration={"QueueConfigurations": [
-        {"QueueArn": arn, "Events": ["s3:ObjectRestore:*", "s3:LifecycleTransition"]}]})
+        {"QueueArn": arn, "Events": ["s3:ObjectRestore:*", "s3:LifecycleTransition"]}],
+        "EventBridgeConfiguration": {}})
     s3.put_object(Bucket="life", Key="a", Body=b"a", StorageClass="GLACIER")
     s3.restore_object(Bucket="life", Key="a", RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Expedited"}})
     sweep(aloft, 0.01)
@@ -297,3 +298,6 @@ def test_restore_notifications(aloft, s3):
         return [r["eventName"] for n in sent if n["target"] == arn for r in n["payload"].get("Records", [])]
 
     assert names() == ["ObjectRestore:Post", "ObjectRestore:Completed", "ObjectRestore:Delete"]
+    # EventBridge never hears of a restore as an "Object Deleted".
+    sent = aloft.internal("GET", "s3/notifications")["notifications"]
+    assert [n for n in sent if "event-bus" in n["target"] and n["payload"]["detail-type"] != "Object Created"] == []

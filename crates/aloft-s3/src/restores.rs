@@ -4,7 +4,7 @@
 
 use aloft_store::Batch;
 
-use crate::domain::notifications::ObjectEvent;
+use crate::domain::notifications::{NotificationConfiguration, ObjectEvent};
 use crate::domain::storage::RestoreState;
 use crate::{S3, events, store};
 
@@ -73,6 +73,19 @@ pub async fn sweep(s3: &S3) {
             tracing::error!("s3 restore sweep could not commit: {e}");
             continue;
         }
-        events::publish(s3, notif, event);
+        events::publish(s3, without_eventbridge(notif), event);
     }
+}
+
+/// The configuration to publish restore and transition events with. EventBridge gets its own
+/// detail types for them (`Object Restore Initiated`, `Object Storage Class Changed`, ...),
+/// which the EventBridge rendering does not know yet: they are not sent there rather than sent
+/// as `Object Deleted`.
+pub fn without_eventbridge(
+    cfg: Option<NotificationConfiguration>,
+) -> Option<NotificationConfiguration> {
+    cfg.map(|mut c| {
+        c.eventbridge = None;
+        c
+    })
 }

@@ -145,7 +145,12 @@ pub async fn sweep(s3: &S3) -> usize {
         }
         s3.bodies.remove(&freed);
         for ev in events {
-            events::publish(s3, notif.clone(), ev);
+            let cfg = if ev.name == "LifecycleTransition" {
+                crate::restores::without_eventbridge(notif.clone())
+            } else {
+                notif.clone()
+            };
+            events::publish(s3, cfg, ev);
         }
     }
     count

@@ -167,7 +167,7 @@ pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
     };
     committed(commit).await?;
     if let Some(ev) = event {
-        events::publish(s3, notif, ev);
+        events::publish(s3, crate::restores::without_eventbridge(notif), ev);
     }
     Ok(Resp::new(status).empty())
 }
