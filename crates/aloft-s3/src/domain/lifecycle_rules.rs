@@ -240,6 +240,20 @@ pub fn validate(l: &LifecycleConfiguration) -> Result<(), AwsError> {
                 check_date(d)?;
             }
         }
+        if r.abort_incomplete.is_some()
+            && let Some(f) = &r.filter
+        {
+            let and = f.and.as_ref();
+            if f.tag.is_some() || and.is_some_and(|a| !a.tags.is_empty()) {
+                return Err(S3Error::InvalidRequest
+                    .msg("AbortIncompleteMultipartUpload cannot be specified with Tags."));
+            }
+            let sized = |gt: Option<u64>, lt: Option<u64>| gt.is_some() || lt.is_some();
+            if sized(f.size_gt, f.size_lt) || and.is_some_and(|a| sized(a.size_gt, a.size_lt)) {
+                return Err(S3Error::InvalidRequest
+                    .msg("AbortIncompleteMultipartUpload cannot be specified with Object Size."));
+            }
+        }
         check_transitions(r)?;
     }
     Ok(())
@@ -307,6 +321,21 @@ mod tests {
         assert_eq!(
             validate(&rule(&[(30, "STANDARD")], None)).unwrap_err().code,
             "MalformedXML"
+        );
+    }
+
+    #[test]
+    fn uploads_are_not_filtered_by_tags_or_size() {
+        let mut l = rule(&[], Some(1));
+        l.rules[0].abort_incomplete =
+            Some(crate::domain::lifecycle::AbortIncompleteMultipartUpload {
+                days_after_initiation: Some(1),
+            });
+        assert!(validate(&l).is_ok());
+        l.rules[0].filter.as_mut().unwrap().size_gt = Some(10);
+        assert_eq!(
+            message(&l),
+            "AbortIncompleteMultipartUpload cannot be specified with Object Size."
         );
     }
 
