@@ -208,7 +208,8 @@ def test_anonymous_access_needs_a_public_policy_or_acl(enforcing):
 def test_canned_acls_and_ignore_public_acls(enforcing):
     s3 = client(enforcing)
     anon = anonymous(enforcing)
-    s3.create_bucket(Bucket="acls")
+    # ACLs are off by default (BucketOwnerEnforced); this bucket turns them on.
+    s3.create_bucket(Bucket="acls", ObjectOwnership="ObjectWriter")
     s3.put_object(Bucket="acls", Key="open", Body=b"o", ACL="public-read")
     s3.put_object(Bucket="acls", Key="closed", Body=b"c")
     assert anon.get_object(Bucket="acls", Key="open")["Body"].read() == b"o"
@@ -327,7 +328,7 @@ def test_sigv2_urls_are_judged_like_their_signer(enforcing):
 
 def test_anonymous_post_uploads_need_a_public_write_grant(enforcing):
     s3 = client(enforcing)
-    s3.create_bucket(Bucket="drop")
+    s3.create_bucket(Bucket="drop", ObjectOwnership="ObjectWriter")
     form = {"key": "anon.txt"}
     r = requests.post(f"{enforcing.url}/drop", data=form, files={"file": ("f", b"x")})
     assert (r.status_code, xml_code(r)) == (403, "AccessDenied")
@@ -343,9 +344,9 @@ def test_seed_004_s3_lab_under_enforcement(aloft_factory, tmp_path):
 def test_copies_need_read_access_to_their_source(enforcing):
     s3 = client(enforcing)
     anon = anonymous(enforcing)
-    s3.create_bucket(Bucket="src-private")
+    s3.create_bucket(Bucket="src-private", ObjectOwnership="ObjectWriter")
     s3.put_object(Bucket="src-private", Key="k", Body=b"private")
-    s3.create_bucket(Bucket="dst-open")
+    s3.create_bucket(Bucket="dst-open", ObjectOwnership="ObjectWriter")
     s3.put_bucket_acl(Bucket="dst-open", ACL="public-read-write")
     with pytest.raises(ClientError) as e:
         anon.copy_object(Bucket="dst-open", Key="stolen", CopySource={"Bucket": "src-private", "Key": "k"})

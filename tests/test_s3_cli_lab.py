@@ -114,6 +114,22 @@ def test_persistence_across_kill_9(aloft_factory, tmp_path):
     s3.upload_part(Bucket="keep", Key="open", UploadId=uid, PartNumber=1, Body=b"part one")
     s3.put_bucket_tagging(Bucket="keep", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
     s3.delete_object(Bucket="keep", Key="small.txt")
+    # ACL grants, lifecycle transitions, storage classes and restores.
+    all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+    s3.create_bucket(Bucket="keep-acl", ObjectOwnership="ObjectWriter")
+    s3.put_bucket_acl(Bucket="keep-acl", GrantRead=f'uri="{all_users}"', GrantWriteACP=f'id="{"b" * 64}"')
+    s3.put_object(Bucket="keep-acl", Key="granted", Body=b"g", GrantReadACP=f'id="{"c" * 64}"')
+    bucket_acl = s3.get_bucket_acl(Bucket="keep-acl")
+    object_acl = s3.get_object_acl(Bucket="keep-acl", Key="granted")
+    s3.put_bucket_lifecycle_configuration(Bucket="keep-acl", TransitionDefaultMinimumObjectSize="varies_by_storage_class",
+                                          LifecycleConfiguration={"Rules": [{"ID": "cold", "Status": "Enabled",
+                                                                             "Filter": {"Prefix": "cold/"},
+                                                                             "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}]})
+    s3.put_object(Bucket="keep-acl", Key="cold/a", Body=b"c")
+    a.advance(2 * 86400)
+    a.internal("POST", "s3/lifecycle/sweep")
+    s3.put_object(Bucket="keep-acl", Key="archived", Body=b"a", StorageClass="DEEP_ARCHIVE")
+    s3.restore_object(Bucket="keep-acl", Key="archived", RestoreRequest={"Days": 1})
     a.kill()
     b = aloft_factory(data_dir=data)
     s3 = b.client("s3")
@@ -126,6 +142,15 @@ def test_persistence_across_kill_9(aloft_factory, tmp_path):
         s3.get_object(Bucket="keep", Key="small.txt")
     assert [p["PartNumber"] for p in s3.list_parts(Bucket="keep", Key="open", UploadId=uid)["Parts"]] == [1]
     assert s3.get_bucket_tagging(Bucket="keep")["TagSet"] == [{"Key": "a", "Value": "b"}]
+    assert s3.get_bucket_acl(Bucket="keep-acl")["Grants"] == bucket_acl["Grants"]
+    assert s3.get_object_acl(Bucket="keep-acl", Key="granted")["Grants"] == object_acl["Grants"]
+    life = s3.get_bucket_lifecycle_configuration(Bucket="keep-acl")
+    assert life["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    assert s3.head_object(Bucket="keep-acl", Key="cold/a")["StorageClass"] == "GLACIER"
+    archived = s3.head_object(Bucket="keep-acl", Key="archived")
+    assert (archived["StorageClass"], archived["Restore"]) == ("DEEP_ARCHIVE", 'ongoing-request="true"')
+    with pytest.raises(Exception):
+        s3.restore_object(Bucket="keep-acl", Key="archived", RestoreRequest={"Days": 1})
     # Blobs live under the data dir, named by id: no key becomes a path.
     blob_dir = data / "blobs" / "s3"
     assert blob_dir.is_dir()

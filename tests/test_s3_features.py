@@ -154,8 +154,12 @@ def test_bucket_documents_round_trip(s3):
     assert err(e) == ("NoSuchPublicAccessBlockConfiguration", 404)
     s3.put_public_access_block(Bucket="feat", PublicAccessBlockConfiguration=pab)
     assert s3.get_public_access_block(Bucket="feat")["PublicAccessBlockConfiguration"] == pab
-    s3.put_bucket_acl(Bucket="feat", ACL="public-read")
-    grants = s3.get_bucket_acl(Bucket="feat")["Grants"]
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_acl(Bucket="feat", ACL="public-read")
+    assert err(e) == ("AccessControlListNotSupported", 400)
+    s3.create_bucket(Bucket="feat-acl", ObjectOwnership="BucketOwnerPreferred")
+    s3.put_bucket_acl(Bucket="feat-acl", ACL="public-read")
+    grants = s3.get_bucket_acl(Bucket="feat-acl")["Grants"]
     assert {g["Permission"] for g in grants} == {"FULL_CONTROL", "READ"}
     enc = s3.get_bucket_encryption(Bucket="feat")["ServerSideEncryptionConfiguration"]
     assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"

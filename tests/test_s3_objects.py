@@ -240,6 +240,8 @@ def test_object_tagging(s3):
 
 
 def test_object_acl_and_attributes(s3):
+    # ACLs are off by default (BucketOwnerEnforced): turn them on first.
+    s3.put_bucket_ownership_controls(Bucket="objs", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
     s3.put_object(Bucket="objs", Key="acl", Body=b"12345", ACL="public-read")
     grants = s3.get_object_acl(Bucket="objs", Key="acl")["Grants"]
     assert any(g["Grantee"].get("URI", "").endswith("AllUsers") and g["Permission"] == "READ" for g in grants)

@@ -51,6 +51,14 @@ pub enum S3Error {
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
     InternalError,
+    // Storage classes, restores and ACL grants.
+    InvalidObjectState,
+    RestoreAlreadyInProgress,
+    MalformedACLError,
+    UnresolvableGrantByEmailAddress,
+    AccessControlListNotSupported,
+    InvalidBucketAclWithObjectOwnership,
+    UnexpectedContent,
     // S3 Control (access points) and S3 Object Lambda.
     NoSuchAccessPoint,
     AccessPointAlreadyOwnedByYou,
@@ -112,6 +120,13 @@ impl S3Error {
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
             InternalError => "InternalError",
+            InvalidObjectState => "InvalidObjectState",
+            RestoreAlreadyInProgress => "RestoreAlreadyInProgress",
+            MalformedACLError => "MalformedACLError",
+            UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
+            AccessControlListNotSupported => "AccessControlListNotSupported",
+            InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
+            UnexpectedContent => "UnexpectedContent",
         }
     }
 
@@ -121,7 +136,8 @@ impl S3Error {
             NoSuchAccessPoint => 404,
             AccessPointAlreadyOwnedByYou => 409,
             LambdaResponseNotReceived | LambdaRuntimeError => 500,
-            AccessDenied | CORSResponse | SignatureDoesNotMatch => 403,
+            AccessDenied | CORSResponse | SignatureDoesNotMatch | InvalidObjectState => 403,
+            RestoreAlreadyInProgress => 409,
             NoSuchBucket
             | NoSuchBucketPolicy
             | NoSuchCORSConfiguration
@@ -235,6 +251,19 @@ impl S3Error {
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             }
             InternalError => "We encountered an internal error. Please try again.",
+            InvalidObjectState => "The operation is not valid for the object's storage class",
+            RestoreAlreadyInProgress => "Object restore is already in progress",
+            MalformedACLError => {
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            }
+            UnresolvableGrantByEmailAddress => {
+                "The e-mail address you provided does not match any account on record."
+            }
+            AccessControlListNotSupported => "The bucket does not allow ACLs",
+            InvalidBucketAclWithObjectOwnership => {
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+            }
+            UnexpectedContent => "This request does not support content",
         }
     }
 

@@ -14,10 +14,14 @@ use crate::xml::from_xml;
 pub fn xml_documents(data: &[u8]) {
     let _ = from_xml::<CorsConfiguration>(data);
     let _ = from_xml::<WebsiteConfiguration>(data);
-    let _ = from_xml::<LifecycleConfiguration>(data);
+    if let Ok(l) = from_xml::<LifecycleConfiguration>(data) {
+        let _ = crate::domain::lifecycle_rules::validate(&l);
+    }
     let _ = from_xml::<NotificationConfiguration>(data);
     let _ = from_xml::<Tagging>(data);
-    let _ = from_xml::<AccessControlPolicy>(data);
+    if let Ok(acl) = from_xml::<AccessControlPolicy>(data) {
+        let _ = crate::domain::acl::check_document(acl, "000000000000");
+    }
     let _ = from_xml::<PublicAccessBlockConfiguration>(data);
     let _ = from_xml::<ServerSideEncryptionConfiguration>(data);
     let _ = from_xml::<OwnershipControls>(data);
@@ -35,6 +39,10 @@ pub fn request_parts(data: &[u8]) {
     let _ = crate::domain::conditions::etag_matches(&s, "abc");
     let _ = crate::domain::conditions::evaluate(Some(&s), Some(&s), Some(&s), Some(&s), "e", 0);
     crate::handlers::fuzz_request_parts(&s);
+    let _ = crate::domain::acl::from_headers(
+        &|n| (n == "x-amz-grant-read").then(|| s.to_string()),
+        "000000000000",
+    );
 }
 
 /// A POST form body; the first line is taken as the boundary.

@@ -13,12 +13,13 @@ mod events;
 pub mod fuzzing;
 pub(crate) mod handlers;
 pub mod outbox;
+mod restores;
 pub mod routes;
 pub mod store;
 mod workers;
 pub mod xml;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -67,7 +68,11 @@ pub struct S3 {
     pub(crate) pending: std::sync::Mutex<
         HashMap<String, tokio::sync::oneshot::Sender<handlers::object_lambda::Written>>,
     >,
+    /// Restores not yet announced as completed and expired: (bucket, key, version id).
+    restores: std::sync::Mutex<BTreeSet<RestoreRef>>,
 }
+
+type RestoreRef = (String, String, Option<String>);
 
 const SENT_KEPT: usize = 200;
 
@@ -106,6 +111,16 @@ impl S3 {
                 outbox::Outbox::empty()
             }),
         );
+        let restores = loaded
+            .values()
+            .flat_map(|b| {
+                b.objects.iter().flat_map(move |(k, vs)| {
+                    vs.iter()
+                        .filter(|v| v.meta.restore.is_some())
+                        .map(move |v| (b.info.name.clone(), k.clone(), v.version_id.clone()))
+                })
+            })
+            .collect();
         let s3 = Arc::new(S3 {
             buckets: RwLock::new(
                 loaded
@@ -123,6 +138,7 @@ impl S3 {
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
             points: RwLock::new(Default::default()),
             pending: std::sync::Mutex::new(HashMap::new()),
+            restores: std::sync::Mutex::new(restores),
         });
         let handle = workers::spawn_sweeper(Arc::downgrade(&s3));
         *s3.sweeper.lock().await = Some(handle);
@@ -145,6 +161,18 @@ impl S3 {
                     serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null);
                 q.push_back(serde_json::json!({"target": p.target, "payload": payload}));
             }
+        }
+    }
+
+    pub(crate) fn track_restore(&self, bucket: &str, key: &str, version: Option<String>) {
+        if let Ok(mut s) = self.restores.lock() {
+            s.insert((bucket.to_string(), key.to_string(), version));
+        }
+    }
+
+    pub(crate) fn untrack_restore(&self, bucket: &str, key: &str, version: &Option<String>) {
+        if let Ok(mut s) = self.restores.lock() {
+            s.remove(&(bucket.to_string(), key.to_string(), version.clone()));
         }
     }
 
@@ -179,6 +207,7 @@ impl Service for S3 {
         match path.trim_matches('/') {
             "lifecycle/sweep" => {
                 let n = workers::sweep(self).await;
+                restores::sweep(self).await;
                 Some(handlers::json_response(serde_json::json!({"expired": n})))
             }
             "outbox" => Some(handlers::json_response(self.outbox.view())),
@@ -223,7 +252,7 @@ impl Service for S3 {
     /// evaluates them for a signed caller.
     async fn resource_policy(
         &self,
-        _ctx: &aloft_core::RequestContext,
+        ctx: &aloft_core::RequestContext,
         resource: &str,
     ) -> Option<String> {
         let (bucket, key) = domain::access::parse_arn(resource)?;
@@ -231,8 +260,15 @@ impl Service for S3 {
         let b = cell.read().ok()?;
         let acl = key
             .and_then(|k| b.current(k))
-            .and_then(|v| v.meta.acl.clone());
-        domain::access::effective_policy(&b.info.config, bucket, key, acl.as_deref(), false, false)
+            .map(|v| v.meta.acl_policy(&b.info.account));
+        domain::access::effective_policy(
+            &b.info.config,
+            bucket,
+            key,
+            acl.as_ref(),
+            false,
+            Some(&ctx.account_id),
+        )
     }
 
     async fn reset(&self) {

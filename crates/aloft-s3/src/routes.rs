@@ -131,6 +131,7 @@ pub enum Op {
     DeleteObjectTagging,
     GetObjectAcl,
     PutObjectAcl,
+    RestoreObject,
     GetObjectAttributes,
     CreateMultipartUpload,
     UploadPart,
@@ -159,7 +160,6 @@ const UNSUPPORTED: &[&str] = &[
     "legal-hold",
     "retention",
     "torrent",
-    "restore",
     "select",
     "session",
     "metadataTable",
@@ -362,7 +362,9 @@ pub fn select(method: &Method, t: &Target, q: &Query, copy_source: bool) -> Resu
             }
         }
         "POST" => {
-            if q.has("uploads") {
+            if q.has("restore") {
+                RestoreObject
+            } else if q.has("uploads") {
                 CreateMultipartUpload
             } else if q.has("uploadId") {
                 CompleteMultipartUpload

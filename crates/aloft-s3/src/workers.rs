@@ -22,6 +22,7 @@ pub fn spawn_sweeper(s3: Weak<S3>) -> tokio::task::JoinHandle<()> {
             }
             let Some(s3) = s3.upgrade() else { return };
             sweep(&s3).await;
+            crate::restores::sweep(&s3).await;
         }
     })
 }
@@ -60,6 +61,42 @@ pub async fn sweep(s3: &S3) -> usize {
                             .and_then(|v| v.last())
                             .map(|m| m.version_str().to_string());
                         (k.clone(), vid)
+                    }
+                    Expire::Transition {
+                        key,
+                        version,
+                        class,
+                    } => {
+                        let want = version.as_deref().unwrap_or("null");
+                        let Some(v) = b
+                            .objects
+                            .get_mut(key)
+                            .and_then(|vs| vs.iter_mut().find(|v| v.version_str() == want))
+                        else {
+                            continue;
+                        };
+                        v.meta.storage_class = Some(class.clone());
+                        store::put_version(&mut batch, &name, key, v);
+                        let ev = ObjectEvent {
+                            name: "LifecycleTransition",
+                            bucket: name.clone(),
+                            key: key.clone(),
+                            size: Some(v.size),
+                            etag: Some(v.etag.clone()),
+                            version_id: v.version_id.clone(),
+                            seq: s3.next_seq(),
+                            time_ms: now,
+                            region: region.clone(),
+                            account: account.clone(),
+                            request_id: aloft_core::ids::request_id(),
+                            principal: "s3.amazonaws.com".into(),
+                            source_ip: "s3.amazonaws.com".into(),
+                        };
+                        let cfg = crate::restores::without_eventbridge(
+                            b.info.config.notification.clone(),
+                        );
+                        events::stage_into(s3, cfg.as_ref(), &ev, &mut batch, &mut staged);
+                        continue;
                     }
                     Expire::Upload(id) => {
                         if let Some(up) = b.uploads.remove(id) {

@@ -4,10 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::config::{AccessControlPolicy, BucketConfig};
-
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-const AUTH_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+use crate::domain::acl::{ALL_USERS, AUTH_USERS};
+use crate::domain::config::{AccessControlPolicy, BucketConfig, canonical_id};
 
 /// The IAM action of an S3 operation (by AWS's operation name).
 pub fn iam_action(op: &str) -> String {
@@ -101,12 +99,7 @@ pub fn policy_is_public(policy: &str) -> bool {
 
 /// Whether an ACL grants anything to everyone or to every AWS account.
 pub fn acl_is_public(acl: &AccessControlPolicy) -> bool {
-    acl.list.grants.iter().any(|g| {
-        g.grantee
-            .uri
-            .as_deref()
-            .is_some_and(|u| u == ALL_USERS || u == AUTH_USERS)
-    })
+    crate::domain::acl::is_public(acl)
 }
 
 /// Canned ACLs that are public (`BlockPublicAcls` refuses them).
@@ -117,74 +110,104 @@ pub fn canned_is_public(canned: &str) -> bool {
     )
 }
 
-/// Statements standing for the public grants of an ACL. `AuthenticatedUsers` grants apply to
-/// signed callers only.
+/// The actions a grant's permission allows, on an object (`Some(key)`) or a bucket, and the
+/// resource they apply to.
+fn granted(
+    bucket: &str,
+    key: Option<&str>,
+    permission: &str,
+) -> Option<(Vec<&'static str>, String)> {
+    let object = |k: &str| resource_arn(bucket, Some(k));
+    Some(match (key, permission) {
+        (Some(k), "READ") => (vec!["s3:GetObject", "s3:GetObjectVersion"], object(k)),
+        (Some(k), "READ_ACP") => (vec!["s3:GetObjectAcl", "s3:GetObjectVersionAcl"], object(k)),
+        (Some(k), "WRITE_ACP") => (vec!["s3:PutObjectAcl", "s3:PutObjectVersionAcl"], object(k)),
+        (Some(k), "FULL_CONTROL") => (
+            vec![
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetObjectAcl",
+                "s3:GetObjectVersionAcl",
+                "s3:PutObjectAcl",
+                "s3:PutObjectVersionAcl",
+            ],
+            object(k),
+        ),
+        (None, "READ") => (
+            vec![
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:ListBucketMultipartUploads",
+            ],
+            resource_arn(bucket, None),
+        ),
+        (None, "WRITE") => (
+            vec!["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            format!("arn:aws:s3:::{bucket}/*"),
+        ),
+        (None, "READ_ACP") => (vec!["s3:GetBucketAcl"], resource_arn(bucket, None)),
+        (None, "WRITE_ACP") => (vec!["s3:PutBucketAcl"], resource_arn(bucket, None)),
+        (None, "FULL_CONTROL") => (
+            vec![
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:ListBucketMultipartUploads",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:GetBucketAcl",
+                "s3:PutBucketAcl",
+            ],
+            format!("arn:aws:s3:::{bucket}*"),
+        ),
+        _ => return None,
+    })
+}
+
+/// Statements standing for the grants of an ACL that reach the caller: the public groups
+/// (`AuthenticatedUsers` for signed callers only) and, for a caller from another account,
+/// grants to that account's canonical user. Grants to the owner's own account add nothing:
+/// within the account, IAM policies decide.
 fn acl_statements(
     acl: &AccessControlPolicy,
     bucket: &str,
     key: Option<&str>,
-    anonymous: bool,
+    caller_account: Option<&str>,
+    outsider: bool,
+    public: bool,
     out: &mut Vec<Value>,
 ) {
+    let caller_id = caller_account.filter(|_| outsider).map(canonical_id);
     for g in &acl.list.grants {
-        let Some(uri) = g.grantee.uri.as_deref() else {
-            continue;
-        };
-        let applies = uri == ALL_USERS || (uri == AUTH_USERS && !anonymous);
-        if !applies {
-            continue;
-        }
-        let (actions, resource): (Vec<&str>, String) = match (key, g.permission.as_str()) {
-            (Some(k), "READ") => (
-                vec!["s3:GetObject", "s3:GetObjectVersion"],
-                resource_arn(bucket, Some(k)),
-            ),
-            (Some(k), "READ_ACP") => (vec!["s3:GetObjectAcl"], resource_arn(bucket, Some(k))),
-            (Some(k), "FULL_CONTROL") => (
-                vec!["s3:GetObject", "s3:GetObjectAcl"],
-                resource_arn(bucket, Some(k)),
-            ),
-            (None, "READ") => (
-                vec![
-                    "s3:ListBucket",
-                    "s3:ListBucketVersions",
-                    "s3:ListBucketMultipartUploads",
-                ],
-                resource_arn(bucket, None),
-            ),
-            (None, "WRITE") => (
-                vec!["s3:PutObject", "s3:DeleteObject"],
-                format!("arn:aws:s3:::{bucket}/*"),
-            ),
-            (None, "READ_ACP") => (vec!["s3:GetBucketAcl"], resource_arn(bucket, None)),
-            (None, "FULL_CONTROL") => (
-                vec![
-                    "s3:ListBucket",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:GetBucketAcl",
-                ],
-                format!("arn:aws:s3:::{bucket}*"),
-            ),
+        let principal = match (g.grantee.uri.as_deref(), g.grantee.id.as_deref()) {
+            (Some(ALL_USERS), _) if public => json!("*"),
+            (Some(AUTH_USERS), _) if public && caller_account.is_some() => json!("*"),
+            (None, Some(id)) if caller_id.as_deref() == Some(id) => {
+                json!({"AWS": format!("arn:aws:iam::{}:root", caller_account.unwrap_or_default())})
+            }
             _ => continue,
         };
+        let Some((actions, resource)) = granted(bucket, key, g.permission.as_str()) else {
+            continue;
+        };
         out.push(
-            json!({"Effect": "Allow", "Principal": "*", "Action": actions, "Resource": resource}),
+            json!({"Effect": "Allow", "Principal": principal, "Action": actions, "Resource": resource}),
         );
     }
 }
 
 /// The resource policy the engine evaluates for a request on `bucket` (and `key`): the bucket
 /// policy (its public statements dropped under `RestrictPublicBuckets` for callers outside the
-/// owner's account) plus the bucket's and the object's public ACL grants (unless
-/// `IgnorePublicAcls`). `None` when nothing applies.
+/// owner's account) plus the bucket's and the object's ACL grants (the public ones unless
+/// `IgnorePublicAcls`; none when Object Ownership is `BucketOwnerEnforced`, which disables
+/// ACLs). `None` when nothing applies.
 pub fn effective_policy(
     config: &BucketConfig,
     bucket: &str,
     key: Option<&str>,
-    object_acl: Option<&str>,
+    object_acl: Option<&AccessControlPolicy>,
     outsider: bool,
-    anonymous: bool,
+    caller_account: Option<&str>,
 ) -> Option<String> {
     let pab = config.public_access_block.clone().unwrap_or_default();
     let mut out = Vec::new();
@@ -201,15 +224,35 @@ pub fn effective_policy(
             out.push(st);
         }
     }
-    if !pab.ignore_public_acls {
+    let acls_disabled = config.ownership.as_ref().is_some_and(|o| {
+        o.rules
+            .iter()
+            .any(|r| r.object_ownership == "BucketOwnerEnforced")
+    });
+    if !acls_disabled {
+        let public = !pab.ignore_public_acls;
         if let Some(acl) = &config.acl {
             // Bucket READ lists the bucket; WRITE lets objects be written and deleted.
-            acl_statements(acl, bucket, None, anonymous, &mut out);
+            acl_statements(
+                acl,
+                bucket,
+                None,
+                caller_account,
+                outsider,
+                public,
+                &mut out,
+            );
         }
-        if let (Some(k), Some(canned)) = (key, object_acl)
-            && let Some(acl) = AccessControlPolicy::canned("", canned)
-        {
-            acl_statements(&acl, bucket, Some(k), anonymous, &mut out);
+        if let (Some(k), Some(acl)) = (key, object_acl) {
+            acl_statements(
+                acl,
+                bucket,
+                Some(k),
+                caller_account,
+                outsider,
+                public,
+                &mut out,
+            );
         }
     }
     (!out.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": out}).to_string())
@@ -259,33 +302,57 @@ mod tests {
             policy: Some(PUBLIC_READ.into()),
             ..Default::default()
         };
-        assert!(effective_policy(&c, "b", Some("k"), None, true, true).is_some());
+        assert!(effective_policy(&c, "b", Some("k"), None, true, None).is_some());
         c.public_access_block = Some(PublicAccessBlockConfiguration {
             restrict_public_buckets: true,
             ..Default::default()
         });
-        assert!(effective_policy(&c, "b", Some("k"), None, true, true).is_none());
-        assert!(effective_policy(&c, "b", Some("k"), None, false, false).is_some());
+        assert!(effective_policy(&c, "b", Some("k"), None, true, None).is_none());
+        assert!(effective_policy(&c, "b", Some("k"), None, false, Some("1")).is_some());
     }
 
     #[test]
     fn public_acls_become_statements_unless_ignored() {
         let mut c = BucketConfig::default();
-        let p = effective_policy(&c, "b", Some("k"), Some("public-read"), true, true).unwrap();
+        let canned = |n: &str| AccessControlPolicy::canned("1", n).unwrap();
+        let public_read = canned("public-read");
+        let p = effective_policy(&c, "b", Some("k"), Some(&public_read), true, None).unwrap();
         assert!(p.contains("s3:GetObject") && p.contains("arn:aws:s3:::b/k"));
-        assert!(
-            effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, true).is_none()
-        );
-        assert!(
-            effective_policy(&c, "b", Some("k"), Some("authenticated-read"), true, false).is_some()
-        );
+        let auth = canned("authenticated-read");
+        assert!(effective_policy(&c, "b", Some("k"), Some(&auth), true, None).is_none());
+        assert!(effective_policy(&c, "b", Some("k"), Some(&auth), true, Some("2")).is_some());
         c.acl = AccessControlPolicy::canned("1", "public-read-write");
-        let p = effective_policy(&c, "b", None, None, true, true).unwrap();
+        let p = effective_policy(&c, "b", None, None, true, None).unwrap();
         assert!(p.contains("s3:ListBucket") && p.contains("arn:aws:s3:::b/*"));
         c.public_access_block = Some(PublicAccessBlockConfiguration {
             ignore_public_acls: true,
             ..Default::default()
         });
-        assert!(effective_policy(&c, "b", Some("k"), Some("public-read"), true, true).is_none());
+        assert!(effective_policy(&c, "b", Some("k"), Some(&public_read), true, None).is_none());
+    }
+
+    #[test]
+    fn grants_to_another_accounts_canonical_user_reach_that_account_only() {
+        let c = BucketConfig::default();
+        let mut acl = AccessControlPolicy::canned("1", "private").unwrap();
+        let mut g = acl.list.grants[0].clone();
+        g.grantee.id = Some(canonical_id("2"));
+        g.permission = "READ".into();
+        acl.list.grants.push(g);
+        let p = effective_policy(&c, "b", Some("k"), Some(&acl), true, Some("2")).unwrap();
+        assert!(p.contains("arn:aws:iam::2:root") && p.contains("s3:GetObject"));
+        assert!(effective_policy(&c, "b", Some("k"), Some(&acl), true, Some("3")).is_none());
+        // The owner's own grant adds nothing for its IAM users.
+        assert!(effective_policy(&c, "b", Some("k"), Some(&acl), false, Some("1")).is_none());
+        // BucketOwnerEnforced disables ACLs altogether.
+        let enforced = BucketConfig {
+            ownership: Some(crate::domain::config::OwnershipControls {
+                rules: vec![crate::domain::config::OwnershipRule {
+                    object_ownership: "BucketOwnerEnforced".into(),
+                }],
+            }),
+            ..Default::default()
+        };
+        assert!(effective_policy(&enforced, "b", Some("k"), Some(&acl), true, Some("2")).is_none());
     }
 }

@@ -30,6 +30,9 @@ pub struct BucketConfig {
     pub encryption: Option<ServerSideEncryptionConfiguration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ownership: Option<OwnershipControls>,
+    /// `x-amz-transition-default-minimum-object-size` as put with the lifecycle configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transition_min_size: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -279,7 +282,7 @@ pub struct Owner {
 pub struct Grantee {
     #[serde(rename = "@xmlns:xsi", default = "xsi_ns")]
     pub xmlns_xsi: String,
-    #[serde(rename = "@xsi:type", default)]
+    #[serde(rename = "@xsi:type", alias = "@type", default)]
     pub kind: String,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::config::Tag;
 use crate::domain::model::{Bucket, ObjectVersion};
+use crate::domain::storage::rank;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LifecycleConfiguration {
@@ -111,6 +112,12 @@ pub struct NoncurrentVersionTransition {
         default
     )]
     pub storage_class: Option<String>,
+    #[serde(
+        rename = "NewerNoncurrentVersions",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub newer_noncurrent_versions: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -217,6 +224,45 @@ pub enum Expire {
     LoneMarker(String),
     /// Abort an incomplete multipart upload.
     Upload(String),
+    /// Move a version (`None` = the `null` version) to another storage class.
+    Transition {
+        key: String,
+        version: Option<String>,
+        class: String,
+    },
+}
+
+/// Objects under 128 KiB stay where they are unless a rule filters on size itself
+/// (`x-amz-transition-default-minimum-object-size`, `all_storage_classes_128K` by default;
+/// `varies_by_storage_class` lets small objects go to the Glacier classes).
+const SMALL: u64 = 128 * 1024;
+
+fn too_small(rule: &LifecycleRule, v: &ObjectVersion, class: &str, min_size: Option<&str>) -> bool {
+    let custom = rule.filter.as_ref().is_some_and(|f| {
+        f.size_gt.is_some()
+            || f.size_lt.is_some()
+            || f.and
+                .as_ref()
+                .is_some_and(|a| a.size_gt.is_some() || a.size_lt.is_some())
+    });
+    if custom || v.size >= SMALL {
+        return false;
+    }
+    !(min_size == Some("varies_by_storage_class") && matches!(class, "GLACIER" | "DEEP_ARCHIVE"))
+}
+
+/// The class furthest down the waterfall that is due for `v` (`since` is when the days start
+/// counting), if it is further than where `v` is now.
+fn transition_target<'a>(
+    due_classes: impl Iterator<Item = &'a str>,
+    v: &ObjectVersion,
+) -> Option<String> {
+    let now_rank = rank(v.meta.storage_class.as_deref().unwrap_or("STANDARD")).unwrap_or(u8::MAX);
+    due_classes
+        .filter_map(|c| rank(c).map(|r| (r, c)))
+        .max()
+        .filter(|(r, _)| *r > now_rank)
+        .map(|(_, c)| c.to_string())
 }
 
 /// The expirations due at `now` under the bucket's lifecycle rules.
@@ -264,6 +310,66 @@ pub fn due(bucket: &Bucket, now: i64) -> Vec<Expire> {
                             versions[i].version_id.clone(),
                         ));
                     }
+                }
+            }
+        }
+    }
+    let min_size = bucket.info.config.transition_min_size.as_deref();
+    for (key, versions) in &bucket.objects {
+        let n = versions.len();
+        if out
+            .iter()
+            .any(|e| matches!(e, Expire::Current(k) if k == key))
+        {
+            continue;
+        }
+        for (i, v) in versions.iter().enumerate() {
+            if v.delete_marker {
+                continue;
+            }
+            let current = i + 1 == n;
+            let mut classes: Vec<&str> = Vec::new();
+            for rule in &cfg.rules {
+                if !rule.matches(key, v) {
+                    continue;
+                }
+                if current {
+                    for t in &rule.transitions {
+                        let class = t.storage_class.as_deref().unwrap_or("");
+                        let at = t
+                            .days
+                            .map(|d| after_days(v.modified, d))
+                            .or_else(|| t.date.as_deref().and_then(parse_date));
+                        if at.is_some_and(|at| now >= at) && !too_small(rule, v, class, min_size) {
+                            classes.push(class);
+                        }
+                    }
+                } else {
+                    let became_noncurrent = versions[i + 1].modified;
+                    let newer_noncurrent = n - 2 - i;
+                    for t in &rule.noncurrent_transitions {
+                        let class = t.storage_class.as_deref().unwrap_or("");
+                        let keep = t.newer_noncurrent_versions.unwrap_or(0) as usize;
+                        let at = t.noncurrent_days.map(|d| after_days(became_noncurrent, d));
+                        if newer_noncurrent >= keep
+                            && at.is_some_and(|at| now >= at)
+                            && !too_small(rule, v, class, min_size)
+                        {
+                            classes.push(class);
+                        }
+                    }
+                }
+            }
+            if let Some(class) = transition_target(classes.into_iter(), v) {
+                let noncurrent_expired = out.iter().any(
+                    |e| matches!(e, Expire::Noncurrent(k, vid) if k == key && *vid == v.version_id),
+                );
+                if !noncurrent_expired {
+                    out.push(Expire::Transition {
+                        key: key.clone(),
+                        version: v.version_id.clone(),
+                        class,
+                    });
                 }
             }
         }
@@ -338,5 +444,55 @@ mod tests {
         b.objects.insert("keep/a".into(), vec![version(t0)]);
         assert!(due(&b, t0 + DAY_MS).is_empty());
         assert_eq!(due(&b, 12 * DAY_MS), vec![Expire::Current("logs/a".into())]);
+    }
+
+    #[test]
+    fn transitions_follow_the_waterfall_and_skip_small_objects() {
+        let mut b = Bucket::new(BucketInfo {
+            name: "b".into(),
+            account: "1".into(),
+            region: "us-east-1".into(),
+            created: 0,
+            versioning: Default::default(),
+            config: Default::default(),
+        });
+        let t = |days, class: &str| Transition {
+            days: Some(days),
+            storage_class: Some(class.into()),
+            date: None,
+        };
+        b.info.config.lifecycle = Some(LifecycleConfiguration {
+            rules: vec![LifecycleRule {
+                status: "Enabled".into(),
+                filter: Some(LifecycleFilter::default()),
+                transitions: vec![t(30, "STANDARD_IA"), t(90, "GLACIER")],
+                ..Default::default()
+            }],
+        });
+        let mut big = version(0);
+        big.size = 200 * 1024;
+        b.objects.insert("big".into(), vec![big.clone()]);
+        b.objects.insert("small".into(), vec![version(0)]);
+        assert!(due(&b, 30 * DAY_MS).is_empty());
+        let at = |b: &Bucket, d: i64| due(b, (d + 1) * DAY_MS);
+        let moved = |class: &str| Expire::Transition {
+            key: "big".into(),
+            version: None,
+            class: class.into(),
+        };
+        assert_eq!(at(&b, 30), vec![moved("STANDARD_IA")]);
+        assert_eq!(at(&b, 90), vec![moved("GLACIER")]);
+        big.meta.storage_class = Some("GLACIER".into());
+        b.objects.insert("big".into(), vec![big]);
+        assert!(at(&b, 100).is_empty());
+        b.info.config.transition_min_size = Some("varies_by_storage_class".into());
+        assert_eq!(
+            at(&b, 90),
+            vec![Expire::Transition {
+                key: "small".into(),
+                version: None,
+                class: "GLACIER".into()
+            }]
+        );
     }
 }

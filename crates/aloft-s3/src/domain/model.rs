@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bodies::Data;
 use crate::checksums::Algo;
-use crate::domain::config::BucketConfig;
+use crate::domain::acl::AclSpec;
+use crate::domain::config::{AccessControlPolicy, BucketConfig};
+use crate::domain::storage::Restore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Versioning {
@@ -86,8 +88,79 @@ pub struct ObjectMeta {
     pub website_redirect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sse: Option<Box<Sse>>,
+    /// A canned ACL (most objects carry one or none; kept as its name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
+    /// Explicit grants and a writer that owns the object, when there are any (boxed: rare).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl_ext: Option<Box<AclExt>>,
+    /// The restore of an archived (GLACIER, DEEP_ARCHIVE) object, once requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Box<Restore>>,
+}
+
+/// What an object's ACL needs beyond a canned name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AclExt {
+    /// Explicit grants (from grant headers or a PutObjectAcl document), in place of `acl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<AccessControlPolicy>,
+    /// The writing account, when it owns the object instead of the bucket owner (Object
+    /// Ownership `ObjectWriter`, or `BucketOwnerPreferred` without bucket-owner-full-control).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl ObjectMeta {
+    /// The ACL as it was set, if it was.
+    pub fn acl_spec(&self) -> Option<AclSpec> {
+        match (
+            self.acl_ext.as_ref().and_then(|e| e.grants.as_ref()),
+            &self.acl,
+        ) {
+            (Some(g), _) => Some(AclSpec::Grants(g.clone())),
+            (None, Some(c)) => Some(AclSpec::Canned(c.clone())),
+            (None, None) => None,
+        }
+    }
+
+    pub fn set_acl(&mut self, spec: Option<AclSpec>) {
+        let owner = self.owner().map(str::to_string);
+        let grants;
+        (self.acl, grants) = match spec {
+            Some(AclSpec::Canned(c)) => (Some(c), None),
+            Some(AclSpec::Grants(g)) => (None, Some(g)),
+            None => (None, None),
+        };
+        self.set_ext(grants, owner);
+    }
+
+    /// The writer that owns the object, when not the bucket owner.
+    pub fn owner(&self) -> Option<&str> {
+        self.acl_ext.as_ref().and_then(|e| e.owner.as_deref())
+    }
+
+    pub fn set_owner(&mut self, owner: Option<String>) {
+        let grants = self.acl_ext.as_mut().and_then(|e| e.grants.take());
+        self.set_ext(grants, owner);
+    }
+
+    fn set_ext(&mut self, grants: Option<AccessControlPolicy>, owner: Option<String>) {
+        self.acl_ext =
+            (grants.is_some() || owner.is_some()).then(|| Box::new(AclExt { grants, owner }));
+    }
+
+    /// The object's full ACL in a bucket `bucket_owner` owns.
+    pub fn acl_policy(&self, bucket_owner: &str) -> AccessControlPolicy {
+        let owner = self.owner().unwrap_or(bucket_owner);
+        crate::domain::acl::object_policy(self.acl_spec().as_ref(), owner, bucket_owner)
+    }
+
+    /// The account that owns the object.
+    pub fn owner_account<'a>(&'a self, bucket_owner: &'a str) -> &'a str {
+        self.owner().unwrap_or(bucket_owner)
+    }
 }
 
 /// Server-side encryption as recorded (SSE-S3/KMS echoed; SSE-C's key MD5 checked on read).
@@ -189,6 +262,10 @@ mod size_tests {
     /// Per-object overhead is a target (≤ 1 KiB beyond the body): keep the version compact.
     #[test]
     fn versions_stay_compact() {
-        assert!(std::mem::size_of::<super::ObjectVersion>() <= 448);
+        assert!(
+            std::mem::size_of::<super::ObjectVersion>() <= 448,
+            "{}",
+            std::mem::size_of::<super::ObjectVersion>()
+        );
     }
 }

@@ -65,7 +65,7 @@ fn context(call: &Call, caller: Option<&Caller>) -> HashMap<String, Vec<String>>
 struct Owned {
     owner: String,
     config: crate::domain::config::BucketConfig,
-    object_acl: Option<String>,
+    object_acl: Option<crate::domain::config::AccessControlPolicy>,
 }
 
 fn owned(s3: &S3, bucket: &str, key: Option<&str>) -> Option<Owned> {
@@ -76,7 +76,7 @@ fn owned(s3: &S3, bucket: &str, key: Option<&str>) -> Option<Owned> {
         config: b.info.config.clone(),
         object_acl: key
             .and_then(|k| b.current(k))
-            .and_then(|v| v.meta.acl.clone()),
+            .map(|v| v.meta.acl_policy(&b.info.account)),
     })
 }
 
@@ -109,9 +109,9 @@ pub fn judge(
         &b.config,
         bucket,
         key,
-        b.object_acl.as_deref(),
+        b.object_acl.as_ref(),
         outsider,
-        caller.is_none(),
+        caller.map(|c| c.account.as_str()),
     );
     let Some(c) = caller else {
         return match ent.decide(None, action, &resource, policy.as_deref(), &ctx, true) {
@@ -165,9 +165,13 @@ pub fn check(s3: &S3, call: &Call, op: Op) -> Result<(), AwsError> {
             Some(_) => Ok(()),
         };
     }
-    // BlockPublicAcls refuses requests that would set a public canned ACL.
-    if let Some(canned) = call.header("x-amz-acl")
-        && canned_is_public(canned)
+    // BlockPublicAcls refuses requests that would set a public ACL (canned or granted).
+    let public_grant = crate::domain::acl::GRANT_HEADERS.iter().any(|(h, _)| {
+        call.header(h).is_some_and(|v| {
+            v.contains("/global/AllUsers") || v.contains("/global/AuthenticatedUsers")
+        })
+    });
+    if (call.header("x-amz-acl").is_some_and(canned_is_public) || public_grant)
         && matches!(
             op,
             Op::PutBucketAcl

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Call, committed, iso};
 use crate::S3;
+use crate::domain::acl::AclSpec;
 use crate::domain::config::{
-    AccessControlPolicy, OwnershipControls, OwnershipRule, VersioningConfiguration, canonical_id,
+    OwnershipControls, OwnershipRule, VersioningConfiguration, canonical_id,
 };
 use crate::domain::model::{Bucket, BucketInfo, Versioning};
 use crate::domain::names::check_bucket_name;
@@ -148,12 +149,10 @@ pub async fn create_bucket(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
         _ => {}
     }
     let mut config = crate::domain::config::BucketConfig::default();
-    if let Some(acl) = call.header("x-amz-acl") {
-        config.acl = Some(
-            AccessControlPolicy::canned(&call.ctx.account_id, acl)
-                .ok_or_else(|| invalid_argument("", "x-amz-acl", acl))?,
-        );
-    }
+    let acl_spec = crate::domain::acl::from_headers(
+        &|n| call.header(n).map(str::to_string),
+        &call.ctx.account_id,
+    )?;
     let ownership = call
         .header("x-amz-object-ownership")
         .unwrap_or("BucketOwnerEnforced");
@@ -166,6 +165,16 @@ pub async fn create_bucket(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
             "x-amz-object-ownership",
             ownership,
         ));
+    }
+    // ACLs are disabled under BucketOwnerEnforced (the default since April 2023): a bucket may
+    // still be created with a private or owner-full-control ACL.
+    if let Some(spec) = &acl_spec {
+        let owner_only = matches!(spec, AclSpec::Canned(c) if c == "private")
+            || crate::domain::acl::allowed_when_enforced(spec, &call.ctx.account_id);
+        if ownership == "BucketOwnerEnforced" && !owner_only {
+            return Err(S3Error::InvalidBucketAclWithObjectOwnership.err());
+        }
+        config.acl = Some(crate::domain::acl::expand(Some(spec), &call.ctx.account_id));
     }
     config.ownership = Some(OwnershipControls {
         rules: vec![OwnershipRule {

@@ -9,11 +9,13 @@ use serde::Serialize;
 
 use super::objects::{check_version_id, validate_tags};
 use super::{Call, committed};
+use crate::domain::acl::{self, AclSpec};
 use crate::domain::config::{
     AccessControlPolicy, BucketConfig, CorsConfiguration, LifecycleConfiguration,
     NotificationConfiguration, OwnershipControls, PublicAccessBlockConfiguration,
     ServerSideEncryptionConfiguration, Tag, TagSet, Tagging, WebsiteConfiguration,
 };
+use crate::domain::lifecycle_rules;
 use crate::domain::model::{Bucket, Versioning};
 use crate::domain::notifications::valid_event;
 use crate::domain::versions;
@@ -21,6 +23,9 @@ use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::routes::Op;
 use crate::xml::Resp;
 use crate::{S3, events, store};
+
+/// Since September 2024 objects under 128 KiB do not transition unless asked.
+const DEFAULT_MIN_SIZE: &str = "all_storage_classes_128K";
 
 fn missing(code: S3Error, bucket: &str) -> AwsError {
     code.err().with_field("BucketName", bucket)
@@ -138,47 +143,6 @@ fn check_website(w: &WebsiteConfiguration) -> Result<(), AwsError> {
         )),
         Some(_) => Ok(()),
     }
-}
-
-fn check_lifecycle(l: &LifecycleConfiguration) -> Result<(), AwsError> {
-    if l.rules.is_empty() || l.rules.len() > 1000 {
-        return Err(S3Error::MalformedXML.err());
-    }
-    for r in &l.rules {
-        if !matches!(r.status.as_str(), "Enabled" | "Disabled") {
-            return Err(S3Error::MalformedXML.err());
-        }
-        if r.id.as_ref().is_some_and(|i| i.len() > 255) {
-            return Err(invalid_argument(
-                "ID length should not exceed allowed limit of 255",
-                "ID",
-                r.id.as_deref().unwrap_or(""),
-            ));
-        }
-        let has_action = r.expiration.is_some()
-            || !r.transitions.is_empty()
-            || !r.noncurrent_transitions.is_empty()
-            || r.noncurrent_expiration.is_some()
-            || r.abort_incomplete.is_some();
-        if !has_action {
-            return Err(
-                S3Error::InvalidRequest.msg("At least one action needs to be specified in a rule")
-            );
-        }
-        if r.filter.is_some() && r.prefix.is_some() {
-            return Err(S3Error::MalformedXML.err());
-        }
-        if let Some(e) = &r.expiration
-            && e.days == Some(0)
-        {
-            return Err(invalid_argument(
-                "'Days' for Expiration action must be a positive integer",
-                "Days",
-                "0",
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn check_notifications(n: &mut NotificationConfiguration) -> Result<(), AwsError> {
@@ -333,7 +297,8 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::ok().xml("AccessControlPolicy", &acl))
         }
         PutBucketAcl => {
-            let acl = acl_from_request(call).await?;
+            let owner = read(s3, b, |x| x.info.account.clone())?;
+            let acl = acl::expand(Some(&acl_from_request(s3, call, &owner).await?), &owner);
             update(s3, b, |c| c.acl = Some(acl)).await?;
             Ok(Resp::ok().empty())
         }
@@ -352,28 +317,51 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Ok(Resp::new(204).empty())
         }
         GetBucketLifecycleConfiguration => {
-            let l = read(s3, b, |x| x.info.config.lifecycle.clone())?
-                .ok_or_else(|| missing(S3Error::NoSuchLifecycleConfiguration, b))?;
+            let (l, min) = read(s3, b, |x| {
+                (
+                    x.info.config.lifecycle.clone(),
+                    x.info.config.transition_min_size.clone(),
+                )
+            })?;
+            let l = l.ok_or_else(|| missing(S3Error::NoSuchLifecycleConfiguration, b))?;
             Ok(Resp::ok()
                 .header(
                     "x-amz-transition-default-minimum-object-size",
-                    "all_storage_classes_128K",
+                    min.as_deref().unwrap_or(DEFAULT_MIN_SIZE),
                 )
                 .xml("LifecycleConfiguration", &l))
         }
         PutBucketLifecycleConfiguration => {
-            let l: LifecycleConfiguration = call.read_xml().await?;
-            check_lifecycle(&l)?;
-            update(s3, b, |c| c.lifecycle = Some(l)).await?;
-            Ok(Resp::ok()
-                .header(
+            let min = call
+                .header("x-amz-transition-default-minimum-object-size")
+                .map(str::to_string);
+            if let Some(m) = min.as_deref()
+                && !matches!(m, "all_storage_classes_128K" | "varies_by_storage_class")
+            {
+                return Err(invalid_argument(
+                    "Invalid value for header x-amz-transition-default-minimum-object-size",
                     "x-amz-transition-default-minimum-object-size",
-                    "all_storage_classes_128K",
-                )
+                    m,
+                ));
+            }
+            let l: LifecycleConfiguration = call.read_xml().await?;
+            lifecycle_rules::validate(&l)?;
+            let echoed = min.clone().unwrap_or_else(|| DEFAULT_MIN_SIZE.into());
+            update(s3, b, |c| {
+                c.lifecycle = Some(l);
+                c.transition_min_size = min;
+            })
+            .await?;
+            Ok(Resp::ok()
+                .header("x-amz-transition-default-minimum-object-size", echoed)
                 .empty())
         }
         DeleteBucketLifecycle => {
-            update(s3, b, |c| c.lifecycle = None).await?;
+            update(s3, b, |c| {
+                c.lifecycle = None;
+                c.transition_min_size = None;
+            })
+            .await?;
             Ok(Resp::new(204).empty())
         }
         GetBucketNotificationConfiguration => {
@@ -435,6 +423,22 @@ pub async fn bucket_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             if !ok {
                 return Err(S3Error::MalformedXML.err());
             }
+            // Disabling ACLs needs a bucket ACL that grants nothing beyond the owner.
+            if o.rules[0].object_ownership == "BucketOwnerEnforced" {
+                let (acl, owner) = read(s3, b, |x| {
+                    (x.info.config.acl.clone(), x.info.account.clone())
+                })?;
+                let owner_id = crate::domain::config::canonical_id(&owner);
+                let outside = acl.is_some_and(|a| {
+                    a.list
+                        .grants
+                        .iter()
+                        .any(|g| g.grantee.id.as_deref() != Some(owner_id.as_str()))
+                });
+                if outside {
+                    return Err(S3Error::InvalidBucketAclWithObjectOwnership.err());
+                }
+            }
             update(s3, b, |c| c.ownership = Some(o)).await?;
             Ok(Resp::ok().empty())
         }
@@ -495,39 +499,44 @@ fn malformed_policy(msg: &str) -> AwsError {
     AwsError::new("MalformedPolicy", 400, msg)
 }
 
-/// An ACL from `x-amz-acl` (canned) or an `AccessControlPolicy` body.
-async fn acl_from_request(call: &mut Call) -> Result<AccessControlPolicy, AwsError> {
-    if let Some(canned) = call.header("x-amz-acl").map(str::to_string) {
-        return AccessControlPolicy::canned(&call.ctx.account_id, &canned)
-            .ok_or_else(|| invalid_argument("", "x-amz-acl", &canned));
-    }
-    let acl: AccessControlPolicy = call.read_xml().await?;
-    const PERMS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
-    if acl
-        .list
-        .grants
-        .iter()
-        .any(|g| !PERMS.contains(&g.permission.as_str()))
-    {
-        return Err(S3Error::MalformedXML.err());
-    }
-    Ok(acl)
-}
-
-/// The canned ACL an explicit grant list amounts to, for objects (which keep canned ACLs).
-fn canned_of(acl: &AccessControlPolicy) -> &'static str {
-    let public = |perm: &str| {
-        acl.list.grants.iter().any(|g| {
-            g.permission == perm
-                && g.grantee.uri.as_deref()
-                    == Some("http://acs.amazonaws.com/groups/global/AllUsers")
-        })
+/// An ACL from `x-amz-acl`, the grant headers or an `AccessControlPolicy` body (for a
+/// resource `owner` owns), refused when Object Ownership disables ACLs or, under
+/// `--enforce-iam`, when public ACLs are blocked.
+async fn acl_from_request(s3: &S3, call: &mut Call, owner: &str) -> Result<AclSpec, AwsError> {
+    let from_headers = acl::from_headers(&|n| call.header(n).map(str::to_string), owner)?;
+    let raw = call.read_small().await?;
+    let blank = raw.iter().all(u8::is_ascii_whitespace);
+    let spec = match from_headers {
+        Some(_) if !blank => return Err(S3Error::UnexpectedContent.err()),
+        Some(spec) => spec,
+        None if blank => {
+            return Err(AwsError::new(
+                "MissingSecurityHeader",
+                400,
+                "Your request was missing a required header",
+            )
+            .with_field("MissingHeaderName", "x-amz-acl"));
+        }
+        None => {
+            let doc: AccessControlPolicy =
+                crate::xml::from_xml(&raw).map_err(|_| S3Error::MalformedACLError.err())?;
+            AclSpec::Grants(acl::check_document(doc, owner)?)
+        }
     };
-    match (public("READ"), public("WRITE")) {
-        (true, true) => "public-read-write",
-        (true, false) => "public-read",
-        _ => "private",
+    super::object_input::check_ownership(s3, &call.bucket, &spec)?;
+    if super::access::enforcing(call) && acl::is_public(&acl::expand(Some(&spec), owner)) {
+        let blocked = read(s3, &call.bucket, |x| {
+            x.info
+                .config
+                .public_access_block
+                .as_ref()
+                .is_some_and(|p| p.block_public_acls)
+        })?;
+        if blocked {
+            return Err(S3Error::AccessDenied.err());
+        }
     }
+    Ok(spec)
 }
 
 pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response, AwsError> {
@@ -547,17 +556,12 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         return Ok(if op == Op::GetObjectTagging {
             r.xml("Tagging", &pairs_to_tagging(&v.meta.tags))
         } else {
-            let acl = AccessControlPolicy::canned(
-                &b.info.account,
-                v.meta.acl.as_deref().unwrap_or("private"),
-            )
-            .unwrap_or_default();
-            r.xml("AccessControlPolicy", &acl)
+            r.xml("AccessControlPolicy", &v.meta.acl_policy(&b.info.account))
         });
     }
     enum Change {
         Tags(Vec<(String, String)>),
-        Acl(String),
+        Acl(AclSpec),
     }
     let change = match op {
         Op::PutObjectTagging => {
@@ -567,8 +571,12 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         }
         Op::DeleteObjectTagging => Change::Tags(Vec::new()),
         _ => {
-            let acl = acl_from_request(call).await?;
-            Change::Acl(canned_of(&acl).to_string())
+            let owner = {
+                let b = cell.read().map_err(internal)?;
+                let v = found(&b, &call.key, version.as_deref())?;
+                v.meta.owner_account(&b.info.account).to_string()
+            };
+            Change::Acl(acl_from_request(s3, call, &owner).await?)
         }
     };
     let (commit, vid, versioning) = {
@@ -587,7 +595,7 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         .expect("found above");
         match change {
             Change::Tags(t) => target.meta.tags = t,
-            Change::Acl(a) => target.meta.acl = Some(a),
+            Change::Acl(a) => target.meta.set_acl(Some(a)),
         }
         let mut batch = Batch::new();
         store::put_version(&mut batch, &call.bucket, &call.key, target);

@@ -92,6 +92,42 @@ struct Contents {
     owner: Option<Owner>,
     #[serde(rename = "StorageClass")]
     storage_class: String,
+    #[serde(rename = "RestoreStatus", skip_serializing_if = "Option::is_none")]
+    restore_status: Option<RestoreStatus>,
+}
+
+/// `RestoreStatus`, listed when asked for with `x-amz-optional-object-attributes`.
+#[derive(Serialize)]
+struct RestoreStatus {
+    #[serde(rename = "IsRestoreInProgress")]
+    in_progress: bool,
+    #[serde(rename = "RestoreExpiryDate", skip_serializing_if = "Option::is_none")]
+    expiry: Option<String>,
+}
+
+fn wants_restore_status(call: &Call) -> bool {
+    call.header("x-amz-optional-object-attributes")
+        .is_some_and(|h| h.split(',').any(|a| a.trim() == "RestoreStatus"))
+}
+
+fn restore_status(v: &ObjectVersion) -> Option<RestoreStatus> {
+    use crate::domain::storage::RestoreState;
+    match v
+        .meta
+        .restore
+        .as_ref()?
+        .state(aloft_core::clock::now_millis())
+    {
+        RestoreState::Ongoing => Some(RestoreStatus {
+            in_progress: true,
+            expiry: None,
+        }),
+        RestoreState::Restored { expires_at } => Some(RestoreStatus {
+            in_progress: false,
+            expiry: Some(iso(expires_at)),
+        }),
+        RestoreState::Expired => None,
+    }
 }
 
 fn contents(enc: &Encoder, key: &str, v: &ObjectVersion, owner_of: Option<&str>) -> Contents {
@@ -114,6 +150,7 @@ fn contents(enc: &Encoder, key: &str, v: &ObjectVersion, owner_of: Option<&str>)
             .storage_class
             .clone()
             .unwrap_or_else(|| "STANDARD".into()),
+        restore_status: None,
     }
 }
 
@@ -190,6 +227,7 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
         marker_v1.clone()
     };
     let fetch_owner = !v2 || call.q.get("fetch-owner") == Some("true");
+    let with_restore = wants_restore_status(call);
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
     let account = b.info.account.clone();
@@ -218,12 +256,13 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
     };
     for e in &l.entries {
         match e {
-            Entry::Object(k, v) => out.contents.push(contents(
-                &enc,
-                k,
-                v,
-                fetch_owner.then_some(account.as_str()),
-            )),
+            Entry::Object(k, v) => {
+                let mut c = contents(&enc, k, v, fetch_owner.then_some(account.as_str()));
+                if with_restore {
+                    c.restore_status = restore_status(v);
+                }
+                out.contents.push(c);
+            }
             Entry::Prefix(p) => out
                 .common_prefixes
                 .push(CommonPrefix { prefix: enc.enc(p) }),
@@ -266,6 +305,8 @@ struct VersionXml {
     owner: Owner,
     #[serde(rename = "StorageClass")]
     storage_class: String,
+    #[serde(rename = "RestoreStatus", skip_serializing_if = "Option::is_none")]
+    restore_status: Option<RestoreStatus>,
 }
 
 #[derive(Serialize)]
@@ -374,6 +415,9 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
                     .storage_class
                     .clone()
                     .unwrap_or_else(|| "STANDARD".into()),
+                restore_status: wants_restore_status(call)
+                    .then(|| restore_status(v))
+                    .flatten(),
             }),
             VersionEntry::Prefix(p) => {
                 VersionItem::CommonPrefixes(CommonPrefix { prefix: enc.enc(p) })

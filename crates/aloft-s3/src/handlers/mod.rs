@@ -14,6 +14,7 @@ pub mod object_lambda;
 mod objects;
 mod objects_read;
 mod post;
+mod restore;
 mod website;
 
 use aloft_core::body::{Body, Response, empty, full};
@@ -281,6 +282,7 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAcl | PutObjectAcl => {
             config::object_config(s3, call, op).await
         }
+        RestoreObject => restore::restore_object(s3, call).await,
         GetObjectAttributes => objects_read::get_object_attributes(s3, call).await,
         CreateMultipartUpload => multipart::create_multipart_upload(s3, call).await,
         UploadPart => multipart::upload_part(s3, call).await,

@@ -60,7 +60,7 @@ struct InitiateMultipartUploadResult {
 
 pub async fn create_multipart_upload(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let cell = s3.bucket(&call.bucket)?;
-    let meta = meta_from_headers(call)?;
+    let meta = meta_from_headers(s3, call)?;
     let algo = match call.header("x-amz-checksum-algorithm") {
         None => None,
         Some(a) => Some(Algo::parse(a).ok_or_else(|| {

@@ -9,7 +9,7 @@ use super::Call;
 use crate::S3;
 use crate::bodies::{IngestOptions, Ingested};
 use crate::checksums::Algo;
-use crate::domain::config::AccessControlPolicy;
+use crate::domain::acl::{self, AclSpec};
 use crate::domain::model::{ObjectMeta, Sse};
 use crate::error::{S3Error, invalid_argument};
 
@@ -96,7 +96,7 @@ pub fn sse_c(call: &Call, prefix: &str) -> Result<Option<(String, String)>, AwsE
 }
 
 /// Content headers, user metadata, tags, storage class, SSE and ACL from request headers.
-pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, AwsError> {
+pub fn meta_from_headers(s3: &S3, call: &Call) -> Result<ObjectMeta, AwsError> {
     let h = |n: &str| call.header(n).map(str::to_string);
     let mut m = ObjectMeta {
         content_type: h("content-type"),
@@ -135,11 +135,17 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, AwsError> {
             m.storage_class = Some(sc.to_string());
         }
     }
-    if let Some(acl) = call.header("x-amz-acl") {
-        AccessControlPolicy::canned(&call.ctx.account_id, acl)
-            .ok_or_else(|| invalid_argument("", "x-amz-acl", acl))?;
-        m.acl = Some(acl.to_string());
+    let spec = acl::from_headers(&|n| h(n), &call.ctx.account_id)?;
+    if let Some(spec) = &spec {
+        check_ownership(s3, &call.bucket, spec)?;
     }
+    m.set_acl(spec.clone());
+    m.set_owner(object_owner(
+        s3,
+        &call.bucket,
+        &call.ctx.account_id,
+        spec.as_ref(),
+    ));
     let sse = call.header("x-amz-server-side-encryption");
     if let Some(s) = sse
         && !matches!(s, "AES256" | "aws:kms" | "aws:kms:dsse")
@@ -290,4 +296,36 @@ pub fn verify_checksum(s3: &S3, got: &Ingested, sent: Option<&str>) -> Result<()
         )));
     }
     Ok(())
+}
+
+/// Under Object Ownership `BucketOwnerEnforced` ACLs are disabled: only "bucket owner full
+/// control" may still be set.
+pub fn check_ownership(s3: &S3, bucket: &str, spec: &AclSpec) -> Result<(), AwsError> {
+    let Ok(cell) = s3.bucket(bucket) else {
+        return Ok(());
+    };
+    let b = cell.read().map_err(crate::error::internal)?;
+    let enforced = b.info.config.ownership.as_ref().is_some_and(|o| {
+        o.rules
+            .iter()
+            .any(|r| r.object_ownership == "BucketOwnerEnforced")
+    });
+    if enforced && !acl::allowed_when_enforced(spec, &b.info.account) {
+        return Err(S3Error::AccessControlListNotSupported.err());
+    }
+    Ok(())
+}
+
+/// The writer, when it (not the bucket owner) owns what it writes.
+fn object_owner(s3: &S3, bucket: &str, writer: &str, spec: Option<&AclSpec>) -> Option<String> {
+    let cell = s3.bucket(bucket).ok()?;
+    let b = cell.read().ok()?;
+    let ownership = b
+        .info
+        .config
+        .ownership
+        .as_ref()
+        .and_then(|o| o.rules.first())
+        .map(|r| r.object_ownership.as_str());
+    acl::writer_owns(ownership, writer, &b.info.account, spec).then(|| writer.to_string())
 }

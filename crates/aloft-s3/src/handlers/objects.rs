@@ -19,7 +19,7 @@ use crate::checksums::Algo;
 use crate::domain::conditions::{Precondition, etag_matches, evaluate};
 use crate::domain::model::{Checksum, ObjectMeta, ObjectVersion, Sse, Versioning};
 use crate::domain::notifications::ObjectEvent;
-use crate::domain::versions;
+use crate::domain::{storage, versions};
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::events;
 use crate::xml::Resp;
@@ -254,7 +254,7 @@ pub fn sse_headers(mut r: Resp, m: &ObjectMeta) -> Resp {
 
 pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     s3.bucket(&call.bucket)?;
-    let meta = meta_from_headers(call)?;
+    let meta = meta_from_headers(s3, call)?;
     let cond = WriteCondition::from_call(call)?;
     let (algo, sent) = requested_checksum(call)?;
     let got = ingest_body(s3, call, algo, MAX_PUT).await?;
@@ -332,6 +332,19 @@ pub fn copy_source(s3: &S3, call: &Call) -> Result<(ObjectVersion, String, Strin
         (Some(v), None) if v.delete_marker => return Err(no_such_key(&sk)),
         (Some(v), _) => v,
     };
+    // Archived sources must be restored first; the copy reads the restored copy.
+    if !storage::readable(
+        v.meta.storage_class.as_deref(),
+        v.meta.restore.as_deref(),
+        aloft_core::clock::now_millis(),
+    ) {
+        return Err(S3Error::InvalidObjectState
+            .msg("Operation is not valid for the source object's storage class")
+            .with_field(
+                "StorageClass",
+                v.meta.storage_class.clone().unwrap_or_default(),
+            ));
+    }
     let h = |n: &str| call.header(n);
     match evaluate(
         h("x-amz-copy-source-if-match"),
@@ -398,14 +411,17 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         }
     };
     let mut meta = if replace_meta {
-        meta_from_headers(call)?
+        meta_from_headers(s3, call)?
     } else {
-        let fresh = meta_from_headers(call)?;
+        let fresh = meta_from_headers(s3, call)?;
         let mut m = src.meta.clone();
         m.storage_class = fresh.storage_class.clone();
         m.sse = fresh.sse.clone();
         m.website_redirect = fresh.website_redirect.clone().or(m.website_redirect);
-        m.acl = fresh.acl.clone();
+        m.set_acl(fresh.acl_spec());
+        m.set_owner(fresh.owner().map(str::to_string));
+        // A copy is a new object in its own class: no restore carries over.
+        m.restore = None;
         if call.header("x-amz-tagging-directive") == Some("REPLACE") {
             m.tags = fresh.tags.clone();
         }

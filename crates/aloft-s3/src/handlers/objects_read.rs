@@ -11,7 +11,7 @@ use crate::S3;
 use crate::bodies::Data;
 use crate::domain::conditions::{ByteRange, Precondition, RangeResult, evaluate, parse_range};
 use crate::domain::model::{ObjectVersion, Versioning};
-use crate::domain::versions;
+use crate::domain::{storage, versions};
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::xml::Resp;
 
@@ -120,6 +120,12 @@ fn object_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning, call: 
         )
         .opt_header("x-amz-storage-class", m.storage_class.as_deref())
         .opt_header(
+            "x-amz-restore",
+            m.restore
+                .as_ref()
+                .and_then(|r| r.header(aloft_core::clock::now_millis())),
+        )
+        .opt_header(
             "x-amz-website-redirect-location",
             m.website_redirect.as_deref(),
         );
@@ -137,6 +143,19 @@ fn object_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning, call: 
 
 pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let (v, versioning) = read_version(s3, call)?;
+    // Archived objects are read through a restored copy (HEAD still answers).
+    if !call.is_head()
+        && !storage::readable(
+            v.meta.storage_class.as_deref(),
+            v.meta.restore.as_deref(),
+            aloft_core::clock::now_millis(),
+        )
+    {
+        return Err(S3Error::InvalidObjectState.err().with_field(
+            "StorageClass",
+            v.meta.storage_class.clone().unwrap_or_default(),
+        ));
+    }
     check_sse_c(call, &v)?;
     match evaluate(
         call.header("if-match"),

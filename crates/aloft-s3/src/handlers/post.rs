@@ -193,7 +193,13 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
     } else if let Some(t) = text("x-amz-tagging") {
         meta.tags = parse_tagging_header(&t)?;
     }
-    meta.acl = text("acl");
+    if let Some(canned) = text("acl") {
+        crate::domain::config::AccessControlPolicy::canned(&call.ctx.account_id, &canned)
+            .ok_or_else(|| crate::error::invalid_argument("", "acl", &canned))?;
+        let spec = crate::domain::acl::AclSpec::Canned(canned);
+        super::object_input::check_ownership(s3, &call.bucket, &spec)?;
+        meta.set_acl(Some(spec));
+    }
     // The policy's content-length-range bounds the stream; S3's own POST limit is 5 GB.
     let max = policy
         .as_ref()
