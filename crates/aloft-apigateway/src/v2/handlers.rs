@@ -65,6 +65,12 @@ pub(crate) async fn dispatch(
             gw.edit_v2(ctx, api()?, true, |a| {
                 let cur = find(&a.integrations, id, "Integration")?;
                 let next: Integration = merge(cur, &input, &["ApiId", "IntegrationId"])?;
+                if !a.is_websocket() {
+                    super::params::validate(
+                        next.request_parameters.as_ref(),
+                        next.response_parameters.as_ref(),
+                    )?;
+                }
                 let out = output(&next);
                 a.integrations.insert(id.to_string(), next);
                 Ok(out)
@@ -595,6 +601,12 @@ async fn create_integration(gw: &ApiGateway, ctx: &RequestContext, input: &Value
         }
         if i.integration_type == "HTTP_PROXY" && i.integration_method.is_none() && !ws {
             i.integration_method = Some("ANY".into());
+        }
+        if !ws {
+            super::params::validate(
+                i.request_parameters.as_ref(),
+                i.response_parameters.as_ref(),
+            )?;
         }
         if i.connection_type.is_empty() {
             i.connection_type = "INTERNET".into();

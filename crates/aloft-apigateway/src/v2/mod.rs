@@ -12,6 +12,7 @@ pub mod frames;
 pub mod handlers;
 pub mod http;
 pub mod openapi;
+pub mod params;
 pub mod payloads;
 pub mod ws;
 
