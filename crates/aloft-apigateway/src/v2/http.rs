@@ -333,7 +333,10 @@ impl ApiGateway {
             h.push(("apigw-requestid".into(), rid.clone()));
             return invoke::response(204, h, Bytes::new());
         }
-        let (mut resp, route_key) = self.route_http(&snap, &stage, &inc, &req).await;
+        let started = std::time::Instant::now();
+        let request_time = invoke::request_time();
+        let request_epoch = aloft_core::clock::now_millis();
+        let (mut resp, extra) = self.route_http(&snap, &stage, &inc, &req).await;
         if let (Some(cors), Some(origin)) = (cors, origin.as_deref())
             && let Some(h) = cors_headers(cors, origin, false)
         {
@@ -359,23 +362,27 @@ impl ApiGateway {
         }
         if crate::access_log::settings(stage.access_log_settings.as_ref()).is_some() {
             use ::http_body::Body as _;
-            let ctx = json!({
+            let mut ctx = json!({
                 "accountId": inc.account,
                 "apiId": inc.api_id,
                 "domainName": inc.header("host"),
+                "domainPrefix": inc.api_id,
                 "httpMethod": inc.method,
                 "identity": {"sourceIp": inc.source_ip(), "userAgent": inc.header("user-agent")},
                 "path": inc.raw_path,
                 "protocol": "HTTP/1.1",
                 "requestId": rid,
                 "extendedRequestId": rid,
-                "requestTime": invoke::request_time(),
-                "requestTimeEpoch": aloft_core::clock::now_millis(),
+                "requestTime": request_time,
+                "requestTimeEpoch": request_epoch,
+                "responseLatency": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "responseLength": resp.body().size_hint().exact().unwrap_or(0),
-                "routeKey": route_key,
                 "stage": inc.stage,
                 "status": resp.status().as_u16(),
             });
+            if let (Value::Object(c), Value::Object(x)) = (&mut ctx, extra) {
+                c.extend(x);
+            }
             let stream = format!("{}_{}", inc.api_id, inc.stage);
             self.access_log(stage.access_log_settings.as_ref(), &ctx, stream);
         }
@@ -388,15 +395,18 @@ impl ApiGateway {
         stage: &Stage,
         inc: &Incoming,
         req: &AwsRequest,
-    ) -> (Response, Option<String>) {
+    ) -> (Response, Value) {
         let rid = &inc.request_id;
         let Some((route, params)) = match_route(snap.routes.values(), &inc.method, &inc.path)
         else {
-            return (not_found(rid), None);
+            return (not_found(rid), failure("Not Found", None));
         };
-        let key = Some(route.route_key.clone());
+        let key = Some(route.route_key.as_str());
         if self.throttled(stage, route, inc) {
-            return (error(429, "Too Many Requests", rid), key);
+            return (
+                error(429, "Too Many Requests", rid),
+                failure("Too Many Requests", key),
+            );
         }
         let authorizer = match self.authorize_http(snap, route, stage, inc, req).await {
             Ok(a) => a,
@@ -407,10 +417,16 @@ impl ApiGateway {
                 )) {
                     r.headers_mut().insert("www-authenticate", v);
                 }
-                return (r, key);
+                let mut log = failure("Unauthorized", key);
+                log["authorizer"] = json!({"error": why});
+                return (r, log);
             }
-            Err(Denied::Forbidden) => return (error(403, "Forbidden", rid), key),
-            Err(Denied::Broken) => return (internal(rid), key),
+            Err(Denied::Forbidden) => {
+                return (error(403, "Forbidden", rid), failure("Forbidden", key));
+            }
+            Err(Denied::Broken) => {
+                return (internal(rid), failure("Internal Server Error", key));
+            }
         };
         let Some(integration) = route
             .target
@@ -418,8 +434,12 @@ impl ApiGateway {
             .and_then(|t| t.strip_prefix("integrations/"))
             .and_then(|id| snap.integrations.get(id))
         else {
-            return (not_found(rid), key);
+            return (not_found(rid), failure("Not Found", key));
         };
+        let mut log = json!({"routeKey": route.route_key});
+        if !authorizer.is_null() {
+            log["authorizer"] = authorizer.clone();
+        }
         let vars = stage.stage_variables.clone().unwrap_or_default();
         let uri = invoke::substitute_stage_vars(
             integration.integration_uri.as_deref().unwrap_or(""),
@@ -441,6 +461,8 @@ impl ApiGateway {
         } else {
             (inc, None)
         };
+        let started = std::time::Instant::now();
+        let mut integration_status = None;
         let resp = match integration.integration_type.as_str() {
             "AWS_PROXY" => {
                 let arn = lambda::function_arn(&uri).unwrap_or(&uri).to_string();
@@ -459,7 +481,16 @@ impl ApiGateway {
                     inc.method,
                     route.route_key.split_once(' ').map_or("", |(_, p)| p)
                 );
-                match self.call_function(&arn, event, inc, source).await {
+                let called = self.call_function(&arn, event, inc, source).await;
+                if let Some((_, failed)) = &called {
+                    // The Invoke call's status: a function error is still a 200 invoke.
+                    integration_status = Some("200");
+                    if *failed {
+                        log["integrationErrorMessage"] =
+                            json!("The Lambda function returned an error");
+                    }
+                }
+                match called {
                     Some((payload, false)) => {
                         let parsed = if v2 {
                             response_v2(&payload)
@@ -473,13 +504,40 @@ impl ApiGateway {
                 }
             }
             "HTTP_PROXY" => {
-                self.http_proxy_v2(&uri, integration, inc, &params, path_override.as_deref())
-                    .await
+                let r = self
+                    .http_proxy_v2(&uri, integration, inc, &params, path_override.as_deref())
+                    .await;
+                // The gateway's own answers (timeout, unreachable) carry apigw-requestid
+                // already; the backend's status is the integration status.
+                if !r.headers().contains_key("apigw-requestid") {
+                    log["integrationStatus"] = json!(r.status().as_u16().to_string());
+                }
+                r
             }
             _ => internal(rid),
         };
+        if let Some(s) = integration_status {
+            log["integrationStatus"] = json!(s);
+        }
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        log["integrationLatency"] = json!(latency);
+        log["integration"] = json!({
+            "status": log.get("integrationStatus"),
+            "integrationStatus": log.get("integrationStatus"),
+            "latency": latency,
+            "requestId": inc.request_id,
+            "error": log.get("integrationErrorMessage"),
+        });
+        if resp.status().as_u16() >= 500 && log.get("integrationStatus").is_none() {
+            let msg = if resp.status().as_u16() == 503 {
+                "Service Unavailable"
+            } else {
+                "Internal Server Error"
+            };
+            log["error"] = json!({"message": msg, "messageString": format!("\"{msg}\"")});
+        }
         let resp = map_response(resp, integration, inc, &params, &mapping_ctx, &vars).await;
-        (resp, key)
+        (resp, log)
     }
 
     /// Stage throttling: the route's settings, else the stage's default route settings.
@@ -604,6 +662,14 @@ impl ApiGateway {
             }
         }
     }
+}
+
+/// The access log variables of a request the gateway answered itself.
+fn failure(message: &str, route_key: Option<&str>) -> Value {
+    json!({
+        "routeKey": route_key,
+        "error": {"message": message, "messageString": format!("\"{message}\"")},
+    })
 }
 
 /// The `$context` variables parameter mappings may read.

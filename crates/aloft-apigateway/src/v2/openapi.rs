@@ -226,6 +226,8 @@ fn integration(x: &Value) -> std::result::Result<Integration, String> {
     let uri = s(x, "uri")
         .or_else(|| s(x, "integrationUri"))
         .ok_or("The integration has no uri")?;
+    super::params::validate(x.get("requestParameters"), x.get("responseParameters"))
+        .map_err(|e| e.message.clone())?;
     Ok(Integration {
         integration_id: new_id(7),
         integration_type: kind.clone(),
@@ -250,6 +252,7 @@ fn integration(x: &Value) -> std::result::Result<Integration, String> {
             .and_then(Value::as_i64)
             .unwrap_or(30_000),
         request_parameters: x.get("requestParameters").cloned(),
+        response_parameters: x.get("responseParameters").cloned(),
         credentials_arn: s(x, "credentials"),
         ..Default::default()
     })
@@ -310,6 +313,9 @@ pub fn export(snap: &Snapshot, extensions: bool, server: &str) -> Value {
             });
             if let Some(p) = &i.request_parameters {
                 x["requestParameters"] = p.clone();
+            }
+            if let Some(p) = &i.response_parameters {
+                x["responseParameters"] = p.clone();
             }
             op["x-amazon-apigateway-integration"] = x;
         }
