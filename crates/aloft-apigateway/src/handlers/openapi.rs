@@ -15,11 +15,13 @@ fn document(input: &Value) -> Result<Value> {
     let raw = B64
         .decode(s(input, "body")?)
         .map_err(|_| bad_request("Invalid request body"))?;
-    let text = std::str::from_utf8(&raw).map_err(|_| {
-        bad_request("Errors found during import:\n\tThe API definition is not UTF-8 text")
-    })?;
-    openapi::yaml::parse(text)
-        .map_err(|why| bad_request(format!("Errors found during import:\n\t{why}")))
+    // AWS answers a document it cannot read (not JSON, not YAML, not an object) with this
+    // one terse message; what is wrong inside a readable document is listed per error.
+    let text = std::str::from_utf8(&raw).map_err(|_| bad_request("Invalid OpenAPI input."))?;
+    openapi::yaml::parse(text).map_err(|why| {
+        tracing::debug!("apigateway: unreadable OpenAPI document: {why}");
+        bad_request("Invalid OpenAPI input.")
+    })
 }
 
 fn param<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
