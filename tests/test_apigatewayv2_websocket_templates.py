@@ -3,7 +3,9 @@ templates (TemplateSelectionExpression), integration responses with response tem
 responses ($default makes a route two-way), API keys required at $connect, and stage access logs."""
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -137,3 +139,45 @@ def test_websocket_stage_access_log(aloft):
     cids = {line.split(" ")[3] for line in lines}
     assert len(cids) == 1 and cids.pop().endswith("=")
     assert all(line.endswith(api_id) for line in lines)
+
+
+class PostEcho(BaseHTTPRequestHandler):
+    def do_POST(self):
+        got = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+        body = json.dumps({"got": got, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_and_http_proxy_integrations(aloft):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), PostEcho)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    backend = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        v2 = aloft.client("apigatewayv2")
+        api_id = ws_api(v2)
+        proxy = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="POST",
+                                      IntegrationUri=f"{backend}/proxy")["IntegrationId"]
+        two_way(v2, api_id, "proxy", proxy)
+        http = v2.create_integration(ApiId=api_id, IntegrationType="HTTP", IntegrationMethod="POST",
+                                     IntegrationUri=f"{backend}/http",
+                                     RequestTemplates={"$default": '{"text": $input.json(\'$.text\'), "stage": "$context.stage"}'}
+                                     )["IntegrationId"]
+        v2.create_integration_response(ApiId=api_id, IntegrationId=http, IntegrationResponseKey="/2\\d\\d/",
+                                       ResponseTemplates={"$default": '$input.json(\'$.got\')'})
+        two_way(v2, api_id, "http", http)
+        deploy(v2, api_id)
+        with connect(url(aloft, api_id), open_timeout=30) as ws:
+            msg = json.dumps({"action": "proxy", "n": 1})
+            ws.send(msg)
+            assert json.loads(ws.recv(timeout=30)) == {"got": msg, "path": "/proxy"}
+            ws.send(json.dumps({"action": "http", "text": "hi"}))
+            assert json.loads(json.loads(ws.recv(timeout=30))) == {"text": "hi", "stage": "prod"}
+    finally:
+        srv.shutdown()

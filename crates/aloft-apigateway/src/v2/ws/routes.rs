@@ -1,5 +1,5 @@
-//! A WebSocket route's integration: Lambda proxy, and the non-proxy kinds (AWS Lambda, MOCK,
-//! HTTP) with their request template (TemplateSelectionExpression), integration response
+//! A WebSocket route's integration: Lambda and HTTP proxy, and the non-proxy kinds (AWS
+//! Lambda, MOCK, HTTP) with their request template (TemplateSelectionExpression), integration response
 //! (IntegrationResponseSelectionExpression, ResponseTemplates) and the route response that
 //! makes a route two-way; API keys checked at `$connect`.
 
@@ -179,7 +179,8 @@ impl ApiGateway {
             .as_deref()
             .unwrap_or("\\$default");
         let key = select(expr, &body_json, None);
-        let request = match template(i.request_templates.as_ref(), &key) {
+        let proxy = i.integration_type == "HTTP_PROXY";
+        let request = match template(i.request_templates.as_ref(), &key).filter(|_| !proxy) {
             Some(t) => mapping::render(t, input.body, input.params, &context, &s.stage_vars)
                 .map_err(|e| tracing::warn!("apigateway: request template failed: {e}"))?,
             None => {
@@ -233,7 +234,7 @@ impl ApiGateway {
                 });
                 (if failed { 500 } else { 200 }, text, message)
             }
-            "HTTP" => {
+            "HTTP" | "HTTP_PROXY" => {
                 let uri = invoke::substitute_stage_vars(
                     i.integration_uri.as_deref().unwrap_or(""),
                     &s.stage_vars,
@@ -261,6 +262,10 @@ impl ApiGateway {
                 return Err(());
             }
         };
+        if proxy {
+            // HTTP_PROXY: the backend's answer as it is, no integration responses.
+            return Ok((status, (!out.is_empty()).then_some(out)));
+        }
         let out_json = mapping::body_json(&out);
         let selector = match (
             &failed_message,
