@@ -4,9 +4,12 @@
 //! from `$request.*`, `$response.*`, `$context.*`, `$stageVariables.*` and static text.
 
 use indexmap::IndexMap;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::http::Incoming;
+use super::{Integration, Route};
 use crate::error::{Result, bad_request};
+use crate::invoke;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -358,10 +361,179 @@ pub fn encode_query(q: &IndexMap<String, Vec<String>>) -> String {
         .join("&")
 }
 
+/// The `$context` variables parameter mappings may read.
+pub(crate) fn mapping_context(inc: &Incoming, route: &Route, authorizer: &Value) -> Value {
+    let mut c = json!({
+        "accountId": inc.account,
+        "apiId": inc.api_id,
+        "domainName": inc.header("host").unwrap_or("localhost"),
+        "domainPrefix": inc.api_id,
+        "httpMethod": inc.method,
+        "identity": {"sourceIp": inc.source_ip(), "userAgent": inc.header("user-agent").unwrap_or("")},
+        "path": inc.raw_path,
+        "protocol": "HTTP/1.1",
+        "requestId": inc.request_id,
+        "extendedRequestId": inc.request_id,
+        "requestTime": invoke::request_time(),
+        "requestTimeEpoch": aloft_core::clock::now_millis(),
+        "routeKey": route.route_key,
+        "stage": inc.stage,
+    });
+    if !authorizer.is_null() {
+        c["authorizer"] = authorizer.clone();
+    }
+    c
+}
+
+/// The request after the integration's `RequestParameters`, and the path `overwrite:path`
+/// sets. Every value reads the request as the client sent it.
+pub(crate) fn map_request(
+    inc: &Incoming,
+    integration: &Integration,
+    params: &IndexMap<String, String>,
+    context: &Value,
+    vars: &IndexMap<String, String>,
+) -> (Incoming, Option<String>) {
+    let src = Sources {
+        headers: &inc.headers,
+        query: &inc.query,
+        path: &inc.path,
+        path_params: params,
+        body: &inc.body,
+        context,
+        stage_vars: vars,
+        response: None,
+    };
+    let mut out = inc.clone();
+    let mut path = None;
+    let mut query_changed = false;
+    for (op, place, value) in mappings(integration.request_parameters.as_ref(), false) {
+        let v = src.render(&value);
+        match place {
+            Place::Header(h) => apply_to(&mut out.headers, op, &h, v),
+            Place::Query(q) => {
+                apply_to(&mut out.query, op, &q, v);
+                query_changed = true;
+            }
+            Place::Path => {
+                if let Some(p) = v {
+                    path = Some(if p.starts_with('/') {
+                        p
+                    } else {
+                        format!("/{p}")
+                    });
+                }
+            }
+            Place::StatusCode => {}
+        }
+    }
+    if query_changed {
+        out.raw_query = encode_query(&out.query);
+    }
+    if let Some(p) = &path {
+        out.raw_path.clone_from(p);
+    }
+    (out, path)
+}
+
+/// The integration's `ResponseParameters` for the status it answered.
+pub(crate) async fn map_response(
+    resp: aloft_core::Response,
+    integration: &Integration,
+    inc: &Incoming,
+    params: &IndexMap<String, String>,
+    context: &Value,
+    vars: &IndexMap<String, String>,
+) -> aloft_core::Response {
+    let status = resp.status().as_u16().to_string();
+    let Some(map) = integration
+        .response_parameters
+        .as_ref()
+        .and_then(|r| r.get(&status))
+        .filter(|m| m.as_object().is_some_and(|m| !m.is_empty()))
+    else {
+        return resp;
+    };
+    use http_body_util::BodyExt as _;
+    let (mut parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let original = parts.headers.clone();
+    let src = Sources {
+        headers: &inc.headers,
+        query: &inc.query,
+        path: &inc.path,
+        path_params: params,
+        body: &inc.body,
+        context,
+        stage_vars: vars,
+        response: Some((&original, &body)),
+    };
+    for (op, place, value) in mappings(Some(map), true) {
+        let v = src.render(&value);
+        match place {
+            Place::Header(h) => {
+                let Ok(name) = ::http::HeaderName::from_bytes(h.as_bytes()) else {
+                    continue;
+                };
+                let v = v.and_then(|v| ::http::HeaderValue::from_str(&v).ok());
+                match (op, v) {
+                    (Op::Remove, _) => {
+                        parts.headers.remove(&name);
+                    }
+                    (Op::Overwrite, Some(v)) => {
+                        parts.headers.insert(name, v);
+                    }
+                    (Op::Append, Some(v)) => {
+                        parts.headers.append(name, v);
+                    }
+                    (_, None) => {}
+                }
+            }
+            Place::StatusCode => {
+                if let Some(code) = v
+                    .and_then(|v| v.trim().parse::<u16>().ok())
+                    .and_then(|c| ::http::StatusCode::from_u16(c).ok())
+                {
+                    parts.status = code;
+                }
+            }
+            Place::Query(_) | Place::Path => {}
+        }
+    }
+    aloft_core::Response::from_parts(parts, aloft_core::body::full(body))
+}
+
+/// `http://host:port/a/b?x` with its path replaced by `path` (the query stays).
+pub(crate) fn replace_url_path(url: &str, path: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let path_at = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    let query = url[path_at..]
+        .find('?')
+        .map(|i| &url[path_at + i..])
+        .unwrap_or("");
+    format!("{}{path}{query}", &url[..path_at])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn url_path_replacement() {
+        assert_eq!(
+            replace_url_path("http://h:1/a/b?x=1", "/c"),
+            "http://h:1/c?x=1"
+        );
+        assert_eq!(replace_url_path("http://h:1", "/c"), "http://h:1/c");
+        assert_eq!(replace_url_path("https://h/a", "/v2/a"), "https://h/v2/a");
+    }
 
     #[test]
     fn keys() {
