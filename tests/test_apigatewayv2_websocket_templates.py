@@ -13,6 +13,12 @@ from websockets.sync.client import connect
 
 from test_apigatewayv2_websocket import function, uri
 
+KEY_AUTH = '''
+def handler(event, context):
+    return {"principalId": "u", "usageIdentifierKey": event["queryStringParameters"].get("k", ""),
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}]}}
+'''
 ADD = '''
 def handler(event, context):
     if event["a"] < 0:
@@ -112,6 +118,29 @@ def test_api_key_required_at_connect(aloft):
     gw.update_api_key(apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}])
     with pytest.raises(InvalidStatus):
         connect(url(aloft, api_id), additional_headers={"x-api-key": key["value"]}, open_timeout=30)
+
+
+def test_api_key_from_the_authorizer(aloft):
+    gw, v2 = aloft.client("apigateway"), aloft.client("apigatewayv2")
+    with pytest.raises(v2.exceptions.BadRequestException):
+        ws_api(v2, ApiKeySelectionExpression="$request.querystring.key")
+    api_id = ws_api(v2, ApiKeySelectionExpression="$context.authorizer.usageIdentifierKey")
+    fn = function(aloft, "keyauth", KEY_AUTH)
+    auth = v2.create_authorizer(ApiId=api_id, Name="k", AuthorizerType="REQUEST", AuthorizerUri=uri(fn),
+                                IdentitySource=["route.request.querystring.k"])["AuthorizerId"]
+    integ = v2.create_integration(ApiId=api_id, IntegrationType="MOCK",
+                                  RequestTemplates={"$default": '{"statusCode": 200}'})["IntegrationId"]
+    v2.create_route(ApiId=api_id, RouteKey="$connect", Target=f"integrations/{integ}", ApiKeyRequired=True,
+                    AuthorizationType="CUSTOM", AuthorizerId=auth)
+    deploy(v2, api_id)
+    key = gw.create_api_key(name="k", enabled=True)
+    plan = gw.create_usage_plan(name="p", apiStages=[{"apiId": api_id, "stage": "prod"}])
+    gw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    with pytest.raises(InvalidStatus) as e:
+        connect(url(aloft, api_id) + "?k=wrong", open_timeout=30)
+    assert e.value.response.status_code == 403
+    with connect(url(aloft, api_id) + f"?k={key['value']}", open_timeout=30):
+        pass
 
 
 def test_websocket_stage_access_log(aloft):

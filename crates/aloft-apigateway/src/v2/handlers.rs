@@ -347,6 +347,19 @@ pub(crate) fn endpoint(ctx: &RequestContext, id: &str, websocket: bool) -> Strin
     format!("{scheme}://{id}.execute-api.localhost{port}")
 }
 
+/// API keys come from the `x-api-key` header or a Lambda authorizer's usageIdentifierKey:
+/// AWS accepts only those two expressions.
+fn check_api_key_selection(e: Option<&str>) -> Result<()> {
+    match e {
+        None | Some("$request.header.x-api-key" | "$context.authorizer.usageIdentifierKey") => {
+            Ok(())
+        }
+        Some(other) => Err(bad_request(format!(
+            "Invalid API key selection expression {other}. Supported expressions are $request.header.x-api-key and $context.authorizer.usageIdentifierKey"
+        ))),
+    }
+}
+
 async fn create_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Result<Value> {
     let mut info: ApiInfo = from_input(input, &["Target", "RouteKey", "CredentialsArn"])?;
     let websocket = match info.protocol_type.as_str() {
@@ -367,6 +380,7 @@ async fn create_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Res
     info.api_id = id.clone();
     info.api_endpoint = endpoint(ctx, &id, websocket);
     info.created_date = now();
+    check_api_key_selection(info.api_key_selection_expression.as_deref())?;
     info.api_key_selection_expression
         .get_or_insert_with(|| "$request.header.x-api-key".into());
     if !websocket {
@@ -481,6 +495,7 @@ async fn update_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Res
                 "ProtocolType",
             ],
         )?;
+        check_api_key_selection(next.api_key_selection_expression.as_deref())?;
         a.info = next;
         Ok(output(&a.info))
     })
