@@ -152,7 +152,7 @@ def test_websocket_stage_access_log(aloft):
     two_way(v2, api_id, "$default", mock(v2, api_id, '{"ok": true}'))
     deploy(v2, api_id, AccessLogSettings={
         "DestinationArn": arn,
-        "Format": "$context.eventType $context.routeKey $context.status $context.connectionId $context.apiId"})
+        "Format": "$context.eventType $context.routeKey $context.status $context.connectionId $context.integrationStatus $context.apiId"})
     with connect(url(aloft, api_id), open_timeout=30) as ws:
         ws.send("x")
         assert json.loads(ws.recv(timeout=30)) == {"ok": True}
@@ -168,6 +168,9 @@ def test_websocket_stage_access_log(aloft):
     cids = {line.split(" ")[3] for line in lines}
     assert len(cids) == 1 and cids.pop().endswith("=")
     assert all(line.endswith(api_id) for line in lines)
+    # The MOCK integration ran for the message (200); no $connect/$disconnect routes here.
+    status = {line.split(" ")[0]: line.split(" ")[4] for line in lines}
+    assert status == {"CONNECT": "-", "MESSAGE": "200", "DISCONNECT": "-"}
 
 
 class PostEcho(BaseHTTPRequestHandler):

@@ -68,6 +68,15 @@ impl Connections {
     }
 }
 
+/// The access log's integration variables, when the route ran an integration.
+fn with_integration(mut ctx: Value, status: Option<u16>) -> Value {
+    if let Some(s) = status {
+        ctx["integrationStatus"] = json!(s.to_string());
+        ctx["integration"] = json!({"status": s.to_string(), "integrationStatus": s.to_string()});
+    }
+    ctx
+}
+
 /// AWS connection ids look like `L0SM9cOFvHcCIhw=`; without `/` or `+`, so that they sit in
 /// `@connections/{id}` paths unescaped.
 fn connection_id() -> String {
@@ -237,6 +246,7 @@ impl ApiGateway {
             stage_vars: stage.stage_variables.clone().unwrap_or_default(),
             access_log: stage.access_log_settings.clone(),
         };
+        let mut integration_status = None;
         if let Some(route) = session.route("$connect").cloned() {
             let refuse = |session: &Session, status: u16, msg: &str| {
                 session.log(
@@ -290,13 +300,16 @@ impl ApiGateway {
                 Ok(Some(status)) if !(200..300).contains(&status) => {
                     return refuse(&session, status, "Forbidden");
                 }
-                Ok(_) => {}
+                Ok(status) => integration_status = status,
                 Err(()) => return refuse(&session, 500, "Internal server error"),
             }
         }
         session.log(
             self,
-            session.context("$connect", "CONNECT", &rid),
+            with_integration(
+                session.context("$connect", "CONNECT", &rid),
+                integration_status,
+            ),
             200,
             None,
         );
@@ -650,16 +663,15 @@ impl ApiGateway {
                 body: text,
                 params: &params,
             };
-            if self
-                .ws_integration(&session, &route, input, &rid)
-                .await
-                .is_err()
-            {
-                let msg = json!({"message": "Internal server error", "connectionId": session.id, "requestId": rid});
-                self.send_to(&session.id, msg.to_string().as_bytes());
-                session.log(self.as_ref(), ctx, 500, Some("Internal server error"));
-            } else {
-                session.log(self.as_ref(), ctx, 200, None);
+            match self.ws_integration(&session, &route, input, &rid).await {
+                Err(()) => {
+                    let msg = json!({"message": "Internal server error", "connectionId": session.id, "requestId": rid});
+                    self.send_to(&session.id, msg.to_string().as_bytes());
+                    session.log(self.as_ref(), ctx, 500, Some("Internal server error"));
+                }
+                Ok(status) => {
+                    session.log(self.as_ref(), with_integration(ctx, status), 200, None);
+                }
             }
         });
     }
