@@ -2,6 +2,7 @@
 //! YAML out for GetExport with `Accept: application/yaml` and ExportApi with OutputType YAML.
 
 use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, EventReceiver, Parser};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
@@ -15,6 +16,13 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if trimmed.starts_with('{') {
         return serde_json::from_str(trimmed).map_err(|e| format!("Invalid JSON: {e}"));
     }
+    let (nodes, depth) = expanded_size(trimmed);
+    if nodes > MAX_NODES {
+        return Err("The YAML document expands to too many nodes (aliases)".into());
+    }
+    if depth > MAX_DEPTH {
+        return Err("The YAML document nests too deeply".into());
+    }
     let docs = YamlLoader::load_from_str(trimmed).map_err(|e| {
         format!("Unable to parse API definition because of a malformed YAML document: {e}")
     })?;
@@ -24,6 +32,64 @@ pub fn parse(text: &str) -> Result<Value, String> {
             Err("Unable to parse API definition: the document is not a JSON or YAML object".into())
         }
     }
+}
+
+/// The loader copies an anchored node at every alias: a few hundred bytes of nested aliases
+/// ("billion laughs") would expand to gigabytes. Documents past this many nodes are refused.
+const MAX_NODES: u64 = 2_000_000;
+/// As deep as serde_json reads JSON: the conversion and the importer recurse.
+const MAX_DEPTH: usize = 128;
+
+/// Counts the nodes the document has once its aliases are expanded, from the parser's events
+/// (linear in the text, whatever the aliases do).
+#[derive(Default)]
+struct Size {
+    anchors: std::collections::HashMap<usize, u64>,
+    open: Vec<(usize, u64)>,
+    total: u64,
+    depth: usize,
+}
+
+impl Size {
+    fn node(&mut self, anchor: usize, size: u64) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, size);
+        }
+        match self.open.last_mut() {
+            Some((_, n)) => *n = n.saturating_add(size),
+            None => self.total = self.total.saturating_add(size),
+        }
+    }
+}
+
+impl EventReceiver for Size {
+    fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Scalar(_, _, anchor, _) => self.node(anchor, 1),
+            Event::Alias(id) => {
+                let n = self.anchors.get(&id).copied().unwrap_or(1);
+                self.node(0, n);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, 1));
+                self.depth = self.depth.max(self.open.len());
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, n)) = self.open.pop() {
+                    self.node(anchor, n);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `(nodes, deepest nesting)`.
+fn expanded_size(text: &str) -> (u64, usize) {
+    let mut size = Size::default();
+    // A document the parser refuses is reported by the loader that follows.
+    let _ = Parser::new_from_str(text).load(&mut size, true);
+    (size.total, size.depth)
 }
 
 /// YAML keys may be numbers (`200:` under `responses`) or booleans: OpenAPI reads them as
@@ -122,6 +188,26 @@ mod tests {
         assert!(parse("a: [1, 2").is_err());
         assert!(parse("just text").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(expanded_size(&doc).0 > MAX_NODES);
+        assert!(parse(&doc).unwrap_err().contains("too many nodes"));
+        // Ordinary anchors (shared responses, CORS blocks) are fine.
+        assert_eq!(expanded_size("a: &r {b: 1}\nc: *r\n"), (9, 2));
+        let deep = format!("a: {}{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&deep).unwrap_err().contains("too deeply"));
+        // Deeper still: the parser's own limit refuses it.
+        let deeper = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deeper).is_err());
     }
 
     #[test]
