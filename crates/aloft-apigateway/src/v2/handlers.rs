@@ -65,7 +65,9 @@ pub(crate) async fn dispatch(
             gw.edit_v2(ctx, api()?, true, |a| {
                 let cur = find(&a.integrations, id, "Integration")?;
                 let next: Integration = merge(cur, &input, &["ApiId", "IntegrationId"])?;
-                if !a.is_websocket() {
+                // With an IntegrationSubtype (SQS-SendMessage, ...) RequestParameters name the
+                // service action's parameters instead of mappings.
+                if !a.is_websocket() && next.integration_subtype.is_none() {
                     super::params::validate(
                         next.request_parameters.as_ref(),
                         next.response_parameters.as_ref(),
@@ -617,7 +619,7 @@ async fn create_integration(gw: &ApiGateway, ctx: &RequestContext, input: &Value
         if i.integration_type == "HTTP_PROXY" && i.integration_method.is_none() && !ws {
             i.integration_method = Some("ANY".into());
         }
-        if !ws {
+        if !ws && i.integration_subtype.is_none() {
             super::params::validate(
                 i.request_parameters.as_ref(),
                 i.response_parameters.as_ref(),

@@ -41,6 +41,7 @@ fn reserved(name: &str) -> bool {
                 | "content-length"
                 | "content-location"
                 | "forwarded"
+                | "host"
                 | "keep-alive"
                 | "origin"
                 | "proxy-authenticate"
