@@ -436,33 +436,41 @@ impl ApiGateway {
         else {
             return (not_found(rid), failure("Not Found", key));
         };
-        let mut log = json!({"routeKey": route.route_key});
-        if !authorizer.is_null() {
-            log["authorizer"] = authorizer.clone();
+        // The access log's variables, gathered only when the stage logs.
+        let logging = stage.access_log_settings.is_some();
+        let mut log = Value::Null;
+        if logging {
+            log = json!({"routeKey": route.route_key});
+            if !authorizer.is_null() {
+                log["authorizer"] = authorizer.clone();
+            }
         }
         let vars = stage.stage_variables.clone().unwrap_or_default();
         let uri = invoke::substitute_stage_vars(
             integration.integration_uri.as_deref().unwrap_or(""),
             &vars,
         );
-        let mapping_ctx = mapping_context(inc, route, &authorizer);
+        let has = |m: Option<&Value>| m.and_then(Value::as_object).is_some_and(|m| !m.is_empty());
+        // Built only when the integration maps parameters: this is the hot path.
+        let mapping_ctx = (has(integration.request_parameters.as_ref())
+            || has(integration.response_parameters.as_ref()))
+        .then(|| mapping_context(inc, route, &authorizer));
         // Parameter mapping: the integration sees the request as its RequestParameters
         // rewrite it.
         let mapped;
-        let (inc, path_override) = if integration
-            .request_parameters
+        let (inc, path_override) = if let Some(ctx) = mapping_ctx
             .as_ref()
-            .and_then(Value::as_object)
-            .is_some_and(|m| !m.is_empty())
+            .filter(|_| has(integration.request_parameters.as_ref()))
         {
-            let (m, p) = map_request(inc, integration, &params, &mapping_ctx, &vars);
+            let (m, p) = map_request(inc, integration, &params, ctx, &vars);
             mapped = m;
             (&mapped, p)
         } else {
             (inc, None)
         };
         let started = std::time::Instant::now();
-        let mut integration_status = None;
+        let mut integration_status: Option<u16> = None;
+        let mut integration_error: Option<&str> = None;
         let resp = match integration.integration_type.as_str() {
             "AWS_PROXY" => {
                 let arn = lambda::function_arn(&uri).unwrap_or(&uri).to_string();
@@ -484,10 +492,9 @@ impl ApiGateway {
                 let called = self.call_function(&arn, event, inc, source).await;
                 if let Some((_, failed)) = &called {
                     // The Invoke call's status: a function error is still a 200 invoke.
-                    integration_status = Some("200");
+                    integration_status = Some(200);
                     if *failed {
-                        log["integrationErrorMessage"] =
-                            json!("The Lambda function returned an error");
+                        integration_error = Some("The Lambda function returned an error");
                     }
                 }
                 match called {
@@ -510,33 +517,27 @@ impl ApiGateway {
                 // The gateway's own answers (timeout, unreachable) carry apigw-requestid
                 // already; the backend's status is the integration status.
                 if !r.headers().contains_key("apigw-requestid") {
-                    log["integrationStatus"] = json!(r.status().as_u16().to_string());
+                    integration_status = Some(r.status().as_u16());
                 }
                 r
             }
             _ => internal(rid),
         };
-        if let Some(s) = integration_status {
-            log["integrationStatus"] = json!(s);
+        if logging {
+            let status = resp.status().as_u16();
+            log_integration(
+                &mut log,
+                integration_status,
+                integration_error,
+                started,
+                inc,
+                status,
+            );
         }
-        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        log["integrationLatency"] = json!(latency);
-        log["integration"] = json!({
-            "status": log.get("integrationStatus"),
-            "integrationStatus": log.get("integrationStatus"),
-            "latency": latency,
-            "requestId": inc.request_id,
-            "error": log.get("integrationErrorMessage"),
-        });
-        if resp.status().as_u16() >= 500 && log.get("integrationStatus").is_none() {
-            let msg = if resp.status().as_u16() == 503 {
-                "Service Unavailable"
-            } else {
-                "Internal Server Error"
-            };
-            log["error"] = json!({"message": msg, "messageString": format!("\"{msg}\"")});
-        }
-        let resp = map_response(resp, integration, inc, &params, &mapping_ctx, &vars).await;
+        let resp = match &mapping_ctx {
+            Some(ctx) => map_response(resp, integration, inc, &params, ctx, &vars).await,
+            None => resp,
+        };
         (resp, log)
     }
 
@@ -661,6 +662,37 @@ impl ApiGateway {
                 internal(rid)
             }
         }
+    }
+}
+
+/// The integration's part of the access log variables.
+fn log_integration(
+    log: &mut Value,
+    integration_status: Option<u16>,
+    integration_error: Option<&str>,
+    started: std::time::Instant,
+    inc: &Incoming,
+    status: u16,
+) {
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let st = integration_status.map(|s| s.to_string());
+    log["integrationStatus"] = json!(st);
+    log["integrationErrorMessage"] = json!(integration_error);
+    log["integrationLatency"] = json!(latency);
+    log["integration"] = json!({
+        "status": st,
+        "integrationStatus": st,
+        "latency": latency,
+        "requestId": inc.request_id,
+        "error": integration_error,
+    });
+    if status >= 500 && st.is_none() {
+        let msg = if status == 503 {
+            "Service Unavailable"
+        } else {
+            "Internal Server Error"
+        };
+        log["error"] = json!({"message": msg, "messageString": format!("\"{msg}\"")});
     }
 }
 
