@@ -106,9 +106,14 @@ def test_lambda_integration_mapping(aloft):
         RequestParameters={"overwrite:header.x-tenant": "tenant-$request.querystring.t",
                            "append:querystring.extra": "yes"},
         ResponseParameters={"200": {"overwrite:header.x-fn": "mapped-$response.header.x-fn",
-                                    "append:header.x-route": "$context.routeKey"}},
+                                    "append:header.x-route": "$context.routeKey"},
+                            "500": {"overwrite:statuscode": "418"}},
     )
     v2.create_route(ApiId=api_id, RouteKey="GET /who", Target=f"integrations/{integ['IntegrationId']}")
+    v2.create_route(ApiId=api_id, RouteKey="GET /boom", Target=f"integrations/{integ['IntegrationId']}")
+    # A failed function is the gateway's 500, which response mappings do not touch.
+    r = requests.get(f"{base(aloft, api_id)}/boom")
+    assert (r.status_code, r.json()) == (500, {"message": "Internal Server Error"})
     r = requests.get(f"{base(aloft, api_id)}/who?t=acme")
     assert r.status_code == 200, r.text
     event = r.json()

@@ -534,9 +534,13 @@ impl ApiGateway {
                 status,
             );
         }
+        // Response mappings apply to what the integration answered, not to the gateway's own
+        // errors (a failed function, an unreachable backend).
         let resp = match &mapping_ctx {
-            Some(ctx) => map_response(resp, integration, inc, &params, ctx, &vars).await,
-            None => resp,
+            Some(ctx) if integration_status.is_some() && integration_error.is_none() => {
+                map_response(resp, integration, inc, &params, ctx, &vars).await
+            }
+            _ => resp,
         };
         (resp, log)
     }
