@@ -213,3 +213,44 @@ def test_http_and_http_proxy_integrations(aloft):
             assert json.loads(json.loads(ws.recv(timeout=30))) == {"text": "hi", "stage": "prod"}
     finally:
         srv.shutdown()
+
+
+def test_route_and_integration_response_control_plane(aloft):
+    v2 = aloft.client("apigatewayv2")
+    api_id = ws_api(v2)
+    integ = mock(v2, api_id, '{"v": 1}')
+    route = two_way(v2, api_id, "r", integ)
+    deploy(v2, api_id)
+    [rr] = v2.get_route_responses(ApiId=api_id, RouteId=route["RouteId"])["Items"]
+    got = v2.get_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseId=rr["RouteResponseId"])
+    assert got["RouteResponseKey"] == "$default"
+    with pytest.raises(v2.exceptions.ConflictException):
+        v2.create_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseKey="$default")
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.create_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseKey="200")
+    with pytest.raises(v2.exceptions.NotFoundException):
+        v2.get_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseId="nope")
+
+    [ir] = v2.get_integration_responses(ApiId=api_id, IntegrationId=integ)["Items"]
+    irid = ir["IntegrationResponseId"]
+    updated = v2.update_integration_response(ApiId=api_id, IntegrationId=integ, IntegrationResponseId=irid,
+                                             ResponseTemplates={"$default": '{"v": 2}'})
+    assert (updated["IntegrationResponseKey"], updated["ResponseTemplates"]) == ("$default", {"$default": '{"v": 2}'})
+    assert v2.get_integration_response(ApiId=api_id, IntegrationId=integ,
+                                       IntegrationResponseId=irid)["ResponseTemplates"] == {"$default": '{"v": 2}'}
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.create_integration_response(ApiId=api_id, IntegrationId=integ, IntegrationResponseKey="/(/")
+    # A new deployment serves the updated template; deleting the route response makes the route one-way.
+    v2.create_deployment(ApiId=api_id, StageName="prod")
+    with connect(url(aloft, api_id), open_timeout=30) as ws:
+        ws.send(json.dumps({"action": "r"}))
+        assert json.loads(ws.recv(timeout=30)) == {"v": 2}
+    v2.delete_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseId=rr["RouteResponseId"])
+    v2.delete_integration_response(ApiId=api_id, IntegrationId=integ, IntegrationResponseId=irid)
+    assert v2.get_integration_responses(ApiId=api_id, IntegrationId=integ)["Items"] == []
+    v2.create_deployment(ApiId=api_id, StageName="prod")
+    with connect(url(aloft, api_id), open_timeout=30) as ws:
+        ws.send(json.dumps({"action": "r"}))
+        # No route for this one (and no $default): the gateway's Forbidden is the first answer.
+        ws.send(json.dumps({"action": "unknown"}))
+        assert json.loads(ws.recv(timeout=30))["message"] == "Forbidden"

@@ -23,6 +23,9 @@ pub(crate) async fn dispatch(
     input: Value,
 ) -> Result<Value> {
     let api = || s(&input, "ApiId");
+    if let Some(out) = super::responses::dispatch(gw, ctx, op, &input).await {
+        return out;
+    }
     match op {
         "CreateApi" => create_api(gw, ctx, &input).await,
         "GetApi" => gw.read_v2(ctx, api()?, |a| Ok(output(&a.info))),
@@ -45,7 +48,9 @@ pub(crate) async fn dispatch(
         "DeleteRoute" => {
             let id = s(&input, "RouteId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
-                a.routes.shift_remove(id).ok_or_else(|| missing("Route", id))?;
+                a.routes
+                    .shift_remove(id)
+                    .ok_or_else(|| missing("Route", id))?;
                 a.route_responses.shift_remove(id);
                 Ok(Value::Null)
             })
@@ -83,7 +88,10 @@ pub(crate) async fn dispatch(
             let id = s(&input, "IntegrationId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
                 let target = format!("integrations/{id}");
-                if a.routes.values().any(|r| r.target.as_deref() == Some(&target)) {
+                if a.routes
+                    .values()
+                    .any(|r| r.target.as_deref() == Some(&target))
+                {
                     return Err(err(
                         Code::ConflictException,
                         format!("Integration {id} is referenced by one or more routes"),
@@ -92,6 +100,7 @@ pub(crate) async fn dispatch(
                 a.integrations
                     .shift_remove(id)
                     .ok_or_else(|| missing("Integration", id))?;
+                a.integration_responses.shift_remove(id);
                 a.integration_responses.shift_remove(id);
                 Ok(Value::Null)
             })
@@ -120,7 +129,10 @@ pub(crate) async fn dispatch(
         "DeleteAuthorizer" => {
             let id = s(&input, "AuthorizerId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
-                if a.routes.values().any(|r| r.authorizer_id.as_deref() == Some(id)) {
+                if a.routes
+                    .values()
+                    .any(|r| r.authorizer_id.as_deref() == Some(id))
+                {
                     return Err(err(
                         Code::ConflictException,
                         format!("Authorizer {id} is referenced by one or more routes"),
@@ -189,7 +201,10 @@ pub(crate) async fn dispatch(
         "DeleteDeployment" => {
             let id = s(&input, "DeploymentId")?;
             gw.edit_v2(ctx, api()?, false, |a| {
-                if a.stages.values().any(|st| st.deployment_id.as_deref() == Some(id)) {
+                if a.stages
+                    .values()
+                    .any(|st| st.deployment_id.as_deref() == Some(id))
+                {
                     return Err(bad_request(
                         "Active stages pointing to this deployment must be moved or deleted",
                     ));
@@ -201,59 +216,6 @@ pub(crate) async fn dispatch(
             })
             .await
         }
-        "CreateRouteResponse" => {
-            let route = s(&input, "RouteId")?;
-            gw.edit_v2(ctx, api()?, true, |a| {
-                find(&a.routes, route, "Route")?;
-                let mut v = input.clone();
-                strip(&mut v, &["ApiId", "RouteId"]);
-                let id = new_id(6);
-                v["RouteResponseId"] = json!(id);
-                a.route_responses
-                    .entry(route.to_string())
-                    .or_default()
-                    .insert(id, v.clone());
-                Ok(v)
-            })
-            .await
-        }
-        "GetRouteResponses" => gw.read_v2(ctx, api()?, |a| {
-            let route = s(&input, "RouteId")?;
-            find(&a.routes, route, "Route")?;
-            Ok(json!({"Items": a.route_responses.get(route).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default()}))
-        }),
-        "DeleteRouteResponse" => {
-            let (route, id) = (s(&input, "RouteId")?, s(&input, "RouteResponseId")?);
-            gw.edit_v2(ctx, api()?, true, |a| {
-                a.route_responses
-                    .get_mut(route)
-                    .and_then(|m| m.shift_remove(id))
-                    .ok_or_else(|| missing("RouteResponse", id))?;
-                Ok(Value::Null)
-            })
-            .await
-        }
-        "CreateIntegrationResponse" => {
-            let integ = s(&input, "IntegrationId")?;
-            gw.edit_v2(ctx, api()?, true, |a| {
-                find(&a.integrations, integ, "Integration")?;
-                let mut v = input.clone();
-                strip(&mut v, &["ApiId", "IntegrationId"]);
-                let id = new_id(6);
-                v["IntegrationResponseId"] = json!(id);
-                a.integration_responses
-                    .entry(integ.to_string())
-                    .or_default()
-                    .insert(id, v.clone());
-                Ok(v)
-            })
-            .await
-        }
-        "GetIntegrationResponses" => gw.read_v2(ctx, api()?, |a| {
-            let integ = s(&input, "IntegrationId")?;
-            find(&a.integrations, integ, "Integration")?;
-            Ok(json!({"Items": a.integration_responses.get(integ).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default()}))
-        }),
         "GetTags" | "TagResource" | "UntagResource" => tags(gw, ctx, op, &input).await,
         "ImportApi" => super::openapi::import_api(gw, ctx, &input).await,
         "ReimportApi" => super::openapi::reimport_api(gw, ctx, &input).await,

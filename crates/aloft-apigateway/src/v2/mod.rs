@@ -14,6 +14,7 @@ pub mod http;
 pub mod openapi;
 pub mod params;
 pub mod payloads;
+pub mod responses;
 pub mod ws;
 
 use std::sync::Arc;
