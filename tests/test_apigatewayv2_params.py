@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from test_apigatewayv2_http import ECHO, base, function
+from test_apigatewayv2_http import AUTH, ECHO, base, function
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -152,3 +152,23 @@ def test_create_integration_validates_mappings(aloft, backend):
     with pytest.raises(v2.exceptions.BadRequestException):
         v2.update_integration(ApiId=api_id, IntegrationId=ok["IntegrationId"],
                               RequestParameters={"remove:header.x-amzn-trace-id": "''"})
+
+
+def test_mapping_reads_the_lambda_authorizer_context(aloft, backend):
+    v2 = aloft.client("apigatewayv2")
+    api_id = v2.create_api(Name="authmap", ProtocolType="HTTP")["ApiId"]
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    auth = v2.create_authorizer(ApiId=api_id, Name="a", AuthorizerType="REQUEST",
+                                AuthorizerUri=function(aloft, "mapauth", AUTH),
+                                AuthorizerPayloadFormatVersion="2.0", EnableSimpleResponses=True,
+                                IdentitySource=["$request.header.Authorization"])["AuthorizerId"]
+    integ = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                  IntegrationUri=f"{backend}/x", PayloadFormatVersion="1.0",
+                                  RequestParameters={"overwrite:header.x-user": "$context.authorizer.user",
+                                                     "append:querystring.n": "${context.authorizer.n}"})
+    v2.create_route(ApiId=api_id, RouteKey="GET /me", Target=f"integrations/{integ['IntegrationId']}",
+                    AuthorizationType="CUSTOM", AuthorizerId=auth)
+    r = requests.get(f"{base(aloft, api_id)}/me", headers={"Authorization": "let-me-in"})
+    assert r.status_code == 200, r.text
+    assert r.json()["headers"]["x-user"] == "u1"
+    assert r.json()["query"] == {"n": ["7"]}

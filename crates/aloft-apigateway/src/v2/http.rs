@@ -442,7 +442,7 @@ impl ApiGateway {
         if logging {
             log = json!({"routeKey": route.route_key});
             if !authorizer.is_null() {
-                log["authorizer"] = authorizer.clone();
+                log["authorizer"] = super::params::context_authorizer(&authorizer);
             }
         }
         let vars = stage.stage_variables.clone().unwrap_or_default();

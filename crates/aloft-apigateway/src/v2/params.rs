@@ -362,6 +362,23 @@ pub fn encode_query(q: &IndexMap<String, Vec<String>>) -> String {
         .join("&")
 }
 
+/// `$context.authorizer` as HTTP APIs spell it in mappings and access logs: the JWT's
+/// `claims` and `scopes`, or a Lambda authorizer's context members and `principalId`, at the
+/// top (the Lambda event nests them under `jwt` / `lambda`).
+pub(crate) fn context_authorizer(authorizer: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(Value::Object(j)) = authorizer.get("jwt") {
+        out.extend(j.clone());
+    }
+    if let Some(Value::Object(l)) = authorizer.get("lambda") {
+        out.extend(l.clone());
+    }
+    if let Some(p) = authorizer.get("principalId") {
+        out.insert("principalId".into(), p.clone());
+    }
+    Value::Object(out)
+}
+
 /// The `$context` variables parameter mappings may read.
 pub(crate) fn mapping_context(inc: &Incoming, route: &Route, authorizer: &Value) -> Value {
     let mut c = json!({
@@ -381,7 +398,12 @@ pub(crate) fn mapping_context(inc: &Incoming, route: &Route, authorizer: &Value)
         "stage": inc.stage,
     });
     if !authorizer.is_null() {
-        c["authorizer"] = authorizer.clone();
+        c["authorizer"] = context_authorizer(authorizer);
+        if let Some(iam) = authorizer.get("iam").and_then(Value::as_object) {
+            for (k, v) in iam {
+                c["identity"][k.as_str()] = v.clone();
+            }
+        }
     }
     c
 }
@@ -534,6 +556,18 @@ mod tests {
         );
         assert_eq!(replace_url_path("http://h:1", "/c"), "http://h:1/c");
         assert_eq!(replace_url_path("https://h/a", "/v2/a"), "https://h/v2/a");
+    }
+
+    #[test]
+    fn authorizer_context() {
+        let jwt = json!({"jwt": {"claims": {"sub": "u1"}, "scopes": null}});
+        assert_eq!(context_authorizer(&jwt)["claims"]["sub"], "u1");
+        let lambda = json!({"lambda": {"tenant": "t"}, "principalId": "p"});
+        let c = context_authorizer(&lambda);
+        assert_eq!(
+            (c["tenant"].as_str(), c["principalId"].as_str()),
+            (Some("t"), Some("p"))
+        );
     }
 
     #[test]
