@@ -1,4 +1,4 @@
-//! A WebSocket route's integration: Lambda and HTTP proxy, and the non-proxy kinds (AWS
+//! A WebSocket message's route (RouteSelectionExpression) and a route's integration: Lambda and HTTP proxy, and the non-proxy kinds (AWS
 //! Lambda, MOCK, HTTP) with their request template (TemplateSelectionExpression), integration response
 //! (IntegrationResponseSelectionExpression, ResponseTemplates) and the route response that
 //! makes a route two-way; API keys checked at `$connect`.
@@ -338,10 +338,62 @@ impl ApiGateway {
     }
 }
 
+/// Evaluates `$request.body.a.b` against a JSON message; other expressions (a constant
+/// key, `${request.body.action}`) as AWS documents them.
+pub fn select_route_key(expr: &str, data: &[u8], binary: bool) -> Option<String> {
+    let expr = expr.trim();
+    let path = expr
+        .strip_prefix("${")
+        .and_then(|e| e.strip_suffix('}'))
+        .map_or_else(
+            || expr.strip_prefix('$').map(str::to_string),
+            |e| Some(e.to_string()),
+        );
+    let Some(path) = path else {
+        return Some(expr.to_string());
+    };
+    let path = path.strip_prefix("request.body")?;
+    if binary {
+        return None;
+    }
+    let doc: Value = serde_json::from_slice(data).ok()?;
+    let mut cur = &doc;
+    for k in path.split('.').filter(|k| !k.is_empty()) {
+        cur = cur.get(k)?;
+    }
+    match cur {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn route_selection_expressions() {
+        let e = "$request.body.action";
+        assert_eq!(
+            select_route_key(e, br#"{"action": "send"}"#, false).as_deref(),
+            Some("send")
+        );
+        assert_eq!(select_route_key(e, br#"{"other": 1}"#, false), None);
+        assert_eq!(select_route_key(e, b"not json", false), None);
+        assert_eq!(select_route_key(e, br#"{"action": "send"}"#, true), None);
+        assert_eq!(
+            select_route_key("$request.body.msg.type", br#"{"msg": {"type": 3}}"#, false)
+                .as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            select_route_key("${request.body.action}", br#"{"action": "x"}"#, false).as_deref(),
+            Some("x")
+        );
+    }
 
     #[test]
     fn selection_expressions() {
