@@ -63,3 +63,31 @@ def test_http_api_stage_access_log(aloft):
     assert requests.get(f"{aloft.url}/_aws/execute-api/{api_id}/anything").status_code == 200
     lines = eventually(lambda: events(logs, "http-access"))
     assert lines == ["GET $default 200 /anything"]
+
+
+def test_http_api_access_log_variables(aloft):
+    """The $context variables AWS documents for HTTP API access logs: errors the gateway
+    answers, the integration's status and latency, the authorizer's error."""
+    logs = aloft.client("logs")
+    logs.create_log_group(logGroupName="http-vars")
+    arn = logs.describe_log_groups(logGroupNamePrefix="http-vars")["logGroups"][0]["arn"]
+    v2 = aloft.client("apigatewayv2")
+    api_id = v2.create_api(Name="h", ProtocolType="HTTP")["ApiId"]
+    integ = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                  IntegrationUri=f"{aloft.url}/_aloft/health", PayloadFormatVersion="1.0")
+    v2.create_route(ApiId=api_id, RouteKey="GET /ok", Target=f"integrations/{integ['IntegrationId']}")
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True, AccessLogSettings={
+        "DestinationArn": arn,
+        "Format": "$context.status $context.routeKey $context.integrationStatus $context.domainPrefix "
+                  "$context.integrationLatency $context.responseLatency $context.error.messageString"})
+    base = f"{aloft.url}/_aws/execute-api/{api_id}"
+    assert requests.get(f"{base}/ok").status_code == 200
+    assert requests.get(f"{base}/missing").status_code == 404
+    lines = eventually(lambda: (lambda e: e if len(e) >= 2 else None)(events(logs, "http-vars")))
+    got = {line.split(" ", 1)[0]: line for line in lines}
+    ok = got["200"].split(" ")
+    assert ok[:5] == ["200", "GET", "/ok", "200", api_id] and ok[7] == "-"
+    assert int(ok[5]) >= 0 and int(ok[6]) >= 0
+    # The gateway answered itself: no route, no integration, the error's message quoted.
+    missing = got["404"]
+    assert missing.startswith(f"404 - - {api_id} - ") and missing.endswith(' "Not Found"')

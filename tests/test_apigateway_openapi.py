@@ -99,10 +99,101 @@ def test_put_rest_api_merge_and_overwrite_and_bad_documents(aloft):
     with pytest.raises(gw.exceptions.BadRequestException):
         gw.import_rest_api(body=b'{"not": "openapi"}')
     with pytest.raises(gw.exceptions.BadRequestException) as e:
-        gw.import_rest_api(body=b"swagger: '2.0'\ninfo:\n  title: y\n")
-    assert "JSON" in e.value.response["Error"]["Message"]
+        gw.import_rest_api(body=b"swagger: '2.0'\ninfo: [title: y\n")
+    assert e.value.response["Error"]["Message"] == "Invalid OpenAPI input."
+    with pytest.raises(gw.exceptions.BadRequestException) as e:
+        gw.put_rest_api(restApiId=api_id, body=b'{"swagger": "2.0", ')
+    assert e.value.response["Error"]["Message"] == "Invalid OpenAPI input."
     # Warnings: a method without an integration fails the import when asked to.
     doc = {"swagger": "2.0", "info": {"title": "w"}, "paths": {"/x": {"get": {"responses": {}}}}}
     with pytest.raises(gw.exceptions.BadRequestException):
         gw.import_rest_api(body=json.dumps(doc).encode(), failOnWarnings=True)
     assert gw.import_rest_api(body=json.dumps(doc).encode())["warnings"]
+
+
+# The form the console, SAM and CDK export: YAML, unquoted status-code keys, block scalars.
+YAML_OAS3 = """openapi: 3.0.1
+info:
+  title: yaml-pets
+  version: 1.0
+paths:
+  /pets/{id}:
+    get:
+      parameters:
+        - name: id
+          in: path
+          required: true
+          schema:
+            type: string
+      responses:
+        200:
+          description: ok
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates:
+          application/json: |
+            {"statusCode": 200}
+        responses:
+          default:
+            statusCode: 200
+            responseTemplates:
+              application/json: >-
+                {"id": "$input.params('id')"}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [name]
+"""
+
+
+def test_import_yaml_and_export_yaml(aloft):
+    gw = aloft.client("apigateway")
+    api = gw.import_rest_api(body=YAML_OAS3.encode(), failOnWarnings=True)
+    assert (api["name"], api["version"]) == ("yaml-pets", "1.0")
+    api_id = api["id"]
+    assert [m["name"] for m in gw.get_models(restApiId=api_id)["items"]] == ["Pet"]
+    gw.create_deployment(restApiId=api_id, stageName="v1")
+    r = requests.get(f"{aloft.url}/_aws/execute-api/{api_id}/v1/pets/42")
+    assert (r.status_code, r.json()) == (200, {"id": "42"})
+
+    out = gw.get_export(restApiId=api_id, stageName="v1", exportType="oas30",
+                        parameters={"extensions": "integrations"}, accepts="application/yaml")
+    assert out["contentType"] == "application/yaml"
+    assert out["contentDisposition"].endswith('.yaml"')
+    text = out["body"].read().decode()
+    assert text.startswith("---") and "openapi: 3.0.1" in text and "{" not in text.split("\n")[1]
+    # The YAML export imports again (PutRestApi overwrite) into the same API.
+    gw.put_rest_api(restApiId=api_id, mode="overwrite", body=text.encode())
+    assert sorted(r["path"] for r in gw.get_resources(restApiId=api_id)["items"]) == ["/", "/pets", "/pets/{id}"]
+    # The AWS CLI reads it the same way.
+    swagger = gw.get_export(restApiId=api_id, stageName="v1", exportType="swagger", accepts="application/yaml")
+    assert "swagger: \"2.0\"" in swagger["body"].read().decode()
+    with pytest.raises(gw.exceptions.BadRequestException):
+        gw.get_export(restApiId=api_id, stageName="v1", exportType="oas30", accepts="text/csv")
+
+
+def test_cli_imports_yaml_files_and_exports_yaml(aloft, tmp_path):
+    """`aws apigateway import-rest-api --body fileb://api.yaml`, as a SAM or console export is
+    loaded, and `aws apigatewayv2 import-api --body file://api.yaml`; get-export writes YAML."""
+    doc = tmp_path / "api.yaml"
+    doc.write_text(YAML_OAS3)
+    api = aloft.cli_json("apigateway", "import-rest-api", "--body", f"fileb://{doc}")
+    assert api["name"] == "yaml-pets"
+    aloft.cli("apigateway", "create-deployment", "--rest-api-id", api["id"], "--stage-name", "v1")
+    out = tmp_path / "export.yaml"
+    meta = aloft.cli_json("apigateway", "get-export", "--rest-api-id", api["id"], "--stage-name", "v1",
+                          "--export-type", "oas30", "--accepts", "application/yaml", str(out))
+    assert meta["contentType"] == "application/yaml"
+    assert "title: yaml-pets" in out.read_text()
+
+    http_doc = tmp_path / "http.yaml"
+    http_doc.write_text("openapi: 3.0.1\ninfo:\n  title: cli-http\n  version: '1'\npaths:\n  /h:\n    get:\n"
+                        "      x-amazon-apigateway-integration:\n        type: http_proxy\n        httpMethod: GET\n"
+                        f"        uri: {aloft.url}/_aloft/health\n        payloadFormatVersion: '1.0'\n")
+    http_api = aloft.cli_json("apigatewayv2", "import-api", "--body", f"file://{http_doc}")
+    assert http_api["Name"] == "cli-http"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("openapi: 3.0.1\ninfo: {title: [unclosed\n")
+    p = aloft.cli("apigatewayv2", "import-api", "--body", f"file://{bad}", check=False)
+    assert p.returncode != 0 and "BadRequestException" in p.stderr

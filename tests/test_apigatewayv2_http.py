@@ -288,6 +288,24 @@ def test_import_reimport_export_openapi(aloft):
         v2.import_api(Body='{"openapi": "3.0.1", "info": {"title": "t"}, "paths": {"/x": {"get": {}}}}', FailOnWarnings=True)
     with pytest.raises(v2.exceptions.BadRequestException):
         v2.import_api(Body="openapi: 3.0.1")
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.import_api(Body="openapi: 3.0.1\ninfo: {title: [x\n")
+
+    # YAML documents, as SAM and the console write them; ExportApi answers YAML too.
+    yaml_doc = (
+        "openapi: 3.0.1\ninfo:\n  title: yaml-http\n  version: 2\npaths:\n  /items/{id}:\n    get:\n"
+        "      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n"
+        f"        uri: {fn}\n        payloadFormatVersion: '2.0'\n"
+    )
+    api = v2.import_api(Body=yaml_doc)
+    assert (api["Name"], api["Version"]) == ("yaml-http", "2")
+    yid = api["ApiId"]
+    v2.create_stage(ApiId=yid, StageName="$default", AutoDeploy=True)
+    assert requests.get(f"{base(aloft, yid)}/items/5").json()["pathParameters"] == {"id": "5"}
+    text = v2.export_api(ApiId=yid, Specification="OAS30", OutputType="YAML")["body"].read().decode()
+    assert "title: yaml-http" in text and "/items/{id}" in text
+    v2.reimport_api(ApiId=yid, Body=text)
+    assert [r["RouteKey"] for r in v2.get_routes(ApiId=yid)["Items"]] == ["GET /items/{id}"]
 
 
 POLICY_AUTH = '''

@@ -178,7 +178,18 @@ fn check_plan(gw: &ApiGateway, ctx: &RequestContext, plan: &UsagePlan) -> Result
         }
     }
     for s in &plan.api_stages {
-        let ok = gw.read_api(ctx, &s.api_id, |api| Ok(api.stages.contains_key(&s.stage)));
+        // Usage plans meter REST APIs and WebSocket APIs (their keys are checked at $connect).
+        let ok = gw
+            .read_api(ctx, &s.api_id, |api| Ok(api.stages.contains_key(&s.stage)))
+            .or_else(|_| {
+                gw.read_v2(ctx, &s.api_id, |api| {
+                    if api.is_websocket() {
+                        Ok(api.stages.contains_key(&s.stage))
+                    } else {
+                        Err(bad_request("API keys are not supported for HTTP APIs"))
+                    }
+                })
+            });
         match ok {
             Ok(true) => {}
             Ok(false) => {

@@ -10,20 +10,17 @@ use crate::error::{Result, bad_request, not_found};
 use crate::model::{Api, Resource, RestApiInfo, output};
 use crate::{ApiGateway, openapi, scope};
 
-/// The document in a blob member: JSON (YAML documents are refused with a clear message).
+/// The document in a blob member: JSON or YAML (OpenAPI 3 or Swagger 2).
 fn document(input: &Value) -> Result<Value> {
     let raw = B64
         .decode(s(input, "body")?)
         .map_err(|_| bad_request("Invalid request body"))?;
-    serde_json::from_slice(&raw).map_err(|e| {
-        let text = String::from_utf8_lossy(&raw);
-        if text.trim_start().starts_with('{') {
-            bad_request(format!("Errors found during import:\n\tInvalid JSON: {e}"))
-        } else {
-            bad_request(
-                "Errors found during import:\n\tAloft imports OpenAPI documents in JSON; convert the YAML document to JSON",
-            )
-        }
+    // AWS answers a document it cannot read (not JSON, not YAML, not an object) with this
+    // one terse message; what is wrong inside a readable document is listed per error.
+    let text = std::str::from_utf8(&raw).map_err(|_| bad_request("Invalid OpenAPI input."))?;
+    openapi::yaml::parse(text).map_err(|why| {
+        tracing::debug!("apigateway: unreadable OpenAPI document: {why}");
+        bad_request("Invalid OpenAPI input.")
     })
 }
 
@@ -125,6 +122,17 @@ pub(crate) fn get_export(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -
         }
     };
     let extensions = param(input, "extensions").unwrap_or("").to_string();
+    // The Accept header picks the form: application/json (the default) or application/yaml.
+    let yaml = match input.get("accepts").and_then(Value::as_str) {
+        None => false,
+        Some(a) if a.contains("yaml") => true,
+        Some(a) if a.is_empty() || a.contains("json") || a.contains("*/*") => false,
+        Some(a) => {
+            return Err(bad_request(format!(
+                "Unsupported content type {a}. Valid options are application/json,application/yaml"
+            )));
+        }
+    };
     gw.read_api(ctx, s(input, "restApiId")?, |api| {
         let st = api
             .stages
@@ -144,10 +152,15 @@ pub(crate) fn get_export(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -
         let base = format!("http://{}.execute-api.localhost{port}", api.info.id);
         let doc = openapi::export(&dep.snapshot, stage, &base, oas3, &extensions);
         let kind = if oas3 { "oas30" } else { "swagger" };
+        let (content_type, ext, body) = if yaml {
+            ("application/yaml", "yaml", openapi::yaml::dump(&doc).into_bytes())
+        } else {
+            ("application/json", "json", serde_json::to_vec_pretty(&doc).unwrap_or_default())
+        };
         Ok(json!({
-            "contentType": "application/json",
-            "contentDisposition": format!("attachment; filename=\"{}_{stage}_{kind}.json\"", api.info.id),
-            "body": B64.encode(serde_json::to_vec_pretty(&doc).unwrap_or_default()),
+            "contentType": content_type,
+            "contentDisposition": format!("attachment; filename=\"{}_{stage}_{kind}.{ext}\"", api.info.id),
+            "body": B64.encode(body),
         }))
     })
 }

@@ -546,7 +546,7 @@ impl ApiGateway {
     }
 
     /// The key's id and the usage plan that lets it call this stage.
-    fn check_key(
+    pub(crate) fn check_key(
         &self,
         value: Option<&str>,
         api_id: &str,

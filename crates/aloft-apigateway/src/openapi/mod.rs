@@ -2,6 +2,7 @@
 //! merge mode) with the `x-amazon-apigateway-*` extensions; [`export`] writes them (GetExport).
 
 mod export;
+pub mod yaml;
 
 pub use export::export;
 
@@ -44,14 +45,16 @@ fn str_map(v: Option<&Value>) -> StrMap {
 
 /// Which flavour a document is: `true` for OpenAPI 3.
 fn version(doc: &Value) -> Result<bool> {
-    if doc.get("swagger").and_then(Value::as_str) == Some("2.0") {
+    // YAML documents may leave the version unquoted (`swagger: 2.0`): a number then.
+    let text = |k: &str| match doc.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    if text("swagger").as_deref() == Some("2.0") {
         return Ok(false);
     }
-    if doc
-        .get("openapi")
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.starts_with("3."))
-    {
+    if text("openapi").is_some_and(|v| v.starts_with("3.")) {
         return Ok(true);
     }
     Err(invalid(
@@ -101,7 +104,15 @@ pub fn import(doc: &Value, api: &mut Api, overwrite: bool) -> Result<Vec<String>
     if let Some(d) = info.get("description").and_then(Value::as_str) {
         api.info.description = Some(d.to_string());
     }
-    if let Some(v) = info.get("version").and_then(Value::as_str) {
+    if let Some(v) = info
+        .get("version")
+        .and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_number().map(ToString::to_string))
+        })
+        .as_deref()
+    {
         api.info.version = Some(v.to_string());
     }
     if let Some(t) = doc.get("x-amazon-apigateway-binary-media-types") {

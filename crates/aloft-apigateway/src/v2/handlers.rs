@@ -23,6 +23,9 @@ pub(crate) async fn dispatch(
     input: Value,
 ) -> Result<Value> {
     let api = || s(&input, "ApiId");
+    if let Some(out) = super::responses::dispatch(gw, ctx, op, &input).await {
+        return out;
+    }
     match op {
         "CreateApi" => create_api(gw, ctx, &input).await,
         "GetApi" => gw.read_v2(ctx, api()?, |a| Ok(output(&a.info))),
@@ -45,7 +48,9 @@ pub(crate) async fn dispatch(
         "DeleteRoute" => {
             let id = s(&input, "RouteId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
-                a.routes.shift_remove(id).ok_or_else(|| missing("Route", id))?;
+                a.routes
+                    .shift_remove(id)
+                    .ok_or_else(|| missing("Route", id))?;
                 a.route_responses.shift_remove(id);
                 Ok(Value::Null)
             })
@@ -65,6 +70,14 @@ pub(crate) async fn dispatch(
             gw.edit_v2(ctx, api()?, true, |a| {
                 let cur = find(&a.integrations, id, "Integration")?;
                 let next: Integration = merge(cur, &input, &["ApiId", "IntegrationId"])?;
+                // With an IntegrationSubtype (SQS-SendMessage, ...) RequestParameters name the
+                // service action's parameters instead of mappings.
+                if !a.is_websocket() && next.integration_subtype.is_none() {
+                    super::params::validate(
+                        next.request_parameters.as_ref(),
+                        next.response_parameters.as_ref(),
+                    )?;
+                }
                 let out = output(&next);
                 a.integrations.insert(id.to_string(), next);
                 Ok(out)
@@ -75,7 +88,10 @@ pub(crate) async fn dispatch(
             let id = s(&input, "IntegrationId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
                 let target = format!("integrations/{id}");
-                if a.routes.values().any(|r| r.target.as_deref() == Some(&target)) {
+                if a.routes
+                    .values()
+                    .any(|r| r.target.as_deref() == Some(&target))
+                {
                     return Err(err(
                         Code::ConflictException,
                         format!("Integration {id} is referenced by one or more routes"),
@@ -84,6 +100,7 @@ pub(crate) async fn dispatch(
                 a.integrations
                     .shift_remove(id)
                     .ok_or_else(|| missing("Integration", id))?;
+                a.integration_responses.shift_remove(id);
                 a.integration_responses.shift_remove(id);
                 Ok(Value::Null)
             })
@@ -112,7 +129,10 @@ pub(crate) async fn dispatch(
         "DeleteAuthorizer" => {
             let id = s(&input, "AuthorizerId")?;
             gw.edit_v2(ctx, api()?, true, |a| {
-                if a.routes.values().any(|r| r.authorizer_id.as_deref() == Some(id)) {
+                if a.routes
+                    .values()
+                    .any(|r| r.authorizer_id.as_deref() == Some(id))
+                {
                     return Err(err(
                         Code::ConflictException,
                         format!("Authorizer {id} is referenced by one or more routes"),
@@ -181,7 +201,10 @@ pub(crate) async fn dispatch(
         "DeleteDeployment" => {
             let id = s(&input, "DeploymentId")?;
             gw.edit_v2(ctx, api()?, false, |a| {
-                if a.stages.values().any(|st| st.deployment_id.as_deref() == Some(id)) {
+                if a.stages
+                    .values()
+                    .any(|st| st.deployment_id.as_deref() == Some(id))
+                {
                     return Err(bad_request(
                         "Active stages pointing to this deployment must be moved or deleted",
                     ));
@@ -193,59 +216,6 @@ pub(crate) async fn dispatch(
             })
             .await
         }
-        "CreateRouteResponse" => {
-            let route = s(&input, "RouteId")?;
-            gw.edit_v2(ctx, api()?, true, |a| {
-                find(&a.routes, route, "Route")?;
-                let mut v = input.clone();
-                strip(&mut v, &["ApiId", "RouteId"]);
-                let id = new_id(6);
-                v["RouteResponseId"] = json!(id);
-                a.route_responses
-                    .entry(route.to_string())
-                    .or_default()
-                    .insert(id, v.clone());
-                Ok(v)
-            })
-            .await
-        }
-        "GetRouteResponses" => gw.read_v2(ctx, api()?, |a| {
-            let route = s(&input, "RouteId")?;
-            find(&a.routes, route, "Route")?;
-            Ok(json!({"Items": a.route_responses.get(route).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default()}))
-        }),
-        "DeleteRouteResponse" => {
-            let (route, id) = (s(&input, "RouteId")?, s(&input, "RouteResponseId")?);
-            gw.edit_v2(ctx, api()?, true, |a| {
-                a.route_responses
-                    .get_mut(route)
-                    .and_then(|m| m.shift_remove(id))
-                    .ok_or_else(|| missing("RouteResponse", id))?;
-                Ok(Value::Null)
-            })
-            .await
-        }
-        "CreateIntegrationResponse" => {
-            let integ = s(&input, "IntegrationId")?;
-            gw.edit_v2(ctx, api()?, true, |a| {
-                find(&a.integrations, integ, "Integration")?;
-                let mut v = input.clone();
-                strip(&mut v, &["ApiId", "IntegrationId"]);
-                let id = new_id(6);
-                v["IntegrationResponseId"] = json!(id);
-                a.integration_responses
-                    .entry(integ.to_string())
-                    .or_default()
-                    .insert(id, v.clone());
-                Ok(v)
-            })
-            .await
-        }
-        "GetIntegrationResponses" => gw.read_v2(ctx, api()?, |a| {
-            let integ = s(&input, "IntegrationId")?;
-            find(&a.integrations, integ, "Integration")?;
-            Ok(json!({"Items": a.integration_responses.get(integ).map(|m| m.values().cloned().collect::<Vec<_>>()).unwrap_or_default()}))
-        }),
         "GetTags" | "TagResource" | "UntagResource" => tags(gw, ctx, op, &input).await,
         "ImportApi" => super::openapi::import_api(gw, ctx, &input).await,
         "ReimportApi" => super::openapi::reimport_api(gw, ctx, &input).await,
@@ -341,6 +311,19 @@ pub(crate) fn endpoint(ctx: &RequestContext, id: &str, websocket: bool) -> Strin
     format!("{scheme}://{id}.execute-api.localhost{port}")
 }
 
+/// API keys come from the `x-api-key` header or a Lambda authorizer's usageIdentifierKey:
+/// AWS accepts only those two expressions.
+fn check_api_key_selection(e: Option<&str>) -> Result<()> {
+    match e {
+        None | Some("$request.header.x-api-key" | "$context.authorizer.usageIdentifierKey") => {
+            Ok(())
+        }
+        Some(other) => Err(bad_request(format!(
+            "Invalid API key selection expression {other}. Supported expressions are $request.header.x-api-key and $context.authorizer.usageIdentifierKey"
+        ))),
+    }
+}
+
 async fn create_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Result<Value> {
     let mut info: ApiInfo = from_input(input, &["Target", "RouteKey", "CredentialsArn"])?;
     let websocket = match info.protocol_type.as_str() {
@@ -361,6 +344,7 @@ async fn create_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Res
     info.api_id = id.clone();
     info.api_endpoint = endpoint(ctx, &id, websocket);
     info.created_date = now();
+    check_api_key_selection(info.api_key_selection_expression.as_deref())?;
     info.api_key_selection_expression
         .get_or_insert_with(|| "$request.header.x-api-key".into());
     if !websocket {
@@ -475,6 +459,7 @@ async fn update_api(gw: &ApiGateway, ctx: &RequestContext, input: &Value) -> Res
                 "ProtocolType",
             ],
         )?;
+        check_api_key_selection(next.api_key_selection_expression.as_deref())?;
         a.info = next;
         Ok(output(&a.info))
     })
@@ -595,6 +580,12 @@ async fn create_integration(gw: &ApiGateway, ctx: &RequestContext, input: &Value
         }
         if i.integration_type == "HTTP_PROXY" && i.integration_method.is_none() && !ws {
             i.integration_method = Some("ANY".into());
+        }
+        if !ws && i.integration_subtype.is_none() {
+            super::params::validate(
+                i.request_parameters.as_ref(),
+                i.response_parameters.as_ref(),
+            )?;
         }
         if i.connection_type.is_empty() {
             i.connection_type = "INTERNET".into();

@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::auth::Denied;
+use super::params::{map_request, map_response, mapping_context, replace_url_path};
 use super::payloads::{event_v1, event_v2, response_v2};
 use super::{Route, Snapshot, Stage};
 use crate::ApiGateway;
@@ -45,6 +46,7 @@ fn internal(rid: &str) -> Response {
 }
 
 /// The request as the integrations and authorizers see it.
+#[derive(Clone)]
 pub(crate) struct Incoming {
     pub method: String,
     /// The path as the client sent it (with a named stage in front).
@@ -331,7 +333,10 @@ impl ApiGateway {
             h.push(("apigw-requestid".into(), rid.clone()));
             return invoke::response(204, h, Bytes::new());
         }
-        let (mut resp, route_key) = self.route_http(&snap, &stage, &inc, &req).await;
+        let started = std::time::Instant::now();
+        let request_time = invoke::request_time();
+        let request_epoch = aloft_core::clock::now_millis();
+        let (mut resp, extra) = self.route_http(&snap, &stage, &inc, &req).await;
         if let (Some(cors), Some(origin)) = (cors, origin.as_deref())
             && let Some(h) = cors_headers(cors, origin, false)
         {
@@ -357,23 +362,27 @@ impl ApiGateway {
         }
         if crate::access_log::settings(stage.access_log_settings.as_ref()).is_some() {
             use ::http_body::Body as _;
-            let ctx = json!({
+            let mut ctx = json!({
                 "accountId": inc.account,
                 "apiId": inc.api_id,
                 "domainName": inc.header("host"),
+                "domainPrefix": inc.api_id,
                 "httpMethod": inc.method,
                 "identity": {"sourceIp": inc.source_ip(), "userAgent": inc.header("user-agent")},
                 "path": inc.raw_path,
                 "protocol": "HTTP/1.1",
                 "requestId": rid,
                 "extendedRequestId": rid,
-                "requestTime": invoke::request_time(),
-                "requestTimeEpoch": aloft_core::clock::now_millis(),
+                "requestTime": request_time,
+                "requestTimeEpoch": request_epoch,
+                "responseLatency": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "responseLength": resp.body().size_hint().exact().unwrap_or(0),
-                "routeKey": route_key,
                 "stage": inc.stage,
                 "status": resp.status().as_u16(),
             });
+            if let (Value::Object(c), Value::Object(x)) = (&mut ctx, extra) {
+                c.extend(x);
+            }
             let stream = format!("{}_{}", inc.api_id, inc.stage);
             self.access_log(stage.access_log_settings.as_ref(), &ctx, stream);
         }
@@ -386,15 +395,18 @@ impl ApiGateway {
         stage: &Stage,
         inc: &Incoming,
         req: &AwsRequest,
-    ) -> (Response, Option<String>) {
+    ) -> (Response, Value) {
         let rid = &inc.request_id;
         let Some((route, params)) = match_route(snap.routes.values(), &inc.method, &inc.path)
         else {
-            return (not_found(rid), None);
+            return (not_found(rid), failure("Not Found", None));
         };
-        let key = Some(route.route_key.clone());
+        let key = Some(route.route_key.as_str());
         if self.throttled(stage, route, inc) {
-            return (error(429, "Too Many Requests", rid), key);
+            return (
+                error(429, "Too Many Requests", rid),
+                failure("Too Many Requests", key),
+            );
         }
         let authorizer = match self.authorize_http(snap, route, stage, inc, req).await {
             Ok(a) => a,
@@ -405,10 +417,16 @@ impl ApiGateway {
                 )) {
                     r.headers_mut().insert("www-authenticate", v);
                 }
-                return (r, key);
+                let mut log = failure("Unauthorized", key);
+                log["authorizer"] = json!({"error": why});
+                return (r, log);
             }
-            Err(Denied::Forbidden) => return (error(403, "Forbidden", rid), key),
-            Err(Denied::Broken) => return (internal(rid), key),
+            Err(Denied::Forbidden) => {
+                return (error(403, "Forbidden", rid), failure("Forbidden", key));
+            }
+            Err(Denied::Broken) => {
+                return (internal(rid), failure("Internal Server Error", key));
+            }
         };
         let Some(integration) = route
             .target
@@ -416,13 +434,43 @@ impl ApiGateway {
             .and_then(|t| t.strip_prefix("integrations/"))
             .and_then(|id| snap.integrations.get(id))
         else {
-            return (not_found(rid), key);
+            return (not_found(rid), failure("Not Found", key));
         };
+        // The access log's variables, gathered only when the stage logs.
+        let logging = stage.access_log_settings.is_some();
+        let mut log = Value::Null;
+        if logging {
+            log = json!({"routeKey": route.route_key});
+            if !authorizer.is_null() {
+                log["authorizer"] = super::params::context_authorizer(&authorizer);
+            }
+        }
         let vars = stage.stage_variables.clone().unwrap_or_default();
         let uri = invoke::substitute_stage_vars(
             integration.integration_uri.as_deref().unwrap_or(""),
             &vars,
         );
+        let has = |m: Option<&Value>| m.and_then(Value::as_object).is_some_and(|m| !m.is_empty());
+        // Built only when the integration maps parameters: this is the hot path.
+        let mapping_ctx = (has(integration.request_parameters.as_ref())
+            || has(integration.response_parameters.as_ref()))
+        .then(|| mapping_context(inc, route, &authorizer));
+        // Parameter mapping: the integration sees the request as its RequestParameters
+        // rewrite it.
+        let mapped;
+        let (inc, path_override) = if let Some(ctx) = mapping_ctx
+            .as_ref()
+            .filter(|_| has(integration.request_parameters.as_ref()))
+        {
+            let (m, p) = map_request(inc, integration, &params, ctx, &vars);
+            mapped = m;
+            (&mapped, p)
+        } else {
+            (inc, None)
+        };
+        let started = std::time::Instant::now();
+        let mut integration_status: Option<u16> = None;
+        let mut integration_error: Option<&str> = None;
         let resp = match integration.integration_type.as_str() {
             "AWS_PROXY" => {
                 let arn = lambda::function_arn(&uri).unwrap_or(&uri).to_string();
@@ -441,7 +489,15 @@ impl ApiGateway {
                     inc.method,
                     route.route_key.split_once(' ').map_or("", |(_, p)| p)
                 );
-                match self.call_function(&arn, event, inc, source).await {
+                let called = self.call_function(&arn, event, inc, source).await;
+                if let Some((_, failed)) = &called {
+                    // The Invoke call's status: a function error is still a 200 invoke.
+                    integration_status = Some(200);
+                    if *failed {
+                        integration_error = Some("The Lambda function returned an error");
+                    }
+                }
+                match called {
                     Some((payload, false)) => {
                         let parsed = if v2 {
                             response_v2(&payload)
@@ -454,10 +510,39 @@ impl ApiGateway {
                     _ => internal(rid),
                 }
             }
-            "HTTP_PROXY" => self.http_proxy_v2(&uri, integration, inc, &params).await,
+            "HTTP_PROXY" => {
+                let r = self
+                    .http_proxy_v2(&uri, integration, inc, &params, path_override.as_deref())
+                    .await;
+                // The gateway's own answers (timeout, unreachable) carry apigw-requestid
+                // already; the backend's status is the integration status.
+                if !r.headers().contains_key("apigw-requestid") {
+                    integration_status = Some(r.status().as_u16());
+                }
+                r
+            }
             _ => internal(rid),
         };
-        (resp, key)
+        if logging {
+            let status = resp.status().as_u16();
+            log_integration(
+                &mut log,
+                integration_status,
+                integration_error,
+                started,
+                inc,
+                status,
+            );
+        }
+        // Response mappings apply to what the integration answered, not to the gateway's own
+        // errors (a failed function, an unreachable backend).
+        let resp = match &mapping_ctx {
+            Some(ctx) if integration_status.is_some() && integration_error.is_none() => {
+                map_response(resp, integration, inc, &params, ctx, &vars).await
+            }
+            _ => resp,
+        };
+        (resp, log)
     }
 
     /// Stage throttling: the route's settings, else the stage's default route settings.
@@ -519,6 +604,7 @@ impl ApiGateway {
         i: &super::Integration,
         inc: &Incoming,
         params: &IndexMap<String, String>,
+        path_override: Option<&str>,
     ) -> Response {
         let rid = &inc.request_id;
         let mut url = uri.to_string();
@@ -531,6 +617,9 @@ impl ApiGateway {
                 &v.split('/').map(enc).collect::<Vec<_>>().join("/"),
             );
             url = url.replace(&format!("{{{k}}}"), &enc(v));
+        }
+        if let Some(p) = path_override {
+            url = replace_url_path(&url, p);
         }
         if !inc.raw_query.is_empty() {
             url.push(if url.contains('?') { '&' } else { '?' });
@@ -578,6 +667,45 @@ impl ApiGateway {
             }
         }
     }
+}
+
+/// The integration's part of the access log variables.
+fn log_integration(
+    log: &mut Value,
+    integration_status: Option<u16>,
+    integration_error: Option<&str>,
+    started: std::time::Instant,
+    inc: &Incoming,
+    status: u16,
+) {
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let st = integration_status.map(|s| s.to_string());
+    log["integrationStatus"] = json!(st);
+    log["integrationErrorMessage"] = json!(integration_error);
+    log["integrationLatency"] = json!(latency);
+    log["integration"] = json!({
+        "status": st,
+        "integrationStatus": st,
+        "latency": latency,
+        "requestId": inc.request_id,
+        "error": integration_error,
+    });
+    if status >= 500 && st.is_none() {
+        let msg = if status == 503 {
+            "Service Unavailable"
+        } else {
+            "Internal Server Error"
+        };
+        log["error"] = json!({"message": msg, "messageString": format!("\"{msg}\"")});
+    }
+}
+
+/// The access log variables of a request the gateway answered itself.
+fn failure(message: &str, route_key: Option<&str>) -> Value {
+    json!({
+        "routeKey": route_key,
+        "error": {"message": message, "messageString": format!("\"{message}\"")},
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ pub mod frames;
 pub mod handlers;
 pub mod http;
 pub mod openapi;
+pub mod params;
 pub mod payloads;
+pub mod responses;
 pub mod ws;
 
 use std::sync::Arc;
@@ -182,6 +184,11 @@ pub struct Snapshot {
     pub routes: IndexMap<String, Route>,
     pub integrations: IndexMap<String, Integration>,
     pub authorizers: IndexMap<String, Authorizer>,
+    /// WebSocket route responses by route id, and integration responses by integration id.
+    #[serde(default)]
+    pub route_responses: IndexMap<String, IndexMap<String, Value>>,
+    #[serde(default)]
+    pub integration_responses: IndexMap<String, IndexMap<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -219,6 +226,8 @@ impl HttpApi {
             routes: self.routes.clone(),
             integrations: self.integrations.clone(),
             authorizers: self.authorizers.clone(),
+            route_responses: self.route_responses.clone(),
+            integration_responses: self.integration_responses.clone(),
         }
     }
 

@@ -31,8 +31,13 @@ fn strs(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A text member; YAML documents may leave numbers unquoted (`version: 1.0`).
 fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
+    match v.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// `allowOrigins` → `AllowOrigins`: OpenAPI spells the CORS members in camelCase.
@@ -51,11 +56,8 @@ fn cors(v: &Value) -> Value {
 
 /// Parses the document into `api` (routes, integrations, authorizers, CORS replaced).
 pub fn import(doc: &Value, api: &mut HttpApi) -> Result<Vec<String>> {
-    let oas3 = doc
-        .get("openapi")
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.starts_with("3."));
-    if !oas3 && doc.get("swagger").and_then(Value::as_str) != Some("2.0") {
+    let oas3 = s(doc, "openapi").is_some_and(|v| v.starts_with("3."));
+    if !oas3 && s(doc, "swagger").as_deref() != Some("2.0") {
         return Err(invalid(
             "The document is neither OpenAPI 3.x nor Swagger 2.0",
         ));
@@ -224,6 +226,8 @@ fn integration(x: &Value) -> std::result::Result<Integration, String> {
     let uri = s(x, "uri")
         .or_else(|| s(x, "integrationUri"))
         .ok_or("The integration has no uri")?;
+    super::params::validate(x.get("requestParameters"), x.get("responseParameters"))
+        .map_err(|e| e.message.clone())?;
     Ok(Integration {
         integration_id: new_id(7),
         integration_type: kind.clone(),
@@ -248,6 +252,7 @@ fn integration(x: &Value) -> std::result::Result<Integration, String> {
             .and_then(Value::as_i64)
             .unwrap_or(30_000),
         request_parameters: x.get("requestParameters").cloned(),
+        response_parameters: x.get("responseParameters").cloned(),
         credentials_arn: s(x, "credentials"),
         ..Default::default()
     })
@@ -309,6 +314,9 @@ pub fn export(snap: &Snapshot, extensions: bool, server: &str) -> Value {
             if let Some(p) = &i.request_parameters {
                 x["requestParameters"] = p.clone();
             }
+            if let Some(p) = &i.response_parameters {
+                x["responseParameters"] = p.clone();
+            }
             op["x-amazon-apigateway-integration"] = x;
         }
         let entry = paths.entry(path).or_insert_with(|| json!({}));
@@ -368,19 +376,13 @@ pub fn export(snap: &Snapshot, extensions: bool, server: &str) -> Value {
     doc
 }
 
-/// The document of ImportApi/ReimportApi: JSON text.
+/// The document of ImportApi/ReimportApi: JSON or YAML text.
 fn document(input: &Value) -> Result<Value> {
     let body = input
         .get("Body")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    serde_json::from_str(body).map_err(|e| {
-        if body.trim_start().starts_with('{') {
-            invalid(format!("Invalid JSON: {e}"))
-        } else {
-            invalid("Aloft imports OpenAPI documents in JSON; convert the YAML document to JSON")
-        }
-    })
+    crate::openapi::yaml::parse(body).map_err(invalid)
 }
 
 fn finish(input: &Value, api: &HttpApi, warnings: Vec<String>) -> Result<Value> {
@@ -455,11 +457,15 @@ pub(crate) fn export_api(
             "Unsupported specification {spec}: OAS30 is supported"
         )));
     }
-    if input.get("OutputType").and_then(Value::as_str) != Some("JSON") {
-        return Err(bad_request(
-            "Aloft exports OpenAPI documents as JSON: use OutputType JSON",
-        ));
-    }
+    let yaml = match crate::handlers::s(input, "OutputType")? {
+        "JSON" => false,
+        "YAML" => true,
+        other => {
+            return Err(bad_request(format!(
+                "Unsupported output type {other}: JSON and YAML are supported"
+            )));
+        }
+    };
     let extensions = input
         .get("IncludeExtensions")
         .and_then(Value::as_bool)
@@ -470,10 +476,9 @@ pub(crate) fn export_api(
         }
         let snap = match input.get("StageName").and_then(Value::as_str) {
             Some(stage) => {
-                let st = api
-                    .stages
-                    .get(stage)
-                    .ok_or_else(|| crate::error::not_found(format!("Invalid Stage identifier specified {stage}")))?;
+                let st = api.stages.get(stage).ok_or_else(|| {
+                    crate::error::not_found(format!("Invalid Stage identifier specified {stage}"))
+                })?;
                 st.deployment_id
                     .as_ref()
                     .and_then(|d| api.deployments.get(d))
@@ -484,7 +489,12 @@ pub(crate) fn export_api(
         };
         let doc = export(&snap, extensions, &api.info.api_endpoint);
         use base64::Engine as _;
-        Ok(json!({"body": base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec_pretty(&doc).unwrap_or_default())}))
+        let text = if yaml {
+            crate::openapi::yaml::dump(&doc).into_bytes()
+        } else {
+            serde_json::to_vec_pretty(&doc).unwrap_or_default()
+        };
+        Ok(json!({"body": base64::engine::general_purpose::STANDARD.encode(text)}))
     })
 }
 

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 
+mod routes;
+
 use super::frames::{self, Message};
 use super::{Route, Snapshot, Stage};
 use crate::ApiGateway;
@@ -66,6 +68,15 @@ impl Connections {
     }
 }
 
+/// The access log's integration variables, when the route ran an integration.
+fn with_integration(mut ctx: Value, status: Option<u16>) -> Value {
+    if let Some(s) = status {
+        ctx["integrationStatus"] = json!(s.to_string());
+        ctx["integration"] = json!({"status": s.to_string(), "integrationStatus": s.to_string()});
+    }
+    ctx
+}
+
 /// AWS connection ids look like `L0SM9cOFvHcCIhw=`; without `/` or `+`, so that they sit in
 /// `@connections/{id}` paths unescaped.
 fn connection_id() -> String {
@@ -90,8 +101,11 @@ struct Session {
     user_agent: Option<String>,
     connected_at: i64,
     authorizer: Value,
+    /// The API key the connection presented at `$connect`, when its route required one.
+    api_key: Option<String>,
     snap: Arc<Snapshot>,
     stage_vars: IndexMap<String, String>,
+    access_log: Option<Value>,
 }
 
 impl Session {
@@ -121,7 +135,28 @@ impl Session {
         if !self.authorizer.is_null() {
             c["authorizer"] = self.authorizer.clone();
         }
+        if let Some(k) = &self.api_key {
+            c["identity"]["apiKey"] = json!(k);
+        }
         c
+    }
+
+    /// One access log line, with the `$context` variables WebSocket APIs document.
+    fn log(&self, gw: &ApiGateway, mut ctx: Value, status: u16, error: Option<&str>) {
+        if crate::access_log::settings(self.access_log.as_ref()).is_none() {
+            return;
+        }
+        ctx["status"] = json!(status);
+        ctx["accountId"] = json!(self.account);
+        ctx["integrationLatency"] = json!(0);
+        if let Some(e) = error {
+            ctx["error"] = json!({"message": e, "messageString": format!("\"{e}\"")});
+        }
+        gw.access_log(
+            self.access_log.as_ref(),
+            &ctx,
+            format!("{}_{}", self.api_id, self.stage),
+        );
     }
 
     fn route(&self, key: &str) -> Option<&Route> {
@@ -206,22 +241,43 @@ impl ApiGateway {
             user_agent: params.header("user-agent").map(str::to_string),
             connected_at: aloft_core::clock::now_millis(),
             authorizer: Value::Null,
+            api_key: None,
             snap,
             stage_vars: stage.stage_variables.clone().unwrap_or_default(),
+            access_log: stage.access_log_settings.clone(),
         };
+        let mut integration_status = None;
         if let Some(route) = session.route("$connect").cloned() {
-            match self
+            let refuse = |session: &Session, status: u16, msg: &str| {
+                session.log(
+                    self,
+                    session.context("$connect", "CONNECT", &rid),
+                    status,
+                    Some(msg),
+                );
+                super::http::error(status, msg, &rid)
+            };
+            let usage_key = match self
                 .connect_authorize(&session, &route, &params, &req)
                 .await
             {
-                Ok(a) => session.authorizer = a,
+                Ok((a, k)) => {
+                    session.authorizer = a;
+                    k
+                }
                 Err(status) => {
                     let msg = match status {
                         401 => "Unauthorized",
                         403 => "Forbidden",
                         _ => "Internal server error",
                     };
-                    return super::http::error(status, msg, &rid);
+                    return refuse(&session, status, msg);
+                }
+            };
+            if route.api_key_required {
+                match self.ws_api_key(&session, &params, usage_key.as_deref()) {
+                    Ok(k) => session.api_key = Some(k),
+                    Err(()) => return refuse(&session, 403, "Forbidden"),
                 }
             }
             let mut event = json!({
@@ -235,14 +291,28 @@ impl ApiGateway {
             if !session.stage_vars.is_empty() {
                 event["stageVariables"] = json!(session.stage_vars);
             }
-            match self.ws_integration(&session, &route, event, &rid).await {
+            let input = routes::Input {
+                event,
+                body: "",
+                params: &params,
+            };
+            match self.ws_integration(&session, &route, input, &rid).await {
                 Ok(Some(status)) if !(200..300).contains(&status) => {
-                    return super::http::error(status, "Forbidden", &rid);
+                    return refuse(&session, status, "Forbidden");
                 }
-                Ok(_) => {}
-                Err(()) => return super::http::error(500, "Internal server error", &rid),
+                Ok(status) => integration_status = status,
+                Err(()) => return refuse(&session, 500, "Internal server error"),
             }
         }
+        session.log(
+            self,
+            with_integration(
+                session.context("$connect", "CONNECT", &rid),
+                integration_status,
+            ),
+            200,
+            None,
+        );
         let mut resp = ::http::Response::new(aloft_core::body::empty());
         *resp.status_mut() = ::http::StatusCode::SWITCHING_PROTOCOLS;
         let h = resp.headers_mut();
@@ -283,13 +353,13 @@ impl ApiGateway {
         route: &Route,
         params: &invoke::mapping::Params,
         req: &AwsRequest,
-    ) -> Result<Value, u16> {
+    ) -> Result<(Value, Option<String>), u16> {
         match route.authorization_type.as_str() {
             "AWS_IAM" => {
                 if req.ctx.signature.is_none() {
                     return Err(403);
                 }
-                Ok(Value::Null)
+                Ok((Value::Null, None))
             }
             "CUSTOM" => {
                 let auth = route
@@ -396,9 +466,13 @@ impl ApiGateway {
                     }
                 }
                 a.insert("integrationLatency".into(), json!(0));
-                Ok(Value::Object(a))
+                let usage_key = result
+                    .get("usageIdentifierKey")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                Ok((Value::Object(a), usage_key))
             }
-            _ => Ok(Value::Null),
+            _ => Ok((Value::Null, None)),
         }
     }
 
@@ -425,63 +499,6 @@ impl ApiGateway {
             Err(e) => {
                 tracing::warn!("apigateway: invoking {arn} failed: {}", e.message);
                 None
-            }
-        }
-    }
-
-    /// Runs a route's integration. `Ok(Some(status))`: the function's status code, if any.
-    /// The body goes back to the client when the route is two-way.
-    async fn ws_integration(
-        &self,
-        s: &Session,
-        route: &Route,
-        event: Value,
-        _rid: &str,
-    ) -> Result<Option<u16>, ()> {
-        let Some(i) = route
-            .target
-            .as_deref()
-            .and_then(|t| t.strip_prefix("integrations/"))
-            .and_then(|id| s.snap.integrations.get(id))
-        else {
-            return Ok(None);
-        };
-        match i.integration_type.as_str() {
-            "AWS_PROXY" => {
-                let uri = invoke::substitute_stage_vars(
-                    i.integration_uri.as_deref().unwrap_or(""),
-                    &s.stage_vars,
-                );
-                let arn = lambda::function_arn(&uri).unwrap_or(&uri).to_string();
-                let source = format!(
-                    "arn:aws:execute-api:{}:{}:{}/{}/{}",
-                    s.region, s.account, s.api_id, s.stage, route.route_key
-                );
-                let (payload, failed) = self
-                    .call_ws_function(s, &arn, event, source)
-                    .await
-                    .ok_or(())?;
-                if failed {
-                    return Err(());
-                }
-                let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
-                let status = v
-                    .get("statusCode")
-                    .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
-                    .and_then(|c| u16::try_from(c).ok());
-                if route.route_response_selection_expression.is_some()
-                    && let Some(body) = v.get("body").and_then(Value::as_str)
-                {
-                    self.send_to(&s.id, body.as_bytes());
-                }
-                Ok(status)
-            }
-            "MOCK" => Ok(None),
-            other => {
-                tracing::warn!(
-                    "apigateway: {other} integrations are not supported for WebSocket routes yet"
-                );
-                Err(())
             }
         }
     }
@@ -575,10 +592,24 @@ impl ApiGateway {
             let event = json!({
                 "headers": {"Host": session.domain, "X-Forwarded-For": session.source_ip},
                 "multiValueHeaders": {"Host": [session.domain], "X-Forwarded-For": [session.source_ip]},
-                "requestContext": ctx,
+                "requestContext": ctx.clone(),
                 "isBase64Encoded": false,
             });
-            let _ = self.ws_integration(&session, &route, event, &rid).await;
+            let params = invoke::mapping::Params::default();
+            let input = routes::Input {
+                event,
+                body: "",
+                params: &params,
+            };
+            let ok = self
+                .ws_integration(&session, &route, input, &rid)
+                .await
+                .is_ok();
+            session.log(self.as_ref(), ctx, if ok { 200 } else { 500 }, None);
+        } else {
+            let rid = aloft_core::ids::request_id();
+            let ctx = session.context("$disconnect", "DISCONNECT", &rid);
+            session.log(self.as_ref(), ctx, 200, None);
         }
     }
 
@@ -597,7 +628,7 @@ impl ApiGateway {
                 .route_selection_expression
                 .clone()
                 .unwrap_or_default();
-            let key = select_route_key(&expr, &data, binary);
+            let key = routes::select_route_key(&expr, &data, binary);
             let route = key
                 .as_deref()
                 .and_then(|k| session.route(k).filter(|_| !k.starts_with('$')))
@@ -607,6 +638,8 @@ impl ApiGateway {
                 let msg =
                     json!({"message": "Forbidden", "connectionId": session.id, "requestId": rid});
                 self.send_to(&session.id, msg.to_string().as_bytes());
+                let ctx = session.context(key.as_deref().unwrap_or("$default"), "MESSAGE", &rid);
+                session.log(self.as_ref(), ctx, 403, Some("Forbidden"));
                 return;
             };
             let body = if binary {
@@ -622,13 +655,23 @@ impl ApiGateway {
             if !session.stage_vars.is_empty() {
                 event["stageVariables"] = json!(session.stage_vars);
             }
-            if self
-                .ws_integration(&session, &route, event, &rid)
-                .await
-                .is_err()
-            {
-                let msg = json!({"message": "Internal server error", "connectionId": session.id, "requestId": rid});
-                self.send_to(&session.id, msg.to_string().as_bytes());
+            let ctx = event["requestContext"].clone();
+            let params = invoke::mapping::Params::default();
+            let text = if binary { "" } else { body.as_str() };
+            let input = routes::Input {
+                event,
+                body: text,
+                params: &params,
+            };
+            match self.ws_integration(&session, &route, input, &rid).await {
+                Err(()) => {
+                    let msg = json!({"message": "Internal server error", "connectionId": session.id, "requestId": rid});
+                    self.send_to(&session.id, msg.to_string().as_bytes());
+                    session.log(self.as_ref(), ctx, 500, Some("Internal server error"));
+                }
+                Ok(status) => {
+                    session.log(self.as_ref(), with_integration(ctx, status), 200, None);
+                }
             }
         });
     }
@@ -717,60 +760,12 @@ fn lambda_single(m: &IndexMap<String, Vec<String>>) -> Value {
     )
 }
 
-/// Evaluates `$request.body.a.b` against a JSON message; other expressions (a constant
-/// key, `${request.body.action}`) as AWS documents them.
-pub fn select_route_key(expr: &str, data: &[u8], binary: bool) -> Option<String> {
-    let expr = expr.trim();
-    let path = expr
-        .strip_prefix("${")
-        .and_then(|e| e.strip_suffix('}'))
-        .map_or_else(
-            || expr.strip_prefix('$').map(str::to_string),
-            |e| Some(e.to_string()),
-        );
-    let Some(path) = path else {
-        return Some(expr.to_string());
-    };
-    let path = path.strip_prefix("request.body")?;
-    if binary {
-        return None;
-    }
-    let doc: Value = serde_json::from_slice(data).ok()?;
-    let mut cur = &doc;
-    for k in path.split('.').filter(|k| !k.is_empty()) {
-        cur = cur.get(k)?;
-    }
-    match cur {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn route_selection_expressions() {
-        let e = "$request.body.action";
-        assert_eq!(
-            select_route_key(e, br#"{"action": "send"}"#, false).as_deref(),
-            Some("send")
-        );
-        assert_eq!(select_route_key(e, br#"{"other": 1}"#, false), None);
-        assert_eq!(select_route_key(e, b"not json", false), None);
-        assert_eq!(select_route_key(e, br#"{"action": "send"}"#, true), None);
-        assert_eq!(
-            select_route_key("$request.body.msg.type", br#"{"msg": {"type": 3}}"#, false)
-                .as_deref(),
-            Some("3")
-        );
-        assert_eq!(
-            select_route_key("${request.body.action}", br#"{"action": "x"}"#, false).as_deref(),
-            Some("x")
-        );
+    fn connection_ids() {
         let id = connection_id();
         assert!(id.len() == 16 && id.ends_with('=') && !id.contains(['/', '+']));
     }
