@@ -29,24 +29,23 @@ impl ApiGateway {
             .map(|a| substitute_stage_vars(a, &call.stage.variables))
             .ok_or_else(|| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
         let binary = is_binary(call.snap, call.params.header("content-type"));
-        let event = lambda::event(
-            call.resource_path,
-            call.context.json()["path"]
-                .as_str()
-                .and_then(|p| p.split_once('/').map(|(_, r)| r))
-                .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")))
-                .as_deref()
-                .unwrap_or("/"),
-            &call.http_method,
-            &call.params,
-            &call.stage.variables,
-            Self::request_context(call),
-            &call.body,
+        let path = call.context.json()["path"]
+            .as_str()
+            .and_then(|p| p.split_once('/').map(|(_, r)| r))
+            .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")));
+        // The request context already carries this resource's path.
+        let event = serde_json::to_vec(&lambda::Event {
+            resource: call.resource_path,
+            path: path.as_deref().unwrap_or("/"),
+            method: &call.http_method,
+            params: &call.params,
+            stage_vars: &call.stage.variables,
+            request_context: call.context.json(),
+            body: &call.body,
             binary,
-        );
-        let out = self
-            .call_lambda(&fn_arn, event.to_string().into(), call)
-            .await?;
+        })
+        .map_err(|_| GatewayError::new("DEFAULT_5XX", "Internal server error"))?;
+        let out = self.call_lambda(&fn_arn, event.into(), call).await?;
         if out.1 {
             return Err(GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502));
         }
