@@ -78,6 +78,7 @@ pub struct ApiGateway {
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
     pub(crate) jwks: jwt::KeyCache,
     pub(crate) response_cache: invoke::cache::Cache,
+    pub(crate) metrics: Arc<invoke::metrics::Metrics>,
     pub(crate) connections: v2::ws::Connections,
     /// WebSocket connections outlive the request that opened them and need the service.
     pub(crate) me: Weak<ApiGateway>,
@@ -126,6 +127,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         authorizer_cache: invoke::authorizers::Cache::default(),
         jwks: jwt::KeyCache::default(),
         response_cache: invoke::cache::Cache::default(),
+        metrics: Arc::default(),
     })
 }
 
@@ -280,11 +282,14 @@ impl Service for ApiGateway {
         self.authorizer_cache.reset();
         self.jwks.reset();
         self.response_cache.reset();
+        self.metrics.reset();
         self.connections.reset();
     }
 
-    /// Open WebSocket connections are told the endpoint is going away (1001).
+    /// Tallied metrics go out; open WebSocket connections are told the endpoint is going
+    /// away (1001).
     async fn shutdown(&self) {
+        self.metrics.flush(&self.ctx.targets);
         self.connections.reset();
     }
 

@@ -322,7 +322,8 @@ pub struct Api {
     pub authorizers: IndexMap<String, Authorizer>,
     pub gateway_responses: IndexMap<String, GatewayResponse>,
     pub deployments: IndexMap<String, Deployment>,
-    pub stages: IndexMap<String, Stage>,
+    /// Shared with the requests a stage is serving (an edit replaces the stage).
+    pub stages: IndexMap<String, Arc<Stage>>,
 }
 
 impl Api {

@@ -19,11 +19,13 @@ mod ast;
 mod eval;
 mod methods;
 mod parse;
+mod usage;
 mod value;
 
 use std::collections::HashMap;
 use std::fmt;
 
+pub use usage::Usage;
 pub use value::{Host, List, Map, Value, java_double};
 
 /// Why a template could not be parsed or rendered.
@@ -93,6 +95,11 @@ impl Template {
         Ok(Template {
             nodes: parse::parse(src)?,
         })
+    }
+
+    /// How the template uses the variable `name` (what a caller may leave out of it).
+    pub fn usage(&self, name: &str) -> Usage {
+        usage::of(&self.nodes, name)
     }
 
     /// Renders with `ctx`'s variables (`#set` changes a copy; shared lists and maps may change).

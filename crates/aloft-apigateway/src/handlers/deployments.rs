@@ -80,13 +80,14 @@ pub(crate) async fn create_deployment(
         if let Some(stage) = opt(input, "stageName") {
             match api.stages.get_mut(&stage) {
                 Some(st) => {
+                    let st = Arc::make_mut(st);
                     st.deployment_id = id.clone();
                     st.last_updated_date = now();
                     st.variables.extend(str_map(input, "variables"));
                 }
                 None => {
                     let st = new_stage(&stage, &id, input);
-                    api.stages.insert(stage, st);
+                    api.stages.insert(stage, Arc::new(st));
                 }
             }
         }
@@ -158,7 +159,7 @@ pub(crate) async fn create_stage(
         }
         let st = new_stage(&name, &dep, input);
         let out = output(&st);
-        api.stages.insert(name, st);
+        api.stages.insert(name, Arc::new(st));
         Ok(out)
     })
     .await
@@ -235,7 +236,7 @@ pub(crate) async fn update_stage(
     let ops = patch::ops(input);
     let name = s(input, "stageName")?.to_string();
     gw.edit_api(ctx, s(input, "restApiId")?, |api| {
-        let mut st = api.stages.get(&name).ok_or_else(invalid_stage)?.clone();
+        let mut st = Stage::clone(api.stages.get(&name).ok_or_else(invalid_stage)?);
         let mut generic = Vec::new();
         for op in &ops {
             let segs = patch::segments(&op.path);
@@ -269,7 +270,7 @@ pub(crate) async fn update_stage(
         st.stage_name = name.clone();
         st.last_updated_date = now();
         let out = output(&st);
-        api.stages.insert(name.clone(), st);
+        api.stages.insert(name.clone(), Arc::new(st));
         Ok(out)
     })
     .await

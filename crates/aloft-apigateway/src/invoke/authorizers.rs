@@ -201,7 +201,7 @@ impl ApiGateway {
     /// Runs the method's authorization; on success fills `$context.authorizer` / `identity`.
     pub(super) async fn authorize(
         &self,
-        call: &mut Call,
+        call: &mut Call<'_>,
         req: &AwsRequest,
         target: &Target,
     ) -> Result<(), GatewayError> {
@@ -214,7 +214,7 @@ impl ApiGateway {
         }
     }
 
-    fn authorizer(call: &Call) -> Result<Authorizer, GatewayError> {
+    fn authorizer(call: &Call<'_>) -> Result<Authorizer, GatewayError> {
         call.method
             .authorizer_id
             .as_ref()
@@ -223,7 +223,7 @@ impl ApiGateway {
             .ok_or_else(misconfigured)
     }
 
-    async fn cognito(&self, call: &mut Call) -> Result<(), GatewayError> {
+    async fn cognito(&self, call: &mut Call<'_>) -> Result<(), GatewayError> {
         let auth = Self::authorizer(call)?;
         let header = auth
             .identity_source
@@ -273,17 +273,20 @@ impl ApiGateway {
         {
             return Err(unauthorized());
         }
-        call.context["authorizer"] = json!({ "claims": claims_as_strings(&token.claims) });
+        call.context.json_mut()["authorizer"] =
+            json!({ "claims": claims_as_strings(&token.claims) });
         Ok(())
     }
 
-    async fn custom(&self, call: &mut Call, target: &Target) -> Result<(), GatewayError> {
+    async fn custom(&self, call: &mut Call<'_>, target: &Target) -> Result<(), GatewayError> {
         let auth = Self::authorizer(call)?;
         let ttl = auth.authorizer_result_ttl_in_seconds.unwrap_or(300);
         let method_arn = format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
             call.region,
-            call.context["accountId"].as_str().unwrap_or_default(),
+            call.context.json()["accountId"]
+                .as_str()
+                .unwrap_or_default(),
             target.api_id,
             target.stage,
             call.http_method,
@@ -316,7 +319,7 @@ impl ApiGateway {
                 }
             }
             let mut event = lambda::event(
-                &call.resource_path,
+                call.resource_path,
                 &target.path,
                 &call.http_method,
                 &call.params,
@@ -415,7 +418,7 @@ impl ApiGateway {
             }
         }
         authorizer.insert("integrationLatency".into(), json!(0));
-        call.context["authorizer"] = Value::Object(authorizer);
+        call.context.json_mut()["authorizer"] = Value::Object(authorizer);
         if let Some(k) = result.get("usageIdentifierKey").and_then(Value::as_str)
             && call.snap.info.api_key_source == "AUTHORIZER"
         {
@@ -427,7 +430,7 @@ impl ApiGateway {
     /// Invokes the authorizer function and checks its answer's shape.
     async fn run_authorizer(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         auth: &Authorizer,
         event: Value,
     ) -> Result<Value, GatewayError> {
@@ -437,7 +440,7 @@ impl ApiGateway {
             .and_then(lambda::function_arn)
             .map(|a| super::substitute_stage_vars(a, &call.stage.variables))
             .ok_or_else(misconfigured)?;
-        let account = call.context["accountId"]
+        let account = call.context.json()["accountId"]
             .as_str()
             .unwrap_or_default()
             .to_string();
@@ -447,7 +450,7 @@ impl ApiGateway {
             source_arn: Some(format!(
                 "arn:aws:execute-api:{}:{account}:{}/authorizers/{}",
                 call.region,
-                call.context["apiId"].as_str().unwrap_or_default(),
+                call.context.json()["apiId"].as_str().unwrap_or_default(),
                 auth.id
             )),
             account,
@@ -485,7 +488,7 @@ impl ApiGateway {
 }
 
 /// AWS_IAM: the request must be SigV4-signed; the signer becomes `$context.identity`.
-fn iam(call: &mut Call, req: &AwsRequest) -> Result<(), GatewayError> {
+fn iam(call: &mut Call<'_>, req: &AwsRequest) -> Result<(), GatewayError> {
     let Some(sig) = req.ctx.signature.as_ref() else {
         return Err(GatewayError::forbidden());
     };
@@ -501,7 +504,7 @@ fn iam(call: &mut Call, req: &AwsRequest) -> Result<(), GatewayError> {
             .unwrap_or(&account)
             .to_string()
     };
-    let id = &mut call.context["identity"];
+    let id = &mut call.context.json_mut()["identity"];
     id["accessKey"] = json!(key);
     id["accountId"] = json!(account);
     id["caller"] = json!(principal);

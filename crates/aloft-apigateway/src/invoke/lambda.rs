@@ -2,7 +2,8 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde_json::{Map, Value};
 
 use super::mapping::Params;
 
@@ -13,25 +14,79 @@ pub fn function_arn(uri: &str) -> Option<&str> {
     Some(rest.strip_suffix("/invocations").unwrap_or(rest))
 }
 
-fn single(m: &indexmap::IndexMap<String, Vec<String>>) -> Value {
-    if m.is_empty() {
-        return Value::Null;
+type Multi = indexmap::IndexMap<String, Vec<String>>;
+
+/// `headers` / `queryStringParameters`: the last value of each name; null when there are none.
+struct SingleValues<'a>(&'a Multi);
+
+impl Serialize for SingleValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return s.serialize_none();
+        }
+        s.collect_map(self.0.iter().filter_map(|(k, v)| Some((k, v.last()?))))
     }
-    Value::Object(
-        m.iter()
-            .filter_map(|(k, v)| Some((k.clone(), Value::String(v.last()?.clone()))))
-            .collect(),
-    )
 }
 
-fn multi(m: &indexmap::IndexMap<String, Vec<String>>) -> Value {
-    if m.is_empty() {
-        return Value::Null;
-    }
-    Value::Object(m.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+/// `multiValueHeaders` / `multiValueQueryStringParameters`; null when there are none.
+fn multi(m: &Multi) -> Option<&Multi> {
+    (!m.is_empty()).then_some(m)
 }
 
-/// The event AWS sends a proxy-integrated function (payload format 1.0).
+/// The event AWS sends a proxy-integrated function (payload format 1.0), serialized straight
+/// from the request (no JSON tree is built on the Lambda proxy path).
+pub struct Event<'a> {
+    pub resource: &'a str,
+    pub path: &'a str,
+    pub method: &'a str,
+    pub params: &'a Params,
+    pub stage_vars: &'a indexmap::IndexMap<String, String>,
+    pub request_context: &'a Value,
+    pub body: &'a Bytes,
+    pub binary: bool,
+}
+
+impl Serialize for Event<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let body = self.body;
+        let (body, b64): (Option<std::borrow::Cow<'_, str>>, bool) = if body.is_empty() {
+            (None, false)
+        } else {
+            match std::str::from_utf8(body) {
+                Ok(text) if !self.binary => (Some(text.into()), false),
+                _ => (
+                    Some(
+                        base64::engine::general_purpose::STANDARD
+                            .encode(body)
+                            .into(),
+                    ),
+                    true,
+                ),
+            }
+        };
+        let p = self.params;
+        let mut m = s.serialize_map(Some(13))?;
+        m.serialize_entry("resource", self.resource)?;
+        m.serialize_entry("path", self.path)?;
+        m.serialize_entry("httpMethod", self.method)?;
+        m.serialize_entry("headers", &SingleValues(&p.headers))?;
+        m.serialize_entry("multiValueHeaders", &multi(&p.headers))?;
+        m.serialize_entry("queryStringParameters", &SingleValues(&p.query))?;
+        m.serialize_entry("multiValueQueryStringParameters", &multi(&p.query))?;
+        m.serialize_entry("pathParameters", &(!p.path.is_empty()).then_some(&p.path))?;
+        m.serialize_entry(
+            "stageVariables",
+            &(!self.stage_vars.is_empty()).then_some(self.stage_vars),
+        )?;
+        m.serialize_entry("requestContext", self.request_context)?;
+        m.serialize_entry("body", &body)?;
+        m.serialize_entry("isBase64Encoded", &b64)?;
+        m.end()
+    }
+}
+
+/// The event as a JSON document (for callers that reshape it: REQUEST authorizers, HTTP APIs'
+/// payload format 1.0).
 #[allow(clippy::too_many_arguments)]
 pub fn event(
     resource: &str,
@@ -43,37 +98,19 @@ pub fn event(
     body: &Bytes,
     binary: bool,
 ) -> Value {
-    let (body, b64) = if body.is_empty() {
-        (Value::Null, false)
-    } else if binary || std::str::from_utf8(body).is_err() {
-        (
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-            true,
-        )
-    } else {
-        (
-            Value::String(String::from_utf8_lossy(body).into_owned()),
-            false,
-        )
-    };
-    json!({
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": single(&params.headers),
-        "multiValueHeaders": multi(&params.headers),
-        "queryStringParameters": single(&params.query),
-        "multiValueQueryStringParameters": multi(&params.query),
-        "pathParameters": if params.path.is_empty() { Value::Null } else {
-            Value::Object(params.path.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
-        },
-        "stageVariables": if stage_vars.is_empty() { Value::Null } else {
-            Value::Object(stage_vars.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
-        },
-        "requestContext": request_context,
-        "body": body,
-        "isBase64Encoded": b64,
+    let mut event = serde_json::to_value(Event {
+        resource,
+        path,
+        method,
+        params,
+        stage_vars,
+        request_context: &Value::Null,
+        body,
+        binary,
     })
+    .unwrap_or(Value::Null);
+    event["requestContext"] = request_context;
+    event
 }
 
 /// A function's proxy response, checked as AWS checks it.
@@ -162,6 +199,107 @@ pub fn parse_response(payload: &[u8]) -> Option<ProxyResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_event_as_aws_builds_it() {
+        let mut p = Params::default();
+        p.headers
+            .insert("Accept".into(), vec!["a".into(), "b".into()]);
+        p.headers.insert("X-Empty".into(), vec![]);
+        p.query.insert("q".into(), vec!["1".into()]);
+        p.path.insert("id".into(), "7".into());
+        let mut vars = indexmap::IndexMap::new();
+        vars.insert("env".to_string(), "dev".to_string());
+        let ctx = json!({"requestId": "r"});
+        let e = event(
+            "/x/{id}",
+            "/x/7",
+            "POST",
+            &p,
+            &vars,
+            ctx.clone(),
+            &Bytes::from("hi"),
+            false,
+        );
+        assert_eq!(
+            e,
+            json!({
+                "resource": "/x/{id}", "path": "/x/7", "httpMethod": "POST",
+                "headers": {"Accept": "b"},
+                "multiValueHeaders": {"Accept": ["a", "b"], "X-Empty": []},
+                "queryStringParameters": {"q": "1"},
+                "multiValueQueryStringParameters": {"q": ["1"]},
+                "pathParameters": {"id": "7"}, "stageVariables": {"env": "dev"},
+                "requestContext": {"requestId": "r"}, "body": "hi", "isBase64Encoded": false
+            })
+        );
+        let keys: Vec<&String> = e.as_object().unwrap().keys().collect();
+        assert_eq!(keys[0], "resource");
+        assert_eq!(keys[11], "isBase64Encoded");
+        let bytes = serde_json::to_vec(&Event {
+            resource: "/x/{id}",
+            path: "/x/7",
+            method: "POST",
+            params: &p,
+            stage_vars: &vars,
+            request_context: &ctx,
+            body: &Bytes::from("hi"),
+            binary: false,
+        })
+        .unwrap();
+        assert_eq!(bytes, serde_json::to_vec(&e).unwrap());
+        let empty = Params::default();
+        let none = indexmap::IndexMap::new();
+        let e = event(
+            "/",
+            "/",
+            "GET",
+            &empty,
+            &none,
+            Value::Null,
+            &Bytes::new(),
+            false,
+        );
+        for k in [
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "pathParameters",
+            "stageVariables",
+            "body",
+        ] {
+            assert_eq!(e[k], Value::Null, "{k}");
+        }
+        let e = event(
+            "/",
+            "/",
+            "GET",
+            &empty,
+            &none,
+            Value::Null,
+            &Bytes::from("hi"),
+            true,
+        );
+        assert_eq!(
+            (e["body"].as_str(), &e["isBase64Encoded"]),
+            (Some("aGk="), &json!(true))
+        );
+        let e = event(
+            "/",
+            "/",
+            "GET",
+            &empty,
+            &none,
+            Value::Null,
+            &Bytes::from(vec![0xff]),
+            false,
+        );
+        assert_eq!(
+            (e["body"].as_str(), &e["isBase64Encoded"]),
+            (Some("/w=="), &json!(true))
+        );
+    }
 
     #[test]
     fn proxy_contract() {

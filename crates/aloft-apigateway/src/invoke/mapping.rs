@@ -3,7 +3,9 @@
 //!
 //! VTL values are not `Send`, so everything here is synchronous and takes plain JSON.
 
-use aloft_vtl::{Context, Host, Value as V};
+use aloft_vtl::{Context, Host, Usage, Value as V};
+
+use super::context::TemplateContext;
 use base64::Engine;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -88,27 +90,22 @@ fn parse_path(path: &str) -> Option<Vec<Step>> {
 /// Evaluates a JSONPath; a wildcard makes the result a list. `None`: nothing there.
 pub fn json_path(doc: &Value, path: &str) -> Option<Value> {
     let steps = parse_path(path)?;
-    let mut cur = vec![doc.clone()];
+    // Walks by reference: only what the path selects is copied.
+    let mut cur = vec![doc];
     let mut multi = false;
     for s in steps {
         let mut next = Vec::new();
         for v in cur {
             match (&s, v) {
-                (Step::Key(k), Value::Object(mut o)) => {
-                    if let Some(x) = o.remove(k) {
-                        next.push(x);
-                    }
-                }
-                (Step::Index(i), Value::Array(mut a)) if *i < a.len() => {
-                    next.push(a.swap_remove(*i));
-                }
+                (Step::Key(k), Value::Object(o)) => next.extend(o.get(k)),
+                (Step::Index(i), Value::Array(a)) => next.extend(a.get(*i)),
                 (Step::Wildcard, Value::Array(a)) => {
                     multi = true;
                     next.extend(a);
                 }
                 (Step::Wildcard, Value::Object(o)) => {
                     multi = true;
-                    next.extend(o.into_iter().map(|(_, v)| v));
+                    next.extend(o.values());
                 }
                 _ => {}
             }
@@ -116,9 +113,9 @@ pub fn json_path(doc: &Value, path: &str) -> Option<Value> {
         cur = next;
     }
     if multi {
-        Some(Value::Array(cur))
+        Some(Value::Array(cur.into_iter().cloned().collect()))
     } else {
-        cur.into_iter().next()
+        cur.into_iter().next().cloned()
     }
 }
 
@@ -132,8 +129,15 @@ pub fn body_json(body: &str) -> Value {
 
 struct Input {
     body: String,
-    json: Value,
+    /// The body as JSON, parsed on the first `path` or `json` call.
+    json: std::cell::OnceCell<Value>,
     params: Params,
+}
+
+impl Input {
+    fn json(&self) -> &Value {
+        self.json.get_or_init(|| body_json(&self.body))
+    }
 }
 
 impl Host for Input {
@@ -144,10 +148,10 @@ impl Host for Input {
     fn call(&self, name: &str, args: &[V]) -> Result<V, String> {
         let arg = |i: usize| args.get(i).and_then(V::as_str).unwrap_or("$");
         match (name, args.len()) {
-            ("path", 1) => Ok(json_path(&self.json, arg(0))
+            ("path", 1) => Ok(json_path(self.json(), arg(0))
                 .map(|v| V::from_json(&v))
                 .unwrap_or_default()),
-            ("json", 1) => Ok(json_path(&self.json, arg(0))
+            ("json", 1) => Ok(json_path(self.json(), arg(0))
                 .map_or_else(|| V::from("null"), |v| V::from(v.to_string()))),
             ("params", 0) => {
                 let map = |m: IndexMap<String, String>| {
@@ -256,51 +260,90 @@ impl Host for Util {
 }
 
 /// Renders a mapping template. `Err` is the engine's message (API Gateway answers 500).
+///
+/// Only what the template refers to is built: of `$context`, just the members it reads when
+/// it reads members only (see [`aloft_vtl::Usage`]).
 pub fn render(
     template: &str,
     body: &str,
     params: &Params,
-    context: &Value,
+    context: &(impl TemplateContext + ?Sized),
     stage_vars: &IndexMap<String, String>,
 ) -> Result<String, String> {
+    let t = parsed(template)?;
     let mut ctx = Context::new();
-    ctx.insert(
-        "input",
-        V::host(Input {
-            body: body.to_string(),
-            json: body_json(body),
-            params: params.clone(),
-        }),
-    );
-    ctx.insert("util", V::host(Util));
-    ctx.insert("context", V::from_json(context));
-    ctx.insert(
-        "stageVariables",
-        V::map(
-            stage_vars
-                .iter()
-                .map(|(k, v)| (k.clone(), V::from(v.as_str())))
-                .collect(),
+    if t.input {
+        ctx.insert(
+            "input",
+            V::host(Input {
+                body: body.to_string(),
+                json: std::cell::OnceCell::new(),
+                params: params.clone(),
+            }),
+        );
+    }
+    if t.util {
+        ctx.insert("util", V::host(Util));
+    }
+    match &t.context {
+        Usage::Unused => {}
+        Usage::Properties(props) if context.whole_is_object() => ctx.insert(
+            "context",
+            V::map(
+                props
+                    .iter()
+                    .filter_map(|p| Some((p.clone(), V::from_json(&context.member(p)?))))
+                    .collect(),
+            ),
         ),
-    );
-    parsed(template)?.render(&ctx).map_err(|e| e.message)
+        _ => ctx.insert("context", V::from_json(context.whole())),
+    }
+    if t.stage_vars {
+        ctx.insert(
+            "stageVariables",
+            V::map(
+                stage_vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), V::from(v.as_str())))
+                    .collect(),
+            ),
+        );
+    }
+    t.template.render(&ctx).map_err(|e| e.message)
+}
+
+/// A parsed template and which of the variables API Gateway supplies it uses.
+struct Parsed {
+    template: aloft_vtl::Template,
+    input: bool,
+    util: bool,
+    stage_vars: bool,
+    context: Usage,
 }
 
 /// Parsed templates, per worker thread (VTL values are not `Send`): a stage renders the same
 /// few templates on every request, and parsing is most of a small template's cost.
-fn parsed(src: &str) -> Result<std::rc::Rc<aloft_vtl::Template>, String> {
+fn parsed(src: &str) -> Result<std::rc::Rc<Parsed>, String> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::rc::Rc;
     const MAX_TEMPLATES: usize = 512;
     thread_local! {
-        static TEMPLATES: RefCell<HashMap<String, Rc<aloft_vtl::Template>>> = RefCell::new(HashMap::new());
+        static TEMPLATES: RefCell<HashMap<String, Rc<Parsed>>> = RefCell::new(HashMap::new());
     }
     TEMPLATES.with(|cache| {
         if let Some(t) = cache.borrow().get(src) {
             return Ok(t.clone());
         }
-        let t = Rc::new(aloft_vtl::Template::parse(src).map_err(|e| e.message)?);
+        let template = aloft_vtl::Template::parse(src).map_err(|e| e.message)?;
+        let used = |name: &str| template.usage(name) != Usage::Unused;
+        let t = Rc::new(Parsed {
+            input: used("input"),
+            util: used("util"),
+            stage_vars: used("stageVariables"),
+            context: template.usage("context"),
+            template,
+        });
         let mut c = cache.borrow_mut();
         if c.len() >= MAX_TEMPLATES {
             c.clear();
@@ -330,7 +373,7 @@ pub fn pick<'a>(templates: &'a IndexMap<String, String>, content_type: &str) -> 
 pub fn source(
     expr: &str,
     req: &Params,
-    context: &Value,
+    context: &(impl TemplateContext + ?Sized),
     stage_vars: &IndexMap<String, String>,
     integration: Option<(&http::HeaderMap, &str)>,
 ) -> Option<String> {
@@ -360,7 +403,7 @@ pub fn source(
         return stage_vars.get(v).cloned();
     }
     if let Some(c) = expr.strip_prefix("context.") {
-        let v = json_path(context, &format!("$.{c}"))?;
+        let v = json_path(context.whole(), &format!("$.{c}"))?;
         return Some(match v {
             Value::String(s) => s,
             other => other.to_string(),

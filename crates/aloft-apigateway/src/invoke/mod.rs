@@ -3,15 +3,15 @@
 
 pub mod authorizers;
 pub mod cache;
+pub mod context;
 pub mod http;
 pub mod lambda;
 pub mod limits;
 pub mod mapping;
+pub mod metrics;
 pub mod nonproxy;
 pub mod proxy;
 pub mod responses;
-
-use std::sync::Arc;
 
 use aloft_core::{AwsRequest, Response};
 use bytes::Bytes;
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::ApiGateway;
 use crate::model::{Method, Snapshot, Stage};
+use context::LazyContext;
 use mapping::Params;
 use responses::GatewayError;
 
@@ -147,15 +148,16 @@ pub(crate) fn parse_query(q: &str) -> IndexMap<String, Vec<String>> {
     m
 }
 
-/// What a stage invocation resolved to.
-struct Call {
-    snap: Arc<Snapshot>,
-    stage: Stage,
-    resource_path: String,
-    method: Method,
+/// What a stage invocation resolved to. The deployment's definitions are borrowed from
+/// the snapshot and stage the request holds (nothing of them is copied per request).
+struct Call<'a> {
+    snap: &'a Snapshot,
+    stage: &'a Stage,
+    resource_path: &'a str,
+    method: &'a Method,
     params: Params,
     body: Bytes,
-    context: Value,
+    context: LazyContext<'a>,
     http_method: String,
     region: String,
     /// `usageIdentifierKey` from a Lambda authorizer (API key source AUTHORIZER).
@@ -177,22 +179,20 @@ pub(crate) fn response(status: u16, headers: Vec<(String, String)>, body: Bytes)
 }
 
 impl ApiGateway {
-    /// Serves one API request and publishes API Gateway's standard metrics for it.
+    /// Serves one API request and tallies API Gateway's standard metrics for it.
     pub(crate) async fn invoke(&self, req: AwsRequest, target: Target) -> Response {
         let started = std::time::Instant::now();
         let mut meter = Meter::default();
         let resp = self.invoke_unmetered(req, target, &mut meter).await;
-        if let Some((account, region, api_name, stage)) = meter.api {
-            let status = resp.status().as_u16();
+        if let Some(stamp) = &meter.api {
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let integration_ms = meter.integration.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-            let data = standard_metrics(&api_name, &stage, status, latency_ms, integration_ms);
-            aloft_events::publish_metrics(
+            self.metrics.record(
                 &self.ctx.targets,
-                &account,
-                &region,
-                "AWS/ApiGateway",
-                data,
+                stamp,
+                resp.status().as_u16(),
+                latency_ms,
+                integration_ms,
             );
         }
         resp
@@ -207,34 +207,34 @@ impl ApiGateway {
         let rid = req.ctx.request_id.clone();
         let resolved = {
             let st = self.lock();
-            st.api_index
-                .get(&target.api_id)
-                .and_then(|k| st.apis.get(k))
-                .and_then(|api| {
-                    let stage = api.stages.get(&target.stage)?;
-                    let dep = api.deployments.get(&stage.deployment_id)?;
-                    Some((
-                        dep.snapshot.clone(),
-                        stage.clone(),
-                        k_account(&st, &target.api_id),
-                        k_region(&st, &target.api_id),
-                        api.info.name.clone(),
-                    ))
-                })
+            st.api_index.get(&target.api_id).and_then(|k| {
+                let api = st.apis.get(k)?;
+                let stage = api.stages.get(&target.stage)?;
+                let dep = api.deployments.get(&stage.deployment_id)?;
+                let mut scope = k.split('/');
+                let account = scope.next().unwrap_or("000000000000");
+                let region = scope.next().unwrap_or("us-east-1");
+                Some((
+                    dep.snapshot.clone(),
+                    stage.clone(),
+                    metrics::Stamp {
+                        account: account.into(),
+                        region: region.into(),
+                        api_name: api.info.name.as_str().into(),
+                        stage: target.stage.as_str().into(),
+                    },
+                ))
+            })
         };
-        let Some((snap, stage, account, region, api_name)) = resolved else {
+        let Some((snap, stage, stamp)) = resolved else {
             let err = GatewayError::new("MISSING_AUTHENTICATION_TOKEN", "Forbidden");
             return aloft_core::body::from_bytes(responses::render(&err, None, &json!({}), &rid));
         };
-        meter.api = Some((
-            account.clone(),
-            region.clone(),
-            api_name,
-            target.stage.clone(),
-        ));
+        let (account, region) = (stamp.account.to_string(), stamp.region.to_string());
+        meter.api = Some(stamp);
         let stage_log = stage
             .access_log_settings
-            .clone()
+            .as_ref()
             .filter(|s| crate::access_log::settings(Some(s)).is_some());
         let body = match req
             .bytes(10 * 1024 * 1024, || {
@@ -262,56 +262,43 @@ impl ApiGateway {
                     .push(v.to_string());
             }
         }
-        let method_name = req.parts.method.as_str().to_string();
-        let context_base = json!({
-            "accountId": account,
-            "apiId": target.api_id,
-            "stage": target.stage,
-            "requestId": rid,
-            "extendedRequestId": rid,
-            "httpMethod": method_name,
-            "protocol": "HTTP/1.1",
-            "domainName": req.header("host").unwrap_or("localhost"),
-            "domainPrefix": target.api_id,
-            "path": format!("/{}{}", target.stage, target.path),
-            "requestTime": request_time(),
-            "requestTimeEpoch": aloft_core::clock::now_millis(),
-            "identity": {
-                "sourceIp": req.header("x-forwarded-for").and_then(|v| v.split(',').next()).unwrap_or("127.0.0.1").trim(),
-                "userAgent": req.header("user-agent"),
-                "accountId": null, "caller": null, "user": null, "userArn": null,
-                "apiKey": null, "apiKeyId": null, "accessKey": null,
-                "cognitoIdentityPoolId": null, "cognitoIdentityId": null,
-                "cognitoAuthenticationType": null, "cognitoAuthenticationProvider": null,
-                "principalOrgId": null
-            },
+        let method_name = req.parts.method.as_str();
+        let mut base = context::Base {
+            account: &account,
+            api_id: &target.api_id,
+            stage: &target.stage,
+            request_id: &rid,
+            http_method: method_name,
+            domain_name: req.header("host").unwrap_or("localhost"),
+            path: &target.path,
+            time_ms: aloft_core::clock::now_millis(),
+            source_ip: req
+                .header("x-forwarded-for")
+                .and_then(|v| v.split(',').next())
+                .unwrap_or("127.0.0.1")
+                .trim(),
+            user_agent: req.header("user-agent"),
+            resource: None,
+        };
+        let matched = match_resource(&snap, &target.path).and_then(|(resource, path_params)| {
+            let method = resource
+                .resource_methods
+                .get(method_name)
+                .or_else(|| resource.resource_methods.get("ANY"))?;
+            Some((resource, path_params, method))
         });
-        let Some((resource, path_params)) = match_resource(&snap, &target.path) else {
+        let Some((resource, path_params, method)) = matched else {
             let err = GatewayError::forbidden();
-            let resp = self.fail(&err, &snap, &context_base, &rid);
+            let context = LazyContext::new(base).into_json();
+            let resp = self.fail(&err, &snap, &context, &rid);
             if stage_log.is_some() {
-                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
+                self.log_request(stage_log, context, &resp, Some(&err), &target);
             }
             return resp;
         };
-        let Some(method) = resource
-            .resource_methods
-            .get(&method_name)
-            .or_else(|| resource.resource_methods.get("ANY"))
-            .cloned()
-        else {
-            let err = GatewayError::forbidden();
-            let resp = self.fail(&err, &snap, &context_base, &rid);
-            if stage_log.is_some() {
-                self.log_request(stage_log.as_ref(), context_base, &resp, Some(&err), &target);
-            }
-            return resp;
-        };
-        let mut context = context_base;
-        context["resourceId"] = json!(resource.id);
-        context["resourcePath"] = json!(resource.path);
+        base.resource = Some((&resource.id, &resource.path));
         let call = Call {
-            resource_path: resource.path.clone(),
+            resource_path: &resource.path,
             method,
             params: Params {
                 path: path_params,
@@ -319,12 +306,12 @@ impl ApiGateway {
                 headers,
             },
             body,
-            context,
-            http_method: method_name,
+            context: LazyContext::new(base),
+            http_method: method_name.to_string(),
             region,
             authorizer_key: None,
-            stage,
-            snap: snap.clone(),
+            stage: &stage,
+            snap: &snap,
         };
         let log = stage_log.is_some();
         let integration_started = std::time::Instant::now();
@@ -336,7 +323,7 @@ impl ApiGateway {
             Err((err, context)) => (self.fail(&err, &snap, &context, &rid), context, Some(err)),
         };
         if log {
-            self.log_request(stage_log.as_ref(), context, &resp, error.as_ref(), &target);
+            self.log_request(stage_log, context, &resp, error.as_ref(), &target);
         }
         resp
     }
@@ -369,14 +356,14 @@ impl ApiGateway {
     /// Runs the method; the context comes back for the access log when `log` is set.
     async fn run(
         &self,
-        mut call: Call,
+        mut call: Call<'_>,
         target: &Target,
         req: &AwsRequest,
         log: bool,
     ) -> Result<(Response, Value), (GatewayError, Value)> {
-        let ctx_err = |c: &Value, e: GatewayError| (e, c.clone());
+        let ctx_err = |c: &LazyContext<'_>, e: GatewayError| (e, c.json().clone());
         if let Err(e) = self.authorize(&mut call, req, target).await {
-            return Err((e, call.context));
+            return Err((e, call.context.into_json()));
         }
         // API keys and usage plans.
         if call.method.api_key_required {
@@ -388,8 +375,9 @@ impl ApiGateway {
             let (key_id, plan) = self
                 .check_key(key.as_deref(), &target.api_id, &target.stage)
                 .map_err(|e| ctx_err(&call.context, e))?;
-            call.context["identity"]["apiKey"] = json!(key);
-            call.context["identity"]["apiKeyId"] = json!(key_id);
+            let context = call.context.json_mut();
+            context["identity"]["apiKey"] = json!(key);
+            context["identity"]["apiKeyId"] = json!(key_id);
             let now = aloft_core::clock::now_millis();
             if let Some(t) = &plan.throttle
                 && let (Some(rate), burst) = (t.rate_limit, t.burst_limit)
@@ -451,7 +439,7 @@ impl ApiGateway {
         }
         self.validate(&call)
             .map_err(|e| ctx_err(&call.context, e))?;
-        let Some(integration) = call.method.method_integration.clone() else {
+        let Some(integration) = call.method.method_integration.as_ref() else {
             return Err(ctx_err(
                 &call.context,
                 GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"),
@@ -459,7 +447,7 @@ impl ApiGateway {
         };
         // The cache sits behind authorization, keys and validation, in front of the
         // integration.
-        let caching = cache::policy(&call.stage, &call.resource_path, &call.http_method);
+        let caching = cache::policy(call.stage, call.resource_path, &call.http_method);
         let mut cache_key = None;
         let mut refused_invalidation = false;
         if let Some(p) = &caching {
@@ -467,8 +455,8 @@ impl ApiGateway {
                 &target.api_id,
                 &target.stage,
                 &call.http_method,
-                &call.resource_path,
-                &integration,
+                call.resource_path,
+                integration,
                 &call.params,
             );
             let now = aloft_core::clock::now_millis();
@@ -503,14 +491,21 @@ impl ApiGateway {
                         ),
                     );
                 }
-                return Ok((resp, if log { call.context } else { Value::Null }));
+                return Ok((
+                    resp,
+                    if log {
+                        call.context.into_json()
+                    } else {
+                        Value::Null
+                    },
+                ));
             }
             cache_key = Some(key);
         }
         let out = match integration.kind.as_str() {
-            "AWS_PROXY" => self.lambda_proxy(&call, &integration).await,
-            "HTTP_PROXY" => self.http_proxy(&call, &integration).await,
-            _ => self.non_proxy(&call, &integration).await,
+            "AWS_PROXY" => self.lambda_proxy(&call, integration).await,
+            "HTTP_PROXY" => self.http_proxy(&call, integration).await,
+            _ => self.non_proxy(&call, integration).await,
         };
         let out = match (out, cache_key, &caching) {
             (Ok(resp), Some(key), Some(p)) if resp.status().is_success() => {
@@ -539,9 +534,9 @@ impl ApiGateway {
             (out, _, _) => out,
         };
         match out {
-            Ok(resp) if log => Ok((resp, call.context)),
+            Ok(resp) if log => Ok((resp, call.context.into_json())),
             Ok(resp) => Ok((resp, Value::Null)),
-            Err(e) => Err((e, call.context)),
+            Err(e) => Err((e, call.context.into_json())),
         }
     }
 
@@ -574,7 +569,7 @@ impl ApiGateway {
         Ok((key.id.clone(), plan.clone()))
     }
 
-    fn validate(&self, call: &Call) -> Result<(), GatewayError> {
+    fn validate(&self, call: &Call<'_>) -> Result<(), GatewayError> {
         let Some(v) = call
             .method
             .request_validator_id
@@ -650,8 +645,8 @@ impl ApiGateway {
         Ok(())
     }
 
-    fn request_context(call: &Call) -> Value {
-        let mut c = call.context.clone();
+    fn request_context(call: &Call<'_>) -> Value {
+        let mut c = call.context.json().clone();
         c["resourcePath"] = json!(call.resource_path);
         c
     }
@@ -662,22 +657,6 @@ impl GatewayError {
         self.status = status;
         self
     }
-}
-
-fn k_region(st: &crate::State, api_id: &str) -> String {
-    st.api_index
-        .get(api_id)
-        .and_then(|k| k.split('/').nth(1))
-        .unwrap_or("us-east-1")
-        .to_string()
-}
-
-fn k_account(st: &crate::State, api_id: &str) -> String {
-    st.api_index
-        .get(api_id)
-        .and_then(|k| k.split('/').next())
-        .unwrap_or("000000000000")
-        .to_string()
 }
 
 pub(crate) fn substitute_stage_vars(s: &str, vars: &IndexMap<String, String>) -> String {
@@ -721,20 +700,28 @@ pub(crate) fn query_string(q: &IndexMap<String, Vec<String>>) -> String {
 /// `content-type` → `Content-Type`: hyper lowercases names, the event shows them as sent by
 /// most clients.
 pub(crate) fn canonical(name: &str) -> String {
-    name.split('-')
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+    let mut out = String::with_capacity(name.len());
+    let mut word_start = true;
+    for c in name.chars() {
+        out.push(if word_start {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+        word_start = c == '-';
+    }
+    out
 }
 
 /// `$context.requestTime`: `21/Nov/2026:07:35:17 +0000`.
 pub(crate) fn request_time() -> String {
-    let t = aloft_core::clock::now();
+    request_time_at(aloft_core::clock::now_millis())
+}
+
+/// `$context.requestTime` of a moment in epoch milliseconds.
+pub(crate) fn request_time_at(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -791,6 +778,8 @@ mod tests {
     fn helpers() {
         assert_eq!(canonical("content-type"), "Content-Type");
         assert_eq!(canonical("x-api-key"), "X-Api-Key");
+        assert_eq!(canonical("a--b-"), "A--B-");
+        assert_eq!(canonical("X-aMZ"), "X-AMZ");
         let q = parse_query("a=1&a=2&b=x+y&c");
         assert_eq!(q["a"], vec!["1", "2"]);
         assert_eq!(q["b"], vec!["x y"]);
@@ -798,48 +787,10 @@ mod tests {
     }
 }
 
-/// What the metrics of one request need: the API (account, region, name, stage) once resolved,
-/// and the time spent running the method.
+/// What the metrics of one request need: whose API it was once resolved, and the time spent
+/// running the method.
 #[derive(Default)]
 struct Meter {
-    api: Option<(String, String, String, String)>,
+    api: Option<metrics::Stamp>,
     integration: Option<std::time::Duration>,
-}
-
-/// API Gateway's standard REST metrics for one request, per API and per API and stage.
-fn standard_metrics(
-    api: &str,
-    stage: &str,
-    status: u16,
-    latency_ms: f64,
-    integration_ms: f64,
-) -> Vec<Value> {
-    let now = aloft_core::clock::now_secs_f64();
-    let dimensions = [
-        json!([{"Name": "ApiName", "Value": api}]),
-        json!([{"Name": "ApiName", "Value": api}, {"Name": "Stage", "Value": stage}]),
-    ];
-    let values = [
-        ("Count", 1.0, "Count"),
-        (
-            "4XXError",
-            if (400..500).contains(&status) {
-                1.0
-            } else {
-                0.0
-            },
-            "Count",
-        ),
-        ("5XXError", if status >= 500 { 1.0 } else { 0.0 }, "Count"),
-        ("Latency", latency_ms, "Milliseconds"),
-        ("IntegrationLatency", integration_ms, "Milliseconds"),
-    ];
-    dimensions
-        .iter()
-        .flat_map(|d| {
-            values.iter().map(move |(name, value, unit)| {
-                json!({"MetricName": name, "Dimensions": d, "Value": value, "Unit": unit, "Timestamp": now})
-            })
-        })
-        .collect()
 }

@@ -17,7 +17,7 @@ impl ApiGateway {
     /// MOCK, HTTP, AWS: request template → integration → selected integration response.
     pub(super) async fn non_proxy(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         i: &Integration,
     ) -> Result<Response, GatewayError> {
         let ct = call
@@ -138,7 +138,7 @@ impl ApiGateway {
 
     fn method_response(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         ir: &IntegrationResponse,
         int_headers: &::http::HeaderMap,
         body: &str,
@@ -187,7 +187,7 @@ impl ApiGateway {
     /// AWS service integrations call Aloft itself, as a client would, over HTTP.
     async fn aws_service(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         i: &Integration,
         uri: &str,
         body: String,
@@ -211,7 +211,9 @@ impl ApiGateway {
             .internal_url
             .trim_end_matches('/')
             .to_string();
-        let account = call.context["accountId"].as_str().unwrap_or("000000000000");
+        let account = call.context.json()["accountId"]
+            .as_str()
+            .unwrap_or("000000000000");
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={account}/{}/{region}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
             aloft_core::clock::now().date().to_string().replace('-', "")
@@ -279,14 +281,38 @@ fn select_response<'a>(
         r.selection_pattern
             .as_deref()
             .filter(|p| !p.is_empty())
-            .and_then(|p| regex::Regex::new(&format!("^(?s:{p})$")).ok())
-            .is_some_and(|re| re.is_match(selector))
+            .is_some_and(|p| matches_whole(p, selector))
     });
     let _ = is_error;
     matched.or_else(|| {
         i.integration_responses
             .values()
             .find(|r| r.selection_pattern.as_deref().is_none_or(str::is_empty))
+    })
+}
+
+/// `selector` matches all of `pattern`; patterns are compiled once per worker thread (an
+/// invalid one matches nothing).
+fn matches_whole(pattern: &str, selector: &str) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX_PATTERNS: usize = 512;
+    thread_local! {
+        static PATTERNS: RefCell<HashMap<String, Option<regex::Regex>>> =
+            RefCell::new(HashMap::new());
+    }
+    PATTERNS.with(|cache| {
+        if let Some(re) = cache.borrow().get(pattern) {
+            return re.as_ref().is_some_and(|re| re.is_match(selector));
+        }
+        let re = regex::Regex::new(&format!("^(?s:{pattern})$")).ok();
+        let matched = re.as_ref().is_some_and(|re| re.is_match(selector));
+        let mut c = cache.borrow_mut();
+        if c.len() >= MAX_PATTERNS {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re);
+        matched
     })
 }
 

@@ -19,7 +19,7 @@ use crate::model::Integration;
 impl ApiGateway {
     pub(super) async fn lambda_proxy(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         i: &Integration,
     ) -> Result<Response, GatewayError> {
         let fn_arn = i
@@ -28,25 +28,24 @@ impl ApiGateway {
             .and_then(lambda::function_arn)
             .map(|a| substitute_stage_vars(a, &call.stage.variables))
             .ok_or_else(|| GatewayError::new("API_CONFIGURATION_ERROR", "Internal server error"))?;
-        let binary = is_binary(&call.snap, call.params.header("content-type"));
-        let event = lambda::event(
-            &call.resource_path,
-            call.context["path"]
-                .as_str()
-                .and_then(|p| p.split_once('/').map(|(_, r)| r))
-                .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")))
-                .as_deref()
-                .unwrap_or("/"),
-            &call.http_method,
-            &call.params,
-            &call.stage.variables,
-            Self::request_context(call),
-            &call.body,
+        let binary = is_binary(call.snap, call.params.header("content-type"));
+        let path = call.context.json()["path"]
+            .as_str()
+            .and_then(|p| p.split_once('/').map(|(_, r)| r))
+            .and_then(|r| r.split_once('/').map(|(_, r)| format!("/{r}")));
+        // The request context already carries this resource's path.
+        let event = serde_json::to_vec(&lambda::Event {
+            resource: call.resource_path,
+            path: path.as_deref().unwrap_or("/"),
+            method: &call.http_method,
+            params: &call.params,
+            stage_vars: &call.stage.variables,
+            request_context: call.context.json(),
+            body: &call.body,
             binary,
-        );
-        let out = self
-            .call_lambda(&fn_arn, event.to_string().into(), call)
-            .await?;
+        })
+        .map_err(|_| GatewayError::new("DEFAULT_5XX", "Internal server error"))?;
+        let out = self.call_lambda(&fn_arn, event.into(), call).await?;
         if out.1 {
             return Err(GatewayError::new("DEFAULT_5XX", "Internal server error").with_status(502));
         }
@@ -61,10 +60,10 @@ impl ApiGateway {
         &self,
         arn: &str,
         payload: Bytes,
-        call: &Call,
+        call: &Call<'_>,
     ) -> Result<(Bytes, bool), GatewayError> {
         let (account, region) = (
-            call.context["accountId"]
+            call.context.json()["accountId"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
@@ -75,8 +74,8 @@ impl ApiGateway {
             sync: true,
             source_arn: Some(format!(
                 "arn:aws:execute-api:{region}:{account}:{}/{}/{}{}",
-                call.context["apiId"].as_str().unwrap_or_default(),
-                call.context["stage"].as_str().unwrap_or_default(),
+                call.context.json()["apiId"].as_str().unwrap_or_default(),
+                call.context.json()["stage"].as_str().unwrap_or_default(),
                 call.http_method,
                 call.resource_path
             )),
@@ -98,7 +97,7 @@ impl ApiGateway {
 
     pub(super) async fn http_proxy(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         i: &Integration,
     ) -> Result<Response, GatewayError> {
         let url = self.integration_url(call, i)?;
@@ -164,7 +163,7 @@ impl ApiGateway {
     /// (or the method's path parameters of the same name) and stage variables.
     pub(super) fn integration_url(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         i: &Integration,
     ) -> Result<String, GatewayError> {
         let mut url = substitute_stage_vars(i.uri.as_deref().unwrap_or(""), &call.stage.variables);
