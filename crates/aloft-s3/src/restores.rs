@@ -4,7 +4,7 @@
 
 use aloft_store::Batch;
 
-use crate::domain::notifications::{NotificationConfiguration, ObjectEvent};
+use crate::domain::notifications::{EventExtra, ObjectEvent, SERVICE_PRINCIPAL};
 use crate::domain::storage::RestoreState;
 use crate::{S3, events, store};
 
@@ -38,9 +38,14 @@ pub async fn sweep(s3: &S3) {
                 s3.untrack_restore(&bucket, &key, &vid);
                 continue;
             };
+            let mut extra = EventExtra {
+                source_class: v.meta.storage_class.clone(),
+                ..EventExtra::default()
+            };
             let name = match (r.state(now), r.announced) {
-                (RestoreState::Restored { .. }, 0) => {
+                (RestoreState::Restored { expires_at }, 0) => {
                     r.announced = 1;
+                    extra.restore_expiry_ms = Some(expires_at);
                     "ObjectRestore:Completed"
                 }
                 (RestoreState::Expired, _) => {
@@ -64,10 +69,11 @@ pub async fn sweep(s3: &S3) {
                 region,
                 account,
                 request_id: aloft_core::ids::request_id(),
-                principal: "s3.amazonaws.com".into(),
-                source_ip: "s3.amazonaws.com".into(),
+                principal: SERVICE_PRINCIPAL.into(),
+                source_ip: SERVICE_PRINCIPAL.into(),
+                extra,
             };
-            let staged = events::stage(s3, without_eventbridge(notif).as_ref(), &event, &mut batch);
+            let staged = events::stage(s3, notif.as_ref(), &event, &mut batch);
             (s3.store.submit(batch), staged)
         };
         if let Err(e) = commit.await {
@@ -76,17 +82,4 @@ pub async fn sweep(s3: &S3) {
         }
         events::send(s3, staged);
     }
-}
-
-/// The configuration to publish restore and transition events with. EventBridge gets its own
-/// detail types for them (`Object Restore Initiated`, `Object Storage Class Changed`, ...),
-/// which the EventBridge rendering does not know yet: they are not sent there rather than sent
-/// as `Object Deleted`.
-pub fn without_eventbridge(
-    cfg: Option<NotificationConfiguration>,
-) -> Option<NotificationConfiguration> {
-    cfg.map(|mut c| {
-        c.eventbridge = None;
-        c
-    })
 }

@@ -256,7 +256,7 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         completes: None,
     };
     let (v, versioning) =
-        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Post", None).await?;
+        write_object(s3, call, &call.bucket, obj, "ObjectCreated:Post", None).await?;
     let location = format!("{}/{}/{}", call.ctx.base_url, call.bucket, key);
     let mut r =
         super::objects::write_headers(Resp::new(204), &v, versioning).header("location", &location);
