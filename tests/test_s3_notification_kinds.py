@@ -143,6 +143,22 @@ def test_restore_events_on_a_queue_and_on_eventbridge(aloft):
     assert expired["object"] == {"key": "arch"} and expired["requester"] == "s3.amazonaws.com"
 
 
+def test_a_restore_that_completed_and_expired_in_one_clock_jump_announces_both(aloft):
+    s3, sqs = aloft.client("s3"), aloft.client("sqs")
+    url, arn = queue(sqs, "jump-records")
+    s3.create_bucket(Bucket="jump")
+    s3.put_bucket_notification_configuration(Bucket="jump", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRestore:Completed", "s3:ObjectRestore:Delete"]}]})
+    receive_all(sqs, url, 1)  # the test event
+    s3.put_object(Bucket="jump", Key="j", Body=b"j", StorageClass="GLACIER")
+    s3.restore_object(Bucket="jump", Key="j", RestoreRequest={"Days": 1})
+    sweep(aloft, 5 * DAY)
+    got = records(receive_all(sqs, url, 2))
+    assert [r["eventName"] for r in got] == ["ObjectRestore:Completed", "ObjectRestore:Delete"]
+    assert got[0]["glacierEventData"]["restoreEventData"]["lifecycleRestoreStorageClass"] == "GLACIER"
+    assert "Restore" not in s3.head_object(Bucket="jump", Key="j")
+
+
 def test_lifecycle_transitions_and_expirations_on_eventbridge(aloft):
     s3, sqs = aloft.client("s3"), aloft.client("sqs")
     url, arn = queue(sqs, "life-records")

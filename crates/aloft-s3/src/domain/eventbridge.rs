@@ -86,7 +86,7 @@ impl ObjectEvent {
         match kind {
             "Object Created" => {
                 detail["reason"] = json!(match self.name {
-                    "ObjectCreated:Post" => "PostObject",
+                    "ObjectCreated:Post" => "POST Object",
                     "ObjectCreated:Copy" => "CopyObject",
                     "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
                     _ => "PutObject",
