@@ -234,6 +234,15 @@ def test_sigv2_callers_are_the_principal_of_their_events(aloft):
     assert requests.put(url_put, data=b"p").status_code == 200
     got = records(receive_all(sqs, url, 1))
     assert [(r["eventName"], r["userIdentity"]["principalId"]) for r in got] == [("ObjectCreated:Put", "AWS:AKIDV2CALLER")]
+    # A browser POST form names its signer in its fields (SigV2 and SigV4 policies alike).
+    v4 = boto3.client("s3", endpoint_url=aloft.url, region_name="us-east-1",
+                      aws_access_key_id="AKIDV4FORM", aws_secret_access_key="test")
+    for client, key in ((v2, "AKIDV2CALLER"), (v4, "AKIDV4FORM")):
+        post = client.generate_presigned_post("v2evt", "form/${filename}")
+        r = requests.post(post["url"], data=post["fields"], files={"file": ("f.txt", b"f")})
+        assert r.status_code == 204
+        got = records(receive_all(sqs, url, 1))
+        assert [(r["eventName"], r["userIdentity"]["principalId"]) for r in got] == [("ObjectCreated:Post", f"AWS:{key}")]
 
 
 def website_get(aloft, bucket, path):

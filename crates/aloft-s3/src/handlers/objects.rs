@@ -195,8 +195,13 @@ pub async fn write_object(
     Ok((stored, versioning))
 }
 
-/// `AWS:<access key>` of the caller: SigV4 (header or presigned), or SigV2, whose
-/// `Authorization: AWS key:signature` header or `AWSAccessKeyId` query names the key.
+/// The access key a browser POST form was signed with (its fields are the request's auth).
+#[derive(Debug, Clone)]
+pub struct FormSigner(pub String);
+
+/// `AWS:<access key>` of the caller: SigV4 (header or presigned), SigV2, whose
+/// `Authorization: AWS key:signature` header or `AWSAccessKeyId` query names the key, or the
+/// signer of a POST form.
 pub fn principal(call: &Call) -> String {
     let key = call
         .ctx
@@ -212,6 +217,12 @@ pub fn principal(call: &Call) -> String {
         .or_else(|| {
             let query = call.parts.uri.query().unwrap_or("");
             aloft_sigv4::parse_v2(call.header("authorization"), query).map(|v| v.access_key)
+        })
+        .or_else(|| {
+            call.parts
+                .extensions
+                .get::<FormSigner>()
+                .map(|f| f.0.clone())
         });
     format!("AWS:{}", key.as_deref().unwrap_or("anonymous"))
 }
