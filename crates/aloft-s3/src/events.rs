@@ -1,7 +1,7 @@
 //! Publishing object events to the configured targets, crash-safely.
 //!
 //! SQS, SNS and Lambda targets get S3's `{"Records": [...]}` document; EventBridge gets the
-//! `Object Created` / `Object Deleted` event on the account's default bus. [`stage`] journals
+//! event of the matching `detail-type` on the account's default bus. [`stage`] journals
 //! each (event, target) pair in the object change's own batch (the [`crate::outbox`]); once
 //! that batch is committed, [`send`] hands them to the outbox worker. A slow or missing target
 //! never delays or fails the S3 request, and an acknowledged write's events survive `kill -9`.
@@ -49,12 +49,12 @@ pub fn stage_into(
         let payload = json!({"Records": [event.record(&config_id)]});
         deliveries.push((arn, payload));
     }
-    if cfg.eventbridge.is_some() {
+    if let (Some(_), Some(ev)) = (&cfg.eventbridge, event.eventbridge()) {
         let arn = format!(
             "arn:aws:events:{}:{}:event-bus/default",
             event.region, event.account
         );
-        deliveries.push((arn, event.eventbridge()));
+        deliveries.push((arn, ev));
     }
     let source = format!("arn:aws:s3:::{}", event.bucket);
     for (arn, payload) in deliveries {

@@ -4,7 +4,7 @@
 
 use aloft_store::Batch;
 
-use crate::domain::notifications::{NotificationConfiguration, ObjectEvent};
+use crate::domain::notifications::{EventExtra, ObjectEvent, SERVICE_PRINCIPAL};
 use crate::domain::storage::RestoreState;
 use crate::{S3, events, store};
 
@@ -38,36 +38,48 @@ pub async fn sweep(s3: &S3) {
                 s3.untrack_restore(&bucket, &key, &vid);
                 continue;
             };
-            let name = match (r.state(now), r.announced) {
-                (RestoreState::Restored { .. }, 0) => {
-                    r.announced = 1;
-                    "ObjectRestore:Completed"
-                }
-                (RestoreState::Expired, _) => {
-                    v.meta.restore = None;
-                    s3.untrack_restore(&bucket, &key, &vid);
-                    "ObjectRestore:Delete"
-                }
-                _ => continue,
-            };
+            let class = v.meta.storage_class.clone();
+            let mut announce = Vec::new();
+            let state = r.state(now);
+            // A clock moved past both the completion and the expiry still announces both.
+            if r.announced == 0 && state != RestoreState::Ongoing {
+                r.announced = 1;
+                announce.push(("ObjectRestore:Completed", Some(r.expires_at)));
+            }
+            if state == RestoreState::Expired {
+                v.meta.restore = None;
+                s3.untrack_restore(&bucket, &key, &vid);
+                announce.push(("ObjectRestore:Delete", None));
+            }
+            if announce.is_empty() {
+                continue;
+            }
             let mut batch = Batch::new();
             store::put_version(&mut batch, &bucket, &key, v);
-            let event = ObjectEvent {
-                name,
-                bucket: bucket.clone(),
-                key: key.clone(),
-                size: Some(v.size),
-                etag: Some(v.etag.clone()),
-                version_id: v.version_id.clone(),
-                seq: s3.next_seq(),
-                time_ms: now,
-                region,
-                account,
-                request_id: aloft_core::ids::request_id(),
-                principal: "s3.amazonaws.com".into(),
-                source_ip: "s3.amazonaws.com".into(),
-            };
-            let staged = events::stage(s3, without_eventbridge(notif).as_ref(), &event, &mut batch);
+            let mut staged = events::Staged::default();
+            for (name, expiry) in announce {
+                let event = ObjectEvent {
+                    name,
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    size: Some(v.size),
+                    etag: Some(v.etag.clone()),
+                    version_id: v.version_id.clone(),
+                    seq: s3.next_seq(),
+                    time_ms: now,
+                    region: region.clone(),
+                    account: account.clone(),
+                    request_id: aloft_core::ids::request_id(),
+                    principal: SERVICE_PRINCIPAL.into(),
+                    source_ip: SERVICE_PRINCIPAL.into(),
+                    extra: EventExtra {
+                        source_class: class.clone(),
+                        destination_class: None,
+                        restore_expiry_ms: expiry,
+                    },
+                };
+                events::stage_into(s3, notif.as_ref(), &event, &mut batch, &mut staged);
+            }
             (s3.store.submit(batch), staged)
         };
         if let Err(e) = commit.await {
@@ -76,17 +88,4 @@ pub async fn sweep(s3: &S3) {
         }
         events::send(s3, staged);
     }
-}
-
-/// The configuration to publish restore and transition events with. EventBridge gets its own
-/// detail types for them (`Object Restore Initiated`, `Object Storage Class Changed`, ...),
-/// which the EventBridge rendering does not know yet: they are not sent there rather than sent
-/// as `Object Deleted`.
-pub fn without_eventbridge(
-    cfg: Option<NotificationConfiguration>,
-) -> Option<NotificationConfiguration> {
-    cfg.map(|mut c| {
-        c.eventbridge = None;
-        c
-    })
 }

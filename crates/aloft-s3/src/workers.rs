@@ -8,7 +8,7 @@ use aloft_store::Batch;
 
 use crate::S3;
 use crate::domain::lifecycle::{Expire, due};
-use crate::domain::notifications::ObjectEvent;
+use crate::domain::notifications::{EventExtra, ObjectEvent, SERVICE_PRINCIPAL};
 use crate::domain::versions;
 use crate::{events, store};
 
@@ -75,7 +75,7 @@ pub async fn sweep(s3: &S3) -> usize {
                         else {
                             continue;
                         };
-                        v.meta.storage_class = Some(class.clone());
+                        let from = v.meta.storage_class.replace(class.clone());
                         store::put_version(&mut batch, &name, key, v);
                         let ev = ObjectEvent {
                             name: "LifecycleTransition",
@@ -89,13 +89,16 @@ pub async fn sweep(s3: &S3) -> usize {
                             region: region.clone(),
                             account: account.clone(),
                             request_id: aloft_core::ids::request_id(),
-                            principal: "s3.amazonaws.com".into(),
-                            source_ip: "s3.amazonaws.com".into(),
+                            principal: SERVICE_PRINCIPAL.into(),
+                            source_ip: SERVICE_PRINCIPAL.into(),
+                            extra: EventExtra {
+                                source_class: from,
+                                destination_class: Some(class.clone()),
+                                restore_expiry_ms: None,
+                            },
                         };
-                        let cfg = crate::restores::without_eventbridge(
-                            b.info.config.notification.clone(),
-                        );
-                        events::stage_into(s3, cfg.as_ref(), &ev, &mut batch, &mut staged);
+                        let notif = b.info.config.notification.as_ref();
+                        events::stage_into(s3, notif, &ev, &mut batch, &mut staged);
                         continue;
                     }
                     Expire::Upload(id) => {
@@ -132,8 +135,9 @@ pub async fn sweep(s3: &S3) -> usize {
                     region: region.clone(),
                     account: account.clone(),
                     request_id: aloft_core::ids::request_id(),
-                    principal: "s3.amazonaws.com".into(),
-                    source_ip: "s3.amazonaws.com".into(),
+                    principal: SERVICE_PRINCIPAL.into(),
+                    source_ip: SERVICE_PRINCIPAL.into(),
+                    extra: EventExtra::default(),
                 };
                 let notif = b.info.config.notification.as_ref();
                 events::stage_into(s3, notif, &ev, &mut batch, &mut staged);

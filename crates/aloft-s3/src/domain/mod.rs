@@ -6,6 +6,7 @@ pub mod acl;
 pub mod conditions;
 pub mod config;
 pub mod cors;
+pub mod eventbridge;
 pub mod lifecycle;
 pub mod lifecycle_rules;
 pub mod listing;

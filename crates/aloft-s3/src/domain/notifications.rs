@@ -1,5 +1,5 @@
 //! Event notification configuration, which targets an event goes to, and the event JSON
-//! (S3's `eventVersion` 2.1 records, and the EventBridge `Object Created` shape).
+//! (S3's `eventVersion` 2.1/2.3 records; the EventBridge shapes are in `eventbridge`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -182,6 +182,21 @@ pub struct ObjectEvent {
     pub request_id: String,
     pub principal: String,
     pub source_ip: String,
+    pub extra: EventExtra,
+}
+
+/// The principal (and source address) of what S3 does on its own: lifecycle, restores.
+pub const SERVICE_PRINCIPAL: &str = "s3.amazonaws.com";
+
+/// What some event kinds carry beyond the object.
+#[derive(Debug, Clone, Default)]
+pub struct EventExtra {
+    /// Restores: the archive class the object is restored from.
+    pub source_class: Option<String>,
+    /// Transitions: the class the object moved to.
+    pub destination_class: Option<String>,
+    /// A completed restore: when the restored copy expires.
+    pub restore_expiry_ms: Option<i64>,
 }
 
 /// S3 notifications carry keys form-encoded (a space is `+`, a `+` is `%2B`), slashes kept.
@@ -197,6 +212,17 @@ pub fn encode_key(key: &str) -> String {
         }
     }
     out
+}
+
+/// S3 writes `eventVersion` 2.3 for lifecycle, ACL, tagging and restore-expiry events (they
+/// carry extra data) and 2.1 for the rest.
+fn record_version(name: &str) -> &'static str {
+    let v23 = name.starts_with("Lifecycle")
+        || name.starts_with("ObjectTagging:")
+        || name.starts_with("IntelligentTiering")
+        || name == "ObjectAcl:Put"
+        || name == "ObjectRestore:Delete";
+    if v23 { "2.3" } else { "2.1" }
 }
 
 impl ObjectEvent {
@@ -215,8 +241,8 @@ impl ObjectEvent {
         if let Some(v) = &self.version_id {
             object["versionId"] = json!(v);
         }
-        json!({
-            "eventVersion": "2.1",
+        let mut record = json!({
+            "eventVersion": record_version(self.name),
             "eventSource": "aws:s3",
             "awsRegion": self.region,
             "eventTime": aloft_core::clock::iso8601_millis(self.time_ms),
@@ -237,54 +263,23 @@ impl ObjectEvent {
                 },
                 "object": object,
             }
-        })
-    }
-
-    /// The EventBridge event (`Object Created` / `Object Deleted`) for the default bus.
-    pub fn eventbridge(&self) -> Value {
-        let created = self.name.starts_with("ObjectCreated");
-        let mut object = json!({"key": self.key, "sequencer": format!("{:016X}", self.seq)});
-        if let Some(size) = self.size {
-            object["size"] = json!(size);
-        }
-        if let Some(etag) = &self.etag {
-            object["etag"] = json!(etag);
-        }
-        if let Some(v) = &self.version_id {
-            object["version-id"] = json!(v);
-        }
-        let reason = match self.name {
-            "ObjectCreated:Put" => "PutObject",
-            "ObjectCreated:Post" => "PostObject",
-            "ObjectCreated:Copy" => "CopyObject",
-            "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
-            _ => "DeleteObject",
-        };
-        let mut detail = json!({
-            "version": "0",
-            "bucket": {"name": self.bucket},
-            "object": object,
-            "request-id": self.request_id,
-            "requester": self.account,
-            "source-ip-address": self.source_ip,
-            "reason": reason,
         });
-        if self.name == "ObjectRemoved:DeleteMarkerCreated" {
-            detail["deletion-type"] = json!("Delete Marker Created");
-        } else if !created {
-            detail["deletion-type"] = json!("Permanently Deleted");
+        if self.name == "ObjectRestore:Completed" {
+            let mut data = json!({});
+            if let Some(at) = self.extra.restore_expiry_ms {
+                data["lifecycleRestorationExpiryTime"] =
+                    json!(aloft_core::clock::iso8601_millis(at));
+            }
+            if let Some(c) = &self.extra.source_class {
+                data["lifecycleRestoreStorageClass"] = json!(c);
+            }
+            record["glacierEventData"] = json!({"restoreEventData": data});
         }
-        json!({
-            "version": "0",
-            "id": aloft_core::ids::uuid(),
-            "detail-type": if created { "Object Created" } else { "Object Deleted" },
-            "source": "aws.s3",
-            "account": self.account,
-            "time": aloft_core::clock::iso8601_millis(self.time_ms).replace(".000Z", "Z"),
-            "region": self.region,
-            "resources": [format!("arn:aws:s3:::{}", self.bucket)],
-            "detail": detail,
-        })
+        if let Some(c) = self.extra.destination_class.as_ref() {
+            record["lifecycleEventData"] =
+                json!({"transitionEventData": {"destinationStorageClass": c}});
+        }
+        record
     }
 }
 

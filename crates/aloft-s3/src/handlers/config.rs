@@ -17,7 +17,7 @@ use crate::domain::config::{
 };
 use crate::domain::lifecycle_rules;
 use crate::domain::model::{Bucket, Versioning};
-use crate::domain::notifications::valid_event;
+use crate::domain::notifications::{EventExtra, ObjectEvent, valid_event};
 use crate::domain::versions;
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::routes::Op;
@@ -579,9 +579,17 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
             Change::Acl(acl_from_request(s3, call, &owner).await?)
         }
     };
-    let (commit, vid, versioning) = {
+    let event_name = match op {
+        Op::PutObjectTagging => "ObjectTagging:Put",
+        Op::DeleteObjectTagging => "ObjectTagging:Delete",
+        _ => "ObjectAcl:Put",
+    };
+    let now = aloft_core::clock::now_millis();
+    let principal = super::objects::principal(call);
+    let (commit, vid, versioning, staged) = {
         let mut b = cell.write().map_err(internal)?;
         let versioning = b.info.versioning;
+        let notif = b.info.config.notification.clone();
         let want = version.as_deref();
         found(&b, &call.key, want)?;
         let vs = b.objects.get_mut(&call.key).expect("found above");
@@ -599,13 +607,32 @@ pub async fn object_config(s3: &S3, call: &mut Call, op: Op) -> Result<Response,
         }
         let mut batch = Batch::new();
         store::put_version(&mut batch, &call.bucket, &call.key, target);
+        let ev = ObjectEvent {
+            name: event_name,
+            bucket: call.bucket.clone(),
+            key: call.key.clone(),
+            size: Some(target.size),
+            etag: Some(target.etag.clone()),
+            version_id: target.version_id.clone(),
+            seq: s3.next_seq(),
+            time_ms: now,
+            region: call.ctx.region.clone(),
+            account: call.ctx.account_id.clone(),
+            request_id: call.ctx.request_id.clone(),
+            principal,
+            source_ip: "127.0.0.1".into(),
+            extra: EventExtra::default(),
+        };
+        let staged = events::stage(s3, notif.as_ref(), &ev, &mut batch);
         (
             s3.store.submit(batch),
             target.version_str().to_string(),
             versioning,
+            staged,
         )
     };
     committed(commit).await?;
+    events::send(s3, staged);
     let status = if op == Op::DeleteObjectTagging {
         204
     } else {

@@ -446,7 +446,7 @@ async fn write_object_completing(
     let keep = obj.completes.clone();
     let result = write_object(
         s3,
-        &call.ctx,
+        call,
         &call.bucket,
         obj,
         "ObjectCreated:CompleteMultipartUpload",

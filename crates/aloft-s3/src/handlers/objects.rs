@@ -1,8 +1,8 @@
 //! Writing and deleting objects: PutObject, CopyObject, DeleteObject, DeleteObjects, and the
 //! shared path every write takes (conditional writes, versioning, journal, events).
 
+use aloft_core::AwsError;
 use aloft_core::body::Response;
-use aloft_core::{AwsError, RequestContext};
 use aloft_store::Batch;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -18,7 +18,7 @@ use crate::bodies::Data;
 use crate::checksums::Algo;
 use crate::domain::conditions::{Precondition, etag_matches, evaluate};
 use crate::domain::model::{Checksum, ObjectMeta, ObjectVersion, Sse, Versioning};
-use crate::domain::notifications::ObjectEvent;
+use crate::domain::notifications::{EventExtra, ObjectEvent};
 use crate::domain::{storage, versions};
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::events;
@@ -65,12 +65,13 @@ impl WriteCondition {
 /// Writes a new current version: conditions, versioning, journal, then the event.
 pub async fn write_object(
     s3: &S3,
-    ctx: &RequestContext,
+    call: &Call,
     bucket: &str,
     mut obj: NewObject,
     event: &'static str,
     cond: Option<WriteCondition>,
 ) -> Result<(ObjectVersion, Versioning), AwsError> {
+    let ctx = &call.ctx;
     let owned = obj.completes.is_none();
     let free_new = |obj_data: &Data| {
         if !owned {
@@ -175,8 +176,9 @@ pub async fn write_object(
             region: ctx.region.clone(),
             account: ctx.account_id.clone(),
             request_id: ctx.request_id.clone(),
-            principal: principal(ctx),
+            principal: principal(call),
             source_ip: "127.0.0.1".into(),
+            extra: EventExtra::default(),
         };
         let staged = events::stage(s3, b.info.config.notification.as_ref(), &ev, &mut batch);
         (
@@ -193,8 +195,36 @@ pub async fn write_object(
     Ok((stored, versioning))
 }
 
-pub fn principal(ctx: &RequestContext) -> String {
-    format!("AWS:{}", ctx.access_key().unwrap_or("anonymous"))
+/// The access key a browser POST form was signed with (its fields are the request's auth).
+#[derive(Debug, Clone)]
+pub struct FormSigner(pub String);
+
+/// `AWS:<access key>` of the caller: SigV4 (header or presigned), SigV2, whose
+/// `Authorization: AWS key:signature` header or `AWSAccessKeyId` query names the key, or the
+/// signer of a POST form.
+pub fn principal(call: &Call) -> String {
+    let key = call
+        .ctx
+        .access_key()
+        .map(str::to_string)
+        .or_else(|| {
+            call.parts
+                .extensions
+                .get::<aloft_core::auth::Caller>()
+                .map(|c| c.access_key.clone())
+                .filter(|k| !k.is_empty())
+        })
+        .or_else(|| {
+            let query = call.parts.uri.query().unwrap_or("");
+            aloft_sigv4::parse_v2(call.header("authorization"), query).map(|v| v.access_key)
+        })
+        .or_else(|| {
+            call.parts
+                .extensions
+                .get::<FormSigner>()
+                .map(|f| f.0.clone())
+        });
+    format!("AWS:{}", key.as_deref().unwrap_or("anonymous"))
 }
 
 pub fn free_versions(s3: &S3, removed: &[ObjectVersion]) {
@@ -274,15 +304,8 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
         parts: None,
         completes: None,
     };
-    let (v, versioning) = write_object(
-        s3,
-        &call.ctx,
-        &call.bucket,
-        obj,
-        "ObjectCreated:Put",
-        Some(cond),
-    )
-    .await?;
+    let (v, versioning) =
+        write_object(s3, call, &call.bucket, obj, "ObjectCreated:Put", Some(cond)).await?;
     Ok(write_headers(Resp::ok(), &v, versioning).empty())
 }
 
@@ -465,7 +488,7 @@ pub async fn copy_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         completes: None,
     };
     let (v, versioning) =
-        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Copy", None).await?;
+        write_object(s3, call, &call.bucket, obj, "ObjectCreated:Copy", None).await?;
     let mut result = CopyObjectResult {
         etag: v.quoted_etag(),
         last_modified: iso(v.modified),
@@ -518,7 +541,7 @@ pub fn check_version_id(v: &str) -> Result<(), AwsError> {
 /// Deletes one key or version; returns (delete marker?, version id header).
 async fn delete_one(
     s3: &S3,
-    ctx: &RequestContext,
+    call: &Call,
     bucket: &str,
     key: &str,
     version: Option<&str>,
@@ -561,11 +584,12 @@ async fn delete_one(
                 version_id: vid,
                 seq,
                 time_ms: now,
-                region: ctx.region.clone(),
-                account: ctx.account_id.clone(),
-                request_id: ctx.request_id.clone(),
-                principal: principal(ctx),
+                region: call.ctx.region.clone(),
+                account: call.ctx.account_id.clone(),
+                request_id: call.ctx.request_id.clone(),
+                principal: principal(call),
                 source_ip: "127.0.0.1".into(),
+                extra: EventExtra::default(),
             };
             staged = events::stage(s3, b.info.config.notification.as_ref(), &ev, &mut batch);
         }
@@ -598,8 +622,7 @@ pub async fn delete_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErro
             _ => {}
         }
     }
-    let (marker, vid) =
-        delete_one(s3, &call.ctx, &call.bucket, &call.key, version.as_deref()).await?;
+    let (marker, vid) = delete_one(s3, call, &call.bucket, &call.key, version.as_deref()).await?;
     let mut r = Resp::new(204);
     if marker {
         r = r.header("x-amz-delete-marker", "true");
@@ -686,9 +709,7 @@ pub async fn delete_objects(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
         let checked = crate::domain::names::check_key(&o.key)
             .and_then(|()| o.version_id.as_deref().map_or(Ok(()), check_version_id));
         let outcome = match checked {
-            Ok(()) => {
-                delete_one(s3, &call.ctx, &call.bucket, &o.key, o.version_id.as_deref()).await
-            }
+            Ok(()) => delete_one(s3, call, &call.bucket, &o.key, o.version_id.as_deref()).await,
             Err(e) => Err(e),
         };
         match outcome {

@@ -99,6 +99,16 @@ fn check_form_signature(
     )
 }
 
+/// The access key a policy form is signed with (SigV2 `AWSAccessKeyId`, SigV4
+/// `x-amz-credential`): the principal of the upload's event.
+fn form_signer(fields: &[(String, String)]) -> Option<String> {
+    let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    get("awsaccesskeyid")
+        .or_else(|| get("x-amz-credential").and_then(|c| c.split('/').next()))
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+}
+
 pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     s3.bucket(&call.bucket)?;
     let ct = call.header("content-type").unwrap_or_default().to_string();
@@ -167,6 +177,9 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         }
     }
     check_form_signature(s3, call, &plain, &key)?;
+    if let Some(k) = form_signer(&plain) {
+        call.parts.extensions.insert(super::objects::FormSigner(k));
+    }
     let mut meta = ObjectMeta {
         content_type: text("content-type").or_else(|| file.content_type.clone()),
         content_disposition: text("content-disposition"),
@@ -256,7 +269,7 @@ pub async fn post_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError>
         completes: None,
     };
     let (v, versioning) =
-        write_object(s3, &call.ctx, &call.bucket, obj, "ObjectCreated:Post", None).await?;
+        write_object(s3, call, &call.bucket, obj, "ObjectCreated:Post", None).await?;
     let location = format!("{}/{}/{}", call.ctx.base_url, call.bucket, key);
     let mut r =
         super::objects::write_headers(Resp::new(204), &v, versioning).header("location", &location);

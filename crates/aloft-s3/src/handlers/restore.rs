@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::objects::check_version_id;
 use super::{Call, committed};
-use crate::domain::notifications::ObjectEvent;
+use crate::domain::notifications::{EventExtra, ObjectEvent};
 use crate::domain::storage::{Restore, RestoreState, Tier, expiry_after, is_archive};
 use crate::domain::versions;
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
@@ -157,16 +157,17 @@ pub async fn restore_object(s3: &S3, call: &mut Call) -> Result<Response, AwsErr
             region,
             account,
             request_id: call.ctx.request_id.clone(),
-            principal: super::objects::principal(&call.ctx),
+            principal: super::objects::principal(call),
             source_ip: "127.0.0.1".into(),
+            extra: EventExtra {
+                source_class: Some(class.clone()),
+                ..EventExtra::default()
+            },
         });
         if status == 202 {
             s3.track_restore(&name, &call.key, v.version_id.clone());
         }
-        let staged = event.map(|ev| {
-            let cfg = crate::restores::without_eventbridge(notif);
-            events::stage(s3, cfg.as_ref(), &ev, &mut batch)
-        });
+        let staged = event.map(|ev| events::stage(s3, notif.as_ref(), &ev, &mut batch));
         (s3.store.submit(batch), status, staged)
     };
     committed(commit).await?;

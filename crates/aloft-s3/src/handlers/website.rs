@@ -9,6 +9,7 @@ use super::Call;
 use crate::S3;
 use crate::domain::config::WebsiteConfiguration;
 use crate::domain::model::ObjectVersion;
+use crate::domain::storage;
 use crate::domain::website::{key_for_path, matching_rule, redirect_location};
 use crate::xml::Resp;
 
@@ -102,6 +103,43 @@ fn access_denied(rid: &str) -> Response {
     html_error(403, "AccessDenied", "Access Denied", &[], rid)
 }
 
+/// Archived (GLACIER, DEEP_ARCHIVE) objects are readable only through a restored copy.
+fn readable(v: &ObjectVersion) -> bool {
+    storage::readable(
+        v.meta.storage_class.as_deref(),
+        v.meta.restore.as_deref(),
+        aloft_core::clock::now_millis(),
+    )
+}
+
+/// An archived object is a 403 on the website endpoint, as on the REST one
+/// (`InvalidObjectState`); like any 4xx it is answered with the error document when the bucket
+/// has a readable one, keeping the status.
+fn archived(
+    s3: &S3,
+    call: &Call,
+    cfg: &WebsiteConfiguration,
+    bucket: &str,
+    v: &ObjectVersion,
+    rid: &str,
+) -> Response {
+    if let Some(err_key) = cfg.error.as_ref().map(|e| e.key.as_str())
+        && let Some(doc) = lookup(s3, bucket, err_key)
+        && readable(&doc)
+        && public(s3, call, bucket, err_key)
+    {
+        return serve_object(s3, call, &doc, 403);
+    }
+    let class = v.meta.storage_class.as_deref().unwrap_or("GLACIER");
+    html_error(
+        403,
+        "InvalidObjectState",
+        "The operation is not valid for the object's storage class",
+        &[("StorageClass", class)],
+        rid,
+    )
+}
+
 pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     let rid = call.ctx.request_id.clone();
     let bucket = call.bucket.clone();
@@ -154,6 +192,9 @@ pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
         if !public(s3, call, &bucket, &key) {
             return Ok(access_denied(&rid));
         }
+        if !readable(&v) {
+            return Ok(archived(s3, call, &cfg, &bucket, &v, &rid));
+        }
         return Ok(serve_object(s3, call, &v, 200));
     }
     // `/docs` with `docs/index.html` present redirects to `/docs/`, as S3 does.
@@ -176,6 +217,7 @@ pub async fn serve(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
     }
     if let Some(err_key) = cfg.error.as_ref().map(|e| e.key.clone())
         && let Some(v) = lookup(s3, &bucket, &err_key)
+        && readable(&v)
     {
         if !public(s3, call, &bucket, &err_key) {
             return Ok(access_denied(&rid));
