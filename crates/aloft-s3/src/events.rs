@@ -13,9 +13,15 @@ use serde_json::json;
 use crate::S3;
 use crate::domain::notifications::{NotificationConfiguration, ObjectEvent, targets};
 
-/// Sends `event` to every target of `cfg` it matches.
-pub fn publish(s3: &S3, cfg: Option<NotificationConfiguration>, event: ObjectEvent) {
+/// Sends the event to every target of `cfg` it matches. The event is built only for a bucket
+/// with a notification configuration: most writes have none, and an event is a dozen strings.
+pub fn publish(
+    s3: &S3,
+    cfg: Option<NotificationConfiguration>,
+    event: impl FnOnce() -> ObjectEvent,
+) {
     let Some(cfg) = cfg else { return };
+    let event = event();
     let all = &s3.targets;
     let mut deliveries = Vec::new();
     for (config_id, arn) in targets(&cfg, event.name, &event.key) {

@@ -112,7 +112,7 @@ pub async fn sweep(s3: &S3) -> usize {
         }
         s3.bodies.remove(&freed);
         for ev in events {
-            events::publish(s3, notif.clone(), ev);
+            events::publish(s3, notif.clone(), || ev);
         }
     }
     count

@@ -43,7 +43,7 @@ pub struct Call {
 
 impl Call {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+        aloft_core::context::header(&self.parts.headers, name)
     }
 
     pub fn take_body(&mut self) -> Body {
@@ -324,3 +324,4 @@ pub(crate) async fn fuzz_post_form(boundary: &str, body: bytes::Bytes) {
         let _ = r.file_body().collect().await;
     }
 }
+#[cfg(test)]

@@ -10,8 +10,8 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 pub use super::object_input::{
-    ingest_body, meta_from_headers, parse_tagging_header, requested_checksum, sse_c, validate_tags,
-    verify_checksum,
+    COPY_SOURCE_SSE_C, ingest_body, meta_from_headers, parse_tagging_header, requested_checksum,
+    sse_c, validate_tags, verify_checksum,
 };
 use super::{Call, MAX_PUT, committed, iso};
 use crate::bodies::Data;
@@ -152,15 +152,17 @@ pub async fn write_object(
         };
         let (stored, removed) = versions::insert(&mut b, &obj.key, v);
         let mut batch = Batch::new();
-        for r in &removed {
-            store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
-        }
-        // Journal the stored version itself: `stored` is a summary without the body.
-        if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
-            store::put_version(&mut batch, bucket, &obj.key, kept);
-        }
-        if let Some(up) = &obj.completes {
-            store::delete_upload(&mut batch, bucket, up);
+        if s3.durable {
+            for r in &removed {
+                store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
+            }
+            // Journal the stored version itself: `stored` is a summary without the body.
+            if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
+                store::put_version(&mut batch, bucket, &obj.key, kept);
+            }
+            if let Some(up) = &obj.completes {
+                store::delete_upload(&mut batch, bucket, up);
+            }
         }
         let notif = b.info.config.notification.clone();
         (
@@ -173,25 +175,21 @@ pub async fn write_object(
     };
     committed(commit).await?;
     free_versions(s3, &removed);
-    events::publish(
-        s3,
-        notif,
-        ObjectEvent {
-            name: event,
-            bucket: bucket.to_string(),
-            key: obj.key,
-            size: Some(stored.size),
-            etag: Some(stored.etag.clone()),
-            version_id: stored.version_id.clone(),
-            seq: stored.seq,
-            time_ms: now,
-            region: ctx.region.clone(),
-            account: ctx.account_id.clone(),
-            request_id: ctx.request_id.clone(),
-            principal: principal(ctx),
-            source_ip: "127.0.0.1".into(),
-        },
-    );
+    events::publish(s3, notif, || ObjectEvent {
+        name: event,
+        bucket: bucket.to_string(),
+        key: obj.key,
+        size: Some(stored.size),
+        etag: Some(stored.etag.clone()),
+        version_id: stored.version_id.clone(),
+        seq: stored.seq,
+        time_ms: now,
+        region: ctx.region.clone(),
+        account: ctx.account_id.clone(),
+        request_id: ctx.request_id.clone(),
+        principal: principal(ctx),
+        source_ip: "127.0.0.1".into(),
+    });
     Ok((stored, versioning))
 }
 
@@ -357,7 +355,7 @@ pub fn copy_source(s3: &S3, call: &Call) -> Result<(ObjectVersion, String, Strin
     }
     // The source's SSE-C key must be presented to copy it.
     if let Some(md5) = v.meta.sse.as_ref().and_then(|s| s.customer_key_md5.clone()) {
-        let given = sse_c(call, "x-amz-copy-source-server-side-encryption-customer-")?;
+        let given = sse_c(call, &COPY_SOURCE_SSE_C)?;
         if given.map(|g| g.1) != Some(md5) {
             return Err(S3Error::AccessDenied.err());
         }
@@ -515,11 +513,13 @@ async fn delete_one(
         let mut b = cell.write().map_err(internal)?;
         let d = versions::delete(&mut b, key, version, s3.next_seq(), now);
         let mut batch = Batch::new();
-        for r in &d.removed {
-            store::delete_version(&mut batch, bucket, key, r.version_id.as_deref());
-        }
-        if let Some(m) = &d.marker {
-            store::put_version(&mut batch, bucket, key, m);
+        if s3.durable {
+            for r in &d.removed {
+                store::delete_version(&mut batch, bucket, key, r.version_id.as_deref());
+            }
+            if let Some(m) = &d.marker {
+                store::put_version(&mut batch, bucket, key, m);
+            }
         }
         let notif = b.info.config.notification.clone();
         (s3.store.submit(batch), d, notif, b.info.versioning)
@@ -539,25 +539,21 @@ async fn delete_one(
                 s3.next_seq(),
             ),
         };
-        events::publish(
-            s3,
-            notif,
-            ObjectEvent {
-                name,
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                size: None,
-                etag: None,
-                version_id: vid,
-                seq,
-                time_ms: now,
-                region: ctx.region.clone(),
-                account: ctx.account_id.clone(),
-                request_id: ctx.request_id.clone(),
-                principal: principal(ctx),
-                source_ip: "127.0.0.1".into(),
-            },
-        );
+        events::publish(s3, notif, || ObjectEvent {
+            name,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size: None,
+            etag: None,
+            version_id: vid,
+            seq,
+            time_ms: now,
+            region: ctx.region.clone(),
+            account: ctx.account_id.clone(),
+            request_id: ctx.request_id.clone(),
+            principal: principal(ctx),
+            source_ip: "127.0.0.1".into(),
+        });
     }
     let vid = d
         .version_id
