@@ -257,7 +257,9 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
     let meta = meta_from_headers(call)?;
     let cond = WriteCondition::from_call(call)?;
     let (algo, sent) = requested_checksum(call)?;
-    let got = ingest_body(s3, call, algo, MAX_PUT).await?;
+    // Boxed: the body reader's state is kilobytes, and every future that contains it inline
+    // (up to the gateway's boxed service call) is moved by memcpy on every request.
+    let got = Box::pin(ingest_body(s3, call, algo, MAX_PUT)).await?;
     verify_checksum(s3, &got, sent.as_deref())?;
     let checksum = got.checksum.clone().map(|(algo, value)| Checksum {
         algo,
