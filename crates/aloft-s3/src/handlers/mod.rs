@@ -326,5 +326,3 @@ pub(crate) async fn fuzz_post_form(boundary: &str, body: bytes::Bytes) {
         let _ = r.file_body().collect().await;
     }
 }
-#[cfg(test)]
-#[cfg(test)]
