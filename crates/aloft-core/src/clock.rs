@@ -84,16 +84,21 @@ pub async fn sleep_until_millis(deadline_ms: i64) {
 pub fn iso8601_millis(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    // Every response carries a timestamp or two: digits are pushed, not formatted.
+    let mut s = String::with_capacity(24);
+    push_year(&mut s, t.year());
+    s.push('-');
+    push2(&mut s, u8::from(t.month()));
+    s.push('-');
+    push2(&mut s, t.day());
+    s.push('T');
+    push_time(&mut s, &t);
+    s.push('.');
+    let milli = t.millisecond();
+    push2(&mut s, (milli / 10) as u8);
+    s.push(char::from(b'0' + (milli % 10) as u8));
+    s.push('Z');
+    s
 }
 
 /// Formats epoch milliseconds as an HTTP date (`Sat, 21 Nov 2026 07:20:00 GMT`).
@@ -104,16 +109,41 @@ pub fn http_date(ms: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        DAYS[t.weekday().number_days_from_monday() as usize],
-        t.day(),
-        MONTHS[u8::from(t.month()) as usize - 1],
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let mut s = String::with_capacity(29);
+    s.push_str(DAYS[t.weekday().number_days_from_monday() as usize]);
+    s.push_str(", ");
+    push2(&mut s, t.day());
+    s.push(' ');
+    s.push_str(MONTHS[u8::from(t.month()) as usize - 1]);
+    s.push(' ');
+    push_year(&mut s, t.year());
+    s.push(' ');
+    push_time(&mut s, &t);
+    s.push_str(" GMT");
+    s
+}
+
+fn push2(s: &mut String, n: u8) {
+    s.push(char::from(b'0' + n / 10 % 10));
+    s.push(char::from(b'0' + n % 10));
+}
+
+/// `{:04}`: four digits for the years AWS timestamps live in, `format!` for the rest.
+fn push_year(s: &mut String, year: i32) {
+    if (0..=9999).contains(&year) {
+        push2(s, (year / 100) as u8);
+        push2(s, (year % 100) as u8);
+    } else {
+        s.push_str(&format!("{year:04}"));
+    }
+}
+
+fn push_time(s: &mut String, t: &time::OffsetDateTime) {
+    push2(s, t.hour());
+    s.push(':');
+    push2(s, t.minute());
+    s.push(':');
+    push2(s, t.second());
 }
 
 #[cfg(test)]
@@ -131,5 +161,17 @@ mod tests {
             http_date(1_700_000_000_123),
             "Tue, 14 Nov 2023 22:13:20 GMT"
         );
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            iso8601_millis(1_700_000_000_007),
+            "2023-11-14T22:13:20.007Z"
+        );
+        assert_eq!(iso8601_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            http_date(253_402_300_799_000),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        // Out of range: the epoch, as before.
+        assert_eq!(http_date(i64::MAX), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

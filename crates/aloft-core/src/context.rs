@@ -70,7 +70,7 @@ impl AwsRequest {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+        header(&self.parts.headers, name)
     }
 
     pub fn path(&self) -> &str {
@@ -79,5 +79,47 @@ impl AwsRequest {
 
     pub fn query(&self) -> &str {
         self.parts.uri.query().unwrap_or("")
+    }
+}
+
+/// A header's first value as text, as `HeaderMap::get(name)` finds it.
+///
+/// Requests carry a handful of headers and handlers ask for dozens that are absent: a scan
+/// comparing lengths first costs a fraction of the hashed lookup, which parses and lower-cases
+/// `name` on every call. Large maps still use the hash.
+pub fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    let value = if headers.len() <= 16 {
+        headers
+            .iter()
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    } else {
+        headers.get(name)
+    };
+    value.and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn header_finds_the_first_value_in_any_case() {
+        let mut h = HeaderMap::new();
+        h.append("x-amz-meta-a", HeaderValue::from_static("1"));
+        h.append("x-amz-meta-a", HeaderValue::from_static("2"));
+        h.insert("content-type", HeaderValue::from_static("text/plain"));
+        assert_eq!(super::header(&h, "x-amz-meta-a"), Some("1"));
+        assert_eq!(super::header(&h, "Content-Type"), Some("text/plain"));
+        assert_eq!(super::header(&h, "x-amz-meta-b"), None);
+        for i in 0..20 {
+            h.insert(
+                http::HeaderName::from_bytes(format!("x-{i}").as_bytes()).unwrap(),
+                HeaderValue::from_static("v"),
+            );
+        }
+        assert_eq!(super::header(&h, "X-AMZ-META-A"), Some("1"));
+        assert_eq!(super::header(&h, "x-19"), Some("v"));
+        assert_eq!(super::header(&h, "x-20"), None);
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderValue, Method, Request, header};
+use http::{HeaderName, HeaderValue, Method, Request, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -188,8 +188,9 @@ impl Gateway {
                 );
             }
         };
+        // For the log lines below; a `Uri` clone shares its bytes instead of copying the path.
         let method = parts.method.clone();
-        let path = parts.uri.path().to_string();
+        let uri = parts.uri.clone();
         let call = AssertUnwindSafe(service.handle(AwsRequest { ctx, parts, body })).catch_unwind();
         let resp = match call.await {
             Ok(resp) => resp,
@@ -199,11 +200,11 @@ impl Gateway {
                     .map(|s| (*s).to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(%request_id, service = name, "{method} {path} panicked: {what}");
+                tracing::error!(%request_id, service = name, "{method} {} panicked: {what}", uri.path());
                 error_response(&AwsError::internal("An internal error occurred in Aloft"))
             }
         };
-        tracing::debug!(%request_id, service = name, status = resp.status().as_u16(), "{method} {path}");
+        tracing::debug!(%request_id, service = name, status = resp.status().as_u16(), "{method} {}", uri.path());
         finish(
             resp,
             &request_id,
@@ -255,14 +256,19 @@ impl Gateway {
                 DEFAULT_REGION.to_string(),
             ),
         };
-        let host = parts
+        let base_url = match parts
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
-            .map_or_else(
-                || format!("{}:{}", self.config.host, self.config.port),
-                str::to_string,
-            );
+        {
+            Some(host) => {
+                let mut url = String::with_capacity(7 + host.len());
+                url.push_str("http://");
+                url.push_str(host);
+                url
+            }
+            None => format!("http://{}:{}", self.config.host, self.config.port),
+        };
         RequestContext {
             request_id: request_id.to_string(),
             account_id,
@@ -271,7 +277,7 @@ impl Gateway {
             signature,
             host_prefix: None,
             host_label: None,
-            base_url: format!("http://{host}"),
+            base_url,
         }
     }
 }
@@ -388,14 +394,17 @@ pub(crate) fn error_response(err: &AwsError) -> Response {
     resp
 }
 
+const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
 fn finish(mut resp: Response, request_id: &str, cors_origin: Option<&HeaderValue>) -> Response {
     let h = resp.headers_mut();
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        if !h.contains_key("x-amzn-requestid") {
-            h.insert("x-amzn-requestid", id.clone());
+        if !h.contains_key(X_AMZN_REQUESTID) {
+            h.insert(X_AMZN_REQUESTID, id.clone());
         }
-        if !h.contains_key("x-amz-request-id") {
-            h.insert("x-amz-request-id", id);
+        if !h.contains_key(X_AMZ_REQUEST_ID) {
+            h.insert(X_AMZ_REQUEST_ID, id);
         }
     }
     if let Some(origin) = cors_origin

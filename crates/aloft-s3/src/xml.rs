@@ -76,19 +76,24 @@ pub fn error_body(err: &AwsError, request_id: &str) -> Bytes {
 
 /// Builds responses with S3's headers.
 pub struct Resp {
-    builder: http::response::Builder,
+    status: Option<http::StatusCode>,
+    headers: http::HeaderMap,
 }
 
 impl Resp {
     pub fn new(status: u16) -> Self {
         Self {
-            builder: http::Response::builder().status(status),
+            status: http::StatusCode::from_u16(status).ok(),
+            // Room for an object's usual headers plus the gateway's, without regrowing.
+            headers: http::HeaderMap::with_capacity(16),
         }
     }
 
     #[must_use]
     pub fn status(mut self, status: u16) -> Self {
-        self.builder = self.builder.status(status);
+        if self.status.is_some() {
+            self.status = http::StatusCode::from_u16(status).ok();
+        }
         self
     }
 
@@ -96,10 +101,20 @@ impl Resp {
         Self::new(200)
     }
 
+    /// Appends a header; a value that is not a valid header value is left out. An invalid name
+    /// (or status) spoils the whole response, as `http::response::Builder` did: empty 200.
     #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        if self.status.is_none() {
+            return self;
+        }
         if let Ok(v) = http::HeaderValue::from_str(value.as_ref()) {
-            self.builder = self.builder.header(name, v);
+            match http::HeaderName::from_bytes(name.as_bytes()) {
+                Ok(n) => {
+                    self.headers.append(n, v);
+                }
+                Err(_) => self.status = None,
+            }
         }
         self
     }
@@ -113,9 +128,13 @@ impl Resp {
     }
 
     pub fn body(self, body: Body) -> Response {
-        self.builder
-            .body(body)
-            .unwrap_or_else(|_| http::Response::new(empty()))
+        let Some(status) = self.status else {
+            return http::Response::new(empty());
+        };
+        let mut r = http::Response::new(body);
+        *r.status_mut() = status;
+        *r.headers_mut() = self.headers;
+        r
     }
 
     pub fn empty(self) -> Response {
@@ -132,6 +151,33 @@ impl Resp {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn resp_appends_headers_and_spoils_on_a_bad_name() {
+        let r = Resp::new(206)
+            .header("x-amz-meta-a", "1")
+            .header("x-amz-meta-a", "2")
+            .header("etag", "bad\nvalue")
+            .opt_header("expires", None::<&str>)
+            .empty();
+        assert_eq!(r.status(), 206);
+        let all: Vec<_> = r.headers().get_all("x-amz-meta-a").iter().collect();
+        assert_eq!(all, ["1", "2"]);
+        assert!(r.headers().get("etag").is_none());
+        let bad = Resp::ok()
+            .header("etag", "x")
+            .header("bad name", "v")
+            .empty();
+        assert_eq!(bad.status(), 200);
+        assert!(bad.headers().is_empty());
+        assert!(
+            Resp::new(1000)
+                .header("etag", "x")
+                .empty()
+                .headers()
+                .is_empty()
+        );
+    }
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct Doc {

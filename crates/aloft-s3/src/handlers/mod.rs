@@ -44,7 +44,7 @@ pub struct Call {
 
 impl Call {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+        aloft_core::context::header(&self.parts.headers, name)
     }
 
     pub fn take_body(&mut self) -> Body {
@@ -228,10 +228,12 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         check_key(&call.key)?;
     }
     access::check(s3, call, op)?;
+    // Operations whose futures are kilobytes (body readers, XML documents) are boxed: this
+    // future is as large as its largest arm, and it is moved by memcpy on every request.
     use Op::*;
     match op {
         ListBuckets => buckets::list_buckets(s3, call).await,
-        CreateBucket => buckets::create_bucket(s3, call).await,
+        CreateBucket => Box::pin(buckets::create_bucket(s3, call)).await,
         HeadBucket => buckets::head_bucket(s3, call).await,
         DeleteBucket => buckets::delete_bucket(s3, call).await,
         GetBucketLocation => buckets::get_bucket_location(s3, call).await,
@@ -241,8 +243,8 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         ListObjectsV2 => listing::list_objects(s3, call, true).await,
         ListObjectVersions => listing::list_object_versions(s3, call).await,
         ListMultipartUploads => multipart::list_multipart_uploads(s3, call).await,
-        DeleteObjects => objects::delete_objects(s3, call).await,
-        PostObject => post::post_object(s3, call).await,
+        DeleteObjects => Box::pin(objects::delete_objects(s3, call)).await,
+        PostObject => Box::pin(post::post_object(s3, call)).await,
         GetBucketTagging
         | PutBucketTagging
         | DeleteBucketTagging
@@ -276,7 +278,7 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         | GetBucketAccelerateConfiguration
         | GetBucketRequestPayment => config::bucket_config(s3, call, op).await,
         PutObject => objects::put_object(s3, call).await,
-        CopyObject => objects::copy_object(s3, call).await,
+        CopyObject => Box::pin(objects::copy_object(s3, call)).await,
         GetObject | HeadObject => objects_read::get_object(s3, call).await,
         DeleteObject => objects::delete_object(s3, call).await,
         GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAcl | PutObjectAcl => {
@@ -285,9 +287,9 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
         RestoreObject => restore::restore_object(s3, call).await,
         GetObjectAttributes => objects_read::get_object_attributes(s3, call).await,
         CreateMultipartUpload => multipart::create_multipart_upload(s3, call).await,
-        UploadPart => multipart::upload_part(s3, call).await,
-        UploadPartCopy => multipart::upload_part_copy(s3, call).await,
-        CompleteMultipartUpload => multipart::complete_multipart_upload(s3, call).await,
+        UploadPart => Box::pin(multipart::upload_part(s3, call)).await,
+        UploadPartCopy => Box::pin(multipart::upload_part_copy(s3, call)).await,
+        CompleteMultipartUpload => Box::pin(multipart::complete_multipart_upload(s3, call)).await,
         AbortMultipartUpload => multipart::abort_multipart_upload(s3, call).await,
         ListParts => multipart::list_parts(s3, call).await,
         Options => cors::preflight(s3, call).await,

@@ -53,10 +53,22 @@ pub fn validate_tags(tags: &[(String, String)]) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// The SSE-C headers (algorithm, key, key MD5) of an object or of a copy's source.
+pub type SseCHeaders = [&'static str; 3];
+pub const SSE_C: SseCHeaders = [
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-server-side-encryption-customer-key-md5",
+];
+pub const COPY_SOURCE_SSE_C: SseCHeaders = [
+    "x-amz-copy-source-server-side-encryption-customer-algorithm",
+    "x-amz-copy-source-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key-md5",
+];
+
 /// SSE-C headers: validates them and returns the key's MD5 (base64).
-pub fn sse_c(call: &Call, prefix: &str) -> Result<Option<(String, String)>, AwsError> {
-    let h = |s: &str| call.header(&format!("{prefix}{s}"));
-    let (alg, key, md5) = (h("algorithm"), h("key"), h("key-md5"));
+pub fn sse_c(call: &Call, names: &SseCHeaders) -> Result<Option<(String, String)>, AwsError> {
+    let [alg, key, md5] = names.map(|n| call.header(n));
     if alg.is_none() && key.is_none() && md5.is_none() {
         return Ok(None);
     }
@@ -156,7 +168,7 @@ pub fn meta_from_headers(s3: &S3, call: &Call) -> Result<ObjectMeta, AwsError> {
             s,
         ));
     }
-    let customer = sse_c(call, "x-amz-server-side-encryption-customer-")?;
+    let customer = sse_c(call, &SSE_C)?;
     if sse.is_some() || customer.is_some() {
         m.sse = Some(Box::new(Sse {
             algorithm: sse.map(str::to_string),

@@ -10,8 +10,8 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 pub use super::object_input::{
-    ingest_body, meta_from_headers, parse_tagging_header, requested_checksum, sse_c, validate_tags,
-    verify_checksum,
+    COPY_SOURCE_SSE_C, ingest_body, meta_from_headers, parse_tagging_header, requested_checksum,
+    sse_c, validate_tags, verify_checksum,
 };
 use super::{Call, MAX_PUT, committed, iso};
 use crate::bodies::Data;
@@ -153,34 +153,43 @@ pub async fn write_object(
         };
         let (stored, removed) = versions::insert(&mut b, &obj.key, v);
         let mut batch = Batch::new();
-        for r in &removed {
-            store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
+        if s3.durable {
+            for r in &removed {
+                store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
+            }
+            // Journal the stored version itself: `stored` is a summary without the body.
+            if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
+                store::put_version(&mut batch, bucket, &obj.key, kept);
+            }
+            if let Some(up) = &obj.completes {
+                store::delete_upload(&mut batch, bucket, up);
+            }
         }
-        // Journal the stored version itself: `stored` is a summary without the body.
-        if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
-            store::put_version(&mut batch, bucket, &obj.key, kept);
-        }
-        if let Some(up) = &obj.completes {
-            store::delete_upload(&mut batch, bucket, up);
-        }
-        // The events go in the same batch: delivered at least once, even after a crash.
-        let ev = ObjectEvent {
-            name: event,
-            bucket: bucket.to_string(),
-            key: obj.key,
-            size: Some(stored.size),
-            etag: Some(stored.etag.clone()),
-            version_id: stored.version_id.clone(),
-            seq: stored.seq,
-            time_ms: now,
-            region: ctx.region.clone(),
-            account: ctx.account_id.clone(),
-            request_id: ctx.request_id.clone(),
-            principal: principal(call),
-            source_ip: "127.0.0.1".into(),
-            extra: EventExtra::default(),
+        // The events go in the same batch: delivered at least once, even after a crash. Built
+        // only for a bucket with a notification configuration: most have none, and an event
+        // is a dozen strings.
+        let staged = match b.info.config.notification.as_ref() {
+            None => events::Staged::default(),
+            Some(cfg) => {
+                let ev = ObjectEvent {
+                    name: event,
+                    bucket: bucket.to_string(),
+                    key: obj.key,
+                    size: Some(stored.size),
+                    etag: Some(stored.etag.clone()),
+                    version_id: stored.version_id.clone(),
+                    seq: stored.seq,
+                    time_ms: now,
+                    region: ctx.region.clone(),
+                    account: ctx.account_id.clone(),
+                    request_id: ctx.request_id.clone(),
+                    principal: principal(call),
+                    source_ip: "127.0.0.1".into(),
+                    extra: EventExtra::default(),
+                };
+                events::stage(s3, Some(cfg), &ev, &mut batch)
+            }
         };
-        let staged = events::stage(s3, b.info.config.notification.as_ref(), &ev, &mut batch);
         (
             s3.store.submit(batch),
             stored,
@@ -287,7 +296,9 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
     let meta = meta_from_headers(s3, call)?;
     let cond = WriteCondition::from_call(call)?;
     let (algo, sent) = requested_checksum(call)?;
-    let got = ingest_body(s3, call, algo, MAX_PUT).await?;
+    // Boxed: the body reader's state is kilobytes, and every future that contains it inline
+    // (up to the gateway's boxed service call) is moved by memcpy on every request.
+    let got = Box::pin(ingest_body(s3, call, algo, MAX_PUT)).await?;
     verify_checksum(s3, &got, sent.as_deref())?;
     let checksum = got.checksum.clone().map(|(algo, value)| Checksum {
         algo,
@@ -391,7 +402,7 @@ pub fn copy_source(s3: &S3, call: &Call) -> Result<(ObjectVersion, String, Strin
     }
     // The source's SSE-C key must be presented to copy it.
     if let Some(md5) = v.meta.sse.as_ref().and_then(|s| s.customer_key_md5.clone()) {
-        let given = sse_c(call, "x-amz-copy-source-server-side-encryption-customer-")?;
+        let given = sse_c(call, &COPY_SOURCE_SSE_C)?;
         if given.map(|g| g.1) != Some(md5) {
             return Err(S3Error::AccessDenied.err());
         }
@@ -552,17 +563,19 @@ async fn delete_one(
         let mut b = cell.write().map_err(internal)?;
         let d = versions::delete(&mut b, key, version, s3.next_seq(), now);
         let mut batch = Batch::new();
-        for r in &d.removed {
-            store::delete_version(&mut batch, bucket, key, r.version_id.as_deref());
-        }
-        if let Some(m) = &d.marker {
-            store::put_version(&mut batch, bucket, key, m);
+        if s3.durable {
+            for r in &d.removed {
+                store::delete_version(&mut batch, bucket, key, r.version_id.as_deref());
+            }
+            if let Some(m) = &d.marker {
+                store::put_version(&mut batch, bucket, key, m);
+            }
         }
         let mut staged = events::Staged::default();
-        if d.marker.is_some()
+        let announce = d.marker.is_some()
             || !d.removed.is_empty()
-            || b.info.versioning == Versioning::Unversioned
-        {
+            || b.info.versioning == Versioning::Unversioned;
+        if announce && b.info.config.notification.is_some() {
             let (name, vid, seq) = match &d.marker {
                 Some(m) => (
                     "ObjectRemoved:DeleteMarkerCreated",

@@ -48,7 +48,7 @@ pub fn read_version(s3: &S3, call: &Call) -> Result<(ObjectVersion, Versioning),
 
 /// SSE-C objects are readable only with their key; others refuse SSE-C headers.
 pub fn check_sse_c(call: &Call, v: &ObjectVersion) -> Result<(), AwsError> {
-    let given = sse_c(call, "x-amz-server-side-encryption-customer-")?;
+    let given = sse_c(call, &super::object_input::SSE_C)?;
     let stored = v
         .meta
         .sse
