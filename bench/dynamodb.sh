@@ -5,7 +5,7 @@
 # ITEMS=10000000 for the 10-million point (the preload runs at tens of thousands of items/s).
 set -euo pipefail
 BIN="$1"
-PORT=45670
+PORT="${PORT:-45670}"
 DURATION="${DURATION:-10s}"
 ITEMS="${ITEMS:-1000000}"
 tmp=$(mktemp -d)
@@ -63,7 +63,8 @@ bench() { # bench LABEL [aloft args...]
   local label="$1"; shift
   "$BIN" --port $PORT --log-level error "$@" >/dev/null &
   pid=$!
-  until curl -sf "$url/_aloft/health" >/dev/null; do sleep 0.01; done
+  # Fail rather than measure another process when the port is taken (PORT=... to move).
+  until curl -sf "$url/_aloft/health" >/dev/null; do kill -0 $pid; sleep 0.01; done
   echo "-- $label"
   for t in bench grow; do
     call CreateTable '{"TableName":"'$t'","BillingMode":"PAY_PER_REQUEST",
