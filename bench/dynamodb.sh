@@ -2,9 +2,10 @@
 # DynamoDB figures (wrk -t2 -c16, unsigned json 1.0 requests), in memory and with --data-dir:
 # PutItem with a new key per request; GetItem of random keys among 1,000,000 preloaded items;
 # Query latency with 10 thousand and with 1 million items in the table; memory per item.
+# ITEMS=10000000 for the 10-million point (the preload runs at tens of thousands of items/s).
 set -euo pipefail
 BIN="$1"
-PORT=45670
+PORT="${PORT:-45670}"
 DURATION="${DURATION:-10s}"
 ITEMS="${ITEMS:-1000000}"
 tmp=$(mktemp -d)
@@ -17,6 +18,21 @@ call() { # call OPERATION JSON
     -d "$2" "$url/" >/dev/null
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' /proc/$pid/status; }
+items_in() { # items_in TABLE: the table's item count (Aloft's stats endpoint, exact and live)
+  curl -sf "$url/_aloft/dynamodb/stats" | python3 -c \
+    'import json,sys; print(sum(t["items"] for t in json.load(sys.stdin)["tables"] if t["table"]==sys.argv[1]))' "$1"
+}
+preload() { # preload TABLE FROM TO: BatchWriteItem of 25 items over 16 connections (wrk + Lua)
+  # wrk runs until its -d or a SIGINT, so it is stopped once the table holds TO items.
+  wrk -t2 -c16 -d3600s -s "$(dirname "$0")/dynamodb_load.lua" "$url/" -- "$1" "$2" "$3" 2 >"$tmp/load.out" &
+  local w=$!
+  while kill -0 $w 2>/dev/null && [ "$(items_in "$1")" -lt "$3" ]; do sleep 0.2; done
+  kill -INT $w 2>/dev/null || true
+  wait $w || true
+  if grep -q "failed" "$tmp/load.out" || [ "$(items_in "$1")" -ne "$3" ]; then
+    cat "$tmp/load.out"; echo "preload of $1 failed"; exit 1
+  fi
+}
 
 # wrk script: OPERATION and a body built from a key number per request.
 lua() { # lua FILE OP MODE(seq|rand) RANGE BODY_PREFIX BODY_SUFFIX
@@ -47,7 +63,8 @@ bench() { # bench LABEL [aloft args...]
   local label="$1"; shift
   "$BIN" --port $PORT --log-level error "$@" >/dev/null &
   pid=$!
-  until curl -sf "$url/_aloft/health" >/dev/null; do sleep 0.01; done
+  # Fail rather than measure another process when the port is taken (PORT=... to move).
+  until curl -sf "$url/_aloft/health" >/dev/null; do kill -0 $pid; sleep 0.01; done
   echo "-- $label"
   for t in bench grow; do
     call CreateTable '{"TableName":"'$t'","BillingMode":"PAY_PER_REQUEST",
@@ -62,14 +79,14 @@ bench() { # bench LABEL [aloft args...]
   lua "$tmp/put.lua" PutItem seq 0 \
     '{"TableName":"grow","Item":{"name":{"S":"a typical name"},"count":{"N":"1"},"flag":{"BOOL":true},"pk":{"S":"n' '"}}}'
 
-  python3 bench/dynamodb_load.py "$url" bench 0 10000
+  preload bench 0 10000
   run_wrk "Query, 10k items in the table" "$tmp/query10k.lua"
   local before; before=$(rss_kib)
   local t0; t0=$(date +%s.%N)
-  python3 bench/dynamodb_load.py "$url" bench 10000 "$ITEMS"
+  preload bench 10000 "$ITEMS"
   local t1; t1=$(date +%s.%N)
   local after; after=$(rss_kib)
-  printf 'preload %d items (BatchWriteItem): %.0f items/s, %.0f bytes/item (RSS %d MiB)\n' \
+  printf 'preload %d items (BatchWriteItem, 16 connections): %.0f items/s, %.0f bytes/item (RSS %d MiB)\n' \
     "$((ITEMS - 10000))" "$(echo "($ITEMS - 10000) / ($t1 - $t0)" | bc -l)" \
     "$(echo "($after - $before) * 1024 / ($ITEMS - 10000)" | bc -l)" "$((after / 1024))"
   run_wrk "Query, $ITEMS items in the table" "$tmp/query.lua"

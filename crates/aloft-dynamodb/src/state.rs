@@ -101,6 +101,13 @@ fn journal_key(meta: &TableMeta, key: &[u8]) -> Vec<u8> {
     k
 }
 
+/// An item as the table keeps it: shared, without spare capacity (stored items are never
+/// grown again).
+pub fn stored(mut item: Item) -> Arc<Item> {
+    item.shrink_to_fit();
+    Arc::new(item)
+}
+
 impl TableData {
     pub fn new(meta: TableMeta) -> Self {
         let n = meta.indexes.len();
@@ -224,11 +231,19 @@ impl TableData {
         actor: Actor,
         batch: &mut Batch,
     ) -> (Option<Arc<Item>>, IndexWrites) {
-        // Stored items and keys are never grown again: drop spare capacity.
-        let new = new.map(|mut n| {
-            n.shrink_to_fit();
-            Arc::new(n)
-        });
+        self.write_shared(db, key, new.map(stored), actor, batch)
+    }
+
+    /// [`TableData::write`] of an item already shared (see [`stored`]), so the caller keeps
+    /// the stored copy for its answer instead of cloning the item.
+    pub fn write_shared(
+        &mut self,
+        db: &Db,
+        key: Vec<u8>,
+        new: Option<Arc<Item>>,
+        actor: Actor,
+        batch: &mut Batch,
+    ) -> (Option<Arc<Item>>, IndexWrites) {
         let mut key = key;
         key.shrink_to_fit();
         let old = match &new {

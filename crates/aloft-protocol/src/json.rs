@@ -107,43 +107,54 @@ pub(crate) fn from_wire(
     }
     let out = match shape.kind {
         ShapeType::Structure => {
-            let Value::Object(mut wire) = value else {
+            let Value::Object(wire) = value else {
                 return Err(mismatch(&value, "a structure"));
             };
-            let mut out = Map::new();
-            for (name, m) in &shape.members {
-                if let Some(v) = wire.remove(wire_name(name, m))
-                    && let Some(v) = from_wire(model, m, v)?
-                {
-                    out.insert(name.clone(), v);
-                }
-            }
-            Value::Object(out)
+            structure_from_wire(model, shape, wire)?
         }
         ShapeType::List => {
-            let Value::Array(items) = value else {
+            let Value::Array(mut items) = value else {
                 return Err(mismatch(&value, "a list"));
             };
-            let element = shape.member.as_deref().cloned().unwrap_or_default();
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
+            let missing;
+            let element = match shape.member.as_deref() {
+                Some(m) => m,
+                None => {
+                    missing = Member::default();
+                    &missing
+                }
+            };
+            // Converted in place: a list of a thousand items is not copied.
+            for item in &mut items {
                 // Null list elements are kept (as AWS's sparse lists do) only if present.
-                out.push(from_wire(model, &element, item)?.unwrap_or(Value::Null));
+                *item = from_wire(model, element, std::mem::take(item))?.unwrap_or(Value::Null);
             }
-            Value::Array(out)
+            Value::Array(items)
         }
         ShapeType::Map => {
-            let Value::Object(entries) = value else {
+            let Value::Object(mut entries) = value else {
                 return Err(mismatch(&value, "a map"));
             };
-            let value_ref = shape.value.as_deref().cloned().unwrap_or_default();
-            let mut out = Map::new();
-            for (k, v) in entries {
-                if let Some(v) = from_wire(model, &value_ref, v)? {
-                    out.insert(k, v);
+            let missing;
+            let value_ref = match shape.value.as_deref() {
+                Some(m) => m,
+                None => {
+                    missing = Member::default();
+                    &missing
+                }
+            };
+            // Converted in place (keys are not rehashed); null values are dropped after.
+            let mut dropped = Vec::new();
+            for (k, v) in &mut entries {
+                match from_wire(model, value_ref, std::mem::take(v))? {
+                    Some(x) => *v = x,
+                    None => dropped.push(k.clone()),
                 }
             }
-            Value::Object(out)
+            for k in dropped {
+                entries.shift_remove(&k);
+            }
+            Value::Object(entries)
         }
         ShapeType::String => match value {
             Value::String(_) => value,
@@ -174,6 +185,46 @@ pub(crate) fn from_wire(
         ShapeType::Other => value,
     };
     Ok(Some(out))
+}
+
+/// Wire structure → internal form, members in model order. The wire object is taken apart
+/// into a vector and each member found by a scan: structures are small (an AttributeValue has
+/// ten members and one on the wire), and scanning a few keys costs less than hashing each
+/// member name into the map. Scanning stops once every wire member is placed.
+fn structure_from_wire(
+    model: &ServiceModel,
+    shape: &Shape,
+    wire: Map<String, Value>,
+) -> Result<Value, AwsError> {
+    let mut out = Map::with_capacity(wire.len().min(shape.members.len()));
+    if wire.len() > 16 {
+        let mut wire = wire;
+        for (name, m) in &shape.members {
+            if let Some(v) = wire.remove(wire_name(name, m))
+                && let Some(v) = from_wire(model, m, v)?
+            {
+                out.insert(name.clone(), v);
+            }
+        }
+        return Ok(Value::Object(out));
+    }
+    let mut entries: Vec<(String, Value)> = wire.into_iter().collect();
+    for (name, m) in &shape.members {
+        if entries.is_empty() {
+            break;
+        }
+        let wanted = wire_name(name, m);
+        let Some(i) = entries.iter().position(|(k, _)| k == wanted) else {
+            continue;
+        };
+        let (key, v) = entries.swap_remove(i);
+        if let Some(v) = from_wire(model, m, v)? {
+            // The wire key is the member's name unless the model renames it.
+            let key = if key == *name { key } else { name.clone() };
+            out.insert(key, v);
+        }
+    }
+    Ok(Value::Object(out))
 }
 
 fn integer(value: Value, expected: &str) -> Result<Value, AwsError> {

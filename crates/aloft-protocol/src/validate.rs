@@ -4,11 +4,11 @@
 //! several violations joined with `; ` under `N validation errors detected: `).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, RwLock};
 
 use aloft_model::{Member, ServiceModel, Shape, ShapeType};
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{AwsError, Protocol};
 
@@ -81,7 +81,7 @@ pub fn violations(model: &ServiceModel, operation: &str, input: &Value) -> Vec<V
             model,
             out: &mut out,
         };
-        walker.structure_members(m, input, "");
+        walker.structure_members(m, input, &At::Root);
     }
     out
 }
@@ -91,19 +91,55 @@ struct Walker<'a> {
     out: &'a mut Vec<Violation>,
 }
 
+/// Where a value sits in the input, rendered only when a violation names it: a valid
+/// request (every hot request) never builds a path string.
+#[derive(Clone, Copy)]
+enum At<'p> {
+    Root,
+    /// A structure member (model name; shown in lowerCamelCase).
+    Member(&'p At<'p>, &'p str),
+    /// The n-th (1-based) list element: `.n.member`.
+    Element(&'p At<'p>, usize),
+    /// A map entry: `.key.member`.
+    Entry(&'p At<'p>, &'p str),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            At::Root => {}
+            At::Member(parent, name) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&lower_camel(name));
+            }
+            At::Element(parent, n) => {
+                parent.write(out);
+                out.push_str(&format!(".{n}.member"));
+            }
+            At::Entry(parent, key) => {
+                parent.write(out);
+                out.push('.');
+                out.push_str(key);
+                out.push_str(".member");
+            }
+        }
+    }
+}
+
 fn lower_camel(name: &str) -> String {
     let mut chars = name.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
     }
 }
 
@@ -138,7 +174,7 @@ fn bound(n: f64) -> String {
 }
 
 impl Walker<'_> {
-    fn structure_members(&mut self, member: &Member, value: &Value, path: &str) {
+    fn structure_members(&mut self, member: &Member, value: &Value, path: &At<'_>) {
         let Some(shape) = self.model.shape(&member.shape) else {
             return;
         };
@@ -146,21 +182,34 @@ impl Walker<'_> {
             return;
         }
         let map = value.as_object();
+        // Members not yet seen among the input's keys: once none are left, only missing
+        // required members remain to report.
+        let mut left = map.map_or(0, Map::len);
         for (name, m) in &shape.members {
-            let child_path = join(path, &lower_camel(name));
-            match map.and_then(|o| o.get(name)).filter(|v| !v.is_null()) {
+            if left == 0 && shape.required.is_empty() {
+                break;
+            }
+            let child = At::Member(path, name);
+            let found = match map {
+                Some(o) if left > 0 => lookup(o, name),
+                _ => None,
+            };
+            if found.is_some() {
+                left -= 1;
+            }
+            match found.filter(|v| !v.is_null()) {
                 None if shape.is_required(name) => self.out.push(Violation {
-                    path: child_path,
+                    path: child.render(),
                     value: Some("null".into()),
                     constraint: "Member must not be null".into(),
                 }),
                 None => {}
-                Some(v) => self.member(m, v, &child_path),
+                Some(v) => self.member(m, v, &child),
             }
         }
     }
 
-    fn member(&mut self, member: &Member, value: &Value, path: &str) {
+    fn member(&mut self, member: &Member, value: &Value, path: &At<'_>) {
         let Some(shape) = self.model.shape(&member.shape) else {
             return;
         };
@@ -168,7 +217,7 @@ impl Walker<'_> {
         let shown = |v: &Value| (!sensitive).then(|| format!("'{}'", java_string(v)));
         for constraint in own_constraints(shape, value) {
             self.out.push(Violation {
-                path: path.to_string(),
+                path: path.render(),
                 value: shown(value),
                 constraint,
             });
@@ -189,7 +238,7 @@ impl Walker<'_> {
                         collect(items.iter().flat_map(|v| own_constraints(element_shape, v)));
                     if !failed.is_empty() {
                         self.out.push(Violation {
-                            path: path.to_string(),
+                            path: path.render(),
                             value: shown(value),
                             constraint: format!(
                                 "Member must satisfy constraint: [{}]",
@@ -199,7 +248,7 @@ impl Walker<'_> {
                     }
                 } else {
                     for (i, item) in items.iter().enumerate() {
-                        self.member(element, item, &format!("{path}.{}.member", i + 1));
+                        self.member(element, item, &At::Element(path, i + 1));
                     }
                 }
             }
@@ -211,6 +260,7 @@ impl Walker<'_> {
                     .key
                     .as_deref()
                     .and_then(|k| self.model.shape(&k.shape))
+                    .filter(|k| has_constraints(k))
                 {
                     let failed = collect(
                         entries
@@ -219,7 +269,7 @@ impl Walker<'_> {
                     );
                     if !failed.is_empty() {
                         self.out.push(Violation {
-                            path: path.to_string(),
+                            path: path.render(),
                             value: shown(value),
                             constraint: format!(
                                 "Map keys must satisfy constraint: [{}]",
@@ -242,7 +292,7 @@ impl Walker<'_> {
                     );
                     if !failed.is_empty() {
                         self.out.push(Violation {
-                            path: path.to_string(),
+                            path: path.render(),
                             value: shown(value),
                             constraint: format!(
                                 "Map value must satisfy constraint: [{}]",
@@ -252,12 +302,30 @@ impl Walker<'_> {
                     }
                 } else {
                     for (k, v) in entries {
-                        self.member(value_ref, v, &format!("{path}.{k}.member"));
+                        self.member(value_ref, v, &At::Entry(path, k));
                     }
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// Whether a shape has any constraint [`own_constraints`] checks (map keys are checked only
+/// then: cloning every key of a large map into a `Value` costs more than the check).
+fn has_constraints(shape: &Shape) -> bool {
+    shape.min.is_some()
+        || shape.max.is_some()
+        || shape.pattern.is_some()
+        || shape.enum_values.is_some()
+}
+
+/// A member of a small object found by a scan (cheaper than hashing the name), else hashed.
+fn lookup<'v>(map: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    if map.len() <= 16 {
+        map.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        map.get(name)
     }
 }
 
@@ -352,18 +420,29 @@ fn own_constraints(shape: &Shape, value: &Value) -> Vec<String> {
     out
 }
 
-/// Model patterns are Java regexes matched against the whole value. Each is compiled once;
-/// one this engine cannot compile is skipped rather than failing requests.
-fn compiled(pattern: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+/// Model patterns are Java regexes matched against the whole value. Each is compiled once
+/// and kept for the life of the process (models are static, so the set is bounded); one this
+/// engine cannot compile is skipped rather than failing requests. A shared `&Regex` keeps its
+/// match cache pool: a cloned `Regex` starts a new pool, which allocated a cache per check.
+fn compiled(pattern: &str) -> Option<&'static Regex> {
+    type Cache = RwLock<HashMap<String, Option<&'static Regex>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(pattern)
+    {
+        return *re;
+    }
     let mut cache = cache
-        .lock()
+        .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    cache
-        .entry(pattern.to_string())
-        .or_insert_with(|| Regex::new(&format!("^(?:{})$", java_to_rust(pattern))).ok())
-        .clone()
+    *cache.entry(pattern.to_string()).or_insert_with(|| {
+        Regex::new(&format!("^(?:{})$", java_to_rust(pattern)))
+            .ok()
+            .map(|re| &*Box::leak(Box::new(re)))
+    })
 }
 
 /// Rewrites the Java-only spellings that appear in AWS models: UTF-16 surrogate pairs

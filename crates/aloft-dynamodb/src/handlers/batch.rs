@@ -179,7 +179,7 @@ impl DynamoDb {
             if let Ok((old, new, w)) = result {
                 if metrics_wanted
                     && let Some(m) = new
-                        .as_ref()
+                        .as_deref()
                         .or(old.as_deref())
                         .and_then(|i| collection_metrics(&data, i))
                     && let Json::Array(list) = metrics
@@ -188,7 +188,7 @@ impl DynamoDb {
                 {
                     list.push(m);
                 }
-                let c = write_consumed(&data.meta, old.as_deref(), new.as_ref(), &w, 1.0);
+                let c = write_consumed(&data.meta, old.as_deref(), new.as_deref(), &w, 1.0);
                 let e = consumed
                     .entry(p.table_name.clone())
                     .or_insert_with(|| Consumed::new(&p.table_name, false));

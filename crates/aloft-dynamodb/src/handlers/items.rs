@@ -40,7 +40,7 @@ pub struct Prepared {
 }
 
 /// A write that happened: the old item, the new one (None when deleted), index write units.
-pub type Written = (Option<Arc<Item>>, Option<Item>, IndexWrites);
+pub type Written = (Option<Arc<Item>>, Option<Arc<Item>>, IndexWrites);
 
 /// Why a prepared write did not happen.
 pub enum WriteFailure {
@@ -168,7 +168,8 @@ pub fn run_write(
     if let Some(n) = &new {
         check_collection_limit(db, data, old.as_deref(), n).map_err(WriteFailure::Invalid)?;
     }
-    let (old, writes) = data.write(&db.db, p.key.clone(), new.clone(), Actor::User, batch);
+    let new = new.map(crate::state::stored);
+    let (old, writes) = data.write_shared(&db.db, p.key.clone(), new.clone(), Actor::User, batch);
     Ok((old, new, writes))
 }
 
@@ -399,13 +400,13 @@ impl DynamoDb {
             let r = run_write(self, &mut data, &prep, &mut batch);
             if metrics_wanted && let Ok((old, new, _)) = &r {
                 metrics = new
-                    .as_ref()
+                    .as_deref()
                     .or(old.as_deref())
                     .and_then(|i| collection_metrics(&data, i));
             }
             let consumed = match &r {
                 Ok((old, new, w)) => {
-                    write_consumed(&data.meta, old.as_deref(), new.as_ref(), w, 1.0)
+                    write_consumed(&data.meta, old.as_deref(), new.as_deref(), w, 1.0)
                 }
                 Err(_) => {
                     let mut c = Consumed::new(&data.meta.name, false);
@@ -434,7 +435,7 @@ impl DynamoDb {
         let mut out = json!({});
         let attrs = match rv.as_str() {
             "ALL_OLD" => old.as_deref().cloned(),
-            "ALL_NEW" => new.clone(),
+            "ALL_NEW" => new.as_deref().cloned(),
             "UPDATED_OLD" | "UPDATED_NEW" => {
                 let paths: Vec<Path> = match &prep.action {
                     Action::Update(u) => u.actions.iter().map(|a| a.path().clone()).collect(),
@@ -443,7 +444,7 @@ impl DynamoDb {
                 let src = if rv == "UPDATED_OLD" {
                     old.as_deref().cloned()
                 } else {
-                    new.clone()
+                    new.as_deref().cloned()
                 };
                 src.map(|i| project(&i, &paths)).filter(|i| !i.is_empty())
             }
@@ -511,11 +512,10 @@ impl DynamoDb {
         c.table_units = read_units(item.as_deref().map_or(0, item_size), consistent);
         self.charge(&meta, &c);
         if let Some(item) = item {
-            let shown = match &projection {
-                Some(paths) => project(&item, paths),
-                None => (*item).clone(),
+            out["Item"] = match &projection {
+                Some(paths) => item_to_json(&project(&item, paths)),
+                None => item_to_json(&item),
             };
-            out["Item"] = item_to_json(&shown);
         }
         if let Some(j) = c.render(str_param(&input, "ReturnConsumedCapacity")) {
             out["ConsumedCapacity"] = j;
