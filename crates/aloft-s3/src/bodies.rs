@@ -12,12 +12,12 @@ use std::task::{Context, Poll};
 
 use aloft_core::AwsError;
 use aloft_core::body::{Body, BoxError};
+use aloft_sigv4::checksums::Md5;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
-use aloft_sigv4::checksums::Md5;
-use sha2::Digest;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::checksums::{Algo, Hasher};
 use crate::error::{S3Error, internal};
@@ -448,7 +448,10 @@ impl<'a> Ingest<'a> {
                 self.buf.extend_from_slice(&data);
                 return Ok(());
             }
-            let others = self.others.take().ok_or_else(|| internal("body hashes lost"))?;
+            let others = self
+                .others
+                .take()
+                .ok_or_else(|| internal("body hashes lost"))?;
             let mut spill = Spill::start(self.store, others)?;
             if !self.buf.is_empty() {
                 spill.pending_len = self.buf.len();
@@ -490,7 +493,10 @@ impl<'a> Ingest<'a> {
     async fn finish(mut self) -> Result<Ingested, AwsError> {
         let (md5, others, file) = match self.spill.take() {
             None => {
-                let mut others = self.others.take().ok_or_else(|| internal("body hashes lost"))?;
+                let mut others = self
+                    .others
+                    .take()
+                    .ok_or_else(|| internal("body hashes lost"))?;
                 self.md5.update(&self.buf);
                 others.update(&self.buf);
                 (std::mem::take(&mut self.md5), others, None)
