@@ -293,10 +293,12 @@ impl Ingested {
 
 /// Spilled bodies travel to the hashing and writing threads in batches of about this many bytes
 /// (the frames as received, never copied), so each thread wakes once per batch, not per frame.
-const BATCH: usize = 1024 * 1024;
-/// Batches queued per thread: with the batch being filled and the one each thread works on, at
-/// most about `(DEPTH + 3) * BATCH` bytes of a body are in memory.
-const DEPTH: usize = 4;
+const BATCH: usize = 512 * 1024;
+/// Batches queued per thread: about 5 ms of MD5 work, so that the MD5 thread does not run dry
+/// while the receiving task waits for a core. With the batch being filled and the one each
+/// thread works on, at most about `(DEPTH + 3) * BATCH` bytes of a body are in memory (10
+/// concurrent part uploads: under 50 MiB).
+const DEPTH: usize = 6;
 
 /// Frames handed on together, shared by both threads.
 type Frames = Arc<Vec<Bytes>>;
