@@ -297,7 +297,7 @@ const BATCH: usize = 512 * 1024;
 /// Batches queued per thread: about 5 ms of MD5 work, so that the MD5 thread does not run dry
 /// while the receiving task waits for a core. With the batch being filled and the one each
 /// thread works on, at most about `(DEPTH + 3) * BATCH` bytes of a body are in memory (10
-/// concurrent part uploads: under 50 MiB).
+/// concurrent part uploads: about 45 MiB of batches, on top of hyper's read buffers).
 const DEPTH: usize = 6;
 
 /// Frames handed on together, shared by both threads.
