@@ -38,5 +38,20 @@ get=$(curl -s -o /dev/null -w '%{speed_download}' "$url/bench/big")
 peak=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status)
 printf '1 GiB PUT:  %.0f MB/s\n1 GiB GET:  %.0f MB/s\n' "$(echo "$put/1000000" | bc -l)" "$(echo "$get/1000000" | bc -l)"
 echo "RSS before the 1 GiB transfers: $((before/1024)) MiB, peak RSS of the whole run: $((peak/1024)) MiB"
+# boto3's upload_file: 8 MiB multipart parts, 10 at a time, with the SDK's default checksums.
+echo 5 > /proc/$pid/clear_refs 2>/dev/null || true
+before=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
+boto=$(${PYTHON:-python3} - "$url" "$tmp/1g" <<'PY' 2>&1 || true
+import os, sys, time
+import boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+t = time.perf_counter()
+s3.upload_file(sys.argv[2], "bench", "big-boto3")
+print(f"{os.path.getsize(sys.argv[2]) / (time.perf_counter() - t) / 1e6:.0f} MB/s")
+PY
+)
+peak=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status)
+echo "1 GiB boto3 upload_file (multipart, 10 parts at a time): ${boto}; RSS before $((before/1024)) MiB, peak $((peak/1024)) MiB"
 md5=$(openssl speed -evp md5 -bytes 16384 -seconds 2 2>/dev/null | awk '/^md5/ {print $NF}')
 echo "single-core MD5 speed (openssl, 16 KiB blocks): ${md5} (kB/s)"

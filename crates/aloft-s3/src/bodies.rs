@@ -12,11 +12,12 @@ use std::task::{Context, Poll};
 
 use aloft_core::AwsError;
 use aloft_core::body::{Body, BoxError};
+use aloft_sigv4::checksums::Md5;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
-use md5::Digest;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::checksums::{Algo, Hasher};
 use crate::error::{S3Error, internal};
@@ -136,8 +137,14 @@ impl BodyStore {
         let mut stream = self.reader(data, start, len);
         use futures_util::StreamExt;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(internal)?;
-            ing.push(&chunk).await?;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    ing.abort().await;
+                    return Err(internal(e));
+                }
+            };
+            ing.push(chunk).await?;
         }
         ing.finish().await
     }
@@ -160,12 +167,16 @@ impl BodyStore {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            let mut input: &[u8] = &data;
-            while !input.is_empty() {
+            let mut at = 0;
+            while at < data.len() {
+                // Payload is a slice of the frame: no copy on the way to the hashing threads.
                 let (payload, consumed) = match decoder.as_mut() {
-                    None => (input, input.len()),
-                    Some(d) => match d.decode(input) {
-                        Ok(step) => (&input[step.payload.clone()], step.consumed),
+                    None => (data.slice(at..), data.len() - at),
+                    Some(d) => match d.decode(&data[at..]) {
+                        Ok(step) => (
+                            data.slice(at + step.payload.start..at + step.payload.end),
+                            step.consumed,
+                        ),
                         Err(e) => {
                             ing.abort().await;
                             return Err(chunked_error(&e));
@@ -183,7 +194,7 @@ impl BodyStore {
                 if !payload.is_empty() {
                     ing.push(payload).await?;
                 }
-                input = &input[consumed..];
+                at += consumed;
             }
         }
         let trailers = match decoder {
@@ -233,7 +244,7 @@ impl BodyStore {
 }
 
 pub fn md5(data: &[u8]) -> [u8; 16] {
-    md5::Md5::digest(data).into()
+    aloft_sigv4::checksums::md5(data)
 }
 
 /// How to read a body.
@@ -280,20 +291,27 @@ impl Ingested {
     }
 }
 
-/// Spilled bodies are hashed and written in batches of this size, on the blocking pool, so
-/// neither hashing nor file I/O holds up the async workers.
-const WRITE_BATCH: usize = 1024 * 1024;
+/// Spilled bodies travel to the hashing and writing threads in batches of about this many bytes
+/// (the frames as received, never copied), so each thread wakes once per batch, not per frame.
+const BATCH: usize = 512 * 1024;
+/// Batches queued per thread: about 5 ms of MD5 work, so that the MD5 thread does not run dry
+/// while the receiving task waits for a core. With the batch being filled and the one each
+/// thread works on, at most about `(DEPTH + 3) * BATCH` bytes of a body are in memory (10
+/// concurrent part uploads: about 45 MiB of batches, on top of hyper's read buffers).
+const DEPTH: usize = 6;
 
-/// The running digests of a body.
-struct Hashes {
-    md5: md5::Md5,
+/// Frames handed on together, shared by both threads.
+type Frames = Arc<Vec<Bytes>>;
+
+/// The digests other than MD5: the requested flexible checksum and the `x-amz-content-sha256`
+/// check. They run beside the file writes, off the MD5 thread.
+struct Others {
     hasher: Option<(Algo, Hasher)>,
     sha256: Option<([u8; 32], sha2::Sha256)>,
 }
 
-impl Hashes {
+impl Others {
     fn update(&mut self, data: &[u8]) {
-        self.md5.update(data);
         if let Some((_, h)) = &mut self.hasher {
             h.update(data);
         }
@@ -303,104 +321,221 @@ impl Hashes {
     }
 }
 
+/// A body too big for memory on its way to disk. MD5 (the ETag) is inherently serial and the
+/// slowest step, so it gets a thread of its own; receiving (this task), the other digests and the
+/// file writes (a second thread) run beside it instead of in turn.
+struct Spill {
+    id: String,
+    /// The frames not yet handed on.
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    md5_tx: tokio::sync::mpsc::Sender<Frames>,
+    write_tx: tokio::sync::mpsc::Sender<Frames>,
+    md5_task: tokio::task::JoinHandle<Md5>,
+    write_task: tokio::task::JoinHandle<std::io::Result<(std::fs::File, Others)>>,
+}
+
+impl Spill {
+    fn start(store: &BodyStore, others: Others) -> Result<Self, AwsError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut file = std::fs::File::create(store.path(&format!("{id}.tmp"))).map_err(internal)?;
+        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Frames>(DEPTH);
+        let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Frames>(DEPTH);
+        let md5_task = tokio::task::spawn_blocking(move || {
+            let mut md5 = Md5::new();
+            while let Some(frames) = md5_rx.blocking_recv() {
+                frames.iter().for_each(|f| md5.update(f));
+            }
+            md5
+        });
+        let write_task = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut others = others;
+            while let Some(frames) = write_rx.blocking_recv() {
+                for f in frames.iter() {
+                    others.update(f);
+                    file.write_all(f)?;
+                }
+            }
+            Ok((file, others))
+        });
+        Ok(Self {
+            id,
+            pending: Vec::new(),
+            pending_len: 0,
+            md5_tx,
+            write_tx,
+            md5_task,
+            write_task,
+        })
+    }
+
+    fn tmp(&self, store: &BodyStore) -> PathBuf {
+        store.path(&format!("{}.tmp", self.id))
+    }
+
+    async fn push(&mut self, data: Bytes) -> Result<(), AwsError> {
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len >= BATCH {
+            self.hand_on()
+                .await
+                .map_err(|()| internal("body writer stopped"))?;
+        }
+        Ok(())
+    }
+
+    /// Sends the pending frames to both threads (waiting while their queues are full: that is
+    /// what bounds memory). An error means a thread stopped: [`Self::join`] says why.
+    async fn hand_on(&mut self) -> Result<(), ()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending_len = 0;
+        let frames = Arc::new(std::mem::take(&mut self.pending));
+        self.md5_tx.send(frames.clone()).await.map_err(drop)?;
+        self.write_tx.send(frames).await.map_err(drop)
+    }
+
+    /// Waits for both threads to drain their queues.
+    async fn join(self) -> Result<(String, std::fs::File, Md5, Others), AwsError> {
+        let Self {
+            id,
+            md5_tx,
+            write_tx,
+            md5_task,
+            write_task,
+            ..
+        } = self;
+        drop((md5_tx, write_tx));
+        let written = write_task.await.map_err(internal)?;
+        let md5 = md5_task.await.map_err(internal)?;
+        let (file, others) = written.map_err(internal)?;
+        Ok((id, file, md5, others))
+    }
+}
+
 /// A body being received.
 struct Ingest<'a> {
     store: &'a BodyStore,
-    /// Bytes not yet hashed (and, once spilling, not yet written).
-    buf: BytesMut,
-    /// The spill file and its id, once the body outgrew memory.
-    file: Option<(std::fs::File, String)>,
     size: u64,
-    /// `None` only while a batch is on the blocking pool.
-    hashes: Option<Hashes>,
+    /// The body while it may still stay in memory (hashed at the end).
+    buf: BytesMut,
+    /// Until the body spills (then they travel with it).
+    md5: Md5,
+    others: Option<Others>,
+    spill: Option<Spill>,
 }
 
 impl<'a> Ingest<'a> {
     fn new(store: &'a BodyStore, algo: Option<Algo>, sha: Option<[u8; 32]>) -> Self {
         Self {
             store,
-            buf: BytesMut::new(),
-            file: None,
             size: 0,
-            hashes: Some(Hashes {
-                md5: md5::Md5::new(),
+            buf: BytesMut::new(),
+            md5: Md5::new(),
+            others: Some(Others {
                 hasher: algo.map(|a| (a, Hasher::new(a))),
                 sha256: sha.map(|s| (s, sha2::Sha256::new())),
             }),
+            spill: None,
         }
     }
 
-    async fn push(&mut self, data: &[u8]) -> Result<(), AwsError> {
+    async fn push(&mut self, data: Bytes) -> Result<(), AwsError> {
         self.size += data.len() as u64;
-        self.buf.extend_from_slice(data);
-        if self.file.is_none() && self.buf.len() <= self.store.inline_max {
-            return Ok(());
+        if self.spill.is_none() {
+            if self.buf.len() + data.len() <= self.store.inline_max {
+                // Copied: a slice of the connection's read buffer would pin all of it.
+                self.buf.extend_from_slice(&data);
+                return Ok(());
+            }
+            let others = self
+                .others
+                .take()
+                .ok_or_else(|| internal("body hashes lost"))?;
+            let mut spill = Spill::start(self.store, others)?;
+            if !self.buf.is_empty() {
+                spill.pending_len = self.buf.len();
+                spill.pending.push(self.buf.split().freeze());
+            }
+            self.spill = Some(spill);
         }
-        if self.file.is_none() {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            let f =
-                std::fs::File::create(self.store.path(&format!("{id}.tmp"))).map_err(internal)?;
-            self.file = Some((f, id));
-        }
-        if self.buf.len() >= WRITE_BATCH {
-            self.flush().await?;
+        let Some(spill) = self.spill.as_mut() else {
+            return Err(internal("body writer state lost"));
+        };
+        if let Err(e) = spill.push(data).await {
+            return Err(self.fail(e).await);
         }
         Ok(())
     }
 
-    /// Hashes and writes what is buffered, off the async workers.
-    async fn flush(&mut self) -> Result<(), AwsError> {
-        let chunk = self.buf.split().freeze();
-        let (Some((mut f, id)), Some(mut hashes)) = (self.file.take(), self.hashes.take()) else {
-            return Err(internal("body writer state lost"));
+    /// After a thread stopped: its error, with the temp file removed.
+    async fn fail(&mut self, e: AwsError) -> AwsError {
+        let Some(spill) = self.spill.take() else {
+            return e;
         };
-        let done = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            hashes.update(&chunk);
-            f.write_all(&chunk).map(|()| (f, hashes))
-        })
-        .await
-        .map_err(internal)?;
-        match done {
-            Ok((f, hashes)) => {
-                self.file = Some((f, id));
-                self.hashes = Some(hashes);
-                Ok(())
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(self.store.path(&format!("{id}.tmp")));
-                Err(internal(e))
-            }
-        }
+        let tmp = spill.tmp(self.store);
+        let err = match spill.join().await {
+            Err(why) => why,
+            Ok(_) => e,
+        };
+        let _ = std::fs::remove_file(tmp);
+        err
     }
 
     async fn abort(mut self) {
-        if let Some((f, id)) = self.file.take() {
-            drop(f);
-            let _ = tokio::fs::remove_file(self.store.path(&format!("{id}.tmp"))).await;
+        if let Some(spill) = self.spill.take() {
+            let tmp = spill.tmp(self.store);
+            let _ = spill.join().await;
+            let _ = tokio::fs::remove_file(tmp).await;
         }
     }
 
     async fn finish(mut self) -> Result<Ingested, AwsError> {
-        if self.file.is_some() {
-            self.flush().await?;
-        } else if let Some(h) = self.hashes.as_mut() {
-            h.update(&self.buf);
-        }
-        let Some(mut hashes) = self.hashes.take() else {
-            return Err(internal("body hashes lost"));
+        let (md5, others, file) = match self.spill.take() {
+            None => {
+                let mut others = self
+                    .others
+                    .take()
+                    .ok_or_else(|| internal("body hashes lost"))?;
+                self.md5.update(&self.buf);
+                others.update(&self.buf);
+                (std::mem::take(&mut self.md5), others, None)
+            }
+            Some(mut spill) => {
+                let tmp = spill.tmp(self.store);
+                let joined = match spill.hand_on().await {
+                    Ok(()) => spill.join().await,
+                    Err(()) => match spill.join().await {
+                        Ok(_) => Err(internal("body writer stopped")),
+                        Err(e) => Err(e),
+                    },
+                };
+                match joined {
+                    Ok((id, f, md5, others)) => (md5, others, Some((f, id))),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(tmp);
+                        return Err(e);
+                    }
+                }
+            }
         };
-        if let Some((expected, h)) = hashes.sha256.take() {
+        let Others { hasher, sha256 } = others;
+        if let Some((expected, h)) = sha256 {
             let got: [u8; 32] = h.finalize().into();
             if got != expected {
-                self.abort().await;
+                if let Some((f, id)) = file {
+                    drop(f);
+                    let _ = tokio::fs::remove_file(self.store.path(&format!("{id}.tmp"))).await;
+                }
                 return Err(S3Error::XAmzContentSHA256Mismatch
                     .err()
                     .with_field("ClientComputedContentSHA256", hex::encode(expected))
                     .with_field("S3ComputedContentSHA256", hex::encode(got)));
             }
         }
-        let data = match self.file.take() {
+        let data = match file {
             None => Data::Inline(self.buf.split().freeze()),
             Some((f, id)) => {
                 let tmp = self.store.path(&format!("{id}.tmp"));
@@ -430,8 +565,8 @@ impl<'a> Ingest<'a> {
         Ok(Ingested {
             data,
             size: self.size,
-            md5: hashes.md5.finalize().into(),
-            checksum: hashes.hasher.map(|(a, h)| (a, h.finish())),
+            md5: md5.finish(),
+            checksum: hasher.map(|(a, h)| (a, h.finish())),
             trailer_checksum: None,
         })
     }

@@ -4,7 +4,6 @@
 use aloft_sigv4::checksums as sig;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use md5::Digest;
 use serde::{Deserialize, Serialize};
 
 /// The algorithms of `x-amz-checksum-*` / `x-amz-sdk-checksum-algorithm`.
@@ -157,21 +156,21 @@ pub fn full_object(algo: Algo, parts: &[(&str, u64)]) -> Option<String> {
 
 /// The multipart ETag: MD5 of the parts' binary MD5s, then `-N`.
 pub fn multipart_etag(part_etags: &[&str]) -> String {
-    let mut h = md5::Md5::new();
+    let mut h = sig::Md5::new();
     for e in part_etags {
         if let Ok(raw) = hex::decode(e.trim_matches('"')) {
             h.update(&raw);
         }
     }
-    format!("{}-{}", hex::encode(h.finalize()), part_etags.len())
+    format!("{}-{}", hex::encode(h.finish()), part_etags.len())
 }
 
 pub fn md5_hex(data: &[u8]) -> String {
-    hex::encode(md5::Md5::digest(data))
+    hex::encode(sig::md5(data))
 }
 
 pub fn md5_b64(data: &[u8]) -> String {
-    B64.encode(md5::Md5::digest(data))
+    B64.encode(sig::md5(data))
 }
 
 #[cfg(test)]

@@ -262,22 +262,7 @@ pub fn combine_full_object(parts: &[(Checksum, u64)]) -> Option<Checksum> {
 }
 
 /// Incremental MD5: `Content-MD5` (base64) and S3 ETags (hex).
-#[derive(Clone, Default)]
-pub struct Md5(md5::Md5);
-
-impl Md5 {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn update(&mut self, data: &[u8]) {
-        self.0.update(data);
-    }
-
-    pub fn finish(self) -> [u8; 16] {
-        self.0.finalize().into()
-    }
-}
+pub use crate::digest_md5::Md5;
 
 /// MD5 of a buffer.
 pub fn md5(data: &[u8]) -> [u8; 16] {

@@ -29,6 +29,7 @@ pub mod canonical;
 pub mod checksums;
 pub mod chunked;
 pub mod dates;
+mod digest_md5;
 mod error;
 mod parse;
 pub mod post_policy;
