@@ -78,7 +78,7 @@ pub struct ApiGateway {
     pub(crate) authorizer_cache: invoke::authorizers::Cache,
     pub(crate) jwks: jwt::KeyCache,
     pub(crate) response_cache: invoke::cache::Cache,
-    pub(crate) metrics: Arc<invoke::metrics::Metrics>,
+    pub(crate) metrics: Arc<aloft_events::MetricBatcher>,
     pub(crate) connections: v2::ws::Connections,
     /// WebSocket connections outlive the request that opened them and need the service.
     pub(crate) me: Weak<ApiGateway>,
@@ -127,7 +127,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
         authorizer_cache: invoke::authorizers::Cache::default(),
         jwks: jwt::KeyCache::default(),
         response_cache: invoke::cache::Cache::default(),
-        metrics: Arc::default(),
+        metrics: aloft_events::MetricBatcher::new(ctx.targets.clone()),
     })
 }
 
@@ -289,7 +289,7 @@ impl Service for ApiGateway {
     /// Tallied metrics go out; open WebSocket connections are told the endpoint is going
     /// away (1001).
     async fn shutdown(&self) {
-        self.metrics.flush(&self.ctx.targets);
+        self.metrics.flush().await;
         self.connections.reset();
     }
 

@@ -8,6 +8,12 @@
 //!
 //! Pull sources (SQS queues, DynamoDB streams, Kinesis) read by Lambda's event source mappings
 //! are reached the same way: the owning service registers a [`Source`].
+//!
+//! Services publish their standard CloudWatch metrics through a [`MetricBatcher`].
+
+pub mod metrics;
+
+pub use metrics::{Dimensions, MetricBatcher, Sample};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -77,34 +83,6 @@ pub trait Source: Send + Sync + 'static {
 pub struct Targets {
     targets: RwLock<HashMap<String, Arc<dyn Target>>>,
     sources: RwLock<HashMap<String, Arc<dyn Source>>>,
-}
-
-/// Publishes CloudWatch metric data (`MetricData` entries in PutMetricData's shape) to
-/// `namespace` through the `cloudwatch` target, in the background: a service's request path never
-/// waits for its metrics, and a missing CloudWatch service only loses them.
-pub fn publish_metrics(
-    targets: &Arc<Targets>,
-    account: &str,
-    region: &str,
-    namespace: &str,
-    data: Vec<Value>,
-) {
-    if data.is_empty() {
-        return;
-    }
-    let arn = format!("arn:aws:cloudwatch:{region}:{account}:metric-data");
-    let delivery = Delivery {
-        payload: serde_json::json!({"Namespace": namespace, "MetricData": data})
-            .to_string()
-            .into(),
-        account: account.to_string(),
-        region: region.to_string(),
-        ..Default::default()
-    };
-    let targets = targets.clone();
-    tokio::spawn(async move {
-        let _ = targets.deliver(&arn, delivery).await;
-    });
 }
 
 /// The service field of an ARN: `arn:aws:sqs:us-east-1:000000000000:q` → `sqs`.

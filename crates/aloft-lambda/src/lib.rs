@@ -156,7 +156,7 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         code_root,
         queue: tx,
         me: std::sync::OnceLock::new(),
-        meter: metrics::Meter::default(),
+        meter: metrics::Meter::new(ctx.targets.clone()),
     });
     let _ = svc.me.set(Arc::downgrade(&svc));
     let existing: Vec<mappings::Mapping> = svc
@@ -334,6 +334,7 @@ impl Service for Lambda {
 
     async fn reset(&self) {
         self.engine.kill_all();
+        self.meter.reset();
         {
             let mut s = self.state.lock().expect("state lock");
             *s = State::default();
@@ -345,6 +346,7 @@ impl Service for Lambda {
     }
 
     async fn shutdown(&self) {
+        self.meter.flush().await;
         self.engine.kill_all();
         // In-memory mode keeps packages in a per-process temp dir: leave nothing behind.
         if self.ctx.config.data_dir.is_none()

@@ -1,20 +1,20 @@
 //! Lambda's standard metrics (namespace `AWS/Lambda`): Invocations, Errors, Duration, Throttles
-//! and ConcurrentExecutions, published to CloudWatch through the `cloudwatch` target after each
-//! invocation, on a spawned task so that the invoke path never waits for CloudWatch.
+//! and ConcurrentExecutions, tallied after each invocation by the shared [`MetricBatcher`],
+//! which publishes them to CloudWatch in batches: the invoke path never waits for CloudWatch.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use aloft_events::Targets;
-use serde_json::{Value, json};
-use std::sync::Arc;
+use aloft_events::{Dimensions, MetricBatcher, Sample, Targets};
 
 use crate::runtime::{EnvSpec, Invocation, RunError, RunResult};
 
-/// Invocations in flight per function, for `ConcurrentExecutions`.
-#[derive(Default)]
+const NAMESPACE: &str = "AWS/Lambda";
+
+/// Invocations in flight per function (for `ConcurrentExecutions`), and the metrics batch.
 pub struct Meter {
     inflight: Mutex<HashMap<String, u64>>,
+    batch: Arc<MetricBatcher>,
 }
 
 /// What one invocation came to, for its metrics.
@@ -24,11 +24,21 @@ pub enum Outcome {
 }
 
 impl Meter {
+    pub fn new(targets: Arc<Targets>) -> Self {
+        Self {
+            inflight: Mutex::default(),
+            batch: MetricBatcher::new(targets),
+        }
+    }
+
     fn enter(&self, key: &str) -> u64 {
         let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        let n = m.entry(key.to_string()).or_default();
-        *n += 1;
-        *n
+        if let Some(n) = m.get_mut(key) {
+            *n += 1;
+            return *n;
+        }
+        m.insert(key.to_string(), 1);
+        1
     }
 
     fn leave(&self, key: &str) {
@@ -40,63 +50,66 @@ impl Meter {
             }
         }
     }
+
+    /// Publishes what is tallied (at shutdown).
+    pub async fn flush(&self) {
+        self.batch.flush().await;
+    }
+
+    pub fn reset(&self) {
+        self.batch.reset();
+    }
+
+    /// Tallies one invocation.
+    ///
+    /// AWS publishes each metric under `FunctionName`, and for an invocation through an alias
+    /// or version also under `FunctionName` + `Resource` (`name:qualifier`);
+    /// ConcurrentExecutions is also published account-wide (no dimension).
+    fn record(&self, spec: &EnvSpec, qualifier: Option<&str>, outcome: &Outcome, concurrent: u64) {
+        let name: Arc<str> = spec.function_name.as_str().into();
+        let by_name: Dimensions = Arc::new([("FunctionName", name.clone())]);
+        let by_resource: Option<Dimensions> = qualifier.filter(|q| *q != "$LATEST").map(|q| {
+            let resource: Arc<str> = format!("{name}:{q}").into();
+            Arc::new([("FunctionName", name.clone()), ("Resource", resource)]) as Dimensions
+        });
+        let mut dims = vec![&by_name];
+        dims.extend(by_resource.as_ref());
+        let (account, region): (Arc<str>, Arc<str>) =
+            (spec.account.as_str().into(), spec.region.as_str().into());
+        let second = aloft_core::clock::now_millis().div_euclid(1000);
+        let samples = samples(outcome, concurrent);
+        self.batch
+            .record(&account, &region, NAMESPACE, second, &dims, &samples);
+        if matches!(outcome, Outcome::Ran { .. }) {
+            let account_wide: Dimensions = Arc::new([]);
+            #[allow(clippy::cast_precision_loss)]
+            let c = [("ConcurrentExecutions", "Count", concurrent as f64)];
+            self.batch
+                .record(&account, &region, NAMESPACE, second, &[&account_wide], &c);
+        }
+    }
 }
 
-/// The metric data of one invocation, as `PutMetricData` takes it.
-///
-/// AWS publishes each metric under `FunctionName`, and for an invocation through an alias or
-/// version also under `FunctionName` + `Resource` (`name:qualifier`); ConcurrentExecutions is
-/// also published account-wide (no dimension).
-pub fn metric_data(
-    name: &str,
-    qualifier: Option<&str>,
-    outcome: &Outcome,
-    concurrent: u64,
-    at_secs: f64,
-) -> Vec<Value> {
-    let mut dims = vec![json!([{"Name": "FunctionName", "Value": name}])];
-    if let Some(q) = qualifier.filter(|q| *q != "$LATEST") {
-        dims.push(json!([
-            {"Name": "FunctionName", "Value": name},
-            {"Name": "Resource", "Value": format!("{name}:{q}")}
-        ]));
-    }
-    let mut values: Vec<(&str, f64, &str)> = Vec::new();
+/// The values one invocation adds under each of its dimension sets.
+fn samples(outcome: &Outcome, concurrent: u64) -> Vec<Sample> {
     match outcome {
         Outcome::Ran { error, duration_ms } => {
-            values.push(("Invocations", 1.0, "Count"));
-            values.push(("Errors", if *error { 1.0 } else { 0.0 }, "Count"));
-            values.push(("Duration", *duration_ms, "Milliseconds"));
-            values.push(("Throttles", 0.0, "Count"));
-            values.push(("ConcurrentExecutions", concurrent as f64, "Count"));
+            #[allow(clippy::cast_precision_loss)]
+            let concurrent = concurrent as f64;
+            vec![
+                ("Invocations", "Count", 1.0),
+                ("Errors", "Count", if *error { 1.0 } else { 0.0 }),
+                ("Duration", "Milliseconds", *duration_ms),
+                ("Throttles", "Count", 0.0),
+                ("ConcurrentExecutions", "Count", concurrent),
+            ]
         }
-        Outcome::Throttled => values.push(("Throttles", 1.0, "Count")),
+        Outcome::Throttled => vec![("Throttles", "Count", 1.0)],
     }
-    let mut out = Vec::new();
-    for d in &dims {
-        for (metric, value, unit) in &values {
-            out.push(json!({
-                "MetricName": metric, "Dimensions": d, "Value": value, "Unit": unit,
-                "Timestamp": at_secs,
-            }));
-        }
-    }
-    if matches!(outcome, Outcome::Ran { .. }) {
-        out.push(json!({
-            "MetricName": "ConcurrentExecutions", "Dimensions": [], "Value": concurrent as f64,
-            "Unit": "Count", "Timestamp": at_secs,
-        }));
-    }
-    out
-}
-
-/// Hands the metrics to CloudWatch on a spawned task (a missing CloudWatch is no error).
-pub fn publish(targets: &Arc<Targets>, account: &str, region: &str, data: Vec<Value>) {
-    aloft_events::publish_metrics(targets, account, region, "AWS/Lambda", data);
 }
 
 impl crate::Lambda {
-    /// Runs an invocation and publishes its metrics afterwards.
+    /// Runs an invocation and tallies its metrics afterwards.
     pub(crate) async fn run_metered(
         &self,
         spec: &EnvSpec,
@@ -119,9 +132,7 @@ impl crate::Lambda {
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             },
         };
-        let at = aloft_core::clock::now_millis() as f64 / 1000.0;
-        let data = metric_data(&spec.function_name, qualifier, &outcome, concurrent, at);
-        publish(&self.ctx.targets, &spec.account, &spec.region, data);
+        self.meter.record(spec, qualifier, &outcome, concurrent);
         result
     }
 }
@@ -131,30 +142,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn qualified_invocations_also_carry_the_resource_dimension() {
+    fn an_invocation_adds_five_metrics_and_a_throttle_one() {
         let ok = Outcome::Ran {
-            error: false,
+            error: true,
             duration_ms: 12.5,
         };
-        let plain = metric_data("f", None, &ok, 1, 100.0);
-        assert_eq!(plain.len(), 6);
-        assert!(plain.iter().all(|m| m["Timestamp"] == 100.0));
-        let aliased = metric_data("f", Some("live"), &ok, 2, 100.0);
-        assert_eq!(aliased.len(), 11);
-        assert!(
-            aliased
-                .iter()
-                .any(|m| m["Dimensions"][1]["Value"] == "f:live")
+        let s = samples(&ok, 2);
+        assert_eq!(s.len(), 5);
+        assert!(s.contains(&("Errors", "Count", 1.0)));
+        assert!(s.contains(&("Duration", "Milliseconds", 12.5)));
+        assert!(s.contains(&("ConcurrentExecutions", "Count", 2.0)));
+        assert_eq!(
+            samples(&Outcome::Throttled, 0),
+            vec![("Throttles", "Count", 1.0)]
         );
-        assert_eq!(metric_data("f", Some("$LATEST"), &ok, 1, 1.0).len(), 6);
-        let throttled = metric_data("f", None, &Outcome::Throttled, 0, 1.0);
-        assert_eq!(throttled.len(), 1);
-        assert_eq!(throttled[0]["MetricName"], "Throttles");
     }
 
     #[test]
     fn concurrency_counts_overlapping_invocations() {
-        let m = Meter::default();
+        let m = Meter::new(Targets::new());
         assert_eq!(m.enter("a"), 1);
         assert_eq!(m.enter("a"), 2);
         m.leave("a");

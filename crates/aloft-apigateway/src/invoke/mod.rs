@@ -187,8 +187,8 @@ impl ApiGateway {
         if let Some(stamp) = &meter.api {
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let integration_ms = meter.integration.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-            self.metrics.record(
-                &self.ctx.targets,
+            metrics::record(
+                &self.metrics,
                 stamp,
                 resp.status().as_u16(),
                 latency_ms,
