@@ -927,7 +927,9 @@ mod tests {
     async fn many_batches_hash_and_write_in_order() {
         let (s, dir) = store(4);
         // Odd-sized frames across several batches and write groups.
-        let body: Vec<u8> = (0..3 * BATCH + 12345).map(|i| (i * 31 % 251) as u8).collect();
+        let body: Vec<u8> = (0..3 * BATCH + 12345)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
         let frames: Vec<Result<Bytes, BoxError>> = body
             .chunks(70_001)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
