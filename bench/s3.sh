@@ -33,10 +33,20 @@ echo "RSS after the PUT run: $(rss VmRSS)"
 
 head -c $((1024*1024*1024)) /dev/urandom > "$tmp/1g"
 before=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
-put=$(curl -s -o /dev/null -w "%{speed_upload}" -T "$tmp/1g" "$url/bench/big")
+# CPU seconds by thread during the PUT (repeatable under load, unlike MB/s): the MD5 thread
+# bounds the PUT; everything else (curl included) has to fit on the other core.
+cpu() { for t in /proc/$pid/task/*; do echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat")"; done | sort; }
+cpu > "$tmp/cpu0"
+TIMEFORMAT='%U %S'
+{ time curl -s -o /dev/null -w "%{speed_upload}" -T "$tmp/1g" "$url/bench/big" > "$tmp/put"; } 2> "$tmp/curl-cpu"
+put=$(cat "$tmp/put")
+cpu > "$tmp/cpu1"
 get=$(curl -s -o /dev/null -w '%{speed_download}' "$url/bench/big")
 peak=$(awk '/^VmHWM/ {print $2}' /proc/$pid/status)
 printf '1 GiB PUT:  %.0f MB/s\n1 GiB GET:  %.0f MB/s\n' "$(echo "$put/1000000" | bc -l)" "$(echo "$get/1000000" | bc -l)"
+hz=$(getconf CLK_TCK)
+echo "CPU seconds during the 1 GiB PUT: curl $(awk '{printf "%.2f", $1 + $2}' "$tmp/curl-cpu"); Aloft by thread:" \
+  "$(join -a 2 -e 0 -o 0,1.2,2.2 "$tmp/cpu0" "$tmp/cpu1" | awk -v hz="$hz" '{d = ($3 - $2) / hz; if (d >= 0.05) printf "%.2f ", d}')"
 echo "RSS before the 1 GiB transfers: $((before/1024)) MiB, peak RSS of the whole run: $((peak/1024)) MiB"
 # boto3's upload_file: 8 MiB multipart parts, 10 at a time, with the SDK's default checksums.
 echo 5 > /proc/$pid/clear_refs 2>/dev/null || true

@@ -134,6 +134,7 @@ impl BodyStore {
         algo: Option<Algo>,
     ) -> Result<Ingested, AwsError> {
         let mut ing = Ingest::new(self, algo, None);
+        ing.expected = Some(len);
         let mut stream = self.reader(data, start, len);
         use futures_util::StreamExt;
         while let Some(chunk) = stream.next().await {
@@ -152,6 +153,14 @@ impl BodyStore {
     /// Reads a body from the client, hashing as it goes and undoing aws-chunked framing.
     pub async fn ingest(&self, mut body: Body, opts: IngestOptions) -> Result<Ingested, AwsError> {
         let mut ing = Ingest::new(self, opts.algo, opts.content_sha256);
+        // The payload's length when the request declares it (Content-Length, or
+        // x-amz-decoded-content-length under aws-chunked): a spilled body's file is allocated
+        // up front instead of page by page.
+        ing.expected = match opts.chunked {
+            Some((_, decoded)) => decoded,
+            None => http_body::Body::size_hint(&body).exact(),
+        }
+        .filter(|&n| n <= opts.max);
         let mut decoder = opts
             .chunked
             .map(|(mode, len)| aloft_sigv4::ChunkedDecoder::new(mode, len, opts.verify.clone()));
@@ -293,12 +302,15 @@ impl Ingested {
 
 /// Spilled bodies travel to the hashing and writing threads in batches of about this many bytes
 /// (the frames as received, never copied), so each thread wakes once per batch, not per frame.
-const BATCH: usize = 512 * 1024;
+const BATCH: usize = 1024 * 1024;
 /// Batches queued per thread: about 5 ms of MD5 work, so that the MD5 thread does not run dry
 /// while the receiving task waits for a core. With the batch being filled and the one each
 /// thread works on, at most about `(DEPTH + 3) * BATCH` bytes of a body are in memory (10
-/// concurrent part uploads: about 45 MiB of batches, on top of hyper's read buffers).
-const DEPTH: usize = 6;
+/// concurrent part uploads: about 60 MiB of batches, on top of hyper's read buffers).
+const DEPTH: usize = 3;
+/// The writer hashes and writes this much at a time, so the bytes its checksum pass just read
+/// are still in the core's cache when the write copies them into the page cache.
+const WRITE_GROUP: usize = 256 * 1024;
 
 /// Frames handed on together, shared by both threads.
 type Frames = Arc<Vec<Bytes>>;
@@ -321,6 +333,16 @@ impl Others {
     }
 }
 
+/// How often a pipeline stage waited: whether the MD5 thread (which bounds a PUT's speed) ever
+/// ran dry, and which thread the receiving task waited for. Logged at debug level.
+#[derive(Debug, Default)]
+struct Waits {
+    md5_idle: u32,
+    md5_full: u32,
+    write_full: u32,
+    batches: u32,
+}
+
 /// A body too big for memory on its way to disk. MD5 (the ETag) is inherently serial and the
 /// slowest step, so it gets a thread of its own; receiving (this task), the other digests and the
 /// file writes (a second thread) run beside it instead of in turn.
@@ -329,33 +351,54 @@ struct Spill {
     /// The frames not yet handed on.
     pending: Vec<Bytes>,
     pending_len: usize,
+    /// The size the file was allocated for, if known.
+    allocated: Option<u64>,
+    waits: Waits,
     md5_tx: tokio::sync::mpsc::Sender<Frames>,
     write_tx: tokio::sync::mpsc::Sender<Frames>,
-    md5_task: tokio::task::JoinHandle<Md5>,
+    md5_task: tokio::task::JoinHandle<(Md5, u32)>,
     write_task: tokio::task::JoinHandle<std::io::Result<(std::fs::File, Others)>>,
 }
 
 impl Spill {
-    fn start(store: &BodyStore, others: Others) -> Result<Self, AwsError> {
+    fn start(store: &BodyStore, others: Others, expected: Option<u64>) -> Result<Self, AwsError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut file = std::fs::File::create(store.path(&format!("{id}.tmp"))).map_err(internal)?;
+        let allocated = expected.filter(|&n| n > 0 && allocate(&file, n));
         let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Frames>(DEPTH);
         let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Frames>(DEPTH);
+        // Hashed batches go to the writer to be freed there: freeing can return memory to the
+        // kernel (munmap, madvise), which must not cost the MD5 thread's core.
+        let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Frames>();
         let md5_task = tokio::task::spawn_blocking(move || {
             let mut md5 = Md5::new();
-            while let Some(frames) = md5_rx.blocking_recv() {
+            let mut idle: u32 = 0;
+            loop {
+                let frames = match md5_rx.try_recv() {
+                    Ok(f) => f,
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+                    // Waiting for the end of the body is not running dry.
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        match md5_rx.blocking_recv() {
+                            Some(f) => {
+                                idle += 1;
+                                f
+                            }
+                            None => break,
+                        }
+                    }
+                };
                 frames.iter().for_each(|f| md5.update(f));
+                let _ = spent_tx.send(frames);
             }
-            md5
+            (md5, idle)
         });
         let write_task = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
             let mut others = others;
             while let Some(frames) = write_rx.blocking_recv() {
-                for f in frames.iter() {
-                    others.update(f);
-                    file.write_all(f)?;
-                }
+                write_batch(&mut file, &frames, &mut others)?;
+                drop(frames);
+                while spent_rx.try_recv().is_ok() {}
             }
             Ok((file, others))
         });
@@ -363,6 +406,8 @@ impl Spill {
             id,
             pending: Vec::new(),
             pending_len: 0,
+            allocated,
+            waits: Waits::default(),
             md5_tx,
             write_tx,
             md5_task,
@@ -388,13 +433,29 @@ impl Spill {
     /// Sends the pending frames to both threads (waiting while their queues are full: that is
     /// what bounds memory). An error means a thread stopped: [`Self::join`] says why.
     async fn hand_on(&mut self) -> Result<(), ()> {
+        use tokio::sync::mpsc::error::TrySendError;
         if self.pending.is_empty() {
             return Ok(());
         }
         self.pending_len = 0;
+        self.waits.batches += 1;
         let frames = Arc::new(std::mem::take(&mut self.pending));
-        self.md5_tx.send(frames.clone()).await.map_err(drop)?;
-        self.write_tx.send(frames).await.map_err(drop)
+        match self.md5_tx.try_send(frames.clone()) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(_)) => return Err(()),
+            Err(TrySendError::Full(f)) => {
+                self.waits.md5_full += 1;
+                self.md5_tx.send(f).await.map_err(drop)?;
+            }
+        }
+        match self.write_tx.try_send(frames) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(_)) => Err(()),
+            Err(TrySendError::Full(f)) => {
+                self.waits.write_full += 1;
+                self.write_tx.send(f).await.map_err(drop)
+            }
+        }
     }
 
     /// Waits for both threads to drain their queues.
@@ -405,14 +466,68 @@ impl Spill {
             write_tx,
             md5_task,
             write_task,
+            allocated,
+            mut waits,
             ..
         } = self;
         drop((md5_tx, write_tx));
         let written = write_task.await.map_err(internal)?;
-        let md5 = md5_task.await.map_err(internal)?;
+        let (md5, idle) = md5_task.await.map_err(internal)?;
+        waits.md5_idle = idle;
+        tracing::debug!(?waits, ?allocated, "spilled body");
         let (file, others) = written.map_err(internal)?;
         Ok((id, file, md5, others))
     }
+}
+
+/// Allocates the file's blocks up front, so that each page written is not reserved and
+/// accounted one at a time (ext4's delayed allocation); best effort (not every file system
+/// can). The caller trims the file if fewer bytes arrive.
+#[cfg(target_os = "linux")]
+fn allocate(file: &std::fs::File, len: u64) -> bool {
+    use nix::fcntl::{FallocateFlags, fallocate};
+    i64::try_from(len).is_ok_and(|n| fallocate(file, FallocateFlags::empty(), 0, n).is_ok())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allocate(_: &std::fs::File, _: u64) -> bool {
+    false
+}
+
+/// Hashes and writes one batch, a cache-sized group of frames per `writev`.
+fn write_batch(
+    file: &mut std::fs::File,
+    frames: &[Bytes],
+    others: &mut Others,
+) -> std::io::Result<()> {
+    let mut start = 0;
+    while start < frames.len() {
+        let mut end = start;
+        let mut len = 0;
+        while end < frames.len() && (end == start || len < WRITE_GROUP) {
+            others.update(&frames[end]);
+            len += frames[end].len();
+            end += 1;
+        }
+        write_all_vectored(file, &frames[start..end])?;
+        start = end;
+    }
+    Ok(())
+}
+
+fn write_all_vectored(file: &mut std::fs::File, frames: &[Bytes]) -> std::io::Result<()> {
+    use std::io::{IoSlice, Write};
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
+    let mut bufs = &mut slices[..];
+    while !bufs.is_empty() {
+        match file.write_vectored(bufs) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A body being received.
@@ -425,6 +540,8 @@ struct Ingest<'a> {
     md5: Md5,
     others: Option<Others>,
     spill: Option<Spill>,
+    /// The body's declared size, if known (to allocate its file when it spills).
+    expected: Option<u64>,
 }
 
 impl<'a> Ingest<'a> {
@@ -439,6 +556,7 @@ impl<'a> Ingest<'a> {
                 sha256: sha.map(|s| (s, sha2::Sha256::new())),
             }),
             spill: None,
+            expected: None,
         }
     }
 
@@ -454,7 +572,7 @@ impl<'a> Ingest<'a> {
                 .others
                 .take()
                 .ok_or_else(|| internal("body hashes lost"))?;
-            let mut spill = Spill::start(self.store, others)?;
+            let mut spill = Spill::start(self.store, others, self.expected)?;
             if !self.buf.is_empty() {
                 spill.pending_len = self.buf.len();
                 spill.pending.push(self.buf.split().freeze());
@@ -505,6 +623,7 @@ impl<'a> Ingest<'a> {
             }
             Some(mut spill) => {
                 let tmp = spill.tmp(self.store);
+                let allocated = spill.allocated;
                 let joined = match spill.hand_on().await {
                     Ok(()) => spill.join().await,
                     Err(()) => match spill.join().await {
@@ -512,6 +631,14 @@ impl<'a> Ingest<'a> {
                         Err(e) => Err(e),
                     },
                 };
+                // A declared size is a promise the framing checks, but the file must never
+                // claim bytes that did not arrive.
+                let joined = joined.and_then(|(id, f, md5, others)| {
+                    if allocated.is_some_and(|n| n != self.size) {
+                        f.set_len(self.size).map_err(internal)?;
+                    }
+                    Ok((id, f, md5, others))
+                });
                 match joined {
                     Ok((id, f, md5, others)) => (md5, others, Some((f, id))),
                     Err(e) => {
@@ -775,6 +902,52 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code, "EntityTooLarge");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_file_allocated_for_more_than_arrives_is_trimmed() {
+        let (s, dir) = store(4);
+        let mut ing = Ingest::new(&s, Some(Algo::CRC64NVME), None);
+        ing.expected = Some(1 << 20);
+        for piece in ["hello", " ", "world"] {
+            ing.push(Bytes::from(piece)).await.unwrap();
+        }
+        let got = ing.finish().await.unwrap();
+        let Data::Blob(id) = &got.data else {
+            panic!("not spilled: {:?}", got.data)
+        };
+        assert_eq!(std::fs::metadata(s.path(id)).unwrap().len(), 11);
+        assert_eq!(read_all(&s, &got.data, 0, 11).await, b"hello world");
+        assert_eq!(got.etag(), crate::checksums::md5_hex(b"hello world"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn many_batches_hash_and_write_in_order() {
+        let (s, dir) = store(4);
+        // Odd-sized frames across several batches and write groups.
+        let body: Vec<u8> = (0..3 * BATCH + 12345)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let frames: Vec<Result<Bytes, BoxError>> = body
+            .chunks(70_001)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let got = s
+            .ingest(
+                aloft_core::body::stream(futures_util::stream::iter(frames)),
+                opts(Some(Algo::CRC32C), None, u64::MAX),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.size, body.len() as u64);
+        assert_eq!(got.etag(), crate::checksums::md5_hex(&body));
+        assert_eq!(
+            got.checksum.unwrap().1,
+            crate::checksums::checksum(Algo::CRC32C, &body)
+        );
+        assert_eq!(read_all(&s, &got.data, 0, got.size).await, body);
         let _ = std::fs::remove_dir_all(dir);
     }
 
