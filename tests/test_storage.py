@@ -27,7 +27,7 @@ def test_a_new_data_dir_is_laid_out_and_reopens(aloft_factory, tmp_path):
     data = tmp_path / "data"
     a = aloft_factory(data_dir=data)
     assert health(a) is not None
-    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 1"]
+    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 2"]
     assert (data / "meta.redb").is_file()
     assert (data / "blobs").is_dir()
     assert a.stop() == 0

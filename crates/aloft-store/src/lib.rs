@@ -23,6 +23,7 @@ mod journal;
 mod keys;
 mod memory;
 mod tempdir;
+mod wal;
 
 pub use blobs::{BlobId, BlobWriter, Blobs};
 pub use datadir::DATA_FORMAT;
