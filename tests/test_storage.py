@@ -49,8 +49,8 @@ def test_a_data_dir_in_use_is_refused(aloft_factory, tmp_path):
 
 
 def test_a_data_dir_from_a_newer_aloft_is_refused(tmp_path):
-    (tmp_path / "FORMAT").write_text("aloft data directory\nformat = 2\n")
-    assert "was written by a newer Aloft (data format 2)" in refused(tmp_path)
+    (tmp_path / "FORMAT").write_text("aloft data directory\nformat = 99\n")
+    assert "was written by a newer Aloft (data format 99)" in refused(tmp_path)
     assert not (tmp_path / "meta.redb").exists()
 
 

@@ -2,12 +2,13 @@
 //! thread doing group commit.
 //!
 //! Every batch goes through a queue to a single writer thread. The writer takes everything
-//! queued, applies it in order to redb in ONE transaction committed without a sync
-//! (`Durability::None`: visible to readers, lost by a crash), writes the group as one record to
-//! the write-ahead log (`wal`), makes it durable with one `fdatasync`, then acknowledges each
-//! batch. While that sync runs, new batches queue up and share the next one, so throughput grows
-//! with concurrency instead of stopping at one sync per request. A redb durable commit writes
-//! its pages and syncs more than once; the log's sync is one small overwrite.
+//! queued, writes it as ONE record to the write-ahead log (`wal`), makes it durable with one
+//! `fdatasync`, then acknowledges each batch. While that sync runs, new batches queue up and
+//! share the next one, so throughput grows with concurrency instead of stopping at one sync per
+//! request. A redb durable commit writes its pages and syncs more than once; the log's sync is
+//! one small overwrite. Logged groups are applied to redb later, many per transaction and
+//! committed without a sync (`Durability::None`: visible to readers, lost by a crash), once
+//! they reach `TUNING.apply_bytes` or before any read, so a read sees every acknowledged write.
 //!
 //! A checkpoint (a durable redb commit that also stores the last logged sequence number) makes
 //! the log's records redundant, after which the log is reused from its start. It happens when
@@ -60,12 +61,16 @@ struct Tuning {
     idle: Duration,
     /// ...and at least this often under a steady trickle of writes.
     every: Duration,
+    /// Logged groups are applied to redb (without a sync) once they hold this much, so that
+    /// one redb commit serves many groups; reads apply what is left first.
+    apply_bytes: usize,
 }
 
 const TUNING: Tuning = Tuning {
     log_bytes: 32 << 20,
     idle: Duration::from_secs(1),
     every: Duration::from_secs(30),
+    apply_bytes: 1 << 20,
 };
 
 /// At most this many queued requests share one transaction, bounding its size and the delay of
@@ -86,6 +91,8 @@ enum Request {
     Write(Batch, Ack),
     Clear(String, Vec<u8>, Ack),
     Flush(Ack),
+    /// Applies every logged group to redb, so that a read sees all that was acknowledged.
+    Apply(mpsc::Sender<Result<(), String>>),
 }
 
 impl Request {
@@ -98,7 +105,19 @@ impl Request {
                 .map(|(ns, k, v)| ns.len() + k.len() + v.as_ref().map_or(0, Vec::len))
                 .sum(),
             Request::Clear(ns, prefix, _) => ns.len() + prefix.len(),
-            Request::Flush(_) => 0,
+            Request::Flush(_) | Request::Apply(_) => 0,
+        }
+    }
+
+    fn answer(self, result: Result<(), String>) {
+        // The submitter may have stopped waiting; the data is committed all the same.
+        match self {
+            Request::Write(_, ack) | Request::Clear(_, _, ack) | Request::Flush(ack) => {
+                let _ = ack.send(result);
+            }
+            Request::Apply(ack) => {
+                let _ = ack.send(result);
+            }
         }
     }
 }
@@ -162,6 +181,8 @@ impl Durable {
             failed: None,
             groups: Arc::clone(&groups),
             tuning,
+            pending: Vec::new(),
+            pending_bytes: 0,
         };
         let writer = std::thread::Builder::new()
             .name("aloft-store-writer".into())
@@ -195,6 +216,21 @@ impl Durable {
         lock(&self.db)
             .clone()
             .ok_or_else(|| StoreError::Io("the store is closed".into()))
+    }
+
+    /// Waits until redb holds every group logged so far (the writer applies them lazily).
+    fn apply_logged(&self) -> Result<(), StoreError> {
+        let (ack, rx) = mpsc::channel();
+        if let Some(queue) = lock(&self.queue).as_ref() {
+            let _ = queue.send(Request::Apply(ack));
+        } else {
+            // Closed: the writer applied and checkpointed everything when it stopped.
+            return Ok(());
+        }
+        match rx.recv() {
+            Ok(result) => result.map_err(StoreError::Io),
+            Err(_) => Err(StoreError::Io("storage writer stopped".into())),
+        }
     }
 
     /// Ends the writer after it has committed what was queued.
@@ -236,7 +272,9 @@ impl Store for Durable {
             return Err(StoreError::Io(msg));
         }
         let range = keys::prefix_range(ns, prefix);
-        let txn = self.db()?.begin_read().map_err(io)?;
+        let db = self.db()?;
+        self.apply_logged()?;
+        let txn = db.begin_read().map_err(io)?;
         let table = txn.open_table(ENTRIES).map_err(io)?;
         let mut out = Vec::new();
         for entry in table
@@ -380,6 +418,9 @@ struct Writer {
     failed: Option<String>,
     groups: Arc<AtomicU64>,
     tuning: Tuning,
+    /// Payloads of the groups logged since redb last had them applied, in order.
+    pending: Vec<Vec<u8>>,
+    pending_bytes: usize,
 }
 
 impl Writer {
@@ -414,12 +455,17 @@ impl Writer {
                 }
             }
             let result = self.commit_group(&group);
+            let applied = if group.iter().any(|r| matches!(r, Request::Apply(_))) {
+                self.apply_pending()
+            } else {
+                Ok(())
+            };
             for request in group {
-                let ack = match request {
-                    Request::Write(_, ack) | Request::Clear(_, _, ack) | Request::Flush(ack) => ack,
+                let result = match request {
+                    Request::Apply(_) => applied.clone(),
+                    _ => result.clone(),
                 };
-                // The submitter may have stopped waiting; the data is committed all the same.
-                let _ = ack.send(result.clone());
+                request.answer(result);
             }
             if self.failed.is_none() && self.last_checkpoint.elapsed() >= self.tuning.every {
                 self.checkpoint_or_fail();
@@ -453,7 +499,7 @@ impl Writer {
                     wal::encode(&mut payload, Op::Clear(&range.start, &range.end));
                 }
                 // Everything acknowledged before a flush is in the synced log already.
-                Request::Flush(_) => {}
+                Request::Flush(_) | Request::Apply(_) => {}
             }
         }
         if payload.is_empty() {
@@ -466,21 +512,57 @@ impl Writer {
                 return Err(e.clone());
             }
         }
-        // Apply first: when redb refuses the group, the log never saw it and the store goes on.
-        let ops = wal::decode(&payload).unwrap_or_default();
-        let mut txn = self.db.begin_write().map_err(|e| e.to_string())?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| e.to_string())?;
-        apply(&txn, &ops).map_err(|e| e.to_string())?;
-        txn.commit().map_err(|e| e.to_string())?;
         if let Err(e) = self.wal.write(&record).and_then(|()| self.wal.sync()) {
-            let e = format!("writing the write-ahead log failed: {e}");
-            tracing::error!("{e}; the store accepts no more writes");
-            self.failed = Some(e.clone());
-            return Err(e);
+            return Err(self.fail(format!("writing the write-ahead log failed: {e}")));
         }
         self.seq += 1;
         self.groups.fetch_add(1, Ordering::Relaxed);
+        self.pending_bytes += payload.len();
+        self.pending.push(payload);
+        if self.pending_bytes >= self.tuning.apply_bytes {
+            // The group is durable in the log whatever happens to this.
+            let _ = self.apply_pending();
+        }
+        Ok(())
+    }
+
+    /// Stops the store for good after an error that may leave redb and the log apart.
+    fn fail(&mut self, e: String) -> String {
+        tracing::error!("{e}; the store accepts no more writes");
+        self.failed = Some(e.clone());
+        e
+    }
+
+    /// Applies the logged groups redb does not have yet, in one commit without a sync.
+    fn apply_pending(&mut self) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = (|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(Durability::None)?;
+            self.apply_pending_in(&txn)?;
+            txn.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.pending.clear();
+                self.pending_bytes = 0;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(format!("applying the write-ahead log to redb failed: {e}"))),
+        }
+    }
+
+    fn apply_pending_in(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
+        for payload in &self.pending {
+            // Encoded by this process a moment ago: it decodes.
+            apply(txn, &wal::decode(payload).unwrap_or_default())?;
+        }
         Ok(())
     }
 
@@ -489,20 +571,21 @@ impl Writer {
         let result = (|| -> Result<(), redb::Error> {
             let mut txn = self.db.begin_write()?;
             txn.set_quick_repair(true);
+            self.apply_pending_in(&txn)?;
             txn.open_table(WAL_STATE)?.insert(CHECKPOINT, self.seq)?;
             txn.commit()?;
             Ok(())
         })();
         match result {
             Ok(()) => {
+                self.pending.clear();
+                self.pending_bytes = 0;
                 self.checkpointed = self.seq;
                 self.last_checkpoint = Instant::now();
                 self.wal.rewind();
             }
             Err(e) => {
-                let e = format!("checkpointing the write-ahead log failed: {e}");
-                tracing::error!("{e}; the store accepts no more writes");
-                self.failed = Some(e);
+                self.fail(format!("checkpointing the write-ahead log failed: {e}"));
             }
         }
     }

@@ -192,6 +192,7 @@ fn acknowledged_writes_survive_a_crash_between_and_after_checkpoints() {
         log_bytes: 700,
         idle: Duration::from_secs(3600),
         every: Duration::from_secs(3600),
+        apply_bytes: 300,
     };
     let s = Durable::open_tuned(&live, tuning).unwrap();
     let mut want = BTreeMap::new();
@@ -209,6 +210,9 @@ fn acknowledged_writes_survive_a_crash_between_and_after_checkpoints() {
         if i == 60 {
             block(s.clear("t", b"k1")).unwrap();
             want.retain(|k, _| !k.starts_with("k1"));
+        }
+        if i % 17 == 0 {
+            assert_eq!(state(&s), want, "live, after write {i}");
         }
         if i % 13 == 0 {
             let crashed = d.path().join(format!("crash-{i}"));
