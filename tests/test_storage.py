@@ -27,8 +27,9 @@ def test_a_new_data_dir_is_laid_out_and_reopens(aloft_factory, tmp_path):
     data = tmp_path / "data"
     a = aloft_factory(data_dir=data)
     assert health(a) is not None
-    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 1"]
+    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 2"]
     assert (data / "meta.redb").is_file()
+    assert (data / "wal.log").is_file()
     assert (data / "blobs").is_dir()
     assert a.stop() == 0
     b = aloft_factory(data_dir=data)
@@ -43,14 +44,29 @@ def test_a_data_dir_reopens_after_kill_9(aloft_factory, tmp_path):
     assert health(b) is not None
 
 
+def test_a_format_1_data_dir_is_upgraded_in_place(aloft_factory, tmp_path):
+    # Format 1 was meta.redb and blobs/ without the write-ahead log: what a clean stop leaves,
+    # minus wal.log, with the old marker.
+    data = tmp_path / "data"
+    a = aloft_factory(data_dir=data)
+    a.client("ssm").put_parameter(Name="/kept", Value="v1", Type="String")
+    assert a.stop() == 0
+    (data / "wal.log").unlink()
+    (data / "FORMAT").write_text("aloft data directory\nformat = 1\n")
+    b = aloft_factory(data_dir=data)
+    assert b.client("ssm").get_parameter(Name="/kept")["Parameter"]["Value"] == "v1"
+    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 2"]
+    assert (data / "wal.log").is_file()
+
+
 def test_a_data_dir_in_use_is_refused(aloft_factory, tmp_path):
     aloft_factory(data_dir=tmp_path)
     assert f"data directory {tmp_path} is in use by another Aloft process" in refused(tmp_path)
 
 
 def test_a_data_dir_from_a_newer_aloft_is_refused(tmp_path):
-    (tmp_path / "FORMAT").write_text("aloft data directory\nformat = 2\n")
-    assert "was written by a newer Aloft (data format 2)" in refused(tmp_path)
+    (tmp_path / "FORMAT").write_text("aloft data directory\nformat = 99\n")
+    assert "was written by a newer Aloft (data format 99)" in refused(tmp_path)
     assert not (tmp_path / "meta.redb").exists()
 
 

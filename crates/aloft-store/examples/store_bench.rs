@@ -67,6 +67,7 @@ fn main() {
 
         let submitters = 16u32;
         let each = 1000u32;
+        let groups_before = store.groups_committed();
         let start = Instant::now();
         let tasks: Vec<_> = (0..submitters)
             .map(|task| {
@@ -87,13 +88,16 @@ fn main() {
             lat.extend(t.await.unwrap());
         }
         let total = start.elapsed();
+        let groups = store.groups_committed() - groups_before;
         lat.sort();
         println!(
-            "{submitters} concurrent submitters: {} commits: {:.0} commits/s, p50 {:?}, p99 {:?}",
+            "{submitters} concurrent submitters: {} commits: {:.0} commits/s, p50 {:?}, p99 {:?}, \
+             {groups} log syncs ({:.1} batches per sync)",
             submitters * each,
             f64::from(submitters * each) / total.as_secs_f64(),
             percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
+            percentile(&lat, 0.99),
+            f64::from(submitters * each) / groups.max(1) as f64
         );
 
         let blobs = Blobs::durable(&dir).unwrap();

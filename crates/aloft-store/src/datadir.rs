@@ -3,6 +3,11 @@
 //! `FORMAT` names the layout of the whole directory (`meta.redb`'s key encoding and table,
 //! `blobs/`). A build refuses a directory from a newer format rather than misreading it, and
 //! refuses a non-empty directory without a marker so that `--data-dir ~` cannot scatter files.
+//!
+//! Formats: 1 = `meta.redb` + `blobs/`; 2 adds `wal.log`, the write-ahead log whose records
+//! newer than `meta.redb`'s checkpoint are part of the state (a format-1 build would ignore them
+//! and lose acknowledged writes, hence the new number). A format-1 directory is a format-2 one
+//! with an empty log, so opening it just rewrites the marker.
 
 use std::fs;
 use std::io::{self, Write};
@@ -11,13 +16,13 @@ use std::path::Path;
 use crate::journal::StoreError;
 
 /// The data directory format this build writes, and the newest it reads.
-pub const DATA_FORMAT: u32 = 1;
+pub const DATA_FORMAT: u32 = 2;
 
 const MARKER: &str = "FORMAT";
 const HEADER: &str = "aloft data directory";
 
 /// Makes `dir` an Aloft data directory of the current format, or checks that it is one this
-/// build can read. Returns the format found (older formats are for future migrations).
+/// build can read, upgrading an older one. Returns the format found.
 pub(crate) fn prepare(dir: &Path) -> Result<u32, StoreError> {
     let shown = dir.display();
     let io = |what: &str, e: io::Error| StoreError::DataDir(format!("{what} {shown}: {e}"));
@@ -37,6 +42,12 @@ pub(crate) fn prepare(dir: &Path) -> Result<u32, StoreError> {
                      this build reads format {DATA_FORMAT} or older. Use a newer aloft, or \
                      another --data-dir"
                 )));
+            }
+            if found < DATA_FORMAT {
+                // Before anything of the new format is written: an older build must refuse the
+                // directory from the moment it could hold a log record.
+                write_marker(dir).map_err(|e| io("cannot upgrade the format marker in", e))?;
+                tracing::info!("data directory {shown}: format {found} upgraded to {DATA_FORMAT}");
             }
             Ok(found)
         }
@@ -106,6 +117,16 @@ mod tests {
             err.contains(&format!("reads format {DATA_FORMAT}")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_format_1_directory_is_upgraded() {
+        let d = TempDir::new("datadir-test").unwrap();
+        fs::write(d.path().join(MARKER), "aloft data directory\nformat = 1\n").unwrap();
+        assert_eq!(prepare(d.path()).unwrap(), 1);
+        let text = fs::read_to_string(d.path().join(MARKER)).unwrap();
+        assert_eq!(parse(&text), Some(DATA_FORMAT));
+        assert_eq!(prepare(d.path()).unwrap(), DATA_FORMAT);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Services keep their working state in memory (indexes, maps) and write every change
 //! to a [`Store`] as a [`Batch`] of key/value puts and deletes. At start they [`Store::load`]
 //! it back. In the default ephemeral mode the store keeps nothing ([`Ephemeral`]); with
-//! `--data-dir` it is a durable embedded database ([`Durable`], redb with group commit) where an
-//! acknowledged commit survives `kill -9`. [`Memory`] keeps writes in a map, for tests.
+//! `--data-dir` it is durable ([`Durable`]: a write-ahead log with group commit in front of redb)
+//! and an acknowledged commit survives `kill -9`. [`Memory`] keeps writes in a map, for tests.
 //!
 //! Keys are namespaced: `ns` is the service's table (e.g. `s3/objects`), and keys inside it
 //! start with the account/region scope so that reset and per-account views are range scans.
@@ -12,8 +12,8 @@
 //!
 //! Large bodies (S3 objects, Lambda packages) go to [`Blobs`], never through the journal.
 //!
-//! A data directory holds `FORMAT` (the on-disk format, checked at open), `meta.redb` and
-//! `blobs/`.
+//! A data directory holds `FORMAT` (the on-disk format, checked at open), `meta.redb`,
+//! `wal.log` (the write-ahead log, see `durable`) and `blobs/`.
 
 mod blobs;
 mod datadir;
@@ -23,6 +23,7 @@ mod journal;
 mod keys;
 mod memory;
 mod tempdir;
+mod wal;
 
 pub use blobs::{BlobId, BlobWriter, Blobs};
 pub use datadir::DATA_FORMAT;

@@ -1,0 +1,228 @@
+//! Recovery of the durable store: what `open` makes of redb's last durable state and the log.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use super::*;
+use crate::tempdir::TempDir;
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn put(s: &Durable, k: &str, v: &str) {
+    let mut b = Batch::new();
+    b.put("t", k, v);
+    block(s.submit(b)).unwrap();
+}
+
+fn state(s: &Durable) -> BTreeMap<String, String> {
+    s.load("t", b"")
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (String::from_utf8(k).unwrap(), String::from_utf8(v).unwrap()))
+        .collect()
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn key(k: &str) -> Vec<u8> {
+    keys::encode("t", k.as_bytes())
+}
+
+/// A log record of `ops` (keys in namespace `t`): `(op, key, value)`, op `p`ut, `d`elete or
+/// `c`lear (a prefix).
+fn record(seq: u64, ops: &[(char, &str, &str)]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for &(op, k, v) in ops {
+        let stored = key(k);
+        let range = keys::prefix_range("t", k.as_bytes());
+        wal::encode(
+            &mut payload,
+            match op {
+                'p' => Op::Put(&stored, v.as_bytes()),
+                'd' => Op::Delete(&stored),
+                _ => Op::Clear(&range.start, &range.end),
+            },
+        );
+    }
+    wal::frame(seq, &payload)
+}
+
+/// A data directory as a crash could leave it: redb durably holding `entries` and `checkpoint`,
+/// and `log` in the write-ahead log.
+fn crashed_dir(dir: &Path, entries: &[(&str, &str)], checkpoint: u64, log: &[u8]) {
+    datadir::prepare(dir).unwrap();
+    let db = Database::create(dir.join(DB_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut t = txn.open_table(ENTRIES).unwrap();
+        for (k, v) in entries {
+            t.insert(key(k).as_slice(), v.as_bytes()).unwrap();
+        }
+        let mut w = txn.open_table(WAL_STATE).unwrap();
+        w.insert(CHECKPOINT, checkpoint).unwrap();
+    }
+    txn.commit().unwrap();
+    drop(db);
+    fs::write(dir.join(WAL_FILE), log).unwrap();
+}
+
+/// The files as they are now, which is what `kill -9` leaves (the page cache outlives the
+/// process): copied while the store is open and idle.
+fn snapshot(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for f in ["FORMAT", DB_FILE, WAL_FILE] {
+        fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+}
+
+#[test]
+fn a_torn_tail_ends_the_replay_and_stays_gone() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let third = record(3, &[('p', "c", "3")]);
+    let mut log = [record(1, &[('p', "a", "1")]), record(2, &[('p', "b", "2")])].concat();
+    log.extend_from_slice(&third[..third.len() / 2]);
+    crashed_dir(d.path(), &[], 0, &log);
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "1"), ("b", "2")]));
+    put(&s, "d", "4");
+    s.close();
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "1"), ("b", "2"), ("d", "4")]));
+}
+
+#[test]
+fn a_checksum_mismatch_ends_the_replay() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let mut second = record(2, &[('p', "b", "2")]);
+    let last = second.len() - 1;
+    second[last] ^= 1;
+    let log = [
+        record(1, &[('p', "a", "1")]),
+        second,
+        record(3, &[('p', "c", "3")]),
+    ]
+    .concat();
+    crashed_dir(d.path(), &[], 0, &log);
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "1")]));
+}
+
+#[test]
+fn replay_is_idempotent_whatever_redb_already_holds() {
+    let log = [
+        record(1, &[('p', "a", "1"), ('p', "b", "1"), ('p', "x/1", "1")]),
+        record(2, &[('d', "b", ""), ('p', "a", "2"), ('p', "x/2", "2")]),
+        record(3, &[('c', "x/", ""), ('p', "b", "3")]),
+    ]
+    .concat();
+    let want = map(&[("a", "2"), ("b", "3")]);
+    // redb's durable state may be anywhere from before the first record to after the last
+    // one (non-durable commits reach the file in any order before a crash).
+    let holds: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("a", "1"), ("b", "1"), ("x/1", "1")],
+        &[("a", "2"), ("x/1", "1"), ("x/2", "2")],
+        &[("a", "2"), ("b", "3")],
+    ];
+    for held in holds {
+        let d = TempDir::new("recovery-test").unwrap();
+        crashed_dir(d.path(), held, 0, &log);
+        let s = Durable::open(d.path()).unwrap();
+        assert_eq!(state(&s), want, "redb held {held:?}");
+        drop(s);
+        // Opened again: the replay was checkpointed, the log is not applied twice.
+        let s = Durable::open(d.path()).unwrap();
+        assert_eq!(state(&s), want, "reopened, redb held {held:?}");
+    }
+}
+
+#[test]
+fn records_up_to_the_checkpoint_are_not_replayed() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let log = [
+        record(1, &[('p', "a", "1")]),
+        record(2, &[('p', "b", "2")]),
+        record(3, &[('p', "c", "3")]),
+    ]
+    .concat();
+    crashed_dir(d.path(), &[("a", "from redb")], 2, &log);
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "from redb"), ("c", "3")]));
+}
+
+#[test]
+fn a_log_of_an_earlier_round_only_is_not_replayed() {
+    // Checkpointed at 3, then killed before the next group: the log still holds 1..=3.
+    let d = TempDir::new("recovery-test").unwrap();
+    let log = [record(1, &[('p', "a", "1")]), record(2, &[('d', "a", "")])].concat();
+    crashed_dir(d.path(), &[("a", "3")], 3, &log);
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "3")]));
+    put(&s, "b", "4");
+    drop(s);
+    let s = Durable::open(d.path()).unwrap();
+    assert_eq!(state(&s), map(&[("a", "3"), ("b", "4")]));
+}
+
+#[test]
+fn a_log_ahead_of_the_checkpoint_is_refused() {
+    let d = TempDir::new("recovery-test").unwrap();
+    crashed_dir(d.path(), &[], 1, &record(5, &[('p', "a", "1")]));
+    let err = Durable::open(d.path()).unwrap_err().to_string();
+    assert!(err.contains("records are missing"), "{err}");
+}
+
+#[test]
+fn acknowledged_writes_survive_a_crash_between_and_after_checkpoints() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let live = d.path().join("live");
+    // A tiny log: a checkpoint and a rewind every few groups, and stale records of earlier
+    // rounds behind the newest one in the log.
+    let tuning = Tuning {
+        log_bytes: 700,
+        idle: Duration::from_secs(3600),
+        every: Duration::from_secs(3600),
+        apply_bytes: 300,
+    };
+    let s = Durable::open_tuned(&live, tuning).unwrap();
+    let mut want = BTreeMap::new();
+    for i in 0..120u32 {
+        let k = format!("k{}", i % 37);
+        let v = format!("v{i}");
+        put(&s, &k, &v);
+        want.insert(k, v);
+        if i % 29 == 0 {
+            let mut b = Batch::new();
+            b.delete("t", format!("k{}", (i + 5) % 37));
+            want.remove(&format!("k{}", (i + 5) % 37));
+            block(s.submit(b)).unwrap();
+        }
+        if i == 60 {
+            block(s.clear("t", b"k1")).unwrap();
+            want.retain(|k, _| !k.starts_with("k1"));
+        }
+        if i % 17 == 0 {
+            assert_eq!(state(&s), want, "live, after write {i}");
+        }
+        if i % 13 == 0 {
+            let crashed = d.path().join(format!("crash-{i}"));
+            snapshot(&live, &crashed);
+            let r = Durable::open(&crashed).unwrap();
+            assert_eq!(state(&r), want, "after write {i}");
+        }
+    }
+    assert!(s.groups_committed() > 120);
+    drop(s);
+    let s = Durable::open(&live).unwrap();
+    assert_eq!(state(&s), want);
+}
