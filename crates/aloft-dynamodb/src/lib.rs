@@ -15,6 +15,7 @@ pub mod capacity;
 pub mod domain;
 mod error;
 pub mod expr;
+mod fast;
 pub mod global;
 mod handlers;
 pub mod partiql;
@@ -103,6 +104,43 @@ impl DynamoDb {
         }
     }
 
+    /// A request whose body was read: the fast path for plain GetItem/PutItem, otherwise
+    /// (and whenever the fast path declines) the generic decode → validate → handler path.
+    async fn serve(
+        &self,
+        rc: &RequestContext,
+        parts: &http::request::Parts,
+        model: &'static aloft_model::ServiceModel,
+        body: &[u8],
+    ) -> Response {
+        if let Some(resp) = fast::try_serve(self, rc, parts, body).await {
+            return resp;
+        }
+        self.generic(rc, parts, model, body).await
+    }
+
+    async fn generic(
+        &self,
+        rc: &RequestContext,
+        parts: &http::request::Parts,
+        model: &'static aloft_model::ServiceModel,
+        body: &[u8],
+    ) -> Response {
+        let (op, input) = match wire::decode(model, parts, body) {
+            Ok(x) => x,
+            Err(e) => return wire::error(model, &e, &rc.request_id),
+        };
+        let streams = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
+        match self.dispatch(rc, streams, op, input).await {
+            Ok(v) => wire::ok(&v),
+            Err(e) => wire::error(model, &e, &rc.request_id),
+        }
+    }
+
     async fn dispatch(
         &self,
         rc: &RequestContext,
@@ -166,7 +204,6 @@ impl Service for DynamoDb {
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
         let model = wire::model_for(req.header("x-amz-target"));
-        let rid = req.ctx.request_id.clone();
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
                 ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
@@ -174,19 +211,9 @@ impl Service for DynamoDb {
             .await
         {
             Ok(b) => b,
-            Err(e) => return wire::error(model, &e, &rid),
+            Err(e) => return wire::error(model, &e, &req.ctx.request_id),
         };
-        let (op, input) = match wire::decode(model, &req.parts, &body) {
-            Ok(x) => x,
-            Err(e) => return wire::error(model, &e, &rid),
-        };
-        let streams = req
-            .header("x-amz-target")
-            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
-        match self.dispatch(&req.ctx, streams, op, input).await {
-            Ok(v) => wire::ok(&v),
-            Err(e) => wire::error(model, &e, &rid),
-        }
+        self.serve(&req.ctx, &req.parts, model, &body).await
     }
 
     async fn internal(&self, req: AwsRequest, path: &str) -> Option<Response> {
