@@ -562,3 +562,7 @@ impl DynamoDb {
         self.throttle.enabled()
     }
 }
+
+#[cfg(test)]
+#[path = "fast_tests.rs"]
+mod tests;
