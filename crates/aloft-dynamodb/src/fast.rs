@@ -13,8 +13,6 @@
 //! handler), which renders AWS's exact errors. So the fast path can only accept what the
 //! generic path accepts, and answers it with the same bytes (tests compare both paths).
 
-use std::io::Write as _;
-
 use aloft_core::{AwsError, RequestContext, Response};
 use aloft_store::Batch;
 use base64::Engine;
@@ -77,6 +75,34 @@ pub(crate) struct PutInput<'a> {
     rcc: Rcc,
 }
 
+/// The operations this path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Get,
+    Put,
+}
+
+/// The fast-path operation a request names, from one pass over its headers: compressed or
+/// CBOR bodies, and other operations, are the generic path's business.
+pub(crate) fn route(parts: &Parts) -> Option<Op> {
+    let mut op = None;
+    for (name, value) in &parts.headers {
+        match name.as_str() {
+            "x-amz-target" => {
+                op = match value.as_bytes().strip_prefix(TARGET_PREFIX.as_bytes())? {
+                    b"GetItem" => Some(Op::Get),
+                    b"PutItem" => Some(Op::Put),
+                    _ => return None,
+                };
+            }
+            "content-encoding" | "smithy-protocol" => return None,
+            _ => {}
+        }
+    }
+    op
+}
+
+#[cfg(test)]
 /// Serves the request when it is a plain GetItem or PutItem this path fully understands;
 /// `None` means "use the generic path" (nothing happened yet).
 pub(crate) async fn try_serve(
@@ -85,18 +111,23 @@ pub(crate) async fn try_serve(
     parts: &Parts,
     body: &[u8],
 ) -> Option<Response> {
-    // Compressed or CBOR bodies, and throttling, are the generic path's business.
-    if db.throttle_enabled()
-        || parts.headers.contains_key(http::header::CONTENT_ENCODING)
-        || parts.headers.contains_key("smithy-protocol")
-    {
+    serve(db, route(parts)?, rc, body).await
+}
+
+/// [`try_serve`] once the operation is known.
+pub(crate) async fn serve(
+    db: &DynamoDb,
+    op: Op,
+    rc: &RequestContext,
+    body: &[u8],
+) -> Option<Response> {
+    // Throttling is opt-in; its admission and charging stay on the generic path.
+    if db.throttle_enabled() {
         return None;
     }
-    let target = parts.headers.get("x-amz-target")?.to_str().ok()?;
-    match target.strip_prefix(TARGET_PREFIX)? {
-        "GetItem" => get_item(db, rc, parse_get(body)?),
-        "PutItem" => put_item(db, rc, parse_put(body)?).await,
-        _ => None,
+    match op {
+        Op::Get => get_item(db, rc, parse_get(body)?),
+        Op::Put => put_item(db, rc, parse_put(body)?).await,
     }
 }
 
@@ -207,7 +238,7 @@ impl Seen {
 }
 
 pub(crate) fn parse_get(body: &[u8]) -> Option<GetInput<'_>> {
-    let mut p = Parser::new(body);
+    let mut p = Parser::new(body)?;
     let (mut table, mut key, mut consistent, mut rcc) = (None, None, false, Rcc::None);
     let mut seen = Seen(0);
     p.object(|p, name| {
@@ -242,7 +273,7 @@ pub(crate) fn parse_get(body: &[u8]) -> Option<GetInput<'_>> {
 }
 
 pub(crate) fn parse_put(body: &[u8]) -> Option<PutInput<'_>> {
-    let mut p = Parser::new(body);
+    let mut p = Parser::new(body)?;
     let (mut table, mut item, mut all_old, mut rcc) = (None, None, false, Rcc::None);
     let mut seen = Seen(0);
     p.object(|p, name| {
@@ -294,15 +325,22 @@ fn table_name(s: &str) -> Option<&str> {
 }
 
 /// A strict JSON reader over the body: plain strings only (no escapes), no numbers, no
-/// nulls; every surprise is `None`.
+/// nulls; every surprise is `None`. The body is checked to be UTF-8 once, up front (outside
+/// strings only ASCII tokens are accepted, so this accepts what a per-string check would).
 struct Parser<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        Parser { b, i: 0 }
+    fn new(b: &'a [u8]) -> Option<Self> {
+        let s = std::str::from_utf8(b).ok()?;
+        Some(Parser {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+        })
     }
 
     fn ws(&mut self) {
@@ -347,7 +385,8 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-        std::str::from_utf8(&self.b[start..self.i - 1]).ok()
+        // Both ends are at a `"`, so on character boundaries.
+        self.s.get(start..self.i - 1)
     }
 
     fn boolean(&mut self) -> Option<bool> {
@@ -545,7 +584,9 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 fn write_number(out: &mut Vec<u8>, n: &Number) {
-    let _ = write!(out, "\"{n}\"");
+    out.push(b'"');
+    n.write_plain(out);
+    out.push(b'"');
 }
 
 fn write_b64(out: &mut Vec<u8>, b: &[u8]) {

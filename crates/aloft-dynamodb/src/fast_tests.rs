@@ -376,6 +376,18 @@ fn parses_typed_inputs() {
     )
     .expect("put");
     assert!(p.all_old);
+    // Invalid UTF-8 in a string, and a non-ASCII byte outside strings.
+    assert!(
+        super::parse_put(b"{\"TableName\":\"tab\",\"Item\":{\"a\":{\"S\":\"\xff\"}}}").is_none()
+    );
+    assert!(
+        super::parse_put("{\"TableName\":\"tab\",\"Item\":{\"a\":{\"S\":\"é\"}}}".as_bytes())
+            .is_some()
+    );
+    assert!(
+        super::parse_put("{\"TableName\":\"tab\",\"Item\":{\"a\":{\"S\":\"é\"}}}é".as_bytes())
+            .is_none()
+    );
     assert!(
         super::parse_put(br#"{"TableName":"tab","Item":{"a":{"N":"1"}},"ReturnValues":"ALL_NEW"}"#)
             .is_none()

@@ -104,21 +104,8 @@ impl DynamoDb {
         }
     }
 
-    /// A request whose body was read: the fast path for plain GetItem/PutItem, otherwise
-    /// (and whenever the fast path declines) the generic decode → validate → handler path.
-    async fn serve(
-        &self,
-        rc: &RequestContext,
-        parts: &http::request::Parts,
-        model: &'static aloft_model::ServiceModel,
-        body: &[u8],
-    ) -> Response {
-        if let Some(resp) = fast::try_serve(self, rc, parts, body).await {
-            return resp;
-        }
-        self.generic(rc, parts, model, body).await
-    }
-
+    /// The generic path: decode and validate against the model, then the handler (the fast
+    /// path in [`fast`] falls back to this for anything it does not fully handle).
     async fn generic(
         &self,
         rc: &RequestContext,
@@ -204,6 +191,7 @@ impl Service for DynamoDb {
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
         let model = wire::model_for(req.header("x-amz-target"));
+        let fast_op = fast::route(&req.parts);
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
                 ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
@@ -213,7 +201,12 @@ impl Service for DynamoDb {
             Ok(b) => b,
             Err(e) => return wire::error(model, &e, &req.ctx.request_id),
         };
-        self.serve(&req.ctx, &req.parts, model, &body).await
+        if let Some(op) = fast_op
+            && let Some(resp) = fast::serve(self, op, &req.ctx, &body).await
+        {
+            return resp;
+        }
+        self.generic(&req.ctx, &req.parts, model, &body).await
     }
 
     async fn internal(&self, req: AwsRequest, path: &str) -> Option<Response> {
