@@ -1,4 +1,4 @@
-//! The fast path for the hot item operations (GetItem, PutItem): the request bytes are parsed
+//! The fast path for the hot item operations (GetItem, PutItem, DeleteItem): the request bytes are parsed
 //! straight into typed inputs and attribute values (no `serde_json::Value`, no codec walk of
 //! the model, no validation pass), and the answer is written straight from the item.
 //!
@@ -24,7 +24,7 @@ use crate::capacity::{Consumed, read_units};
 use crate::domain::number::Number;
 use crate::domain::value::{AttrMap, AttrValue, Item, item_size};
 use crate::handlers::items::{check_collection_limit, check_new_item, write_consumed};
-use crate::state::{Actor, stored};
+use crate::state::{Actor, IndexWrites, stored};
 
 /// Deeper `M`/`L` nesting than real items use goes the generic way (bounds the recursion).
 const MAX_DEPTH: u32 = 32;
@@ -67,6 +67,15 @@ pub(crate) struct GetInput<'a> {
     rcc: Rcc,
 }
 
+/// DeleteItem's input.
+#[derive(Debug, PartialEq)]
+pub(crate) struct KeyInput<'a> {
+    table: &'a str,
+    key: Item,
+    all_old: bool,
+    rcc: Rcc,
+}
+
 #[derive(Debug, PartialEq)]
 pub(crate) struct PutInput<'a> {
     table: &'a str,
@@ -80,6 +89,7 @@ pub(crate) struct PutInput<'a> {
 pub(crate) enum Op {
     Get,
     Put,
+    Delete,
 }
 
 /// The fast-path operation a request names, from one pass over its headers: compressed or
@@ -92,6 +102,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
                 op = match value.as_bytes().strip_prefix(TARGET_PREFIX.as_bytes())? {
                     b"GetItem" => Some(Op::Get),
                     b"PutItem" => Some(Op::Put),
+                    b"DeleteItem" => Some(Op::Delete),
                     _ => return None,
                 };
             }
@@ -103,7 +114,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
 }
 
 #[cfg(test)]
-/// Serves the request when it is a plain GetItem or PutItem this path fully understands;
+/// Serves the request when it is a plain GetItem, PutItem or DeleteItem this path fully understands;
 /// `None` means "use the generic path" (nothing happened yet).
 pub(crate) async fn try_serve(
     db: &DynamoDb,
@@ -128,6 +139,7 @@ pub(crate) async fn serve(
     match op {
         Op::Get => get_item(db, rc, parse_get(body)?),
         Op::Put => put_item(db, rc, parse_put(body)?).await,
+        Op::Delete => delete_item(db, rc, parse_delete(body)?).await,
     }
 }
 
@@ -154,7 +166,7 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
                 out.push(b',');
             }
             out.extend_from_slice(b"\"ConsumedCapacity\":");
-            serde_json::to_writer(&mut out, &j).ok()?;
+            let _ = serde_json::to_writer(&mut out, &j);
         }
     }
     out.push(b'}');
@@ -162,6 +174,39 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
 }
 
 async fn put_item(db: &DynamoDb, rc: &RequestContext, input: PutInput<'_>) -> Option<Response> {
+    let w = WriteInput {
+        table: input.table,
+        all_old: input.all_old,
+        rcc: input.rcc,
+    };
+    write(db, rc, w, Some(input.item), None).await
+}
+
+async fn delete_item(db: &DynamoDb, rc: &RequestContext, input: KeyInput<'_>) -> Option<Response> {
+    let w = WriteInput {
+        table: input.table,
+        all_old: input.all_old,
+        rcc: input.rcc,
+    };
+    write(db, rc, w, None, Some(input.key)).await
+}
+
+/// What a PutItem and a DeleteItem share.
+struct WriteInput<'a> {
+    table: &'a str,
+    all_old: bool,
+    rcc: Rcc,
+}
+
+/// Puts `new` (PutItem) or deletes the item at `key` (DeleteItem), as the generic
+/// `single_write` does for requests without conditions or expressions.
+async fn write(
+    db: &DynamoDb,
+    rc: &RequestContext,
+    input: WriteInput<'_>,
+    new: Option<Item>,
+    key_item: Option<Item>,
+) -> Option<Response> {
     let table = db.db.get(&rc.account_id, &rc.region, input.table)?;
     // A transaction holding some item: let the generic path check which.
     if db
@@ -178,16 +223,28 @@ async fn put_item(db: &DynamoDb, rc: &RequestContext, input: PutInput<'_>) -> Op
         if data.deleted {
             return None;
         }
-        let key = data.meta.schema.item_key(&input.item).ok()?;
-        check_new_item(&data.meta, &input.item, false).ok()?;
+        let key = match (&new, &key_item) {
+            (Some(item), _) => {
+                let key = data.meta.schema.item_key(item).ok()?;
+                check_new_item(&data.meta, item, false).ok()?;
+                key
+            }
+            (None, Some(k)) => data.meta.schema.key_param(k).ok()?,
+            (None, None) => return None,
+        };
         let old = data.items.get(&key).cloned();
-        check_collection_limit(db, &data, old.as_deref(), &input.item).ok()?;
+        if let Some(item) = &new {
+            check_collection_limit(db, &data, old.as_deref(), item).ok()?;
+        }
         // Every check passed: from here on this path answers, errors included.
-        let new = stored(input.item);
-        let (old, writes) =
-            data.write_shared(&db.db, key, Some(new.clone()), Actor::User, &mut batch);
+        let new = new.map(stored);
+        let (old, writes) = if new.is_none() && old.is_none() {
+            (None, IndexWrites::default())
+        } else {
+            data.write_shared(&db.db, key, new.clone(), Actor::User, &mut batch)
+        };
         let consumed = (input.rcc != Rcc::None)
-            .then(|| write_consumed(&data.meta, old.as_deref(), Some(&new), &writes, 1.0));
+            .then(|| write_consumed(&data.meta, old.as_deref(), new.as_deref(), &writes, 1.0));
         let commit = (!batch.is_empty()).then(|| db.db.store.submit(std::mem::take(&mut batch)));
         (old, consumed, commit)
     };
@@ -216,7 +273,7 @@ async fn put_item(db: &DynamoDb, rc: &RequestContext, input: PutInput<'_>) -> Op
             out.push(b',');
         }
         out.extend_from_slice(b"\"ConsumedCapacity\":");
-        serde_json::to_writer(&mut out, &j).ok()?;
+        let _ = serde_json::to_writer(&mut out, &j);
     }
     out.push(b'}');
     Some(crate::wire::ok_bytes(out))
@@ -288,11 +345,7 @@ pub(crate) fn parse_put(body: &[u8]) -> Option<PutInput<'_>> {
             }
             "ReturnValues" => {
                 seen.mark(4)?;
-                all_old = match p.string()? {
-                    "NONE" => false,
-                    "ALL_OLD" => true,
-                    _ => return None,
-                };
+                all_old = return_values(p.string()?)?;
             }
             "ReturnConsumedCapacity" => {
                 seen.mark(8)?;
@@ -315,6 +368,54 @@ pub(crate) fn parse_put(body: &[u8]) -> Option<PutInput<'_>> {
         all_old,
         rcc,
     })
+}
+
+pub(crate) fn parse_delete(body: &[u8]) -> Option<KeyInput<'_>> {
+    let mut p = Parser::new(body)?;
+    let (mut table, mut key, mut all_old, mut rcc) = (None, None, false, Rcc::None);
+    let mut seen = Seen(0);
+    p.object(|p, name| {
+        match name {
+            "TableName" => {
+                seen.mark(1)?;
+                table = Some(table_name(p.string()?)?);
+            }
+            "Key" => {
+                seen.mark(2)?;
+                key = Some(p.attr_map(0)?);
+            }
+            "ReturnValues" => {
+                seen.mark(4)?;
+                all_old = return_values(p.string()?)?;
+            }
+            "ReturnConsumedCapacity" => {
+                seen.mark(8)?;
+                rcc = Rcc::parse(p.string()?)?;
+            }
+            "ReturnItemCollectionMetrics" => {
+                seen.mark(16)?;
+                (p.string()? == "NONE").then_some(())?;
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    p.end()?;
+    Some(KeyInput {
+        table: table?,
+        key: key?,
+        all_old,
+        rcc,
+    })
+}
+
+/// `ReturnValues` as PutItem and DeleteItem accept it: whether it is `ALL_OLD`.
+fn return_values(s: &str) -> Option<bool> {
+    match s {
+        "NONE" => Some(false),
+        "ALL_OLD" => Some(true),
+        _ => None,
+    }
 }
 
 /// A table name both the model (1–1024) and the handler's rule (3–255 of `[a-zA-Z0-9_.-]`)

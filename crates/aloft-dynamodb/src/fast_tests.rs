@@ -118,6 +118,10 @@ fn put(body: &str, fast: bool) -> (&'static str, String, bool) {
     ("PutItem", body.to_string(), fast)
 }
 
+fn del(body: &str, fast: bool) -> (&'static str, String, bool) {
+    ("DeleteItem", body.to_string(), fast)
+}
+
 fn get(body: &str, fast: bool) -> (&'static str, String, bool) {
     ("GetItem", body.to_string(), fast)
 }
@@ -186,6 +190,27 @@ async fn valid_requests_take_the_fast_path_with_the_same_answers() {
             r#"{"TableName":"tab2","Key":{"h":{"N":"1"},"r":{"B":"AA=="}}}"#,
             true,
         ),
+        del(
+            r#"{"TableName":"tab2","Key":{"h":{"N":"1.0"},"r":{"B":"AA=="}},"ReturnValues":"ALL_OLD","ReturnConsumedCapacity":"INDEXES"}"#,
+            true,
+        ),
+        del(
+            r#"{"TableName":"tab2","Key":{"h":{"N":"1"},"r":{"B":"AA=="}},"ReturnValues":"ALL_OLD","ReturnConsumedCapacity":"TOTAL"}"#,
+            true,
+        ),
+        get(
+            r#"{"TableName":"tab2","Key":{"h":{"N":"1"},"r":{"B":"AA=="}}}"#,
+            true,
+        ),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"all"}},"ReturnValues":"ALL_OLD","ReturnItemCollectionMetrics":"NONE"}"#,
+            true,
+        ),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"all"}},"ReturnValues":"NONE","ReturnConsumedCapacity":"INDEXES"}"#,
+            true,
+        ),
+        get(r#"{"TableName":"tab1","Key":{"pk":{"S":"all"}}}"#, true),
     ];
     compare(&cases).await;
 }
@@ -352,11 +377,26 @@ async fn everything_else_falls_back_with_the_generic_answer() {
         get(r#"{"TableName":"tab2","Key":{"h":{"N":"1"}}}"#, false),
         get(r#"{"TableName":"gone","Key":{"pk":{"S":"k"}}}"#, false),
         get(r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}}}"#, true),
-        (
-            "DeleteItem",
-            r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}}}"#.into(),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}},"ConditionExpression":"attribute_exists(pk)"}"#,
             false,
         ),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}},"ReturnValues":"ALL_NEW"}"#,
+            false,
+        ),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}},"ReturnItemCollectionMetrics":"SIZE"}"#,
+            false,
+        ),
+        del(
+            r#"{"TableName":"tab1","Key":{"pk":{"S":"k"},"x":{"S":"k"}}}"#,
+            false,
+        ),
+        del(r#"{"TableName":"tab1","Key":{"pk":{"N":"1"}}}"#, false),
+        del(r#"{"TableName":"gone","Key":{"pk":{"S":"k"}}}"#, false),
+        del(r#"{"TableName":"tab1"}"#, false),
+        del(r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}}}"#, true),
         get(r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}}}"#, true),
     ];
     compare(&cases).await;
