@@ -80,10 +80,9 @@ fn parts(op: &str) -> http::request::Parts {
 
 async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
     let status = resp.status().as_u16();
-    let body = aloft_core::body::collect_limited(resp.into_body(), 1 << 24)
-        .await
-        .ok()
-        .expect("body");
+    let Ok(body) = aloft_core::body::collect_limited(resp.into_body(), 1 << 24).await else {
+        panic!("unreadable body");
+    };
     (status, body.to_vec())
 }
 
