@@ -190,7 +190,6 @@ impl Service for DynamoDb {
     }
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
-        let model = wire::model_for(req.header("x-amz-target"));
         let fast_op = fast::route(&req.parts);
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
@@ -199,13 +198,18 @@ impl Service for DynamoDb {
             .await
         {
             Ok(b) => b,
-            Err(e) => return wire::error(model, &e, &req.ctx.request_id),
+            Err(e) => {
+                let model = wire::model_for(req.header("x-amz-target"));
+                return wire::error(model, &e, &req.ctx.request_id);
+            }
         };
         if let Some(op) = fast_op
             && let Some(resp) = fast::serve(self, op, &req.ctx, &body).await
         {
             return resp;
         }
+        // Only the generic path and errors need the model.
+        let model = wire::model_for(req.header("x-amz-target"));
         self.generic(&req.ctx, &req.parts, model, &body).await
     }
 
