@@ -30,6 +30,10 @@ use crate::state::{Actor, IndexWrites, stored};
 const MAX_DEPTH: u32 = 32;
 /// Longer attribute names go the generic way (the model caps them at 65535 characters).
 const MAX_NAME: usize = 1024;
+/// Bigger maps and sets go the generic way: this path builds maps by sorted insertion and
+/// checks set members pairwise, both quadratic, so it only takes the small ones real items
+/// are made of.
+const MAX_MEMBERS: usize = 64;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
@@ -99,6 +103,10 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
     for (name, value) in &parts.headers {
         match name.as_str() {
             "x-amz-target" => {
+                // The generic path reads the first of repeated targets: leave those to it.
+                if op.is_some() {
+                    return None;
+                }
                 op = match value.as_bytes().strip_prefix(TARGET_PREFIX.as_bytes())? {
                     b"GetItem" => Some(Op::Get),
                     b"PutItem" => Some(Op::Put),
@@ -550,7 +558,7 @@ impl<'a> Parser<'a> {
     fn attr_map(&mut self, depth: u32) -> Option<AttrMap> {
         let mut m = AttrMap::with_capacity(8);
         self.object(|p, name| {
-            if name.is_empty() || name.len() > MAX_NAME {
+            if name.is_empty() || name.len() > MAX_NAME || m.len() >= MAX_MEMBERS {
                 return None;
             }
             let v = p.attr_value(depth)?;
@@ -593,6 +601,7 @@ impl<'a> Parser<'a> {
                     p.array(|p| {
                         let x = p.string()?;
                         (!s.iter().any(|y| y == x)).then_some(())?;
+                        (s.len() < MAX_MEMBERS).then_some(())?;
                         s.push(x.to_owned());
                         Some(())
                     })?;
@@ -604,6 +613,7 @@ impl<'a> Parser<'a> {
                     p.array(|p| {
                         let x = number(p.string()?)?;
                         (!s.contains(&x)).then_some(())?;
+                        (s.len() < MAX_MEMBERS).then_some(())?;
                         s.push(x);
                         Some(())
                     })?;
@@ -615,6 +625,7 @@ impl<'a> Parser<'a> {
                     p.array(|p| {
                         let x = B64.decode(p.string()?).ok()?;
                         (!s.contains(&x)).then_some(())?;
+                        (s.len() < MAX_MEMBERS).then_some(())?;
                         s.push(x);
                         Some(())
                     })?;

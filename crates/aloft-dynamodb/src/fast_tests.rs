@@ -225,7 +225,27 @@ async fn everything_else_falls_back_with_the_generic_answer() {
         r#"{{"TableName":"tab1","Item":{{"pk":{{"S":"big"}},"x":{{"S":"{}"}}}}}}"#,
         "x".repeat(410 * 1024)
     );
+    let wide = |n: usize| {
+        let attrs: Vec<String> = (1..n).map(|i| format!(r#""a{i}":{{"N":"{i}"}}"#)).collect();
+        format!(
+            r#"{{"TableName":"tab1","Item":{{"pk":{{"S":"wide"}},{}}},"ReturnValues":"ALL_OLD"}}"#,
+            attrs.join(",")
+        )
+    };
+    let set = |n: usize| {
+        let members: Vec<String> = (0..n).map(|i| format!(r#""m{i}""#)).collect();
+        format!(
+            r#"{{"TableName":"tab1","Item":{{"pk":{{"S":"set"}},"s":{{"SS":[{}]}}}}}}"#,
+            members.join(",")
+        )
+    };
     let cases = vec![
+        put(&wide(64), true),
+        put(&wide(65), false),
+        put(&set(64), true),
+        put(&set(65), false),
+        get(r#"{"TableName":"tab1","Key":{"pk":{"S":"wide"}}}"#, true),
+        get(r#"{"TableName":"tab1","Key":{"pk":{"S":"set"}}}"#, true),
         put(
             r#"{"TableName":"tab1","Item":{"pk":{"S":"k"}},"Foo":1}"#,
             false,
@@ -399,6 +419,48 @@ async fn everything_else_falls_back_with_the_generic_answer() {
         get(r#"{"TableName":"tab1","Key":{"pk":{"S":"k"}}}"#, true),
     ];
     compare(&cases).await;
+}
+
+#[test]
+fn routes_only_plain_item_requests() {
+    use super::{Op, route};
+    let with = |headers: &[(&str, &str)]| {
+        let mut r = http::Request::post("/");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        route(&r.body(()).expect("request").into_parts().0)
+    };
+    let t = "x-amz-target";
+    assert_eq!(with(&[(t, "DynamoDB_20120810.GetItem")]), Some(Op::Get));
+    assert_eq!(
+        with(&[(t, "DynamoDB_20120810.DeleteItem")]),
+        Some(Op::Delete)
+    );
+    assert_eq!(with(&[(t, "DynamoDB_20120810.Query")]), None);
+    assert_eq!(with(&[(t, "DynamoDBStreams_20120810.GetItem")]), None);
+    assert_eq!(
+        with(&[
+            (t, "DynamoDB_20120810.GetItem"),
+            (t, "DynamoDB_20120810.PutItem")
+        ]),
+        None
+    );
+    assert_eq!(
+        with(&[
+            (t, "DynamoDB_20120810.PutItem"),
+            ("content-encoding", "gzip")
+        ]),
+        None
+    );
+    assert_eq!(
+        with(&[
+            ("smithy-protocol", "rpc-v2-cbor"),
+            (t, "DynamoDB_20120810.PutItem")
+        ]),
+        None
+    );
+    assert_eq!(with(&[]), None);
 }
 
 #[test]
