@@ -1,6 +1,7 @@
-//! The fast path for the hot item operations (GetItem, PutItem, DeleteItem): the request bytes are parsed
-//! straight into typed inputs and attribute values (no `serde_json::Value`, no codec walk of
-//! the model, no validation pass), and the answer is written straight from the item.
+//! The fast path for the hot item operations (GetItem, PutItem, DeleteItem): the request
+//! bytes are parsed straight into typed inputs and attribute values (no `serde_json::Value`,
+//! no codec walk of the model, no validation pass), and the answer is written straight from
+//! the item.
 //!
 //! It exists because the generic path (parse to a JSON tree → `from_wire` → model validation
 //! → handler → JSON tree → bytes) cost several times the work of the operation itself.
@@ -8,7 +9,7 @@
 //! The fallback rule: this path answers only plain, valid requests that it fully understands
 //! and that succeed. Anything else — an unknown, null or duplicate member, an escape in a
 //! string, an expression, a legacy parameter, a value the model or the handler would reject,
-//! a missing table, throttling, an uncommitted transaction on the key — returns `None` before
+//! a missing table, throttling, any transaction in flight — returns `None` before
 //! any side effect, and the request is served by the generic path (decode → validate →
 //! handler), which renders AWS's exact errors. So the fast path can only accept what the
 //! generic path accepts, and answers it with the same bytes (tests compare both paths).
