@@ -15,6 +15,7 @@ pub mod capacity;
 pub mod domain;
 mod error;
 pub mod expr;
+mod fast;
 pub mod global;
 mod handlers;
 pub mod partiql;
@@ -103,6 +104,30 @@ impl DynamoDb {
         }
     }
 
+    /// The generic path: decode and validate against the model, then the handler (the fast
+    /// path in [`fast`] falls back to this for anything it does not fully handle).
+    async fn generic(
+        &self,
+        rc: &RequestContext,
+        parts: &http::request::Parts,
+        model: &'static aloft_model::ServiceModel,
+        body: &[u8],
+    ) -> Response {
+        let (op, input) = match wire::decode(model, parts, body) {
+            Ok(x) => x,
+            Err(e) => return wire::error(model, &e, &rc.request_id),
+        };
+        let streams = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
+        match self.dispatch(rc, streams, op, input).await {
+            Ok(v) => wire::ok(&v),
+            Err(e) => wire::error(model, &e, &rc.request_id),
+        }
+    }
+
     async fn dispatch(
         &self,
         rc: &RequestContext,
@@ -165,8 +190,7 @@ impl Service for DynamoDb {
     }
 
     async fn handle(&self, mut req: AwsRequest) -> Response {
-        let model = wire::model_for(req.header("x-amz-target"));
-        let rid = req.ctx.request_id.clone();
+        let fast_op = fast::route(&req.parts);
         let body = match req
             .bytes(wire::BODY_LIMIT, || {
                 ErrorCode::ValidationException.err("Request size exceeded the maximum allowed")
@@ -174,19 +198,19 @@ impl Service for DynamoDb {
             .await
         {
             Ok(b) => b,
-            Err(e) => return wire::error(model, &e, &rid),
+            Err(e) => {
+                let model = wire::model_for(req.header("x-amz-target"));
+                return wire::error(model, &e, &req.ctx.request_id);
+            }
         };
-        let (op, input) = match wire::decode(model, &req.parts, &body) {
-            Ok(x) => x,
-            Err(e) => return wire::error(model, &e, &rid),
-        };
-        let streams = req
-            .header("x-amz-target")
-            .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
-        match self.dispatch(&req.ctx, streams, op, input).await {
-            Ok(v) => wire::ok(&v),
-            Err(e) => wire::error(model, &e, &rid),
+        if let Some(op) = fast_op
+            && let Some(resp) = fast::serve(self, op, &req.ctx, &body).await
+        {
+            return resp;
         }
+        // Only the generic path and errors need the model.
+        let model = wire::model_for(req.header("x-amz-target"));
+        self.generic(&req.ctx, &req.parts, model, &body).await
     }
 
     async fn internal(&self, req: AwsRequest, path: &str) -> Option<Response> {

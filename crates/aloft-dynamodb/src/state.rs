@@ -426,11 +426,23 @@ impl Db {
     }
 
     pub fn get(&self, account: &str, region: &str, name: &str) -> Option<Arc<Table>> {
-        self.tables
-            .read()
-            .expect("tables lock")
-            .get(&table_key(account, region, name))
-            .cloned()
+        // The key is built in a reused buffer: this runs on every item request.
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with_borrow_mut(|k| {
+            k.clear();
+            k.push_str(account);
+            k.push('/');
+            k.push_str(region);
+            k.push('/');
+            k.push_str(name);
+            self.tables
+                .read()
+                .expect("tables lock")
+                .get(k.as_str())
+                .cloned()
+        })
     }
 
     /// Journals a table definition.

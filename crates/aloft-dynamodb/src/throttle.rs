@@ -45,6 +45,10 @@ impl Throttle {
         }
     }
 
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Refills the bucket for the time passed and applies `f` to its tokens.
     fn with_bucket<R>(&self, key: BucketKey, rate: u64, f: impl FnOnce(&mut f64) -> R) -> R {
         let now = clock::now_millis();

@@ -37,9 +37,12 @@ pub fn decode(
 }
 
 pub fn ok(v: &Json) -> Response {
-    let mut resp = http::Response::new(aloft_core::body::full(Bytes::from(
-        serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
-    )));
+    ok_bytes(serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// A 200 answer whose JSON body is already written.
+pub fn ok_bytes(body: Vec<u8>) -> Response {
+    let mut resp = http::Response::new(aloft_core::body::full(Bytes::from(body)));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.0"),

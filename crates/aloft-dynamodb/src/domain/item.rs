@@ -8,6 +8,7 @@
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Index;
 use std::sync::{Arc, RwLock};
 
@@ -23,7 +24,30 @@ const INTERN_LIMIT: usize = 65_536;
 /// Longer names are rarely shared; not worth the lookup.
 const INTERN_MAX_LEN: usize = 64;
 
-static NAMES: RwLock<Option<HashSet<Name>>> = RwLock::new(None);
+static NAMES: RwLock<Option<HashSet<Name, BuildHasherDefault<Fnv>>>> = RwLock::new(None);
+
+/// FNV-1a for the name set: names are short and every attribute of every item written is
+/// looked up, where SipHash cost more than the rest of the lookup. The set is capped (see
+/// [`INTERN_LIMIT`]), so a flood of colliding names cannot grow it for ever.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 /// The shared copy of `s`.
 pub fn intern(s: &str) -> Name {
@@ -40,7 +64,7 @@ pub fn intern(s: &str) -> Name {
     let Ok(mut g) = NAMES.write() else {
         return Name::from(s);
     };
-    let set = g.get_or_insert_with(HashSet::new);
+    let set = g.get_or_insert_with(HashSet::default);
     if let Some(n) = set.get(s) {
         return n.clone();
     }

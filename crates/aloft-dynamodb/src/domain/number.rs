@@ -124,18 +124,29 @@ impl Number {
             neg = b[i] == b'-';
             i += 1;
         }
-        let mut digits = Vec::with_capacity(b.len());
+        // Digits gather on the stack for the usual short number (no allocation per value).
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let digits: &mut [u8] = if b.len() <= stack.len() {
+            &mut stack[..b.len()]
+        } else {
+            heap.resize(b.len(), 0);
+            &mut heap
+        };
+        let mut nd = 0;
         let mut frac = 0i64;
         let mut seen_digit = false;
         while i < b.len() && b[i].is_ascii_digit() {
-            digits.push(b[i]);
+            digits[nd] = b[i];
+            nd += 1;
             seen_digit = true;
             i += 1;
         }
         if i < b.len() && b[i] == b'.' {
             i += 1;
             while i < b.len() && b[i].is_ascii_digit() {
-                digits.push(b[i]);
+                digits[nd] = b[i];
+                nd += 1;
                 frac += 1;
                 seen_digit = true;
                 i += 1;
@@ -168,7 +179,7 @@ impl Number {
         if i != b.len() {
             return Err(NumberError::Invalid);
         }
-        let mut n = Number::from_digits(neg, &digits, exp - frac)?;
+        let mut n = Number::from_digits(neg, &digits[..nd], exp - frac)?;
         if n.coef.get() == 0 {
             n.neg = false;
         }
@@ -385,6 +396,50 @@ impl PartialOrd for Number {
     }
 }
 
+impl Number {
+    /// Appends the plain notation `Display` gives, without formatting machinery or a
+    /// temporary string (every number of every item answered goes through here).
+    pub fn write_plain(&self, out: &mut Vec<u8>) {
+        if self.is_zero() {
+            out.push(b'0');
+            return;
+        }
+        let mut buf = [0u8; 40];
+        let mut i = buf.len();
+        let mut c = self.coef.get();
+        while c > u128::from(u64::MAX) {
+            i -= 1;
+            buf[i] = b'0' + (c % 10) as u8;
+            c /= 10;
+        }
+        let mut c = c as u64;
+        while c > 0 {
+            i -= 1;
+            buf[i] = b'0' + (c % 10) as u8;
+            c /= 10;
+        }
+        let digits = &buf[i..];
+        if self.neg {
+            out.push(b'-');
+        }
+        if self.exp >= 0 {
+            out.extend_from_slice(digits);
+            out.resize(out.len() + self.exp as usize, b'0');
+        } else {
+            let point = digits.len() as i32 + self.exp;
+            if point > 0 {
+                out.extend_from_slice(&digits[..point as usize]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[point as usize..]);
+            } else {
+                out.extend_from_slice(b"0.");
+                out.resize(out.len() + (-point) as usize, b'0');
+                out.extend_from_slice(digits);
+            }
+        }
+    }
+}
+
 /// AWS returns numbers in plain notation without exponent or trailing zeros.
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -418,6 +473,33 @@ impl fmt::Display for Number {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_plain_matches_display() {
+        for s in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "1.5",
+            "-0.000120",
+            "1E+3",
+            "1.50E-7",
+            "12345678901234567890123456789012345678",
+            "-9.9999999999999999999999999999999999999E+125",
+            "1E-130",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0.1",
+            "100.001",
+        ] {
+            let n = Number::parse(s).expect(s);
+            let mut out = Vec::new();
+            n.write_plain(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string(), "{s}");
+        }
+    }
 
     fn n(s: &str) -> Number {
         Number::parse(s).unwrap()
