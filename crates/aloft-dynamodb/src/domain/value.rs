@@ -338,15 +338,27 @@ fn parse_typed(tag: &str, val: &Json) -> Result<AttrValue, AwsError> {
     })
 }
 
-fn check_dupes<T: PartialEq>(items: &[T], show: impl Fn(&T) -> String) -> Result<(), AwsError> {
-    for (i, x) in items.iter().enumerate() {
-        if items[..i].contains(x) {
-            let listed: Vec<String> = items.iter().map(&show).collect();
-            return Err(invalid_param(format!(
-                "Input collection [{}] contains duplicates.",
-                listed.join(", ")
-            )));
-        }
+/// Sets of a few members are checked pairwise (no allocation); larger ones through a hash set,
+/// so that a set of many thousand members is not quadratic.
+fn check_dupes<T: Eq + std::hash::Hash>(
+    items: &[T],
+    show: impl Fn(&T) -> String,
+) -> Result<(), AwsError> {
+    let dupe = if items.len() <= 16 {
+        items
+            .iter()
+            .enumerate()
+            .any(|(i, x)| items[..i].contains(x))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        !items.iter().all(|x| seen.insert(x))
+    };
+    if dupe {
+        let listed: Vec<String> = items.iter().map(&show).collect();
+        return Err(invalid_param(format!(
+            "Input collection [{}] contains duplicates.",
+            listed.join(", ")
+        )));
     }
     Ok(())
 }
@@ -425,6 +437,20 @@ mod tests {
         );
         let e = AttrValue::from_json(&json!({"S": 1})).unwrap_err();
         assert_eq!(e.code, "SerializationException");
+    }
+
+    #[test]
+    fn large_sets_are_checked_for_duplicates() {
+        let many: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+        assert!(AttrValue::from_json(&json!({ "NS": many })).is_ok());
+        let mut dup: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        dup.push("s7".into());
+        let e = AttrValue::from_json(&json!({ "SS": dup })).unwrap_err();
+        assert!(e.message.ends_with("s39, s7] contains duplicates."));
+        // Equal numbers in other spellings are the same member.
+        let mut nums: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        nums.push("1.0".into());
+        assert!(AttrValue::from_json(&json!({ "NS": nums })).is_err());
     }
 
     #[test]
