@@ -67,14 +67,16 @@ pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, Read
 /// A service may answer before reading the body (an error found from the head alone). Bytes the
 /// client sends anyway — after its `Expect: 100-continue` wait times out — would otherwise be
 /// parsed as the next request on a kept-alive connection; the gateway closes such connections.
-pub struct Tracked {
-    inner: Body,
+pub struct Tracked<B = Body> {
+    inner: B,
     done: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl Tracked {
+impl<B: http_body::Body> Tracked<B> {
     /// Wraps `inner`; the flag turns true once the body has been read to its end.
-    pub fn new(inner: Body) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    ///
+    /// Generic so that hyper's body is wrapped as it is and boxed once, not twice.
+    pub fn new(inner: B) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(inner.is_end_stream()));
         (
             Self {
@@ -86,7 +88,11 @@ impl Tracked {
     }
 }
 
-impl http_body::Body for Tracked {
+impl<B> http_body::Body for Tracked<B>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -98,7 +104,7 @@ impl http_body::Body for Tracked {
         if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
             self.done.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        polled
+        polled.map(|f| f.map(|r| r.map_err(Into::into)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -36,6 +36,8 @@ pub struct Registry {
     by_host_label: HashMap<&'static str, usize>,
     path_prefixes: Vec<(&'static str, usize)>,
     by_unsigned_action: HashMap<&'static str, usize>,
+    /// The index of [`FALLBACK`], looked up once: most path-style S3 requests end there.
+    fallback: Option<usize>,
 }
 
 /// What detection reads from a request's head.
@@ -57,6 +59,7 @@ impl Registry {
             path_prefixes: Vec::new(),
             by_unsigned_action: HashMap::new(),
             services: Vec::new(),
+            fallback: None,
         };
         for (i, s) in services.iter().enumerate() {
             let spec = s.spec();
@@ -81,6 +84,7 @@ impl Registry {
         r.path_prefixes
             .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         r.services = services;
+        r.fallback = r.by_name.get(FALLBACK).copied();
         r
     }
 
@@ -148,7 +152,7 @@ impl Registry {
 
     /// The route for a request nothing else claimed: a bucket virtual host or path-style S3.
     pub fn fallback(&self, host: Option<&str>) -> Option<Route> {
-        let i = *self.by_name.get(FALLBACK)?;
+        let i = self.fallback?;
         let labels = labels_before_base(host.map(strip_port).unwrap_or(""));
         Some(self.with_bucket_host(i, labels.as_deref()))
     }

@@ -112,25 +112,28 @@ impl Gateway {
 
     pub async fn handle(self: &Arc<Self>, req: Request<Body>) -> Response {
         let request_id = ids::request_id();
+        // The header value is made once; the id itself moves into the context.
+        let id = HeaderValue::from_str(&request_id).ok();
         let (parts, body) = req.into_parts();
 
         if parts.uri.path().starts_with("/_aloft/") || parts.uri.path() == "/_aloft" {
-            let ctx = self.context(&parts, &request_id, "aloft", None);
+            let ctx = self.context(&parts, request_id, "aloft", None);
             let resp = internal::handle(self, AwsRequest { ctx, parts, body }).await;
-            return finish(resp, &request_id, None);
+            return finish(resp, id.as_ref(), None);
         }
 
         let signature = signature_of(&parts);
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        // Names made once: `get(&str)` would parse and lower-case the name on every request.
+        let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let head = Head {
-            host: header("host").or_else(|| parts.uri.authority().map(|a| a.as_str())),
+            host: header(&header::HOST).or_else(|| parts.uri.authority().map(|a| a.as_str())),
             path: parts.uri.path(),
-            target: header("x-amz-target"),
-            smithy_protocol: header("smithy-protocol"),
+            target: header(&X_AMZ_TARGET),
+            smithy_protocol: header(&SMITHY_PROTOCOL),
             signature: signature.as_ref(),
         };
         let mut route = self.registry.route(&head);
-        let host = head.host.map(str::to_string);
+        let host = head.host;
 
         // Unsigned query-protocol calls (STS AssumeRoleWithWebIdentity) say who they are for
         // only in their form body.
@@ -149,11 +152,11 @@ impl Gateway {
                 }
                 Err(_) => {
                     let err = AwsError::new("RequestEntityTooLarge", 413, "Request body too large");
-                    return finish(error_response(&err), &request_id, None);
+                    return finish(error_response(&err), id.as_ref(), None);
                 }
             }
         }
-        let Some(route) = route.or_else(|| self.registry.fallback(host.as_deref())) else {
+        let Some(route) = route.or_else(|| self.registry.fallback(host)) else {
             let err = AwsError::new(
                 "UnknownService",
                 400,
@@ -163,27 +166,28 @@ impl Gateway {
                     parts.uri.path()
                 ),
             );
-            return finish(error_response(&err), &request_id, None);
+            return finish(error_response(&err), id.as_ref(), None);
         };
 
-        let service = self.registry.get(route.service).clone();
+        // Borrowed, not cloned: a shared reference count would bounce between the cores.
+        let service = self.registry.get(route.service);
         let name = service.spec().name;
         let origin = parts.headers.get(header::ORIGIN).cloned();
         let gateway_cors = origin.is_some() && !OWN_CORS.contains(&name);
         if gateway_cors && parts.method == Method::OPTIONS {
-            return finish(preflight(&parts), &request_id, origin.as_ref());
+            return finish(preflight(&parts), id.as_ref(), origin.as_ref());
         }
 
-        let mut ctx = self.context(&parts, &request_id, name, signature);
+        let mut ctx = self.context(&parts, request_id, name, signature);
         ctx.host_prefix = route.host_prefix;
         ctx.host_label = route.host_label;
         let mut parts = parts;
-        let body = match self.guard.check(&service, &ctx, &mut parts, body).await {
+        let body = match self.guard.check(service, &ctx, &mut parts, body).await {
             Ok(body) => body,
             Err(resp) => {
                 return finish(
                     resp,
-                    &request_id,
+                    id.as_ref(),
                     if gateway_cors { origin.as_ref() } else { None },
                 );
             }
@@ -200,14 +204,27 @@ impl Gateway {
                     .map(|s| (*s).to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
+                let request_id = id
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
                 tracing::error!(%request_id, service = name, "{method} {} panicked: {what}", uri.path());
                 error_response(&AwsError::internal("An internal error occurred in Aloft"))
             }
         };
-        tracing::debug!(%request_id, service = name, status = resp.status().as_u16(), "{method} {}", uri.path());
+        tracing::debug!(
+            request_id = id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+            service = name,
+            status = resp.status().as_u16(),
+            "{method} {}",
+            uri.path()
+        );
         finish(
             resp,
-            &request_id,
+            id.as_ref(),
             if gateway_cors { origin.as_ref() } else { None },
         )
     }
@@ -215,7 +232,7 @@ impl Gateway {
     fn context(
         &self,
         parts: &http::request::Parts,
-        request_id: &str,
+        request_id: String,
         service: &'static str,
         signature: Option<aloft_sigv4::SignatureParts>,
     ) -> RequestContext {
@@ -270,7 +287,7 @@ impl Gateway {
             None => format!("http://{}:{}", self.config.host, self.config.port),
         };
         RequestContext {
-            request_id: request_id.to_string(),
+            request_id,
             account_id,
             region,
             service,
@@ -295,9 +312,7 @@ async fn connection(
         async move {
             let mut read_to_end = None;
             let req = req.map(|b| {
-                let (tracked, done) = body::Tracked::new(BodyExt::boxed(
-                    b.map_err(|e| -> body::BoxError { Box::new(e) }),
-                ));
+                let (tracked, done) = body::Tracked::new(b);
                 read_to_end = Some(done);
                 BodyExt::boxed(tracked)
             });
@@ -394,17 +409,24 @@ pub(crate) fn error_response(err: &AwsError) -> Response {
     resp
 }
 
+const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+const SMITHY_PROTOCOL: HeaderName = HeaderName::from_static("smithy-protocol");
 const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 
-fn finish(mut resp: Response, request_id: &str, cors_origin: Option<&HeaderValue>) -> Response {
+fn finish(
+    mut resp: Response,
+    request_id: Option<&HeaderValue>,
+    cors_origin: Option<&HeaderValue>,
+) -> Response {
     let h = resp.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        if !h.contains_key(X_AMZN_REQUESTID) {
-            h.insert(X_AMZN_REQUESTID, id.clone());
+    // One hash per header (`entry`), not two (`contains_key` then `insert`).
+    if let Some(id) = request_id {
+        if let header::Entry::Vacant(e) = h.entry(X_AMZN_REQUESTID) {
+            e.insert(id.clone());
         }
-        if !h.contains_key(X_AMZ_REQUEST_ID) {
-            h.insert(X_AMZ_REQUEST_ID, id);
+        if let header::Entry::Vacant(e) = h.entry(X_AMZ_REQUEST_ID) {
+            e.insert(id.clone());
         }
     }
     if let Some(origin) = cors_origin
