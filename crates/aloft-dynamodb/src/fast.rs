@@ -72,19 +72,11 @@ pub(crate) struct GetInput<'a> {
     rcc: Rcc,
 }
 
-/// DeleteItem's input.
+/// PutItem's and DeleteItem's input: the same members, with `Item` or `Key` as `attrs`.
 #[derive(Debug, PartialEq)]
-pub(crate) struct KeyInput<'a> {
+pub(crate) struct WriteInput<'a> {
     table: &'a str,
-    key: Item,
-    all_old: bool,
-    rcc: Rcc,
-}
-
-#[derive(Debug, PartialEq)]
-pub(crate) struct PutInput<'a> {
-    table: &'a str,
-    item: Item,
+    attrs: Item,
     all_old: bool,
     rcc: Rcc,
 }
@@ -147,8 +139,8 @@ pub(crate) async fn serve(
     }
     match op {
         Op::Get => get_item(db, rc, parse_get(body)?),
-        Op::Put => put_item(db, rc, parse_put(body)?).await,
-        Op::Delete => delete_item(db, rc, parse_delete(body)?).await,
+        Op::Put => write(db, rc, parse_put(body)?, true).await,
+        Op::Delete => write(db, rc, parse_delete(body)?, false).await,
     }
 }
 
@@ -182,39 +174,13 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
     Some(crate::wire::ok_bytes(out))
 }
 
-async fn put_item(db: &DynamoDb, rc: &RequestContext, input: PutInput<'_>) -> Option<Response> {
-    let w = WriteInput {
-        table: input.table,
-        all_old: input.all_old,
-        rcc: input.rcc,
-    };
-    write(db, rc, w, Some(input.item), None).await
-}
-
-async fn delete_item(db: &DynamoDb, rc: &RequestContext, input: KeyInput<'_>) -> Option<Response> {
-    let w = WriteInput {
-        table: input.table,
-        all_old: input.all_old,
-        rcc: input.rcc,
-    };
-    write(db, rc, w, None, Some(input.key)).await
-}
-
-/// What a PutItem and a DeleteItem share.
-struct WriteInput<'a> {
-    table: &'a str,
-    all_old: bool,
-    rcc: Rcc,
-}
-
-/// Puts `new` (PutItem) or deletes the item at `key` (DeleteItem), as the generic
+/// Puts the input's item (`put`) or deletes the item at its key, as the generic
 /// `single_write` does for requests without conditions or expressions.
 async fn write(
     db: &DynamoDb,
     rc: &RequestContext,
     input: WriteInput<'_>,
-    new: Option<Item>,
-    key_item: Option<Item>,
+    put: bool,
 ) -> Option<Response> {
     let table = db.db.get(&rc.account_id, &rc.region, input.table)?;
     // A transaction holding some item: let the generic path check which.
@@ -232,15 +198,13 @@ async fn write(
         if data.deleted {
             return None;
         }
-        let key = match (&new, &key_item) {
-            (Some(item), _) => {
-                let key = data.meta.schema.item_key(item).ok()?;
-                check_new_item(&data.meta, item, false).ok()?;
-                key
-            }
-            (None, Some(k)) => data.meta.schema.key_param(k).ok()?,
-            (None, None) => return None,
+        let key = if put {
+            check_new_item(&data.meta, &input.attrs, false).ok()?;
+            data.meta.schema.item_key(&input.attrs).ok()?
+        } else {
+            data.meta.schema.key_param(&input.attrs).ok()?
         };
+        let new = put.then_some(input.attrs);
         let old = data.items.get(&key).cloned();
         if let Some(item) = &new {
             check_collection_limit(db, &data, old.as_deref(), item).ok()?;
@@ -338,50 +302,18 @@ pub(crate) fn parse_get(body: &[u8]) -> Option<GetInput<'_>> {
     })
 }
 
-pub(crate) fn parse_put(body: &[u8]) -> Option<PutInput<'_>> {
-    let mut p = Parser::new(body)?;
-    let (mut table, mut item, mut all_old, mut rcc) = (None, None, false, Rcc::None);
-    let mut seen = Seen(0);
-    p.object(|p, name| {
-        match name {
-            "TableName" => {
-                seen.mark(1)?;
-                table = Some(table_name(p.string()?)?);
-            }
-            "Item" => {
-                seen.mark(2)?;
-                item = Some(p.attr_map(0)?);
-            }
-            "ReturnValues" => {
-                seen.mark(4)?;
-                all_old = return_values(p.string()?)?;
-            }
-            "ReturnConsumedCapacity" => {
-                seen.mark(8)?;
-                rcc = Rcc::parse(p.string()?)?;
-            }
-            "ReturnItemCollectionMetrics" => {
-                seen.mark(16)?;
-                if p.string()? != "NONE" {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
-        Some(())
-    })?;
-    p.end()?;
-    Some(PutInput {
-        table: table?,
-        item: item?,
-        all_old,
-        rcc,
-    })
+pub(crate) fn parse_put(body: &[u8]) -> Option<WriteInput<'_>> {
+    parse_write(body, "Item")
 }
 
-pub(crate) fn parse_delete(body: &[u8]) -> Option<KeyInput<'_>> {
+pub(crate) fn parse_delete(body: &[u8]) -> Option<WriteInput<'_>> {
+    parse_write(body, "Key")
+}
+
+/// PutItem (`attrs_member` = `Item`) or DeleteItem (`Key`) without conditions or expressions.
+fn parse_write<'a>(body: &'a [u8], attrs_member: &str) -> Option<WriteInput<'a>> {
     let mut p = Parser::new(body)?;
-    let (mut table, mut key, mut all_old, mut rcc) = (None, None, false, Rcc::None);
+    let (mut table, mut attrs, mut all_old, mut rcc) = (None, None, false, Rcc::None);
     let mut seen = Seen(0);
     p.object(|p, name| {
         match name {
@@ -389,9 +321,9 @@ pub(crate) fn parse_delete(body: &[u8]) -> Option<KeyInput<'_>> {
                 seen.mark(1)?;
                 table = Some(table_name(p.string()?)?);
             }
-            "Key" => {
+            n if n == attrs_member => {
                 seen.mark(2)?;
-                key = Some(p.attr_map(0)?);
+                attrs = Some(p.attr_map(0)?);
             }
             "ReturnValues" => {
                 seen.mark(4)?;
@@ -410,9 +342,9 @@ pub(crate) fn parse_delete(body: &[u8]) -> Option<KeyInput<'_>> {
         Some(())
     })?;
     p.end()?;
-    Some(KeyInput {
+    Some(WriteInput {
         table: table?,
-        key: key?,
+        attrs: attrs?,
         all_old,
         rcc,
     })
