@@ -58,6 +58,25 @@ pub struct ServiceContext {
     pub config: Arc<Config>,
 }
 
+impl ServiceContext {
+    /// Everything in memory, no other service registered, default settings: for a service
+    /// started without the binary (crate tests, in-process benches).
+    pub fn ephemeral() -> std::io::Result<Self> {
+        Ok(ServiceContext {
+            store: Arc::new(aloft_store::Ephemeral),
+            blobs: Arc::new(Blobs::ephemeral()?),
+            targets: Targets::new(),
+            config: Arc::new(Config {
+                host: "127.0.0.1".into(),
+                port: 0,
+                data_dir: None,
+                internal_url: String::new(),
+                settings: HashMap::new(),
+            }),
+        })
+    }
+}
+
 #[async_trait]
 pub trait Service: Send + Sync + 'static {
     fn spec(&self) -> &'static ServiceSpec;

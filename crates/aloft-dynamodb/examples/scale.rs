@@ -3,7 +3,6 @@
 //!
 //! `cargo run --release -p aloft-dynamodb --example scale [max_items]`
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use aloft_core::{RequestContext, ServiceContext};
@@ -39,18 +38,7 @@ async fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let ctx = ServiceContext {
-        store: Arc::new(aloft_store::Ephemeral),
-        blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),
-        targets: aloft_events::Targets::new(),
-        config: Arc::new(aloft_core::service::Config {
-            host: "127.0.0.1".into(),
-            port: 0,
-            data_dir: None,
-            internal_url: String::new(),
-            settings: Default::default(),
-        }),
-    };
+    let ctx = ServiceContext::ephemeral().expect("ephemeral context");
     let db = DynamoDb::start(&ctx).await;
     let rc = rc();
     db.create_table(&rc, json!({"TableName": "bench", "BillingMode": "PAY_PER_REQUEST",

@@ -3,26 +3,13 @@
 //! answer must be byte-identical, and the fast path must have taken exactly the cases it is
 //! meant for.
 
-use std::sync::Arc;
-
 use aloft_core::{RequestContext, ServiceContext};
 use serde_json::json;
 
 use crate::DynamoDb;
 
 async fn service() -> DynamoDb {
-    let ctx = ServiceContext {
-        store: Arc::new(aloft_store::Ephemeral),
-        blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),
-        targets: aloft_events::Targets::new(),
-        config: Arc::new(aloft_core::service::Config {
-            host: "127.0.0.1".into(),
-            port: 0,
-            data_dir: None,
-            internal_url: String::new(),
-            settings: Default::default(),
-        }),
-    };
+    let ctx = ServiceContext::ephemeral().expect("ephemeral context");
     let db = DynamoDb::start(&ctx).await;
     let rc = rc();
     db.create_table(

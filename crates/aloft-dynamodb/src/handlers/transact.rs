@@ -496,7 +496,6 @@ impl DynamoDb {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use aloft_core::{RequestContext, ServiceContext};
     use serde_json::json;
@@ -504,18 +503,7 @@ mod tests {
     use crate::DynamoDb;
 
     async fn service() -> (DynamoDb, RequestContext) {
-        let ctx = ServiceContext {
-            store: Arc::new(aloft_store::Ephemeral),
-            blobs: Arc::new(aloft_store::Blobs::ephemeral().expect("blobs")),
-            targets: aloft_events::Targets::new(),
-            config: Arc::new(aloft_core::service::Config {
-                host: "127.0.0.1".into(),
-                port: 0,
-                data_dir: None,
-                internal_url: String::new(),
-                settings: Default::default(),
-            }),
-        };
+        let ctx = ServiceContext::ephemeral().expect("ephemeral context");
         let rc = RequestContext {
             request_id: "t".into(),
             account_id: "000000000000".into(),
