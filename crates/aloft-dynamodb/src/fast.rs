@@ -146,12 +146,12 @@ pub(crate) async fn serve(
 
 fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<Response> {
     let table = db.db.get(&rc.account_id, &rc.region, input.table)?;
-    let (item, meta) = {
+    let (item, consumed) = {
         let data = table.data.read().expect("table lock");
         let key = data.meta.schema.key_param(&input.key).ok()?;
         let item = data.items.get(&key).cloned();
-        let meta = (input.rcc != Rcc::None).then(|| data.meta.clone());
-        (item, meta)
+        let consumed = (input.rcc != Rcc::None).then(|| Consumed::new(&data.meta.name, true));
+        (item, consumed)
     };
     let mut out = Vec::with_capacity(item.as_deref().map_or(2, |i| 64 + item_size(i) * 2));
     out.push(b'{');
@@ -159,8 +159,7 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
         out.extend_from_slice(b"\"Item\":");
         write_item(&mut out, item);
     }
-    if let Some(meta) = meta {
-        let mut c = Consumed::new(&meta.name, true);
+    if let Some(mut c) = consumed {
         c.table_units = read_units(item.as_deref().map_or(0, item_size), input.consistent);
         if let Some(j) = c.render(input.rcc.as_str()) {
             if item.is_some() {
