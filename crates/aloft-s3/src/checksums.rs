@@ -57,6 +57,18 @@ impl Algo {
         }
     }
 
+    /// [`Algo::header`] as a ready header name.
+    pub fn header_name(self) -> http::HeaderName {
+        use http::HeaderName as H;
+        match self {
+            Algo::CRC32 => const { H::from_static("x-amz-checksum-crc32") },
+            Algo::CRC32C => const { H::from_static("x-amz-checksum-crc32c") },
+            Algo::CRC64NVME => const { H::from_static("x-amz-checksum-crc64nvme") },
+            Algo::SHA1 => const { H::from_static("x-amz-checksum-sha1") },
+            Algo::SHA256 => const { H::from_static("x-amz-checksum-sha256") },
+        }
+    }
+
     /// The member name in XML outputs (`ChecksumCRC32`).
     pub fn member(self) -> &'static str {
         match self {

@@ -49,7 +49,12 @@ pub struct Target {
 
 /// Bucket and key from the virtual host (when the gateway saw one) or from the path.
 pub fn target(ctx: &RequestContext, raw_path: &str) -> Target {
-    let path = percent_decode_str(raw_path).decode_utf8_lossy();
+    // Most paths have nothing to decode.
+    let path = if raw_path.contains('%') {
+        percent_decode_str(raw_path).decode_utf8_lossy()
+    } else {
+        std::borrow::Cow::Borrowed(raw_path)
+    };
     let path = path.strip_prefix('/').unwrap_or(&path);
     if let Some(bucket) = ctx.host_prefix.as_deref().filter(|b| !b.is_empty()) {
         return Target {

@@ -74,6 +74,40 @@ pub fn error_body(err: &AwsError, request_id: &str) -> Bytes {
     Bytes::from(w.into_inner())
 }
 
+/// S3's own response header names, made once (`HeaderName::from_bytes` parses and hashes a
+/// name on every call; an object's GET answers with a dozen).
+pub mod names {
+    use http::HeaderName;
+    pub const VERSION_ID: HeaderName = HeaderName::from_static("x-amz-version-id");
+    pub const STORAGE_CLASS: HeaderName = HeaderName::from_static("x-amz-storage-class");
+    pub const RESTORE: HeaderName = HeaderName::from_static("x-amz-restore");
+    pub const WEBSITE_REDIRECT: HeaderName =
+        HeaderName::from_static("x-amz-website-redirect-location");
+    pub const TAGGING_COUNT: HeaderName = HeaderName::from_static("x-amz-tagging-count");
+    pub const PARTS_COUNT: HeaderName = HeaderName::from_static("x-amz-mp-parts-count");
+    pub const CHECKSUM_TYPE: HeaderName = HeaderName::from_static("x-amz-checksum-type");
+    pub const SSE: HeaderName = HeaderName::from_static("x-amz-server-side-encryption");
+    pub const SSE_KMS_KEY_ID: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-aws-kms-key-id");
+    pub const SSE_BUCKET_KEY: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-bucket-key-enabled");
+    pub const SSE_C_ALGORITHM: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-customer-algorithm");
+    pub const SSE_C_KEY_MD5: HeaderName =
+        HeaderName::from_static("x-amz-server-side-encryption-customer-key-md5");
+    pub const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
+    pub const COPY_SOURCE: HeaderName = HeaderName::from_static("x-amz-copy-source");
+}
+
+/// An empty body that takes no allocation (`body::empty()` boxes a `Full` of nothing); on the
+/// wire the same: no frames, an exact size of 0.
+fn no_body() -> Body {
+    use http_body_util::BodyExt;
+    http_body_util::Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
 /// Builds responses with S3's headers.
 pub struct Resp {
     status: Option<http::StatusCode>,
@@ -119,6 +153,68 @@ impl Resp {
         self
     }
 
+    /// Appends a header by a ready name and value (the hot paths: no name parsing).
+    #[must_use]
+    pub fn put(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        if self.status.is_some() {
+            self.headers.append(name, value);
+        }
+        self
+    }
+
+    /// Appends a header whose value is a fixed string.
+    #[must_use]
+    pub fn put_static(self, name: http::HeaderName, value: &'static str) -> Self {
+        self.put(name, http::HeaderValue::from_static(value))
+    }
+
+    /// Appends a header from a borrowed value (copied), left out when it is not a valid value.
+    #[must_use]
+    pub fn put_str(self, name: http::HeaderName, value: &str) -> Self {
+        match http::HeaderValue::from_str(value) {
+            Ok(v) => self.put(name, v),
+            Err(_) => self,
+        }
+    }
+
+    /// Appends a header from an owned value (moved, not copied), left out when invalid.
+    #[must_use]
+    pub fn put_string(self, name: http::HeaderName, value: String) -> Self {
+        match http::HeaderValue::try_from(value) {
+            Ok(v) => self.put(name, v),
+            Err(_) => self,
+        }
+    }
+
+    /// Appends a header whose value is a number (`HeaderValue::from(u64)` goes through
+    /// `fmt`: four times the work).
+    #[must_use]
+    pub fn put_u64(self, name: http::HeaderName, n: u64) -> Self {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        match http::HeaderValue::from_bytes(&buf[i..]) {
+            Ok(v) => self.put(name, v),
+            Err(_) => self,
+        }
+    }
+
+    #[must_use]
+    pub fn put_opt(self, name: http::HeaderName, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.put_str(name, v),
+            None => self,
+        }
+    }
+
     #[must_use]
     pub fn opt_header(self, name: &str, value: Option<impl AsRef<str>>) -> Self {
         match value {
@@ -138,7 +234,7 @@ impl Resp {
     }
 
     pub fn empty(self) -> Response {
-        self.body(empty())
+        self.body(no_body())
     }
 
     pub fn xml<T: Serialize>(self, root: &str, value: &T) -> Response {
@@ -151,6 +247,14 @@ impl Resp {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn numbers_as_header_values() {
+        for n in [0, 7, 10, 1024, 99_999, u64::MAX] {
+            let r = Resp::ok().put_u64(http::header::CONTENT_LENGTH, n).empty();
+            assert_eq!(r.headers()["content-length"], n.to_string().as_str());
+        }
+    }
 
     #[test]
     fn resp_appends_headers_and_spoils_on_a_bad_name() {

@@ -112,19 +112,21 @@ pub fn from_headers(
     account: &str,
 ) -> Result<Option<AclSpec>, AwsError> {
     let canned = header("x-amz-acl");
-    let own = owner_of(account);
     let mut grants = Vec::new();
     let mut any = false;
     if canned.is_some() && GRANT_HEADERS.iter().any(|(n, _)| header(n).is_some()) {
         return Err(S3Error::InvalidRequest
             .msg("Specifying both Canned ACLs and Header Grants is not allowed"));
     }
+    // The owner (an MD5 and a policy) only when a grant header needs it: most writes have none.
+    let mut own = None;
     for (name, perm) in GRANT_HEADERS {
         let Some(v) = header(name) else { continue };
         any = true;
+        let own = own.get_or_insert_with(|| owner_of(account));
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             grants.push(Grant {
-                grantee: header_grantee(name, item, &own)?,
+                grantee: header_grantee(name, item, own)?,
                 permission: perm.into(),
             });
         }
@@ -136,7 +138,7 @@ pub fn from_headers(
             Ok(Some(AclSpec::Canned(c)))
         }
         (None, true) => Ok(Some(AclSpec::Grants(AccessControlPolicy {
-            owner: own,
+            owner: own.unwrap_or_else(|| owner_of(account)),
             list: AccessControlList { grants },
         }))),
         (None, false) => Ok(None),

@@ -215,8 +215,14 @@ impl ObjectVersion {
     pub fn version_str(&self) -> &str {
         self.version_id.as_deref().unwrap_or("null")
     }
+    /// The ETag as headers carry it. Sized exactly, so that a `HeaderValue` made from it
+    /// takes the buffer over without another allocation.
     pub fn quoted_etag(&self) -> String {
-        format!("\"{}\"", self.etag)
+        let mut s = String::with_capacity(self.etag.len() + 2);
+        s.push('"');
+        s.push_str(&self.etag);
+        s.push('"');
+        s
     }
 }
 

@@ -40,10 +40,52 @@ pub struct Call {
     pub bucket: String,
     pub key: String,
     pub q: Query,
+    /// A one-bit-per-name summary of the request's header names ([`name_bit`]), made once:
+    /// a PUT asks for some thirty headers, nearly all absent, and a clear bit answers "absent"
+    /// without a scan. (The request's headers are never changed after the call is made.)
+    names: u64,
+}
+
+/// The bit that stands for a header name in [`Call`]'s summary (case-insensitive, as header
+/// lookups are). Different names may share a bit: a set bit only means "look".
+fn name_bit(n: &[u8]) -> u64 {
+    let (Some(&last), Some(&mid)) = (n.last(), n.get(n.len() / 2)) else {
+        return 1;
+    };
+    let h = n.len() * 7
+        + usize::from(last.to_ascii_lowercase()) * 3
+        + usize::from(mid.to_ascii_lowercase());
+    1 << (h & 63)
 }
 
 impl Call {
+    pub fn new(
+        ctx: RequestContext,
+        parts: http::request::Parts,
+        body: Body,
+        bucket: String,
+        key: String,
+        q: Query,
+    ) -> Self {
+        let names = parts
+            .headers
+            .keys()
+            .fold(0, |m, n| m | name_bit(n.as_str().as_bytes()));
+        Self {
+            ctx,
+            parts,
+            body: Some(body),
+            bucket,
+            key,
+            q,
+            names,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
+        if self.names & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         aloft_core::context::header(&self.parts.headers, name)
     }
 
@@ -110,23 +152,18 @@ pub fn error_response(err: &AwsError, request_id: &str, head: bool) -> Response 
 
 pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
     let AwsRequest { ctx, parts, body } = req;
-    let t = routes::target(&ctx, parts.uri.path());
+    let mut t = routes::target(&ctx, parts.uri.path());
     let q = Query::parse(parts.uri.query().unwrap_or(""));
-    let request_id = ctx.request_id.clone();
     let head = parts.method == Method::HEAD;
     let origin = parts
         .headers
-        .get("origin")
+        .get(http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut call = Call {
-        ctx,
-        parts,
-        body: Some(body),
-        bucket: t.bucket.clone().unwrap_or_default(),
-        key: t.key.clone().unwrap_or_default(),
-        q,
-    };
+    // The call owns the bucket and key; routing only asks whether they are there.
+    let bucket = t.bucket.as_mut().map(std::mem::take).unwrap_or_default();
+    let key = t.key.as_mut().map(std::mem::take).unwrap_or_default();
+    let mut call = Call::new(ctx, parts, body, bucket, key, q);
     let method = call.parts.method.clone();
     let result = if object_lambda::is_object_lambda(&call) {
         object_lambda::serve(s3, &mut call).await
@@ -139,13 +176,13 @@ pub async fn handle(s3: &S3, req: AwsRequest) -> Response {
     } else {
         dispatch(s3, &mut call, &t).await
     };
+    let request_id = &call.ctx.request_id;
     let mut resp = match result {
         Ok(r) => r,
-        Err(e) => error_response(&e, &request_id, head),
+        Err(e) => error_response(&e, request_id, head),
     };
-    if let Ok(v) = http::HeaderValue::from_str(&crate::domain::notifications::host_id(&request_id))
-    {
-        resp.headers_mut().insert("x-amz-id-2", v);
+    if let Ok(v) = http::HeaderValue::try_from(crate::domain::notifications::host_id(request_id)) {
+        resp.headers_mut().insert(crate::xml::names::ID_2, v);
     }
     // Actual (non-preflight) cross-origin requests get the matching rule's headers.
     if let Some(origin) = origin
@@ -222,7 +259,10 @@ fn iso_secs(ms: i64) -> String {
 
 async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Response, AwsError> {
     check_presigned(call)?;
-    let copy_source = call.parts.headers.contains_key("x-amz-copy-source");
+    let copy_source = call
+        .parts
+        .headers
+        .contains_key(crate::xml::names::COPY_SOURCE);
     let op = routes::select(&call.parts.method, t, &call.q, copy_source)?;
     if t.key.is_some() {
         check_key(&call.key)?;
@@ -326,5 +366,63 @@ pub(crate) async fn fuzz_post_form(boundary: &str, body: bytes::Bytes) {
     if let Ok((_, Some(_))) = r.fields().await {
         use http_body_util::BodyExt;
         let _ = r.file_body().collect().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_summary_never_hides_a_header() {
+        let mut req = http::Request::new(());
+        for n in [
+            "host",
+            "content-type",
+            "x-amz-meta-a",
+            "if-match",
+            "x-amz-server-side-encryption-customer-key",
+            "range",
+        ] {
+            req.headers_mut().insert(
+                http::HeaderName::from_static(n),
+                http::HeaderValue::from_static("v"),
+            );
+        }
+        let (parts, ()) = req.into_parts();
+        let ctx = RequestContext {
+            request_id: "r".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            service: "s3",
+            signature: None,
+            host_prefix: None,
+            host_label: None,
+            base_url: String::new(),
+        };
+        let call = Call::new(
+            ctx,
+            parts,
+            empty(),
+            String::new(),
+            String::new(),
+            Query::default(),
+        );
+        for n in ["Host", "content-type", "X-Amz-Meta-A", "if-match", "RANGE"] {
+            assert_eq!(call.header(n), Some("v"), "{n}");
+        }
+        assert_eq!(
+            call.header("x-amz-server-side-encryption-customer-key"),
+            Some("v")
+        );
+        for n in [
+            "if-none-match",
+            "x-amz-acl",
+            "",
+            "content-md5",
+            "x-amz-meta-b",
+        ] {
+            assert_eq!(call.header(n), None, "{n}");
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::domain::notifications::{EventExtra, ObjectEvent};
 use crate::domain::{storage, versions};
 use crate::error::{S3Error, internal, invalid_argument, no_such_key};
 use crate::events;
-use crate::xml::Resp;
+use crate::xml::{Resp, names};
 use crate::{S3, store};
 
 /// A new object about to be written.
@@ -246,49 +246,41 @@ pub fn free_versions(s3: &S3, removed: &[ObjectVersion]) {
 
 /// Headers every write answers with: ETag, version, SSE, checksum.
 pub fn write_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning) -> Resp {
-    r = r.header("etag", v.quoted_etag());
+    r = r.put_string(http::header::ETAG, v.quoted_etag());
     if versioning != Versioning::Unversioned {
-        r = r.header("x-amz-version-id", v.version_str());
+        r = r.put_str(names::VERSION_ID, v.version_str());
     }
     r = sse_headers(r, &v.meta);
     if let Some(c) = &v.checksum {
-        r = r.header(c.algo.header(), &c.value).header(
-            "x-amz-checksum-type",
-            if c.composite {
-                "COMPOSITE"
-            } else {
-                "FULL_OBJECT"
-            },
-        );
+        r = checksum_headers(r, c);
     }
     r
 }
 
+/// The checksum and its type (`x-amz-checksum-<algo>`, `x-amz-checksum-type`).
+pub fn checksum_headers(r: Resp, c: &Checksum) -> Resp {
+    r.put_str(c.algo.header_name(), &c.value).put_static(
+        names::CHECKSUM_TYPE,
+        if c.composite {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
+        },
+    )
+}
+
 pub fn sse_headers(mut r: Resp, m: &ObjectMeta) -> Resp {
-    if m.sse.is_none() {
-        return r.header("x-amz-server-side-encryption", "AES256");
+    let Some(s) = &m.sse else {
+        return r.put_static(names::SSE, "AES256");
+    };
+    r = r
+        .put_opt(names::SSE, s.algorithm.as_deref())
+        .put_opt(names::SSE_KMS_KEY_ID, s.kms_key_id.as_deref());
+    if let Some(b) = s.bucket_key {
+        r = r.put_static(names::SSE_BUCKET_KEY, if b { "true" } else { "false" });
     }
-    if let Some(s) = &m.sse {
-        r = r
-            .opt_header("x-amz-server-side-encryption", s.algorithm.as_deref())
-            .opt_header(
-                "x-amz-server-side-encryption-aws-kms-key-id",
-                s.kms_key_id.as_deref(),
-            )
-            .opt_header(
-                "x-amz-server-side-encryption-bucket-key-enabled",
-                s.bucket_key.map(|b| b.to_string()),
-            )
-            .opt_header(
-                "x-amz-server-side-encryption-customer-algorithm",
-                s.customer_algorithm.as_deref(),
-            )
-            .opt_header(
-                "x-amz-server-side-encryption-customer-key-md5",
-                s.customer_key_md5.as_deref(),
-            );
-    }
-    r
+    r.put_opt(names::SSE_C_ALGORITHM, s.customer_algorithm.as_deref())
+        .put_opt(names::SSE_C_KEY_MD5, s.customer_key_md5.as_deref())
 }
 
 pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {

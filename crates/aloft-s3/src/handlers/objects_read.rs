@@ -17,15 +17,23 @@ use crate::xml::Resp;
 
 /// Looks up the version a read names, with S3's errors for missing keys and delete markers.
 pub fn read_version(s3: &S3, call: &Call) -> Result<(ObjectVersion, Versioning), AwsError> {
+    with_version(s3, call, |v, versioning| Ok((v.clone(), versioning)))
+}
+
+/// Runs `f` on the version a read names, under the bucket's read lock (a GET answers from
+/// it without copying the version), or fails as [`read_version`] does.
+pub fn with_version<R>(
+    s3: &S3,
+    call: &Call,
+    f: impl FnOnce(&ObjectVersion, Versioning) -> Result<R, AwsError>,
+) -> Result<R, AwsError> {
     let version = call.q.get("versionId");
     if let Some(v) = version {
         check_version_id(v)?;
     }
     let cell = s3.bucket(&call.bucket)?;
     let b = cell.read().map_err(internal)?;
-    let found = versions::find(&b, &call.key, version).cloned();
-    let versioning = b.info.versioning;
-    drop(b);
+    let found = versions::find(&b, &call.key, version);
     match (found, version) {
         (None, None) => Err(no_such_key(&call.key)),
         (None, Some(v)) => Err(S3Error::NoSuchVersion
@@ -42,7 +50,7 @@ pub fn read_version(s3: &S3, call: &Call) -> Result<(ObjectVersion, Versioning),
             .with_header("x-amz-delete-marker", "true")
             .with_header("x-amz-version-id", m.version_str())
             .with_header("last-modified", aloft_core::clock::http_date(m.modified))),
-        (Some(v), _) => Ok((v, versioning)),
+        (Some(v), _) => f(v, b.info.versioning),
     }
 }
 
@@ -86,63 +94,74 @@ fn part_range(v: &ObjectVersion, n: u32) -> Option<(ByteRange, u32)> {
 }
 
 fn object_headers(mut r: Resp, v: &ObjectVersion, versioning: Versioning, call: &Call) -> Resp {
+    use crate::xml::names;
+    use http::header;
     let m = &v.meta;
-    let over = |name: &str| call.q.get(name).map(str::to_string);
+    fn over<'a>(call: &'a Call, name: &str, stored: &'a Option<String>) -> Option<&'a str> {
+        call.q.get(name).or(stored.as_deref())
+    }
     r = r
-        .header("etag", v.quoted_etag())
-        .header("last-modified", aloft_core::clock::http_date(v.modified))
-        .header("accept-ranges", "bytes")
-        .header(
-            "content-type",
-            over("response-content-type")
-                .or_else(|| m.content_type.clone())
-                .unwrap_or_else(|| "binary/octet-stream".into()),
+        .put_string(header::ETAG, v.quoted_etag())
+        .put_string(
+            header::LAST_MODIFIED,
+            aloft_core::clock::http_date(v.modified),
         )
-        .opt_header(
-            "content-encoding",
-            over("response-content-encoding").or_else(|| m.content_encoding.clone()),
+        .put_static(header::ACCEPT_RANGES, "bytes");
+    r = match over(call, "response-content-type", &m.content_type) {
+        Some(t) => r.put_str(header::CONTENT_TYPE, t),
+        None => r.put_static(header::CONTENT_TYPE, "binary/octet-stream"),
+    };
+    r = r
+        .put_opt(
+            header::CONTENT_ENCODING,
+            over(call, "response-content-encoding", &m.content_encoding),
         )
-        .opt_header(
-            "content-disposition",
-            over("response-content-disposition").or_else(|| m.content_disposition.clone()),
+        .put_opt(
+            header::CONTENT_DISPOSITION,
+            over(call, "response-content-disposition", &m.content_disposition),
         )
-        .opt_header(
-            "content-language",
-            over("response-content-language").or_else(|| m.content_language.clone()),
+        .put_opt(
+            header::CONTENT_LANGUAGE,
+            over(call, "response-content-language", &m.content_language),
         )
-        .opt_header(
-            "cache-control",
-            over("response-cache-control").or_else(|| m.cache_control.clone()),
+        .put_opt(
+            header::CACHE_CONTROL,
+            over(call, "response-cache-control", &m.cache_control),
         )
-        .opt_header(
-            "expires",
-            over("response-expires").or_else(|| m.expires.clone()),
-        )
-        .opt_header("x-amz-storage-class", m.storage_class.as_deref())
-        .opt_header(
-            "x-amz-restore",
-            m.restore
-                .as_ref()
-                .and_then(|r| r.header(aloft_core::clock::now_millis())),
-        )
-        .opt_header(
-            "x-amz-website-redirect-location",
-            m.website_redirect.as_deref(),
-        );
+        .put_opt(header::EXPIRES, over(call, "response-expires", &m.expires))
+        .put_opt(names::STORAGE_CLASS, m.storage_class.as_deref());
+    if let Some(restore) = &m.restore
+        && let Some(h) = restore.header(aloft_core::clock::now_millis())
+    {
+        r = r.put_string(names::RESTORE, h);
+    }
+    r = r.put_opt(names::WEBSITE_REDIRECT, m.website_redirect.as_deref());
     if v.version_id.is_some() || versioning != Versioning::Unversioned {
-        r = r.header("x-amz-version-id", v.version_str());
+        r = r.put_str(names::VERSION_ID, v.version_str());
     }
     for (k, val) in &m.user {
         r = r.header(&format!("x-amz-meta-{k}"), val);
     }
     if !m.tags.is_empty() && call.parts.method == http::Method::GET {
-        r = r.header("x-amz-tagging-count", m.tags.len().to_string());
+        r = r.put_u64(names::TAGGING_COUNT, m.tags.len() as u64);
     }
     sse_headers(r, m)
 }
 
 pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
-    let (v, versioning) = read_version(s3, call)?;
+    with_version(s3, call, |v, versioning| {
+        serve_version(s3, call, v, versioning)
+    })
+}
+
+/// GetObject / HeadObject's answer from the version, under the bucket's read lock (nothing
+/// here waits: a stored body is opened only when the response is polled).
+fn serve_version(
+    s3: &S3,
+    call: &Call,
+    v: &ObjectVersion,
+    versioning: Versioning,
+) -> Result<Response, AwsError> {
     // Archived objects are read through a restored copy (HEAD still answers).
     if !call.is_head()
         && !storage::readable(
@@ -156,7 +175,7 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
             v.meta.storage_class.clone().unwrap_or_default(),
         ));
     }
-    check_sse_c(call, &v)?;
+    check_sse_c(call, v)?;
     match evaluate(
         call.header("if-match"),
         call.header("if-none-match"),
@@ -168,8 +187,11 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
         Precondition::Proceed => {}
         Precondition::NotModified => {
             return Ok(Resp::new(304)
-                .header("etag", v.quoted_etag())
-                .header("last-modified", aloft_core::clock::http_date(v.modified))
+                .put_string(http::header::ETAG, v.quoted_etag())
+                .put_string(
+                    http::header::LAST_MODIFIED,
+                    aloft_core::clock::http_date(v.modified),
+                )
                 .empty());
         }
         Precondition::Failed(cond) => {
@@ -178,7 +200,7 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
                 .with_field("Condition", cond));
         }
     }
-    let mut r = object_headers(Resp::ok(), &v, versioning, call);
+    let mut r = object_headers(Resp::ok(), v, versioning, call);
     let mut range: Option<ByteRange> = None;
     let mut partial = false;
     if let Some(pn) = call.q.get("partNumber") {
@@ -197,7 +219,7 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
             return Err(S3Error::InvalidRequest
                 .msg("Cannot specify both Range header and partNumber query parameter"));
         }
-        let (pr, count) = part_range(&v, n).ok_or_else(|| S3Error::InvalidPartNumber.err())?;
+        let (pr, count) = part_range(v, n).ok_or_else(|| S3Error::InvalidPartNumber.err())?;
         r = r.header("x-amz-mp-parts-count", count.to_string());
         range = Some(pr);
         partial = v.parts.is_some();
@@ -233,19 +255,12 @@ pub async fn get_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
             .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"))
         && let Some(c) = &v.checksum
     {
-        r = r.header(c.algo.header(), &c.value).header(
-            "x-amz-checksum-type",
-            if c.composite {
-                "COMPOSITE"
-            } else {
-                "FULL_OBJECT"
-            },
-        );
+        r = super::objects::checksum_headers(r, c);
     }
     let status = if partial { 206 } else { 200 };
     let r = r
         .status(status)
-        .header("content-length", br.len.to_string());
+        .put_u64(http::header::CONTENT_LENGTH, br.len);
     if call.is_head() {
         return Ok(r.empty());
     }
