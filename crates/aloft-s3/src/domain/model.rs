@@ -212,6 +212,23 @@ pub struct ObjectVersion {
 }
 
 impl ObjectVersion {
+    /// The version without its body, for answers and events. Cloning an in-memory body would
+    /// turn it into a shared buffer with an extra allocation kept for the object's lifetime.
+    pub fn summary(&self) -> ObjectVersion {
+        ObjectVersion {
+            version_id: self.version_id.clone(),
+            delete_marker: self.delete_marker,
+            modified: self.modified,
+            etag: self.etag.clone(),
+            size: self.size,
+            data: Data::empty(),
+            seq: self.seq,
+            meta: self.meta.clone(),
+            checksum: self.checksum.clone(),
+            parts: self.parts,
+        }
+    }
+
     pub fn version_str(&self) -> &str {
         self.version_id.as_deref().unwrap_or("null")
     }

@@ -1,6 +1,8 @@
 //! How writes and deletes change a key's versions under each versioning state: null versions
 //! replaced, ids assigned, delete markers added or removed.
 
+use std::collections::BTreeMap;
+
 use crate::bodies::Data;
 use crate::domain::model::{Bucket, ObjectMeta, ObjectVersion, Versioning, new_version_id};
 
@@ -9,12 +11,23 @@ use crate::domain::model::{Bucket, ObjectMeta, ObjectVersion, Versioning, new_ve
 pub fn insert(
     bucket: &mut Bucket,
     key: &str,
-    mut v: ObjectVersion,
+    v: ObjectVersion,
 ) -> (ObjectVersion, Vec<ObjectVersion>) {
     let versioning = bucket.info.versioning;
+    let (stored, removed) = push(&mut bucket.objects, versioning, key, v);
+    (stored.summary(), removed)
+}
+
+/// [`insert`] without the copy: the stored version is lent, not cloned (the bucket's other
+/// fields stay free to read, as the objects are passed alone).
+pub fn push<'a>(
+    objects: &'a mut BTreeMap<String, Vec<ObjectVersion>>,
+    versioning: Versioning,
+    key: &str,
+    mut v: ObjectVersion,
+) -> (&'a ObjectVersion, Vec<ObjectVersion>) {
     // Most keys only ever have one version: a default Vec would reserve four (1.7 KiB).
-    let versions = bucket
-        .objects
+    let versions = objects
         .entry(key.to_string())
         .or_insert_with(|| Vec::with_capacity(1));
     let mut removed = Vec::new();
@@ -28,13 +41,9 @@ pub fn insert(
             }
         }
     }
-    // The caller gets the version without its body: cloning an in-memory body would turn it
-    // into a shared buffer with an extra allocation kept for the object's lifetime.
-    let data = std::mem::replace(&mut v.data, Data::empty());
-    let summary = v.clone();
-    v.data = data;
+    let at = versions.len();
     versions.push(v);
-    (summary, removed)
+    (&versions[at], removed)
 }
 
 /// What a DeleteObject did.

@@ -67,10 +67,27 @@ pub async fn write_object(
     s3: &S3,
     call: &Call,
     bucket: &str,
-    mut obj: NewObject,
+    obj: NewObject,
     event: &'static str,
     cond: Option<WriteCondition>,
 ) -> Result<(ObjectVersion, Versioning), AwsError> {
+    write_object_with(s3, call, bucket, obj, event, cond, |v, versioning| {
+        (v.summary(), versioning)
+    })
+    .await
+}
+
+/// [`write_object`], answering with `respond`'s view of the stored version (taken under the
+/// bucket's lock, so the version is not copied for it).
+pub async fn write_object_with<R>(
+    s3: &S3,
+    call: &Call,
+    bucket: &str,
+    mut obj: NewObject,
+    event: &'static str,
+    cond: Option<WriteCondition>,
+    respond: impl FnOnce(&ObjectVersion, Versioning) -> R,
+) -> Result<R, AwsError> {
     let ctx = &call.ctx;
     let owned = obj.completes.is_none();
     let free_new = |obj_data: &Data| {
@@ -89,8 +106,9 @@ pub async fn write_object(
         }
     };
     let now = aloft_core::clock::now_millis();
-    let (commit, stored, removed, versioning, staged) = {
-        let mut b = cell.write().map_err(internal)?;
+    let (commit, answer, removed, staged) = {
+        let mut guard = cell.write().map_err(internal)?;
+        let b = &mut *guard;
         if let Some(c) = &cond {
             let cur = b.current(&obj.key);
             let failed = if c.if_none_match.is_some() && cur.is_some() {
@@ -113,7 +131,7 @@ pub async fn write_object(
                 None
             };
             if let Some(e) = failed {
-                drop(b);
+                drop(guard);
                 free_new(&obj.data);
                 return Err(e);
             }
@@ -151,16 +169,14 @@ pub async fn write_object(
             checksum: obj.checksum,
             parts: obj.parts,
         };
-        let (stored, removed) = versions::insert(&mut b, &obj.key, v);
+        let versioning = b.info.versioning;
+        let (stored, removed) = versions::push(&mut b.objects, versioning, &obj.key, v);
         let mut batch = Batch::new();
         if s3.durable {
             for r in &removed {
                 store::delete_version(&mut batch, bucket, &obj.key, r.version_id.as_deref());
             }
-            // Journal the stored version itself: `stored` is a summary without the body.
-            if let Some(kept) = b.objects.get(&obj.key).and_then(|v| v.last()) {
-                store::put_version(&mut batch, bucket, &obj.key, kept);
-            }
+            store::put_version(&mut batch, bucket, &obj.key, stored);
             if let Some(up) = &obj.completes {
                 store::delete_upload(&mut batch, bucket, up);
             }
@@ -190,18 +206,13 @@ pub async fn write_object(
                 events::stage(s3, Some(cfg), &ev, &mut batch)
             }
         };
-        (
-            s3.store.submit(batch),
-            stored,
-            removed,
-            b.info.versioning,
-            staged,
-        )
+        let answer = respond(stored, versioning);
+        (s3.store.submit(batch), answer, removed, staged)
     };
     committed(commit).await?;
     free_versions(s3, &removed);
     events::send(s3, staged);
-    Ok((stored, versioning))
+    Ok(answer)
 }
 
 /// The access key a browser POST form was signed with (its fields are the request's auth).
@@ -307,9 +318,17 @@ pub async fn put_object(s3: &S3, call: &mut Call) -> Result<Response, AwsError> 
         parts: None,
         completes: None,
     };
-    let (v, versioning) =
-        write_object(s3, call, &call.bucket, obj, "ObjectCreated:Put", Some(cond)).await?;
-    Ok(write_headers(Resp::ok(), &v, versioning).empty())
+    let answer = write_object_with(
+        s3,
+        call,
+        &call.bucket,
+        obj,
+        "ObjectCreated:Put",
+        Some(cond),
+        |v, versioning| write_headers(Resp::ok(), v, versioning),
+    )
+    .await?;
+    Ok(answer.empty())
 }
 
 /// `x-amz-copy-source`: `bucket/key[?versionId=v]`, URL-encoded, optionally with a leading `/`.
