@@ -37,6 +37,7 @@ pub enum RowKey {
 }
 
 impl RowKey {
+    #[inline]
     pub fn new(b: &[u8]) -> RowKey {
         if b.len() <= INLINE {
             let mut bytes = [0; INLINE];
@@ -53,6 +54,7 @@ impl RowKey {
         }
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             RowKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -96,29 +98,60 @@ impl From<&[u8]> for RowKey {
 
 impl std::ops::Deref for RowKey {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 impl Borrow<[u8]> for RowKey {
+    #[inline]
     fn borrow(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
+/// Bytes `at..at + 8` of an inline key's (zero-padded) bytes, as a big-endian number.
+#[inline]
+fn word(b: &[u8; INLINE], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let end = (at + 8).min(INLINE);
+    w[..end - at].copy_from_slice(&b[at..end]);
+    u64::from_be_bytes(w)
+}
+
 impl Ord for RowKey {
+    /// Small enough to be inlined into the tree's search loop: the rest is out of line.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         if let (RowKey::Inline { bytes: a, .. }, RowKey::Inline { bytes: b, .. }) = (self, other) {
             // The first 8 bytes (the partition hash and 4 more) as one number decide nearly
-            // every comparison; the zeros after a short key order it before its extensions.
-            let word = |b: &[u8; INLINE]| {
-                u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-            };
-            return match word(a).cmp(&word(b)) {
-                Ordering::Equal => self.as_bytes().cmp(other.as_bytes()),
-                o => o,
-            };
+            // every comparison on the way down a table.
+            let (x, y) = (word(a, 0), word(b, 0));
+            if x != y {
+                return x.cmp(&y);
+            }
+        }
+        self.cmp_rest(other)
+    }
+}
+
+impl RowKey {
+    #[inline(never)]
+    fn cmp_rest(&self, other: &Self) -> Ordering {
+        if let (RowKey::Inline { len: la, bytes: a }, RowKey::Inline { len: lb, bytes: b }) =
+            (self, other)
+        {
+            // The zero-padded bytes as numbers, then the lengths: where the padded bytes
+            // differ the keys differ the same way (a key's padding meets either the other's
+            // padding or its real bytes, of which a non-zero one makes the key that ended
+            // first the smaller, as it is a prefix); where they do not, the shorter key is a
+            // prefix of the longer.
+            return word(a, 0)
+                .cmp(&word(b, 0))
+                .then_with(|| word(a, 8).cmp(&word(b, 8)))
+                .then_with(|| word(a, 16).cmp(&word(b, 16)))
+                .then_with(|| la.cmp(lb));
         }
         // Both heads are prefixes of their keys: where they differ, the keys differ.
         let (a, b) = (self.head(), other.head());
@@ -131,12 +164,14 @@ impl Ord for RowKey {
 }
 
 impl PartialOrd for RowKey {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl PartialEq for RowKey {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -182,6 +217,17 @@ mod tests {
                     keys.push(k);
                 }
             }
+        }
+        // Pseudo-random keys that share long prefixes and end in every way.
+        let mut x: u32 = 1;
+        for _ in 0..300 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let len = (x >> 8) as usize % 30;
+            keys.push(
+                (0..len)
+                    .map(|i| [0u8, 1, 0xff, b'a'][(x as usize >> (i % 16)) & 3])
+                    .collect(),
+            );
         }
         for a in &keys {
             for b in &keys {
