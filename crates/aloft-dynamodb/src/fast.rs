@@ -23,6 +23,7 @@ use http::request::Parts;
 use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
 use crate::domain::number::Number;
+use crate::domain::rowkey::RowKey;
 use crate::domain::value::{AttrMap, AttrValue, Item, item_size};
 use crate::handlers::items::{check_collection_limit, check_new_item, write_consumed};
 use crate::state::{Actor, IndexWrites, stored};
@@ -148,7 +149,7 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
     let table = db.db.get(&rc.account_id, &rc.region, input.table)?;
     let (item, consumed) = {
         let data = table.data.read().expect("table lock");
-        let key = data.meta.schema.key_param(&input.key).ok()?;
+        let key = RowKey::from(data.meta.schema.key_param(&input.key).ok()?);
         let item = data.items.get(&key).cloned();
         let consumed = (input.rcc != Rcc::None).then(|| Consumed::new(&data.meta.name, true));
         (item, consumed)
@@ -204,7 +205,13 @@ async fn write(
             data.meta.schema.key_param(&input.attrs).ok()?
         };
         let new = put.then_some(input.attrs);
-        let old = data.items.get(&key).cloned();
+        // Only the collection limit needs the old item before the write (which returns it):
+        // without local indexes a put walks the tree once.
+        let old = if put && !data.has_lsi() {
+            None
+        } else {
+            data.items.get(&key[..]).cloned()
+        };
         if let Some(item) = &new {
             check_collection_limit(db, &data, old.as_deref(), item).ok()?;
         }

@@ -95,7 +95,7 @@ async fn apply(db: &Db, r: &Replicated, region: &str) {
             return;
         }
         let new = r.item.as_deref().cloned();
-        if new.is_none() && !data.items.contains_key(&r.key) {
+        if new.is_none() && !data.items.contains_key(&r.key[..]) {
             data.lww.insert(r.key.clone(), r.seq);
             return;
         }

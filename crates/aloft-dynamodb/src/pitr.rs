@@ -11,7 +11,7 @@
 //! entry per base item at prefix ++ `BASE_ITEM` ++ key; `NS_PITR` one entry per change at
 //! prefix ++ time ++ counter.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use aloft_store::Batch;
@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value as Json, json};
 
+use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{Item, item_from_json, item_to_json};
 
 pub const NS_PITR: &str = "dynamodb/pitr";
@@ -43,14 +44,14 @@ pub struct Change {
 pub struct Pitr {
     pub enabled_ms: i64,
     pub days: i64,
-    base: BTreeMap<Vec<u8>, Arc<Item>>,
+    base: Rows,
     log: VecDeque<Change>,
     /// Orders changes made in the same millisecond in the journal.
     counter: u64,
 }
 
 impl Pitr {
-    pub fn new(items: &BTreeMap<Vec<u8>, Arc<Item>>, now_ms: i64, days: i64) -> Pitr {
+    pub fn new(items: &Rows, now_ms: i64, days: i64) -> Pitr {
         Pitr {
             enabled_ms: now_ms,
             days,
@@ -122,7 +123,7 @@ impl Pitr {
     }
 
     /// The items as they were at `at_ms`.
-    pub fn items_at(&self, at_ms: i64) -> BTreeMap<Vec<u8>, Arc<Item>> {
+    pub fn items_at(&self, at_ms: i64) -> Rows {
         let mut items = self.base.clone();
         for c in self.log.iter().take_while(|c| c.at_ms <= at_ms) {
             apply(&mut items, c.key.clone(), c.item.clone());
@@ -157,7 +158,7 @@ impl Pitr {
         key_of: impl Fn(&Item) -> Option<Vec<u8>>,
     ) -> Option<Pitr> {
         let mut header = None;
-        let mut items = BTreeMap::new();
+        let mut items = Rows::new();
         for (k, v) in base {
             if k.len() == prefix.len() {
                 header = serde_json::from_slice::<Json>(&v).ok();
@@ -170,14 +171,14 @@ impl Pitr {
                 continue;
             };
             if let Some(key) = key_of(&item) {
-                items.insert(key, Arc::new(item));
+                items.insert(RowKey::from(key), Arc::new(item));
             }
         }
         let j = header?;
         // Bases written before items had entries of their own carry them in the header.
         for i in j["items"].as_array().into_iter().flatten() {
             let item = item_from_json(i).ok()?;
-            items.insert(key_of(&item)?, Arc::new(item));
+            items.insert(RowKey::from(key_of(&item)?), Arc::new(item));
         }
         let mut p = Pitr {
             enabled_ms: j["enabled"].as_i64()?,
@@ -264,13 +265,13 @@ fn base_item_key(prefix: &[u8], key: &[u8]) -> Vec<u8> {
     k
 }
 
-fn apply(items: &mut BTreeMap<Vec<u8>, Arc<Item>>, key: Vec<u8>, item: Option<Arc<Item>>) {
+fn apply(items: &mut Rows, key: Vec<u8>, item: Option<Arc<Item>>) {
     match item {
         Some(i) => {
-            items.insert(key, i);
+            items.insert(RowKey::from(key), i);
         }
         None => {
-            items.remove(&key);
+            items.remove(&key[..]);
         }
     }
 }
@@ -288,16 +289,16 @@ mod tests {
 
     #[test]
     fn replays_changes_up_to_the_restore_time_and_folds_old_ones() {
-        let mut items = BTreeMap::new();
-        items.insert(b"a".to_vec(), item("a0"));
+        let mut items = Rows::new();
+        items.insert(RowKey::new(b"a"), item("a0"));
         let mut p = Pitr::new(&items, 1_000, 35);
         let mut b = Batch::new();
         p.record(2_000, b"a", Some(item("a1")), None, &mut b);
         p.record(3_000, b"b", Some(item("b1")), None, &mut b);
         p.record(4_000, b"a", None, None, &mut b);
-        assert_eq!(p.items_at(1_500)[&b"a".to_vec()], item("a0"));
+        assert_eq!(p.items_at(1_500)[&b"a"[..]], item("a0"));
         let at3 = p.items_at(3_000);
-        assert_eq!((at3.len(), &at3[&b"a".to_vec()]), (2, &item("a1")));
+        assert_eq!((at3.len(), &at3[&b"a"[..]]), (2, &item("a1")));
         assert!(!p.items_at(4_000).contains_key(b"a".as_slice()));
         // 36 days later the old changes are folded: the window starts 35 days back.
         let later = 4_000 + 36 * DAY_MS;
@@ -310,10 +311,11 @@ mod tests {
     #[test]
     fn folding_rewrites_the_journal_and_reloads_exactly() {
         let prefix = b"1/r/t/".to_vec();
-        let mut items = BTreeMap::new();
-        items.insert(b"a".to_vec(), item("a0"));
+        let mut items = Rows::new();
+        items.insert(RowKey::new(b"a"), item("a0"));
         let mut p = Pitr::new(&items, 1_000, 35);
-        let mut journal: BTreeMap<(String, Vec<u8>), Vec<u8>> = BTreeMap::new();
+        let mut journal: std::collections::BTreeMap<(String, Vec<u8>), Vec<u8>> =
+            std::collections::BTreeMap::new();
         let mut run = |b: Batch| {
             for (ns, k, v) in b.ops {
                 match v {

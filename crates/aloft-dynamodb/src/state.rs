@@ -11,6 +11,7 @@ use aloft_core::AwsError;
 use aloft_store::{Batch, Store};
 use serde_json::{Value as Json, json};
 
+use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::tables::TableMeta;
 
@@ -40,9 +41,9 @@ pub struct StreamLog {
 pub struct TableData {
     /// Shared so requests can hold the definition without holding the lock.
     pub meta: Arc<TableMeta>,
-    pub items: BTreeMap<Vec<u8>, Arc<Item>>,
+    pub items: Rows,
     /// Parallel to `meta.indexes`: index key ++ table key → item.
-    pub indexes: Vec<BTreeMap<Vec<u8>, Arc<Item>>>,
+    pub indexes: Vec<Rows>,
     pub size_bytes: u64,
     pub index_sizes: Vec<u64>,
     pub stream: StreamLog,
@@ -183,11 +184,11 @@ impl TableData {
         for (i, idx) in self.meta.indexes.iter().enumerate() {
             let old_k = old.and_then(|o| idx.schema.index_key(o)).map(|mut k| {
                 k.extend_from_slice(key);
-                k
+                RowKey::from(k)
             });
             let new_k = new.and_then(|n| idx.schema.index_key(n)).map(|mut k| {
                 k.extend_from_slice(key);
-                k
+                RowKey::from(k)
             });
             let old_p = old_k
                 .as_ref()
@@ -244,11 +245,9 @@ impl TableData {
         actor: Actor,
         batch: &mut Batch,
     ) -> (Option<Arc<Item>>, IndexWrites) {
-        let mut key = key;
-        key.shrink_to_fit();
         let old = match &new {
-            Some(n) => self.items.insert(key.clone(), n.clone()),
-            None => self.items.remove(&key),
+            Some(n) => self.items.insert(RowKey::new(&key), n.clone()),
+            None => self.items.remove(&key[..]),
         };
         if let Some(o) = &old {
             self.size_bytes = self.size_bytes.saturating_sub(item_size(o) as u64);
@@ -385,7 +384,7 @@ impl TableData {
         let n = self.meta.indexes.len();
         self.indexes = vec![BTreeMap::new(); n];
         self.index_sizes = vec![0; n];
-        let items: Vec<(Vec<u8>, Arc<Item>)> = self
+        let items: Vec<(RowKey, Arc<Item>)> = self
             .items
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -393,7 +392,7 @@ impl TableData {
         self.collections.clear();
         let lsi = self.has_lsi();
         for (k, v) in items {
-            self.reindex(&k, None, Some(&v));
+            self.reindex(k.as_bytes(), None, Some(&v));
             if lsi {
                 self.account_collection(None, Some(&v));
             }
@@ -504,7 +503,7 @@ impl Db {
                         _ => stored.to_vec(),
                     };
                     data.size_bytes += item_size(&item) as u64;
-                    data.items.insert(key, Arc::new(item));
+                    data.items.insert(RowKey::from(key), Arc::new(item));
                     count += 1;
                 }
             }
@@ -676,7 +675,7 @@ mod tests {
             .schema
             .item_key(&item_from_json(&item).unwrap())
             .unwrap();
-        assert!(d.items.contains_key(&key));
+        assert!(d.items.contains_key(&key[..]));
         let journal = store.load(NS_ITEMS, b"").unwrap();
         assert_eq!(journal.len(), 1);
         assert_eq!(journal[0].0, journal_key(&d.meta, &key));

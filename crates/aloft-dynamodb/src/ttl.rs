@@ -63,7 +63,7 @@ pub async fn sweep(db: &Db) -> usize {
                 .items
                 .iter()
                 .filter(|(_, item)| expired(item.get(&attr), now))
-                .map(|(k, _)| k.clone())
+                .map(|(k, _)| k.to_vec())
                 .collect();
             if keys.is_empty() {
                 continue;

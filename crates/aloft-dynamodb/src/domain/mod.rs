@@ -3,4 +3,5 @@
 pub mod item;
 pub mod key;
 pub mod number;
+pub mod rowkey;
 pub mod value;

@@ -10,6 +10,7 @@ use aloft_store::Batch;
 use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
+use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::error::{ErrorCode, validation};
 use crate::handlers::items::str_param;
@@ -24,7 +25,7 @@ pub struct Backup {
     pub name: String,
     pub created_ms: i64,
     pub meta: TableMeta,
-    pub items: Vec<(Vec<u8>, Arc<Item>)>,
+    pub items: Vec<(RowKey, Arc<Item>)>,
     pub size_bytes: u64,
 }
 
@@ -88,7 +89,7 @@ impl Backup {
             let item = item_from_json(i).ok()?;
             let key = meta.schema.item_key(&item).ok()?;
             size += item_size(&item) as u64;
-            items.push((key, Arc::new(item)));
+            items.push((RowKey::from(key), Arc::new(item)));
         }
         Some(Backup {
             arn: j["arn"].as_str()?.to_string(),
@@ -236,7 +237,7 @@ impl DynamoDb {
         let b = self.backup(&input)?;
         let summary = json!({"SourceBackupArn": b.arn, "SourceTableArn": b.meta.arn(),
             "RestoreDateTime": clock::now_secs_f64(), "RestoreInProgress": false});
-        let items: BTreeMap<Vec<u8>, Arc<Item>> = b.items.iter().cloned().collect();
+        let items: Rows = b.items.iter().cloned().collect();
         let desc = self
             .restore_into(rc, &b.meta, items, &target, &input, summary)
             .await?;
@@ -251,7 +252,7 @@ impl DynamoDb {
         &self,
         rc: &RequestContext,
         source: &TableMeta,
-        items: BTreeMap<Vec<u8>, Arc<Item>>,
+        items: Rows,
         target: &str,
         input: &Json,
         summary: Json,

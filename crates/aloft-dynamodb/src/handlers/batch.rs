@@ -71,7 +71,7 @@ impl DynamoDb {
             let mut items = Vec::new();
             let mut c = Consumed::new(&name, true);
             for k in &keys {
-                let item = data.items.get(k);
+                let item = data.items.get(&k[..]);
                 c.table_units += read_units(item.map_or(0, |i| item_size(i)), consistent);
                 if let Some(item) = item {
                     let shown = match &projection {

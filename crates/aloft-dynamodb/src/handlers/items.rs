@@ -147,7 +147,7 @@ pub fn run_write(
     p: &Prepared,
     batch: &mut Batch,
 ) -> Result<Written, WriteFailure> {
-    let old = data.items.get(&p.key).cloned();
+    let old = data.items.get(&p.key[..]).cloned();
     let empty = Item::new();
     if let Some(c) = &p.cond
         && !eval(c, old.as_deref().unwrap_or(&empty))
@@ -505,7 +505,7 @@ impl DynamoDb {
         let (item, meta) = {
             let data = table.data.read().expect("table lock");
             let key = data.meta.schema.key_param(&key_item)?;
-            (data.items.get(&key).cloned(), data.meta.clone())
+            (data.items.get(&key[..]).cloned(), data.meta.clone())
         };
         let mut out = json!({});
         let mut c = Consumed::new(&meta.name, true);

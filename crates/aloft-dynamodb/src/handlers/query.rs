@@ -3,7 +3,6 @@
 //! slice of the hash space, so it is a range too; pages stop at Limit evaluated items or 1 MB
 //! read, as on AWS.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use serde_json::{Value as Json, json};
 use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
 use crate::domain::key::{KeySchema, encode_scalar, hash_of_key, segment_start};
+use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{AttrValue, Item, item_from_json, item_size, item_to_json};
 use crate::error::{invalid_param, validation};
 use crate::expr::ast::{CmpOp, Cond, Operand, Path};
@@ -165,6 +165,10 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+fn bytes_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    b.as_ref().map(|v| v.as_slice())
 }
 
 fn upper_of(prefix: Vec<u8>) -> Bound<Vec<u8>> {
@@ -465,7 +469,7 @@ impl DynamoDb {
         }
         let select = resolve_select(&input, index.map(|(_, i)| i), projection)?;
         let target = Target { meta, index };
-        let map: &BTreeMap<Vec<u8>, Arc<Item>> = match index {
+        let map: &Rows = match index {
             Some((i, _)) => &data.indexes[i],
             None => &data.items,
         };
@@ -515,12 +519,13 @@ impl DynamoDb {
             }
             _ => false,
         };
-        let iter: Box<dyn Iterator<Item = (&Vec<u8>, &Arc<Item>)>> = if empty {
+        let bounds = (bytes_bound(&lo), bytes_bound(&hi));
+        let iter: Box<dyn Iterator<Item = (&RowKey, &Arc<Item>)>> = if empty {
             Box::new(std::iter::empty())
         } else if forward || !is_query {
-            Box::new(map.range((lo, hi)))
+            Box::new(map.range::<[u8], _>(bounds))
         } else {
-            Box::new(map.range((lo, hi)).rev())
+            Box::new(map.range::<[u8], _>(bounds).rev())
         };
 
         let mut items = Vec::new();

@@ -294,7 +294,7 @@ impl DynamoDb {
         let empty = Item::new();
         for (p, with_item) in preps {
             let g = &guards[slot(p)];
-            let old = g.items.get(&p.key).cloned();
+            let old = g.items.get(&p.key[..]).cloned();
             if let Some(c) = &p.cond
                 && !eval(c, old.as_deref().unwrap_or(&empty))
             {
@@ -351,7 +351,7 @@ impl DynamoDb {
                 .or_insert_with(|| Consumed::new(&p.table_name, false));
             match next {
                 Some(new) => {
-                    let existed = g.items.contains_key(&p.key);
+                    let existed = g.items.contains_key(&p.key[..]);
                     if new.is_none() && !existed {
                         entry.table_units += 2.0;
                         continue;
@@ -381,7 +381,7 @@ impl DynamoDb {
                 }
                 None => {
                     // ConditionCheck: a transactional read of the item.
-                    let size = g.items.get(&p.key).map_or(0, |i| item_size(i));
+                    let size = g.items.get(&p.key[..]).map_or(0, |i| item_size(i));
                     entry.table_units += read_units(size, true) * 2.0;
                 }
             }
@@ -468,7 +468,7 @@ impl DynamoDb {
         let mut responses = Vec::new();
         for (name, table, key, projection) in plans {
             let data = table.data.read().expect("table lock");
-            let item = data.items.get(&key);
+            let item = data.items.get(&key[..]);
             consumed
                 .entry(name.clone())
                 .or_insert_with(|| Consumed::new(&name, true))
