@@ -67,6 +67,9 @@ async fn run(args: config::Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // The ephemeral spill directory goes now: process exit does not run destructors.
     blobs.close();
+    // Stale directories of killed runs are swept in the background a moment after start; a run
+    // shorter than that sweeps them now.
+    aloft_store::TempDir::finish_sweeps();
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped");
     Ok(())
