@@ -9,7 +9,8 @@ use aloft_core::ServiceContext;
 use aloft_core::gateway::Gateway;
 use clap::Parser;
 
-/// Allocation is a fifth of a small request's instructions with glibc's malloc (bench/README.md).
+/// Allocation is a fifth of a small request's instructions with glibc's malloc (bench/README.md);
+/// mimalloc is the default (`--no-default-features` builds with glibc's).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
