@@ -178,8 +178,7 @@ impl Lambda {
                 format!("{missing} is required when PackageType is Zip."),
             ));
         }
-        if c
-            .runtime
+        if c.runtime
             .as_deref()
             .and_then(crate::runtime::env::family)
             .is_some_and(|f| f == crate::runtime::env::Family::Python)

@@ -143,9 +143,7 @@ impl Interpreters {
     /// Starts resolving the Python interpreter on a background thread, if not done or started.
     pub fn warm_python(&self) {
         if self.python.get().is_some()
-            || self
-                .probing
-                .swap(true, std::sync::atomic::Ordering::AcqRel)
+            || self.probing.swap(true, std::sync::atomic::Ordering::AcqRel)
         {
             return;
         }
