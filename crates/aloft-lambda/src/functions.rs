@@ -178,6 +178,13 @@ impl Lambda {
                 format!("{missing} is required when PackageType is Zip."),
             ));
         }
+        if c.runtime
+            .as_deref()
+            .and_then(crate::runtime::env::family)
+            .is_some_and(|f| f == crate::runtime::env::Family::Python)
+        {
+            self.engine.warm_python();
+        }
         let k = key(&ctx.account_id, &ctx.region, &name);
         let now = aloft_core::clock::now_millis();
         let mut v = Version {

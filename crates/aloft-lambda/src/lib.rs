@@ -83,7 +83,9 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         None => std::env::temp_dir().join(format!("aloft-lambda-{}", std::process::id())),
     };
     if ctx.config.data_dir.is_none() {
-        remove_stale_work_dirs();
+        // Work directories of earlier in-memory runs whose process is gone (killed without
+        // shutdown): swept off the start-up path, with the blob spill directories.
+        aloft_store::TempDir::sweep_stale_soon("lambda");
     }
     let code_root = work.join("code");
     let _ = std::fs::create_dir_all(&code_root);
@@ -188,22 +190,6 @@ pub async fn start_lambda(ctx: &ServiceContext) -> Arc<Lambda> {
         }
     });
     svc
-}
-
-/// Temp dirs of earlier in-memory runs whose process is gone (killed without shutdown).
-fn remove_stale_work_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("aloft-lambda-")
-            && pid.parse::<u32>().is_ok()
-            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
 }
 
 impl Lambda {

@@ -65,9 +65,10 @@ pub struct Blobs {
 
 impl Blobs {
     /// A private spill directory under the system temp dir, removed when dropped or by
-    /// [`Blobs::close`]. Directories left by killed Aloft processes are swept first.
+    /// [`Blobs::close`]. Directories left by killed Aloft processes are swept in the background
+    /// ([`TempDir::sweep_stale_soon`]).
     pub fn ephemeral() -> io::Result<Self> {
-        TempDir::sweep_stale(TEMP_LABEL);
+        TempDir::sweep_stale_soon(TEMP_LABEL);
         let temp = TempDir::new(TEMP_LABEL)?;
         let dir = temp.path().to_path_buf();
         std::fs::create_dir(dir.join(TMP))?;

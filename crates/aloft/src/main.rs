@@ -9,7 +9,8 @@ use aloft_core::ServiceContext;
 use aloft_core::gateway::Gateway;
 use clap::Parser;
 
-/// Allocation is a fifth of a small request's instructions with glibc's malloc (bench/README.md).
+/// Allocation is a fifth of a small request's instructions with glibc's malloc (bench/README.md);
+/// mimalloc is the default (`--no-default-features` builds with glibc's).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -67,6 +68,9 @@ async fn run(args: config::Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // The ephemeral spill directory goes now: process exit does not run destructors.
     blobs.close();
+    // Stale directories of killed runs are swept in the background a moment after start; a run
+    // shorter than that sweeps them now.
+    aloft_store::TempDir::finish_sweeps();
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped");
     Ok(())

@@ -117,32 +117,59 @@ impl Drop for Env {
 #[derive(Debug, Clone)]
 pub struct Interpreters {
     python: Arc<std::sync::OnceLock<String>>,
+    /// Whether the background probe for `python` was started (once).
+    probing: Arc<std::sync::atomic::AtomicBool>,
     pub node: String,
 }
 
 impl Interpreters {
+    /// Takes the configured paths. The Python probe (a child process, through a pyenv shim
+    /// often several) is not run here: it would compete with start-up and the first requests
+    /// on a small machine, and most runs never start a Python function. It runs on the first
+    /// [`Interpreters::warm_python`] (CreateFunction of a Python function) or the first
+    /// environment that needs it.
     pub fn detect(python: Option<&str>, node: Option<&str>) -> Self {
         let cell = Arc::new(std::sync::OnceLock::new());
-        match python {
-            Some(p) => {
-                let _ = cell.set(p.to_string());
-            }
-            None => {
-                let probe = cell.clone();
-                std::thread::spawn(move || {
-                    probe.get_or_init(resolve_python3);
-                });
-            }
+        if let Some(p) = python {
+            let _ = cell.set(p.to_string());
         }
         Self {
             python: cell,
+            probing: Arc::default(),
             node: node.unwrap_or("node").to_string(),
         }
     }
 
-    /// The Python interpreter (blocks only while the start-up probe is still running).
-    pub fn python(&self) -> &str {
-        self.python.get_or_init(resolve_python3)
+    /// Starts resolving the Python interpreter on a background thread, if not done or started.
+    pub fn warm_python(&self) {
+        if self.python.get().is_some()
+            || self.probing.swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let probe = self.python.clone();
+        let spawned = std::thread::Builder::new()
+            .name("aloft-python-probe".into())
+            .spawn(move || {
+                probe.get_or_init(resolve_python3);
+            });
+        if spawned.is_err() {
+            // The first environment resolves it instead.
+            self.probing
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// The Python interpreter, resolved off the async workers if it is not known yet (waits
+    /// for a probe already running).
+    pub async fn python(&self) -> String {
+        if let Some(p) = self.python.get() {
+            return p.clone();
+        }
+        let cell = self.python.clone();
+        tokio::task::spawn_blocking(move || cell.get_or_init(resolve_python3).clone())
+            .await
+            .unwrap_or_else(|_| "python3".to_string())
     }
 }
 
@@ -388,7 +415,7 @@ pub async fn spawn(host: &Host, spec: EnvSpec, scratch: &Path) -> std::io::Resul
     let role = role_credentials(host, &spec).await;
     let (program, args, ours): (String, Vec<String>, bool) = match family(&spec.runtime) {
         Some(Family::Python) => (
-            host.interpreters.python().to_string(),
+            host.interpreters.python().await,
             vec![
                 "-s".into(),
                 host.runtime_dir.join("bootstrap.py").display().to_string(),

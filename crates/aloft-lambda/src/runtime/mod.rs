@@ -111,6 +111,12 @@ impl Engine {
         }
     }
 
+    /// Starts finding the Python interpreter now, so that the first invocation of a function
+    /// just created does not wait for it.
+    pub fn warm_python(&self) {
+        self.host.interpreters.warm_python();
+    }
+
     /// Takes a warm environment or a slot for a new one; throttles past the limits.
     fn acquire(&self, spec: &EnvSpec) -> Result<(Slot<'_>, Option<Arc<Env>>), RunError> {
         let key = pool_key(spec);
