@@ -30,6 +30,8 @@ echo "1 KiB GET:  $(wrk -t2 -c16 -d"$DURATION" "$url/bench/small" | awk '/Reques
 echo "1 KiB PUT:  $(wrk -t2 -c16 -d"$DURATION" -s "$tmp/put.lua" "$url/" | awk '/Requests\/sec/ {print $2}') req/s (new key each)"
 objects=$(curl -s "$url/_aloft/health" >/dev/null; echo)
 echo "RSS after the PUT run: $(rss VmRSS)"
+# SMALL_ONLY=1: the two small-request figures alone, for interleaved A/B rounds of two binaries.
+if [ -n "${SMALL_ONLY:-}" ]; then exit 0; fi
 
 head -c $((1024*1024*1024)) /dev/urandom > "$tmp/1g"
 before=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
