@@ -29,6 +29,22 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// An unsigned request from the default account and region, addressed to
+    /// `http://localhost:4566`: for a service driven without the gateway (crate tests,
+    /// in-process benches), beside [`crate::ServiceContext::ephemeral`].
+    pub fn local(service: &'static str) -> Self {
+        RequestContext {
+            request_id: "local".into(),
+            account_id: DEFAULT_ACCOUNT.into(),
+            region: DEFAULT_REGION.into(),
+            service,
+            signature: None,
+            host_prefix: None,
+            host_label: None,
+            base_url: "http://localhost:4566".into(),
+        }
+    }
+
     pub fn access_key(&self) -> Option<&str> {
         self.signature
             .as_ref()

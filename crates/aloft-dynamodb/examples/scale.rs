@@ -20,16 +20,7 @@ fn rss_bytes() -> u64 {
 }
 
 fn rc() -> RequestContext {
-    RequestContext {
-        request_id: "bench".into(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        service: "dynamodb",
-        signature: None,
-        host_prefix: None,
-        host_label: None,
-        base_url: "http://localhost:4566".into(),
-    }
+    RequestContext::local("dynamodb")
 }
 
 #[tokio::main(flavor = "current_thread")]

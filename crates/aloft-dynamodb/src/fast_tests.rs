@@ -43,16 +43,7 @@ async fn service() -> DynamoDb {
 }
 
 fn rc() -> RequestContext {
-    RequestContext {
-        request_id: "req-1".into(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        service: "dynamodb",
-        signature: None,
-        host_prefix: None,
-        host_label: None,
-        base_url: "http://localhost".into(),
-    }
+    RequestContext::local("dynamodb")
 }
 
 fn parts(op: &str) -> http::request::Parts {

@@ -58,16 +58,7 @@ fn zip(files: &[(&str, &str)]) -> String {
 }
 
 fn ctx() -> RequestContext {
-    RequestContext {
-        request_id: "r".into(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        service: "lambda",
-        signature: None,
-        host_prefix: None,
-        host_label: None,
-        base_url: "http://localhost:4566".into(),
-    }
+    RequestContext::local("lambda")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -395,14 +395,8 @@ mod tests {
 
     fn ctx(host_prefix: Option<&str>) -> RequestContext {
         RequestContext {
-            request_id: "r".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            service: "s3",
-            signature: None,
             host_prefix: host_prefix.map(str::to_string),
-            host_label: None,
-            base_url: "http://localhost:4566".into(),
+            ..RequestContext::local("s3")
         }
     }
 

@@ -504,16 +504,7 @@ mod tests {
 
     async fn service() -> (DynamoDb, RequestContext) {
         let ctx = ServiceContext::ephemeral().expect("ephemeral context");
-        let rc = RequestContext {
-            request_id: "t".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            service: "dynamodb",
-            signature: None,
-            host_prefix: None,
-            host_label: None,
-            base_url: "http://localhost".into(),
-        };
+        let rc = RequestContext::local("dynamodb");
         (DynamoDb::start(&ctx).await, rc)
     }
 

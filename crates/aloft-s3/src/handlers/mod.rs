@@ -390,16 +390,7 @@ mod tests {
             );
         }
         let (parts, ()) = req.into_parts();
-        let ctx = RequestContext {
-            request_id: "r".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            service: "s3",
-            signature: None,
-            host_prefix: None,
-            host_label: None,
-            base_url: String::new(),
-        };
+        let ctx = RequestContext::local("s3");
         let call = Call::new(
             ctx,
             parts,
