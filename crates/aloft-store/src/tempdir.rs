@@ -39,14 +39,9 @@ impl TempDir {
         let _ = fs::remove_dir_all(&self.path);
     }
 
-    /// Removes `$TMPDIR/aloft-<label>-<pid>` and `aloft-<label>-<pid>-*` directories whose
-    /// process no longer runs: what a `kill -9` left behind. Only where process liveness can be
-    /// read (Linux `/proc`).
-    pub fn sweep_stale(label: &str) {
-        sweep(&[label]);
-    }
-
-    /// Queues [`TempDir::sweep_stale`] for `label` on a background thread that runs every queued
+    /// Queues the removal of `$TMPDIR/aloft-<label>-<pid>` and `aloft-<label>-<pid>-*`
+    /// directories whose process no longer runs (what a `kill -9` left behind; only where
+    /// process liveness can be read, Linux `/proc`) on a background thread that runs every queued
     /// label in one scan of `$TMPDIR`, [`SWEEP_DELAY`] after the first is queued (or at once
     /// after [`TempDir::finish_sweeps`]). A `$TMPDIR` can hold thousands of entries: reading
     /// it at start delayed the ready line by milliseconds and competed with the first requests.
@@ -188,7 +183,7 @@ mod tests {
         ));
         let live = TempDir::new("sweeptest").unwrap();
         fs::create_dir(&stale).unwrap();
-        TempDir::sweep_stale("sweeptest");
+        sweep(&["sweeptest"]);
         if Path::new("/proc/self").exists() {
             assert!(!stale.exists());
         }
