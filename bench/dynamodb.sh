@@ -34,19 +34,29 @@ preload() { # preload TABLE FROM TO: BatchWriteItem of 25 items over 16 connecti
   fi
 }
 
-# wrk script: OPERATION and a body built from a key number per request.
+# wrk script: OPERATION and a body built from a key number per request. Keys are fixed-width
+# (8 digits), so every request of a script has the same length: init() renders one with
+# wrk.format and request() splices the digits into it, which takes half the client CPU of a
+# wrk.format per request (the client shares the 2 cores with Aloft). The bytes sent are the same.
 lua() { # lua FILE OP MODE(seq|rand) RANGE BODY_PREFIX BODY_SUFFIX
   cat > "$1" <<LUA
 local n = 0
 local id = 0
+local head, tail
 setup = function(thread) id = id + 1; thread:set("tid", id) end
-init = function() math.randomseed(os.time() + tid) end
+init = function()
+  math.randomseed(os.time() + tid)
+  local body = '$5' .. (("$3" == "seq") and (tid .. "_") or "") .. "########" .. '$6'
+  local r = wrk.format("POST", "/", {["X-Amz-Target"] = "DynamoDB_20120810.$2",
+    ["Content-Type"] = "application/x-amz-json-1.0"}, body)
+  local at = r:find("########", 1, true)
+  head, tail = r:sub(1, at - 1), r:sub(at + 8)
+end
 request = function()
   n = n + 1
   local k
-  if "$3" == "seq" then k = tid .. "_" .. n else k = math.random(0, $4 - 1) end
-  return wrk.format("POST", "/", {["X-Amz-Target"] = "DynamoDB_20120810.$2",
-    ["Content-Type"] = "application/x-amz-json-1.0"}, '$5' .. k .. '$6')
+  if "$3" == "seq" then k = n else k = math.random(0, $4 - 1) end
+  return head .. string.format("%08d", k) .. tail
 end
 LUA
 }

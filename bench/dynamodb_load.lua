@@ -4,7 +4,8 @@
 --
 --   wrk -t2 -c16 -d600s -s bench/dynamodb_load.lua http://127.0.0.1:PORT/ -- TABLE FROM TO THREADS
 --
--- Items k<FROM> .. k<TO-1>, 5 attributes each (as bench/dynamodb_load.py writes them). Batch b
+-- Items k<FROM> .. k<TO-1> (keys of 8 digits, k00000042, as bench/dynamodb.sh reads them),
+-- 5 attributes each. Batch b
 -- (25 items from FROM + 25 b) belongs to thread b mod THREADS; a thread stops once every one
 -- of its batches is answered, so wrk exits when the table is loaded (-d is only a ceiling).
 -- A failed batch stops the run and done() prints it; the shell checks the item count too.
@@ -35,7 +36,7 @@ function init(args)
 end
 
 local function item(i)
-  return '{"PutRequest":{"Item":{"pk":{"S":"k' .. i .. '"},"name":{"S":"a typical name"},'
+  return '{"PutRequest":{"Item":{"pk":{"S":"' .. string.format("k%08d", i) .. '"},"name":{"S":"a typical name"},'
     .. '"count":{"N":"' .. i .. '"},"flag":{"BOOL":true},"email":{"S":"user' .. i
     .. '@example.com"}}}}'
 end
