@@ -17,8 +17,12 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+/// An empty body. `Empty` is zero-sized, so boxing it allocates nothing (`full(Bytes::new())`
+/// allocated a box per call, and `AwsRequest::bytes` leaves one behind on every request).
 pub fn empty() -> Body {
-    full(Bytes::new())
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// A body from a stream of chunks (e.g. a file read in pieces).
@@ -113,5 +117,18 @@ where
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body::Body as _;
+
+    #[test]
+    fn empty_is_an_ended_body_of_length_zero() {
+        let (a, b) = (super::empty(), super::full(bytes::Bytes::new()));
+        assert!(a.is_end_stream() && b.is_end_stream());
+        assert_eq!(a.size_hint().exact(), Some(0));
+        assert_eq!(b.size_hint().exact(), Some(0));
     }
 }

@@ -32,7 +32,8 @@ pub struct Registry {
     services: Vec<Arc<dyn Service>>,
     by_name: HashMap<&'static str, usize>,
     by_signing_name: HashMap<&'static str, usize>,
-    by_target_prefix: HashMap<&'static str, usize>,
+    /// A short list scanned by length first: cheaper than SipHash-ing the prefix per request.
+    by_target_prefix: Vec<(&'static str, usize)>,
     by_host_label: HashMap<&'static str, usize>,
     path_prefixes: Vec<(&'static str, usize)>,
     by_unsigned_action: HashMap<&'static str, usize>,
@@ -54,7 +55,7 @@ impl Registry {
         let mut r = Registry {
             by_name: HashMap::new(),
             by_signing_name: HashMap::new(),
-            by_target_prefix: HashMap::new(),
+            by_target_prefix: Vec::new(),
             by_host_label: HashMap::new(),
             path_prefixes: Vec::new(),
             by_unsigned_action: HashMap::new(),
@@ -68,7 +69,9 @@ impl Registry {
                 r.by_signing_name.insert(n, i);
             }
             for t in spec.target_prefixes {
-                r.by_target_prefix.insert(t, i);
+                // A later service naming the same prefix wins, as the map this replaced had it.
+                r.by_target_prefix.retain(|(p, _)| p != t);
+                r.by_target_prefix.push((t, i));
             }
             for h in spec.host_labels {
                 r.by_host_label.insert(h, i);
@@ -118,8 +121,8 @@ impl Registry {
             return Some(route);
         }
         // 2. X-Amz-Target: `DynamoDB_20120810.PutItem`.
-        if let Some(prefix) = head.target.and_then(|t| t.rsplit_once('.')).map(|(p, _)| p)
-            && let Some(&i) = self.by_target_prefix.get(prefix)
+        if let Some(prefix) = head.target.and_then(before_last_dot)
+            && let Some(i) = self.target_prefix(prefix)
         {
             return Some(plain(i));
         }
@@ -129,7 +132,7 @@ impl Registry {
                 .path
                 .strip_prefix("/service/")
                 .and_then(|rest| rest.split('/').next())
-            && let Some(&i) = self.by_target_prefix.get(name)
+            && let Some(i) = self.target_prefix(name)
         {
             return Some(plain(i));
         }
@@ -148,6 +151,13 @@ impl Registry {
             return Some(plain(i));
         }
         None
+    }
+
+    fn target_prefix(&self, prefix: &str) -> Option<usize> {
+        self.by_target_prefix
+            .iter()
+            .find(|(p, _)| p.len() == prefix.len() && *p == prefix)
+            .map(|&(_, i)| i)
     }
 
     /// The route for a request nothing else claimed: a bucket virtual host or path-style S3.
@@ -200,7 +210,19 @@ fn strip_port(host: &str) -> &str {
             .split_once(']')
             .map_or(host, |(h, _)| &host[..=h.len()]);
     }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
+    // A byte loop from the end: the port is a few digits, `rsplit_once` calls `memrchr`.
+    match host.bytes().rposition(|b| b == b':') {
+        Some(i) => &host[..i],
+        None => host,
+    }
+}
+
+/// `DynamoDB_20120810` of `DynamoDB_20120810.GetItem` (the operation is short: scan from the end).
+fn before_last_dot(target: &str) -> Option<&str> {
+    target
+        .bytes()
+        .rposition(|b| b == b'.')
+        .map(|i| &target[..i])
 }
 
 /// The labels left of a base domain: `a.b.s3.localhost` → `[a, b, s3]`; `localhost` → `[]`;
