@@ -1,7 +1,8 @@
 //! The durable store's applier thread: keeps redb up to date with the write-ahead log, off the
 //! commit path.
 //!
-//! It receives every logged group's payload in order from the writer, applies them to redb
+//! It receives every logged group's payload in order from the writer (handed over in
+//! batches, see `writer`), applies them to redb
 //! many at a time without a sync, checkpoints (a durable redb commit recording the last
 //! sequence number it holds and where that record ends in the log), tells the writer which log
 //! space that freed, zero-fills the log ahead of the writer, and in
@@ -18,12 +19,9 @@ use crate::durable::{CHECKPOINT, PROCESS_SYNC_EVERY, REPLAY_FROM, Tuning, WAL_ST
 use crate::wal::{self, Grower};
 
 pub(crate) enum ToApplier {
-    /// A group the writer logged: its record's sequence number, payload and end in the log.
-    Logged {
-        seq: u64,
-        payload: Vec<u8>,
-        end: u64,
-    },
+    /// Groups the writer logged, in order: each record's sequence number, payload and end in
+    /// the log; and when the first of them was written (for the background sync).
+    Logged(Vec<(u64, Vec<u8>, u64)>, Instant),
     /// Apply everything logged so far, then answer (a read waits for it).
     Catch(mpsc::Sender<Result<(), String>>),
     /// The writer needs log space: checkpoint now.
@@ -100,15 +98,17 @@ impl Applier {
                 },
             };
             match message {
-                Some(ToApplier::Logged { seq, payload, end }) => {
-                    self.seq = seq;
-                    self.end = end;
+                Some(ToApplier::Logged(groups, written)) => {
+                    for (seq, payload, end) in groups {
+                        self.seq = seq;
+                        self.end = end;
+                        self.logged_since_checkpoint += payload.len() as u64;
+                        self.pending_bytes += payload.len();
+                        self.pending.push(payload);
+                    }
                     self.last_write = Instant::now();
-                    self.logged_since_checkpoint += payload.len() as u64;
-                    self.pending_bytes += payload.len();
-                    self.pending.push(payload);
                     if self.durability == Durability::Process && self.unsynced.is_none() {
-                        self.unsynced = Some(Instant::now());
+                        self.unsynced = Some(written);
                     }
                     if self.logged_since_checkpoint >= self.tuning.checkpoint_bytes {
                         self.checkpoint();
@@ -215,7 +215,9 @@ impl Applier {
     /// Commits redb durably with the last logged sequence number and where its record ends,
     /// then tells the writer that the log space before it is free.
     fn checkpoint(&mut self) {
-        if self.failed.is_some() {
+        if let Some(e) = &self.failed {
+            // The writer may be waiting for this answer.
+            let _ = self.done.send(Err(e.clone()));
             return;
         }
         if self.seq == self.checkpointed {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::Durability;
 use crate::applier::ToApplier;
@@ -24,6 +25,14 @@ const MAX_GROUP: usize = 4096;
 /// record.
 const MAX_GROUP_BYTES: usize = 16 << 20;
 
+/// Logged groups go to the applier in batches of this many payload bytes, not one by one: each
+/// hand-over wakes the applier thread, a context switch per group on a 2-core laptop. Reads,
+/// checkpoints, a pause of [`HANDOFF_IDLE`] and the end hand over what is there at once.
+const HANDOFF_BYTES: usize = 256 << 10;
+const HANDOFF_IDLE: Duration = Duration::from_millis(20);
+/// ...and a steady trickle of writes is handed over at least this often.
+const HANDOFF_EVERY: Duration = Duration::from_millis(100);
+
 pub(crate) struct Writer {
     wal: Wal,
     /// The last sequence number logged.
@@ -37,6 +46,11 @@ pub(crate) struct Writer {
     /// Checkpoints the applier made durable (the sequence number each covers), or its failure.
     checkpoints: mpsc::Receiver<Result<u64, String>>,
     applier_thread: Option<JoinHandle<()>>,
+    /// Logged groups not handed to the applier yet, their payload bytes, and when the first of
+    /// them was written.
+    unsent: Vec<(u64, Vec<u8>, u64)>,
+    unsent_bytes: usize,
+    unsent_since: Option<Instant>,
 }
 
 impl Writer {
@@ -58,11 +72,29 @@ impl Writer {
             applier,
             checkpoints,
             applier_thread: Some(applier_thread),
+            unsent: Vec::new(),
+            unsent_bytes: 0,
+            unsent_since: None,
         }
     }
 
     pub(crate) fn run(&mut self, queue: &mpsc::Receiver<Request>) {
-        while let Ok(first) = queue.recv() {
+        loop {
+            let first = if self.unsent.is_empty() {
+                match queue.recv() {
+                    Ok(first) => first,
+                    Err(_) => break,
+                }
+            } else {
+                match queue.recv_timeout(HANDOFF_IDLE) {
+                    Ok(first) => first,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.hand_over();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            };
             let mut bytes = first.bytes();
             let mut group = vec![first];
             while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
@@ -83,6 +115,14 @@ impl Writer {
             {
                 self.fail(format!("syncing the write-ahead log failed: {e}"));
             }
+            if self.unsent_bytes >= HANDOFF_BYTES
+                || self
+                    .unsent_since
+                    .is_some_and(|t| t.elapsed() >= HANDOFF_EVERY)
+                || group.iter().any(|r| matches!(r, Request::Apply(_)))
+            {
+                self.hand_over();
+            }
             for request in group {
                 match request {
                     Request::Apply(ack) => {
@@ -102,6 +142,7 @@ impl Writer {
             }
         }
         // Everything queued is logged: the applier applies it, checkpoints and stops.
+        self.hand_over();
         let _ = self.applier.send(ToApplier::Stop);
         if let Some(thread) = self.applier_thread.take() {
             let _ = thread.join();
@@ -149,15 +190,24 @@ impl Writer {
         };
         self.seq = seq;
         self.groups.fetch_add(1, Ordering::Relaxed);
-        if self
-            .applier
-            .send(ToApplier::Logged { seq, payload, end })
-            .is_err()
-        {
-            // The group is in the log (replayed at the next open) but redb will not get it.
-            return Err(self.fail("the storage applier stopped".into()));
-        }
+        self.unsent_bytes += payload.len();
+        self.unsent_since.get_or_insert_with(Instant::now);
+        self.unsent.push((seq, payload, end));
         Ok(())
+    }
+
+    /// Hands the logged groups not yet sent to the applier.
+    fn hand_over(&mut self) {
+        if self.unsent.is_empty() {
+            return;
+        }
+        let groups = std::mem::take(&mut self.unsent);
+        let since = self.unsent_since.take().unwrap_or_else(Instant::now);
+        self.unsent_bytes = 0;
+        if self.applier.send(ToApplier::Logged(groups, since)).is_err() && self.failed.is_none() {
+            // The groups are in the log (replayed at the next open) but redb will not get them.
+            self.fail("the storage applier stopped".into());
+        }
     }
 
     /// Frees the log space of the checkpoints made since the last look.
@@ -181,6 +231,7 @@ impl Writer {
     /// The ring is full of records redb does not hold durably yet: asks for a checkpoint now and
     /// waits for it.
     fn wait_for_checkpoint(&mut self) -> Result<(), String> {
+        self.hand_over();
         if self.applier.send(ToApplier::Checkpoint).is_err() {
             return Err(self.fail("the storage applier stopped".into()));
         }
