@@ -231,8 +231,8 @@ impl Durable {
         })
     }
 
-    /// How many groups the writer has made durable, each with one log sync (for benchmarks:
-    /// commits divided by this is the group size).
+    /// How many groups the writer has logged, each with one log write (for benchmarks: commits
+    /// divided by this is the group size).
     pub fn groups_committed(&self) -> u64 {
         self.groups.load(Ordering::Relaxed)
     }
@@ -252,13 +252,13 @@ impl Durable {
             .ok_or_else(|| StoreError::Io("the store is closed".into()))
     }
 
-    /// Waits until redb holds every group logged so far (the writer applies them lazily).
+    /// Waits until redb holds every group logged so far (the applier applies them lazily).
     fn apply_logged(&self) -> Result<(), StoreError> {
         let (ack, rx) = mpsc::channel();
         if let Some(queue) = lock(&self.queue).as_ref() {
             let _ = queue.send(Request::Apply(ack));
         } else {
-            // Closed: the writer applied and checkpointed everything when it stopped.
+            // Closed: the applier applied and checkpointed everything when it stopped.
             return Ok(());
         }
         match rx.recv() {
@@ -267,7 +267,8 @@ impl Durable {
         }
     }
 
-    /// Ends the writer after it has committed what was queued.
+    /// Ends the writer after it has logged what was queued, and with it the applier after it
+    /// has applied and checkpointed everything.
     fn stop_writer(&self) {
         lock(&self.queue).take();
         if let Some(writer) = lock(&self.writer).take() {
