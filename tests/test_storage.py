@@ -27,7 +27,7 @@ def test_a_new_data_dir_is_laid_out_and_reopens(aloft_factory, tmp_path):
     data = tmp_path / "data"
     a = aloft_factory(data_dir=data)
     assert health(a) is not None
-    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 2"]
+    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 3"]
     assert (data / "meta.redb").is_file()
     assert (data / "wal.log").is_file()
     assert (data / "blobs").is_dir()
@@ -55,7 +55,7 @@ def test_a_format_1_data_dir_is_upgraded_in_place(aloft_factory, tmp_path):
     (data / "FORMAT").write_text("aloft data directory\nformat = 1\n")
     b = aloft_factory(data_dir=data)
     assert b.client("ssm").get_parameter(Name="/kept")["Parameter"]["Value"] == "v1"
-    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 2"]
+    assert (data / "FORMAT").read_text().splitlines() == ["aloft data directory", "format = 3"]
     assert (data / "wal.log").is_file()
 
 

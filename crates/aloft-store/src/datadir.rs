@@ -6,8 +6,10 @@
 //!
 //! Formats: 1 = `meta.redb` + `blobs/`; 2 adds `wal.log`, the write-ahead log whose records
 //! newer than `meta.redb`'s checkpoint are part of the state (a format-1 build would ignore them
-//! and lose acknowledged writes, hence the new number). A format-1 directory is a format-2 one
-//! with an empty log, so opening it just rewrites the marker.
+//! and lose acknowledged writes, hence the new number); 3 makes the log a ring whose replay
+//! starts where `meta.redb`'s checkpoint says (a format-2 build would replay from offset 0 and
+//! miss the records before a wrap). An older directory is read as it is (a format-2 log from
+//! offset 0, a format-1 directory as an empty log), so opening it just rewrites the marker.
 
 use std::fs;
 use std::io::{self, Write};
@@ -16,7 +18,7 @@ use std::path::Path;
 use crate::journal::StoreError;
 
 /// The data directory format this build writes, and the newest it reads.
-pub const DATA_FORMAT: u32 = 2;
+pub const DATA_FORMAT: u32 = 3;
 
 const MARKER: &str = "FORMAT";
 const HEADER: &str = "aloft data directory";

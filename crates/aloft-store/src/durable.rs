@@ -1,22 +1,25 @@
 //! The durable store behind `--data-dir`: a write-ahead log in front of redb, written by one
-//! thread doing group commit.
+//! thread doing group commit while another keeps redb up to date.
 //!
-//! Every batch goes through a queue to a single writer thread. The writer takes everything
-//! queued, writes it as ONE record to the write-ahead log (`wal`), makes it durable with one
-//! `fdatasync`, then acknowledges each batch. While that sync runs, new batches queue up and
-//! share the next one, so throughput grows with concurrency instead of stopping at one sync per
-//! request. A redb durable commit writes its pages and syncs more than once; the log's sync is
-//! one small overwrite. Logged groups are applied to redb later, many per transaction and
-//! committed without a sync (`Durability::None`: visible to readers, lost by a crash), once
-//! they reach `TUNING.apply_bytes` or before any read, so a read sees every acknowledged write.
+//! Every batch goes through a queue to a single writer thread (`writer`). The writer takes
+//! everything queued, writes it as ONE record to the write-ahead log (`wal`), which is durable
+//! when the write returns (`O_DSYNC`), then acknowledges each batch. While that write runs, new
+//! batches queue up and share the next one, so throughput grows with concurrency instead of
+//! stopping at one sync per request. The writer does nothing else: it hands each logged group
+//! to the applier thread (`applier`), which applies groups to redb many per transaction,
+//! committed without a sync (visible to readers, lost by a crash), and checkpoints: a durable
+//! redb commit that also stores the last logged sequence number it holds and where that record
+//! ends in the log. The log is a ring whose space behind the checkpoint is reused, so neither
+//! redb's page writes nor its syncs ever delay an acknowledgement. Reads ask the applier to
+//! catch up first (through the writer's queue, so behind every acknowledged group).
 //!
-//! A checkpoint (a durable redb commit that also stores the last logged sequence number) makes
-//! the log's records redundant, after which the log is reused from its start. It happens when
-//! the log reaches `TUNING.log_bytes`, when writes pause, at least every `TUNING.every` and at
-//! close. Opening
-//! replays the records newer than the checkpoint onto redb's last durable state and checkpoints
-//! them; the first torn, corrupt or stale record ends the replay (nothing after it was
-//! acknowledged: each group is acknowledged only after the sync covering it and everything
+//! [`Durability::Process`] (opt-in) acknowledges a group once its record is written to the OS,
+//! without waiting for the device: it survives `kill -9` of Aloft, and the applier syncs the log
+//! at most [`PROCESS_SYNC_EVERY`] later; an OS crash or power loss can lose that last second.
+//!
+//! Opening replays the records newer than the checkpoint onto redb's last durable state and
+//! checkpoints them; the first torn, corrupt or stale record ends the replay (nothing after it
+//! was acknowledged: each group is acknowledged only after the write covering it and everything
 //! before it).
 //!
 //! All namespaces live in one table, keyed `ns ++ 0x00 ++ key` (see `keys`): a group that
@@ -28,66 +31,84 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
-};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
+use crate::applier::Applier;
 use crate::datadir;
 use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 use crate::keys;
 use crate::wal::{self, Op, Wal};
+use crate::writer::Writer;
 
-const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
+pub(crate) const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
 
 /// The write-ahead log's state inside redb: [`CHECKPOINT`], the sequence number of the last
-/// log record whose changes the last durable commit holds.
-const WAL_STATE: TableDefinition<&str, u64> = TableDefinition::new("wal");
-const CHECKPOINT: &str = "checkpoint";
+/// log record whose changes the last durable commit holds, and [`REPLAY_FROM`], where that
+/// record ends in the log (absent in a format-2 directory, whose log starts at offset 0).
+pub(crate) const WAL_STATE: TableDefinition<&str, u64> = TableDefinition::new("wal");
+pub(crate) const CHECKPOINT: &str = "checkpoint";
+pub(crate) const REPLAY_FROM: &str = "replay_from";
 
 /// The database file inside the data directory.
 const DB_FILE: &str = "meta.redb";
 /// The write-ahead log inside the data directory.
 const WAL_FILE: &str = "wal.log";
 
-/// When the writer checkpoints.
+/// How long a write acknowledged in [`Durability::Process`] mode may wait for its sync.
+pub const PROCESS_SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// After a restart the sequence numbers jump by this much, past any record an earlier run
+/// may have left beyond the end of the replay (unsynced ones in [`Durability::Process`] mode
+/// can reach the disk out of order), so that no stale record can ever continue the new chain.
+const RESTART_GAP: u64 = 1 << 32;
+
+/// When an acknowledged write is safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// On the device before it is acknowledged: survives a crash of Aloft, of the OS, and power
+    /// loss (the default).
+    #[default]
+    Disk,
+    /// Written to the OS before it is acknowledged and synced at most a second later: survives
+    /// `kill -9` of Aloft, not an OS crash or power loss.
+    Process,
+}
+
+/// When the applier applies and checkpoints.
 #[derive(Debug, Clone, Copy)]
-struct Tuning {
-    /// A checkpoint is due once the log holds this much: it bounds the replay at open and the
-    /// pages redb cannot reuse until a durable commit.
-    log_bytes: u64,
+pub(crate) struct Tuning {
+    /// The log's ring size: the file is zero-filled up to it and reused from its start. It
+    /// bounds the replay at open and the disk the log takes.
+    pub(crate) log_bytes: u64,
+    /// A checkpoint is due once this much was logged since the last one, well before the ring
+    /// is full so that the writer never waits for one.
+    pub(crate) checkpoint_bytes: u64,
     /// A checkpoint follows when no write came for this long after the last one...
-    idle: Duration,
+    pub(crate) idle: Duration,
     /// ...and at least this often under a steady trickle of writes.
-    every: Duration,
+    pub(crate) every: Duration,
     /// Logged groups are applied to redb (without a sync) once they hold this much, so that
     /// one redb commit serves many groups; reads apply what is left first.
-    apply_bytes: usize,
+    pub(crate) apply_bytes: usize,
 }
 
 const TUNING: Tuning = Tuning {
     log_bytes: 32 << 20,
+    checkpoint_bytes: 8 << 20,
     idle: Duration::from_secs(1),
     every: Duration::from_secs(30),
     apply_bytes: 1 << 20,
 };
 
-/// At most this many queued requests share one transaction, bounding its size and the delay of
-/// the first request in it.
-const MAX_GROUP: usize = 4096;
-
-/// ...and a group stops growing once its keys and values reach this size, bounding its log
-/// record.
-const MAX_GROUP_BYTES: usize = 16 << 20;
-
 /// redb's page cache. State is loaded once at start and then only written, so a large cache
 /// would only hold memory a laptop wants back.
 const CACHE_BYTES: usize = 32 << 20;
 
-type Ack = tokio::sync::oneshot::Sender<Result<(), String>>;
+pub(crate) type Ack = tokio::sync::oneshot::Sender<Result<(), String>>;
 
-enum Request {
+pub(crate) enum Request {
     Write(Batch, Ack),
     Clear(String, Vec<u8>, Ack),
     Flush(Ack),
@@ -97,7 +118,7 @@ enum Request {
 
 impl Request {
     /// The size of the keys and values it writes.
-    fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         match self {
             Request::Write(batch, _) => batch
                 .ops
@@ -109,7 +130,7 @@ impl Request {
         }
     }
 
-    fn answer(self, result: Result<(), String>) {
+    pub(crate) fn answer(self, result: Result<(), String>) {
         // The submitter may have stopped waiting; the data is committed all the same.
         match self {
             Request::Write(_, ack) | Request::Clear(_, _, ack) | Request::Flush(ack) => {
@@ -149,10 +170,19 @@ impl Durable {
     /// Fails with [`StoreError::DataDir`] when another process has it open or it holds a newer
     /// format.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_tuned(dir.as_ref(), TUNING)
+        Self::open_with(dir, Durability::Disk)
     }
 
-    fn open_tuned(dir: &Path, tuning: Tuning) -> Result<Self, StoreError> {
+    /// [`Self::open`] with the given durability mode.
+    pub fn open_with(dir: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
+        Self::open_tuned(dir.as_ref(), TUNING, durability)
+    }
+
+    pub(crate) fn open_tuned(
+        dir: &Path,
+        tuning: Tuning,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         datadir::prepare(dir)?;
         let path = dir.join(DB_FILE);
         let db = Database::builder()
@@ -166,24 +196,28 @@ impl Durable {
                 e => StoreError::DataDir(format!("cannot open {}: {e}", path.display())),
             })?;
         let db = Arc::new(db);
-        let (wal, seq) = recover(&db, &dir.join(WAL_FILE))?;
+        let (wal, grower, seq) = recover(&db, &dir.join(WAL_FILE), tuning, durability)?;
         // redb and the log sync their files' contents, not the directory entries naming them.
         datadir::sync_dir(dir).map_err(io)?;
 
         let (queue, rx) = mpsc::channel();
         let groups = Arc::new(AtomicU64::new(0));
-        let mut writer = Writer {
-            db: Arc::clone(&db),
+        let (to_applier, applier_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let applier = Applier::new(Arc::clone(&db), grower, seq, tuning, durability, done_tx);
+        let applier = std::thread::Builder::new()
+            .name("aloft-store-apply".into())
+            .spawn(move || applier.run(&applier_rx))
+            .map_err(|e| StoreError::Io(format!("cannot start the storage applier: {e}")))?;
+        let mut writer = Writer::new(
             wal,
             seq,
-            checkpointed: seq,
-            last_checkpoint: Instant::now(),
-            failed: None,
-            groups: Arc::clone(&groups),
-            tuning,
-            pending: Vec::new(),
-            pending_bytes: 0,
-        };
+            Arc::clone(&groups),
+            durability,
+            to_applier,
+            done_rx,
+            applier,
+        );
         let writer = std::thread::Builder::new()
             .name("aloft-store-writer".into())
             .spawn(move || writer.run(&rx))
@@ -197,8 +231,8 @@ impl Durable {
         })
     }
 
-    /// How many groups the writer has made durable, each with one log sync (for benchmarks:
-    /// commits divided by this is the group size).
+    /// How many groups the writer has logged, each with one log write (for benchmarks: commits
+    /// divided by this is the group size).
     pub fn groups_committed(&self) -> u64 {
         self.groups.load(Ordering::Relaxed)
     }
@@ -218,13 +252,13 @@ impl Durable {
             .ok_or_else(|| StoreError::Io("the store is closed".into()))
     }
 
-    /// Waits until redb holds every group logged so far (the writer applies them lazily).
+    /// Waits until redb holds every group logged so far (the applier applies them lazily).
     fn apply_logged(&self) -> Result<(), StoreError> {
         let (ack, rx) = mpsc::channel();
         if let Some(queue) = lock(&self.queue).as_ref() {
             let _ = queue.send(Request::Apply(ack));
         } else {
-            // Closed: the writer applied and checkpointed everything when it stopped.
+            // Closed: the applier applied and checkpointed everything when it stopped.
             return Ok(());
         }
         match rx.recv() {
@@ -233,7 +267,8 @@ impl Durable {
         }
     }
 
-    /// Ends the writer after it has committed what was queued.
+    /// Ends the writer after it has logged what was queued, and with it the applier after it
+    /// has applied and checkpointed everything.
     fn stop_writer(&self) {
         lock(&self.queue).take();
         if let Some(writer) = lock(&self.writer).take() {
@@ -336,29 +371,46 @@ fn io(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Brings redb up to date with the log at open: the records newer than redb's checkpoint are
-/// applied and checkpointed in one durable commit, so the log starts empty. Returns the log and
-/// the last sequence number used.
-fn recover(db: &Database, path: &Path) -> Result<(Wal, u64), StoreError> {
+/// applied and checkpointed in one durable commit, so the log starts empty. Returns the log, its
+/// grower and the last sequence number used.
+fn recover(
+    db: &Database,
+    path: &Path,
+    tuning: Tuning,
+    durability: Durability,
+) -> Result<(Wal, wal::Grower, u64), StoreError> {
     let mut txn = db.begin_write().map_err(io)?;
     txn.set_quick_repair(true);
-    let checkpoint = {
+    let (checkpoint, from) = {
         // Make sure the tables exist so that reads never have to tell "missing" from "empty".
         txn.open_table(ENTRIES).map_err(io)?;
         let state = txn.open_table(WAL_STATE).map_err(io)?;
-        state.get(CHECKPOINT).map_err(io)?.map_or(0, |v| v.value())
+        let checkpoint = state.get(CHECKPOINT).map_err(io)?.map_or(0, |v| v.value());
+        let from = state.get(REPLAY_FROM).map_err(io)?.map(|v| v.value());
+        (checkpoint, from)
     };
-    let (wal, content) = Wal::open(path)
+    let (wal, grower, content) = Wal::open(path, tuning.log_bytes, durability)
         .map_err(|e| StoreError::DataDir(format!("cannot open {}: {e}", path.display())))?;
-    let records = wal::records(&content);
-    if let Some(&(first, _)) = records.first()
-        && first > checkpoint + 1
-    {
-        return Err(StoreError::DataDir(format!(
-            "{} starts at record {first} but the database holds records up to {checkpoint} \
+    let missing = |first: u64| {
+        StoreError::DataDir(format!(
+            "{} holds record {first} but the database holds records up to {checkpoint} \
                  only: records are missing, so the data directory cannot be opened safely",
             path.display()
-        )));
-    }
+        ))
+    };
+    let records = match from {
+        Some(from) => wal::replay(&content, checkpoint, from).map_err(missing)?,
+        None => {
+            // A format-2 log: rewound to offset 0 at each checkpoint.
+            let records = wal::records(&content);
+            if let Some(&(first, _)) = records.first()
+                && first > checkpoint + 1
+            {
+                return Err(missing(first));
+            }
+            records
+        }
+    };
     let mut seq = checkpoint;
     for &(record, payload) in records.iter().filter(|r| r.0 > checkpoint) {
         let Some(ops) = wal::decode(payload) else {
@@ -378,17 +430,20 @@ fn recover(db: &Database, path: &Path) -> Result<(Wal, u64), StoreError> {
             DB_FILE
         );
     }
-    txn.open_table(WAL_STATE)
-        .map_err(io)?
-        .insert(CHECKPOINT, seq)
-        .map_err(io)?;
+    let seq = seq + RESTART_GAP;
+    {
+        let mut state = txn.open_table(WAL_STATE).map_err(io)?;
+        state.insert(CHECKPOINT, seq).map_err(io)?;
+        // The writer starts at offset 0.
+        state.insert(REPLAY_FROM, 0).map_err(io)?;
+    }
     txn.commit().map_err(io)?;
-    Ok((wal, seq))
+    Ok((wal, grower, seq))
 }
 
 /// Applies a group's ops in order. Every op is a blind write (put, delete, range delete), so
 /// applying a record again over a state that already holds it changes nothing.
-fn apply(txn: &WriteTransaction, ops: &[Op<'_>]) -> Result<(), redb::Error> {
+pub(crate) fn apply(txn: &WriteTransaction, ops: &[Op<'_>]) -> Result<(), redb::Error> {
     let mut table = txn.open_table(ENTRIES)?;
     for op in ops {
         match *op {
@@ -402,193 +457,6 @@ fn apply(txn: &WriteTransaction, ops: &[Op<'_>]) -> Result<(), redb::Error> {
         }
     }
     Ok(())
-}
-
-/// The writer thread's state.
-struct Writer {
-    db: Arc<Database>,
-    wal: Wal,
-    /// The last sequence number logged.
-    seq: u64,
-    /// The last sequence number redb holds durably.
-    checkpointed: u64,
-    last_checkpoint: Instant,
-    /// Set when the log could not be written or synced, or a checkpoint failed: redb may then
-    /// hold changes the log does not, so nothing more is accepted (and nothing checkpointed).
-    failed: Option<String>,
-    groups: Arc<AtomicU64>,
-    tuning: Tuning,
-    /// Payloads of the groups logged since redb last had them applied, in order.
-    pending: Vec<Vec<u8>>,
-    pending_bytes: usize,
-}
-
-impl Writer {
-    fn run(&mut self, queue: &mpsc::Receiver<Request>) {
-        loop {
-            let first = if self.seq > self.checkpointed && self.failed.is_none() {
-                let wait = (self.tuning.idle)
-                    .min((self.tuning.every).saturating_sub(self.last_checkpoint.elapsed()));
-                match queue.recv_timeout(wait) {
-                    Ok(first) => first,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        self.checkpoint_or_fail();
-                        continue;
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-            } else {
-                match queue.recv() {
-                    Ok(first) => first,
-                    Err(_) => break,
-                }
-            };
-            let mut bytes = first.bytes();
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
-                match queue.try_recv() {
-                    Ok(next) => {
-                        bytes += next.bytes();
-                        group.push(next);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let result = self.commit_group(&group);
-            let applied = if group.iter().any(|r| matches!(r, Request::Apply(_))) {
-                self.apply_pending()
-            } else {
-                Ok(())
-            };
-            for request in group {
-                let result = match request {
-                    Request::Apply(_) => applied.clone(),
-                    _ => result.clone(),
-                };
-                request.answer(result);
-            }
-            if self.failed.is_none() && self.last_checkpoint.elapsed() >= self.tuning.every {
-                self.checkpoint_or_fail();
-            }
-        }
-        if self.failed.is_none() && self.seq > self.checkpointed {
-            self.checkpoint_or_fail();
-        }
-    }
-
-    /// Applies a group in queue order to redb, logs it and syncs the log. Either all of it is
-    /// durable or none of it was acknowledged; on failure every request of the group is told so.
-    fn commit_group(&mut self, group: &[Request]) -> Result<(), String> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
-        let mut payload = Vec::new();
-        for request in group {
-            match request {
-                Request::Write(batch, _) => {
-                    for (ns, key, value) in &batch.ops {
-                        let key = keys::encode(ns, key);
-                        match value {
-                            Some(v) => wal::encode(&mut payload, Op::Put(&key, v)),
-                            None => wal::encode(&mut payload, Op::Delete(&key)),
-                        }
-                    }
-                }
-                Request::Clear(ns, prefix, _) => {
-                    let range = keys::prefix_range(ns, prefix);
-                    wal::encode(&mut payload, Op::Clear(&range.start, &range.end));
-                }
-                // Everything acknowledged before a flush is in the synced log already.
-                Request::Flush(_) | Request::Apply(_) => {}
-            }
-        }
-        if payload.is_empty() {
-            return Ok(());
-        }
-        let record = wal::frame(self.seq + 1, &payload);
-        if self.wal.used() > 0 && self.wal.used() + record.len() as u64 > self.tuning.log_bytes {
-            self.checkpoint_or_fail();
-            if let Some(e) = &self.failed {
-                return Err(e.clone());
-            }
-        }
-        if let Err(e) = self.wal.write(&record).and_then(|()| self.wal.sync()) {
-            return Err(self.fail(format!("writing the write-ahead log failed: {e}")));
-        }
-        self.seq += 1;
-        self.groups.fetch_add(1, Ordering::Relaxed);
-        self.pending_bytes += payload.len();
-        self.pending.push(payload);
-        if self.pending_bytes >= self.tuning.apply_bytes {
-            // The group is durable in the log whatever happens to this.
-            let _ = self.apply_pending();
-        }
-        Ok(())
-    }
-
-    /// Stops the store for good after an error that may leave redb and the log apart.
-    fn fail(&mut self, e: String) -> String {
-        tracing::error!("{e}; the store accepts no more writes");
-        self.failed = Some(e.clone());
-        e
-    }
-
-    /// Applies the logged groups redb does not have yet, in one commit without a sync.
-    fn apply_pending(&mut self) -> Result<(), String> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let result = (|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::None)?;
-            self.apply_pending_in(&txn)?;
-            txn.commit()?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => {
-                self.pending.clear();
-                self.pending_bytes = 0;
-                Ok(())
-            }
-            Err(e) => Err(self.fail(format!("applying the write-ahead log to redb failed: {e}"))),
-        }
-    }
-
-    fn apply_pending_in(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
-        for payload in &self.pending {
-            // Encoded by this process a moment ago: it decodes.
-            apply(txn, &wal::decode(payload).unwrap_or_default())?;
-        }
-        Ok(())
-    }
-
-    /// Commits redb durably with the last logged sequence number, then reuses the log.
-    fn checkpoint_or_fail(&mut self) {
-        let result = (|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_quick_repair(true);
-            self.apply_pending_in(&txn)?;
-            txn.open_table(WAL_STATE)?.insert(CHECKPOINT, self.seq)?;
-            txn.commit()?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => {
-                self.pending.clear();
-                self.pending_bytes = 0;
-                self.checkpointed = self.seq;
-                self.last_checkpoint = Instant::now();
-                self.wal.rewind();
-            }
-            Err(e) => {
-                self.fail(format!("checkpointing the write-ahead log failed: {e}"));
-            }
-        }
-    }
 }
 
 #[cfg(test)]

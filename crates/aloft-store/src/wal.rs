@@ -2,29 +2,38 @@
 //!
 //! Each group of batches the writer commits is one record: a header (magic, payload length,
 //! sequence number, CRC-32C of all three and the payload) and the payload, a list of [`Op`]s on
-//! stored keys. A group is durable once its record is written and one `fdatasync` returned, which
-//! costs one small disk write when the record overwrites blocks the file already has: the file's
-//! size and extents do not change, so the file system has no metadata to journal. The log is
-//! therefore grown ahead of the writes in zero-filled steps and reused from offset 0 after each
-//! checkpoint rather than truncated.
+//! stored keys. A group is durable once its record is written (`O_DSYNC`: one device write per
+//! group, no separate `fdatasync`), which costs one small disk write when the record overwrites
+//! blocks the file already has: the file's size and extents do not change, so the file system has
+//! no metadata to journal. The log is therefore grown ahead of the writes in zero-filled steps
+//! (by the applier thread, off the commit path) and reused as a ring rather than truncated.
 //!
-//! Sequence numbers run on across reuses, so what lies past the newest record (a torn write,
-//! zeros, a record of an earlier round) fails the checksum or the sequence check and ends the
-//! replay there.
+//! The ring: record `k + 1` starts where record `k` ended, or at offset 0 when it does not fit
+//! before the end of the ring. The writer never overwrites a record newer than redb's durable
+//! checkpoint, so a checkpoint can run in the background while records keep coming; it stores
+//! the sequence number `S` it covers and where record `S` ended, the replay's starting point.
+//! Sequence numbers run on across laps and restarts, so what follows the newest record (a torn
+//! write, zeros, a record of an earlier lap) fails the checksum or the sequence check and ends
+//! the replay there.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use crc_fast::CrcAlgorithm;
+
+use crate::Durability;
 
 const MAGIC: [u8; 4] = *b"AWL1";
 const HEADER: usize = 20;
 
-/// The log grows by at least this many zero bytes at a time, so that only one group in many
-/// pays for a size change.
-const GROW_STEP: u64 = 1 << 20;
+/// The log grows by this many zero bytes at a time, so that only one write in many changes the
+/// file's size; the applier grows it once the writer is within [`GROW_AHEAD`] of the end.
+pub(crate) const GROW_STEP: u64 = 1 << 20;
+const GROW_AHEAD: u64 = 2 << 20;
 
 /// One change to the stored key space, as the log records it (keys are stored keys, see `keys`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,92 +119,232 @@ pub(crate) fn frame(seq: u64, payload: &[u8]) -> Vec<u8> {
 
 /// The consecutive records at the start of `log`, from the first one on: `(seq, payload)`.
 /// Stops at the first bytes that are not a whole, intact record following the previous one.
+/// This is how a format-2 log (always rewound to offset 0 after a checkpoint) is replayed.
 pub(crate) fn records(log: &[u8]) -> Vec<(u64, &[u8])> {
     let mut out: Vec<(u64, &[u8])> = Vec::new();
     let mut at = 0usize;
-    while let Some(header) = log.get(at..at + HEADER) {
-        if header[..4] != MAGIC {
-            break;
-        }
-        let len = u32::from_le_bytes(header[4..8].try_into().unwrap_or_default());
-        let seq = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-        let sum = u32::from_le_bytes(header[16..20].try_into().unwrap_or_default());
-        let Some(payload) = log.get(at + HEADER..at + HEADER + len as usize) else {
-            break;
-        };
-        if crc(len, seq, payload) != sum {
-            break;
-        }
+    while let Some((seq, payload, end)) = record_at(log, at) {
         if out.last().is_some_and(|&(prev, _)| seq != prev + 1) {
             break;
         }
         out.push((seq, payload));
-        at += HEADER + len as usize;
+        at = end;
     }
     out
 }
 
-/// The open log, written by the store's writer thread only.
+/// The record at `at`, if one is there intact: `(seq, payload, end)`.
+fn record_at(log: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
+    let header = log.get(at..at.checked_add(HEADER)?)?;
+    if header[..4] != MAGIC {
+        return None;
+    }
+    let len = u32::from_le_bytes(header[4..8].try_into().ok()?);
+    let seq = u64::from_le_bytes(header[8..16].try_into().ok()?);
+    let sum = u32::from_le_bytes(header[16..20].try_into().ok()?);
+    let end = at + HEADER + len as usize;
+    let payload = log.get(at + HEADER..end)?;
+    (crc(len, seq, payload) == sum).then_some((seq, payload, end))
+}
+
+/// The records newer than `checkpoint` in a ring log whose record `checkpoint` ended at `from`:
+/// `(seq, payload)` in order. Each next record is at the end of the previous one or, after a
+/// wrap, at offset 0. `Err(seq)` when no record follows the checkpoint but the one where it
+/// should start is newer than that: records are missing (e.g. `meta.redb` was put back from an
+/// older copy). Only that place is checked: in `Durability::Process` mode an OS crash may leave
+/// record `S + 2` at offset 0 without `S + 1`, writes that were never synced, and the directory
+/// must still open.
+pub(crate) fn replay(log: &[u8], checkpoint: u64, from: u64) -> Result<Vec<(u64, &[u8])>, u64> {
+    let from = usize::try_from(from).unwrap_or(usize::MAX);
+    let mut out: Vec<(u64, &[u8])> = Vec::new();
+    let mut at = from;
+    loop {
+        let expect = checkpoint + out.len() as u64 + 1;
+        let next = record_at(log, at)
+            .filter(|r| r.0 == expect)
+            .or_else(|| record_at(log, 0).filter(|r| at != 0 && r.0 == expect));
+        let Some((seq, payload, end)) = next else {
+            break;
+        };
+        out.push((seq, payload));
+        at = end;
+    }
+    if out.is_empty()
+        && let Some((newer, _, _)) = record_at(log, from).filter(|r| r.0 > checkpoint + 1)
+    {
+        return Err(newer);
+    }
+    Ok(out)
+}
+
+/// Opens the log file for the writer: with `O_DSYNC` in [`Durability::Disk`] mode, so that a
+/// write returns once the device has it.
+fn open_for_writes(path: &Path, durability: Durability) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    if durability == Durability::Disk {
+        options.custom_flags(libc::O_DSYNC);
+    }
+    options.open(path)
+}
+
+/// The open log, written by the store's writer thread; the applier thread grows it.
 pub(crate) struct Wal {
     file: File,
-    /// Where the next record goes.
-    offset: u64,
-    /// The file's length: everything below it has been written (zeros or records).
-    filled: u64,
+    durability: Durability,
+    /// Where the next record goes, unless it wraps.
+    head: u64,
+    /// The file's length: everything below it has been written (zeros or records). Shared with
+    /// [`Grower`], which only writes at or past it, under the lock.
+    filled: Arc<Mutex<u64>>,
+    /// The ring's size: a record that would end past it goes to offset 0 when that is free.
+    ring: u64,
+    /// The records not yet covered by a durable checkpoint, oldest first: `(seq, start, end)`.
+    live: VecDeque<(u64, u64, u64)>,
+    /// The end up to which growth was last asked for.
+    grow_asked: u64,
+}
+
+/// Grows the log file ahead of the writer with zeros and syncs it (the applier thread).
+pub(crate) struct Grower {
+    file: File,
+    filled: Arc<Mutex<u64>>,
+    ring: u64,
 }
 
 impl Wal {
     /// Opens (creating) the log and returns it with its whole content, for replay. Writing
     /// starts at offset 0 again: the caller checkpoints what it replays before writing.
-    pub(crate) fn open(path: &Path) -> io::Result<(Self, Vec<u8>)> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+    pub(crate) fn open(
+        path: &Path,
+        ring: u64,
+        durability: Durability,
+    ) -> io::Result<(Self, Grower, Vec<u8>)> {
+        let mut file = open_for_writes(path, durability)?;
         let mut content = Vec::new();
         file.read_to_end(&mut content)?;
-        let filled = content.len() as u64;
+        let filled = Arc::new(Mutex::new(content.len() as u64));
+        let grower = Grower {
+            file: OpenOptions::new().write(true).open(path)?,
+            filled: Arc::clone(&filled),
+            ring,
+        };
         Ok((
             Self {
                 file,
-                offset: 0,
+                durability,
+                head: 0,
                 filled,
+                ring,
+                live: VecDeque::new(),
+                grow_asked: 0,
             },
+            grower,
             content,
         ))
     }
 
-    /// Bytes written since the last [`Self::rewind`].
-    pub(crate) fn used(&self) -> u64 {
-        self.offset
+    /// Where a record of `len` bytes can go without overwriting a live record, if anywhere.
+    fn place(&self, len: u64) -> Option<u64> {
+        let Some(&(_, tail, _)) = self.live.front() else {
+            return Some(if self.head + len <= self.ring {
+                self.head
+            } else {
+                0
+            });
+        };
+        if self.head > tail {
+            // Not wrapped: the live records run from `tail` to `head`.
+            if self.head + len <= self.ring {
+                Some(self.head)
+            } else if len <= tail {
+                Some(0)
+            } else if self.head + len <= self.ring.saturating_mul(4) {
+                // Past the ring rather than wait for the checkpoint (a burst, or a large group).
+                Some(self.head)
+            } else {
+                None
+            }
+        } else {
+            (self.head + len <= tail).then_some(self.head)
+        }
     }
 
-    /// Writes a record (see [`frame`]) after the previous one. Not durable until [`Self::sync`].
-    pub(crate) fn write(&mut self, record: &[u8]) -> io::Result<()> {
-        let end = self.offset + record.len() as u64;
-        if end > self.filled {
-            // Zero-fill ahead so that the next records overwrite instead of extending the file.
-            let target = end.max(self.filled + GROW_STEP).next_multiple_of(4096);
-            let zeros = vec![0u8; usize::try_from(target - end).unwrap_or(0)];
-            self.file.write_all_at(&zeros, end)?;
-            self.filled = target;
+    /// Writes record `seq` (see [`frame`]) and returns where it ends, or `None` when the live
+    /// records leave no room for it until the next checkpoint. In [`Durability::Disk`] mode it
+    /// is durable when this returns.
+    pub(crate) fn append(&mut self, seq: u64, record: &[u8]) -> io::Result<Option<u64>> {
+        let len = record.len() as u64;
+        let Some(at) = self.place(len) else {
+            return Ok(None);
+        };
+        let end = at + len;
+        let filled = *lock(&self.filled);
+        if end <= filled {
+            self.file.write_all_at(record, at)?;
+        } else {
+            // Past the zero-filled part: extend the file ourselves, the grower held off.
+            let mut filled = lock(&self.filled);
+            self.file.write_all_at(record, at)?;
+            *filled = (*filled).max(end);
         }
-        self.file.write_all_at(record, self.offset)?;
-        self.offset = end;
+        self.head = end;
+        self.live.push_back((seq, at, end));
+        Ok(Some(end))
+    }
+
+    /// How far the file should be zero-filled, when the writer is close to its end and has not
+    /// asked for it yet.
+    pub(crate) fn wants_growth(&mut self) -> Option<u64> {
+        let want = (self.head + GROW_AHEAD).min(self.ring);
+        if want <= self.grow_asked || want <= *lock(&self.filled) {
+            return None;
+        }
+        self.grow_asked = want + GROW_STEP;
+        Some(self.grow_asked)
+    }
+
+    /// Forgets the records up to `seq`, now in redb durably: their space can be reused.
+    pub(crate) fn checkpointed(&mut self, seq: u64) {
+        while self.live.front().is_some_and(|r| r.0 <= seq) {
+            self.live.pop_front();
+        }
+    }
+
+    /// Makes the records written so far durable (in [`Durability::Disk`] mode they are).
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        match self.durability {
+            Durability::Disk => Ok(()),
+            Durability::Process => self.file.sync_data(),
+        }
+    }
+}
+
+impl Grower {
+    /// Zero-fills the file up to `want` (at most the ring's size) and syncs it, so that later
+    /// records overwrite blocks the file has.
+    pub(crate) fn grow(&self, want: u64) -> io::Result<()> {
+        let mut filled = lock(&self.filled);
+        let target = want.min(self.ring).next_multiple_of(4096);
+        if target > *filled {
+            let zeros = vec![0u8; usize::try_from(target - *filled).unwrap_or(0)];
+            self.file.write_all_at(&zeros, *filled)?;
+            self.file.sync_data()?;
+            *filled = target;
+        }
         Ok(())
     }
 
-    /// Makes the records written so far durable.
+    /// Makes every record written to the file durable (the background sync of
+    /// [`Durability::Process`] mode).
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
     }
+}
 
-    /// Starts the next round at offset 0, once everything logged is checkpointed.
-    pub(crate) fn rewind(&mut self) {
-        self.offset = 0;
-    }
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -270,22 +419,82 @@ mod tests {
     }
 
     #[test]
-    fn the_file_is_zero_filled_ahead_and_reused_from_the_start() {
+    fn the_ring_grows_ahead_wraps_and_never_overwrites_live_records() {
         let d = TempDir::new("wal-test").unwrap();
         let path = d.path().join("wal.log");
-        let (mut wal, content) = Wal::open(&path).unwrap();
+        let rec = |seq: u64| frame(seq, &payload(&[Op::Put(b"key", b"value")]));
+        let len = rec(1).len() as u64;
+        let ring = 4 * len + 10;
+        let (mut wal, grower, content) = Wal::open(&path, ring, Durability::Disk).unwrap();
         assert!(content.is_empty());
-        wal.write(&frame(1, b"")).unwrap();
-        wal.write(&frame(2, &payload(&[Op::Delete(b"x")]))).unwrap();
-        wal.sync().unwrap();
-        let len = std::fs::metadata(&path).unwrap().len();
-        assert!(len >= GROW_STEP, "{len}");
-        wal.rewind();
-        wal.write(&frame(3, b"")).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
-        drop(wal);
-        let (_, content) = Wal::open(&path).unwrap();
-        let seqs: Vec<u64> = records(&content).iter().map(|r| r.0).collect();
-        assert_eq!(seqs, [3]);
+        let mut ends = Vec::new();
+        for seq in 1..=4 {
+            ends.push(wal.append(seq, &rec(seq)).unwrap().unwrap());
+        }
+        assert_eq!(ends, [len, 2 * len, 3 * len, 4 * len]);
+        // Record 5 would end past the ring and record 1 is live: past the ring it goes.
+        assert_eq!(wal.append(5, &rec(5)).unwrap(), Some(5 * len));
+        // Up to 4 checkpointed: the next record wraps to the start.
+        wal.checkpointed(4);
+        assert_eq!(wal.append(6, &rec(6)).unwrap(), Some(len));
+        // Record 5 (at 4 * len) is live: 7, 8, 9 fit before it, 10 does not.
+        for seq in 7..=9 {
+            assert!(wal.append(seq, &rec(seq)).unwrap().is_some());
+        }
+        assert_eq!(wal.append(10, &rec(10)).unwrap(), None);
+        let log = std::fs::read(&path).unwrap();
+        let seqs = |r: Vec<(u64, &[u8])>| r.iter().map(|r| r.0).collect::<Vec<_>>();
+        assert_eq!(seqs(replay(&log, 4, 4 * len).unwrap()), [5, 6, 7, 8, 9]);
+        assert_eq!(seqs(replay(&log, 8, 3 * len).unwrap()), [9]);
+        assert_eq!(seqs(replay(&log, 9, 4 * len).unwrap()), Vec::<u64>::new());
+        assert_eq!(replay(&log, 2, 2 * len), Err(8));
+
+        // Growth: zero-filled ahead, capped at the ring.
+        assert_eq!(wal.wants_growth(), None);
+        let (mut big, grower2, _) =
+            Wal::open(&d.path().join("big.log"), 64 << 20, Durability::Process).unwrap();
+        let want = big.wants_growth().unwrap();
+        assert!(want > GROW_AHEAD, "{want}");
+        assert_eq!(big.wants_growth(), None);
+        grower2.grow(want).unwrap();
+        assert_eq!(
+            std::fs::metadata(d.path().join("big.log")).unwrap().len(),
+            want
+        );
+        assert_eq!(big.append(1, &rec(1)).unwrap(), Some(len));
+        big.sync().unwrap();
+        grower.grow(1 << 20).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn replay_follows_a_wrap_and_ignores_older_laps() {
+        let rec = |seq: u64| frame(seq, &payload(&[Op::Put(b"k", &seq.to_le_bytes())]));
+        let len = rec(1).len();
+        // Lap one wrote 1..=4; lap two wrote 5 and 6 over the start; 3 was the checkpoint.
+        let mut log = [rec(5), rec(6), rec(3), rec(4)].concat();
+        assert_eq!(replay(&log, 3, 3 * len as u64).unwrap().len(), 3);
+        assert_eq!(
+            replay(&log, 3, 3 * len as u64)
+                .unwrap()
+                .iter()
+                .map(|r| r.0)
+                .collect::<Vec<_>>(),
+            [4, 5, 6]
+        );
+        // A torn 6 ends the replay after 5.
+        log[2 * len - 1] ^= 1;
+        let got: Vec<u64> = replay(&log, 3, 3 * len as u64)
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(got, [4, 5]);
+        // Nothing after the checkpoint, only older records: nothing to replay.
+        assert!(replay(&log, 9, 0).unwrap().is_empty());
+        assert!(replay(&[0; 64], 9, 20).unwrap().is_empty());
+        // 4 lost (never synced) but 5 reached offset 0: not a refusal, nothing to replay.
+        assert!(replay(&log, 3, 2 * len as u64).unwrap().is_empty());
+        assert_eq!(replay(&log, 3, 0), Err(5));
     }
 }

@@ -10,9 +10,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aloft_store::{Batch, BlobId, Blobs, Durable, Store, TempDir};
+use aloft_store::{Batch, BlobId, Blobs, Durability, Durable, Store, TempDir};
 
 const DIR_VAR: &str = "ALOFT_CRASH_TEST_DIR";
+/// `process` runs the child in [`Durability::Process`] mode, which must survive `kill -9` too.
+const MODE_VAR: &str = "ALOFT_CRASH_TEST_MODE";
 const SUBMITTERS: u32 = 16;
 /// Kill once this many batches were acknowledged.
 const KILL_AFTER: usize = 600;
@@ -40,10 +42,20 @@ fn value(task: u32, seq: u32) -> Vec<u8> {
 
 #[test]
 fn acknowledged_batches_survive_kill_9() {
+    survive_kill_9("disk");
+}
+
+#[test]
+fn acknowledged_batches_survive_kill_9_in_process_mode() {
+    survive_kill_9("process");
+}
+
+fn survive_kill_9(mode: &str) {
     let dir = TempDir::new("crash-test").unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "crash_child", "--nocapture"])
         .env(DIR_VAR, dir.path())
+        .env(MODE_VAR, mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -119,7 +131,7 @@ fn acknowledged_batches_survive_kill_9() {
         );
     }
     eprintln!(
-        "crash test: {} acknowledged batches ({} with blobs) all present after kill -9; {} entries",
+        "crash test ({mode}): {} acknowledged batches ({} with blobs) all present after kill -9; {} entries",
         acked.len(),
         with_blob,
         entries.len()
@@ -139,7 +151,11 @@ fn crash_child() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let store: Arc<dyn Store> = Arc::new(Durable::open(&dir).unwrap());
+        let durability = match std::env::var(MODE_VAR).as_deref() {
+            Ok("process") => Durability::Process,
+            _ => Durability::Disk,
+        };
+        let store: Arc<dyn Store> = Arc::new(Durable::open_with(&dir, durability).unwrap());
         let blobs = Arc::new(Blobs::durable(&dir).unwrap().scope("crash").unwrap());
         let tasks: Vec<_> = (0..SUBMITTERS)
             .map(|task| {

@@ -6,6 +6,22 @@ use std::path::PathBuf;
 use aloft_core::service::Config;
 use clap::Parser;
 
+/// When a `--data-dir` write is acknowledged (see `aloft_store::Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    Disk,
+    Process,
+}
+
+impl From<Durability> for aloft_store::Durability {
+    fn from(d: Durability) -> Self {
+        match d {
+            Durability::Disk => aloft_store::Durability::Disk,
+            Durability::Process => aloft_store::Durability::Process,
+        }
+    }
+}
+
 /// The AWS serverless cloud on one laptop.
 #[derive(Debug, Parser)]
 #[command(name = "aloft", version, about)]
@@ -19,6 +35,13 @@ pub struct Args {
     /// Keep all state in this directory, durably. Without it, state lives in memory.
     #[arg(long, env = "ALOFT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// With --data-dir: when a write is acknowledged. `disk` (default): once it is on the disk,
+    /// so it survives a crash of Aloft, of the OS, and power loss. `process`: once it is written
+    /// to the OS, synced to the disk at most about a second later; it survives `kill -9` of
+    /// Aloft but not an OS crash or power loss (faster writes, like Redis's `appendfsync
+    /// everysec`).
+    #[arg(long, env = "ALOFT_DURABILITY", value_enum, default_value_t = Durability::Disk)]
+    pub durability: Durability,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
     #[arg(long, env = "ALOFT_LOG_LEVEL", default_value = "info")]
     pub log_level: String,

@@ -43,7 +43,7 @@ async fn run(args: config::Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = Arc::new(args.config(addr.port()));
-    let (store, blobs) = storage::open(config.data_dir.as_deref())?;
+    let (store, blobs) = storage::open(config.data_dir.as_deref(), args.durability.into())?;
     let ctx = ServiceContext {
         store: store.clone(),
         blobs: blobs.clone(),
@@ -59,7 +59,7 @@ async fn run(args: config::Args) -> Result<(), String> {
         "serving on http://{addr} ({})",
         config.data_dir.as_ref().map_or_else(
             || "in memory".to_string(),
-            |d| format!("data in {}", d.display())
+            |d| format!("data in {}, durability {:?}", d.display(), args.durability)
         )
     );
     gateway
@@ -129,9 +129,12 @@ mod storage {
     use std::path::Path;
     use std::sync::Arc;
 
-    use aloft_store::{Blobs, Durable, Ephemeral, Store};
+    use aloft_store::{Blobs, Durability, Durable, Ephemeral, Store};
 
-    pub fn open(data_dir: Option<&Path>) -> Result<(Arc<dyn Store>, Arc<Blobs>), String> {
+    pub fn open(
+        data_dir: Option<&Path>,
+        durability: Durability,
+    ) -> Result<(Arc<dyn Store>, Arc<Blobs>), String> {
         match data_dir {
             None => {
                 let blobs = Blobs::ephemeral()
@@ -140,7 +143,7 @@ mod storage {
             }
             Some(dir) => {
                 // Opened first: it checks the directory's format marker and takes its lock.
-                let store = Durable::open(dir).map_err(|e| e.to_string())?;
+                let store = Durable::open_with(dir, durability).map_err(|e| e.to_string())?;
                 let blobs = Blobs::durable(dir)
                     .map_err(|e| format!("cannot open blobs in {}: {e}", dir.display()))?;
                 Ok((Arc::new(store), Arc::new(blobs)))

@@ -1,0 +1,260 @@
+//! The durable store's applier thread: keeps redb up to date with the write-ahead log, off the
+//! commit path.
+//!
+//! It receives every logged group's payload in order from the writer (handed over in
+//! batches, see `writer`), applies them to redb
+//! many at a time without a sync, checkpoints (a durable redb commit recording the last
+//! sequence number it holds and where that record ends in the log), tells the writer which log
+//! space that freed, zero-fills the log ahead of the writer, and in
+//! [`Durability::Process`] mode syncs the log in the background.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use redb::{Database, WriteTransaction};
+
+use crate::Durability;
+use crate::durable::{CHECKPOINT, PROCESS_SYNC_EVERY, REPLAY_FROM, Tuning, WAL_STATE, apply};
+use crate::wal::{self, Grower};
+
+pub(crate) enum ToApplier {
+    /// Groups the writer logged, in order: each record's sequence number, payload and end in
+    /// the log; and when the first of them was written (for the background sync).
+    Logged(Vec<(u64, Vec<u8>, u64)>, Instant),
+    /// Apply everything logged so far, then answer (a read waits for it).
+    Catch(mpsc::Sender<Result<(), String>>),
+    /// The writer needs log space: checkpoint now.
+    Checkpoint,
+    /// Zero-fill the log up to this offset.
+    Grow(u64),
+    /// Apply and checkpoint everything, then stop.
+    Stop,
+}
+
+pub(crate) struct Applier {
+    db: Arc<Database>,
+    grower: Grower,
+    tuning: Tuning,
+    durability: Durability,
+    /// Checkpoints made (the sequence number each covers) or the failure, for the writer.
+    done: mpsc::Sender<Result<u64, String>>,
+    /// Payloads of the groups logged since redb last had them applied, in order.
+    pending: Vec<Vec<u8>>,
+    pending_bytes: usize,
+    /// The last sequence number received and where its record ends.
+    seq: u64,
+    end: u64,
+    /// The last sequence number redb holds durably.
+    checkpointed: u64,
+    logged_since_checkpoint: u64,
+    last_checkpoint: Instant,
+    last_write: Instant,
+    /// In [`Durability::Process`] mode: the log has writes not yet synced (since when).
+    unsynced: Option<Instant>,
+    failed: Option<String>,
+}
+
+impl Applier {
+    pub(crate) fn new(
+        db: Arc<Database>,
+        grower: Grower,
+        seq: u64,
+        tuning: Tuning,
+        durability: Durability,
+        done: mpsc::Sender<Result<u64, String>>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            db,
+            grower,
+            tuning,
+            durability,
+            done,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            seq,
+            end: 0,
+            checkpointed: seq,
+            logged_since_checkpoint: 0,
+            last_checkpoint: now,
+            last_write: now,
+            unsynced: None,
+            failed: None,
+        }
+    }
+
+    pub(crate) fn run(mut self, rx: &mpsc::Receiver<ToApplier>) {
+        loop {
+            let message = match self.next_deadline() {
+                None => rx.recv().ok(),
+                Some(wait) => match rx.recv_timeout(wait) {
+                    Ok(m) => Some(m),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.on_timer();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                },
+            };
+            match message {
+                Some(ToApplier::Logged(groups, written)) => {
+                    for (seq, payload, end) in groups {
+                        self.seq = seq;
+                        self.end = end;
+                        self.logged_since_checkpoint += payload.len() as u64;
+                        self.pending_bytes += payload.len();
+                        self.pending.push(payload);
+                    }
+                    self.last_write = Instant::now();
+                    if self.durability == Durability::Process && self.unsynced.is_none() {
+                        self.unsynced = Some(written);
+                    }
+                    if self.logged_since_checkpoint >= self.tuning.checkpoint_bytes {
+                        self.checkpoint();
+                    } else if self.pending_bytes >= self.tuning.apply_bytes {
+                        // A failure is kept in `failed` and reported to the writer.
+                        let _ = self.apply_pending();
+                    }
+                }
+                Some(ToApplier::Catch(ack)) => {
+                    let _ = ack.send(self.apply_pending());
+                }
+                Some(ToApplier::Checkpoint) => self.checkpoint(),
+                Some(ToApplier::Grow(want)) => {
+                    if let Err(e) = self.grower.grow(want) {
+                        // Not fatal: the writer extends the file itself when it gets there.
+                        tracing::warn!("growing the write-ahead log failed: {e}");
+                    }
+                }
+                Some(ToApplier::Stop) | None => break,
+            }
+        }
+        if self.seq > self.checkpointed {
+            self.checkpoint();
+        }
+        self.sync_log();
+    }
+
+    /// How long to wait for the next message before a timed checkpoint or sync, if any is due.
+    fn next_deadline(&self) -> Option<Duration> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let mut wait: Option<Duration> = None;
+        if self.seq > self.checkpointed {
+            let idle = self.tuning.idle.saturating_sub(self.last_write.elapsed());
+            let every = (self.tuning.every).saturating_sub(self.last_checkpoint.elapsed());
+            wait = Some(idle.min(every));
+        }
+        if let Some(since) = self.unsynced {
+            let sync = PROCESS_SYNC_EVERY.saturating_sub(since.elapsed());
+            wait = Some(wait.map_or(sync, |w| w.min(sync)));
+        }
+        wait
+    }
+
+    fn on_timer(&mut self) {
+        if self
+            .unsynced
+            .is_some_and(|since| since.elapsed() >= PROCESS_SYNC_EVERY)
+        {
+            self.sync_log();
+        }
+        if self.seq > self.checkpointed
+            && (self.last_write.elapsed() >= self.tuning.idle
+                || self.last_checkpoint.elapsed() >= self.tuning.every)
+        {
+            self.checkpoint();
+        }
+    }
+
+    /// Makes the log's records durable ([`Durability::Process`] mode's background sync).
+    fn sync_log(&mut self) {
+        if self.unsynced.take().is_some()
+            && let Err(e) = self.grower.sync()
+        {
+            // The writes are in the OS; a later sync or checkpoint may still make them durable.
+            tracing::warn!("syncing the write-ahead log failed: {e}");
+        }
+    }
+
+    /// Applies the logged groups redb does not have yet, in one commit without a sync.
+    fn apply_pending(&mut self) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = (|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(redb::Durability::None)?;
+            self.apply_pending_in(&txn)?;
+            txn.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.pending.clear();
+                self.pending_bytes = 0;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(format!("applying the write-ahead log to redb failed: {e}"))),
+        }
+    }
+
+    fn apply_pending_in(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
+        for payload in &self.pending {
+            // Encoded by this process a moment ago: it decodes.
+            apply(txn, &wal::decode(payload).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    /// Commits redb durably with the last logged sequence number and where its record ends,
+    /// then tells the writer that the log space before it is free.
+    fn checkpoint(&mut self) {
+        if let Some(e) = &self.failed {
+            // The writer may be waiting for this answer.
+            let _ = self.done.send(Err(e.clone()));
+            return;
+        }
+        if self.seq == self.checkpointed {
+            let _ = self.done.send(Ok(self.seq));
+            return;
+        }
+        let result = (|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_quick_repair(true);
+            self.apply_pending_in(&txn)?;
+            let mut state = txn.open_table(WAL_STATE)?;
+            state.insert(CHECKPOINT, self.seq)?;
+            state.insert(REPLAY_FROM, self.end)?;
+            drop(state);
+            txn.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.pending.clear();
+                self.pending_bytes = 0;
+                self.checkpointed = self.seq;
+                self.logged_since_checkpoint = 0;
+                self.last_checkpoint = Instant::now();
+                let _ = self.done.send(Ok(self.seq));
+            }
+            Err(e) => {
+                self.fail(format!("checkpointing the write-ahead log failed: {e}"));
+            }
+        }
+    }
+
+    /// Stops the store for good after an error that may leave redb and the log apart.
+    fn fail(&mut self, e: String) -> String {
+        tracing::error!("{e}; the store accepts no more writes");
+        self.failed = Some(e.clone());
+        let _ = self.done.send(Err(e.clone()));
+        e
+    }
+}
