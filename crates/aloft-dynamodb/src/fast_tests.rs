@@ -472,3 +472,59 @@ fn parses_typed_inputs() {
             .is_none()
     );
 }
+
+#[test]
+fn strings_are_written_as_serde_json_writes_them() {
+    let long = "x".repeat(300);
+    for s in [
+        "",
+        "pk",
+        "hello world",
+        "quote\"",
+        "back\\slash",
+        "tab\there",
+        "nl\n",
+        "\u{1}",
+        "\u{1f}",
+        "\u{7f}",
+        "/",
+        "é and 東京",
+        &long,
+    ] {
+        let mut out = Vec::new();
+        super::write_str(&mut out, s);
+        assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+    }
+}
+
+#[test]
+fn strings_with_escapes_or_control_characters_are_left_to_the_generic_path() {
+    assert!(super::parse_get(br#"{"TableName":"tab1","Key":{"pk":{"S":"a\"b"}}}"#).is_none());
+    assert!(
+        super::parse_get(b"{\"TableName\":\"tab1\",\"Key\":{\"pk\":{\"S\":\"a\x01b\"}}}").is_none()
+    );
+    assert!(super::parse_get(br#"{"TableName":"tab1","Key":{"pk":{"S":"a"#).is_none());
+    let ok =
+        super::parse_get(b"{\"TableName\":\"tab1\",\"Key\":{\"pk\":{\"S\":\"\x7f \xc3\xa9\"}}}");
+    assert!(ok.is_some());
+}
+
+#[tokio::test]
+async fn a_small_request_future_stays_in_the_allocator_small_blocks() {
+    use aloft_core::Service;
+    let db = service().await;
+    let (parts, _) = http::Request::post("/").body(()).unwrap().into_parts();
+    let req = aloft_core::AwsRequest {
+        ctx: rc(),
+        parts,
+        body: aloft_core::body::empty(),
+    };
+    // mimalloc's small-block path takes blocks up to 1 KiB; larger ones cost ~250
+    // instructions more per request (bench/README.md, "Request path, sixth session").
+    let f = db.handle(req);
+    assert!(
+        std::mem::size_of_val(&*f) <= 1024,
+        "{}",
+        std::mem::size_of_val(&*f)
+    );
+}

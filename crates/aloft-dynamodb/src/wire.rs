@@ -42,12 +42,25 @@ pub fn ok(v: &Json) -> Response {
 
 /// A 200 answer whose JSON body is already written.
 pub fn ok_bytes(body: Vec<u8>) -> Response {
-    let mut resp = http::Response::new(aloft_core::body::full(Bytes::from(body)));
+    let mut resp = http::Response::new(aloft_core::body::full(answer_bytes(body)));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
     resp
+}
+
+/// `Bytes` of an answer, without the extra allocation `Bytes::from(Vec)` makes for a vector
+/// with spare capacity (its shared header): the empty answer of most writes is static, and a
+/// vector at least half full is shrunk, which the allocator does in place.
+fn answer_bytes(body: Vec<u8>) -> Bytes {
+    if body == b"{}" {
+        Bytes::from_static(b"{}")
+    } else if body.len() >= body.capacity() / 2 {
+        Bytes::from(body.into_boxed_slice())
+    } else {
+        Bytes::from(body)
+    }
 }
 
 pub fn error(model: &ServiceModel, e: &AwsError, request_id: &str) -> Response {
