@@ -108,6 +108,7 @@ impl DynamoDb {
     ///
     /// An `async` block, not an `async fn`: an `async fn` moves each argument into a local
     /// of its own, and the future keeps room for both copies.
+    #[allow(clippy::manual_async_fn)]
     fn serve(
         &self,
         fast_op: Option<fast::Op>,
