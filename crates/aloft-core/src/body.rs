@@ -48,6 +48,21 @@ pub enum ReadError {
     Broken(BoxError),
 }
 
+impl ReadError {
+    /// The AWS error for it: the service's own for a body over its limit (AWS's wording differs
+    /// per service), `IncompleteBody` for a connection that broke mid-body.
+    pub fn into_aws(self, too_large: impl FnOnce() -> crate::AwsError) -> crate::AwsError {
+        match self {
+            ReadError::TooLarge => too_large(),
+            ReadError::Broken(e) => crate::AwsError::new(
+                "IncompleteBody",
+                400,
+                format!("Could not read the request body: {e}"),
+            ),
+        }
+    }
+}
+
 /// Reads a whole body, refusing more than `limit` bytes. Only for bodies AWS itself bounds.
 pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, ReadError> {
     let mut buf = bytes::BytesMut::new();

@@ -74,15 +74,9 @@ impl AwsRequest {
         error: impl FnOnce() -> AwsError,
     ) -> Result<Bytes, AwsError> {
         let body = std::mem::replace(&mut self.body, crate::body::empty());
-        match crate::body::collect_limited(body, limit).await {
-            Ok(b) => Ok(b),
-            Err(crate::body::ReadError::TooLarge) => Err(error()),
-            Err(crate::body::ReadError::Broken(e)) => Err(AwsError::new(
-                "IncompleteBody",
-                400,
-                format!("Could not read the request body: {e}"),
-            )),
-        }
+        crate::body::collect_limited(body, limit)
+            .await
+            .map_err(|e| e.into_aws(error))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

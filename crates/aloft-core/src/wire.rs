@@ -7,7 +7,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use crate::AwsError;
-use crate::body::{self, ReadError, Response};
+use crate::body::{self, Response};
 use crate::context::{AwsRequest, RequestContext};
 
 /// The largest json/query/cbor request body a service accepts; AWS's own limits are lower.
@@ -38,14 +38,7 @@ where
     let bytes = match body::collect_limited(body, BODY_LIMIT).await {
         Ok(b) => b,
         Err(e) => {
-            let err = match e {
-                ReadError::TooLarge => AwsError::new(too_large, 413, "Request body too large"),
-                ReadError::Broken(e) => AwsError::new(
-                    "IncompleteBody",
-                    400,
-                    format!("Could not read the request body: {e}"),
-                ),
-            };
+            let err = e.into_aws(|| AwsError::new(too_large, 413, "Request body too large"));
             let protocol = aloft_protocol::detect(model, &parts);
             return body::from_bytes(aloft_protocol::encode_error(model, protocol, &err, &rid));
         }

@@ -120,15 +120,10 @@ impl DynamoDb {
             let body = match aloft_core::body::collect_limited(body, wire::BODY_LIMIT).await {
                 Ok(b) => b,
                 Err(e) => {
-                    let e = match e {
-                        aloft_core::body::ReadError::TooLarge => ErrorCode::ValidationException
-                            .err("Request size exceeded the maximum allowed"),
-                        aloft_core::body::ReadError::Broken(e) => AwsError::new(
-                            "IncompleteBody",
-                            400,
-                            format!("Could not read the request body: {e}"),
-                        ),
-                    };
+                    let e = e.into_aws(|| {
+                        ErrorCode::ValidationException
+                            .err("Request size exceeded the maximum allowed")
+                    });
                     let model = wire::model_for(aloft_core::context::header(
                         &parts.headers,
                         "x-amz-target",
