@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use crc_fast::CrcAlgorithm;
 
 use crate::Durability;
+use crate::keys;
 
 const MAGIC: [u8; 4] = *b"AWL1";
 const HEADER: usize = 20;
@@ -106,15 +107,66 @@ fn crc(len: u32, seq: u64, payload: &[u8]) -> u32 {
 }
 
 /// A record as it is written: header and payload.
+#[cfg(test)]
 pub(crate) fn frame(seq: u64, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("journal record over 4 GiB");
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&crc(len, seq, payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
+    let mut record = Record::new(payload.len());
+    record.0.extend_from_slice(payload);
+    record.seal(seq)
+}
+
+/// A record being built in place: the ops are encoded right behind room for the header, which
+/// [`Record::seal`] fills in, so the bytes written are never copied into another buffer.
+pub(crate) struct Record(Vec<u8>);
+
+impl Record {
+    pub(crate) fn new(payload_bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(HEADER + payload_bytes);
+        out.resize(HEADER, 0);
+        Self(out)
+    }
+
+    /// Appends a put or delete of the stored key `ns ++ 0x00 ++ key` (see `keys`) without
+    /// building that key first.
+    pub(crate) fn write(&mut self, ns: &str, key: &[u8], value: Option<&[u8]>) {
+        let out = &mut self.0;
+        out.push(if value.is_some() { PUT } else { DELETE });
+        let len = ns.len() + 1 + key.len();
+        let len = u32::try_from(len).expect("journal field over 4 GiB");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(ns.as_bytes());
+        out.push(keys::SEP);
+        out.extend_from_slice(key);
+        if let Some(v) = value {
+            let len = u32::try_from(v.len()).expect("journal field over 4 GiB");
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(v);
+        }
+    }
+
+    pub(crate) fn push(&mut self, op: Op<'_>) {
+        encode(&mut self.0, op);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.len() == HEADER
+    }
+
+    /// The finished record, numbered `seq`.
+    pub(crate) fn seal(mut self, seq: u64) -> Vec<u8> {
+        let len = u32::try_from(self.0.len() - HEADER).expect("journal record over 4 GiB");
+        let sum = crc(len, seq, &self.0[HEADER..]);
+        let header = &mut self.0[..HEADER];
+        header[..4].copy_from_slice(&MAGIC);
+        header[4..8].copy_from_slice(&len.to_le_bytes());
+        header[8..16].copy_from_slice(&seq.to_le_bytes());
+        header[16..20].copy_from_slice(&sum.to_le_bytes());
+        self.0
+    }
+}
+
+/// The payload of a sealed record.
+pub(crate) fn payload(record: &[u8]) -> &[u8] {
+    &record[HEADER..]
 }
 
 /// The consecutive records at the start of `log`, from the first one on: `(seq, payload)`.
@@ -204,6 +256,9 @@ pub(crate) struct Wal {
     live: VecDeque<(u64, u64, u64)>,
     /// The end up to which growth was last asked for.
     grow_asked: u64,
+    /// Every write fails (tests of a failing disk).
+    #[cfg(test)]
+    pub(crate) broken: bool,
 }
 
 /// Grows the log file ahead of the writer with zeros and syncs it (the applier thread).
@@ -239,6 +294,8 @@ impl Wal {
                 ring,
                 live: VecDeque::new(),
                 grow_asked: 0,
+                #[cfg(test)]
+                broken: false,
             },
             grower,
             content,
@@ -280,6 +337,10 @@ impl Wal {
             return Ok(None);
         };
         let end = at + len;
+        #[cfg(test)]
+        if self.broken {
+            return Err(io::Error::other("no space left on device (a test)"));
+        }
         let filled = *lock(&self.filled);
         if end <= filled {
             self.file.write_all_at(record, at)?;
