@@ -111,7 +111,7 @@ impl Applier {
                 }
                 Some(ToApplier::Grow(want)) => {
                     if let Err(e) = self.grower.grow(want) {
-                        // Not fatal: the writer extends the file itself when it gets there.
+                        // Not fatal: an append extends the file itself when it gets there.
                         tracing::warn!("growing the write-ahead log failed: {e}");
                     }
                 }
@@ -244,7 +244,7 @@ impl Applier {
     }
 
     /// Commits redb durably with the last logged sequence number and where its record ends,
-    /// then tells the writer that the log space before it is free.
+    /// then tells the log that the space before it is free.
     fn checkpoint(&mut self) {
         if self.failed.is_some() || self.seq == self.checkpointed {
             return;

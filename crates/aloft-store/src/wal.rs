@@ -1,12 +1,13 @@
 //! The write-ahead log of the durable store: `wal.log` in the data directory.
 //!
-//! Each group of batches the writer commits is one record: a header (magic, payload length,
-//! sequence number, CRC-32C of all three and the payload) and the payload, a list of [`Op`]s on
-//! stored keys. A group is durable once its record is written (`O_DSYNC`: one device write per
-//! group, no separate `fdatasync`), which costs one small disk write when the record overwrites
-//! blocks the file already has: the file's size and extents do not change, so the file system has
-//! no metadata to journal. The log is therefore grown ahead of the writes in zero-filled steps
-//! (by the applier thread, off the commit path) and reused as a ring rather than truncated.
+//! Each group of batches logged at once (see `log`; in `Durability::Process` mode each batch) is
+//! one record: a header (magic, payload length, sequence number, CRC-32C of all three and the
+//! payload) and the payload, a list of [`Op`]s on stored keys. A group is durable once its
+//! record is written (`O_DSYNC`: one device write per group, no separate `fdatasync`), which
+//! costs one small disk write when the record overwrites blocks the file already has: the file's
+//! size and extents do not change, so the file system has no metadata to journal. The log is
+//! therefore grown ahead of the writes in zero-filled steps (by the applier thread, off the
+//! commit path) and reused as a ring rather than truncated.
 //!
 //! The ring: record `k + 1` starts where record `k` ended, or at offset 0 when it does not fit
 //! before the end of the ring. The writer never overwrites a record newer than redb's durable
@@ -241,7 +242,8 @@ fn open_for_writes(path: &Path, durability: Durability) -> io::Result<File> {
     options.open(path)
 }
 
-/// The open log, written by the store's writer thread; the applier thread grows it.
+/// The open log, written under `log`'s lock (by the writer thread or, in
+/// [`Durability::Process`] mode, the submitting task); the applier thread grows it.
 pub(crate) struct Wal {
     file: File,
     durability: Durability,
