@@ -1,11 +1,10 @@
 //! The durable store's applier thread: keeps redb up to date with the write-ahead log, off the
 //! commit path.
 //!
-//! It receives every logged group's payload in order from the writer (handed over in
-//! batches, see `writer`), applies them to redb
-//! many at a time without a sync, checkpoints (a durable redb commit recording the last
-//! sequence number it holds and where that record ends in the log), tells the writer which log
-//! space that freed, zero-fills the log ahead of the writer, and in
+//! It takes the logged records in order from the log (in batches, see `log`), applies them to
+//! redb many at a time without a sync, checkpoints (a durable redb commit recording the last
+//! sequence number it holds and where that record ends in the log), tells the log which
+//! space that freed, zero-fills the log ahead of the writes, and in
 //! [`Durability::Process`] mode syncs the log in the background.
 
 use std::sync::Arc;
@@ -15,17 +14,17 @@ use std::time::{Duration, Instant};
 use redb::{Database, WriteTransaction};
 
 use crate::Durability;
-use crate::durable::{CHECKPOINT, PROCESS_SYNC_EVERY, REPLAY_FROM, Tuning, WAL_STATE, apply};
+use crate::durable::{CHECKPOINT, ENTRIES, REPLAY_FROM, Tuning, WAL_STATE, apply_to};
+use crate::log::{HANDOFF_EVERY, Log, Logged};
 use crate::wal::{self, Grower};
 
 pub(crate) enum ToApplier {
-    /// Groups the writer logged, in order: each record's sequence number, payload and end in
-    /// the log; and when the first of them was written (for the background sync).
-    Logged(Vec<(u64, Vec<u8>, u64)>, Instant),
+    /// Records were logged while the applier was not polling, or many are waiting: take them.
+    Wake,
     /// Apply everything logged so far, then answer (a read waits for it).
     Catch(mpsc::Sender<Result<(), String>>),
-    /// The writer needs log space: checkpoint now.
-    Checkpoint,
+    /// An append needs log space: checkpoint now, then answer.
+    Checkpoint(mpsc::Sender<()>),
     /// Zero-fill the log up to this offset.
     Grow(u64),
     /// Apply and checkpoint everything, then stop.
@@ -34,15 +33,14 @@ pub(crate) enum ToApplier {
 
 pub(crate) struct Applier {
     db: Arc<Database>,
+    log: Arc<Log>,
     grower: Grower,
     tuning: Tuning,
     durability: Durability,
-    /// Checkpoints made (the sequence number each covers) or the failure, for the writer.
-    done: mpsc::Sender<Result<u64, String>>,
-    /// Payloads of the groups logged since redb last had them applied, in order.
-    pending: Vec<Vec<u8>>,
+    /// Records logged since redb last had them applied, in order.
+    pending: Vec<Logged>,
     pending_bytes: usize,
-    /// The last sequence number received and where its record ends.
+    /// The last sequence number taken and where its record ends.
     seq: u64,
     end: u64,
     /// The last sequence number redb holds durably.
@@ -50,6 +48,8 @@ pub(crate) struct Applier {
     logged_since_checkpoint: u64,
     last_checkpoint: Instant,
     last_write: Instant,
+    /// When to take the log's records next while they keep coming (see `log`).
+    next_take: Option<Instant>,
     /// In [`Durability::Process`] mode: the log has writes not yet synced (since when).
     unsynced: Option<Instant>,
     failed: Option<String>,
@@ -58,19 +58,19 @@ pub(crate) struct Applier {
 impl Applier {
     pub(crate) fn new(
         db: Arc<Database>,
+        log: Arc<Log>,
         grower: Grower,
         seq: u64,
         tuning: Tuning,
         durability: Durability,
-        done: mpsc::Sender<Result<u64, String>>,
     ) -> Self {
         let now = Instant::now();
         Self {
             db,
+            log,
             grower,
             tuning,
             durability,
-            done,
             pending: Vec::new(),
             pending_bytes: 0,
             seq,
@@ -79,6 +79,7 @@ impl Applier {
             logged_since_checkpoint: 0,
             last_checkpoint: now,
             last_write: now,
+            next_take: None,
             unsynced: None,
             failed: None,
         }
@@ -98,42 +99,58 @@ impl Applier {
                 },
             };
             match message {
-                Some(ToApplier::Logged(groups, written)) => {
-                    for (seq, payload, end) in groups {
-                        self.seq = seq;
-                        self.end = end;
-                        self.logged_since_checkpoint += payload.len() as u64;
-                        self.pending_bytes += payload.len();
-                        self.pending.push(payload);
-                    }
-                    self.last_write = Instant::now();
-                    if self.durability == Durability::Process && self.unsynced.is_none() {
-                        self.unsynced = Some(written);
-                    }
-                    if self.logged_since_checkpoint >= self.tuning.checkpoint_bytes {
-                        self.checkpoint();
-                    } else if self.pending_bytes >= self.tuning.apply_bytes {
-                        // A failure is kept in `failed` and reported to the writer.
-                        let _ = self.apply_pending();
-                    }
-                }
+                Some(ToApplier::Wake) => self.take(),
                 Some(ToApplier::Catch(ack)) => {
+                    self.take();
                     let _ = ack.send(self.apply_pending());
                 }
-                Some(ToApplier::Checkpoint) => self.checkpoint(),
+                Some(ToApplier::Checkpoint(done)) => {
+                    self.take();
+                    self.checkpoint();
+                    let _ = done.send(());
+                }
                 Some(ToApplier::Grow(want)) => {
                     if let Err(e) = self.grower.grow(want) {
-                        // Not fatal: the writer extends the file itself when it gets there.
+                        // Not fatal: an append extends the file itself when it gets there.
                         tracing::warn!("growing the write-ahead log failed: {e}");
                     }
                 }
                 Some(ToApplier::Stop) | None => break,
             }
         }
+        self.take();
         if self.seq > self.checkpointed {
             self.checkpoint();
         }
         self.sync_log();
+    }
+
+    /// Takes the records logged since the last look, and applies or checkpoints when enough
+    /// have come.
+    fn take(&mut self) {
+        let taken = self.log.take();
+        if taken.records.is_empty() {
+            self.next_take = None;
+            return;
+        }
+        self.next_take = Some(Instant::now() + HANDOFF_EVERY);
+        for (seq, record, end) in taken.records {
+            self.seq = seq;
+            self.end = end;
+            self.logged_since_checkpoint += record.len() as u64;
+            self.pending_bytes += record.len();
+            self.pending.push((seq, record, end));
+        }
+        self.last_write = Instant::now();
+        if self.durability == Durability::Process && self.unsynced.is_none() {
+            self.unsynced = taken.since;
+        }
+        if self.logged_since_checkpoint >= self.tuning.checkpoint_bytes {
+            self.checkpoint();
+        } else if self.pending_bytes >= self.tuning.apply_bytes {
+            // A failure is kept in `failed` and stops the log.
+            let _ = self.apply_pending();
+        }
     }
 
     /// How long to wait for the next message before a timed checkpoint or sync, if any is due.
@@ -141,23 +158,28 @@ impl Applier {
         if self.failed.is_some() {
             return None;
         }
-        let mut wait: Option<Duration> = None;
+        let mut wait: Option<Duration> = self
+            .next_take
+            .map(|t| t.saturating_duration_since(Instant::now()));
         if self.seq > self.checkpointed {
             let idle = self.tuning.idle.saturating_sub(self.last_write.elapsed());
             let every = (self.tuning.every).saturating_sub(self.last_checkpoint.elapsed());
-            wait = Some(idle.min(every));
+            wait = Some(wait.map_or(idle, |w| w.min(idle)).min(every));
         }
         if let Some(since) = self.unsynced {
-            let sync = PROCESS_SYNC_EVERY.saturating_sub(since.elapsed());
+            let sync = self.tuning.sync_every.saturating_sub(since.elapsed());
             wait = Some(wait.map_or(sync, |w| w.min(sync)));
         }
         wait
     }
 
     fn on_timer(&mut self) {
+        if self.next_take.is_some_and(|t| t <= Instant::now()) {
+            self.take();
+        }
         if self
             .unsynced
-            .is_some_and(|since| since.elapsed() >= PROCESS_SYNC_EVERY)
+            .is_some_and(|since| since.elapsed() >= self.tuning.sync_every)
         {
             self.sync_log();
         }
@@ -171,11 +193,13 @@ impl Applier {
 
     /// Makes the log's records durable ([`Durability::Process`] mode's background sync).
     fn sync_log(&mut self) {
-        if self.unsynced.take().is_some()
-            && let Err(e) = self.grower.sync()
-        {
-            // The writes are in the OS; a later sync or checkpoint may still make them durable.
-            tracing::warn!("syncing the write-ahead log failed: {e}");
+        if self.unsynced.take().is_some() {
+            match self.grower.sync() {
+                Ok(()) => self.log.synced(),
+                // The writes are in the OS; a later sync or checkpoint may still make them
+                // durable.
+                Err(e) => tracing::warn!("syncing the write-ahead log failed: {e}"),
+            }
         }
     }
 
@@ -205,23 +229,24 @@ impl Applier {
     }
 
     fn apply_pending_in(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
-        for payload in &self.pending {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut table = txn.open_table(ENTRIES)?;
+        for (_, record, _) in &self.pending {
             // Encoded by this process a moment ago: it decodes.
-            apply(txn, &wal::decode(payload).unwrap_or_default())?;
+            apply_to(
+                &mut table,
+                &wal::decode(wal::payload(record)).unwrap_or_default(),
+            )?;
         }
         Ok(())
     }
 
     /// Commits redb durably with the last logged sequence number and where its record ends,
-    /// then tells the writer that the log space before it is free.
+    /// then tells the log that the space before it is free.
     fn checkpoint(&mut self) {
-        if let Some(e) = &self.failed {
-            // The writer may be waiting for this answer.
-            let _ = self.done.send(Err(e.clone()));
-            return;
-        }
-        if self.seq == self.checkpointed {
-            let _ = self.done.send(Ok(self.seq));
+        if self.failed.is_some() || self.seq == self.checkpointed {
             return;
         }
         let result = (|| -> Result<(), redb::Error> {
@@ -242,7 +267,7 @@ impl Applier {
                 self.checkpointed = self.seq;
                 self.logged_since_checkpoint = 0;
                 self.last_checkpoint = Instant::now();
-                let _ = self.done.send(Ok(self.seq));
+                self.log.checkpointed(self.seq);
             }
             Err(e) => {
                 self.fail(format!("checkpointing the write-ahead log failed: {e}"));
@@ -254,7 +279,7 @@ impl Applier {
     fn fail(&mut self, e: String) -> String {
         tracing::error!("{e}; the store accepts no more writes");
         self.failed = Some(e.clone());
-        let _ = self.done.send(Err(e.clone()));
+        self.log.fail(e.clone());
         e
     }
 }

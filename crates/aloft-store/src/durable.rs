@@ -1,21 +1,28 @@
-//! The durable store behind `--data-dir`: a write-ahead log in front of redb, written by one
-//! thread doing group commit while another keeps redb up to date.
+//! The durable store behind `--data-dir`: a write-ahead log in front of redb, written in
+//! submission order while a background thread keeps redb up to date.
 //!
-//! Every batch goes through a queue to a single writer thread (`writer`). The writer takes
-//! everything queued, writes it as ONE record to the write-ahead log (`wal`), which is durable
-//! when the write returns (`O_DSYNC`), then acknowledges each batch. While that write runs, new
-//! batches queue up and share the next one, so throughput grows with concurrency instead of
-//! stopping at one sync per request. The writer does nothing else: it hands each logged group
-//! to the applier thread (`applier`), which applies groups to redb many per transaction,
-//! committed without a sync (visible to readers, lost by a crash), and checkpoints: a durable
-//! redb commit that also stores the last logged sequence number it holds and where that record
-//! ends in the log. The log is a ring whose space behind the checkpoint is reused, so neither
-//! redb's page writes nor its syncs ever delay an acknowledgement. Reads ask the applier to
-//! catch up first (through the writer's queue, so behind every acknowledged group).
+//! In the default [`Durability::Disk`] mode every batch goes through a queue to a single writer
+//! thread (`writer`). The writer takes everything queued, writes it as ONE record to the
+//! write-ahead log (`wal`), which is durable when the write returns (`O_DSYNC`), then
+//! acknowledges each batch. While that write runs, new batches queue up and share the next one,
+//! so throughput grows with concurrency instead of stopping at one sync per request.
 //!
-//! [`Durability::Process`] (opt-in) acknowledges a group once its record is written to the OS,
+//! [`Durability::Process`] (opt-in) acknowledges a batch once its record is written to the OS,
 //! without waiting for the device: it survives `kill -9` of Aloft, and the applier syncs the log
 //! at most [`PROCESS_SYNC_EVERY`] later; an OS crash or power loss can lose that last second.
+//! Such a write takes a few microseconds, so the submitting task logs its own batch inside
+//! [`Store::submit`] (which services call while holding the lock that orders their in-memory
+//! change: log order is memory order) and gets an already completed [`Commit`]; no thread
+//! hand-off, no wake-up.
+//!
+//! Either way the appends go through `log`, which keeps the logged records for the applier
+//! thread (`applier`). The applier takes them in batches, applies them to redb many per
+//! transaction, committed without a sync (visible to readers, lost by a crash), and
+//! checkpoints: a durable redb commit that also stores the last logged sequence number it holds
+//! and where that record ends in the log. The log is a ring whose space behind the checkpoint is
+//! reused, so neither redb's page writes nor its syncs ever delay an acknowledgement (unless the
+//! ring is full). Reads ask the applier to apply every record logged so far first, which
+//! includes every acknowledged one.
 //!
 //! Opening replays the records newer than the checkpoint onto redb's last durable state and
 //! checkpoints them; the first torn, corrupt or stale record ends the replay (nothing after it
@@ -27,20 +34,20 @@
 //! namespaces need no registry, and reset of a namespace or a scope inside it is one range delete.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 
-use crate::applier::Applier;
+use crate::applier::{Applier, ToApplier};
 use crate::datadir;
 use crate::journal::{Batch, Commit, Entries, Store, StoreError};
 use crate::keys;
-use crate::wal::{self, Op, Wal};
-use crate::writer::Writer;
+use crate::log::{self, Log, lock};
+use crate::wal::{self, Op, Record, Wal};
+use crate::writer;
 
 pub(crate) const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
 
@@ -92,6 +99,8 @@ pub(crate) struct Tuning {
     /// Logged groups are applied to redb (without a sync) once they hold this much, so that
     /// one redb commit serves many groups; reads apply what is left first.
     pub(crate) apply_bytes: usize,
+    /// [`Durability::Process`] mode syncs the log at most this long after a write.
+    pub(crate) sync_every: Duration,
 }
 
 const TUNING: Tuning = Tuning {
@@ -100,6 +109,7 @@ const TUNING: Tuning = Tuning {
     idle: Duration::from_secs(1),
     every: Duration::from_secs(30),
     apply_bytes: 1 << 20,
+    sync_every: PROCESS_SYNC_EVERY,
 };
 
 /// redb's page cache. State is loaded once at start and then only written, so a large cache
@@ -108,25 +118,20 @@ const CACHE_BYTES: usize = 32 << 20;
 
 pub(crate) type Ack = tokio::sync::oneshot::Sender<Result<(), String>>;
 
+/// What the writer thread of [`Durability::Disk`] mode is asked to do.
 pub(crate) enum Request {
     Write(Batch, Ack),
     Clear(String, Vec<u8>, Ack),
     Flush(Ack),
-    /// Applies every logged group to redb, so that a read sees all that was acknowledged.
-    Apply(mpsc::Sender<Result<(), String>>),
 }
 
 impl Request {
     /// The size of the keys and values it writes.
     pub(crate) fn bytes(&self) -> usize {
         match self {
-            Request::Write(batch, _) => batch
-                .ops
-                .iter()
-                .map(|(ns, k, v)| ns.len() + k.len() + v.as_ref().map_or(0, Vec::len))
-                .sum(),
+            Request::Write(batch, _) => writer::batch_bytes(&batch.ops),
             Request::Clear(ns, prefix, _) => ns.len() + prefix.len(),
-            Request::Flush(_) | Request::Apply(_) => 0,
+            Request::Flush(_) => 0,
         }
     }
 
@@ -134,9 +139,6 @@ impl Request {
         // The submitter may have stopped waiting; the data is committed all the same.
         match self {
             Request::Write(_, ack) | Request::Clear(_, _, ack) | Request::Flush(ack) => {
-                let _ = ack.send(result);
-            }
-            Request::Apply(ack) => {
                 let _ = ack.send(result);
             }
         }
@@ -153,10 +155,14 @@ const COMPACT_MIN_FREE: u64 = 16 << 20;
 pub struct Durable {
     /// `None` once closed.
     db: Mutex<Option<Arc<Database>>>,
+    log: Arc<Log>,
+    durability: Durability,
+    /// The writer thread's queue ([`Durability::Disk`] mode).
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// `None` once stopped.
+    applier: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
-    groups: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Durable {
@@ -200,41 +206,61 @@ impl Durable {
         // redb and the log sync their files' contents, not the directory entries naming them.
         datadir::sync_dir(dir).map_err(io)?;
 
-        let (queue, rx) = mpsc::channel();
-        let groups = Arc::new(AtomicU64::new(0));
         let (to_applier, applier_rx) = mpsc::channel();
-        let (done_tx, done_rx) = mpsc::channel();
-        let applier = Applier::new(Arc::clone(&db), grower, seq, tuning, durability, done_tx);
+        let log = Arc::new(Log::new(wal, seq, to_applier));
+        let applier = Applier::new(
+            Arc::clone(&db),
+            Arc::clone(&log),
+            grower,
+            seq,
+            tuning,
+            durability,
+        );
         let applier = std::thread::Builder::new()
             .name("aloft-store-apply".into())
             .spawn(move || applier.run(&applier_rx))
             .map_err(|e| StoreError::Io(format!("cannot start the storage applier: {e}")))?;
-        let mut writer = Writer::new(
-            wal,
-            seq,
-            Arc::clone(&groups),
-            durability,
-            to_applier,
-            done_rx,
-            applier,
-        );
-        let writer = std::thread::Builder::new()
-            .name("aloft-store-writer".into())
-            .spawn(move || writer.run(&rx))
-            .map_err(|e| StoreError::Io(format!("cannot start the storage writer: {e}")))?;
+        let (mut queue, mut writer) = (None, None);
+        if !log::inline(durability) {
+            let (tx, rx) = mpsc::channel();
+            let writer_log = Arc::clone(&log);
+            let spawned = std::thread::Builder::new()
+                .name("aloft-store-writer".into())
+                .spawn(move || writer::run(&writer_log, &rx));
+            match spawned {
+                Ok(thread) => (queue, writer) = (Some(tx), Some(thread)),
+                Err(e) => {
+                    log.tell(ToApplier::Stop);
+                    let _ = applier.join();
+                    return Err(StoreError::Io(format!(
+                        "cannot start the storage writer: {e}"
+                    )));
+                }
+            }
+        }
         Ok(Self {
             db: Mutex::new(Some(db)),
-            queue: Mutex::new(Some(queue)),
-            writer: Mutex::new(Some(writer)),
+            log,
+            durability,
+            queue: Mutex::new(queue),
+            writer: Mutex::new(writer),
+            applier: Mutex::new(Some(applier)),
             path,
-            groups,
         })
     }
 
     /// How many groups the writer has logged, each with one log write (for benchmarks: commits
     /// divided by this is the group size).
     pub fn groups_committed(&self) -> u64 {
-        self.groups.load(Ordering::Relaxed)
+        self.log.groups()
+    }
+
+    /// Logs `record` in the calling task ([`Durability::Process`] mode, see `log`).
+    fn append(&self, record: Record) -> Commit {
+        match self.log.append(record) {
+            Ok(()) => Commit::done(),
+            Err(e) => Commit::failed(e),
+        }
     }
 
     fn send(&self, make: impl FnOnce(Ack) -> Request) -> Commit {
@@ -255,30 +281,33 @@ impl Durable {
     /// Waits until redb holds every group logged so far (the applier applies them lazily).
     fn apply_logged(&self) -> Result<(), StoreError> {
         let (ack, rx) = mpsc::channel();
-        if let Some(queue) = lock(&self.queue).as_ref() {
-            let _ = queue.send(Request::Apply(ack));
-        } else {
-            // Closed: the applier applied and checkpointed everything when it stopped.
-            return Ok(());
+        {
+            let applier = lock(&self.applier);
+            // Stopped: the applier applied and checkpointed everything first.
+            if applier.is_none() {
+                return Ok(());
+            }
+            self.log.tell(ToApplier::Catch(ack));
         }
         match rx.recv() {
             Ok(result) => result.map_err(StoreError::Io),
-            Err(_) => Err(StoreError::Io("storage writer stopped".into())),
+            Err(_) => Err(StoreError::Io(log::STOPPED.into())),
         }
     }
 
-    /// Ends the writer after it has logged what was queued, and with it the applier after it
-    /// has applied and checkpointed everything.
+    /// Ends the writer after it has logged what was queued, then the applier after it has
+    /// applied and checkpointed everything.
     fn stop_writer(&self) {
         lock(&self.queue).take();
         if let Some(writer) = lock(&self.writer).take() {
             let _ = writer.join();
         }
+        self.log.close();
+        if let Some(applier) = lock(&self.applier).take() {
+            self.log.tell(ToApplier::Stop);
+            let _ = applier.join();
+        }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Compacts the file when much of it is free pages. Needs the only handle on the database.
@@ -329,6 +358,9 @@ impl Store for Durable {
         if let Some(msg) = batch.ops.iter().find_map(|(ns, _, _)| keys::invalid_ns(ns)) {
             return Commit::failed(msg);
         }
+        if log::inline(self.durability) {
+            return self.append(writer::record_of_batch(&batch.ops));
+        }
         self.send(|ack| Request::Write(batch, ack))
     }
 
@@ -336,11 +368,23 @@ impl Store for Durable {
         if let Some(msg) = keys::invalid_ns(ns) {
             return Commit::failed(msg);
         }
+        if log::inline(self.durability) {
+            let range = keys::prefix_range(ns, prefix);
+            let mut record = Record::new(range.start.len() + range.end.len() + 9);
+            record.push(Op::Clear(&range.start, &range.end));
+            return self.append(record);
+        }
         let (ns, prefix) = (ns.to_string(), prefix.to_vec());
         self.send(|ack| Request::Clear(ns, prefix, ack))
     }
 
     fn flush(&self) -> Commit {
+        if log::inline(self.durability) {
+            return match self.log.sync() {
+                Ok(()) => Commit::done(),
+                Err(e) => Commit::failed(e),
+            };
+        }
         self.send(Request::Flush)
     }
 
@@ -444,7 +488,15 @@ fn recover(
 /// Applies a group's ops in order. Every op is a blind write (put, delete, range delete), so
 /// applying a record again over a state that already holds it changes nothing.
 pub(crate) fn apply(txn: &WriteTransaction, ops: &[Op<'_>]) -> Result<(), redb::Error> {
-    let mut table = txn.open_table(ENTRIES)?;
+    apply_to(&mut txn.open_table(ENTRIES)?, ops)
+}
+
+/// [`apply`] to the entries table opened once for many records (opening it looks it up and
+/// closing it writes its root back: per record, that cost more than small records' inserts).
+pub(crate) fn apply_to(
+    table: &mut Table<'_, &[u8], &[u8]>,
+    ops: &[Op<'_>],
+) -> Result<(), redb::Error> {
     for op in ops {
         match *op {
             Op::Put(k, v) => {

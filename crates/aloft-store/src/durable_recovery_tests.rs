@@ -203,6 +203,7 @@ fn crash_between_and_after_checkpoints(durability: Durability) {
         idle: Duration::from_secs(3600),
         every: Duration::from_secs(3600),
         apply_bytes: 100,
+        sync_every: PROCESS_SYNC_EVERY,
     };
     let s = Durable::open_tuned(&live, tuning, durability).unwrap();
     let mut want = BTreeMap::new();
@@ -291,6 +292,15 @@ fn a_ring_log_is_replayed_from_the_checkpoint_across_a_wrap_and_reopens() {
 
 #[test]
 fn a_full_ring_waits_for_a_checkpoint_and_loses_nothing() {
+    full_ring_waits_for_a_checkpoint(Durability::Disk);
+}
+
+#[test]
+fn a_full_ring_waits_for_a_checkpoint_in_process_mode_too() {
+    full_ring_waits_for_a_checkpoint(Durability::Process);
+}
+
+fn full_ring_waits_for_a_checkpoint(durability: Durability) {
     let d = TempDir::new("recovery-test").unwrap();
     // Checkpoints only when the writer runs out of room.
     let tuning = Tuning {
@@ -299,8 +309,9 @@ fn a_full_ring_waits_for_a_checkpoint_and_loses_nothing() {
         idle: Duration::from_secs(3600),
         every: Duration::from_secs(3600),
         apply_bytes: usize::MAX,
+        sync_every: PROCESS_SYNC_EVERY,
     };
-    let s = Durable::open_tuned(d.path(), tuning, Durability::Disk).unwrap();
+    let s = Durable::open_tuned(d.path(), tuning, durability).unwrap();
     let mut want = BTreeMap::new();
     for i in 0..60u32 {
         put(&s, &format!("k{i:02}"), &"v".repeat(i as usize));
@@ -316,4 +327,99 @@ fn a_full_ring_waits_for_a_checkpoint_and_loses_nothing() {
     assert_eq!(state(&Durable::open(&crashed).unwrap()), want);
     drop(s);
     assert_eq!(state(&Durable::open(d.path()).unwrap()), want);
+}
+
+/// Nothing applied or checkpointed on its own: redb changes only when a test reads.
+const LAZY: Tuning = Tuning {
+    log_bytes: 1 << 20,
+    checkpoint_bytes: u64::MAX,
+    idle: Duration::from_secs(3600),
+    every: Duration::from_secs(3600),
+    apply_bytes: usize::MAX,
+    sync_every: Duration::from_secs(3600),
+};
+
+#[test]
+fn process_mode_logs_in_the_submitting_task_before_submit_returns() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let live = d.path().join("live");
+    let s = Durable::open_tuned(&live, LAZY, Durability::Process).unwrap();
+    let mut b = Batch::new();
+    b.put("t", "a", "1");
+    b.put("t", "b", "2");
+    let mut commit = std::pin::pin!(s.submit(b));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(matches!(
+        commit.as_mut().poll(&mut cx),
+        std::task::Poll::Ready(Ok(()))
+    ));
+    let mut b = Batch::new();
+    b.delete("t", "a");
+    assert!(std::pin::pin!(s.submit(b)).poll(&mut cx).is_ready());
+    assert!(std::pin::pin!(s.clear("t", b"x")).poll(&mut cx).is_ready());
+    assert_eq!(s.groups_committed(), 3);
+    // Not applied to redb, not closed: what `kill -9` leaves now is the log.
+    let crashed = d.path().join("crash");
+    snapshot(&live, &crashed);
+    assert_eq!(state(&Durable::open(&crashed).unwrap()), map(&[("b", "2")]));
+    // Reads see every acknowledged write.
+    assert_eq!(state(&s), map(&[("b", "2")]));
+    drop(s);
+    assert_eq!(state(&Durable::open(&live).unwrap()), map(&[("b", "2")]));
+}
+
+#[test]
+fn process_mode_syncs_the_log_in_the_background() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let tuning = Tuning {
+        sync_every: Duration::from_millis(20),
+        ..LAZY
+    };
+    let s = Durable::open_tuned(d.path(), tuning, Durability::Process).unwrap();
+    put(&s, "a", "1");
+    // The applier was woken by the first write, then polls: no read or flush asks for it.
+    let start = std::time::Instant::now();
+    while s.log.syncs() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never synced");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A quiet store stops polling and needs no more syncs; the next write wakes it again.
+    std::thread::sleep(Duration::from_millis(250));
+    let quiet = s.log.syncs();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(s.log.syncs(), quiet);
+    put(&s, "b", "2");
+    while s.log.syncs() == quiet {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never synced again"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_failed_log_write_stops_the_store() {
+    for durability in [Durability::Disk, Durability::Process] {
+        let d = TempDir::new("recovery-test").unwrap();
+        let s = Durable::open_tuned(d.path(), LAZY, durability).unwrap();
+        put(&s, "a", "1");
+        s.log.break_writes(true);
+        let mut b = Batch::new();
+        b.put("t", "b", "2");
+        let err = block(s.submit(b)).unwrap_err().to_string();
+        assert!(err.contains("no space left"), "{durability:?}: {err}");
+        // Nothing more is accepted, even once the disk would take it.
+        s.log.break_writes(false);
+        let mut b = Batch::new();
+        b.put("t", "c", "3");
+        let again = block(s.submit(b)).unwrap_err().to_string();
+        assert_eq!(again, err, "{durability:?}");
+        assert!(block(s.clear("t", b"")).is_err());
+        assert!(block(s.flush()).is_err());
+        assert_eq!(state(&s), map(&[("a", "1")]), "{durability:?}");
+        drop(s);
+        let s = Durable::open(d.path()).unwrap();
+        assert_eq!(state(&s), map(&[("a", "1")]), "{durability:?}");
+    }
 }

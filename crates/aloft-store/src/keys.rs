@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-const SEP: u8 = 0;
+pub(crate) const SEP: u8 = 0;
 
 /// Why a namespace name is refused; `None` when it is usable.
 pub(crate) fn invalid_ns(ns: &str) -> Option<String> {

@@ -23,6 +23,7 @@ mod durable;
 mod ephemeral;
 mod journal;
 mod keys;
+mod log;
 mod memory;
 mod tempdir;
 mod wal;

@@ -1,12 +1,13 @@
 //! The write-ahead log of the durable store: `wal.log` in the data directory.
 //!
-//! Each group of batches the writer commits is one record: a header (magic, payload length,
-//! sequence number, CRC-32C of all three and the payload) and the payload, a list of [`Op`]s on
-//! stored keys. A group is durable once its record is written (`O_DSYNC`: one device write per
-//! group, no separate `fdatasync`), which costs one small disk write when the record overwrites
-//! blocks the file already has: the file's size and extents do not change, so the file system has
-//! no metadata to journal. The log is therefore grown ahead of the writes in zero-filled steps
-//! (by the applier thread, off the commit path) and reused as a ring rather than truncated.
+//! Each group of batches logged at once (see `log`; in `Durability::Process` mode each batch) is
+//! one record: a header (magic, payload length, sequence number, CRC-32C of all three and the
+//! payload) and the payload, a list of [`Op`]s on stored keys. A group is durable once its
+//! record is written (`O_DSYNC`: one device write per group, no separate `fdatasync`), which
+//! costs one small disk write when the record overwrites blocks the file already has: the file's
+//! size and extents do not change, so the file system has no metadata to journal. The log is
+//! therefore grown ahead of the writes in zero-filled steps (by the applier thread, off the
+//! commit path) and reused as a ring rather than truncated.
 //!
 //! The ring: record `k + 1` starts where record `k` ended, or at offset 0 when it does not fit
 //! before the end of the ring. The writer never overwrites a record newer than redb's durable
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use crc_fast::CrcAlgorithm;
 
 use crate::Durability;
+use crate::keys;
 
 const MAGIC: [u8; 4] = *b"AWL1";
 const HEADER: usize = 20;
@@ -106,15 +108,66 @@ fn crc(len: u32, seq: u64, payload: &[u8]) -> u32 {
 }
 
 /// A record as it is written: header and payload.
+#[cfg(test)]
 pub(crate) fn frame(seq: u64, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("journal record over 4 GiB");
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&crc(len, seq, payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
+    let mut record = Record::new(payload.len());
+    record.0.extend_from_slice(payload);
+    record.seal(seq)
+}
+
+/// A record being built in place: the ops are encoded right behind room for the header, which
+/// [`Record::seal`] fills in, so the bytes written are never copied into another buffer.
+pub(crate) struct Record(Vec<u8>);
+
+impl Record {
+    pub(crate) fn new(payload_bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(HEADER + payload_bytes);
+        out.resize(HEADER, 0);
+        Self(out)
+    }
+
+    /// Appends a put or delete of the stored key `ns ++ 0x00 ++ key` (see `keys`) without
+    /// building that key first.
+    pub(crate) fn write(&mut self, ns: &str, key: &[u8], value: Option<&[u8]>) {
+        let out = &mut self.0;
+        out.push(if value.is_some() { PUT } else { DELETE });
+        let len = ns.len() + 1 + key.len();
+        let len = u32::try_from(len).expect("journal field over 4 GiB");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(ns.as_bytes());
+        out.push(keys::SEP);
+        out.extend_from_slice(key);
+        if let Some(v) = value {
+            let len = u32::try_from(v.len()).expect("journal field over 4 GiB");
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(v);
+        }
+    }
+
+    pub(crate) fn push(&mut self, op: Op<'_>) {
+        encode(&mut self.0, op);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.len() == HEADER
+    }
+
+    /// The finished record, numbered `seq`.
+    pub(crate) fn seal(mut self, seq: u64) -> Vec<u8> {
+        let len = u32::try_from(self.0.len() - HEADER).expect("journal record over 4 GiB");
+        let sum = crc(len, seq, &self.0[HEADER..]);
+        let header = &mut self.0[..HEADER];
+        header[..4].copy_from_slice(&MAGIC);
+        header[4..8].copy_from_slice(&len.to_le_bytes());
+        header[8..16].copy_from_slice(&seq.to_le_bytes());
+        header[16..20].copy_from_slice(&sum.to_le_bytes());
+        self.0
+    }
+}
+
+/// The payload of a sealed record.
+pub(crate) fn payload(record: &[u8]) -> &[u8] {
+    &record[HEADER..]
 }
 
 /// The consecutive records at the start of `log`, from the first one on: `(seq, payload)`.
@@ -189,7 +242,8 @@ fn open_for_writes(path: &Path, durability: Durability) -> io::Result<File> {
     options.open(path)
 }
 
-/// The open log, written by the store's writer thread; the applier thread grows it.
+/// The open log, written under `log`'s lock (by the writer thread or, in
+/// [`Durability::Process`] mode, the submitting task); the applier thread grows it.
 pub(crate) struct Wal {
     file: File,
     durability: Durability,
@@ -204,6 +258,9 @@ pub(crate) struct Wal {
     live: VecDeque<(u64, u64, u64)>,
     /// The end up to which growth was last asked for.
     grow_asked: u64,
+    /// Every write fails (tests of a failing disk).
+    #[cfg(test)]
+    pub(crate) broken: bool,
 }
 
 /// Grows the log file ahead of the writer with zeros and syncs it (the applier thread).
@@ -239,6 +296,8 @@ impl Wal {
                 ring,
                 live: VecDeque::new(),
                 grow_asked: 0,
+                #[cfg(test)]
+                broken: false,
             },
             grower,
             content,
@@ -280,6 +339,10 @@ impl Wal {
             return Ok(None);
         };
         let end = at + len;
+        #[cfg(test)]
+        if self.broken {
+            return Err(io::Error::other("no space left on device (a test)"));
+        }
         let filled = *lock(&self.filled);
         if end <= filled {
             self.file.write_all_at(record, at)?;
