@@ -22,26 +22,9 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 url="http://127.0.0.1:$PORT"
 here="$(dirname "$0")"
 
-call() {
-  curl -sf -H "X-Amz-Target: DynamoDB_20120810.$1" -H 'Content-Type: application/x-amz-json-1.0' \
-    -d "$2" "$url/" >/dev/null
-}
-items_in() {
-  curl -sf "$url/_aloft/dynamodb/stats" | python3 -c \
-    'import json,sys; print(sum(t["items"] for t in json.load(sys.stdin)["tables"] if t["table"]==sys.argv[1]))' "$1"
-}
+. "$here/dynamodb_common.sh"
 cpu_ns() { # CPU time of every Aloft thread so far
   cat /proc/$pid/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}'
-}
-preload() { # preload TABLE FROM TO (as bench/dynamodb.sh)
-  wrk -t2 -c16 -d3600s -s "$here/dynamodb_load.lua" "$url/" -- "$1" "$2" "$3" 2 >"$tmp/load.out" &
-  local w=$!
-  while kill -0 $w 2>/dev/null && [ "$(items_in "$1")" -lt "$3" ]; do sleep 0.5; done
-  kill -INT $w 2>/dev/null || true
-  wait $w || true
-  if grep -q "failed" "$tmp/load.out" || [ "$(items_in "$1")" -ne "$3" ]; then
-    cat "$tmp/load.out"; echo "preload of $1 failed"; exit 1
-  fi
 }
 lua() { # lua FILE OP RANGE BODY_PREFIX BODY_SUFFIX: random keys k00000000 .. RANGE-1
   cat > "$1" <<LUA
