@@ -369,10 +369,7 @@ impl Store for Durable {
             return Commit::failed(msg);
         }
         if log::inline(self.durability) {
-            let range = keys::prefix_range(ns, prefix);
-            let mut record = Record::new(range.start.len() + range.end.len() + 9);
-            record.push(Op::Clear(&range.start, &range.end));
-            return self.append(record);
+            return self.append(writer::record_of_clear(ns, prefix));
         }
         let (ns, prefix) = (ns.to_string(), prefix.to_vec());
         self.send(|ack| Request::Clear(ns, prefix, ack))

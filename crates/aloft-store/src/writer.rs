@@ -56,10 +56,7 @@ fn record_of(group: &[Request], bytes: usize) -> Record {
     for request in group {
         match request {
             Request::Write(batch, _) => encode_batch(&mut record, &batch.ops),
-            Request::Clear(ns, prefix, _) => {
-                let range = keys::prefix_range(ns, prefix);
-                record.push(Op::Clear(&range.start, &range.end));
-            }
+            Request::Clear(ns, prefix, _) => push_clear(&mut record, ns, prefix),
             Request::Flush(_) => {}
         }
     }
@@ -81,6 +78,18 @@ pub(crate) fn record_of_batch(ops: &Ops) -> Record {
     let mut record = Record::new(batch_bytes(ops) + OP_OVERHEAD * ops.len());
     encode_batch(&mut record, ops);
     record
+}
+
+/// A clear of `prefix` in `ns` as a record of its own (see [`record_of_batch`]).
+pub(crate) fn record_of_clear(ns: &str, prefix: &[u8]) -> Record {
+    let mut record = Record::new(2 * (ns.len() + prefix.len() + 2) + OP_OVERHEAD);
+    push_clear(&mut record, ns, prefix);
+    record
+}
+
+fn push_clear(record: &mut Record, ns: &str, prefix: &[u8]) {
+    let range = keys::prefix_range(ns, prefix);
+    record.push(Op::Clear(&range.start, &range.end));
 }
 
 /// The bytes an op's encoding adds to its keys and values: a tag, two lengths, a separator.
