@@ -101,6 +101,9 @@ pub(crate) struct Tuning {
     pub(crate) apply_bytes: usize,
     /// [`Durability::Process`] mode syncs the log at most this long after a write.
     pub(crate) sync_every: Duration,
+    /// [`Durability::Disk`] mode: writer threads, each with at most one log write in flight
+    /// (at most [`wal::IN_FLIGHT_MAX`]).
+    pub(crate) writers: usize,
 }
 
 const TUNING: Tuning = Tuning {
@@ -110,6 +113,7 @@ const TUNING: Tuning = Tuning {
     every: Duration::from_secs(30),
     apply_bytes: 1 << 20,
     sync_every: PROCESS_SYNC_EVERY,
+    writers: 3,
 };
 
 /// redb's page cache. State is loaded once at start and then only written, so a large cache
@@ -157,9 +161,9 @@ pub struct Durable {
     db: Mutex<Option<Arc<Database>>>,
     log: Arc<Log>,
     durability: Durability,
-    /// The writer thread's queue ([`Durability::Disk`] mode).
+    /// The writer threads' queue ([`Durability::Disk`] mode).
     queue: Mutex<Option<mpsc::Sender<Request>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writers: Mutex<Vec<JoinHandle<()>>>,
     /// `None` once stopped.
     applier: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
@@ -181,7 +185,15 @@ impl Durable {
 
     /// [`Self::open`] with the given durability mode.
     pub fn open_with(dir: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
-        Self::open_tuned(dir.as_ref(), TUNING, durability)
+        // TEMPORARY (measurement): the number of writers.
+        let mut tuning = TUNING;
+        if let Some(n) = std::env::var("ALOFT_STORE_WRITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            tuning.writers = n;
+        }
+        Self::open_tuned(dir.as_ref(), tuning, durability)
     }
 
     pub(crate) fn open_tuned(
@@ -207,7 +219,7 @@ impl Durable {
         datadir::sync_dir(dir).map_err(io)?;
 
         let (to_applier, applier_rx) = mpsc::channel();
-        let log = Arc::new(Log::new(wal, seq, to_applier));
+        let log = Arc::new(Log::new(wal, seq, tuning.writers, to_applier));
         let applier = Applier::new(
             Arc::clone(&db),
             Arc::clone(&log),
@@ -220,30 +232,38 @@ impl Durable {
             .name("aloft-store-apply".into())
             .spawn(move || applier.run(&applier_rx))
             .map_err(|e| StoreError::Io(format!("cannot start the storage applier: {e}")))?;
-        let (mut queue, mut writer) = (None, None);
+        let (mut queue, mut writers) = (None, Vec::new());
         if !log::inline(durability) {
             let (tx, rx) = mpsc::channel();
-            let writer_log = Arc::clone(&log);
-            let spawned = std::thread::Builder::new()
-                .name("aloft-store-writer".into())
-                .spawn(move || writer::run(&writer_log, &rx));
-            match spawned {
-                Ok(thread) => (queue, writer) = (Some(tx), Some(thread)),
-                Err(e) => {
-                    log.tell(ToApplier::Stop);
-                    let _ = applier.join();
-                    return Err(StoreError::Io(format!(
-                        "cannot start the storage writer: {e}"
-                    )));
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..tuning.writers.max(1) {
+                let (writer_log, rx) = (Arc::clone(&log), Arc::clone(&rx));
+                let spawned = std::thread::Builder::new()
+                    .name("aloft-store-writer".into())
+                    .spawn(move || writer::run(&writer_log, &rx));
+                match spawned {
+                    Ok(thread) => writers.push(thread),
+                    Err(e) => {
+                        drop(tx);
+                        for writer in writers {
+                            let _ = writer.join();
+                        }
+                        log.tell(ToApplier::Stop);
+                        let _ = applier.join();
+                        return Err(StoreError::Io(format!(
+                            "cannot start the storage writer: {e}"
+                        )));
+                    }
                 }
             }
+            queue = Some(tx);
         }
         Ok(Self {
             db: Mutex::new(Some(db)),
             log,
             durability,
             queue: Mutex::new(queue),
-            writer: Mutex::new(writer),
+            writers: Mutex::new(writers),
             applier: Mutex::new(Some(applier)),
             path,
         })
@@ -295,11 +315,11 @@ impl Durable {
         }
     }
 
-    /// Ends the writer after it has logged what was queued, then the applier after it has
+    /// Ends the writers after they have logged what was queued, then the applier after it has
     /// applied and checkpointed everything.
     fn stop_writer(&self) {
         lock(&self.queue).take();
-        if let Some(writer) = lock(&self.writer).take() {
+        for writer in std::mem::take(&mut *lock(&self.writers)) {
             let _ = writer.join();
         }
         self.log.close();
