@@ -1,11 +1,13 @@
 //! The durable store behind `--data-dir`: a write-ahead log in front of redb, written in
 //! submission order while a background thread keeps redb up to date.
 //!
-//! In the default [`Durability::Disk`] mode every batch goes through a queue to a single writer
-//! thread (`writer`). The writer takes everything queued, writes it as ONE record to the
-//! write-ahead log (`wal`), which is durable when the write returns (`O_DSYNC`), then
-//! acknowledges each batch. While that write runs, new batches queue up and share the next one,
-//! so throughput grows with concurrency instead of stopping at one sync per request.
+//! In the default [`Durability::Disk`] mode every batch goes through a queue to the writer
+//! threads (`writer`). A writer takes everything queued and writes it as ONE record to the
+//! write-ahead log (`wal`), which is durable when the write returns (`O_DSYNC`). Up to
+//! `Tuning::writers` such writes run at once (the device completes concurrent flushes in
+//! parallel); each batch is acknowledged once its record and every earlier one are on the
+//! device (see `log`). While the writes run, new batches queue up and share the next one, so
+//! throughput grows with concurrency instead of stopping at one sync per request.
 //!
 //! [`Durability::Process`] (opt-in) acknowledges a batch once its record is written to the OS,
 //! without waiting for the device: it survives `kill -9` of Aloft, and the applier syncs the log
@@ -25,9 +27,10 @@
 //! includes every acknowledged one.
 //!
 //! Opening replays the records newer than the checkpoint onto redb's last durable state and
-//! checkpoints them; the first torn, corrupt or stale record ends the replay (nothing after it
-//! was acknowledged: each group is acknowledged only after the write covering it and everything
-//! before it).
+//! checkpoints them; the first torn, missing, corrupt or stale record ends the replay (nothing
+//! after it was acknowledged: each group is acknowledged only after the write covering it and
+//! the writes of everything before it returned, so a record on the device after a missing one,
+//! left by a crash with writes in flight, was never acknowledged).
 //!
 //! All namespaces live in one table, keyed `ns ++ 0x00 ++ key` (see `keys`): a group that
 //! touches many namespaces updates one B-tree rather than opening a table per namespace, new
@@ -185,15 +188,7 @@ impl Durable {
 
     /// [`Self::open`] with the given durability mode.
     pub fn open_with(dir: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
-        // TEMPORARY (measurement): the number of writers.
-        let mut tuning = TUNING;
-        if let Some(n) = std::env::var("ALOFT_STORE_WRITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            tuning.writers = n;
-        }
-        Self::open_tuned(dir.as_ref(), tuning, durability)
+        Self::open_tuned(dir.as_ref(), TUNING, durability)
     }
 
     pub(crate) fn open_tuned(

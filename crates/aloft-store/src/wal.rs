@@ -2,8 +2,9 @@
 //!
 //! Each group of batches logged at once (see `log`; in `Durability::Process` mode each batch) is
 //! one record: a header (magic, payload length, sequence number, CRC-32C of all three and the
-//! payload) and the payload, a list of [`Op`]s on stored keys. A group is durable once its
-//! record is written (`O_DSYNC`: one device write per group, no separate `fdatasync`), which
+//! payload) and the payload, a list of [`Op`]s on stored keys. A record is on the device once
+//! its write returns (`O_DSYNC`: one device write per group, no separate `fdatasync`; several
+//! records may be written at once, see `log`), which
 //! costs one small disk write when the record overwrites blocks the file already has: the file's
 //! size and extents do not change, so the file system has no metadata to journal. The log is
 //! therefore grown ahead of the writes in zero-filled steps (by the applier thread, off the
