@@ -1,11 +1,13 @@
 //! The durable store behind `--data-dir`: a write-ahead log in front of redb, written in
 //! submission order while a background thread keeps redb up to date.
 //!
-//! In the default [`Durability::Disk`] mode every batch goes through a queue to a single writer
-//! thread (`writer`). The writer takes everything queued, writes it as ONE record to the
-//! write-ahead log (`wal`), which is durable when the write returns (`O_DSYNC`), then
-//! acknowledges each batch. While that write runs, new batches queue up and share the next one,
-//! so throughput grows with concurrency instead of stopping at one sync per request.
+//! In the default [`Durability::Disk`] mode every batch goes through a queue to the writer
+//! threads (`writer`). A writer takes everything queued and writes it as ONE record to the
+//! write-ahead log (`wal`), which is durable when the write returns (`O_DSYNC`). Up to
+//! `Tuning::writers` such writes run at once (the device completes concurrent flushes in
+//! parallel); each batch is acknowledged once its record and every earlier one are on the
+//! device (see `log`). While the writes run, new batches queue up and share the next one, so
+//! throughput grows with concurrency instead of stopping at one sync per request.
 //!
 //! [`Durability::Process`] (opt-in) acknowledges a batch once its record is written to the OS,
 //! without waiting for the device: it survives `kill -9` of Aloft, and the applier syncs the log
@@ -25,9 +27,10 @@
 //! includes every acknowledged one.
 //!
 //! Opening replays the records newer than the checkpoint onto redb's last durable state and
-//! checkpoints them; the first torn, corrupt or stale record ends the replay (nothing after it
-//! was acknowledged: each group is acknowledged only after the write covering it and everything
-//! before it).
+//! checkpoints them; the first torn, missing, corrupt or stale record ends the replay (nothing
+//! after it was acknowledged: each group is acknowledged only after the write covering it and
+//! the writes of everything before it returned, so a record on the device after a missing one,
+//! left by a crash with writes in flight, was never acknowledged).
 //!
 //! All namespaces live in one table, keyed `ns ++ 0x00 ++ key` (see `keys`): a group that
 //! touches many namespaces updates one B-tree rather than opening a table per namespace, new
@@ -101,6 +104,9 @@ pub(crate) struct Tuning {
     pub(crate) apply_bytes: usize,
     /// [`Durability::Process`] mode syncs the log at most this long after a write.
     pub(crate) sync_every: Duration,
+    /// [`Durability::Disk`] mode: writer threads, each with at most one log write in flight
+    /// (at most [`wal::IN_FLIGHT_MAX`]).
+    pub(crate) writers: usize,
 }
 
 const TUNING: Tuning = Tuning {
@@ -110,6 +116,7 @@ const TUNING: Tuning = Tuning {
     every: Duration::from_secs(30),
     apply_bytes: 1 << 20,
     sync_every: PROCESS_SYNC_EVERY,
+    writers: 3,
 };
 
 /// redb's page cache. State is loaded once at start and then only written, so a large cache
@@ -157,9 +164,9 @@ pub struct Durable {
     db: Mutex<Option<Arc<Database>>>,
     log: Arc<Log>,
     durability: Durability,
-    /// The writer thread's queue ([`Durability::Disk`] mode).
+    /// The writer threads' queue ([`Durability::Disk`] mode).
     queue: Mutex<Option<mpsc::Sender<Request>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writers: Mutex<Vec<JoinHandle<()>>>,
     /// `None` once stopped.
     applier: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
@@ -207,7 +214,7 @@ impl Durable {
         datadir::sync_dir(dir).map_err(io)?;
 
         let (to_applier, applier_rx) = mpsc::channel();
-        let log = Arc::new(Log::new(wal, seq, to_applier));
+        let log = Arc::new(Log::new(wal, seq, tuning.writers, to_applier));
         let applier = Applier::new(
             Arc::clone(&db),
             Arc::clone(&log),
@@ -220,30 +227,38 @@ impl Durable {
             .name("aloft-store-apply".into())
             .spawn(move || applier.run(&applier_rx))
             .map_err(|e| StoreError::Io(format!("cannot start the storage applier: {e}")))?;
-        let (mut queue, mut writer) = (None, None);
+        let (mut queue, mut writers) = (None, Vec::new());
         if !log::inline(durability) {
             let (tx, rx) = mpsc::channel();
-            let writer_log = Arc::clone(&log);
-            let spawned = std::thread::Builder::new()
-                .name("aloft-store-writer".into())
-                .spawn(move || writer::run(&writer_log, &rx));
-            match spawned {
-                Ok(thread) => (queue, writer) = (Some(tx), Some(thread)),
-                Err(e) => {
-                    log.tell(ToApplier::Stop);
-                    let _ = applier.join();
-                    return Err(StoreError::Io(format!(
-                        "cannot start the storage writer: {e}"
-                    )));
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..tuning.writers.max(1) {
+                let (writer_log, rx) = (Arc::clone(&log), Arc::clone(&rx));
+                let spawned = std::thread::Builder::new()
+                    .name("aloft-store-writer".into())
+                    .spawn(move || writer::run(&writer_log, &rx));
+                match spawned {
+                    Ok(thread) => writers.push(thread),
+                    Err(e) => {
+                        drop(tx);
+                        for writer in writers {
+                            let _ = writer.join();
+                        }
+                        log.tell(ToApplier::Stop);
+                        let _ = applier.join();
+                        return Err(StoreError::Io(format!(
+                            "cannot start the storage writer: {e}"
+                        )));
+                    }
                 }
             }
+            queue = Some(tx);
         }
         Ok(Self {
             db: Mutex::new(Some(db)),
             log,
             durability,
             queue: Mutex::new(queue),
-            writer: Mutex::new(writer),
+            writers: Mutex::new(writers),
             applier: Mutex::new(Some(applier)),
             path,
         })
@@ -295,11 +310,11 @@ impl Durable {
         }
     }
 
-    /// Ends the writer after it has logged what was queued, then the applier after it has
+    /// Ends the writers after they have logged what was queued, then the applier after it has
     /// applied and checkpointed everything.
     fn stop_writer(&self) {
         lock(&self.queue).take();
-        if let Some(writer) = lock(&self.writer).take() {
+        for writer in std::mem::take(&mut *lock(&self.writers)) {
             let _ = writer.join();
         }
         self.log.close();

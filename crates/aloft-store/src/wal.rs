@@ -2,8 +2,9 @@
 //!
 //! Each group of batches logged at once (see `log`; in `Durability::Process` mode each batch) is
 //! one record: a header (magic, payload length, sequence number, CRC-32C of all three and the
-//! payload) and the payload, a list of [`Op`]s on stored keys. A group is durable once its
-//! record is written (`O_DSYNC`: one device write per group, no separate `fdatasync`), which
+//! payload) and the payload, a list of [`Op`]s on stored keys. A record is on the device once
+//! its write returns (`O_DSYNC`: one device write per group, no separate `fdatasync`; several
+//! records may be written at once, see `log`), which
 //! costs one small disk write when the record overwrites blocks the file already has: the file's
 //! size and extents do not change, so the file system has no metadata to journal. The log is
 //! therefore grown ahead of the writes in zero-filled steps (by the applier thread, off the
@@ -36,6 +37,13 @@ const HEADER: usize = 20;
 /// file's size; the applier grows it once the writer is within [`GROW_AHEAD`] of the end.
 pub(crate) const GROW_STEP: u64 = 1 << 20;
 const GROW_AHEAD: u64 = 2 << 20;
+
+/// At most this many records are being written at once ([`Durability::Disk`] mode: each is
+/// acknowledged once it and every earlier one are on the device, and no record is started while
+/// this many are not acknowledged). A crash can therefore leave at most this many records on
+/// the device after the first one that is not: they were never acknowledged, and the replay,
+/// which follows the chain of sequence numbers, stops before them.
+pub(crate) const IN_FLIGHT_MAX: u64 = 4;
 
 /// One change to the stored key space, as the log records it (keys are stored keys, see `keys`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,10 +211,12 @@ fn record_at(log: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
 /// The records newer than `checkpoint` in a ring log whose record `checkpoint` ended at `from`:
 /// `(seq, payload)` in order. Each next record is at the end of the previous one or, after a
 /// wrap, at offset 0. `Err(seq)` when no record follows the checkpoint but the one where it
-/// should start is newer than that: records are missing (e.g. `meta.redb` was put back from an
-/// older copy). Only that place is checked: in `Durability::Process` mode an OS crash may leave
-/// record `S + 2` at offset 0 without `S + 1`, writes that were never synced, and the directory
-/// must still open.
+/// should start is newer than that by more than [`IN_FLIGHT_MAX`]: records are missing (e.g.
+/// `meta.redb` was put back from an older copy). Only that place is checked: in
+/// `Durability::Process` mode an OS crash may leave record `S + 2` at offset 0 without `S + 1`,
+/// writes that were never synced, and the directory must still open. Within the window, a
+/// crash with writes in flight can leave `S + 1` torn and `S + 2` there: `S + 1` wrapped to
+/// offset 0 and ended exactly where `S` did.
 pub(crate) fn replay(log: &[u8], checkpoint: u64, from: u64) -> Result<Vec<(u64, &[u8])>, u64> {
     let from = usize::try_from(from).unwrap_or(usize::MAX);
     let mut out: Vec<(u64, &[u8])> = Vec::new();
@@ -223,7 +233,8 @@ pub(crate) fn replay(log: &[u8], checkpoint: u64, from: u64) -> Result<Vec<(u64,
         at = end;
     }
     if out.is_empty()
-        && let Some((newer, _, _)) = record_at(log, from).filter(|r| r.0 > checkpoint + 1)
+        && let Some((newer, _, _)) =
+            record_at(log, from).filter(|r| r.0 > checkpoint + IN_FLIGHT_MAX)
     {
         return Err(newer);
     }
@@ -242,26 +253,39 @@ fn open_for_writes(path: &Path, durability: Durability) -> io::Result<File> {
     options.open(path)
 }
 
-/// The open log, written under `log`'s lock (by the writer thread or, in
-/// [`Durability::Process`] mode, the submitting task); the applier thread grows it.
+/// The open log. Where each record goes is decided under `log`'s lock (by a writer thread or,
+/// in [`Durability::Process`] mode, the submitting task); in [`Durability::Disk`] mode the
+/// write itself runs outside it ([`LogFile::write`]), so that several can be in flight. The
+/// applier thread grows the file.
 pub(crate) struct Wal {
-    file: File,
+    file: Arc<LogFile>,
     durability: Durability,
     /// Where the next record goes, unless it wraps.
     head: u64,
-    /// The file's length: everything below it has been written (zeros or records). Shared with
-    /// [`Grower`], which only writes at or past it, under the lock.
-    filled: Arc<Mutex<u64>>,
     /// The ring's size: a record that would end past it goes to offset 0 when that is free.
     ring: u64,
     /// The records not yet covered by a durable checkpoint, oldest first: `(seq, start, end)`.
+    /// A record is live from the moment its place is reserved, before it is written.
     live: VecDeque<(u64, u64, u64)>,
     /// The end up to which growth was last asked for.
     grow_asked: u64,
-    /// Every write fails (tests of a failing disk).
-    #[cfg(test)]
-    pub(crate) broken: bool,
 }
+
+/// The log file as the writes share it.
+pub(crate) struct LogFile {
+    file: File,
+    /// The file's length: everything below it has been written (zeros or records), but for
+    /// records being written past it. Shared with [`Grower`], which only writes at or past
+    /// it, under the lock.
+    filled: Arc<Mutex<u64>>,
+    /// Runs before each write with the record's sequence number; an error fails the write
+    /// (tests of a failing disk, and of writes completing out of order).
+    #[cfg(test)]
+    pub(crate) hook: Mutex<Option<WriteHook>>,
+}
+
+#[cfg(test)]
+pub(crate) type WriteHook = Arc<dyn Fn(u64) -> io::Result<()> + Send + Sync>;
 
 /// Grows the log file ahead of the writer with zeros and syncs it (the applier thread).
 pub(crate) struct Grower {
@@ -287,17 +311,20 @@ impl Wal {
             filled: Arc::clone(&filled),
             ring,
         };
+        let file = Arc::new(LogFile {
+            file,
+            filled,
+            #[cfg(test)]
+            hook: Mutex::new(None),
+        });
         Ok((
             Self {
                 file,
                 durability,
                 head: 0,
-                filled,
                 ring,
                 live: VecDeque::new(),
                 grow_asked: 0,
-                #[cfg(test)]
-                broken: false,
             },
             grower,
             content,
@@ -334,34 +361,34 @@ impl Wal {
     /// records leave no room for it until the next checkpoint. In [`Durability::Disk`] mode it
     /// is durable when this returns.
     pub(crate) fn append(&mut self, seq: u64, record: &[u8]) -> io::Result<Option<u64>> {
-        let len = record.len() as u64;
-        let Some(at) = self.place(len) else {
+        let Some(at) = self.reserve(seq, record.len() as u64) else {
             return Ok(None);
         };
-        let end = at + len;
-        #[cfg(test)]
-        if self.broken {
-            return Err(io::Error::other("no space left on device (a test)"));
-        }
-        let filled = *lock(&self.filled);
-        if end <= filled {
-            self.file.write_all_at(record, at)?;
-        } else {
-            // Past the zero-filled part: extend the file ourselves, the grower held off.
-            let mut filled = lock(&self.filled);
-            self.file.write_all_at(record, at)?;
-            *filled = (*filled).max(end);
-        }
-        self.head = end;
-        self.live.push_back((seq, at, end));
-        Ok(Some(end))
+        self.file.write(seq, record, at)?;
+        Ok(Some(at + record.len() as u64))
+    }
+
+    /// Reserves the place of record `seq` of `len` bytes, which the caller then writes there
+    /// with [`LogFile::write`]: where it starts, or `None` when the live records leave no room
+    /// for it until the next checkpoint. Records are reserved in sequence order; until a
+    /// checkpoint covers it, nothing later is placed over it, written or not.
+    pub(crate) fn reserve(&mut self, seq: u64, len: u64) -> Option<u64> {
+        let at = self.place(len)?;
+        self.head = at + len;
+        self.live.push_back((seq, at, at + len));
+        Some(at)
+    }
+
+    /// The file, for writes outside the lock.
+    pub(crate) fn file(&self) -> &Arc<LogFile> {
+        &self.file
     }
 
     /// How far the file should be zero-filled, when the writer is close to its end and has not
     /// asked for it yet.
     pub(crate) fn wants_growth(&mut self) -> Option<u64> {
         let want = (self.head + GROW_AHEAD).min(self.ring);
-        if want <= self.grow_asked || want <= *lock(&self.filled) {
+        if want <= self.grow_asked || want <= *lock(&self.file.filled) {
             return None;
         }
         self.grow_asked = want + GROW_STEP;
@@ -379,8 +406,37 @@ impl Wal {
     pub(crate) fn sync(&self) -> io::Result<()> {
         match self.durability {
             Durability::Disk => Ok(()),
-            Durability::Process => self.file.sync_data(),
+            Durability::Process => self.file.file.sync_data(),
         }
+    }
+}
+
+impl LogFile {
+    /// Writes the sealed record `seq` at `at`, its reserved place ([`Wal::reserve`]). In
+    /// [`Durability::Disk`] mode it is on the device when this returns. Writes of different
+    /// records may run at once: they never overlap.
+    pub(crate) fn write(&self, seq: u64, record: &[u8], at: u64) -> io::Result<()> {
+        #[cfg(test)]
+        {
+            // Not called under the lock: a hook may block one write while others run.
+            let hook = lock(&self.hook).clone();
+            if let Some(hook) = hook {
+                hook(seq)?;
+            }
+        }
+        #[cfg(not(test))]
+        let _ = seq;
+        let end = at + record.len() as u64;
+        if end <= *lock(&self.filled) {
+            return self.file.write_all_at(record, at);
+        }
+        // Past the zero-filled part: extend the file ourselves, the grower held off. (Another
+        // record's write may extend it past a place reserved before it and not written yet:
+        // that space reads as zeros until then, like the grower's.)
+        let mut filled = lock(&self.filled);
+        self.file.write_all_at(record, at)?;
+        *filled = (*filled).max(end);
+        Ok(())
     }
 }
 
@@ -558,6 +614,9 @@ mod tests {
         assert!(replay(&[0; 64], 9, 20).unwrap().is_empty());
         // 4 lost (never synced) but 5 reached offset 0: not a refusal, nothing to replay.
         assert!(replay(&log, 3, 2 * len as u64).unwrap().is_empty());
-        assert_eq!(replay(&log, 3, 0), Err(5));
+        // 5 where 4 should start: 4 torn, 5 written at the same time (or not synced before it).
+        assert!(replay(&log, 3, 0).unwrap().is_empty());
+        // Further ahead than the writes in flight: records are missing.
+        assert_eq!(replay(&log, 0, 0), Err(5));
     }
 }

@@ -1,16 +1,20 @@
-//! The durable store's writer thread in [`Durability::Disk`](crate::Durability::Disk) mode:
-//! group commit to the write-ahead log, and nothing else.
+//! The durable store's writer threads in [`Durability::Disk`](crate::Durability::Disk) mode:
+//! group commit to the write-ahead log, several groups in flight, and nothing else.
 //!
-//! It takes every queued request, logs the group as one record (one `O_DSYNC` write, see
-//! `log`) and acknowledges it. While that write runs, new batches queue up and share the next
-//! one. The applier thread takes the logged records from the log itself.
+//! A writer takes every queued request, logs the group as one record (one `O_DSYNC` write, see
+//! `log`) and, once it and every earlier group are on the device, the group is acknowledged.
+//! While one writer waits for its write, another takes what was queued since and writes it at
+//! the same time (the device completes concurrent flushes in parallel); once the log's window
+//! of groups is in flight, new batches queue up and share the next write. Taking the queue and
+//! reserving the group's place in the log happen under the queue's lock, so groups are logged
+//! in queue order. The applier thread takes the logged records from the log itself.
 
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use crate::durable::Request;
 use crate::keys;
-use crate::log::Log;
+use crate::log::{Log, lock};
 use crate::wal::{Op, Record};
 
 /// At most this many queued requests share one record, bounding its size and the delay of the
@@ -21,23 +25,31 @@ const MAX_GROUP: usize = 4096;
 /// record.
 const MAX_GROUP_BYTES: usize = 16 << 20;
 
-pub(crate) fn run(log: &Arc<Log>, queue: &mpsc::Receiver<Request>) {
-    let mut group = Vec::new();
-    while let Ok(first) = queue.recv() {
-        let mut bytes = first.bytes();
-        group.push(first);
-        while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
-            match queue.try_recv() {
-                Ok(next) => {
-                    bytes += next.bytes();
-                    group.push(next);
+/// One writer thread; returns once the queue is closed and empty.
+pub(crate) fn run(log: &Arc<Log>, queue: &Mutex<mpsc::Receiver<Request>>) {
+    loop {
+        let reserved = {
+            let queue = lock(queue);
+            let Ok(first) = queue.recv() else {
+                return;
+            };
+            let mut bytes = first.bytes();
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
+                match queue.try_recv() {
+                    Ok(next) => {
+                        bytes += next.bytes();
+                        group.push(next);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
-        let result = log.append(record_of(&group, bytes));
-        for request in group.drain(..) {
-            request.answer(result.clone());
+            let record = record_of(&group, bytes);
+            log.reserve(record, group)
+        };
+        if let Some(group) = reserved {
+            let result = log.write(&group);
+            log.complete(group, result);
         }
     }
 }
