@@ -137,36 +137,108 @@ impl IntoName for &String {
     }
 }
 
+/// One attribute of a map.
+pub type Entry = (Name, AttrValue);
+
 /// Attribute name → value, sorted by name (byte order, like `BTreeMap<String, _>`).
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// A map being built or changed owns a `Vec`; a stored item is [`AttrMap::shared`]: its
+/// entries in one allocation with the reference counts, so reading a stored item is one
+/// block of adjacent lines instead of an `Arc` block and a separate entry vector, and
+/// copying one (a read's answer, a snapshot) is a reference count. A shared map is copied
+/// into a `Vec` the first time it is changed.
+#[derive(Clone)]
 pub struct AttrMap {
-    entries: Vec<(Name, AttrValue)>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Owned(Vec<Entry>),
+    Shared(Arc<[Entry]>),
+}
+
+impl Default for AttrMap {
+    fn default() -> Self {
+        AttrMap::new()
+    }
+}
+
+impl PartialEq for AttrMap {
+    fn eq(&self, other: &AttrMap) -> bool {
+        self.entries() == other.entries()
+    }
+}
+
+impl std::fmt::Debug for AttrMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttrMap")
+            .field("entries", &self.entries())
+            .finish()
+    }
 }
 
 impl AttrMap {
     pub fn new() -> Self {
         AttrMap {
-            entries: Vec::new(),
+            repr: Repr::Owned(Vec::new()),
         }
     }
 
     pub fn with_capacity(n: usize) -> Self {
         AttrMap {
-            entries: Vec::with_capacity(n),
+            repr: Repr::Owned(Vec::with_capacity(n)),
         }
     }
 
+    #[inline]
+    fn entries(&self) -> &[Entry] {
+        match &self.repr {
+            Repr::Owned(v) => v,
+            Repr::Shared(a) => a,
+        }
+    }
+
+    fn entries_mut(&mut self) -> &mut Vec<Entry> {
+        if let Repr::Shared(a) = &self.repr {
+            self.repr = Repr::Owned(a.to_vec());
+        }
+        match &mut self.repr {
+            Repr::Owned(v) => v,
+            Repr::Shared(_) => unreachable!("just made owned"),
+        }
+    }
+
+    /// This map as stored items hold it: entries and reference counts in one exact-size
+    /// allocation (see the type's note).
+    pub fn shared(self) -> AttrMap {
+        match self.repr {
+            Repr::Owned(v) => AttrMap {
+                repr: Repr::Shared(Arc::from(v)),
+            },
+            shared @ Repr::Shared(_) => AttrMap { repr: shared },
+        }
+    }
+
+    /// Whether this is a [`AttrMap::shared`] map (tests).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.repr, Repr::Shared(_))
+    }
+
     fn find(&self, k: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(n, _)| n.as_ref().cmp(k))
+        self.entries().binary_search_by(|(n, _)| n.as_ref().cmp(k))
     }
 
     pub fn get<Q: Borrow<str> + ?Sized>(&self, k: &Q) -> Option<&AttrValue> {
-        self.find(k.borrow()).ok().map(|i| &self.entries[i].1)
+        let e = self.entries();
+        e.binary_search_by(|(n, _)| n.as_ref().cmp(k.borrow()))
+            .ok()
+            .map(|i| &e[i].1)
     }
 
     pub fn get_mut<Q: Borrow<str> + ?Sized>(&mut self, k: &Q) -> Option<&mut AttrValue> {
         match self.find(k.borrow()) {
-            Ok(i) => Some(&mut self.entries[i].1),
+            Ok(i) => Some(&mut self.entries_mut()[i].1),
             Err(_) => None,
         }
     }
@@ -178,9 +250,9 @@ impl AttrMap {
     pub fn insert(&mut self, k: impl IntoName, v: AttrValue) -> Option<AttrValue> {
         let k = k.into_name();
         match self.find(&k) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, v)),
+            Ok(i) => Some(std::mem::replace(&mut self.entries_mut()[i].1, v)),
             Err(i) => {
-                self.entries.insert(i, (k, v));
+                self.entries_mut().insert(i, (k, v));
                 None
             }
         }
@@ -188,7 +260,7 @@ impl AttrMap {
 
     pub fn remove<Q: Borrow<str> + ?Sized>(&mut self, k: &Q) -> Option<AttrValue> {
         match self.find(k.borrow()) {
-            Ok(i) => Some(self.entries.remove(i).1),
+            Ok(i) => Some(self.entries_mut().remove(i).1),
             Err(_) => None,
         }
     }
@@ -200,53 +272,56 @@ impl AttrMap {
         f: impl FnOnce() -> AttrValue,
     ) -> &mut AttrValue {
         let k = k.into_name();
-        let i = match self.find(&k) {
+        let found = self.find(&k);
+        let entries = self.entries_mut();
+        let i = match found {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (k, f()));
+                entries.insert(i, (k, f()));
                 i
             }
         };
-        &mut self.entries[i].1
+        &mut entries[i].1
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &AttrValue)> + ExactSizeIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries().iter().map(|(k, v)| (k, v))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &Name> {
-        self.entries.iter().map(|(k, _)| k)
+        self.entries().iter().map(|(k, _)| k)
     }
 
     pub fn values(&self) -> impl Iterator<Item = &AttrValue> {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries().iter().map(|(_, v)| v)
     }
 
     pub fn retain(&mut self, mut f: impl FnMut(&Name, &mut AttrValue) -> bool) {
-        self.entries.retain_mut(|(k, v)| f(k, v));
+        self.entries_mut().retain_mut(|(k, v)| f(k, v));
     }
 
     /// Drops spare capacity: stored items are never grown in place.
     pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
+        if let Repr::Owned(v) = &mut self.repr {
+            v.shrink_to_fit();
+        }
     }
 }
 
 impl<K: IntoName> FromIterator<(K, AttrValue)> for AttrMap {
     fn from_iter<I: IntoIterator<Item = (K, AttrValue)>>(iter: I) -> Self {
-        let mut entries: Vec<(Name, AttrValue)> =
-            iter.into_iter().map(|(k, v)| (k.into_name(), v)).collect();
+        let mut entries: Vec<Entry> = iter.into_iter().map(|(k, v)| (k.into_name(), v)).collect();
         // Stable sort, then keep the last of equal names, as repeated inserts would.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Name, AttrValue)> = Vec::with_capacity(entries.len());
+        let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
         for e in entries {
             match out.last_mut() {
                 Some(last) if last.0 == e.0 => *last = e,
@@ -254,7 +329,9 @@ impl<K: IntoName> FromIterator<(K, AttrValue)> for AttrMap {
             }
         }
         out.shrink_to_fit();
-        AttrMap { entries: out }
+        AttrMap {
+            repr: Repr::Owned(out),
+        }
     }
 }
 
@@ -270,7 +347,10 @@ impl IntoIterator for AttrMap {
     type Item = (Name, AttrValue);
     type IntoIter = std::vec::IntoIter<(Name, AttrValue)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        match self.repr {
+            Repr::Owned(v) => v.into_iter(),
+            Repr::Shared(a) => a.to_vec().into_iter(),
+        }
     }
 }
 
@@ -281,7 +361,7 @@ impl<'a> IntoIterator for &'a AttrMap {
         fn(&'a (Name, AttrValue)) -> (&'a Name, &'a AttrValue),
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries().iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -315,6 +395,27 @@ mod tests {
         .collect();
         assert_eq!(c.len(), 2);
         assert_eq!(c["z"], AttrValue::Bool(true));
+    }
+
+    #[test]
+    fn a_shared_map_reads_alike_and_is_copied_on_change() {
+        let mut m: AttrMap = [("b", AttrValue::Null), ("a", AttrValue::Bool(true))]
+            .into_iter()
+            .collect();
+        let before = m.clone();
+        m = m.shared();
+        assert!(m.is_shared());
+        assert_eq!(m, before);
+        assert_eq!(m.get("a"), Some(&AttrValue::Bool(true)));
+        let copy = m.clone();
+        m.insert("c", AttrValue::Null);
+        *m.get_mut("a").unwrap() = AttrValue::Null;
+        assert!(!m.is_shared());
+        assert_eq!(copy, before);
+        assert_eq!(m.len(), 3);
+        let names: Vec<Name> = copy.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, [intern("a"), intern("b")]);
+        assert_eq!(std::mem::size_of::<AttrMap>(), 24);
     }
 
     #[test]
