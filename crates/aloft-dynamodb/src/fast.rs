@@ -24,7 +24,7 @@ use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
 use crate::domain::number::Number;
 use crate::domain::rowkey::RowKey;
-use crate::domain::value::{AttrMap, AttrValue, Item, item_size};
+use crate::domain::value::{AttrMap, AttrValue, Item, Str, item_size};
 use crate::handlers::items::{check_collection_limit, check_new_item, write_consumed};
 use crate::state::{Actor, IndexWrites, stored};
 
@@ -613,7 +613,7 @@ fn write_value(out: &mut Vec<u8>, v: &AttrValue) {
     out.extend_from_slice(v.attr_type().tag().as_bytes());
     out.extend_from_slice(b"\":");
     match v {
-        AttrValue::S(s) => write_str(out, s),
+        AttrValue::S(s) => write_text(out, s),
         AttrValue::N(n) => write_number(out, n),
         AttrValue::B(b) => write_b64(out, b),
         AttrValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -636,6 +636,17 @@ fn write_list<T>(out: &mut Vec<u8>, items: &[T], f: impl Fn(&mut Vec<u8>, &T)) {
         f(out, x);
     }
     out.push(b']');
+}
+
+/// [`write_str`] of an `S` value: its bytes are checked as UTF-8 only when they need escapes.
+fn write_text(out: &mut Vec<u8>, s: &Str) {
+    if s.as_bytes().iter().any(|&b| stops_string(b)) {
+        write_str(out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {

@@ -95,6 +95,29 @@ impl Str {
         Some(Str(Repr::Inline { len, bytes }))
     }
 
+    /// The bytes, without the UTF-8 check `as_str` pays for an inline string: lengths,
+    /// comparisons, hashing, key encoding and rendering need only these.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { len, .. } => *len as usize,
+            Repr::Heap(s) => s.len(),
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
@@ -174,24 +197,24 @@ impl Borrow<str> for Str {
 impl PartialEq for Str {
     #[inline]
     fn eq(&self, other: &Str) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 impl Eq for Str {}
 
 impl PartialEq<str> for Str {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 impl PartialEq<&str> for Str {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 impl PartialEq<String> for Str {
     fn eq(&self, other: &String) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -201,14 +224,17 @@ impl PartialOrd for Str {
     }
 }
 impl Ord for Str {
+    /// Byte order, which is `str`'s order.
     fn cmp(&self, other: &Str) -> Ordering {
-        self.as_str().cmp(other.as_str())
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl Hash for Str {
+    /// As `str` hashes: the bytes, then 0xFF.
     fn hash<H: Hasher>(&self, h: &mut H) {
-        self.as_str().hash(h)
+        h.write(self.as_bytes());
+        h.write_u8(0xff);
     }
 }
 
@@ -243,5 +269,13 @@ mod tests {
         assert!(Str::from("ab") < Str::from("b"));
         assert!(Str::from("a".repeat(30)) > Str::from("a"));
         assert_eq!(Str::default().as_str(), "");
+        let hash = |x: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            x(&mut h);
+            h.finish()
+        };
+        let s = Str::from("héllo");
+        assert_eq!(hash(&|h| s.hash(h)), hash(&|h| "héllo".hash(h)));
+        assert_eq!((s.len(), s.as_bytes()), (6, "héllo".as_bytes()));
     }
 }

@@ -137,7 +137,7 @@ impl AttrValue {
     pub fn to_json(&self) -> Json {
         let mut m = Map::with_capacity(1);
         let (k, v) = match self {
-            AttrValue::S(s) => ("S", Json::String(s.to_string())),
+            AttrValue::S(s) => ("S", Json::String(s.as_str().to_owned())),
             AttrValue::N(n) => ("N", Json::String(n.to_string())),
             AttrValue::B(b) => ("B", Json::String(B64.encode(b))),
             AttrValue::Bool(b) => ("BOOL", Json::Bool(*b)),

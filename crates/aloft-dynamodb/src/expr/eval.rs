@@ -104,7 +104,7 @@ pub fn eval(cond: &Cond, item: &Item) -> bool {
                 return false;
             };
             match (&*x, &*y) {
-                (AttrValue::S(x), AttrValue::S(y)) => x.starts_with(y.as_str()),
+                (AttrValue::S(x), AttrValue::S(y)) => x.as_bytes().starts_with(y.as_bytes()),
                 (AttrValue::B(x), AttrValue::B(y)) => x.starts_with(y),
                 _ => false,
             }

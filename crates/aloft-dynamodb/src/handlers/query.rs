@@ -226,7 +226,7 @@ fn sort_matches(sc: &SortCond, v: Option<&AttrValue>) -> bool {
                 && matches!(v.compare(b), Some(Less | Equal))
         }
         SortCond::BeginsWith(p) => match (v, p) {
-            (AttrValue::S(s), AttrValue::S(p)) => s.starts_with(p.as_str()),
+            (AttrValue::S(s), AttrValue::S(p)) => s.as_bytes().starts_with(p.as_bytes()),
             (AttrValue::B(s), AttrValue::B(p)) => s.starts_with(p),
             _ => false,
         },
