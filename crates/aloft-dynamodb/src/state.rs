@@ -663,6 +663,21 @@ mod tests {
             journal_value(&item),
             item_to_json(&item).to_string().into_bytes()
         );
+        // Stored (shared) items, strings either side of the inline limit, escapes in
+        // inline and heap strings: the bytes the journal held before.
+        let (short, long) = ("x".repeat(23), "y".repeat(24));
+        let item = stored(
+            item_from_json(&serde_json::json!({
+                "b": {"S": long}, "a": {"S": short}, "e": {"S": "\u{e9}\"\t"},
+                "f": {"S": format!("{long}\n")}, "m": {"M": {"k": {"S": ""}}}
+            }))
+            .unwrap(),
+        );
+        let want = format!(
+            r#"{{"a":{{"S":"{short}"}},"b":{{"S":"{long}"}},"e":{{"S":"é\"\t"}},"f":{{"S":"{long}\n"}},"m":{{"M":{{"k":{{"S":""}}}}}}}}"#
+        );
+        assert_eq!(String::from_utf8(journal_value(&item)).unwrap(), want);
+        assert_eq!(item_to_json(&item).to_string(), want);
     }
 
     #[tokio::test]

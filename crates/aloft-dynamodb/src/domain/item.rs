@@ -435,7 +435,7 @@ impl IntoIterator for AttrMap {
     fn into_iter(self) -> Self::IntoIter {
         match self.repr {
             Repr::Owned(v) => v.into_iter(),
-            Repr::Shared(a) => a.to_vec().into_iter(),
+            Repr::Shared(a) => Vec::from(&*a).into_iter(),
         }
     }
 }

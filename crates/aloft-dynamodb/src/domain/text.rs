@@ -266,8 +266,11 @@ mod tests {
             assert_eq!(Str::from(text.clone()), s);
             assert_eq!(s.clone().into_string(), text);
         }
-        assert!(Str::from("ab") < Str::from("b"));
-        assert!(Str::from("a".repeat(30)) > Str::from("a"));
+        assert_eq!(Str::from("ab").cmp(&Str::from("b")), Ordering::Less);
+        assert_eq!(
+            Str::from("a".repeat(30)).cmp(&Str::from("a")),
+            Ordering::Greater
+        );
         assert_eq!(Str::default().as_str(), "");
         let hash = |x: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
             let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -72,7 +72,7 @@ impl DynamoDb {
             let mut c = Consumed::new(&name, true);
             for k in &keys {
                 let item = data.items.get(&k[..]);
-                c.table_units += read_units(item.map_or(0, |i| item_size(i)), consistent);
+                c.table_units += read_units(item.map_or(0, item_size), consistent);
                 if let Some(item) = item {
                     let shown = match &projection {
                         Some(p) => project(item, p),

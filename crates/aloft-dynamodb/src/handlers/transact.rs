@@ -381,7 +381,7 @@ impl DynamoDb {
                 }
                 None => {
                     // ConditionCheck: a transactional read of the item.
-                    let size = g.items.get(&p.key[..]).map_or(0, |i| item_size(i));
+                    let size = g.items.get(&p.key[..]).map_or(0, item_size);
                     entry.table_units += read_units(size, true) * 2.0;
                 }
             }
@@ -472,7 +472,7 @@ impl DynamoDb {
             consumed
                 .entry(name.clone())
                 .or_insert_with(|| Consumed::new(&name, true))
-                .table_units += read_units(item.map_or(0, |i| item_size(i)), true) * 2.0;
+                .table_units += read_units(item.map_or(0, item_size), true) * 2.0;
             responses.push(match item {
                 Some(i) => {
                     let shown = projection
