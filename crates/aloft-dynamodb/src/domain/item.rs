@@ -240,7 +240,10 @@ pub struct AttrMap {
 
 #[derive(Clone)]
 enum Repr {
-    Owned(Vec<Entry>),
+    /// Boxed so that the map is 16 bytes, like the shared form: a table's tree keeps one
+    /// beside every key.
+    #[allow(clippy::box_collection)]
+    Owned(Box<Vec<Entry>>),
     Shared(Arc<[Entry]>),
 }
 
@@ -267,27 +270,27 @@ impl std::fmt::Debug for AttrMap {
 impl AttrMap {
     pub fn new() -> Self {
         AttrMap {
-            repr: Repr::Owned(Vec::new()),
+            repr: Repr::Owned(Box::default()),
         }
     }
 
     pub fn with_capacity(n: usize) -> Self {
         AttrMap {
-            repr: Repr::Owned(Vec::with_capacity(n)),
+            repr: Repr::Owned(Box::new(Vec::with_capacity(n))),
         }
     }
 
     #[inline]
     fn entries(&self) -> &[Entry] {
         match &self.repr {
-            Repr::Owned(v) => v,
+            Repr::Owned(v) => v.as_slice(),
             Repr::Shared(a) => a,
         }
     }
 
     fn entries_mut(&mut self) -> &mut Vec<Entry> {
         if let Repr::Shared(a) = &self.repr {
-            self.repr = Repr::Owned(a.to_vec());
+            self.repr = Repr::Owned(Box::new(a.to_vec()));
         }
         match &mut self.repr {
             Repr::Owned(v) => v,
@@ -299,9 +302,16 @@ impl AttrMap {
     /// allocation (see the type's note).
     pub fn shared(self) -> AttrMap {
         match self.repr {
-            Repr::Owned(v) => AttrMap {
-                repr: Repr::Shared(Arc::from(v)),
-            },
+            Repr::Owned(mut v) => {
+                // Maps inside become shared too: one allocation each instead of a box and
+                // its vector.
+                for (_, value) in v.iter_mut() {
+                    share_nested(value);
+                }
+                AttrMap {
+                    repr: Repr::Shared(Arc::from(*v)),
+                }
+            }
             shared @ Repr::Shared(_) => AttrMap { repr: shared },
         }
     }
@@ -402,6 +412,15 @@ impl AttrMap {
     }
 }
 
+/// [`AttrMap::shared`] for the maps inside a value (in maps and lists, at any depth).
+fn share_nested(v: &mut AttrValue) {
+    match v {
+        AttrValue::M(m) => *m = std::mem::take(m).shared(),
+        AttrValue::L(l) => l.iter_mut().for_each(share_nested),
+        _ => {}
+    }
+}
+
 impl<K: IntoName> FromIterator<(K, AttrValue)> for AttrMap {
     fn from_iter<I: IntoIterator<Item = (K, AttrValue)>>(iter: I) -> Self {
         let mut entries: Vec<Entry> = iter.into_iter().map(|(k, v)| (k.into_name(), v)).collect();
@@ -416,7 +435,7 @@ impl<K: IntoName> FromIterator<(K, AttrValue)> for AttrMap {
         }
         out.shrink_to_fit();
         AttrMap {
-            repr: Repr::Owned(out),
+            repr: Repr::Owned(Box::new(out)),
         }
     }
 }
@@ -434,7 +453,7 @@ impl IntoIterator for AttrMap {
     type IntoIter = std::vec::IntoIter<(Name, AttrValue)>;
     fn into_iter(self) -> Self::IntoIter {
         match self.repr {
-            Repr::Owned(v) => v.into_iter(),
+            Repr::Owned(v) => (*v).into_iter(),
             Repr::Shared(a) => Vec::from(&*a).into_iter(),
         }
     }
@@ -501,7 +520,20 @@ mod tests {
         assert_eq!(m.len(), 3);
         let names: Vec<Name> = copy.into_iter().map(|(k, _)| k).collect();
         assert_eq!(names, [intern("a"), intern("b")]);
-        assert_eq!(std::mem::size_of::<AttrMap>(), 24);
+        assert_eq!(std::mem::size_of::<AttrMap>(), 16);
+        let inner: AttrMap = [("x", AttrValue::Null)].into_iter().collect();
+        let outer: AttrMap = [
+            ("m", AttrValue::M(inner.clone())),
+            ("l", AttrValue::L(vec![AttrValue::M(inner.clone())])),
+        ]
+        .into_iter()
+        .collect();
+        let stored = outer.clone().shared();
+        assert_eq!(stored, outer);
+        assert!(matches!(stored.get("m"), Some(AttrValue::M(m)) if m.is_shared() && *m == inner));
+        assert!(
+            matches!(stored.get("l"), Some(AttrValue::L(l)) if matches!(&l[0], AttrValue::M(m) if m.is_shared()))
+        );
     }
 
     #[test]
