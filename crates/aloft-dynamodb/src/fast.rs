@@ -24,7 +24,7 @@ use crate::DynamoDb;
 use crate::capacity::{Consumed, read_units};
 use crate::domain::number::Number;
 use crate::domain::rowkey::RowKey;
-use crate::domain::value::{AttrMap, AttrValue, Item, item_size};
+use crate::domain::value::{AttrMap, AttrValue, Item, Str, item_size};
 use crate::handlers::items::{check_collection_limit, check_new_item, write_consumed};
 use crate::state::{Actor, IndexWrites, stored};
 
@@ -154,14 +154,14 @@ fn get_item(db: &DynamoDb, rc: &RequestContext, input: GetInput<'_>) -> Option<R
         let consumed = (input.rcc != Rcc::None).then(|| Consumed::new(&data.meta.name, true));
         (item, consumed)
     };
-    let mut out = Vec::with_capacity(item.as_deref().map_or(2, |i| 64 + item_size(i) * 2));
+    let mut out = Vec::with_capacity(item.as_ref().map_or(2, |i| 64 + item_size(i) * 2));
     out.push(b'{');
     if let Some(item) = &item {
         out.extend_from_slice(b"\"Item\":");
         write_item(&mut out, item);
     }
     if let Some(mut c) = consumed {
-        c.table_units = read_units(item.as_deref().map_or(0, item_size), input.consistent);
+        c.table_units = read_units(item.as_ref().map_or(0, item_size), input.consistent);
         if let Some(j) = c.render(input.rcc.as_str()) {
             if item.is_some() {
                 out.push(b',');
@@ -216,7 +216,7 @@ async fn write(
                 data.items.get(&key[..]).cloned()
             };
             if let Some(item) = &new {
-                check_collection_limit(db, &data, old.as_deref(), item).ok()?;
+                check_collection_limit(db, &data, old.as_ref(), item).ok()?;
             }
             // Every check passed: from here on this path answers, errors included.
             let new = new.map(stored);
@@ -226,7 +226,7 @@ async fn write(
                 data.write_shared(&db.db, key, new.clone(), Actor::User, &mut batch)
             };
             let consumed = (input.rcc != Rcc::None)
-                .then(|| write_consumed(&data.meta, old.as_deref(), new.as_deref(), &writes, 1.0));
+                .then(|| write_consumed(&data.meta, old.as_ref(), new.as_ref(), &writes, 1.0));
             let commit =
                 (!batch.is_empty()).then(|| db.db.store.submit(std::mem::take(&mut batch)));
             (old, consumed, commit)
@@ -235,7 +235,7 @@ async fn write(
         out.push(b'{');
         let mut first = true;
         if input.all_old
-            && let Some(o) = old.as_deref().filter(|o| !o.is_empty())
+            && let Some(o) = old.as_ref().filter(|o| !o.is_empty())
         {
             out.extend_from_slice(b"\"Attributes\":");
             write_item(&mut out, o);
@@ -527,7 +527,7 @@ impl<'a> Parser<'a> {
                 return None;
             }
             found = Some(match tag {
-                "S" => AttrValue::S(p.string()?.to_owned()),
+                "S" => AttrValue::S(p.string()?.into()),
                 "N" => AttrValue::N(number(p.string()?)?),
                 "B" => AttrValue::B(B64.decode(p.string()?).ok()?),
                 "BOOL" => AttrValue::Bool(p.boolean()?),
@@ -613,7 +613,7 @@ fn write_value(out: &mut Vec<u8>, v: &AttrValue) {
     out.extend_from_slice(v.attr_type().tag().as_bytes());
     out.extend_from_slice(b"\":");
     match v {
-        AttrValue::S(s) => write_str(out, s),
+        AttrValue::S(s) => write_text(out, s),
         AttrValue::N(n) => write_number(out, n),
         AttrValue::B(b) => write_b64(out, b),
         AttrValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -636,6 +636,17 @@ fn write_list<T>(out: &mut Vec<u8>, items: &[T], f: impl Fn(&mut Vec<u8>, &T)) {
         f(out, x);
     }
     out.push(b']');
+}
+
+/// [`write_str`] of an `S` value: its bytes are checked as UTF-8 only when they need escapes.
+fn write_text(out: &mut Vec<u8>, s: &Str) {
+    if s.as_bytes().iter().any(|&b| stops_string(b)) {
+        write_str(out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {

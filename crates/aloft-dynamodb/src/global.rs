@@ -18,7 +18,7 @@ pub struct Replicated {
     pub account: String,
     pub name: String,
     pub key: Vec<u8>,
-    pub item: Option<Arc<Item>>,
+    pub item: Option<Item>,
     pub seq: u64,
     pub regions: Vec<String>,
 }
@@ -94,7 +94,7 @@ async fn apply(db: &Db, r: &Replicated, region: &str) {
         if data.deleted || data.lww.get(&r.key).is_some_and(|s| *s > r.seq) {
             return;
         }
-        let new = r.item.as_deref().cloned();
+        let new = r.item.as_ref().cloned();
         if new.is_none() && !data.items.contains_key(&r.key[..]) {
             data.lww.insert(r.key.clone(), r.seq);
             return;

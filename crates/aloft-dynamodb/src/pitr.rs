@@ -38,7 +38,7 @@ pub struct Change {
     pub seq: u64,
     pub key: Vec<u8>,
     /// The item after the change; None when it was deleted.
-    pub item: Option<Arc<Item>>,
+    pub item: Option<Item>,
 }
 
 pub struct Pitr {
@@ -72,14 +72,14 @@ impl Pitr {
         &mut self,
         now_ms: i64,
         key: &[u8],
-        item: Option<Arc<Item>>,
+        item: Option<Item>,
         prefix: Option<&[u8]>,
         batch: &mut Batch,
     ) {
         self.counter += 1;
         if let Some(prefix) = prefix {
             let v = json!({"t": now_ms, "k": B64.encode(key),
-                "i": item.as_deref().map(item_to_json)});
+                "i": item.as_ref().map(item_to_json)});
             batch.put(
                 NS_PITR,
                 change_key(prefix, now_ms, self.counter),
@@ -171,14 +171,14 @@ impl Pitr {
                 continue;
             };
             if let Some(key) = key_of(&item) {
-                items.insert(RowKey::from(key), Arc::new(item));
+                items.insert(RowKey::from(key), crate::state::stored(item));
             }
         }
         let j = header?;
         // Bases written before items had entries of their own carry them in the header.
         for i in j["items"].as_array().into_iter().flatten() {
             let item = item_from_json(i).ok()?;
-            items.insert(RowKey::from(key_of(&item)?), Arc::new(item));
+            items.insert(RowKey::from(key_of(&item)?), crate::state::stored(item));
         }
         let mut p = Pitr {
             enabled_ms: j["enabled"].as_i64()?,
@@ -204,7 +204,7 @@ impl Pitr {
             p.counter = p.counter.max(seq);
             let item = match &c["i"] {
                 Json::Null => None,
-                i => item_from_json(i).ok().map(Arc::new),
+                i => item_from_json(i).ok().map(crate::state::stored),
             };
             p.log.push_back(Change {
                 at_ms: t,
@@ -265,7 +265,7 @@ fn base_item_key(prefix: &[u8], key: &[u8]) -> Vec<u8> {
     k
 }
 
-fn apply(items: &mut Rows, key: Vec<u8>, item: Option<Arc<Item>>) {
+fn apply(items: &mut Rows, key: Vec<u8>, item: Option<Item>) {
     match item {
         Some(i) => {
             items.insert(RowKey::from(key), i);
@@ -281,10 +281,10 @@ mod tests {
     use super::*;
     use crate::domain::value::AttrValue;
 
-    fn item(v: &str) -> Arc<Item> {
+    fn item(v: &str) -> Item {
         let mut i = Item::new();
         i.insert("v", AttrValue::S(v.into()));
-        Arc::new(i)
+        crate::state::stored(i)
     }
 
     #[test]

@@ -110,11 +110,10 @@ fn journal_value(item: &Item) -> Vec<u8> {
     out
 }
 
-/// An item as the table keeps it: shared, without spare capacity (stored items are never
-/// grown again).
-pub fn stored(mut item: Item) -> Arc<Item> {
-    item.shrink_to_fit();
-    Arc::new(item)
+/// An item as the table keeps it: shared, in one exact-size allocation (stored items are
+/// never changed in place; see [`AttrMap::shared`](crate::domain::item::AttrMap::shared)).
+pub fn stored(item: Item) -> Item {
+    item.shared()
 }
 
 impl TableData {
@@ -182,12 +181,7 @@ impl TableData {
     }
 
     /// Puts or removes `key`'s entries in the secondary indexes; returns write units per index.
-    fn reindex(
-        &mut self,
-        key: &[u8],
-        old: Option<&Arc<Item>>,
-        new: Option<&Arc<Item>>,
-    ) -> IndexWrites {
+    fn reindex(&mut self, key: &[u8], old: Option<&Item>, new: Option<&Item>) -> IndexWrites {
         let mut writes = IndexWrites::default();
         for (i, idx) in self.meta.indexes.iter().enumerate() {
             let old_k = old.and_then(|o| idx.schema.index_key(o)).map(|mut k| {
@@ -239,7 +233,7 @@ impl TableData {
         new: Option<Item>,
         actor: Actor,
         batch: &mut Batch,
-    ) -> (Option<Arc<Item>>, IndexWrites) {
+    ) -> (Option<Item>, IndexWrites) {
         self.write_shared(db, key, new.map(stored), actor, batch)
     }
 
@@ -249,10 +243,10 @@ impl TableData {
         &mut self,
         db: &Db,
         key: Vec<u8>,
-        new: Option<Arc<Item>>,
+        new: Option<Item>,
         actor: Actor,
         batch: &mut Batch,
-    ) -> (Option<Arc<Item>>, IndexWrites) {
+    ) -> (Option<Item>, IndexWrites) {
         let old = match &new {
             Some(n) => self.items.insert(RowKey::new(&key), n.clone()),
             None => self.items.remove(&key[..]),
@@ -265,7 +259,7 @@ impl TableData {
         }
         let writes = self.reindex(&key, old.as_ref(), new.as_ref());
         if self.has_lsi() {
-            self.account_collection(old.as_deref(), new.as_deref());
+            self.account_collection(old.as_ref(), new.as_ref());
         }
         // The ephemeral store discards batches: skip encoding what nobody keeps.
         if db.durable {
@@ -303,8 +297,8 @@ impl TableData {
                 batch,
             );
         }
-        if self.meta.stream_view.is_some() && old.as_deref() != new.as_deref() {
-            self.append_stream(db, old.as_deref(), new.as_deref(), actor, batch);
+        if self.meta.stream_view.is_some() && old.as_ref() != new.as_ref() {
+            self.append_stream(db, old.as_ref(), new.as_ref(), actor, batch);
         }
         (old, writes)
     }
@@ -392,7 +386,7 @@ impl TableData {
         let n = self.meta.indexes.len();
         self.indexes = vec![BTreeMap::new(); n];
         self.index_sizes = vec![0; n];
-        let items: Vec<(RowKey, Arc<Item>)> = self
+        let items: Vec<(RowKey, Item)> = self
             .items
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -511,7 +505,8 @@ impl Db {
                         _ => stored.to_vec(),
                     };
                     data.size_bytes += item_size(&item) as u64;
-                    data.items.insert(RowKey::from(key), Arc::new(item));
+                    data.items
+                        .insert(RowKey::from(key), crate::state::stored(item));
                     count += 1;
                 }
             }
@@ -668,6 +663,21 @@ mod tests {
             journal_value(&item),
             item_to_json(&item).to_string().into_bytes()
         );
+        // Stored (shared) items, strings either side of the inline limit, escapes in
+        // inline and heap strings: the bytes the journal held before.
+        let (short, long) = ("x".repeat(23), "y".repeat(24));
+        let item = stored(
+            item_from_json(&serde_json::json!({
+                "b": {"S": long}, "a": {"S": short}, "e": {"S": "\u{e9}\"\t"},
+                "f": {"S": format!("{long}\n")}, "m": {"M": {"k": {"S": ""}}}
+            }))
+            .unwrap(),
+        );
+        let want = format!(
+            r#"{{"a":{{"S":"{short}"}},"b":{{"S":"{long}"}},"e":{{"S":"é\"\t"}},"f":{{"S":"{long}\n"}},"m":{{"M":{{"k":{{"S":""}}}}}}}}"#
+        );
+        assert_eq!(String::from_utf8(journal_value(&item)).unwrap(), want);
+        assert_eq!(item_to_json(&item).to_string(), want);
     }
 
     #[tokio::test]

@@ -4,4 +4,5 @@ pub mod item;
 pub mod key;
 pub mod number;
 pub mod rowkey;
+pub mod text;
 pub mod value;

@@ -12,7 +12,6 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
 use super::value::Item;
 
@@ -22,7 +21,7 @@ pub const INLINE: usize = 22;
 pub const PREFIX: usize = 6;
 
 /// A table's or an index's rows by encoded key.
-pub type Rows = BTreeMap<RowKey, Arc<Item>>;
+pub type Rows = BTreeMap<RowKey, Item>;
 
 #[derive(Clone)]
 pub enum RowKey {

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value as Json};
 
 use super::number::Number;
+pub use super::text::Str;
 use crate::error::{invalid_param, serialization, validation};
 
 pub use super::item::AttrMap;
@@ -17,7 +18,7 @@ pub type Item = AttrMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {
-    S(String),
+    S(Str),
     N(Number),
     B(Vec<u8>),
     Bool(bool),
@@ -136,7 +137,7 @@ impl AttrValue {
     pub fn to_json(&self) -> Json {
         let mut m = Map::with_capacity(1);
         let (k, v) = match self {
-            AttrValue::S(s) => ("S", Json::String(s.clone())),
+            AttrValue::S(s) => ("S", Json::String(s.as_str().to_owned())),
             AttrValue::N(n) => ("N", Json::String(n.to_string())),
             AttrValue::B(b) => ("B", Json::String(B64.encode(b))),
             AttrValue::Bool(b) => ("BOOL", Json::Bool(*b)),
@@ -263,7 +264,9 @@ fn parse_typed(tag: &str, val: &Json) -> Result<AttrValue, AwsError> {
         })
     };
     Ok(match tag {
-        "S" => AttrValue::S(str_of(val)?),
+        "S" => AttrValue::S(Str::from(val.as_str().ok_or_else(|| {
+            serialization("Unexpected value type for S: expected a string")
+        })?)),
         "N" => AttrValue::N(parse_number(&str_of(val)?)?),
         "B" => AttrValue::B(parse_b64(&str_of(val)?)?),
         "BOOL" => {

@@ -104,7 +104,7 @@ pub fn eval(cond: &Cond, item: &Item) -> bool {
                 return false;
             };
             match (&*x, &*y) {
-                (AttrValue::S(x), AttrValue::S(y)) => x.starts_with(y.as_str()),
+                (AttrValue::S(x), AttrValue::S(y)) => x.as_bytes().starts_with(y.as_bytes()),
                 (AttrValue::B(x), AttrValue::B(y)) => x.starts_with(y),
                 _ => false,
             }
@@ -118,7 +118,7 @@ pub fn eval(cond: &Cond, item: &Item) -> bool {
                 (AttrValue::B(x), AttrValue::B(y)) => {
                     y.is_empty() || x.windows(y.len()).any(|w| w == y.as_slice())
                 }
-                (AttrValue::Ss(s), AttrValue::S(y)) => s.contains(y),
+                (AttrValue::Ss(s), AttrValue::S(y)) => s.iter().any(|x| x == y.as_str()),
                 (AttrValue::Ns(s), AttrValue::N(y)) => s.contains(y),
                 (AttrValue::Bs(s), AttrValue::B(y)) => s.contains(y),
                 (AttrValue::L(l), y) => l.iter().any(|e| e.same(y)),

@@ -25,7 +25,7 @@ pub struct Backup {
     pub name: String,
     pub created_ms: i64,
     pub meta: TableMeta,
-    pub items: Vec<(RowKey, Arc<Item>)>,
+    pub items: Vec<(RowKey, Item)>,
     pub size_bytes: u64,
 }
 
@@ -89,7 +89,7 @@ impl Backup {
             let item = item_from_json(i).ok()?;
             let key = meta.schema.item_key(&item).ok()?;
             size += item_size(&item) as u64;
-            items.push((RowKey::from(key), Arc::new(item)));
+            items.push((RowKey::from(key), crate::state::stored(item)));
         }
         Some(Backup {
             arn: j["arn"].as_str()?.to_string(),

@@ -72,11 +72,11 @@ impl DynamoDb {
             let mut c = Consumed::new(&name, true);
             for k in &keys {
                 let item = data.items.get(&k[..]);
-                c.table_units += read_units(item.map_or(0, |i| item_size(i)), consistent);
+                c.table_units += read_units(item.map_or(0, item_size), consistent);
                 if let Some(item) = item {
                     let shown = match &projection {
                         Some(p) => project(item, p),
-                        None => (**item).clone(),
+                        None => item.clone(),
                     };
                     items.push(item_to_json(&shown));
                 }
@@ -179,8 +179,8 @@ impl DynamoDb {
             if let Ok((old, new, w)) = result {
                 if metrics_wanted
                     && let Some(m) = new
-                        .as_deref()
-                        .or(old.as_deref())
+                        .as_ref()
+                        .or(old.as_ref())
                         .and_then(|i| collection_metrics(&data, i))
                     && let Json::Array(list) = metrics
                         .entry(p.table_name.clone())
@@ -188,7 +188,7 @@ impl DynamoDb {
                 {
                     list.push(m);
                 }
-                let c = write_consumed(&data.meta, old.as_deref(), new.as_deref(), &w, 1.0);
+                let c = write_consumed(&data.meta, old.as_ref(), new.as_ref(), &w, 1.0);
                 let e = consumed
                     .entry(p.table_name.clone())
                     .or_insert_with(|| Consumed::new(&p.table_name, false));

@@ -40,12 +40,12 @@ pub struct Prepared {
 }
 
 /// A write that happened: the old item, the new one (None when deleted), index write units.
-pub type Written = (Option<Arc<Item>>, Option<Arc<Item>>, IndexWrites);
+pub type Written = (Option<Item>, Option<Item>, IndexWrites);
 
 /// Why a prepared write did not happen.
 pub enum WriteFailure {
     /// The condition was false; carries the item as it was.
-    Condition(Option<Arc<Item>>),
+    Condition(Option<Item>),
     Invalid(AwsError),
 }
 
@@ -150,11 +150,11 @@ pub fn run_write(
     let old = data.items.get(&p.key[..]).cloned();
     let empty = Item::new();
     if let Some(c) = &p.cond
-        && !eval(c, old.as_deref().unwrap_or(&empty))
+        && !eval(c, old.as_ref().unwrap_or(&empty))
     {
         return Err(WriteFailure::Condition(old));
     }
-    let next = next_item(&p.key_item, &p.action, old.as_deref()).map_err(WriteFailure::Invalid)?;
+    let next = next_item(&p.key_item, &p.action, old.as_ref()).map_err(WriteFailure::Invalid)?;
     let Some(new) = next else {
         return Ok((old, None, IndexWrites::default()));
     };
@@ -166,7 +166,7 @@ pub fn run_write(
         return Ok((None, None, IndexWrites::default()));
     }
     if let Some(n) = &new {
-        check_collection_limit(db, data, old.as_deref(), n).map_err(WriteFailure::Invalid)?;
+        check_collection_limit(db, data, old.as_ref(), n).map_err(WriteFailure::Invalid)?;
     }
     let new = new.map(crate::state::stored);
     let (old, writes) = data.write_shared(&db.db, p.key.clone(), new.clone(), Actor::User, batch);
@@ -400,14 +400,12 @@ impl DynamoDb {
             let r = run_write(self, &mut data, &prep, &mut batch);
             if metrics_wanted && let Ok((old, new, _)) = &r {
                 metrics = new
-                    .as_deref()
-                    .or(old.as_deref())
+                    .as_ref()
+                    .or(old.as_ref())
                     .and_then(|i| collection_metrics(&data, i));
             }
             let consumed = match &r {
-                Ok((old, new, w)) => {
-                    write_consumed(&data.meta, old.as_deref(), new.as_deref(), w, 1.0)
-                }
+                Ok((old, new, w)) => write_consumed(&data.meta, old.as_ref(), new.as_ref(), w, 1.0),
                 Err(_) => {
                     let mut c = Consumed::new(&data.meta.name, false);
                     c.table_units = 1.0;
@@ -425,26 +423,23 @@ impl DynamoDb {
         let (old, new) = match result {
             Ok(x) => x,
             Err(WriteFailure::Condition(old)) => {
-                return Err(condition_error(
-                    old.as_deref(),
-                    on_condition_failure(&input),
-                ));
+                return Err(condition_error(old.as_ref(), on_condition_failure(&input)));
             }
             Err(WriteFailure::Invalid(e)) => return Err(e),
         };
         let mut out = json!({});
         let attrs = match rv.as_str() {
-            "ALL_OLD" => old.as_deref().cloned(),
-            "ALL_NEW" => new.as_deref().cloned(),
+            "ALL_OLD" => old.as_ref().cloned(),
+            "ALL_NEW" => new.as_ref().cloned(),
             "UPDATED_OLD" | "UPDATED_NEW" => {
                 let paths: Vec<Path> = match &prep.action {
                     Action::Update(u) => u.actions.iter().map(|a| a.path().clone()).collect(),
                     _ => Vec::new(),
                 };
                 let src = if rv == "UPDATED_OLD" {
-                    old.as_deref().cloned()
+                    old.as_ref().cloned()
                 } else {
-                    new.as_deref().cloned()
+                    new.as_ref().cloned()
                 };
                 src.map(|i| project(&i, &paths)).filter(|i| !i.is_empty())
             }
@@ -509,7 +504,7 @@ impl DynamoDb {
         };
         let mut out = json!({});
         let mut c = Consumed::new(&meta.name, true);
-        c.table_units = read_units(item.as_deref().map_or(0, item_size), consistent);
+        c.table_units = read_units(item.as_ref().map_or(0, item_size), consistent);
         self.charge(&meta, &c);
         if let Some(item) = item {
             out["Item"] = match &projection {

@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::ops::Bound;
-use std::sync::Arc;
 
 use aloft_core::{AwsError, RequestContext};
 use serde_json::{Value as Json, json};
@@ -227,7 +226,7 @@ fn sort_matches(sc: &SortCond, v: Option<&AttrValue>) -> bool {
                 && matches!(v.compare(b), Some(Less | Equal))
         }
         SortCond::BeginsWith(p) => match (v, p) {
-            (AttrValue::S(s), AttrValue::S(p)) => s.starts_with(p.as_str()),
+            (AttrValue::S(s), AttrValue::S(p)) => s.as_bytes().starts_with(p.as_bytes()),
             (AttrValue::B(s), AttrValue::B(p)) => s.starts_with(p),
             _ => false,
         },
@@ -524,7 +523,7 @@ impl DynamoDb {
             _ => false,
         };
         let bounds = (row_bound(&lo), row_bound(&hi));
-        let iter: Box<dyn Iterator<Item = (&RowKey, &Arc<Item>)>> = if empty {
+        let iter: Box<dyn Iterator<Item = (&RowKey, &Item)>> = if empty {
             Box::new(std::iter::empty())
         } else if forward || !is_query {
             Box::new(map.range::<RowKey, _>(bounds))
@@ -537,7 +536,7 @@ impl DynamoDb {
         let mut items: Vec<Cow<'_, Item>> = Vec::new();
         let mut scanned = 0usize;
         let mut bytes = 0usize;
-        let mut last: Option<&Arc<Item>> = None;
+        let mut last: Option<&Item> = None;
         let mut more = false;
         let sort_name = target.schema().range.as_ref().map(|r| r.name.clone());
         let empty_item = Item::new();
@@ -556,7 +555,7 @@ impl DynamoDb {
                 (Some((_, idx)), Select::Projected | Select::Specific(_) | Select::Count) => {
                     Cow::Owned(meta.project_for_index(idx, item))
                 }
-                _ => Cow::Borrowed(&**item),
+                _ => Cow::Borrowed(item),
             };
             bytes += item_size(&visible);
             last = Some(item);

@@ -296,25 +296,25 @@ impl DynamoDb {
             let g = &guards[slot(p)];
             let old = g.items.get(&p.key[..]).cloned();
             if let Some(c) = &p.cond
-                && !eval(c, old.as_deref().unwrap_or(&empty))
+                && !eval(c, old.as_ref().unwrap_or(&empty))
             {
                 failed = true;
                 reasons.push(reason(
                     "ConditionalCheckFailed",
                     Some("The conditional request failed"),
-                    old.as_deref().filter(|_| *with_item),
+                    old.as_ref().filter(|_| *with_item),
                 ));
                 nexts.push(None);
                 continue;
             }
-            let next = next_item(&p.key_item, &p.action, old.as_deref()).and_then(|n| {
+            let next = next_item(&p.key_item, &p.action, old.as_ref()).and_then(|n| {
                 if let Some(Some(item)) = &n {
                     check_new_item(&g.meta, item, matches!(p.action, Action::Update(_)))?;
                 }
                 Ok(n)
             });
             let limit = match &next {
-                Ok(Some(Some(item))) => check_collection_limit(self, g, old.as_deref(), item).err(),
+                Ok(Some(Some(item))) => check_collection_limit(self, g, old.as_ref(), item).err(),
                 _ => None,
             };
             match next {
@@ -365,7 +365,7 @@ impl DynamoDb {
                     );
                     if let Some(m) = new
                         .as_ref()
-                        .or(old.as_deref())
+                        .or(old.as_ref())
                         .and_then(|i| collection_metrics(g, i))
                         && let Json::Array(list) = metrics
                             .entry(p.table_name.clone())
@@ -373,7 +373,7 @@ impl DynamoDb {
                     {
                         list.push(m);
                     }
-                    let c = write_consumed(&g.meta, old.as_deref(), new.as_ref(), &w, 2.0);
+                    let c = write_consumed(&g.meta, old.as_ref(), new.as_ref(), &w, 2.0);
                     entry.table_units += c.table_units;
                     for (n, (gl, u)) in c.indexes {
                         entry.add_index(&n, gl, u);
@@ -381,7 +381,7 @@ impl DynamoDb {
                 }
                 None => {
                     // ConditionCheck: a transactional read of the item.
-                    let size = g.items.get(&p.key[..]).map_or(0, |i| item_size(i));
+                    let size = g.items.get(&p.key[..]).map_or(0, item_size);
                     entry.table_units += read_units(size, true) * 2.0;
                 }
             }
@@ -472,12 +472,12 @@ impl DynamoDb {
             consumed
                 .entry(name.clone())
                 .or_insert_with(|| Consumed::new(&name, true))
-                .table_units += read_units(item.map_or(0, |i| item_size(i)), true) * 2.0;
+                .table_units += read_units(item.map_or(0, item_size), true) * 2.0;
             responses.push(match item {
                 Some(i) => {
                     let shown = projection
                         .as_ref()
-                        .map_or_else(|| (**i).clone(), |p| project(i, p));
+                        .map_or_else(|| i.clone(), |p| project(i, p));
                     json!({"Item": item_to_json(&shown)})
                 }
                 None => json!({}),

@@ -100,7 +100,7 @@ impl<'p> Render<'p> {
     /// The value of a literal expression (None for MISSING, error for anything else).
     pub(super) fn literal(&self, e: &Expr) -> Result<Option<AttrValue>, AwsError> {
         Ok(Some(match e {
-            Expr::Str(s) => AttrValue::S(s.clone()),
+            Expr::Str(s) => AttrValue::S(s.as_str().into()),
             Expr::Num(n) => AttrValue::N(parse_number(n)?),
             Expr::Bool(b) => AttrValue::Bool(*b),
             Expr::Null => AttrValue::Null,
@@ -295,7 +295,7 @@ fn set_of(vals: Vec<AttrValue>) -> Result<AttrValue, AwsError> {
         Some(AttrValue::S(_)) => vals
             .into_iter()
             .map(|v| match v {
-                AttrValue::S(s) => Ok(s),
+                AttrValue::S(s) => Ok(s.into_string()),
                 _ => Err(bad()),
             })
             .collect::<Result<_, _>>()
