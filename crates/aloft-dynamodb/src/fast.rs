@@ -41,14 +41,14 @@ const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
 /// `ReturnConsumedCapacity`, the model's enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rcc {
+pub(crate) enum Rcc {
     None,
     Total,
     Indexes,
 }
 
 impl Rcc {
-    fn parse(s: &str) -> Option<Rcc> {
+    pub(crate) fn parse(s: &str) -> Option<Rcc> {
         match s {
             "NONE" => Some(Rcc::None),
             "TOTAL" => Some(Rcc::Total),
@@ -56,7 +56,7 @@ impl Rcc {
             _ => None,
         }
     }
-    fn as_str(self) -> Option<&'static str> {
+    pub(crate) fn as_str(self) -> Option<&'static str> {
         match self {
             Rcc::None => None,
             Rcc::Total => Some("TOTAL"),
@@ -88,6 +88,8 @@ pub(crate) enum Op {
     Get,
     Put,
     Delete,
+    Query,
+    Scan,
 }
 
 /// The fast-path operation a request names, from one pass over its headers: compressed or
@@ -105,6 +107,8 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
                     b"GetItem" => Some(Op::Get),
                     b"PutItem" => Some(Op::Put),
                     b"DeleteItem" => Some(Op::Delete),
+                    b"Query" => Some(Op::Query),
+                    b"Scan" => Some(Op::Scan),
                     _ => return None,
                 };
             }
@@ -142,6 +146,8 @@ pub(crate) async fn serve(
         Op::Get => get_item(db, rc, parse_get(body)?),
         Op::Put => write(db, rc, parse_put(body)?, true).await,
         Op::Delete => write(db, rc, parse_delete(body)?, false).await,
+        Op::Query => crate::fast_query::read(db, rc, body, true),
+        Op::Scan => crate::fast_query::read(db, rc, body, false),
     }
 }
 
@@ -267,10 +273,10 @@ async fn write(
 // ---- parsing -------------------------------------------------------------------------------
 
 /// Which top-level members a request has seen (duplicates go the generic way).
-struct Seen(u8);
+pub(crate) struct Seen(pub(crate) u32);
 
 impl Seen {
-    fn mark(&mut self, bit: u8) -> Option<()> {
+    pub(crate) fn mark(&mut self, bit: u32) -> Option<()> {
         if self.0 & bit != 0 {
             return None;
         }
@@ -373,7 +379,7 @@ fn return_values(s: &str) -> Option<bool> {
 
 /// A table name both the model (1–1024) and the handler's rule (3–255 of `[a-zA-Z0-9_.-]`)
 /// accept; ARNs and bad names go the generic way.
-fn table_name(s: &str) -> Option<&str> {
+pub(crate) fn table_name(s: &str) -> Option<&str> {
     crate::tables::check_table_name(s, "tableName").ok()?;
     Some(s)
 }
@@ -387,14 +393,14 @@ fn stops_string(c: u8) -> bool {
 /// A strict JSON reader over the body: plain strings only (no escapes), no numbers, no
 /// nulls; every surprise is `None`. The body is checked to be UTF-8 once, up front (outside
 /// strings only ASCII tokens are accepted, so this accepts what a per-string check would).
-struct Parser<'a> {
+pub(crate) struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn new(b: &'a [u8]) -> Option<Self> {
+    pub(crate) fn new(b: &'a [u8]) -> Option<Self> {
         let s = std::str::from_utf8(b).ok()?;
         Some(Parser {
             s,
@@ -413,24 +419,24 @@ impl<'a> Parser<'a> {
     }
 
     /// The next non-blank byte, consumed.
-    fn next(&mut self) -> Option<u8> {
+    pub(crate) fn next(&mut self) -> Option<u8> {
         self.ws();
         let c = *self.b.get(self.i)?;
         self.i += 1;
         Some(c)
     }
 
-    fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
 
-    fn end(&mut self) -> Option<()> {
+    pub(crate) fn end(&mut self) -> Option<()> {
         self.ws();
         (self.i == self.b.len()).then_some(())
     }
 
-    fn string(&mut self) -> Option<&'a str> {
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
         if self.next()? != b'"' {
             return None;
         }
@@ -446,7 +452,7 @@ impl<'a> Parser<'a> {
         self.s.get(start..start + n)
     }
 
-    fn boolean(&mut self) -> Option<bool> {
+    pub(crate) fn boolean(&mut self) -> Option<bool> {
         self.ws();
         let rest = &self.b[self.i..];
         if rest.starts_with(b"true") {
@@ -460,8 +466,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A plain non-negative integer (`0` or digits without a leading zero, at most 15 of
+    /// them): fractions, exponents, signs go the generic way.
+    pub(crate) fn integer(&mut self) -> Option<u64> {
+        self.ws();
+        let rest = &self.b[self.i..];
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 15 || (n > 1 && rest[0] == b'0') {
+            return None;
+        }
+        self.i += n;
+        Some(
+            rest[..n]
+                .iter()
+                .fold(0u64, |v, c| v * 10 + u64::from(c - b'0')),
+        )
+    }
+
     /// An object's members, each handed to `f` with its name to read the value.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    pub(crate) fn object(
+        &mut self,
+        mut f: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
         if self.next()? != b'{' {
             return None;
         }
@@ -503,7 +529,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `{"name": AttributeValue, ...}` (an item, a key, an `M` value).
-    fn attr_map(&mut self, depth: u32) -> Option<AttrMap> {
+    pub(crate) fn attr_map(&mut self, depth: u32) -> Option<AttrMap> {
         let mut m = AttrMap::with_capacity(8);
         self.object(|p, name| {
             if name.is_empty() || name.len() > MAX_NAME || m.len() >= MAX_MEMBERS {
@@ -517,7 +543,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `{"S": "x"}` and friends: exactly one type member, valid for its type.
-    fn attr_value(&mut self, depth: u32) -> Option<AttrValue> {
+    pub(crate) fn attr_value(&mut self, depth: u32) -> Option<AttrValue> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -674,4 +700,4 @@ impl DynamoDb {
 
 #[cfg(test)]
 #[path = "fast_tests.rs"]
-mod tests;
+pub(crate) mod tests;

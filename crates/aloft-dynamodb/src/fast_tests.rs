@@ -42,11 +42,11 @@ async fn service() -> DynamoDb {
     db
 }
 
-fn rc() -> RequestContext {
+pub(crate) fn rc() -> RequestContext {
     RequestContext::local("dynamodb")
 }
 
-fn parts(op: &str) -> http::request::Parts {
+pub(crate) fn parts(op: &str) -> http::request::Parts {
     http::Request::post("/")
         .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
         .header("content-type", "application/x-amz-json-1.0")
@@ -56,7 +56,7 @@ fn parts(op: &str) -> http::request::Parts {
         .0
 }
 
-async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
+pub(crate) async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
     let status = resp.status().as_u16();
     let Ok(body) = aloft_core::body::collect_limited(resp.into_body(), 1 << 24).await else {
         panic!("unreadable body");
@@ -400,7 +400,7 @@ async fn everything_else_falls_back_with_the_generic_answer() {
 }
 
 #[test]
-fn routes_only_plain_item_requests() {
+fn routes_only_plain_item_and_read_requests() {
     use super::{Op, route};
     let with = |headers: &[(&str, &str)]| {
         let mut r = http::Request::post("/");
@@ -415,7 +415,9 @@ fn routes_only_plain_item_requests() {
         with(&[(t, "DynamoDB_20120810.DeleteItem")]),
         Some(Op::Delete)
     );
-    assert_eq!(with(&[(t, "DynamoDB_20120810.Query")]), None);
+    assert_eq!(with(&[(t, "DynamoDB_20120810.Query")]), Some(Op::Query));
+    assert_eq!(with(&[(t, "DynamoDB_20120810.Scan")]), Some(Op::Scan));
+    assert_eq!(with(&[(t, "DynamoDB_20120810.UpdateItem")]), None);
     assert_eq!(with(&[(t, "DynamoDBStreams_20120810.GetItem")]), None);
     assert_eq!(
         with(&[

@@ -16,6 +16,7 @@ pub mod domain;
 mod error;
 pub mod expr;
 mod fast;
+mod fast_query;
 pub mod global;
 mod handlers;
 pub mod partiql;

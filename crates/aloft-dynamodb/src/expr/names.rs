@@ -71,6 +71,24 @@ impl ExprContext {
         Ok(ctx)
     }
 
+    /// Defines `#name` as `value` (the fast path's decoder); false when already defined.
+    pub fn define_name(&mut self, name: &str, value: &str) -> bool {
+        if self.names.contains_key(name) {
+            return false;
+        }
+        self.names.insert(name.to_string(), value.to_string());
+        true
+    }
+
+    /// Defines `:name` as `value` (the fast path's decoder); false when already defined.
+    pub fn define_value(&mut self, name: &str, value: AttrValue) -> bool {
+        if self.values.contains_key(name) {
+            return false;
+        }
+        self.values.insert(name.to_string(), value);
+        true
+    }
+
     pub fn has_names(&self) -> bool {
         !self.names.is_empty()
     }
