@@ -197,7 +197,10 @@ async fn plain_queries_and_scans_take_the_fast_path_with_the_same_answers() {
             r#"{"TableName":"htab","Limit":7,"ExclusiveStartKey":{"id":{"S":"id17"}}}"#,
             true,
         ),
-        scan(r#"{"TableName":"htab","Segment":1,"TotalSegments":3}"#, true),
+        scan(
+            r#"{"TableName":"htab","Segment":1,"TotalSegments":3}"#,
+            true,
+        ),
         scan(
             r#"{"TableName":"htab","Segment":0,"TotalSegments":2,"Limit":4,"ConsistentRead":true,"ReturnConsumedCapacity":"INDEXES"}"#,
             true,
@@ -320,8 +323,14 @@ async fn everything_else_falls_back_with_the_generic_answer() {
         ),
         scan(r#"{"TableName":"htab","Segment":1}"#, false),
         scan(r#"{"TableName":"htab","TotalSegments":2}"#, false),
-        scan(r#"{"TableName":"htab","Segment":2,"TotalSegments":2}"#, false),
-        scan(r#"{"TableName":"htab","Segment":0,"TotalSegments":0}"#, false),
+        scan(
+            r#"{"TableName":"htab","Segment":2,"TotalSegments":2}"#,
+            false,
+        ),
+        scan(
+            r#"{"TableName":"htab","Segment":0,"TotalSegments":0}"#,
+            false,
+        ),
         scan(
             r#"{"TableName":"htab","Segment":1000000,"TotalSegments":1000000}"#,
             false,
@@ -373,7 +382,13 @@ fn parses_typed_inputs() {
     .expect("scan");
     assert_eq!((scan.segment, scan.total_segments), (Some(3), Some(4)));
     assert!(scan.forward && !scan.consistent);
-    assert!(parse_read(br#"{"TableName":"htab","Segment":3,"TotalSegments":4}"#, true).is_none());
+    assert!(
+        parse_read(
+            br#"{"TableName":"htab","Segment":3,"TotalSegments":4}"#,
+            true
+        )
+        .is_none()
+    );
     for bad in [
         &br#"{"TableName":"htab","Limit":01}"#[..],
         br#"{"TableName":"htab","Limit":2147483648}"#,

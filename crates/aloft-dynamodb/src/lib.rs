@@ -19,6 +19,7 @@ mod fast;
 mod fast_query;
 pub mod global;
 mod handlers;
+mod hash;
 pub mod partiql;
 pub mod pitr;
 pub mod state;

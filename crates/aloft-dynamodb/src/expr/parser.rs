@@ -75,11 +75,22 @@ impl<'a> Parser<'a> {
         &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
     }
 
-    fn bump(&mut self) -> Tok {
-        let t = self.toks[self.pos].tok.clone();
+    fn bump(&mut self) {
         if self.pos < self.toks.len() - 1 {
             self.pos += 1;
         }
+    }
+
+    /// The current token, moved out (its text left empty: only its place is read again, by
+    /// `syntax_error`), then [`Self::bump`]. A clone of every token consumed cost an
+    /// allocation per word.
+    fn take(&mut self) -> Tok {
+        let t = match &mut self.toks[self.pos].tok {
+            Tok::Ident(s) => Tok::Ident(std::mem::take(s)),
+            Tok::Name(s) => Tok::Name(std::mem::take(s)),
+            other => other.clone(),
+        };
+        self.bump();
         t
     }
 
@@ -157,7 +168,7 @@ impl<'a> Parser<'a> {
         if !matches!(self.peek(), Tok::Ident(_) | Tok::Name(_)) {
             return Err(self.syntax_error());
         }
-        match self.bump() {
+        match self.take() {
             Tok::Ident(id) => {
                 if self.reserved.is_none() && is_reserved(&id) {
                     self.reserved = Some(id.clone());
