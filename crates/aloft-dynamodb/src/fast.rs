@@ -390,6 +390,35 @@ fn stops_string(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
 }
 
+/// Where the first byte that [`stops_string`] is, eight bytes at a time: the classic
+/// "has a zero byte" test on the word XORed with `"` and with `\\`, and "has a byte under
+/// 0x20". A flagged byte can be a false one only above a true one, so the lowest is exact.
+/// (Byte by byte, reading strings was the largest DynamoDB cost of a Query's request.)
+pub(crate) fn string_end(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let q = w ^ (LO * u64::from(b'"'));
+        let e = w ^ (LO * u64::from(b'\\'));
+        let m = ((q.wrapping_sub(LO) & !q)
+            | (e.wrapping_sub(LO) & !e)
+            | (w.wrapping_sub(LO * 0x20) & !w))
+            & HI;
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| stops_string(c))
+        .map(|p| at + p)
+}
+
 /// A strict JSON reader over the body: plain strings only (no escapes), no numbers, no
 /// nulls; every surprise is `None`. The body is checked to be UTF-8 once, up front (outside
 /// strings only ASCII tokens are accepted, so this accepts what a per-string check would).
@@ -443,7 +472,7 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let rest = self.b.get(start..)?;
         // Escapes and raw control characters: the generic path decides.
-        let n = rest.iter().position(|&c| stops_string(c))?;
+        let n = string_end(rest)?;
         if rest[n] != b'"' {
             return None;
         }
@@ -668,7 +697,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     // Most names and values need no escape: copied as they are, which is what serde_json
     // writes for them; any other goes through serde_json's own escaping, so the bytes match
     // the generic path's.
-    if s.bytes().any(stops_string) {
+    if string_end(s.as_bytes()).is_some() {
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
         out.push(b'"');

@@ -530,3 +530,33 @@ async fn a_small_request_future_stays_in_the_allocator_small_blocks() {
         std::mem::size_of_val(&*f)
     );
 }
+
+#[test]
+fn string_ends_are_found_as_byte_by_byte() {
+    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"abc".to_vec(), "héllo ✓ wörld".into()];
+    for len in 0..20 {
+        for at in 0..=len {
+            for special in [
+                b'"', b'\\', 0u8, 0x1f, b'\n', 0x20, 0x21, 0x5b, 0x7f, 0x80, 0xff,
+            ] {
+                let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                if at < len {
+                    v[at] = special;
+                }
+                // A byte just above and below each stop right after it (borrow propagation).
+                if at + 1 < len {
+                    v[at + 1] = 0x01;
+                }
+                cases.push(v);
+            }
+        }
+    }
+    for v in &cases {
+        assert_eq!(
+            super::string_end(v),
+            v.iter().position(|&c| stop(c)),
+            "{v:?}"
+        );
+    }
+}

@@ -471,6 +471,8 @@ pub(crate) struct Page<'t> {
     /// Select COUNT: the answer has no `Items`.
     pub count_only: bool,
     pub scanned: usize,
+    /// The returned items' size before any projection (AWS's measure): a bound for renderers.
+    pub returned_bytes: usize,
     pub last_key: Option<Item>,
     /// The `ConsumedCapacity` member, when asked for.
     pub consumed: Option<Json>,
@@ -653,6 +655,7 @@ impl DynamoDb {
         let mut items: Vec<Cow<'_, Item>> = Vec::new();
         let mut scanned = 0usize;
         let mut bytes = 0usize;
+        let mut returned_bytes = 0usize;
         let mut last: Option<&Arc<Item>> = None;
         let mut more = false;
         let sort_name = target.schema().range.as_ref().map(|r| r.name.clone());
@@ -674,7 +677,8 @@ impl DynamoDb {
                 }
                 _ => Cow::Borrowed(&**item),
             };
-            bytes += item_size(&visible);
+            let size = item_size(&visible);
+            bytes += size;
             last = Some(item);
             if let Some(f) = &filter
                 && !eval(
@@ -688,6 +692,7 @@ impl DynamoDb {
             {
                 continue;
             }
+            returned_bytes += size;
             items.push(match &select {
                 Select::Specific(p) => Cow::Owned(project(&visible, p)),
                 _ => visible,
@@ -708,6 +713,7 @@ impl DynamoDb {
             items,
             count_only: select == Select::Count,
             scanned,
+            returned_bytes,
             last_key: last.filter(|_| more).map(|item| target.last_key(item)),
             consumed: c.render(input.return_consumed),
         };
