@@ -21,6 +21,9 @@ use crate::handlers::query::{Page, ReadInput};
 /// Longer `ExpressionAttributeNames` values go the generic way (the model caps them at 65535
 /// characters; a byte count at or under that is under it too).
 const MAX_NAME: usize = 65535;
+/// More names or values go the generic way: this decoder keeps them sorted by insertion,
+/// quadratic, so it only takes the few real requests have.
+const MAX_DEFINITIONS: usize = 256;
 /// The model's `Limit` is an integer (32 bits) of at least 1.
 const MAX_LIMIT: u64 = i32::MAX as u64;
 /// The model's `Segment` (0–999999) and `TotalSegments` (1–1000000).
@@ -44,6 +47,7 @@ pub(crate) fn parse_read(body: &[u8], is_query: bool) -> Option<ReadInput<'_>> {
     let mut p = Parser::new(body)?;
     let mut r = ReadInput::new(is_query);
     let mut ctx = ExprContext::default();
+    let mut defined = 0usize;
     let mut seen = Seen(0);
     p.object(|p, name| {
         match name {
@@ -73,7 +77,8 @@ pub(crate) fn parse_read(body: &[u8], is_query: bool) -> Option<ReadInput<'_>> {
                 let mut any = false;
                 p.object(|p, k| {
                     let v = p.string()?;
-                    (v.len() <= MAX_NAME).then_some(())?;
+                    (v.len() <= MAX_NAME && defined < MAX_DEFINITIONS).then_some(())?;
+                    defined += 1;
                     any = true;
                     ctx.define_name(k, v).then_some(())
                 })?;
@@ -86,6 +91,8 @@ pub(crate) fn parse_read(body: &[u8], is_query: bool) -> Option<ReadInput<'_>> {
                 p.object(|p, k| {
                     k.starts_with(':').then_some(())?;
                     let v = p.attr_value(0)?;
+                    (defined < MAX_DEFINITIONS).then_some(())?;
+                    defined += 1;
                     any = true;
                     ctx.define_value(k, v).then_some(())
                 })?;

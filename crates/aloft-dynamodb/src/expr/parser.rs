@@ -175,22 +175,15 @@ impl<'a> Parser<'a> {
                 }
                 Ok(id)
             }
-            Tok::Name(n) => {
-                let key = format!("#{n}");
-                match self.ctx.names.get(&key) {
-                    Some(v) => {
-                        let v = v.clone();
-                        self.ctx.used_names.insert(key);
-                        Ok(v)
+            Tok::Name(n) => match self.ctx.use_name(&n) {
+                Some(v) => Ok(v),
+                None => {
+                    if self.undefined_name.is_none() {
+                        self.undefined_name = Some(format!("#{n}"));
                     }
-                    None => {
-                        if self.undefined_name.is_none() {
-                            self.undefined_name = Some(key);
-                        }
-                        Ok(String::new())
-                    }
+                    Ok(String::new())
                 }
-            }
+            },
             _ => Err(self.syntax_error()),
         }
     }
@@ -219,16 +212,11 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, v: &str) -> AttrValue {
-        let key = format!(":{v}");
-        match self.ctx.values.get(&key) {
-            Some(av) => {
-                let av = av.clone();
-                self.ctx.used_values.insert(key);
-                av
-            }
+        match self.ctx.use_value(v) {
+            Some(av) => av,
             None => {
                 if self.undefined_value.is_none() {
-                    self.undefined_value = Some(key);
+                    self.undefined_value = Some(format!(":{v}"));
                 }
                 AttrValue::Null
             }
