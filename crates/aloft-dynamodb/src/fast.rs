@@ -1,7 +1,8 @@
 //! The fast path for the hot item operations (GetItem, PutItem, DeleteItem): the request
 //! bytes are parsed straight into typed inputs and attribute values (no `serde_json::Value`,
 //! no codec walk of the model, no validation pass), and the answer is written straight from
-//! the item.
+//! the item. Query and Scan take it too, through [`crate::fast_query`], with this module's
+//! reader and item writer.
 //!
 //! It exists because the generic path (parse to a JSON tree → `from_wire` → model validation
 //! → handler → JSON tree → bytes) cost several times the work of the operation itself.
@@ -41,14 +42,14 @@ const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
 /// `ReturnConsumedCapacity`, the model's enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rcc {
+pub(crate) enum Rcc {
     None,
     Total,
     Indexes,
 }
 
 impl Rcc {
-    fn parse(s: &str) -> Option<Rcc> {
+    pub(crate) fn parse(s: &str) -> Option<Rcc> {
         match s {
             "NONE" => Some(Rcc::None),
             "TOTAL" => Some(Rcc::Total),
@@ -56,7 +57,7 @@ impl Rcc {
             _ => None,
         }
     }
-    fn as_str(self) -> Option<&'static str> {
+    pub(crate) fn as_str(self) -> Option<&'static str> {
         match self {
             Rcc::None => None,
             Rcc::Total => Some("TOTAL"),
@@ -88,6 +89,8 @@ pub(crate) enum Op {
     Get,
     Put,
     Delete,
+    Query,
+    Scan,
 }
 
 /// The fast-path operation a request names, from one pass over its headers: compressed or
@@ -105,6 +108,8 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
                     b"GetItem" => Some(Op::Get),
                     b"PutItem" => Some(Op::Put),
                     b"DeleteItem" => Some(Op::Delete),
+                    b"Query" => Some(Op::Query),
+                    b"Scan" => Some(Op::Scan),
                     _ => return None,
                 };
             }
@@ -116,7 +121,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
 }
 
 #[cfg(test)]
-/// Serves the request when it is a plain GetItem, PutItem or DeleteItem this path fully understands;
+/// Serves the request when it is a plain GetItem, PutItem, DeleteItem, Query or Scan this path fully understands;
 /// `None` means "use the generic path" (nothing happened yet).
 pub(crate) async fn try_serve(
     db: &DynamoDb,
@@ -142,6 +147,8 @@ pub(crate) async fn serve(
         Op::Get => get_item(db, rc, parse_get(body)?),
         Op::Put => write(db, rc, parse_put(body)?, true).await,
         Op::Delete => write(db, rc, parse_delete(body)?, false).await,
+        Op::Query => crate::fast_query::read(db, rc, body, true),
+        Op::Scan => crate::fast_query::read(db, rc, body, false),
     }
 }
 
@@ -267,10 +274,10 @@ async fn write(
 // ---- parsing -------------------------------------------------------------------------------
 
 /// Which top-level members a request has seen (duplicates go the generic way).
-struct Seen(u8);
+pub(crate) struct Seen(pub(crate) u32);
 
 impl Seen {
-    fn mark(&mut self, bit: u8) -> Option<()> {
+    pub(crate) fn mark(&mut self, bit: u32) -> Option<()> {
         if self.0 & bit != 0 {
             return None;
         }
@@ -373,7 +380,7 @@ fn return_values(s: &str) -> Option<bool> {
 
 /// A table name both the model (1–1024) and the handler's rule (3–255 of `[a-zA-Z0-9_.-]`)
 /// accept; ARNs and bad names go the generic way.
-fn table_name(s: &str) -> Option<&str> {
+pub(crate) fn table_name(s: &str) -> Option<&str> {
     crate::tables::check_table_name(s, "tableName").ok()?;
     Some(s)
 }
@@ -384,17 +391,46 @@ fn stops_string(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
 }
 
+/// Where the first byte that [`stops_string`] is, eight bytes at a time: the classic
+/// "has a zero byte" test on the word XORed with `"` and with `\\`, and "has a byte under
+/// 0x20". A flagged byte can be a false one only above a true one, so the lowest is exact.
+/// (Byte by byte, reading strings was the largest DynamoDB cost of a Query's request.)
+pub(crate) fn string_end(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let q = w ^ (LO * u64::from(b'"'));
+        let e = w ^ (LO * u64::from(b'\\'));
+        let m = ((q.wrapping_sub(LO) & !q)
+            | (e.wrapping_sub(LO) & !e)
+            | (w.wrapping_sub(LO * 0x20) & !w))
+            & HI;
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| stops_string(c))
+        .map(|p| at + p)
+}
+
 /// A strict JSON reader over the body: plain strings only (no escapes), no numbers, no
 /// nulls; every surprise is `None`. The body is checked to be UTF-8 once, up front (outside
 /// strings only ASCII tokens are accepted, so this accepts what a per-string check would).
-struct Parser<'a> {
+pub(crate) struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn new(b: &'a [u8]) -> Option<Self> {
+    pub(crate) fn new(b: &'a [u8]) -> Option<Self> {
         let s = std::str::from_utf8(b).ok()?;
         Some(Parser {
             s,
@@ -413,31 +449,31 @@ impl<'a> Parser<'a> {
     }
 
     /// The next non-blank byte, consumed.
-    fn next(&mut self) -> Option<u8> {
+    pub(crate) fn next(&mut self) -> Option<u8> {
         self.ws();
         let c = *self.b.get(self.i)?;
         self.i += 1;
         Some(c)
     }
 
-    fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
 
-    fn end(&mut self) -> Option<()> {
+    pub(crate) fn end(&mut self) -> Option<()> {
         self.ws();
         (self.i == self.b.len()).then_some(())
     }
 
-    fn string(&mut self) -> Option<&'a str> {
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
         if self.next()? != b'"' {
             return None;
         }
         let start = self.i;
         let rest = self.b.get(start..)?;
         // Escapes and raw control characters: the generic path decides.
-        let n = rest.iter().position(|&c| stops_string(c))?;
+        let n = string_end(rest)?;
         if rest[n] != b'"' {
             return None;
         }
@@ -446,7 +482,7 @@ impl<'a> Parser<'a> {
         self.s.get(start..start + n)
     }
 
-    fn boolean(&mut self) -> Option<bool> {
+    pub(crate) fn boolean(&mut self) -> Option<bool> {
         self.ws();
         let rest = &self.b[self.i..];
         if rest.starts_with(b"true") {
@@ -460,8 +496,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A plain non-negative integer (`0` or digits without a leading zero, at most 15 of
+    /// them): fractions, exponents, signs go the generic way.
+    pub(crate) fn integer(&mut self) -> Option<u64> {
+        self.ws();
+        let rest = &self.b[self.i..];
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 15 || (n > 1 && rest[0] == b'0') {
+            return None;
+        }
+        self.i += n;
+        Some(
+            rest[..n]
+                .iter()
+                .fold(0u64, |v, c| v * 10 + u64::from(c - b'0')),
+        )
+    }
+
     /// An object's members, each handed to `f` with its name to read the value.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    pub(crate) fn object(
+        &mut self,
+        mut f: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
         if self.next()? != b'{' {
             return None;
         }
@@ -503,7 +559,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `{"name": AttributeValue, ...}` (an item, a key, an `M` value).
-    fn attr_map(&mut self, depth: u32) -> Option<AttrMap> {
+    pub(crate) fn attr_map(&mut self, depth: u32) -> Option<AttrMap> {
         let mut m = AttrMap::with_capacity(8);
         self.object(|p, name| {
             if name.is_empty() || name.len() > MAX_NAME || m.len() >= MAX_MEMBERS {
@@ -517,7 +573,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `{"S": "x"}` and friends: exactly one type member, valid for its type.
-    fn attr_value(&mut self, depth: u32) -> Option<AttrValue> {
+    pub(crate) fn attr_value(&mut self, depth: u32) -> Option<AttrValue> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -653,7 +709,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     // Most names and values need no escape: copied as they are, which is what serde_json
     // writes for them; any other goes through serde_json's own escaping, so the bytes match
     // the generic path's.
-    if s.bytes().any(stops_string) {
+    if string_end(s.as_bytes()).is_some() {
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
         out.push(b'"');
@@ -685,4 +741,4 @@ impl DynamoDb {
 
 #[cfg(test)]
 #[path = "fast_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -42,11 +42,11 @@ async fn service() -> DynamoDb {
     db
 }
 
-fn rc() -> RequestContext {
+pub(crate) fn rc() -> RequestContext {
     RequestContext::local("dynamodb")
 }
 
-fn parts(op: &str) -> http::request::Parts {
+pub(crate) fn parts(op: &str) -> http::request::Parts {
     http::Request::post("/")
         .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
         .header("content-type", "application/x-amz-json-1.0")
@@ -56,7 +56,7 @@ fn parts(op: &str) -> http::request::Parts {
         .0
 }
 
-async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
+pub(crate) async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
     let status = resp.status().as_u16();
     let Ok(body) = aloft_core::body::collect_limited(resp.into_body(), 1 << 24).await else {
         panic!("unreadable body");
@@ -400,7 +400,7 @@ async fn everything_else_falls_back_with_the_generic_answer() {
 }
 
 #[test]
-fn routes_only_plain_item_requests() {
+fn routes_only_plain_item_and_read_requests() {
     use super::{Op, route};
     let with = |headers: &[(&str, &str)]| {
         let mut r = http::Request::post("/");
@@ -415,7 +415,9 @@ fn routes_only_plain_item_requests() {
         with(&[(t, "DynamoDB_20120810.DeleteItem")]),
         Some(Op::Delete)
     );
-    assert_eq!(with(&[(t, "DynamoDB_20120810.Query")]), None);
+    assert_eq!(with(&[(t, "DynamoDB_20120810.Query")]), Some(Op::Query));
+    assert_eq!(with(&[(t, "DynamoDB_20120810.Scan")]), Some(Op::Scan));
+    assert_eq!(with(&[(t, "DynamoDB_20120810.UpdateItem")]), None);
     assert_eq!(with(&[(t, "DynamoDBStreams_20120810.GetItem")]), None);
     assert_eq!(
         with(&[
@@ -527,4 +529,34 @@ async fn a_small_request_future_stays_in_the_allocator_small_blocks() {
         "{}",
         std::mem::size_of_val(&*f)
     );
+}
+
+#[test]
+fn string_ends_are_found_as_byte_by_byte() {
+    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"abc".to_vec(), "héllo ✓ wörld".into()];
+    for len in 0..20 {
+        for at in 0..=len {
+            for special in [
+                b'"', b'\\', 0u8, 0x1f, b'\n', 0x20, 0x21, 0x5b, 0x7f, 0x80, 0xff,
+            ] {
+                let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                if at < len {
+                    v[at] = special;
+                }
+                // A byte just above and below each stop right after it (borrow propagation).
+                if at + 1 < len {
+                    v[at + 1] = 0x01;
+                }
+                cases.push(v);
+            }
+        }
+    }
+    for v in &cases {
+        assert_eq!(
+            super::string_end(v),
+            v.iter().position(|&c| stop(c)),
+            "{v:?}"
+        );
+    }
 }

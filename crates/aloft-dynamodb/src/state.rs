@@ -74,7 +74,8 @@ pub enum Actor {
 pub struct IndexWrites(pub Vec<(usize, f64)>);
 
 pub struct Db {
-    pub tables: RwLock<HashMap<String, Arc<Table>>>,
+    /// By `account/region/name`, with a fast hasher: every request looks its table up.
+    pub tables: RwLock<HashMap<String, Arc<Table>, crate::hash::FastBuild>>,
     pub store: Arc<dyn Store>,
     pub durable: bool,
     seq: AtomicU64,
@@ -405,7 +406,7 @@ impl TableData {
 impl Db {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Db {
-            tables: RwLock::new(HashMap::new()),
+            tables: RwLock::new(HashMap::default()),
             durable: store.is_durable(),
             store,
             // Sequence numbers grow across restarts: start from the clock.

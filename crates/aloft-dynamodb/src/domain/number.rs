@@ -64,13 +64,21 @@ impl NumberError {
     }
 }
 
-fn digit_count(mut c: u128) -> i32 {
-    let mut n = 0;
-    while c > 0 {
-        c /= 10;
-        n += 1;
+/// 10^0 ..= 10^38.
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
     }
-    n
+    t
+};
+
+/// By comparisons with the powers of ten: a `u128` division per digit cost more than the
+/// rest of a number comparison.
+fn digit_count(c: u128) -> i32 {
+    POW10.partition_point(|&p| p <= c) as i32
 }
 
 impl Number {
@@ -381,10 +389,25 @@ impl Ord for Number {
             .adjusted_exp()
             .cmp(&other.adjusted_exp())
             .then_with(|| {
-                // Same leading position: compare digit strings left-aligned.
-                let a = self.digit_string();
-                let b = other.digit_string();
-                a.as_bytes().cmp(b.as_bytes())
+                // Same leading position: compare the digits left-aligned, as numbers once the
+                // shorter is padded with zeros (then the shorter first, as its digit string
+                // would sort); without formatting both, which cost ~1k instructions per
+                // comparison in filters and sort key conditions.
+                let (a, b) = (self.coef.get(), other.coef.get());
+                let (da, db) = (digit_count(a), digit_count(b));
+                let pad = |x: u128, by: i32| x.checked_mul(POW10[by as usize]);
+                let (pa, pb) = if da < db {
+                    (pad(a, db - da), Some(b))
+                } else {
+                    (Some(a), pad(b, da - db))
+                };
+                match (pa, pb) {
+                    (Some(x), Some(y)) => x.cmp(&y).then(da.cmp(&db)),
+                    _ => self
+                        .digit_string()
+                        .as_bytes()
+                        .cmp(other.digit_string().as_bytes()),
+                }
             });
         if self.neg { mag.reverse() } else { mag }
     }
@@ -534,6 +557,54 @@ mod tests {
             "", "abc", "1e", "--1", "1.2.3", " 1", "0x10", "Infinity", "NaN",
         ] {
             assert_eq!(Number::parse(bad), Err(NumberError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn comparison_agrees_with_the_ordered_encoding() {
+        let src = [
+            "0",
+            "1",
+            "-1",
+            "12",
+            "120",
+            "123",
+            "13",
+            "1.2",
+            "1.23",
+            "0.0012",
+            "-12",
+            "-123",
+            "-1.3",
+            "99999999999999999999999999999999999999",
+            "9999999999999999999999999999999999999.9",
+            "1E+125",
+            "9.9E+125",
+            "1E-130",
+            "-1E-130",
+            "12345678901234567890123456789012345678",
+            "1234567890123456789012345678901234567.9",
+            "2",
+            "19",
+            "0.2",
+            "1.9",
+        ];
+        let nums: Vec<Number> = src.iter().map(|x| n(x)).collect();
+        let enc = |x: &Number| {
+            let mut b = Vec::new();
+            x.encode_ordered(&mut b);
+            b
+        };
+        for (x, sx) in nums.iter().zip(src) {
+            let digits = if x.is_zero() {
+                0
+            } else {
+                x.digit_string().len()
+            };
+            assert_eq!(digit_count(x.coef.get()) as usize, digits, "{sx}");
+            for (y, sy) in nums.iter().zip(src) {
+                assert_eq!(x.cmp(y), enc(x).cmp(&enc(y)), "{sx} vs {sy}");
+            }
         }
     }
 

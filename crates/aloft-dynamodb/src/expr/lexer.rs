@@ -44,8 +44,11 @@ fn is_word(c: char) -> bool {
 }
 
 pub fn tokenize(src: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = src.char_indices().collect();
+    // Sized up front: growing both vectors from empty cost more than the tokens themselves
+    // in a short key condition.
+    let mut out = Vec::with_capacity(src.len() / 2 + 2);
+    let mut chars: Vec<(usize, char)> = Vec::with_capacity(src.len());
+    chars.extend(src.char_indices());
     let mut i = 0;
     let end_of = |j: usize| chars.get(j).map_or(src.len(), |c| c.0);
     while i < chars.len() {

@@ -75,11 +75,22 @@ impl<'a> Parser<'a> {
         &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
     }
 
-    fn bump(&mut self) -> Tok {
-        let t = self.toks[self.pos].tok.clone();
+    fn bump(&mut self) {
         if self.pos < self.toks.len() - 1 {
             self.pos += 1;
         }
+    }
+
+    /// The current token, moved out (its text left empty: only its place is read again, by
+    /// `syntax_error`), then [`Self::bump`]. A clone of every token consumed cost an
+    /// allocation per word.
+    fn take(&mut self) -> Tok {
+        let t = match &mut self.toks[self.pos].tok {
+            Tok::Ident(s) => Tok::Ident(std::mem::take(s)),
+            Tok::Name(s) => Tok::Name(std::mem::take(s)),
+            other => other.clone(),
+        };
+        self.bump();
         t
     }
 
@@ -157,29 +168,22 @@ impl<'a> Parser<'a> {
         if !matches!(self.peek(), Tok::Ident(_) | Tok::Name(_)) {
             return Err(self.syntax_error());
         }
-        match self.bump() {
+        match self.take() {
             Tok::Ident(id) => {
                 if self.reserved.is_none() && is_reserved(&id) {
                     self.reserved = Some(id.clone());
                 }
                 Ok(id)
             }
-            Tok::Name(n) => {
-                let key = format!("#{n}");
-                match self.ctx.names.get(&key) {
-                    Some(v) => {
-                        let v = v.clone();
-                        self.ctx.used_names.insert(key);
-                        Ok(v)
+            Tok::Name(n) => match self.ctx.use_name(&n) {
+                Some(v) => Ok(v),
+                None => {
+                    if self.undefined_name.is_none() {
+                        self.undefined_name = Some(format!("#{n}"));
                     }
-                    None => {
-                        if self.undefined_name.is_none() {
-                            self.undefined_name = Some(key);
-                        }
-                        Ok(String::new())
-                    }
+                    Ok(String::new())
                 }
-            }
+            },
             _ => Err(self.syntax_error()),
         }
     }
@@ -208,16 +212,11 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, v: &str) -> AttrValue {
-        let key = format!(":{v}");
-        match self.ctx.values.get(&key) {
-            Some(av) => {
-                let av = av.clone();
-                self.ctx.used_values.insert(key);
-                av
-            }
+        match self.ctx.use_value(v) {
+            Some(av) => av,
             None => {
                 if self.undefined_value.is_none() {
-                    self.undefined_value = Some(key);
+                    self.undefined_value = Some(format!(":{v}"));
                 }
                 AttrValue::Null
             }

@@ -93,6 +93,32 @@ fn unused_names_and_values_are_errors() {
 }
 
 #[test]
+fn unused_keys_are_listed_sorted_and_odd_keys_never_match() {
+    // Keys without their sigil are legal but can never be used; a key that is a prefix of
+    // another must not match it.
+    let mut c = ctx(
+        json!({"#zz": "a", "#b": "b", "x": "y", "#": "e", "#bb": "c"}),
+        json!({":v2": {"S": "x"}, ":v": {"N": "1"}, ":a": {"BOOL": true}}),
+    );
+    parse_condition("#bb = :v", ExprKind::Condition, &mut c).unwrap();
+    assert_eq!(
+        c.check_unused().unwrap_err().message,
+        "Value provided in ExpressionAttributeNames unused in expressions: keys: {#, #b, #zz, x}"
+    );
+    let mut c = ExprContext::default();
+    assert!(c.define_value(":b", crate::domain::value::AttrValue::Null));
+    assert!(c.define_value(":a", crate::domain::value::AttrValue::Bool(true)));
+    assert!(!c.define_value(":a", crate::domain::value::AttrValue::Null));
+    assert!(c.define_name("#n", "name"));
+    assert!(!c.define_name("#n", "other"));
+    parse_condition("#n = :a", ExprKind::Condition, &mut c).unwrap();
+    assert_eq!(
+        c.check_unused().unwrap_err().message,
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
+    );
+}
+
+#[test]
 fn parses_updates() {
     let mut c = ctx(
         json!({"#c": "count"}),

@@ -17,8 +17,8 @@ use crate::domain::value::{AttrValue, Item, item_from_json, item_size, item_to_j
 use crate::error::{invalid_param, validation};
 use crate::expr::ast::{CmpOp, Cond, Operand, Path};
 use crate::expr::eval::{eval, project};
-use crate::expr::{ExprKind, parse_condition};
-use crate::handlers::items::{expr_context, projection_of, str_param, table_name};
+use crate::expr::{ExprContext, ExprKind, parse_condition, parse_projection};
+use crate::handlers::items::{expr_context, str_param};
 use crate::handlers::legacy;
 use crate::tables::{IndexMeta, ProjectionType, TableMeta};
 
@@ -243,11 +243,10 @@ enum Select {
 }
 
 fn resolve_select(
-    input: &Json,
+    sel: Option<&str>,
     index: Option<&IndexMeta>,
     projection: Option<Vec<Path>>,
 ) -> Result<Select, AwsError> {
-    let sel = str_param(input, "Select");
     Ok(match (sel, projection) {
         (None | Some("SPECIFIC_ATTRIBUTES"), Some(p)) => Select::Specific(p),
         (Some("SPECIFIC_ATTRIBUTES"), None) => {
@@ -296,8 +295,8 @@ fn resolve_select(
     })
 }
 
-fn limit_of(input: &Json) -> Result<Option<usize>, AwsError> {
-    match input.get("Limit").and_then(Json::as_i64) {
+fn limit_of(limit: Option<i64>) -> Result<Option<usize>, AwsError> {
+    match limit {
         None => Ok(None),
         Some(n) if n >= 1 => Ok(Some(n as usize)),
         Some(n) => Err(validation(format!(
@@ -376,28 +375,153 @@ fn segment_range(segment: u64, total: u64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     (lo, hi)
 }
 
+/// Query's and Scan's input, typed, from either decoder: the generic path's JSON tree
+/// ([`ReadInput::from_json`]) or the fast path's reader (`fast_query`). Every check happens in
+/// [`DynamoDb::read_many`], in AWS's order, so a member whose decoding failed keeps its error
+/// until its turn.
+pub(crate) struct ReadInput<'a> {
+    pub is_query: bool,
+    pub table: Option<&'a str>,
+    pub index: Option<&'a str>,
+    pub ctx: Result<ExprContext, AwsError>,
+    pub key_condition: Option<&'a str>,
+    pub filter: Option<&'a str>,
+    pub projection: Option<&'a str>,
+    /// The generic path's whole input, for the legacy parameters (KeyConditions,
+    /// QueryFilter/ScanFilter, AttributesToGet); the fast path takes none of them.
+    pub legacy: Option<&'a Json>,
+    pub select: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub forward: bool,
+    pub consistent: bool,
+    pub segment: Option<u64>,
+    pub total_segments: Option<u64>,
+    pub start_key: Option<Result<Item, AwsError>>,
+    pub return_consumed: Option<&'a str>,
+}
+
+impl<'a> ReadInput<'a> {
+    /// Nothing but the operation: what a request without members means.
+    pub fn new(is_query: bool) -> Self {
+        ReadInput {
+            is_query,
+            table: None,
+            index: None,
+            ctx: Ok(ExprContext::default()),
+            key_condition: None,
+            filter: None,
+            projection: None,
+            legacy: None,
+            select: None,
+            limit: None,
+            forward: true,
+            consistent: false,
+            segment: None,
+            total_segments: None,
+            start_key: None,
+            return_consumed: None,
+        }
+    }
+
+    pub fn from_json(input: &'a Json, is_query: bool) -> Self {
+        let s = |name| str_param(input, name);
+        ReadInput {
+            is_query,
+            table: s("TableName"),
+            index: s("IndexName"),
+            ctx: expr_context(input),
+            key_condition: s("KeyConditionExpression"),
+            filter: s("FilterExpression"),
+            projection: s("ProjectionExpression"),
+            legacy: Some(input),
+            select: s("Select"),
+            limit: input.get("Limit").and_then(Json::as_i64),
+            forward: input
+                .get("ScanIndexForward")
+                .and_then(Json::as_bool)
+                .unwrap_or(true),
+            consistent: input
+                .get("ConsistentRead")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            segment: input.get("Segment").and_then(Json::as_u64),
+            total_segments: input.get("TotalSegments").and_then(Json::as_u64),
+            start_key: input
+                .get("ExclusiveStartKey")
+                .filter(|v| !v.is_null())
+                .map(item_from_json),
+            return_consumed: s("ReturnConsumedCapacity"),
+        }
+    }
+}
+
+/// A legacy condition member (None on the fast path, which takes none).
+fn legacy_conditions(input: Option<&Json>, member: &str) -> Result<Option<Cond>, AwsError> {
+    match input {
+        Some(j) => legacy::conditions(j, member),
+        None => Ok(None),
+    }
+}
+
+/// One page read, borrowing the table's items, handed to a renderer while the table is
+/// read-locked.
+pub(crate) struct Page<'t> {
+    pub items: Vec<Cow<'t, Item>>,
+    /// Select COUNT: the answer has no `Items`.
+    pub count_only: bool,
+    pub scanned: usize,
+    /// The returned items' size before any projection (AWS's measure): a bound for renderers.
+    pub returned_bytes: usize,
+    pub last_key: Option<Item>,
+    /// The `ConsumedCapacity` member, when asked for.
+    pub consumed: Option<Json>,
+}
+
+/// The generic path's answer: a JSON tree.
+fn page_json(p: &Page<'_>) -> Json {
+    let mut out = json!({"Count": p.items.len(), "ScannedCount": p.scanned});
+    if !p.count_only {
+        out["Items"] = Json::Array(p.items.iter().map(|i| item_to_json(i)).collect());
+    }
+    if let Some(k) = &p.last_key {
+        out["LastEvaluatedKey"] = item_to_json(k);
+    }
+    if let Some(c) = &p.consumed {
+        out["ConsumedCapacity"] = c.clone();
+    }
+    out
+}
+
 impl DynamoDb {
     pub async fn query(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        self.read_many(rc, input, true)
+        self.read_many(rc, ReadInput::from_json(&input, true), page_json)
     }
 
     pub async fn scan(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        self.read_many(rc, input, false)
+        self.read_many(rc, ReadInput::from_json(&input, false), page_json)
     }
 
-    fn read_many(
+    /// Query or Scan: validates the input in AWS's order, reads one page and hands it to
+    /// `render` under the table's read lock.
+    pub(crate) fn read_many<R>(
         &self,
         rc: &RequestContext,
-        input: Json,
-        is_query: bool,
-    ) -> Result<Json, AwsError> {
-        let name = table_name(&input)?;
-        let table = self.table(rc, &name)?;
-        let mut ctx = expr_context(&input)?;
-        legacy::check_mixed(&input, if is_query { "Query" } else { "Scan" })?;
-        let key_cond = match str_param(&input, "KeyConditionExpression") {
+        input: ReadInput<'_>,
+        render: impl FnOnce(&Page<'_>) -> R,
+    ) -> Result<R, AwsError> {
+        let is_query = input.is_query;
+        let name = input.table.ok_or_else(|| {
+            validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+        })?;
+        crate::tables::check_table_name(name, "tableName")?;
+        let table = self.table(rc, name)?;
+        let mut ctx = input.ctx?;
+        if let Some(j) = input.legacy {
+            legacy::check_mixed(j, if is_query { "Query" } else { "Scan" })?;
+        }
+        let key_cond = match input.key_condition {
             Some(src) if is_query => Some(parse_condition(src, ExprKind::KeyCondition, &mut ctx)?),
-            _ if is_query => legacy::conditions(&input, "KeyConditions")?,
+            _ if is_query => legacy_conditions(input.legacy, "KeyConditions")?,
             _ => None,
         };
         if is_query && key_cond.is_none() {
@@ -405,10 +529,10 @@ impl DynamoDb {
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             ));
         }
-        let filter = match str_param(&input, "FilterExpression") {
+        let filter = match input.filter {
             Some(src) => Some(parse_condition(src, ExprKind::Filter, &mut ctx)?),
-            None => legacy::conditions(
-                &input,
+            None => legacy_conditions(
+                input.legacy,
                 if is_query {
                     "QueryFilter"
                 } else {
@@ -416,21 +540,16 @@ impl DynamoDb {
                 },
             )?,
         };
-        let projection = projection_of(&input, &mut ctx)?;
+        let projection = match (input.projection, input.legacy) {
+            (Some(src), _) => Some(parse_projection(src, &mut ctx)?),
+            (None, Some(j)) => legacy::attributes_to_get(j)?,
+            (None, None) => None,
+        };
         ctx.check_unused()?;
-        let limit = limit_of(&input)?;
-        let forward = input
-            .get("ScanIndexForward")
-            .and_then(Json::as_bool)
-            .unwrap_or(true);
-        let consistent = input
-            .get("ConsistentRead")
-            .and_then(Json::as_bool)
-            .unwrap_or(false);
-        let segment = match (
-            input.get("Segment").and_then(Json::as_u64),
-            input.get("TotalSegments").and_then(Json::as_u64),
-        ) {
+        let limit = limit_of(input.limit)?;
+        let forward = input.forward;
+        let consistent = input.consistent;
+        let segment = match (input.segment, input.total_segments) {
             (None, None) => None,
             (Some(_), None) => {
                 return Err(validation(
@@ -456,10 +575,10 @@ impl DynamoDb {
                 Some((s, t))
             }
         };
-        self.throttle_read_index(&table, str_param(&input, "IndexName"))?;
+        self.throttle_read_index(&table, input.index)?;
         let data = table.data.read().expect("table lock");
         let meta = &data.meta;
-        let index = match str_param(&input, "IndexName") {
+        let index = match input.index {
             Some(n) => Some(meta.index(n).ok_or_else(|| {
                 validation(format!("The table does not have the specified index: {n}"))
             })?),
@@ -470,17 +589,16 @@ impl DynamoDb {
                 "Consistent reads are not supported on global secondary indexes",
             ));
         }
-        let select = resolve_select(&input, index.map(|(_, i)| i), projection)?;
+        let select = resolve_select(input.select, index.map(|(_, i)| i), projection)?;
         let target = Target { meta, index };
         let map: &Rows = match index {
             Some((i, _)) => &data.indexes[i],
             None => &data.items,
         };
-        let esk = match input.get("ExclusiveStartKey").filter(|v| !v.is_null()) {
-            Some(j) => Some(target.start_key(&item_from_json(j)?)?),
+        let esk = match input.start_key {
+            Some(k) => Some(target.start_key(&k?)?),
             None => None,
         };
-
         let (mut lo, mut hi) = (Bound::Unbounded, Bound::Unbounded);
         let mut sort = None;
         if let Some(kc) = key_cond {
@@ -536,6 +654,7 @@ impl DynamoDb {
         let mut items: Vec<Cow<'_, Item>> = Vec::new();
         let mut scanned = 0usize;
         let mut bytes = 0usize;
+        let mut returned_bytes = 0usize;
         let mut last: Option<&Item> = None;
         let mut more = false;
         let sort_name = target.schema().range.as_ref().map(|r| r.name.clone());
@@ -557,7 +676,8 @@ impl DynamoDb {
                 }
                 _ => Cow::Borrowed(item),
             };
-            bytes += item_size(&visible);
+            let size = item_size(&visible);
+            bytes += size;
             last = Some(item);
             if let Some(f) = &filter
                 && !eval(
@@ -571,6 +691,7 @@ impl DynamoDb {
             {
                 continue;
             }
+            returned_bytes += size;
             items.push(match &select {
                 Select::Specific(p) => Cow::Owned(project(&visible, p)),
                 _ => visible,
@@ -580,13 +701,6 @@ impl DynamoDb {
         if limit.is_some_and(|l| scanned >= l) {
             more = true;
         }
-        let mut out = json!({"Count": items.len(), "ScannedCount": scanned});
-        if select != Select::Count {
-            out["Items"] = Json::Array(items.iter().map(|i| item_to_json(i)).collect());
-        }
-        if more && let Some(item) = last {
-            out["LastEvaluatedKey"] = item_to_json(&target.last_key(item));
-        }
         let mut c = Consumed::new(&meta.name, true);
         let units = read_units(bytes, consistent);
         match index {
@@ -594,10 +708,15 @@ impl DynamoDb {
             None => c.table_units = units,
         }
         self.charge(meta, &c);
-        if let Some(j) = c.render(str_param(&input, "ReturnConsumedCapacity")) {
-            out["ConsumedCapacity"] = j;
-        }
-        Ok(out)
+        let page = Page {
+            items,
+            count_only: select == Select::Count,
+            scanned,
+            returned_bytes,
+            last_key: last.filter(|_| more).map(|item| target.last_key(item)),
+            consumed: c.render(input.return_consumed),
+        };
+        Ok(render(&page))
     }
 }
 
