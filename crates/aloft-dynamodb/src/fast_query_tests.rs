@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::DynamoDb;
-use crate::fast::tests::{answer, parts, rc};
+use crate::fast::tests::{compare_on, rc};
 
 async fn service() -> DynamoDb {
     let ctx = aloft_core::ServiceContext::ephemeral().expect("ephemeral context");
@@ -72,29 +72,7 @@ async fn service() -> DynamoDb {
 
 /// Runs `(op, body, fast?)` on both services; answers must match byte for byte.
 async fn compare(cases: &[(&str, String, bool)]) {
-    let generic = service().await;
-    let fast = service().await;
-    let rc = rc();
-    let model = crate::wire::model_for(None);
-    for (op, body, want_fast) in cases {
-        let p = parts(op);
-        let g = answer(generic.generic(&rc, &p, model, body.as_bytes()).await).await;
-        let f = match crate::fast::try_serve(&fast, &rc, &p, body.as_bytes()).await {
-            Some(r) => {
-                assert!(want_fast, "fast path took {op} {body}");
-                answer(r).await
-            }
-            None => {
-                assert!(!want_fast, "fast path declined {op} {body}");
-                answer(fast.generic(&rc, &p, model, body.as_bytes()).await).await
-            }
-        };
-        assert_eq!(
-            (g.0, String::from_utf8_lossy(&g.1)),
-            (f.0, String::from_utf8_lossy(&f.1)),
-            "{op} {body}"
-        );
-    }
+    compare_on(&service().await, &service().await, cases).await;
 }
 
 fn query(body: &str, fast: bool) -> (&'static str, String, bool) {

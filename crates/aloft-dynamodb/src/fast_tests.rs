@@ -66,14 +66,23 @@ pub(crate) async fn answer(resp: aloft_core::Response) -> (u16, Vec<u8>) {
 
 /// Runs `(op, body, fast?)` on both services; answers must match byte for byte.
 async fn compare(cases: &[(&str, String, bool)]) {
-    let generic = service().await;
-    let fast = service().await;
+    compare_on(&service().await, &service().await, cases).await;
+}
+
+/// Runs each `(op, body, fast?)` on `generic` through the generic path and on `fast` through
+/// the fast path when it takes it (it must exactly when `fast?`); the answers must match byte
+/// for byte. The two services start from the same state.
+pub(crate) async fn compare_on(
+    generic: &DynamoDb,
+    fast: &DynamoDb,
+    cases: &[(&str, String, bool)],
+) {
     let rc = rc();
     let model = crate::wire::model_for(None);
     for (op, body, want_fast) in cases {
         let p = parts(op);
         let g = answer(generic.generic(&rc, &p, model, body.as_bytes()).await).await;
-        let f = match super::try_serve(&fast, &rc, &p, body.as_bytes()).await {
+        let f = match super::try_serve(fast, &rc, &p, body.as_bytes()).await {
             Some(r) => {
                 assert!(want_fast, "fast path took {op} {body}");
                 answer(r).await
