@@ -191,19 +191,10 @@ fn write_page(p: &Page<'_>) -> Vec<u8> {
     out
 }
 
-/// A count in decimal, as serde_json writes it (without `fmt`).
-fn write_usize(out: &mut Vec<u8>, mut n: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+/// A count in decimal (serde_json writes integers with `itoa`, without `fmt`; writing to a
+/// `Vec` cannot fail).
+fn write_usize(out: &mut Vec<u8>, n: usize) {
+    let _ = serde_json::to_writer(out, &n);
 }
 
 #[cfg(test)]

@@ -55,11 +55,16 @@ pub fn str_param<'a>(input: &'a Json, name: &str) -> Option<&'a str> {
 
 /// `TableName` checked for presence and AWS's naming rule.
 pub fn table_name(input: &Json) -> Result<String, AwsError> {
-    let name = str_param(input, "TableName").ok_or_else(|| {
+    checked_table_name(str_param(input, "TableName")).map(str::to_string)
+}
+
+/// The `TableName` member as AWS validates it: present, then of the table name's form.
+pub fn checked_table_name(name: Option<&str>) -> Result<&str, AwsError> {
+    let name = name.ok_or_else(|| {
         validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
     })?;
     crate::tables::check_table_name(name, "tableName")?;
-    Ok(name.to_string())
+    Ok(name)
 }
 
 pub fn expr_context(input: &Json) -> Result<ExprContext, AwsError> {

@@ -18,7 +18,7 @@ use crate::error::{invalid_param, validation};
 use crate::expr::ast::{CmpOp, Cond, Operand, Path};
 use crate::expr::eval::{eval, project};
 use crate::expr::{ExprContext, ExprKind, parse_condition, parse_projection};
-use crate::handlers::items::{expr_context, str_param};
+use crate::handlers::items::{checked_table_name, expr_context, str_param};
 use crate::handlers::legacy;
 use crate::tables::{IndexMeta, ProjectionType, TableMeta};
 
@@ -510,10 +510,7 @@ impl DynamoDb {
         render: impl FnOnce(&Page<'_>) -> R,
     ) -> Result<R, AwsError> {
         let is_query = input.is_query;
-        let name = input.table.ok_or_else(|| {
-            validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
-        })?;
-        crate::tables::check_table_name(name, "tableName")?;
+        let name = checked_table_name(input.table)?;
         let table = self.table(rc, name)?;
         let mut ctx = input.ctx?;
         if let Some(j) = input.legacy {
