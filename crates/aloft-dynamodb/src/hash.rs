@@ -1,8 +1,9 @@
 //! A fast unkeyed hasher (FxHash's word-at-a-time multiply-rotate, with a final mix) for the
-//! table map, keyed by `account/region/name` and looked up by every request: std's SipHash
-//! cost ~450 instructions a lookup, and a byte-at-a-time FNV-1a was no cheaper on a 30-byte
-//! key. Not keyed: only for maps whose keys an attacker cannot fill at will (tables are
-//! created one by one, and their number is small).
+//! maps every request looks up: the table map, keyed by `account/region/name`, and the
+//! interned attribute names. std's SipHash cost ~450 instructions a lookup, and a
+//! byte-at-a-time FNV-1a was no cheaper on a 30-byte key. Not keyed: only for maps whose keys
+//! an attacker cannot fill at will (tables are created one by one and are few; the name set
+//! is capped).
 
 use std::hash::{BuildHasherDefault, Hasher};
 

@@ -8,11 +8,12 @@
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::ops::{Deref, Index};
 use std::sync::{Arc, RwLock};
 
 use super::value::AttrValue;
+use crate::hash::FastBuild;
 
 /// An attribute name: a shared, immutable string behind one thin pointer. Eight bytes
 /// instead of an `Arc<str>`'s sixteen make an entry 40 bytes instead of 48 (the value's
@@ -110,30 +111,10 @@ const INTERN_LIMIT: usize = 65_536;
 /// Longer names are rarely shared; not worth the lookup.
 const INTERN_MAX_LEN: usize = 64;
 
-static NAMES: RwLock<Option<HashSet<Name, BuildHasherDefault<Fnv>>>> = RwLock::new(None);
-
-/// FNV-1a for the name set: names are short and every attribute of every item written is
+/// The shared names, with the crate's fast hasher: every attribute of every item written is
 /// looked up, where SipHash cost more than the rest of the lookup. The set is capped (see
 /// [`INTERN_LIMIT`]), so a flood of colliding names cannot grow it for ever.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
+static NAMES: RwLock<Option<HashSet<Name, FastBuild>>> = RwLock::new(None);
 
 /// Slots in each thread's cache of recently interned names.
 const RECENT_SLOTS: usize = 64;
