@@ -16,41 +16,6 @@ url="http://127.0.0.1:$PORT"
 . "$(dirname "$0")/dynamodb_common.sh"
 rss_kib() { awk '/^VmRSS/ {print $2}' /proc/$pid/status; }
 
-# wrk script: OPERATION and a body built from a key number per request. Keys are fixed-width
-# (8 digits), so every request of a script has the same length: init() renders one with
-# wrk.format and request() splices the digits into it, which takes half the client CPU of a
-# wrk.format per request (the client shares the 2 cores with Aloft). The bytes sent are the same.
-lua() { # lua FILE OP MODE(seq|rand) RANGE BODY_PREFIX BODY_SUFFIX
-  cat > "$1" <<LUA
-local n = 0
-local id = 0
-local head, tail
-setup = function(thread) id = id + 1; thread:set("tid", id) end
-init = function()
-  math.randomseed(os.time() + tid)
-  local body = '$5' .. (("$3" == "seq") and (tid .. "_") or "") .. "########" .. '$6'
-  local r = wrk.format("POST", "/", {["X-Amz-Target"] = "DynamoDB_20120810.$2",
-    ["Content-Type"] = "application/x-amz-json-1.0"}, body)
-  local at = r:find("########", 1, true)
-  head, tail = r:sub(1, at - 1), r:sub(at + 8)
-end
-request = function()
-  n = n + 1
-  local k
-  if "$3" == "seq" then k = n else k = math.random(0, $4 - 1) end
-  return head .. string.format("%08d", k) .. tail
-end
-LUA
-}
-run_wrk() { # run_wrk LABEL SCRIPT
-  out=$(wrk -t2 -c16 -d"$DURATION" --latency -s "$2" "$url/")
-  if echo "$out" | grep -q "Non-2xx"; then echo "$out" | grep "Non-2xx"; fi
-  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  printf '%-34s %8s req/s   p50 %-8s p99 %s\n' "$1" "$rps" "$p50" "$p99"
-}
-
 bench() { # bench LABEL [aloft args...]
   local label="$1"; shift
   "$BIN" --port $PORT --log-level error "$@" >/dev/null &

@@ -3,8 +3,8 @@
 # ITEMS items, then interleave rounds of Query and GetItem over the first 10,000 keys (hot: the
 # same work as a 10k-item table, in cache) and over all ITEMS keys (cold), so that both sides of
 # each comparison see the same process and, within seconds, the same machine phase. Besides
-# req/s and latency it prints Aloft's CPU time per request (every thread's schedstat: less
-# phase-bound than req/s on a shared machine, as the client's share of the cores drops out).
+# req/s and latency it prints the CPU time per request of Aloft and of the client (`run_wrk` in
+# dynamodb_common.sh: less phase-bound than req/s on a shared machine).
 #
 #   ITEMS=10000000 ROUNDS=3 DURATION=5s bench/dynamodb_large.sh target/release/aloft [aloft args]
 #
@@ -23,38 +23,6 @@ url="http://127.0.0.1:$PORT"
 here="$(dirname "$0")"
 
 . "$here/dynamodb_common.sh"
-cpu_ns() { # CPU time of every Aloft thread so far
-  cat /proc/$pid/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}'
-}
-lua() { # lua FILE OP RANGE BODY_PREFIX BODY_SUFFIX: random keys k00000000 .. RANGE-1
-  cat > "$1" <<LUA
-local head, tail
-setup = function(thread) end
-init = function()
-  math.randomseed(os.time() + math.random(1000))
-  local r = wrk.format("POST", "/", {["X-Amz-Target"] = "DynamoDB_20120810.$2",
-    ["Content-Type"] = "application/x-amz-json-1.0"}, '$4' .. "########" .. '$5')
-  local at = r:find("########", 1, true)
-  head, tail = r:sub(1, at - 1), r:sub(at + 8)
-end
-request = function()
-  return head .. string.format("%08d", math.random(0, $3 - 1)) .. tail
-end
-LUA
-}
-run_wrk() { # run_wrk LABEL SCRIPT
-  local c0; c0=$(cpu_ns)
-  out=$(wrk -t2 -c16 -d"$DURATION" --latency -s "$2" "$url/")
-  local c1; c1=$(cpu_ns)
-  if echo "$out" | grep -q "Non-2xx"; then echo "$out" | grep "Non-2xx"; fi
-  local n; n=$(echo "$out" | awk '/requests in/ {print $1}')
-  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  printf '%-26s %7s req/s  p50 %-8s p99 %-8s %6.1f us CPU/request  (load %s)\n' "$1" "$rps" "$p50" "$p99" \
-    "$(echo "($c1 - $c0) / 1000 / $n" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
-}
-
 "$BIN" --port "$PORT" --log-level error "$@" >/dev/null &
 pid=$!
 until curl -sf "$url/_aloft/health" >/dev/null; do kill -0 $pid; sleep 0.01; done
@@ -62,10 +30,10 @@ call CreateTable '{"TableName":"bench","BillingMode":"PAY_PER_REQUEST",
   "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
   "KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}'
 q='{"TableName":"bench","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"k'
-lua "$tmp/qhot.lua" Query $HOT "$q" '"}}}'
-lua "$tmp/qall.lua" Query "$ITEMS" "$q" '"}}}'
-lua "$tmp/ghot.lua" GetItem $HOT '{"TableName":"bench","Key":{"pk":{"S":"k' '"}}}'
-lua "$tmp/gall.lua" GetItem "$ITEMS" '{"TableName":"bench","Key":{"pk":{"S":"k' '"}}}'
+lua "$tmp/qhot.lua" Query rand $HOT "$q" '"}}}'
+lua "$tmp/qall.lua" Query rand "$ITEMS" "$q" '"}}}'
+lua "$tmp/ghot.lua" GetItem rand $HOT '{"TableName":"bench","Key":{"pk":{"S":"k' '"}}}'
+lua "$tmp/gall.lua" GetItem rand "$ITEMS" '{"TableName":"bench","Key":{"pk":{"S":"k' '"}}}'
 rss0=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
 t0=$(date +%s.%N)
 preload bench 0 "$ITEMS"
