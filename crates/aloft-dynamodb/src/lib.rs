@@ -26,6 +26,7 @@ pub mod state;
 pub mod streams;
 mod tables;
 mod throttle;
+mod throughput;
 pub mod ttl;
 mod wire;
 

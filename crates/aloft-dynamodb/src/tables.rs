@@ -7,6 +7,7 @@ use serde_json::{Value as Json, json};
 use crate::domain::key::{KeyAttr, KeySchema};
 use crate::domain::value::{Item, KeyType};
 use crate::error::{invalid_param, validation};
+use crate::throughput::{self, Throughput};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProjectionType {
@@ -23,6 +24,9 @@ pub struct IndexMeta {
     pub global: bool,
     pub rcu: u64,
     pub wcu: u64,
+    /// GSIs only.
+    #[serde(default)]
+    pub throughput: Throughput,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +56,8 @@ pub struct TableMeta {
     /// included; empty when it is not global.
     #[serde(default)]
     pub replicas: Vec<String>,
+    #[serde(default)]
+    pub throughput: Throughput,
 }
 
 impl TableMeta {
@@ -130,6 +136,8 @@ impl TableMeta {
             "TableId": self.id,
             "DeletionProtectionEnabled": self.deletion_protection,
         });
+        self.throughput
+            .describe_into(&mut d, self.pay_per_request, (self.rcu, self.wcu), status);
         if self.pay_per_request {
             d["BillingModeSummary"] = json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": created});
         }
@@ -148,6 +156,12 @@ impl TableMeta {
             if idx.global {
                 j["IndexStatus"] = json!("ACTIVE");
                 j["ProvisionedThroughput"] = throughput(idx.rcu, idx.wcu);
+                idx.throughput.describe_into(
+                    &mut j,
+                    self.pay_per_request,
+                    (idx.rcu, idx.wcu),
+                    "ACTIVE",
+                );
                 gsis.push(j);
             } else {
                 lsis.push(j);
@@ -353,14 +367,22 @@ pub fn parse_gsi(
     )?;
     let projection = parse_projection(&v["Projection"])?;
     let (rcu, wcu) = throughput(v, pay_per_request)?;
-    Ok(IndexMeta {
+    let mut index = IndexMeta {
         name,
         schema,
         projection,
         global: true,
         rcu,
         wcu,
-    })
+        throughput: Throughput::default(),
+    };
+    index.throughput.set(
+        v,
+        pay_per_request,
+        (index.rcu, index.wcu),
+        throughput::Op::Create,
+    )?;
+    Ok(index)
 }
 
 /// Builds a table definition from a CreateTable input, with AWS's validation.
@@ -435,6 +457,7 @@ pub fn from_create(
             global: false,
             rcu: 0,
             wcu: 0,
+            throughput: Throughput::default(),
         });
     }
     let gsis = input["GlobalSecondaryIndexes"]
@@ -473,7 +496,7 @@ pub fn from_create(
             )
         })
         .collect();
-    Ok(TableMeta {
+    let mut meta = TableMeta {
         name: name.to_string(),
         id: aloft_core::ids::uuid(),
         account: account.to_string(),
@@ -501,7 +524,15 @@ pub fn from_create(
             .unwrap_or("STANDARD")
             .to_string(),
         replicas: Vec::new(),
-    })
+        throughput: Throughput::default(),
+    };
+    meta.throughput.set(
+        input,
+        meta.pay_per_request,
+        (meta.rcu, meta.wcu),
+        throughput::Op::Create,
+    )?;
+    Ok(meta)
 }
 
 /// `Some(view type)` when the specification enables a stream.

@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, invalid_param, validation};
 use crate::handlers::items::{str_param, table_name};
 use crate::state::{Table, TableData, table_key};
 use crate::tables::{self, TableMeta};
+use crate::throughput;
 
 fn not_found_named(name: &str) -> AwsError {
     ErrorCode::ResourceNotFoundException.err(format!(
@@ -195,6 +196,18 @@ impl DynamoDb {
                 meta.rcu = 0;
                 meta.wcu = 0;
             }
+            let capacity = (meta.rcu, meta.wcu);
+            changed |= meta.throughput.set(
+                &input,
+                meta.pay_per_request,
+                capacity,
+                throughput::Op::Update,
+            )?;
+            if !meta.pay_per_request {
+                for idx in &mut meta.indexes {
+                    idx.throughput.on_demand = Default::default();
+                }
+            }
             let mut rebuild = false;
             for u in input["GlobalSecondaryIndexUpdates"]
                 .as_array()
@@ -236,6 +249,11 @@ impl DynamoDb {
                     meta.indexes[i].wcu = pt["WriteCapacityUnits"]
                         .as_u64()
                         .unwrap_or(meta.indexes[i].wcu);
+                    let (pay, index) = (meta.pay_per_request, &mut meta.indexes[i]);
+                    let capacity = (index.rcu, index.wcu);
+                    index
+                        .throughput
+                        .set(up, pay, capacity, throughput::Op::Update)?;
                 }
                 changed = true;
             }
