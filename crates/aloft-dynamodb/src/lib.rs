@@ -27,6 +27,7 @@ pub mod streams;
 mod tables;
 mod throttle;
 pub mod ttl;
+pub mod vectors;
 mod wire;
 
 use std::sync::Arc;
@@ -221,6 +222,7 @@ impl DynamoDb {
             "ExecuteStatement" => self.execute_statement(rc, input).await,
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,
+            "SearchVectors" => self.search_vectors(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }

@@ -83,6 +83,7 @@ pub fn check_new_item(meta: &TableMeta, item: &Item, update: bool) -> Result<(),
             "Item size has exceeded the maximum allowed size"
         }));
     }
+    crate::vectors::check_item(meta, item)?;
     for idx in &meta.indexes {
         for attr in idx.schema.names() {
             let Some(v) = item.get(attr) else { continue };
