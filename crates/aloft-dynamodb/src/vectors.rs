@@ -569,6 +569,70 @@ pub fn mark_change(desc: &mut Json, change: &VectorChange) {
     }
 }
 
+/// A restore's `VectorIndexOverride`: the backup's vector indexes to keep (all when absent).
+/// Each one given must match an index of the source by name and definition.
+pub fn apply_restore_override(meta: &mut TableMeta, input: &Json) -> Result<(), AwsError> {
+    if let Some(list) = input.get("VectorIndexOverride").and_then(Json::as_array) {
+        let mut kept = Vec::new();
+        for v in list {
+            let want = parse(
+                v,
+                &meta.attribute_definitions,
+                &meta.schema,
+                "vectorIndexOverride.member",
+            )?;
+            let Some(have) = meta.vector_indexes.iter().find(|x| x.name == want.name) else {
+                return Err(invalid_param(format!(
+                    "Vector index {} does not exist in the source table",
+                    want.name
+                )));
+            };
+            if have.attribute != want.attribute
+                || have.dimensions != want.dimensions
+                || have.distance != want.distance
+                || have.search_schema != want.search_schema
+                || have.projection != want.projection
+            {
+                return Err(invalid_param(format!(
+                    "Vector index {} does not match the vector index of the source table",
+                    want.name
+                )));
+            }
+            kept.push(want);
+        }
+        meta.vector_indexes = kept;
+    }
+    check_table(meta.pay_per_request, &meta.indexes, &meta.vector_indexes)
+}
+
+/// The `VectorIndexes` member of a backup's `SourceTableFeatureDetails` (`VectorIndexInfo`).
+pub fn backup_info(meta: &TableMeta) -> Option<Json> {
+    if meta.vector_indexes.is_empty() {
+        return None;
+    }
+    let empty = VectorData::default();
+    Some(Json::Array(
+        meta.vector_indexes
+            .iter()
+            .map(|vi| {
+                let mut j = vi.describe(meta, &empty);
+                if let Some(o) = j.as_object_mut() {
+                    for k in [
+                        "IndexStatus",
+                        "Backfilling",
+                        "IndexSizeBytes",
+                        "ItemCount",
+                        "IndexArn",
+                    ] {
+                        o.remove(k);
+                    }
+                }
+                j
+            })
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 #[path = "vectors_tests.rs"]
 mod tests;
