@@ -387,3 +387,27 @@ def test_restores_keep_vector_indexes_or_drop_them_by_override(aloft):
         VectorIndexOverride=[vindex(name="cos", distance="EUCLIDEAN")],
     )
     assert code == "ValidationException" and "cos" in msg
+
+
+def test_writes_report_vector_write_bytes_for_indexes(aloft):
+    ddb = aloft.client("dynamodb")
+    create(ddb, indexes=[vindex(dims=3, projection={"ProjectionType": "KEYS_ONLY"})])
+    item = {"id": {"S": "a"}, "emb": nums([1, 2, 3]), "note": {"S": "x"}}
+    c = ddb.put_item(TableName="docs", Item=item, ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert c["VectorIndexes"]["byEmb"]["VectorWriteRequestBytes"] >= 12
+    assert "VectorIndexes" not in ddb.put_item(TableName="docs", Item=item, ReturnConsumedCapacity="TOTAL")[
+        "ConsumedCapacity"
+    ]
+    # Not a projected attribute: the index does not change, no vector write.
+    c = ddb.update_item(
+        TableName="docs", Key={"id": {"S": "a"}}, UpdateExpression="SET note = :n",
+        ExpressionAttributeValues={":n": {"S": "y"}}, ReturnConsumedCapacity="INDEXES",
+    )["ConsumedCapacity"]
+    assert "VectorIndexes" not in c
+    c = ddb.batch_write_item(
+        RequestItems={"docs": [{"PutRequest": {"Item": {"id": {"S": "b"}, "emb": nums([0, 0, 1])}}}]},
+        ReturnConsumedCapacity="INDEXES",
+    )["ConsumedCapacity"][0]
+    assert c["VectorIndexes"]["byEmb"]["VectorWriteRequestBytes"] > 0
+    c = ddb.delete_item(TableName="docs", Key={"id": {"S": "a"}}, ReturnConsumedCapacity="INDEXES")
+    assert c["ConsumedCapacity"]["VectorIndexes"]["byEmb"]["VectorWriteRequestBytes"] > 0

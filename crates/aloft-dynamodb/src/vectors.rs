@@ -258,6 +258,34 @@ impl VectorData {
     }
 }
 
+/// `VectorWriteRequestBytes` of one item write on each vector index whose entry it changes
+/// (a write that leaves the indexed data as it was costs none): the bytes replicated to the
+/// index, the new entry's (or, for a removal, the old entry's) vector and projected attributes.
+pub fn write_bytes<'a>(
+    meta: &'a TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Vec<(&'a str, f64)> {
+    let mut out = Vec::new();
+    for vi in &meta.vector_indexes {
+        let entry = |i: Option<&Item>| {
+            let i = i?;
+            let v = vi.entry_of(i)?;
+            let mut p = vi.project(&meta.schema, i);
+            p.remove(vi.attribute.as_str());
+            Some((v, p))
+        };
+        let (o, n) = (entry(old), entry(new));
+        if o == n {
+            continue;
+        }
+        if let Some((v, p)) = n.as_ref().or(o.as_ref()) {
+            out.push((vi.name.as_str(), (item_size(p) + 4 * v.len()) as f64));
+        }
+    }
+    out
+}
+
 /// Keeps every vector index in step with the item now at `key` (None: deleted).
 pub fn maintain(meta: &TableMeta, data: &mut [VectorData], key: &[u8], new: Option<&Item>) {
     for (vi, vd) in meta.vector_indexes.iter().zip(data.iter_mut()) {

@@ -263,6 +263,9 @@ pub fn write_consumed(
             c.add_index(&idx.name, idx.global, u * factor);
         }
     }
+    for (name, bytes) in crate::vectors::write_bytes(meta, old, new) {
+        c.add_vector(name, bytes);
+    }
     c
 }
 
