@@ -411,3 +411,33 @@ def test_writes_report_vector_write_bytes_for_indexes(aloft):
     assert c["VectorIndexes"]["byEmb"]["VectorWriteRequestBytes"] > 0
     c = ddb.delete_item(TableName="docs", Key={"id": {"S": "a"}}, ReturnConsumedCapacity="INDEXES")
     assert c["ConsumedCapacity"]["VectorIndexes"]["byEmb"]["VectorWriteRequestBytes"] > 0
+
+
+def test_ttl_deletes_leave_the_index(aloft):
+    ddb = aloft.client("dynamodb")
+    create(ddb, indexes=[vindex(distance="EUCLIDEAN")])
+    ddb.update_time_to_live(TableName="docs", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    now = int(aloft.internal("GET", "clock")["now_ms"] / 1000)
+    put(ddb, "old", [1, 0, 0], exp={"N": str(now - 1)})
+    put(ddb, "new", [2, 0, 0])
+    assert ids(search(ddb, [1, 0, 0])) == ["old", "new"]
+    assert aloft.internal("POST", "dynamodb/ttl/sweep")["deleted"] == 1
+    assert ids(search(ddb, [1, 0, 0])) == ["new"]
+    assert ddb.describe_table(TableName="docs")["Table"]["VectorIndexes"][0]["ItemCount"] == 1
+
+
+def test_point_in_time_restore_rebuilds_vector_indexes(aloft):
+    ddb = aloft.client("dynamodb")
+    create(ddb, indexes=[vindex(distance="EUCLIDEAN")])
+    ddb.update_continuous_backups(
+        TableName="docs", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    for k, v in POINTS.items():
+        put(ddb, k, v)
+    aloft.advance(600)
+    desc = ddb.restore_table_to_point_in_time(
+        SourceTableName="docs", TargetTableName="pitr", UseLatestRestorableTime=True
+    )["TableDescription"]
+    assert desc["VectorIndexes"][0]["IndexName"] == "byEmb"
+    assert ddb.scan(TableName="pitr")["Count"] == len(POINTS)
+    assert ids(search(ddb, [1, 0, 0], k=2, table="pitr")) == ["a", "b"]

@@ -10,6 +10,7 @@
 //! - [`partiql`]: PartiQL statements, planned onto the native operations.
 //! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
 //! - [`global`]: global tables' replication between regions (last writer wins).
+//! - [`vectors`]: vector indexes (kept on every write) and SearchVectors' exact search.
 
 pub mod capacity;
 pub mod domain;
