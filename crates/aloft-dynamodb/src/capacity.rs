@@ -22,6 +22,8 @@ pub struct Consumed {
     pub table_units: f64,
     /// Index name → (global?, units).
     pub indexes: BTreeMap<String, (bool, f64)>,
+    /// Vector index name → VectorWriteRequestBytes (writes; shown for INDEXES only).
+    pub vectors: BTreeMap<String, f64>,
 }
 
 impl Consumed {
@@ -38,6 +40,10 @@ impl Consumed {
             .entry(name.to_string())
             .or_insert((global, 0.0))
             .1 += units;
+    }
+
+    pub fn add_vector(&mut self, name: &str, bytes: f64) {
+        *self.vectors.entry(name.to_string()).or_insert(0.0) += bytes;
     }
 
     pub fn total(&self) -> f64 {
@@ -72,6 +78,14 @@ impl Consumed {
                 }
                 if !l.is_empty() {
                     j["LocalSecondaryIndexes"] = render(l);
+                }
+                if !self.vectors.is_empty() {
+                    j["VectorIndexes"] = Json::Object(
+                        self.vectors
+                            .iter()
+                            .map(|(n, b)| (n.clone(), json!({"VectorWriteRequestBytes": b})))
+                            .collect(),
+                    );
                 }
                 Some(j)
             }

@@ -10,6 +10,7 @@
 //! - [`partiql`]: PartiQL statements, planned onto the native operations.
 //! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
 //! - [`global`]: global tables' replication between regions (last writer wins).
+//! - [`vectors`]: vector indexes (kept on every write) and SearchVectors' exact search.
 
 pub mod capacity;
 pub mod domain;
@@ -28,6 +29,7 @@ mod tables;
 mod throttle;
 mod throughput;
 pub mod ttl;
+pub mod vectors;
 mod wire;
 
 use std::sync::Arc;
@@ -222,6 +224,7 @@ impl DynamoDb {
             "ExecuteStatement" => self.execute_statement(rc, input).await,
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,
+            "SearchVectors" => self.search_vectors(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }

@@ -46,6 +46,8 @@ pub struct TableData {
     pub indexes: Vec<Rows>,
     pub size_bytes: u64,
     pub index_sizes: Vec<u64>,
+    /// Parallel to `meta.vector_indexes`.
+    pub vectors: Vec<crate::vectors::VectorData>,
     pub stream: StreamLog,
     /// The change log while point-in-time recovery is enabled.
     pub pitr: Option<crate::pitr::Pitr>,
@@ -120,12 +122,14 @@ pub fn stored(item: Item) -> Item {
 impl TableData {
     pub fn new(meta: TableMeta) -> Self {
         let n = meta.indexes.len();
+        let nv = meta.vector_indexes.len();
         TableData {
             meta: Arc::new(meta),
             items: BTreeMap::new(),
             indexes: vec![BTreeMap::new(); n],
             size_bytes: 0,
             index_sizes: vec![0; n],
+            vectors: vec![Default::default(); nv],
             stream: StreamLog::default(),
             pitr: None,
             lww: HashMap::new(),
@@ -259,6 +263,9 @@ impl TableData {
             self.size_bytes += item_size(n) as u64;
         }
         let writes = self.reindex(&key, old.as_ref(), new.as_ref());
+        if !self.meta.vector_indexes.is_empty() {
+            crate::vectors::maintain(&self.meta, &mut self.vectors, &key, new.as_ref());
+        }
         if self.has_lsi() {
             self.account_collection(old.as_ref(), new.as_ref());
         }
@@ -394,6 +401,7 @@ impl TableData {
             .collect();
         self.collections.clear();
         let lsi = self.has_lsi();
+        self.vectors = crate::vectors::rebuild(&self.meta, &self.items);
         for (k, v) in items {
             self.reindex(k.as_bytes(), None, Some(&v));
             if lsi {

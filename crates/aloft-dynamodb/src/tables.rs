@@ -58,6 +58,8 @@ pub struct TableMeta {
     pub replicas: Vec<String>,
     #[serde(default)]
     pub throughput: Throughput,
+    #[serde(default)]
+    pub vector_indexes: Vec<crate::vectors::VectorIndexMeta>,
 }
 
 impl TableMeta {
@@ -285,7 +287,7 @@ fn parse_key_schema(
     })
 }
 
-fn parse_projection(v: &Json) -> Result<ProjectionType, AwsError> {
+pub(crate) fn parse_projection(v: &Json) -> Result<ProjectionType, AwsError> {
     Ok(match v["ProjectionType"].as_str() {
         Some("ALL") | None => ProjectionType::All,
         Some("KEYS_ONLY") => ProjectionType::KeysOnly,
@@ -477,8 +479,13 @@ pub fn from_create(
             return Err(invalid_param(format!("Duplicate index name: {}", idx.name)));
         }
     }
-    // Every definition must be used by the table or an index key.
-    let used = |n: &str| schema.is_key_attr(n) || indexes.iter().any(|i| i.schema.is_key_attr(n));
+    let vector_indexes = crate::vectors::parse_create(input, &defs, &schema, pay, &indexes)?;
+    // Every definition must be used by the table or an index key (or a search schema).
+    let used = |n: &str| {
+        schema.is_key_attr(n)
+            || indexes.iter().any(|i| i.schema.is_key_attr(n))
+            || vector_indexes.iter().any(|v| v.in_schema(n).is_some())
+    };
     if defs.iter().any(|(n, _)| !used(n)) {
         return Err(invalid_param(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
@@ -525,6 +532,7 @@ pub fn from_create(
             .to_string(),
         replicas: Vec::new(),
         throughput: Throughput::default(),
+        vector_indexes,
     };
     meta.throughput.set(
         input,

@@ -19,6 +19,7 @@ pub enum ExprKind {
     Projection,
     KeyCondition,
     Filter,
+    SearchCondition,
 }
 
 impl ExprKind {
@@ -29,6 +30,7 @@ impl ExprKind {
             ExprKind::Projection => "ProjectionExpression",
             ExprKind::KeyCondition => "KeyConditionExpression",
             ExprKind::Filter => "FilterExpression",
+            ExprKind::SearchCondition => "SearchConditionExpression",
         }
     }
 

@@ -68,7 +68,10 @@ impl Backup {
                 "ItemCount": self.items.len(),
                 "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
             },
-            "SourceTableFeatureDetails": {},
+            "SourceTableFeatureDetails": match crate::vectors::backup_info(&self.meta) {
+                Some(v) => json!({"VectorIndexes": v}),
+                None => json!({}),
+            },
         })
     }
 
@@ -285,6 +288,7 @@ impl DynamoDb {
             None => {}
             Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
         }
+        crate::vectors::apply_restore_override(&mut meta, input)?;
         let key = table_key(&rc.account_id, &rc.region, target);
         let mut batch = Batch::new();
         let desc = {
@@ -314,6 +318,9 @@ impl DynamoDb {
                 data.size_bytes,
                 &data.index_stats(),
             );
+            if let Some(v) = crate::vectors::describe(&data.meta, &data.vectors) {
+                d["VectorIndexes"] = v;
+            }
             d["RestoreSummary"] = summary;
             all.insert(
                 key,

@@ -196,6 +196,9 @@ impl DynamoDb {
                 for (n, (g, u)) in c.indexes {
                     e.add_index(&n, g, u);
                 }
+                for (n, b) in c.vectors {
+                    e.add_vector(&n, b);
+                }
             }
             if !batch.is_empty() {
                 commits.push(self.db.store.submit(batch));

@@ -83,6 +83,7 @@ pub fn check_new_item(meta: &TableMeta, item: &Item, update: bool) -> Result<(),
             "Item size has exceeded the maximum allowed size"
         }));
     }
+    crate::vectors::check_item(meta, item)?;
     for idx in &meta.indexes {
         for attr in idx.schema.names() {
             let Some(v) = item.get(attr) else { continue };
@@ -261,6 +262,9 @@ pub fn write_consumed(
             let idx = &meta.indexes[*i];
             c.add_index(&idx.name, idx.global, u * factor);
         }
+    }
+    for (name, bytes) in crate::vectors::write_bytes(meta, old, new) {
+        c.add_vector(name, bytes);
     }
     c
 }

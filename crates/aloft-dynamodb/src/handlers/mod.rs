@@ -10,3 +10,4 @@ pub mod pitr;
 pub mod query;
 pub mod tables;
 pub mod transact;
+pub mod vectors;

@@ -21,12 +21,16 @@ fn not_found_named(name: &str) -> AwsError {
 }
 
 fn describe(data: &TableData, status: &str) -> Json {
-    data.meta.describe(
+    let mut d = data.meta.describe(
         status,
         data.items.len() as u64,
         data.size_bytes,
         &data.index_stats(),
-    )
+    );
+    if let Some(v) = crate::vectors::describe(&data.meta, &data.vectors) {
+        d["VectorIndexes"] = v;
+    }
+    d
 }
 
 /// The table named by an ARN or a name (tag operations take ARNs).
@@ -257,6 +261,8 @@ impl DynamoDb {
                 }
                 changed = true;
             }
+            let vector_change = crate::vectors::apply_updates(&mut meta, &data.vectors, &input)?;
+            changed |= vector_change.is_some();
             if let Some(spec) = input.get("StreamSpecification").filter(|v| !v.is_null()) {
                 let view = tables::parse_stream_spec(spec)?;
                 match (&meta.stream_view, &view) {
@@ -304,13 +310,22 @@ impl DynamoDb {
                     "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
                 ));
             }
+            crate::vectors::check_table(meta.pay_per_request, &meta.indexes, &meta.vector_indexes)?;
             data.meta = Arc::new(meta);
+            if vector_change.is_some() && !rebuild {
+                // Vector index backfill, done at once like a GSI's.
+                data.vectors = crate::vectors::rebuild(&data.meta, &data.items);
+            }
             if rebuild {
                 // GSI backfill: done at once here, so the index is ACTIVE when described.
                 data.rebuild_indexes();
             }
             self.db.save_meta(&data.meta, &mut batch);
-            (describe(&data, "UPDATING"), data.meta.clone())
+            let mut d = describe(&data, "UPDATING");
+            if let Some(c) = &vector_change {
+                crate::vectors::mark_change(&mut d, c);
+            }
+            (d, data.meta.clone())
         };
         let (desc, meta) = desc;
         self.commit(batch).await?;

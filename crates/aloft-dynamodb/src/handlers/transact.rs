@@ -378,6 +378,9 @@ impl DynamoDb {
                     for (n, (gl, u)) in c.indexes {
                         entry.add_index(&n, gl, u);
                     }
+                    for (n, b) in c.vectors {
+                        entry.add_vector(&n, b);
+                    }
                 }
                 None => {
                     // ConditionCheck: a transactional read of the item.

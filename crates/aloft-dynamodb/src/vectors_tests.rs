@@ -1,0 +1,234 @@
+use serde_json::json;
+
+use super::*;
+use crate::domain::value::item_from_json;
+
+fn table(vector_indexes: Json) -> Result<TableMeta, AwsError> {
+    let input = json!({
+        "TableName": "Docs", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                 {"AttributeName": "cat", "AttributeType": "S"},
+                                 {"AttributeName": "yr", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "VectorIndexes": vector_indexes,
+    });
+    crate::tables::from_create(&input, "1", "r", 0)
+}
+
+fn index(name: &str, dims: u64, distance: &str) -> Json {
+    json!({"IndexName": name, "VectorAttribute": {"AttributeName": "emb"}, "Dimensions": dims,
+           "DistanceFunction": distance, "Projection": {"ProjectionType": "KEYS_ONLY"},
+           "SearchSchema": [{"AttributeName": "cat", "SearchSchemaElementType": "HASH"},
+                            {"AttributeName": "yr", "SearchSchemaElementType": "INLINE_FILTER"}]})
+}
+
+fn item(id: &str, cat: Option<&str>, emb: Json) -> Item {
+    let mut j = json!({"id": {"S": id}, "emb": emb, "yr": {"N": "2020"}, "x": {"S": "other"}});
+    if let Some(c) = cat {
+        j["cat"] = json!({"S": c});
+    }
+    item_from_json(&j).unwrap()
+}
+
+fn nums(v: &[f64]) -> Json {
+    json!({"L": v.iter().map(|x| json!({"N": x.to_string()})).collect::<Vec<_>>()})
+}
+
+#[test]
+fn distances_score_as_aws_defines_them() {
+    let c = Distance::Cosine;
+    assert_eq!(c.score(&[1.0, 0.0], &[2.0, 0.0]), 0.0);
+    assert!((c.score(&[1.0, 0.0], &[0.0, 3.0]) - 1.0).abs() < 1e-6);
+    assert!((c.score(&[1.0, 1.0], &[-1.0, -1.0]) - 2.0).abs() < 1e-6);
+    assert_eq!(c.score(&[0.0, 0.0], &[1.0, 2.0]), 1.0);
+    assert_eq!(Distance::Euclidean.score(&[0.0, 0.0], &[3.0, 4.0]), 5.0);
+    assert_eq!(Distance::DotProduct.score(&[1.0, 2.0], &[3.0, -4.0]), -5.0);
+    assert!(Distance::DotProduct.higher_is_closer());
+    assert!(!Distance::Euclidean.higher_is_closer());
+}
+
+#[test]
+fn vectors_are_lists_of_f32_numbers() {
+    let v = |j: Json| vector_from(&AttrValue::from_json(&j).unwrap());
+    assert_eq!(v(nums(&[1.5, -2.0])).unwrap(), vec![1.5f32, -2.0]);
+    assert_eq!(v(json!({"S": "x"})), Err(VectorError::NotAList("S")));
+    assert_eq!(v(json!({"NS": ["1"]})), Err(VectorError::NotAList("NS")));
+    assert_eq!(
+        v(json!({"L": [{"N": "1"}, {"S": "2"}]})),
+        Err(VectorError::NotANumber(1, "S"))
+    );
+    assert_eq!(
+        v(json!({"L": [{"N": "1e39"}]})),
+        Err(VectorError::OutOfRange(0))
+    );
+}
+
+#[test]
+fn create_table_validates_vector_indexes() {
+    let meta = table(json!([index("byEmb", 3, "COSINE")])).unwrap();
+    let vi = &meta.vector_indexes[0];
+    assert_eq!(vi.dimensions, 3);
+    assert_eq!(vi.hash_attrs().collect::<Vec<_>>(), ["cat"]);
+    let msg = |r: Result<TableMeta, AwsError>| r.err().unwrap().message;
+    assert!(msg(table(json!([index("byEmb", 5000, "COSINE")]))).contains("between 1 and 4096"));
+    assert!(msg(table(json!([index("byEmb", 3, "MANHATTAN")]))).contains("enum value set"));
+    assert!(
+        msg(table(json!([
+            index("vi1", 3, "COSINE"),
+            index("vi1", 3, "COSINE")
+        ])))
+        .contains("Duplicate index name: vi1")
+    );
+    assert!(
+        msg(table(json!([
+            index("vi1", 3, "COSINE"),
+            index("vi2", 4, "COSINE")
+        ])))
+        .contains("same number of dimensions")
+    );
+    let mut undefined = index("vi1", 3, "COSINE");
+    undefined["SearchSchema"][0]["AttributeName"] = json!("nope");
+    assert_eq!(
+        msg(table(json!([undefined]))),
+        "One element in SearchSchema is not defined in attribute definitions"
+    );
+    let mut two_hash = index("vi1", 3, "COSINE");
+    two_hash["SearchSchema"][1]["SearchSchemaElementType"] = json!("HASH");
+    assert!(msg(table(json!([two_hash]))).contains("at most one HASH"));
+    let mut key_vector = index("vi1", 3, "COSINE");
+    key_vector["VectorAttribute"]["AttributeName"] = json!("id");
+    assert!(msg(table(json!([key_vector]))).contains("cannot be a key attribute"));
+    // Search schema attributes count as used attribute definitions.
+    assert!(table(json!([])).is_err());
+}
+
+#[test]
+fn vector_indexes_need_on_demand_billing() {
+    let input = json!({
+        "TableName": "Docs", "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "VectorIndexes": [{"IndexName": "vi1", "VectorAttribute": {"AttributeName": "emb"}, "Dimensions": 2,
+            "DistanceFunction": "EUCLIDEAN", "Projection": {"ProjectionType": "ALL"}}],
+    });
+    let e = crate::tables::from_create(&input, "1", "r", 0).unwrap_err();
+    assert!(e.message.contains("PAY_PER_REQUEST"), "{}", e.message);
+}
+
+#[test]
+fn index_keeps_items_with_a_valid_vector_and_their_hash_attribute() {
+    let meta = table(json!([index("byEmb", 2, "EUCLIDEAN")])).unwrap();
+    let mut data = vec![VectorData::default()];
+    let key = |id: &str| id.as_bytes().to_vec();
+    maintain(
+        &meta,
+        &mut data,
+        &key("a"),
+        Some(&item("a", Some("c"), nums(&[1.0, 2.0]))),
+    );
+    maintain(
+        &meta,
+        &mut data,
+        &key("b"),
+        Some(&item("b", None, nums(&[1.0, 2.0]))),
+    );
+    maintain(
+        &meta,
+        &mut data,
+        &key("c"),
+        Some(&item("c", Some("c"), nums(&[1.0]))),
+    );
+    assert_eq!(data[0].entries.len(), 1);
+    let size = data[0].size;
+    assert!(size >= 8);
+    // Rewritten without the vector: leaves the index; deleted: gone, size back to zero.
+    maintain(
+        &meta,
+        &mut data,
+        &key("a"),
+        Some(&item("a", Some("c"), json!({"S": "x"}))),
+    );
+    assert!(data[0].entries.is_empty());
+    maintain(
+        &meta,
+        &mut data,
+        &key("a"),
+        Some(&item("a", Some("c"), nums(&[3.0, 4.0]))),
+    );
+    assert_eq!(
+        &*data[0].entries.values().next().unwrap().vector,
+        &[3.0, 4.0]
+    );
+    maintain(&meta, &mut data, &key("a"), None);
+    assert!(data[0].entries.is_empty());
+    assert_eq!(data[0].size, 0);
+}
+
+#[test]
+fn writes_with_malformed_vectors_are_rejected() {
+    let meta = table(json!([index("byEmb", 2, "COSINE")])).unwrap();
+    assert!(check_item(&meta, &item("a", Some("c"), nums(&[1.0, 2.0]))).is_ok());
+    let e = check_item(&meta, &item("a", Some("c"), nums(&[1.0]))).unwrap_err();
+    assert_eq!(e.code, "ValidationException");
+    assert!(e.message.contains("has 1 dimensions"), "{}", e.message);
+    let e = check_item(&meta, &item("a", Some("c"), json!({"S": "v"}))).unwrap_err();
+    assert!(e.message.contains("actual type: S"), "{}", e.message);
+    let mut wrong_cat = item("a", None, nums(&[1.0, 2.0]));
+    wrong_cat.insert("cat", AttrValue::from_json(&json!({"N": "1"})).unwrap());
+    let e = check_item(&meta, &wrong_cat).unwrap_err();
+    assert!(
+        e.message.contains("Type mismatch for Index Key cat"),
+        "{}",
+        e.message
+    );
+    // No vector at all: accepted, just not indexed.
+    let plain = item_from_json(&json!({"id": {"S": "z"}})).unwrap();
+    assert!(check_item(&meta, &plain).is_ok());
+}
+
+#[test]
+fn projections_keep_keys_schema_and_vector() {
+    let meta = table(json!([index("byEmb", 2, "COSINE")])).unwrap();
+    let vi = &meta.vector_indexes[0];
+    let p = vi.project(&meta.schema, &item("a", Some("c"), nums(&[1.0, 2.0])));
+    let mut names: Vec<&str> = p.keys().map(|k| &**k).collect();
+    names.sort();
+    assert_eq!(names, ["cat", "emb", "id", "yr"]);
+}
+
+#[test]
+fn search_conditions_follow_the_search_schema() {
+    use crate::expr::{ExprContext, ExprKind, parse_condition};
+    let meta = table(json!([index("byEmb", 2, "COSINE")])).unwrap();
+    let vi = &meta.vector_indexes[0];
+    let check = |src: &str| {
+        let mut ctx = ExprContext::new(
+            None,
+            Some(&json!({":c": {"S": "c"}, ":y": {"N": "2020"}, ":z": {"N": "2021"}})),
+        )
+        .unwrap();
+        let c = parse_condition(src, ExprKind::SearchCondition, &mut ctx)?;
+        crate::handlers::vectors::check_condition(vi, Some(&c))
+    };
+    assert!(check("cat = :c").is_ok());
+    check("cat = :c AND (yr = :y OR yr BETWEEN :y AND :z)").unwrap();
+    assert!(check("yr IN (:y, :z) AND cat = :c").is_ok());
+    let msg = |src: &str| check(src).unwrap_err().message;
+    assert_eq!(
+        msg("cat <> :c"),
+        "Invalid comparator used in SearchConditionExpression"
+    );
+    assert_eq!(
+        msg("cat = :c OR yr = :y"),
+        "Invalid comparator used in SearchConditionExpression"
+    );
+    assert!(msg("yr = :y").contains("HASH key cat"));
+    assert!(msg("cat = :c AND x = :y").contains("not in the SearchSchema"));
+    assert!(msg("cat = :c AND attribute_exists(yr)").contains("Functions"));
+    assert_eq!(
+        crate::handlers::vectors::check_condition(vi, None)
+            .unwrap_err()
+            .message,
+        "SearchConditionExpression must be provided when SearchSchema has a HASH key"
+    );
+}
