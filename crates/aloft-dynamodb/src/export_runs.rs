@@ -1,0 +1,313 @@
+//! An export's run in the background: `_started`, the gzip data files, `manifest-files.json`,
+//! `manifest-summary.json` and their `.md5` files, written through S3's target; then the
+//! export is COMPLETED with its counts, or FAILED as AWS reports an S3 refusal
+//! (`S3NoSuchBucket`, `S3AccessDenied`, ...).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aloft_core::{AwsError, clock};
+use aloft_events::Delivery;
+use bytes::Bytes;
+use serde_json::{Value as Json, json};
+
+use crate::domain::rowkey::Rows;
+use crate::domain::value::{Item, item_size};
+use crate::export_files::{self, Change, DataFile, Format};
+use crate::handlers::exports::{Export, Exports};
+use crate::pitr::Pitr;
+use crate::tables::TableMeta;
+
+/// A data file is closed past this many uncompressed bytes (AWS writes files of bounded size).
+const FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What an export writes, read when the request is accepted.
+pub enum Snapshot {
+    /// The items at the export time.
+    Full(Rows),
+    /// The changed items over the export period: keys, image before, image after, the time
+    /// of the last change (ms).
+    Incremental(Vec<(Item, Option<Item>, Option<Item>, i64)>),
+}
+
+/// The items that changed in `[from, to)` with their images before and after the period.
+pub fn incremental(meta: &TableMeta, p: &Pitr, from: i64, to: i64) -> Snapshot {
+    let mut last: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
+    for c in p.changes().filter(|c| c.at_ms >= from && c.at_ms < to) {
+        last.insert(c.key.clone(), c.at_ms);
+    }
+    if last.is_empty() {
+        return Snapshot::Incremental(Vec::new());
+    }
+    let before = p.items_at(from - 1);
+    let after = p.items_at(to - 1);
+    let mut out = Vec::with_capacity(last.len());
+    for (k, at) in last {
+        let old = before.get(&k[..]).cloned();
+        let new = after.get(&k[..]).cloned();
+        let Some(any) = new.as_ref().or(old.as_ref()) else {
+            // Created and deleted within the period: nothing before, nothing after.
+            continue;
+        };
+        let mut keys = Item::new();
+        for a in std::iter::once(&meta.schema.hash).chain(meta.schema.range.as_ref()) {
+            if let Some(v) = any.get(a.name.as_str()) {
+                keys.insert(a.name.as_str(), v.clone());
+            }
+        }
+        out.push((keys, old, new, at));
+    }
+    Snapshot::Incremental(out)
+}
+
+/// Starts the run.
+pub fn spawn(exports: Arc<Exports>, export: Export, snapshot: Snapshot) {
+    tokio::spawn(async move {
+        let arn = export.arn.clone();
+        match run(&exports, &export, snapshot).await {
+            Ok((items, billed)) => {
+                let manifest = export.key("manifest-summary.json");
+                exports
+                    .update(&arn, |e| {
+                        e.status = "COMPLETED".into();
+                        e.end_ms = Some(clock::now_millis());
+                        e.item_count = Some(items);
+                        e.billed_bytes = Some(billed);
+                        e.manifest = Some(manifest);
+                    })
+                    .await;
+            }
+            Err(err) => {
+                let (code, message) = failure(&err);
+                exports
+                    .update(&arn, |e| {
+                        e.status = "FAILED".into();
+                        e.end_ms = Some(clock::now_millis());
+                        e.failure_code = Some(code);
+                        e.failure_message = Some(message);
+                    })
+                    .await;
+            }
+        }
+    });
+}
+
+/// Runs exports a restart interrupted again, from the recovery log (or fails them when the
+/// table or its point-in-time recovery is gone).
+pub fn resume(exports: &Arc<Exports>, db: &crate::state::Db) {
+    for e in exports.in_progress() {
+        let snapshot = db.get(&e.account, &e.region, &e.table_name).and_then(|t| {
+            let data = t.data.read().expect("table lock");
+            let p = data.pitr.as_ref()?;
+            Some(match &e.incremental {
+                None => Snapshot::Full(p.items_at(e.export_time_ms)),
+                Some(i) => incremental(&data.meta, p, i.from_ms, i.to_ms),
+            })
+        });
+        match snapshot {
+            Some(s) => spawn(exports.clone(), e, s),
+            None => {
+                let exports = exports.clone();
+                tokio::spawn(async move {
+                    exports
+                        .update(&e.arn, |e| {
+                            e.status = "FAILED".into();
+                            e.end_ms = Some(clock::now_millis());
+                            e.failure_code = Some("InternalError".into());
+                            e.failure_message = Some(
+                                "The table's point in time recovery data is no longer available"
+                                    .into(),
+                            );
+                        })
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+/// AWS reports an S3 refusal as `S3<code>` with S3's message and details.
+fn failure(e: &AwsError) -> (String, String) {
+    (
+        format!("S3{}", e.code),
+        format!(
+            "{} (Service: Amazon S3; Status Code: {}; Error Code: {})",
+            e.message,
+            e.status.as_u16(),
+            e.code
+        ),
+    )
+}
+
+async fn put(
+    exports: &Exports,
+    e: &Export,
+    name: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<String, AwsError> {
+    let mut options = serde_json::Map::new();
+    options.insert("Operation".into(), "PutObject".into());
+    options.insert("Key".into(), e.key(name).into());
+    options.insert("ContentType".into(), content_type.into());
+    if let Some(o) = &e.bucket_owner {
+        options.insert("ExpectedBucketOwner".into(), o.clone().into());
+    }
+    let out = exports
+        .targets
+        .deliver(
+            &format!("arn:aws:s3:::{}", e.bucket),
+            Delivery {
+                payload: Bytes::from(body),
+                options,
+                sync: true,
+                source_arn: Some(e.table_arn.clone()),
+                account: e.account.clone(),
+                region: e.region.clone(),
+            },
+        )
+        .await?;
+    Ok(out
+        .info
+        .get("ETag")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Builds the data files (CPU work, off the request threads).
+fn build(format: Format, snapshot: Snapshot, with_old: bool) -> (Vec<DataFile>, u64) {
+    let mut files = vec![DataFile::new(format)];
+    let mut billed = 0u64;
+    let next = |files: &mut Vec<DataFile>| {
+        if files.last().is_some_and(|f| f.text.len() >= FILE_BYTES) {
+            files.push(DataFile::new(format));
+        }
+    };
+    match snapshot {
+        Snapshot::Full(rows) => {
+            for item in rows.values() {
+                next(&mut files);
+                billed += item_size(item) as u64;
+                if let Some(f) = files.last_mut() {
+                    f.push_item(item);
+                }
+            }
+        }
+        Snapshot::Incremental(changes) => {
+            for (keys, old, new, at) in changes {
+                next(&mut files);
+                billed += old.as_ref().map_or(0, item_size) as u64
+                    + new.as_ref().map_or(0, item_size) as u64;
+                let c = Change {
+                    keys,
+                    old: old.as_ref(),
+                    new: new.as_ref(),
+                    write_micros: at * 1000,
+                };
+                if let Some(f) = files.last_mut() {
+                    f.push_change(&c, with_old);
+                }
+            }
+        }
+    }
+    (files, billed)
+}
+
+async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, u64), AwsError> {
+    put(exports, e, "_started", Vec::new(), "binary/octet-stream").await?;
+    let format = e.format();
+    let with_old = e
+        .incremental
+        .as_ref()
+        .is_none_or(|i| i.view == "NEW_AND_OLD_IMAGES");
+    let (files, billed) = tokio::task::spawn_blocking(move || {
+        let (files, billed) = build(format, snapshot, with_old);
+        let zipped: Vec<(Vec<u8>, u64)> = files
+            .into_iter()
+            .map(|f| (export_files::gzip(&f.text), f.items))
+            .collect();
+        (zipped, billed)
+    })
+    .await
+    .map_err(|err| AwsError::internal(err.to_string()))?;
+    let mut lines = String::new();
+    let mut items = 0;
+    for (gz, n) in files {
+        let name = format!("data/{}", export_files::data_file_name(format));
+        let etag = put(exports, e, &name, gz.clone(), "application/x-gzip").await?;
+        lines.push_str(&export_files::manifest_files_line(
+            n,
+            &gz,
+            &etag,
+            &e.key(&name),
+        ));
+        lines.push('\n');
+        items += n;
+    }
+    let files_md5 = export_files::md5_b64(lines.as_bytes());
+    put(
+        exports,
+        e,
+        "manifest-files.json",
+        lines.into_bytes(),
+        "application/json",
+    )
+    .await?;
+    put(
+        exports,
+        e,
+        "manifest-files.md5",
+        files_md5.into_bytes(),
+        "text/plain",
+    )
+    .await?;
+    let summary = summary(e, items, billed).to_string();
+    let summary_md5 = export_files::md5_b64(summary.as_bytes());
+    put(
+        exports,
+        e,
+        "manifest-summary.json",
+        summary.into_bytes(),
+        "application/json",
+    )
+    .await?;
+    put(
+        exports,
+        e,
+        "manifest-summary.md5",
+        summary_md5.into_bytes(),
+        "text/plain",
+    )
+    .await?;
+    Ok((items, billed))
+}
+
+/// `manifest-summary.json`, AWS's fields in AWS's order.
+fn summary(e: &Export, items: u64, billed: u64) -> Json {
+    let iso = clock::iso8601_millis;
+    let mut s = json!({
+        "version": "2020-06-30",
+        "exportArn": e.arn,
+        "startTime": iso(e.start_ms),
+        "endTime": iso(clock::now_millis()),
+        "tableArn": e.table_arn,
+        "tableId": e.table_id,
+        "exportTime": iso(e.export_time_ms),
+        "s3Bucket": e.bucket,
+        "s3Prefix": e.prefix,
+        "s3SseAlgorithm": e.sse_algorithm,
+        "s3SseKmsKeyId": e.kms_key_id,
+        "manifestFilesS3Key": e.key("manifest-files.json"),
+        "billedSizeBytes": billed,
+        "itemCount": items,
+        "outputFormat": e.format,
+        "exportType": e.export_type,
+    });
+    if let Some(i) = &e.incremental {
+        s["exportFromTime"] = iso(i.from_ms).into();
+        s["exportToTime"] = iso(i.to_ms).into();
+        s["outputView"] = i.view.clone().into();
+    }
+    s
+}
