@@ -11,12 +11,11 @@ use aloft_events::Delivery;
 use bytes::Bytes;
 use serde_json::{Value as Json, json};
 
-use crate::domain::rowkey::Rows;
+use crate::domain::key::KeySchema;
 use crate::domain::value::{Item, item_size};
 use crate::export_files::{self, Change, DataFile, Format};
 use crate::handlers::exports::{Export, Exports};
 use crate::pitr::Pitr;
-use crate::tables::TableMeta;
 
 /// A data file is closed past this many uncompressed bytes (AWS writes files of bounded size).
 const FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -24,14 +23,28 @@ const FILE_BYTES: usize = 64 * 1024 * 1024;
 /// What an export writes, read when the request is accepted.
 pub enum Snapshot {
     /// The items at the export time.
-    Full(Rows),
+    Full(Vec<Item>),
     /// The changed items over the export period: keys, image before, image after, the time
     /// of the last change (ms).
     Incremental(Vec<(Item, Option<Item>, Option<Item>, i64)>),
 }
 
+impl Snapshot {
+    /// The items at `at` (cheap: stored items are shared).
+    pub fn full(p: &Pitr, at: i64) -> Snapshot {
+        Snapshot::Full(p.items_at(at).into_values().collect())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Snapshot::Full(v) => v.len(),
+            Snapshot::Incremental(v) => v.len(),
+        }
+    }
+}
+
 /// The items that changed in `[from, to)` with their images before and after the period.
-pub fn incremental(meta: &TableMeta, p: &Pitr, from: i64, to: i64) -> Snapshot {
+pub fn incremental(schema: &KeySchema, p: &Pitr, from: i64, to: i64) -> Snapshot {
     let mut last: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
     for c in p.changes().filter(|c| c.at_ms >= from && c.at_ms < to) {
         last.insert(c.key.clone(), c.at_ms);
@@ -50,7 +63,7 @@ pub fn incremental(meta: &TableMeta, p: &Pitr, from: i64, to: i64) -> Snapshot {
             continue;
         };
         let mut keys = Item::new();
-        for a in std::iter::once(&meta.schema.hash).chain(meta.schema.range.as_ref()) {
+        for a in std::iter::once(&schema.hash).chain(schema.range.as_ref()) {
             if let Some(v) = any.get(a.name.as_str()) {
                 keys.insert(a.name.as_str(), v.clone());
             }
@@ -100,8 +113,8 @@ pub fn resume(exports: &Arc<Exports>, db: &crate::state::Db) {
             let data = t.data.read().expect("table lock");
             let p = data.pitr.as_ref()?;
             Some(match &e.incremental {
-                None => Snapshot::Full(p.items_at(e.export_time_ms)),
-                Some(i) => incremental(&data.meta, p, i.from_ms, i.to_ms),
+                None => Snapshot::full(p, e.export_time_ms),
+                Some(i) => incremental(&data.meta.schema, p, i.from_ms, i.to_ms),
             })
         });
         match snapshot {
@@ -175,43 +188,40 @@ async fn put(
         .to_string())
 }
 
-/// Builds the data files (CPU work, off the request threads).
-fn build(format: Format, snapshot: Snapshot, with_old: bool) -> (Vec<DataFile>, u64) {
-    let mut files = vec![DataFile::new(format)];
+/// Builds the data file that starts at entry `start`: entries are added until the file
+/// reaches `limit` uncompressed bytes. Returns the file, its billed bytes and the next entry.
+fn build_file(
+    format: Format,
+    snapshot: &Snapshot,
+    start: usize,
+    with_old: bool,
+    limit: usize,
+) -> (DataFile, u64, usize) {
+    let mut f = DataFile::new(format);
     let mut billed = 0u64;
-    let next = |files: &mut Vec<DataFile>| {
-        if files.last().is_some_and(|f| f.text.len() >= FILE_BYTES) {
-            files.push(DataFile::new(format));
-        }
-    };
-    match snapshot {
-        Snapshot::Full(rows) => {
-            for item in rows.values() {
-                next(&mut files);
-                billed += item_size(item) as u64;
-                if let Some(f) = files.last_mut() {
-                    f.push_item(item);
-                }
+    let mut i = start;
+    while i < snapshot.len() && (i == start || f.text.len() < limit) {
+        match snapshot {
+            Snapshot::Full(items) => {
+                billed += item_size(&items[i]) as u64;
+                f.push_item(&items[i]);
             }
-        }
-        Snapshot::Incremental(changes) => {
-            for (keys, old, new, at) in changes {
-                next(&mut files);
+            Snapshot::Incremental(changes) => {
+                let (keys, old, new, at) = &changes[i];
                 billed += old.as_ref().map_or(0, item_size) as u64
                     + new.as_ref().map_or(0, item_size) as u64;
                 let c = Change {
-                    keys,
+                    keys: keys.clone(),
                     old: old.as_ref(),
                     new: new.as_ref(),
                     write_micros: at * 1000,
                 };
-                if let Some(f) = files.last_mut() {
-                    f.push_change(&c, with_old);
-                }
+                f.push_change(&c, with_old);
             }
         }
+        i += 1;
     }
-    (files, billed)
+    (f, billed, i)
 }
 
 async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, u64), AwsError> {
@@ -221,19 +231,17 @@ async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, 
         .incremental
         .as_ref()
         .is_none_or(|i| i.view == "NEW_AND_OLD_IMAGES");
-    let (files, billed) = tokio::task::spawn_blocking(move || {
-        let (files, billed) = build(format, snapshot, with_old);
-        let zipped: Vec<(Vec<u8>, u64)> = files
-            .into_iter()
-            .map(|f| (export_files::gzip(&f.text), f.items))
-            .collect();
-        (zipped, billed)
-    })
-    .await
-    .map_err(|err| AwsError::internal(err.to_string()))?;
-    let mut lines = String::new();
-    let mut items = 0;
-    for (gz, n) in files {
+    // One file at a time, built off the request threads: only one file's bytes are held.
+    let snapshot = Arc::new(snapshot);
+    let (mut lines, mut items, mut billed, mut next) = (String::new(), 0, 0, 0);
+    loop {
+        let s = snapshot.clone();
+        let (gz, n, b, after) = tokio::task::spawn_blocking(move || {
+            let (f, b, after) = build_file(format, &s, next, with_old, FILE_BYTES);
+            (export_files::gzip(&f.text), f.items, b, after)
+        })
+        .await
+        .map_err(|err| AwsError::internal(err.to_string()))?;
         let name = format!("data/{}", export_files::data_file_name(format));
         let etag = put(exports, e, &name, gz.clone(), "application/x-gzip").await?;
         lines.push_str(&export_files::manifest_files_line(
@@ -244,6 +252,11 @@ async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, 
         ));
         lines.push('\n');
         items += n;
+        billed += b;
+        next = after;
+        if next >= snapshot.len() {
+            break;
+        }
     }
     let files_md5 = export_files::md5_b64(lines.as_bytes());
     put(
@@ -310,4 +323,73 @@ fn summary(e: &Export, items: u64, billed: u64) -> Json {
         s["outputView"] = i.view.clone().into();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::key::KeyAttr;
+    use crate::domain::rowkey::{RowKey, Rows};
+    use crate::domain::value::{AttrValue, KeyType};
+
+    fn item(k: &str, v: &str) -> Item {
+        let mut i = Item::new();
+        i.insert("pk", AttrValue::S(k.into()));
+        i.insert("v", AttrValue::S(v.into()));
+        crate::state::stored(i)
+    }
+
+    fn schema() -> KeySchema {
+        KeySchema {
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: KeyType::S,
+            },
+            range: None,
+        }
+    }
+
+    #[test]
+    fn incremental_takes_the_net_change_of_each_key_in_the_period() {
+        let mut rows = Rows::new();
+        rows.insert(RowKey::new(b"a"), item("a", "0"));
+        rows.insert(RowKey::new(b"d"), item("d", "0"));
+        let mut p = Pitr::new(&rows, 1_000, 35);
+        let mut b = aloft_store::Batch::new();
+        p.record(2_000, b"a", Some(item("a", "1")), None, &mut b);
+        p.record(3_000, b"a", Some(item("a", "2")), None, &mut b);
+        p.record(3_500, b"d", None, None, &mut b);
+        p.record(4_000, b"t", Some(item("t", "1")), None, &mut b);
+        p.record(4_500, b"t", None, None, &mut b);
+        // At the period's end (exclusive): not in it.
+        p.record(5_000, b"a", Some(item("a", "late")), None, &mut b);
+        let Snapshot::Incremental(c) = incremental(&schema(), &p, 2_000, 5_000) else {
+            panic!("an incremental snapshot");
+        };
+        assert_eq!(c.len(), 2, "t came and went within the period");
+        let (keys, old, new, at) = &c[0];
+        assert_eq!(keys.get("pk"), Some(&AttrValue::S("a".into())));
+        assert!(keys.get("v").is_none());
+        assert_eq!(old.as_ref(), Some(&item("a", "0")));
+        assert_eq!(new.as_ref(), Some(&item("a", "2")));
+        assert_eq!(*at, 3_000);
+        let (keys, old, new, _) = &c[1];
+        assert_eq!(keys.get("pk"), Some(&AttrValue::S("d".into())));
+        assert!(old.is_some() && new.is_none());
+    }
+
+    #[test]
+    fn data_files_close_at_their_size_limit() {
+        let items: Vec<Item> = (0..10).map(|i| item(&format!("k{i}"), "v")).collect();
+        let snap = Snapshot::Full(items);
+        let (f, billed, next) = build_file(Format::DynamoDbJson, &snap, 0, true, 100);
+        // Each line is ~40 bytes: the file closes once it passes 100.
+        assert_eq!((f.items, next), (3, 3));
+        assert_eq!(billed, 3 * (2 + 2 + 1 + 1));
+        let (f, _, next) = build_file(Format::DynamoDbJson, &snap, 9, true, 100);
+        assert_eq!((f.items, next), (1, 10));
+        // An empty table still gets one (empty) data file.
+        let (f, _, next) = build_file(Format::Ion, &Snapshot::Full(Vec::new()), 0, true, 100);
+        assert_eq!((f.items, next), (0, 0));
+    }
 }

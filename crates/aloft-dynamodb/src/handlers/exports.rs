@@ -367,7 +367,7 @@ impl DynamoDb {
                     .export_view_type
                     .clone()
                     .unwrap_or_else(|| "NEW_AND_OLD_IMAGES".into());
-                let snap = export_runs::incremental(&data.meta, p, from, to);
+                let snap = export_runs::incremental(&data.meta.schema, p, from, to);
                 let spec = Incremental {
                     from_ms: from,
                     to_ms: to,
@@ -380,7 +380,7 @@ impl DynamoDb {
                     return Err(invalid_time(earliest, now));
                 }
                 let at = at.clamp(earliest, now);
-                let snap = Snapshot::Full(p.items_at(at));
+                let snap = Snapshot::full(p, at);
                 ((*data.meta).clone(), at, None, snap)
             }
         };
