@@ -361,3 +361,28 @@ def test_cli_export_and_restart(aloft_factory, tmp_path):
     assert again["ExportManifest"] == d["ExportManifest"]
     _, _, data = files(b.client("s3"), "durable", again)
     assert json.loads(data[0]) == {"Item": wire(ITEMS[1])}
+
+
+def test_export_to_another_accounts_bucket(aloft):
+    import boto3
+    other = boto3.client("s3", endpoint_url=aloft.url, region_name="us-east-1",
+                         aws_access_key_id="111122223333", aws_secret_access_key="test")
+    other.create_bucket(Bucket="partner-bucket")
+    ddb, arn = setup_table(aloft)
+    ddb.put_item(TableName="Tab", Item=ITEMS[2])
+    # The bucket's owner has granted nothing yet: refused.
+    d = wait(ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="partner-bucket",
+                                                    S3BucketOwner="111122223333")
+             ["ExportDescription"]["ExportArn"])
+    assert (d["ExportStatus"], d["FailureCode"]) == ("FAILED", "S3AccessDenied")
+    other.put_bucket_policy(Bucket="partner-bucket", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                       "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                       "Resource": "arn:aws:s3:::partner-bucket/*"}]}))
+    d = wait(ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="partner-bucket",
+                                                    S3BucketOwner="111122223333")
+             ["ExportDescription"]["ExportArn"])
+    assert d["ExportStatus"] == "COMPLETED" and d["S3BucketOwner"] == "111122223333"
+    _, _, data = files(other, "partner-bucket", d)
+    assert json.loads(data[0]) == {"Item": wire(ITEMS[2])}

@@ -312,11 +312,6 @@ impl DynamoDb {
                 "IncrementalExportSpecification can only be specified for an INCREMENTAL_EXPORT",
             ));
         }
-        if i.s3_sse_algorithm.as_deref() != Some("KMS") && i.s3_sse_kms_key_id.is_some() {
-            return Err(validation(
-                "S3SseKmsKeyId can only be specified when S3SseAlgorithm is KMS",
-            ));
-        }
         let arn = aloft_core::arn::parse(&i.table_arn)
             .filter(|a| a.service == "dynamodb")
             .ok_or_else(|| validation(format!("Invalid TableArn: {}", i.table_arn)))?;
