@@ -295,7 +295,17 @@ def test_errors_and_listing(aloft):
     for at in (t0 - 3600, t0 + 3600):
         with pytest.raises(ClientError) as e:
             ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="listed", ExportTime=at)
-        assert err(e)[0] == "InvalidExportTimeException"
+        # AWS's words (recorded against DynamoDB by ScyllaDB's Alternator tests).
+        assert err(e) == ("InvalidExportTimeException", "Export Time is invalid")
+    raw = aloft.client("dynamodb", parameter_validation=False)
+    with pytest.raises(ClientError) as e:
+        raw.export_table_to_point_in_time(TableArn=arn, S3Bucket="", ExportType="")
+    assert err(e)[0] == "ValidationException"
+    assert "'s3Bucket' failed to satisfy constraint" in err(e)[1]
+    assert "'exportType' failed to satisfy constraint" in err(e)[1]
+    with pytest.raises(ClientError) as e:
+        raw.export_table_to_point_in_time(TableArn="not-an-arn", S3Bucket="listed")
+    assert err(e)[0] == "ValidationException"
     with pytest.raises(ClientError) as e:
         ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="listed", ExportFormat="CSV")
     assert err(e)[0] == "ValidationException"

@@ -273,12 +273,9 @@ fn ms(t: f64) -> i64 {
     (t * 1000.0).round() as i64
 }
 
-fn invalid_time(earliest: i64, latest: i64) -> AwsError {
-    ErrorCode::InvalidExportTimeException.err(format!(
-        "Export time must be between EarliestRestorableDateTime ({}) and LatestRestorableDateTime ({})",
-        clock::iso8601_millis(earliest),
-        clock::iso8601_millis(latest)
-    ))
+/// AWS's words for an export time or period outside the recovery window.
+fn invalid_time() -> AwsError {
+    ErrorCode::InvalidExportTimeException.err("Export Time is invalid")
 }
 
 impl DynamoDb {
@@ -356,7 +353,7 @@ impl DynamoDb {
                     ));
                 }
                 if from < earliest - 999 || to > now + 999 {
-                    return Err(invalid_time(earliest, now));
+                    return Err(invalid_time());
                 }
                 let view = s
                     .export_view_type
@@ -372,7 +369,7 @@ impl DynamoDb {
             } else {
                 let at = i.export_time.map_or(now, ms);
                 if at < earliest - 999 || at > now + 999 {
-                    return Err(invalid_time(earliest, now));
+                    return Err(invalid_time());
                 }
                 let at = at.clamp(earliest, now);
                 let snap = Snapshot::full(p, at);
