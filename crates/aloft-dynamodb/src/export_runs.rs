@@ -225,7 +225,21 @@ fn build_file(
 }
 
 async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, u64), AwsError> {
-    put(exports, e, "_started", Vec::new(), "binary/octet-stream").await?;
+    // An export resumed at start-up may run before S3 (started after DynamoDB) registered
+    // its target: wait for it briefly rather than fail the export.
+    let mut tries = 0;
+    loop {
+        match put(exports, e, "_started", Vec::new(), "binary/octet-stream").await {
+            Err(err) if err.code == "ResourceNotFoundException" && tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => {
+                other?;
+                break;
+            }
+        }
+    }
     let format = e.format();
     let with_old = e
         .incremental
