@@ -396,3 +396,22 @@ def test_export_to_another_accounts_bucket(aloft):
     assert d["ExportStatus"] == "COMPLETED" and d["S3BucketOwner"] == "111122223333"
     _, _, data = files(other, "partner-bucket", d)
     assert json.loads(data[0]) == {"Item": wire(ITEMS[2])}
+
+
+def test_export_interrupted_by_kill_completes_after_restart(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path)
+    a.client("s3").create_bucket(Bucket="resumed")
+    ddb, arn = setup_table(a)
+    for b in range(80):
+        ddb.batch_write_item(RequestItems={"Tab": [
+            {"PutRequest": {"Item": {"pk": {"S": f"k{b}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}}}}
+            for i in range(25)]})
+    export_arn = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="resumed")["ExportDescription"]["ExportArn"]
+    # Killed at once: the export is journaled as IN_PROGRESS (at most a few files written).
+    a.kill()
+    b = aloft_factory(data_dir=tmp_path)
+    d = wait(b.client("dynamodb"), export_arn)
+    assert d["ExportStatus"] == "COMPLETED" and d["ItemCount"] == 2000
+    _, _, data = files(b.client("s3"), "resumed", d)
+    keys = {(json.loads(l)["Item"]["pk"]["S"], json.loads(l)["Item"]["sk"]["N"]) for t in data for l in t.splitlines()}
+    assert len(keys) == 2000
