@@ -319,6 +319,7 @@ def test_errors_and_listing(aloft):
     assert d["ExportStatus"] == "FAILED"
     assert d["FailureCode"] == "S3NoSuchBucket"
     assert "NoSuchBucket" in d["FailureMessage"]
+    assert "bucket does not exist" in d["FailureMessage"]
     # A bucket owned by someone else than S3BucketOwner says: refused.
     d = wait(ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="listed",
                                                     S3BucketOwner="111122223333")
