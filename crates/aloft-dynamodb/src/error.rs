@@ -25,6 +25,9 @@ pub enum ErrorCode {
     ItemCollectionSizeLimitExceededException,
     InvalidRestoreTimeException,
     PointInTimeRecoveryUnavailableException,
+    ExportNotFoundException,
+    InvalidExportTimeException,
+    ExportConflictException,
 }
 
 impl ErrorCode {
@@ -57,6 +60,9 @@ impl ErrorCode {
             ErrorCode::PointInTimeRecoveryUnavailableException => {
                 "PointInTimeRecoveryUnavailableException"
             }
+            ErrorCode::ExportNotFoundException => "ExportNotFoundException",
+            ErrorCode::InvalidExportTimeException => "InvalidExportTimeException",
+            ErrorCode::ExportConflictException => "ExportConflictException",
         }
     }
 

@@ -15,6 +15,8 @@
 pub mod capacity;
 pub mod domain;
 mod error;
+mod export_files;
+mod export_runs;
 pub mod expr;
 mod fast;
 mod fast_query;
@@ -59,6 +61,8 @@ pub struct DynamoDb {
     throttle: throttle::Throttle,
     /// On-demand backups by ARN.
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
+    /// Exports to S3.
+    exports: Arc<handlers::exports::Exports>,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -101,7 +105,10 @@ impl DynamoDb {
             }
             Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
         }
+        let exports = handlers::exports::Exports::load(ctx.store.clone(), ctx.targets.clone());
+        export_runs::resume(&exports, &db);
         DynamoDb {
+            exports,
             db,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
@@ -225,6 +232,9 @@ impl DynamoDb {
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,
             "SearchVectors" => self.search_vectors(rc, input).await,
+            "ExportTableToPointInTime" => self.export_table_to_point_in_time(rc, input).await,
+            "DescribeExport" => self.describe_export(rc, input).await,
+            "ListExports" => self.list_exports(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -289,6 +299,7 @@ impl Service for DynamoDb {
         }
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
+        self.exports.clear().await;
         if let Err(e) = self
             .db
             .store

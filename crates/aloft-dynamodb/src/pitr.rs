@@ -117,6 +117,11 @@ impl Pitr {
         folded
     }
 
+    /// The changes kept in the log, oldest first (incremental exports read them).
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.log.iter()
+    }
+
     /// Changes kept in the log (the window's).
     pub fn log_len(&self) -> usize {
         self.log.len()

@@ -2,6 +2,7 @@
 
 pub mod backups;
 pub mod batch;
+pub mod exports;
 pub mod global;
 pub mod items;
 pub mod legacy;
