@@ -25,6 +25,8 @@ pub enum ErrorCode {
     ItemCollectionSizeLimitExceededException,
     InvalidRestoreTimeException,
     PointInTimeRecoveryUnavailableException,
+    PolicyNotFoundException,
+    AccessDeniedException,
 }
 
 impl ErrorCode {
@@ -57,6 +59,8 @@ impl ErrorCode {
             ErrorCode::PointInTimeRecoveryUnavailableException => {
                 "PointInTimeRecoveryUnavailableException"
             }
+            ErrorCode::PolicyNotFoundException => "PolicyNotFoundException",
+            ErrorCode::AccessDeniedException => "AccessDeniedException",
         }
     }
 

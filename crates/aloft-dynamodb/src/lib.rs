@@ -11,6 +11,7 @@
 //! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
 //! - [`global`]: global tables' replication between regions (last writer wins).
 
+mod attached;
 pub mod capacity;
 pub mod domain;
 mod error;
@@ -22,6 +23,7 @@ mod handlers;
 mod hash;
 pub mod partiql;
 pub mod pitr;
+mod policy_doc;
 pub mod state;
 pub mod streams;
 mod tables;
@@ -56,6 +58,8 @@ pub struct DynamoDb {
     throttle: throttle::Throttle,
     /// On-demand backups by ARN.
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
+    /// Resource policies, Contributor Insights and replica auto scaling settings.
+    attached: attached::Attached,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -98,11 +102,14 @@ impl DynamoDb {
             }
             Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
         }
+        let attached = attached::Attached::default();
+        attached.load(ctx.store.as_ref());
         DynamoDb {
             db,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
             backups: std::sync::RwLock::new(backups),
+            attached,
         }
     }
 
@@ -221,6 +228,18 @@ impl DynamoDb {
             "ExecuteStatement" => self.execute_statement(rc, input).await,
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,
+            "PutResourcePolicy" => self.put_resource_policy(rc, input).await,
+            "GetResourcePolicy" => self.get_resource_policy(rc, input).await,
+            "DeleteResourcePolicy" => self.delete_resource_policy(rc, input).await,
+            "UpdateContributorInsights" => self.update_contributor_insights(rc, input).await,
+            "DescribeContributorInsights" => self.describe_contributor_insights(rc, input).await,
+            "ListContributorInsights" => self.list_contributor_insights(rc, input).await,
+            "DescribeTableReplicaAutoScaling" => {
+                self.describe_table_replica_auto_scaling(rc, input).await
+            }
+            "UpdateTableReplicaAutoScaling" => {
+                self.update_table_replica_auto_scaling(rc, input).await
+            }
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -285,6 +304,10 @@ impl Service for DynamoDb {
         }
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
+        self.attached.clear();
+        if let Err(e) = self.db.store.clear(attached::NS_ATTACHED, b"").await {
+            tracing::error!("dynamodb reset: {e}");
+        }
         if let Err(e) = self
             .db
             .store
@@ -297,6 +320,10 @@ impl Service for DynamoDb {
 
     fn status(&self) -> Json {
         json!("running")
+    }
+
+    async fn resource_policy(&self, _ctx: &RequestContext, resource: &str) -> Option<String> {
+        self.policy_for_resource(resource)
     }
 }
 

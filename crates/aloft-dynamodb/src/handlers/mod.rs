@@ -1,12 +1,15 @@
 //! Request handlers, one module per resource.
 
+pub mod autoscaling;
 pub mod backups;
 pub mod batch;
 pub mod global;
+pub mod insights;
 pub mod items;
 pub mod legacy;
 pub mod partiql;
 pub mod pitr;
+pub mod policies;
 pub mod query;
 pub mod tables;
 pub mod transact;
