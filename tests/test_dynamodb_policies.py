@@ -371,6 +371,8 @@ def test_settings_survive_a_restart(aloft_factory, tmp_path):
     gone = make_table(ddb, "gone")["TableArn"]
     ddb.put_resource_policy(ResourceArn=gone, Policy=policy())
     ddb.delete_table(TableName="gone")
+    legacy_table(a, "us-east-1", "durable-g").create_global_table(
+        GlobalTableName="durable-g", ReplicationGroup=[{"RegionName": "us-east-1"}])
     a.kill()
 
     b = aloft_factory(data_dir=tmp_path / "d")
@@ -385,6 +387,8 @@ def test_settings_survive_a_restart(aloft_factory, tmp_path):
     with pytest.raises(ClientError) as e:
         ddb.get_resource_policy(ResourceArn=gone)
     assert error(e)[0] == "PolicyNotFoundException"
+    g = ddb.describe_global_table(GlobalTableName="durable-g")["GlobalTableDescription"]
+    assert g["ReplicationGroup"] == [{"RegionName": "us-east-1"}]
 
 
 # --- enforcement ------------------------------------------------------------------------------
@@ -426,3 +430,97 @@ def test_resource_policy_takes_part_in_enforcement(aloft_factory):
     assert code == "AccessDeniedException"
     assert message.endswith("with an explicit deny in a resource-based policy")
     writer.get_item(TableName="guarded", Key={"pk": {"S": "a"}})
+
+
+# --- global tables version 2017.11.29 ---------------------------------------------------------
+
+def legacy_table(aloft, region, name="legacy", stream="NEW_AND_OLD_IMAGES"):
+    c = aloft.client("dynamodb", region=region)
+    args = dict(TableName=name, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
+    c.create_table(**args)
+    return c
+
+
+def test_legacy_global_table_lifecycle_and_replication(aloft):
+    east = legacy_table(aloft, "us-east-1")
+    west = legacy_table(aloft, "us-west-2")
+    legacy_table(aloft, "eu-west-1")
+    d = east.create_global_table(GlobalTableName="legacy", ReplicationGroup=[
+        {"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])["GlobalTableDescription"]
+    assert d["GlobalTableName"] == "legacy" and d["GlobalTableStatus"] == "CREATING"
+    assert d["GlobalTableArn"] == f"arn:aws:dynamodb::{ACCOUNT}:global-table/legacy"
+    assert d["ReplicationGroup"] == [{"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}]
+    with pytest.raises(ClientError) as e:
+        east.create_global_table(GlobalTableName="legacy", ReplicationGroup=[{"RegionName": "us-east-1"}])
+    assert error(e)[0] == "GlobalTableAlreadyExistsException"
+
+    # Writes replicate between the linked tables.
+    east.put_item(TableName="legacy", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    aloft.internal("POST", "dynamodb/replication/flush")
+    assert west.get_item(TableName="legacy", Key={"pk": {"S": "a"}})["Item"]["v"] == {"N": "1"}
+
+    assert west.describe_global_table(GlobalTableName="legacy")["GlobalTableDescription"]["GlobalTableStatus"] == "ACTIVE"
+    listed = east.list_global_tables()["GlobalTables"]
+    assert listed == [{"GlobalTableName": "legacy", "ReplicationGroup": d["ReplicationGroup"]}]
+    assert east.list_global_tables(RegionName="eu-west-1")["GlobalTables"] == []
+
+    # eu-west-1 joins (its table is empty); us-west-2 leaves.
+    u = east.update_global_table(GlobalTableName="legacy", ReplicaUpdates=[
+        {"Create": {"RegionName": "eu-west-1"}}, {"Delete": {"RegionName": "us-west-2"}}])["GlobalTableDescription"]
+    assert [r["RegionName"] for r in u["ReplicationGroup"]] == ["us-east-1", "eu-west-1"]
+    with pytest.raises(ClientError) as e:
+        east.update_global_table(GlobalTableName="legacy", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    assert error(e)[0] == "ReplicaAlreadyExistsException"
+    with pytest.raises(ClientError) as e:
+        east.update_global_table(GlobalTableName="legacy", ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}])
+    assert error(e)[0] == "ReplicaNotFoundException"
+    east.put_item(TableName="legacy", Item={"pk": {"S": "b"}})
+    aloft.internal("POST", "dynamodb/replication/flush")
+    assert "Item" not in west.get_item(TableName="legacy", Key={"pk": {"S": "b"}})
+    eu = aloft.client("dynamodb", region="eu-west-1")
+    assert eu.get_item(TableName="legacy", Key={"pk": {"S": "b"}})["Item"]
+
+    s = east.describe_global_table_settings(GlobalTableName="legacy")
+    assert [r["RegionName"] for r in s["ReplicaSettings"]] == ["us-east-1", "eu-west-1"]
+    assert s["ReplicaSettings"][0]["ReplicaBillingModeSummary"] == {"BillingMode": "PAY_PER_REQUEST"}
+    s = east.update_global_table_settings(
+        GlobalTableName="legacy", GlobalTableBillingMode="PROVISIONED", GlobalTableProvisionedWriteCapacityUnits=7,
+        ReplicaSettingsUpdate=[{"RegionName": "eu-west-1", "ReplicaProvisionedReadCapacityUnits": 9}])
+    by_region = {r["RegionName"]: r for r in s["ReplicaSettings"]}
+    assert by_region["eu-west-1"]["ReplicaProvisionedReadCapacityUnits"] == 9
+    assert by_region["us-east-1"]["ReplicaProvisionedWriteCapacityUnits"] == 7
+    assert eu.describe_table(TableName="legacy")["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 9
+    with pytest.raises(ClientError) as e:
+        east.update_global_table_settings(GlobalTableName="legacy", ReplicaSettingsUpdate=[
+            {"RegionName": "ap-south-1", "ReplicaProvisionedReadCapacityUnits": 1}])
+    assert error(e)[0] == "ReplicaNotFoundException"
+    with pytest.raises(ClientError) as e:
+        east.update_global_table_settings(GlobalTableName="legacy", GlobalTableGlobalSecondaryIndexSettingsUpdate=[
+            {"IndexName": "nope", "ProvisionedWriteCapacityUnits": 1}])
+    assert error(e)[0] == "IndexNotFoundException"
+
+
+def test_legacy_global_table_prerequisites(aloft):
+    east = legacy_table(aloft, "us-east-1", "pre-req")
+    legacy_table(aloft, "us-west-2", "pre-req", stream="NEW_IMAGE")
+    with pytest.raises(ClientError) as e:
+        east.describe_global_table(GlobalTableName="pre-req")
+    assert error(e)[0] == "GlobalTableNotFoundException"
+    with pytest.raises(ClientError) as e:
+        east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
+            {"RegionName": "us-east-1"}, {"RegionName": "eu-central-1"}])
+    assert error(e)[0] == "TableNotFoundException"
+    with pytest.raises(ClientError) as e:
+        east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
+            {"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])
+    assert error(e)[0] == "ValidationException"
+    east.put_item(TableName="pre-req", Item={"pk": {"S": "x"}})
+    with pytest.raises(ClientError) as e:
+        east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[{"RegionName": "us-east-1"}])
+    assert error(e) == ("ValidationException", P + "Table pre-req in region us-east-1 is not empty", 400)
+    # Nothing was created by the failed attempts.
+    assert east.list_global_tables()["GlobalTables"] == []

@@ -22,6 +22,9 @@ pub enum Kind {
     Policy,
     Insights,
     Scaling,
+    /// A global table of version 2017.11.29: the account's, over tables of several regions,
+    /// so tied to no one table.
+    GlobalTable,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             Kind::Policy => "policy",
             Kind::Insights => "insights",
             Kind::Scaling => "scaling",
+            Kind::GlobalTable => "global-table",
         }
     }
 }
@@ -91,15 +95,18 @@ impl Attached {
         body: Option<Json>,
         batch: &mut Batch,
     ) {
-        let k = key(kind, resource);
+        let record = body.map(|body| Record {
+            table_id: table.id.clone(),
+            table_arn: table.arn(),
+            body,
+        });
+        self.write(key(kind, resource), record, batch);
+    }
+
+    fn write(&self, k: String, record: Option<Record>, batch: &mut Batch) {
         let mut all = self.records.write().expect("attached lock");
-        match body {
-            Some(body) => {
-                let r = Record {
-                    table_id: table.id.clone(),
-                    table_arn: table.arn(),
-                    body,
-                };
+        match record {
+            Some(r) => {
                 batch.put(
                     NS_ATTACHED,
                     k.clone().into_bytes(),
@@ -141,6 +148,42 @@ impl Attached {
             }
             keep
         });
+    }
+
+    /// A record tied to no table (a 2017.11.29 global table), by its resource.
+    pub fn get_untied(&self, kind: Kind, resource: &str) -> Option<Json> {
+        self.records
+            .read()
+            .expect("attached lock")
+            .get(&key(kind, resource))
+            .filter(|r| r.table_id.is_empty())
+            .map(|r| r.body.clone())
+    }
+
+    /// Sets or removes a record tied to no table.
+    pub fn set_untied(&self, kind: Kind, resource: &str, body: Option<Json>, batch: &mut Batch) {
+        let record = body.map(|body| Record {
+            table_id: String::new(),
+            table_arn: String::new(),
+            body,
+        });
+        self.write(key(kind, resource), record, batch);
+    }
+
+    /// Every untied record of `kind` whose resource starts with `prefix`, in resource order.
+    pub fn untied(&self, kind: Kind, prefix: &str) -> Vec<(String, Json)> {
+        let full = key(kind, prefix);
+        let tag = key(kind, "").len();
+        let mut v: Vec<(String, Json)> = self
+            .records
+            .read()
+            .expect("attached lock")
+            .iter()
+            .filter(|(k, r)| k.starts_with(&full) && r.table_id.is_empty())
+            .map(|(k, r)| (k[tag..].to_string(), r.body.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
     }
 
     /// Forgets everything (`/_aloft/reset`); the caller clears the namespace.

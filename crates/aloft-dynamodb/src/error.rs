@@ -27,6 +27,11 @@ pub enum ErrorCode {
     PointInTimeRecoveryUnavailableException,
     PolicyNotFoundException,
     AccessDeniedException,
+    GlobalTableNotFoundException,
+    GlobalTableAlreadyExistsException,
+    ReplicaAlreadyExistsException,
+    ReplicaNotFoundException,
+    IndexNotFoundException,
 }
 
 impl ErrorCode {
@@ -61,6 +66,11 @@ impl ErrorCode {
             }
             ErrorCode::PolicyNotFoundException => "PolicyNotFoundException",
             ErrorCode::AccessDeniedException => "AccessDeniedException",
+            ErrorCode::GlobalTableNotFoundException => "GlobalTableNotFoundException",
+            ErrorCode::GlobalTableAlreadyExistsException => "GlobalTableAlreadyExistsException",
+            ErrorCode::ReplicaAlreadyExistsException => "ReplicaAlreadyExistsException",
+            ErrorCode::ReplicaNotFoundException => "ReplicaNotFoundException",
+            ErrorCode::IndexNotFoundException => "IndexNotFoundException",
         }
     }
 

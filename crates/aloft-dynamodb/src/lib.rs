@@ -240,6 +240,12 @@ impl DynamoDb {
             "UpdateTableReplicaAutoScaling" => {
                 self.update_table_replica_auto_scaling(rc, input).await
             }
+            "CreateGlobalTable" => self.create_global_table(rc, input).await,
+            "DescribeGlobalTable" => self.describe_global_table(rc, input).await,
+            "ListGlobalTables" => self.list_global_tables(rc, input).await,
+            "UpdateGlobalTable" => self.update_global_table(rc, input).await,
+            "DescribeGlobalTableSettings" => self.describe_global_table_settings(rc, input).await,
+            "UpdateGlobalTableSettings" => self.update_global_table_settings(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }

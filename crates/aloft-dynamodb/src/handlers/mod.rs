@@ -7,6 +7,7 @@ pub mod global;
 pub mod insights;
 pub mod items;
 pub mod legacy;
+pub mod legacy_global;
 pub mod partiql;
 pub mod pitr;
 pub mod policies;
