@@ -524,3 +524,22 @@ def test_legacy_global_table_prerequisites(aloft):
     assert error(e) == ("ValidationException", P + "Table pre-req in region us-east-1 is not empty", 400)
     # Nothing was created by the failed attempts.
     assert east.list_global_tables()["GlobalTables"] == []
+
+
+def test_index_queries_are_checked_against_the_index_arn(aloft_factory):
+    a = aloft_factory(args=["--enforce-iam"])
+    ddb = a.client("dynamodb")
+    arn = make_table(ddb, "indexed", gsi=True)["TableArn"]
+    ddb.put_item(TableName="indexed", Item={"pk": {"S": "a"}, "g": {"S": "x"}})
+    user_arn, user = user_client(a, "idx-reader")
+    # The table's policy grants the table only: its index stays closed.
+    ddb.put_resource_policy(ResourceArn=arn, Policy=policy("dynamodb:Query", principal={"AWS": user_arn}, resource=arn))
+    query = dict(TableName="indexed", IndexName="by-g", KeyConditionExpression="g = :g",
+                 ExpressionAttributeValues={":g": {"S": "x"}})
+    with pytest.raises(ClientError) as e:
+        user.query(**query)
+    code, message, _ = error(e)
+    assert code == "AccessDeniedException" and f"{arn}/index/by-g" in message
+    ddb.put_resource_policy(ResourceArn=arn, Policy=policy("dynamodb:Query", principal={"AWS": user_arn},
+                                                           resource=[arn, f"{arn}/index/by-g"]))
+    assert user.query(**query)["Count"] == 1

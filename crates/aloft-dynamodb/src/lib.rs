@@ -331,6 +331,26 @@ impl Service for DynamoDb {
     async fn resource_policy(&self, _ctx: &RequestContext, resource: &str) -> Option<String> {
         self.policy_for_resource(resource)
     }
+
+    /// A Query or Scan of an index acts on the index's ARN (`table/t/index/i`), as on AWS:
+    /// policies grant indexes apart from their table.
+    fn authorization(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Json,
+    ) -> Option<Vec<(String, String)>> {
+        if !matches!(operation, "Query" | "Scan") {
+            return None;
+        }
+        let index = input.get("IndexName")?.as_str()?;
+        let table =
+            aloft_core::auth::default_resource("dynamodb", &ctx.region, &ctx.account_id, input);
+        Some(vec![(
+            aloft_core::auth::default_action("dynamodb", operation),
+            format!("{table}/index/{index}"),
+        )])
+    }
 }
 
 impl DynamoDb {

@@ -332,3 +332,24 @@ impl DynamoDb {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_settle_after_a_second() {
+        let s = |enabled, changed_ms| Setting {
+            enabled,
+            mode: DEFAULT_MODE.into(),
+            changed_ms,
+            rules_ms: 0,
+        };
+        assert_eq!(s(true, 10_000).status(10_500), "ENABLING");
+        assert_eq!(s(true, 10_000).status(11_000), "ENABLED");
+        assert_eq!(s(false, 10_000).status(10_999), "DISABLING");
+        assert_eq!(s(false, 10_000).status(12_000), "DISABLED");
+        let round = Setting::from_json(&s(true, 5).to_json()).unwrap();
+        assert!(round.enabled && round.changed_ms == 5 && round.mode == DEFAULT_MODE);
+    }
+}
