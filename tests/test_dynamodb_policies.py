@@ -543,3 +543,26 @@ def test_index_queries_are_checked_against_the_index_arn(aloft_factory):
     ddb.put_resource_policy(ResourceArn=arn, Policy=policy("dynamodb:Query", principal={"AWS": user_arn},
                                                            resource=[arn, f"{arn}/index/by-g"]))
     assert user.query(**query)["Count"] == 1
+
+
+def test_another_account_reaches_a_table_by_arn_when_its_policy_allows(aloft_factory):
+    a = aloft_factory(args=["--enforce-iam"])
+    ddb = a.client("dynamodb")
+    arn = make_table(ddb, "shared")["TableArn"]
+    ddb.put_item(TableName="shared", Item={"pk": {"S": "a"}, "v": {"S": "owner"}})
+    other = boto3.client("dynamodb", endpoint_url=a.url, region_name="us-east-1",
+                         aws_access_key_id="111122223333", aws_secret_access_key="x",
+                         config=botocore.config.Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as e:
+        other.get_item(TableName=arn, Key={"pk": {"S": "a"}})
+    assert error(e)[0] == "AccessDeniedException"
+    ddb.put_resource_policy(ResourceArn=arn, Policy=policy(
+        ["dynamodb:GetItem", "dynamodb:Query"], principal={"AWS": "111122223333"}, resource=arn))
+    assert other.get_item(TableName=arn, Key={"pk": {"S": "a"}})["Item"]["v"] == {"S": "owner"}
+    got = other.query(TableName=arn, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}})
+    assert got["Count"] == 1
+    # Writes are not granted; the other account has no table of that name of its own.
+    with pytest.raises(ClientError) as e:
+        other.put_item(TableName=arn, Item={"pk": {"S": "b"}})
+    assert error(e)[0] == "AccessDeniedException"
+    assert "shared" not in other.list_tables()["TableNames"]

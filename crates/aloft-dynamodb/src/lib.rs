@@ -163,10 +163,12 @@ impl DynamoDb {
         model: &'static aloft_model::ServiceModel,
         body: &[u8],
     ) -> Response {
-        let (op, input) = match wire::decode(model, parts, body) {
+        let (op, mut input) = match wire::decode(model, parts, body) {
             Ok(x) => x,
             Err(e) => return wire::error(model, &e, &rc.request_id),
         };
+        let owner = handlers::policies::by_table_arn(rc, op, &mut input);
+        let rc = owner.as_ref().unwrap_or(rc);
         let streams = parts
             .headers
             .get("x-amz-target")
