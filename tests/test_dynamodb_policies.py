@@ -139,9 +139,17 @@ def test_policy_and_arn_validation(ddb):
     cases = [
         ("{not json", P + "Invalid policy document: This policy contains invalid Json"),
         ('{"Version":"2012-10-17","Statement":[]}', P + "Invalid policy document: Could not parse the policy: Statement is empty!"),
-        (json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "dynamodb:GetItem"}]}),
+        (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "dynamodb:GetItem"}]}),
          P + "Invalid policy document: Missing required field Resource"),
-        (policy(principal=ACCOUNT), P + "Invalid principal in policy document."),
+        ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "111122223333", '
+         '"Action": "dynamodb:GetItem", "Resource": "*"}]}',
+         P + "Invalid policy document: Syntax error at position (1,74)"),
+        (policy(principal={"AWS": "*"}), "Resource-based policy grants unbounded access in one or more elements. "
+                                        "Please revise the policy to ensure least-privilege form of access"),
+        (json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "s", "Effect": "Deny", "Principal": "*", "Action": "dynamodb:GetItem", "Resource": "*"},
+            {"Sid": "s", "Effect": "Deny", "Principal": "*", "Action": "dynamodb:PutItem", "Resource": "*"}]}),
+         P + "Invalid policy document: The Statement Ids in the policy are not unique"),
         (policy() + " " * 20480, P + "Maximum policy size of 20480 bytes exceeded"),
     ]
     for doc, message in cases:

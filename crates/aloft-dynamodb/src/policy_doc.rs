@@ -59,7 +59,7 @@ pub fn validate(text: &str, target: Target) -> Result<String, String> {
         if let Some(sid) = s.get("Sid").and_then(Json::as_str) {
             if sids.contains(&sid) {
                 return Err(invalid_doc(
-                    "Statement IDs (SID) in a single policy must be unique.",
+                    "The Statement Ids in the policy are not unique",
                 ));
             }
             sids.push(sid);
@@ -78,8 +78,18 @@ pub fn validate(text: &str, target: Target) -> Result<String, String> {
         }
         for key in ["Principal", "NotPrincipal"] {
             if let Some(p) = s.get(key) {
-                check_principal(p)?;
+                check_principal(p, text)?;
             }
+        }
+        // AWS's least-privilege guardrail: an Allow to everyone, unconditioned.
+        if effect == "Allow"
+            && s.get("Condition").is_none()
+            && s.get("Principal").is_some_and(is_everyone)
+        {
+            return Err(
+                "Resource-based policy grants unbounded access in one or more elements. Please revise the policy to ensure least-privilege form of access"
+                    .to_string(),
+            );
         }
         for key in ["Action", "NotAction"] {
             for a in strings(s.get(key)) {
@@ -148,12 +158,27 @@ fn wrong_action(action: &str, target: Target) -> bool {
     }
 }
 
-/// Principals must be `*` or `{"AWS": ...}`/`{"Service": ...}`/`{"Federated": ...}`; a bare
-/// account id as the whole principal is no principal (AWS's "Invalid principal").
-fn check_principal(p: &Json) -> Result<(), String> {
+/// `"*"` or `{"AWS": "*"}`.
+fn is_everyone(p: &Json) -> bool {
+    match p {
+        Json::String(s) => s == "*",
+        Json::Object(m) => strings(m.get("AWS")).iter().any(|id| id == "*"),
+        _ => false,
+    }
+}
+
+/// Principals must be `*` or `{"AWS": ...}`/`{"Service": ...}`/`{"Federated": ...}`. Any other
+/// string is a syntax error AWS places at the value (line and column in the text as sent).
+fn check_principal(p: &Json, text: &str) -> Result<(), String> {
     let bad = || invalid("Invalid principal in policy document.");
     match p {
         Json::String(s) if s == "*" => Ok(()),
+        Json::String(s) => {
+            let (line, col) = position_of_value(text, "Principal", s);
+            Err(invalid_doc(&format!(
+                "Syntax error at position ({line},{col})"
+            )))
+        }
         Json::Object(m) if !m.is_empty() => {
             for (k, v) in m {
                 if !matches!(
@@ -171,6 +196,26 @@ fn check_principal(p: &Json) -> Result<(), String> {
         }
         _ => Err(bad()),
     }
+}
+
+/// Line and column (from 1) of the string `value` given to `key` in the document's text.
+fn position_of_value(text: &str, key: &str, value: &str) -> (usize, usize) {
+    let needle = format!("\"{key}\"");
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let at = text
+        .match_indices(&needle)
+        .find_map(|(i, _)| {
+            let rest = &text[i + needle.len()..];
+            let after_colon = rest.trim_start().strip_prefix(':')?.trim_start();
+            after_colon
+                .starts_with(&quoted)
+                .then(|| text.len() - after_colon.len())
+        })
+        .unwrap_or(0);
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = at - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+    (line, col)
 }
 
 fn valid_principal_id(kind: &str, id: &str) -> bool {
@@ -343,11 +388,30 @@ mod tests {
             format!("{p}Invalid policy document: Missing required field Resource")
         );
         assert_eq!(
+            err(
+                r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "111122223333", "Action": "dynamodb:GetItem", "Resource": "*"}]}"#
+            ),
+            format!("{p}Invalid policy document: Syntax error at position (1,74)")
+        );
+        assert_eq!(
             err(&doc(
-                &json!([{"Effect": "Allow", "Principal": "111122223333", "Action": "dynamodb:GetItem", "Resource": "*"}])
+                &json!([{"Effect": "Allow", "Principal": {"Foo": "x"}, "Action": "dynamodb:GetItem", "Resource": "*"}])
             )),
             format!("{p}Invalid principal in policy document.")
         );
+        let dup = json!({"Sid": "a", "Effect": "Deny", "Principal": "*", "Action": "dynamodb:GetItem", "Resource": "*"});
+        assert_eq!(
+            err(&doc(&json!([dup, dup]))),
+            format!("{p}Invalid policy document: The Statement Ids in the policy are not unique")
+        );
+        for everyone in [json!("*"), json!({"AWS": "*"})] {
+            assert_eq!(
+                err(&doc(
+                    &json!([{"Effect": "Allow", "Principal": everyone, "Action": "dynamodb:GetItem", "Resource": "*"}])
+                )),
+                "Resource-based policy grants unbounded access in one or more elements. Please revise the policy to ensure least-privilege form of access"
+            );
+        }
         let padded = format!("{}{}", doc(&json!([])), " ".repeat(MAX_POLICY_BYTES));
         assert_eq!(
             err(&padded),
@@ -358,7 +422,7 @@ mod tests {
     #[test]
     fn stream_actions_only_on_streams() {
         let s = doc(
-            &json!([{"Effect": "Allow", "Principal": "*", "Action": ["dynamodb:GetRecords", "dynamodb:DescribeStream"], "Resource": "*"}]),
+            &json!([{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": ["dynamodb:GetRecords", "dynamodb:DescribeStream"], "Resource": "*"}]),
         );
         assert_eq!(
             validate(&s, Target::Table).unwrap_err(),
@@ -366,11 +430,11 @@ mod tests {
         );
         assert!(validate(&s, Target::Stream).is_ok());
         let t = doc(
-            &json!([{"Effect": "Allow", "Principal": "*", "Action": "dynamodb:PutItem", "Resource": "*"}]),
+            &json!([{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "dynamodb:PutItem", "Resource": "*"}]),
         );
         assert!(validate(&t, Target::Stream).is_err());
         let w = doc(
-            &json!([{"Effect": "Allow", "Principal": "*", "Action": "dynamodb:*", "Resource": "*"}]),
+            &json!([{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "dynamodb:*", "Resource": "*"}]),
         );
         assert!(validate(&w, Target::Stream).is_ok() && validate(&w, Target::Table).is_ok());
     }
