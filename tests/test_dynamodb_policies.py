@@ -510,6 +510,10 @@ def test_legacy_global_table_lifecycle_and_replication(aloft):
         east.update_global_table_settings(GlobalTableName="legacy", GlobalTableGlobalSecondaryIndexSettingsUpdate=[
             {"IndexName": "nope", "ProvisionedWriteCapacityUnits": 1}])
     assert error(e)[0] == "IndexNotFoundException"
+    # A deleted replica table leaves the global table.
+    eu.delete_table(TableName="legacy")
+    group = east.describe_global_table(GlobalTableName="legacy")["GlobalTableDescription"]["ReplicationGroup"]
+    assert group == [{"RegionName": "us-east-1"}]
 
 
 def test_legacy_global_table_prerequisites(aloft):

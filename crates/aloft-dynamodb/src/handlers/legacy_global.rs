@@ -128,6 +128,16 @@ impl DynamoDb {
         Ok(meta)
     }
 
+    /// A deleted table's region is no longer a replica of its global table.
+    pub(crate) fn leave_legacy_global(&self, meta: &TableMeta, batch: &mut Batch) {
+        if let Some(mut g) = self.global_table(&meta.account, &meta.name)
+            && g.regions.contains(&meta.region)
+        {
+            g.regions.retain(|r| *r != meta.region);
+            self.save_global(&meta.account, &g, batch);
+        }
+    }
+
     fn save_global(&self, account: &str, g: &GlobalTable, batch: &mut Batch) {
         self.attached.set_untied(
             Kind::GlobalTable,

@@ -279,10 +279,12 @@ impl DynamoDb {
             .set(Kind::Policy, &meta.arn(), meta, Some(body), batch);
     }
 
-    /// After DeleteTable: the table's policies, Insights and scaling settings go with it.
+    /// After DeleteTable: the table's policies, Insights and scaling settings go with it, and
+    /// its region leaves the 2017.11.29 global table of its name.
     pub(crate) async fn drop_attached(&self, meta: &TableMeta) -> Result<(), AwsError> {
         let mut batch = Batch::new();
         self.attached.drop_table(meta, &mut batch);
+        self.leave_legacy_global(meta, &mut batch);
         if batch.is_empty() {
             return Ok(());
         }
