@@ -28,6 +28,13 @@ pub enum ErrorCode {
     ExportNotFoundException,
     InvalidExportTimeException,
     ExportConflictException,
+    PolicyNotFoundException,
+    AccessDeniedException,
+    GlobalTableNotFoundException,
+    GlobalTableAlreadyExistsException,
+    ReplicaAlreadyExistsException,
+    ReplicaNotFoundException,
+    IndexNotFoundException,
 }
 
 impl ErrorCode {
@@ -63,6 +70,13 @@ impl ErrorCode {
             ErrorCode::ExportNotFoundException => "ExportNotFoundException",
             ErrorCode::InvalidExportTimeException => "InvalidExportTimeException",
             ErrorCode::ExportConflictException => "ExportConflictException",
+            ErrorCode::PolicyNotFoundException => "PolicyNotFoundException",
+            ErrorCode::AccessDeniedException => "AccessDeniedException",
+            ErrorCode::GlobalTableNotFoundException => "GlobalTableNotFoundException",
+            ErrorCode::GlobalTableAlreadyExistsException => "GlobalTableAlreadyExistsException",
+            ErrorCode::ReplicaAlreadyExistsException => "ReplicaAlreadyExistsException",
+            ErrorCode::ReplicaNotFoundException => "ReplicaNotFoundException",
+            ErrorCode::IndexNotFoundException => "IndexNotFoundException",
         }
     }
 

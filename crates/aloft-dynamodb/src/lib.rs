@@ -12,6 +12,7 @@
 //! - [`global`]: global tables' replication between regions (last writer wins).
 //! - [`vectors`]: vector indexes (kept on every write) and SearchVectors' exact search.
 
+mod attached;
 pub mod capacity;
 pub mod domain;
 mod error;
@@ -25,6 +26,7 @@ mod handlers;
 mod hash;
 pub mod partiql;
 pub mod pitr;
+mod policy_doc;
 pub mod state;
 pub mod streams;
 mod tables;
@@ -63,6 +65,8 @@ pub struct DynamoDb {
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
     /// Exports to S3.
     exports: Arc<handlers::exports::Exports>,
+    /// Resource policies, Contributor Insights and replica auto scaling settings.
+    attached: attached::Attached,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -107,12 +111,15 @@ impl DynamoDb {
         }
         let exports = handlers::exports::Exports::load(ctx.store.clone(), ctx.targets.clone());
         export_runs::resume(&exports, &db);
+        let attached = attached::Attached::default();
+        attached.load(ctx.store.as_ref());
         DynamoDb {
             exports,
             db,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
             backups: std::sync::RwLock::new(backups),
+            attached,
         }
     }
 
@@ -166,10 +173,12 @@ impl DynamoDb {
         model: &'static aloft_model::ServiceModel,
         body: &[u8],
     ) -> Response {
-        let (op, input) = match wire::decode(model, parts, body) {
+        let (op, mut input) = match wire::decode(model, parts, body) {
             Ok(x) => x,
             Err(e) => return wire::error(model, &e, &rc.request_id),
         };
+        let owner = handlers::policies::by_table_arn(rc, op, &mut input);
+        let rc = owner.as_ref().unwrap_or(rc);
         let streams = parts
             .headers
             .get("x-amz-target")
@@ -235,6 +244,24 @@ impl DynamoDb {
             "ExportTableToPointInTime" => self.export_table_to_point_in_time(rc, input).await,
             "DescribeExport" => self.describe_export(rc, input).await,
             "ListExports" => self.list_exports(rc, input).await,
+            "PutResourcePolicy" => self.put_resource_policy(rc, input).await,
+            "GetResourcePolicy" => self.get_resource_policy(rc, input).await,
+            "DeleteResourcePolicy" => self.delete_resource_policy(rc, input).await,
+            "UpdateContributorInsights" => self.update_contributor_insights(rc, input).await,
+            "DescribeContributorInsights" => self.describe_contributor_insights(rc, input).await,
+            "ListContributorInsights" => self.list_contributor_insights(rc, input).await,
+            "DescribeTableReplicaAutoScaling" => {
+                self.describe_table_replica_auto_scaling(rc, input).await
+            }
+            "UpdateTableReplicaAutoScaling" => {
+                self.update_table_replica_auto_scaling(rc, input).await
+            }
+            "CreateGlobalTable" => self.create_global_table(rc, input).await,
+            "DescribeGlobalTable" => self.describe_global_table(rc, input).await,
+            "ListGlobalTables" => self.list_global_tables(rc, input).await,
+            "UpdateGlobalTable" => self.update_global_table(rc, input).await,
+            "DescribeGlobalTableSettings" => self.describe_global_table_settings(rc, input).await,
+            "UpdateGlobalTableSettings" => self.update_global_table_settings(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -300,6 +327,10 @@ impl Service for DynamoDb {
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
         self.exports.clear().await;
+        self.attached.clear();
+        if let Err(e) = self.db.store.clear(attached::NS_ATTACHED, b"").await {
+            tracing::error!("dynamodb reset: {e}");
+        }
         if let Err(e) = self
             .db
             .store
@@ -312,6 +343,30 @@ impl Service for DynamoDb {
 
     fn status(&self) -> Json {
         json!("running")
+    }
+
+    async fn resource_policy(&self, _ctx: &RequestContext, resource: &str) -> Option<String> {
+        self.policy_for_resource(resource)
+    }
+
+    /// A Query or Scan of an index acts on the index's ARN (`table/t/index/i`), as on AWS:
+    /// policies grant indexes apart from their table.
+    fn authorization(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Json,
+    ) -> Option<Vec<(String, String)>> {
+        if !matches!(operation, "Query" | "Scan") {
+            return None;
+        }
+        let index = input.get("IndexName")?.as_str()?;
+        let table =
+            aloft_core::auth::default_resource("dynamodb", &ctx.region, &ctx.account_id, input);
+        Some(vec![(
+            aloft_core::auth::default_action("dynamodb", operation),
+            format!("{table}/index/{index}"),
+        )])
     }
 }
 

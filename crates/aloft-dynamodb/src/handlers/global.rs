@@ -62,7 +62,13 @@ impl DynamoDb {
     }
 
     /// Writes a new definition of every member of `meta`'s group with the regions given.
-    fn set_group(&self, account: &str, name: &str, regions: &[String], batch: &mut Batch) {
+    pub(crate) fn set_group(
+        &self,
+        account: &str,
+        name: &str,
+        regions: &[String],
+        batch: &mut Batch,
+    ) {
         for r in regions {
             if let Some(t) = self.db.get(account, r, name) {
                 let mut d = t.data.write().expect("table lock");

@@ -56,6 +56,7 @@ impl DynamoDb {
 
     pub async fn create_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let meta = tables::from_create(&input, &rc.account_id, &rc.region, clock::now_millis())?;
+        let policy = Self::create_table_policy(&input)?;
         let key = table_key(&rc.account_id, &rc.region, &meta.name);
         let mut batch = Batch::new();
         let desc = {
@@ -72,6 +73,9 @@ impl DynamoDb {
                 return Err(ErrorCode::LimitExceededException.err("Subscriber limit exceeded: There is a limit of 2500 tables per account per region"));
             }
             self.db.save_meta(&meta, &mut batch);
+            if let Some(p) = policy {
+                self.attach_table_policy(&meta, p, &mut batch);
+            }
             let data = TableData::new(meta);
             // Creation is instant here, but AWS answers CREATING; DescribeTable says ACTIVE.
             let d = describe(&data, "CREATING");
@@ -117,6 +121,7 @@ impl DynamoDb {
             (describe(&data, "DELETING"), (*data.meta).clone())
         };
         self.db.drop_table(&meta).await?;
+        self.drop_attached(&meta).await?;
         self.leave_group(&meta).await?;
         Ok(json!({"TableDescription": desc}))
     }
