@@ -25,6 +25,7 @@ pub enum ErrorCode {
     ItemCollectionSizeLimitExceededException,
     InvalidRestoreTimeException,
     PointInTimeRecoveryUnavailableException,
+    ImportNotFoundException,
 }
 
 impl ErrorCode {
@@ -57,6 +58,7 @@ impl ErrorCode {
             ErrorCode::PointInTimeRecoveryUnavailableException => {
                 "PointInTimeRecoveryUnavailableException"
             }
+            ErrorCode::ImportNotFoundException => "ImportNotFoundException",
         }
     }
 

@@ -20,6 +20,7 @@ mod fast_query;
 pub mod global;
 mod handlers;
 mod hash;
+mod import;
 pub mod partiql;
 pub mod pitr;
 pub mod state;
@@ -56,6 +57,8 @@ pub struct DynamoDb {
     throttle: throttle::Throttle,
     /// On-demand backups by ARN.
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
+    /// Imports from S3 (ImportTable), and the targets that reach S3 and Logs.
+    imports: Arc<handlers::imports::Imports>,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -98,8 +101,10 @@ impl DynamoDb {
             }
             Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
         }
+        let imports = Arc::new(handlers::imports::Imports::load(&db, ctx.targets.clone()));
         DynamoDb {
             db,
+            imports,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
             backups: std::sync::RwLock::new(backups),
@@ -221,6 +226,9 @@ impl DynamoDb {
             "ExecuteStatement" => self.execute_statement(rc, input).await,
             "BatchExecuteStatement" => self.batch_execute_statement(rc, input).await,
             "ExecuteTransaction" => self.execute_transaction(rc, input).await,
+            "ImportTable" => self.import_table(rc, input).await,
+            "DescribeImport" => self.describe_import(rc, input).await,
+            "ListImports" => self.list_imports(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -285,6 +293,7 @@ impl Service for DynamoDb {
         }
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
+        self.imports.clear(&self.db).await;
         if let Err(e) = self
             .db
             .store

@@ -3,6 +3,7 @@
 pub mod backups;
 pub mod batch;
 pub mod global;
+pub mod imports;
 pub mod items;
 pub mod legacy;
 pub mod partiql;
