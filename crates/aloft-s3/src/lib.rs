@@ -16,6 +16,7 @@ pub mod outbox;
 mod restores;
 pub mod routes;
 pub mod store;
+pub mod target;
 mod workers;
 pub mod xml;
 
@@ -35,7 +36,10 @@ use crate::error::{internal, no_such_bucket};
 
 /// Starts S3: loads its state, collects orphaned bodies, spawns the lifecycle sweeper.
 pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
-    S3::open(ctx).await
+    let s3 = S3::open(ctx).await;
+    ctx.targets
+        .register_target("s3", Arc::new(target::S3Target::new(&s3)));
+    s3
 }
 
 static SPEC: ServiceSpec = ServiceSpec {
@@ -82,7 +86,7 @@ const SENT_KEPT: usize = 200;
 
 impl S3 {
     pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
-        Self::open(ctx).await
+        start(ctx).await
     }
 
     pub async fn open(ctx: &ServiceContext) -> Arc<S3> {

@@ -339,6 +339,16 @@ async fn dispatch(s3: &S3, call: &mut Call, t: &routes::Target) -> Result<Respon
     }
 }
 
+/// Runs an operation another service asked for ([`crate::target`]): routed and handled as
+/// the same request from a client would be.
+pub(crate) async fn dispatch_for(s3: &S3, call: &mut Call) -> Result<Response, AwsError> {
+    let t = routes::Target {
+        bucket: Some(call.bucket.clone()),
+        key: (!call.key.is_empty()).then(|| call.key.clone()),
+    };
+    dispatch(s3, call, &t).await
+}
+
 /// Awaits a journal commit, turning a storage failure into a 500.
 pub async fn committed(c: aloft_store::Commit) -> Result<(), AwsError> {
     c.await.map_err(internal)
