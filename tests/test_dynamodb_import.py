@@ -103,10 +103,10 @@ def test_csv_import_keys_typed_other_columns_strings_bad_lines_counted_and_logge
 
 def test_csv_header_list_delimiter_and_gzip(aloft):
     body = gzip.compress(b"k1\tone\nk2\ttwo\n")
-    bucket(aloft, "gz", {"p/a.csv.gz": body})
+    bucket(aloft, "src-gz", {"p/a.csv.gz": body})
     ddb = aloft.client("dynamodb")
     arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": "gz", "S3KeyPrefix": "p/"},
+        S3BucketSource={"S3Bucket": "src-gz", "S3KeyPrefix": "p/"},
         InputFormat="CSV",
         InputCompressionType="GZIP",
         InputFormatOptions={"Csv": {"Delimiter": "\t", "HeaderList": ["pk", "word"]}},
@@ -133,13 +133,13 @@ def test_dynamodb_json_every_object_under_the_prefix_with_a_gsi(aloft):
         line({"pk": {"S": "u4"}, "n": {"N": "1e200"}}),        # number out of range
     ]) + "\n"
     part2 = line({"pk": {"S": "u5"}, "email": {"S": "a@x"}}) + "\n"
-    bucket(aloft, "js", {"exp/data/1.json": part1, "exp/data/2.json": part2,
+    bucket(aloft, "src-js", {"exp/data/1.json": part1, "exp/data/2.json": part2,
                          "other/x.json": line({"pk": {"S": "nope"}})})
     ddb = aloft.client("dynamodb")
     gsi = [{"IndexName": "by-email", "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "ALL"}}]
     arn = ddb.import_table(
-        S3BucketSource={"S3Bucket": "js", "S3KeyPrefix": "exp/data/"},
+        S3BucketSource={"S3Bucket": "src-js", "S3KeyPrefix": "exp/data/"},
         InputFormat="DYNAMODB_JSON",
         TableCreationParameters=creation(
             "jst", defs=KEYS_S + [{"AttributeName": "email", "AttributeType": "S"}],
@@ -181,11 +181,11 @@ def test_ion_text_as_exports_write_it(aloft):
 
 
 def test_errors_existing_table_unknown_import_and_client_token(aloft):
-    bucket(aloft, "e", {"a.json": json.dumps({"Item": {"pk": {"S": "1"}}}) + "\n"})
+    bucket(aloft, "src-e", {"a.json": json.dumps({"Item": {"pk": {"S": "1"}}}) + "\n"})
     ddb = aloft.client("dynamodb")
     ddb.create_table(**creation("exists"))
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ddb.import_table(S3BucketSource={"S3Bucket": "e"}, InputFormat="DYNAMODB_JSON",
+        ddb.import_table(S3BucketSource={"S3Bucket": "src-e"}, InputFormat="DYNAMODB_JSON",
                          TableCreationParameters=creation("exists"))
     assert e.value.response["Error"]["Code"] == "ResourceInUseException"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -194,7 +194,7 @@ def test_errors_existing_table_unknown_import_and_client_token(aloft):
         ddb.describe_import(
             ImportArn="arn:aws:dynamodb:us-east-1:000000000000:table/x/import/01700000000000-abcd1234")
 
-    args = dict(S3BucketSource={"S3Bucket": "e"}, InputFormat="DYNAMODB_JSON",
+    args = dict(S3BucketSource={"S3Bucket": "src-e"}, InputFormat="DYNAMODB_JSON",
                 TableCreationParameters=creation("tok"), ClientToken="t-1")
     first = ddb.import_table(**args)["ImportTableDescription"]
     assert first["ClientToken"] == "t-1"
@@ -211,12 +211,12 @@ def test_errors_existing_table_unknown_import_and_client_token(aloft):
 
     # Bad table parameters are CreateTable's validation errors, before anything starts.
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ddb.import_table(S3BucketSource={"S3Bucket": "e"}, InputFormat="CSV",
+        ddb.import_table(S3BucketSource={"S3Bucket": "src-e"}, InputFormat="CSV",
                          TableCreationParameters=creation(
                              "bad", defs=[{"AttributeName": "other", "AttributeType": "S"}]))
     assert e.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ddb.import_table(S3BucketSource={"S3Bucket": "e"}, InputFormat="CSV",
+        ddb.import_table(S3BucketSource={"S3Bucket": "src-e"}, InputFormat="CSV",
                          InputFormatOptions={"Csv": {"Delimiter": "x"}},
                          TableCreationParameters=creation("bad2"))
     assert e.value.response["Error"]["Code"] == "ValidationException"
@@ -236,11 +236,11 @@ def test_missing_bucket_fails_the_import_and_creates_no_table(aloft):
 
 
 def test_list_imports_filter_and_pages(aloft):
-    bucket(aloft, "l", {"a.json": json.dumps({"Item": {"pk": {"S": "1"}}}) + "\n"})
+    bucket(aloft, "src-l", {"a.json": json.dumps({"Item": {"pk": {"S": "1"}}}) + "\n"})
     ddb = aloft.client("dynamodb")
     arns = []
-    for n in ["l1", "l2", "l3"]:
-        arn = ddb.import_table(S3BucketSource={"S3Bucket": "l"}, InputFormat="DYNAMODB_JSON",
+    for n in ["li1", "li2", "li3"]:
+        arn = ddb.import_table(S3BucketSource={"S3Bucket": "src-l"}, InputFormat="DYNAMODB_JSON",
                                TableCreationParameters=creation(n))["ImportTableDescription"]["ImportArn"]
         wait_import(ddb, arn)
         arns.append(arn)
@@ -249,11 +249,11 @@ def test_list_imports_filter_and_pages(aloft):
     rest = ddb.list_imports(PageSize=2, NextToken=page["NextToken"])
     assert [s["ImportArn"] for s in rest["ImportSummaryList"]] == arns[2:]
     assert "NextToken" not in rest
-    only = ddb.list_imports(TableArn="arn:aws:dynamodb:us-east-1:000000000000:table/l2")
+    only = ddb.list_imports(TableArn="arn:aws:dynamodb:us-east-1:000000000000:table/li2")
     s = only["ImportSummaryList"]
     assert [x["ImportArn"] for x in s] == [arns[1]]
     assert s[0]["ImportStatus"] == "COMPLETED"
-    assert s[0]["S3BucketSource"] == {"S3Bucket": "l"}
+    assert s[0]["S3BucketSource"] == {"S3Bucket": "src-l"}
     assert s[0]["InputFormat"] == "DYNAMODB_JSON"
     # Another region sees none of them.
     assert aloft.client("dynamodb", region="eu-west-1").list_imports()["ImportSummaryList"] == []

@@ -359,7 +359,19 @@ impl DynamoDb {
         self.imports.save(&self.db, job).await;
         let db = self.db.clone();
         let imports = self.imports.clone();
-        tokio::spawn(async move { run(db, imports, plan).await });
+        tokio::spawn(async move {
+            let arn = plan.arn.clone();
+            // A bug in the worker must not leave the import IN_PROGRESS forever.
+            if let Err(e) = tokio::spawn(run(db.clone(), imports.clone(), plan)).await
+                && let Some(mut job) = imports.get(&arn)
+            {
+                job.status = "FAILED".to_string();
+                job.end_ms = Some(clock::now_millis());
+                job.failure_code = Some("InternalServerError".to_string());
+                job.failure_message = Some(format!("The import stopped: {e}"));
+                imports.save(&db, job).await;
+            }
+        });
         Ok(json!({"ImportTableDescription": desc}))
     }
 
@@ -393,18 +405,40 @@ impl DynamoDb {
         let start = if after.is_empty() {
             0
         } else {
+            let arn = token_arn(after);
             mine.iter()
-                .position(|j| j.arn == after)
+                .position(|j| Some(&j.arn) == arn.as_ref())
                 .ok_or_else(|| validation(format!("Invalid NextToken: {after}")))?
         };
         let slice: Vec<&ImportJob> = mine.iter().skip(start).take(page).copied().collect();
         let mut out =
             json!({"ImportSummaryList": slice.iter().map(|j| j.summary()).collect::<Vec<_>>()});
         if let Some(next) = mine.get(start + page) {
-            out["NextToken"] = json!(next.arn);
+            out["NextToken"] = json!(arn_token(&next.arn));
         }
         Ok(out)
     }
+}
+
+/// ListImports' NextToken: the model wants hex in blocks of 16, at least 112 characters; it
+/// is the next import's ARN in hex, padded with zero bytes.
+fn arn_token(arn: &str) -> String {
+    let mut hex: String = arn.bytes().map(|b| format!("{b:02x}")).collect();
+    while hex.len() < 112 || !hex.len().is_multiple_of(16) {
+        hex.push_str("00");
+    }
+    hex
+}
+
+fn token_arn(token: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..token.len() / 2)
+        .map(|i| u8::from_str_radix(token.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    let mut bytes = bytes?;
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// What reading the source produced.
@@ -459,16 +493,15 @@ async fn list_keys(targets: &Targets, plan: &Plan) -> Result<Vec<String>, AwsErr
         if let Some(t) = &token {
             o.insert("ContinuationToken".into(), json!(t));
         }
-        let page = s3(targets, plan, "ListObjectsV2", o).await?;
-        for c in page.info["Contents"].as_array().into_iter().flatten() {
+        // `info` is a map: index it as a value, where a missing member is null.
+        let page = Json::Object(s3(targets, plan, "ListObjectsV2", o).await?.info);
+        for c in page["Contents"].as_array().into_iter().flatten() {
             if let Some(k) = c["Key"].as_str() {
                 keys.push(k.to_string());
             }
         }
-        token = page.info["NextContinuationToken"]
-            .as_str()
-            .map(str::to_string);
-        if page.info["IsTruncated"].as_bool() != Some(true) || token.is_none() {
+        token = page["NextContinuationToken"].as_str().map(str::to_string);
+        if page["IsTruncated"].as_bool() != Some(true) || token.is_none() {
             return Ok(keys);
         }
     }
@@ -640,4 +673,20 @@ async fn create_with_items(db: &Db, meta: TableMeta, items: Rows) -> Result<(), 
         .submit(batch)
         .await
         .map_err(|e| AwsError::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_token_is_hex_blocks_and_round_trips() {
+        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t/import/01700000000000-abcd1234";
+        let t = arn_token(arn);
+        assert!(t.len() >= 112 && t.len().is_multiple_of(16));
+        assert!(t.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(token_arn(&t).as_deref(), Some(arn));
+        assert_eq!(arn_token("a").len(), 112);
+        assert_eq!(token_arn("zz"), None);
+    }
 }
