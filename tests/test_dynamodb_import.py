@@ -284,3 +284,24 @@ def test_import_descriptions_and_items_survive_a_restart(aloft_factory, tmp_path
     after = ddb.describe_import(ImportArn=arn)["ImportTableDescription"]
     assert after == before
     assert sorted(i["pk"]["S"] for i in scan(ddb, "durt")) == ["r1", "r2"]
+
+
+# `printf 'pk,v\nz1,one\nz2,two\n' | zstd -c`, twice: two frames, as parallel compressors write.
+ZSTD_CSV = bytes.fromhex("28b52ffd0458990000706b2c760a7a312c6f6e650a7a322c74776f0aa8d8b28a")
+
+
+def test_zstd_objects_several_frames_and_a_corrupt_object_counted(aloft):
+    bucket(aloft, "src-zstd", {"z/a.csv.zst": ZSTD_CSV + ZSTD_CSV, "z/bad.csv.zst": b"not zstd"})
+    ddb = aloft.client("dynamodb")
+    arn = ddb.import_table(S3BucketSource={"S3Bucket": "src-zstd", "S3KeyPrefix": "z/"},
+                           InputFormat="CSV", InputCompressionType="ZSTD",
+                           TableCreationParameters=creation("zstdt"))["ImportTableDescription"]["ImportArn"]
+    d = wait_import(ddb, arn)
+    assert d["ImportStatus"] == "COMPLETED"
+    # The frames decompress into one text: the second frame's header line is data (an item
+    # with pk "pk"); the duplicates overwrite. The corrupt object is one error.
+    assert d["ErrorCount"] == 1
+    assert (d["ProcessedItemCount"], d["ImportedItemCount"]) == (5, 5)
+    assert sorted(i["pk"]["S"] for i in scan(ddb, "zstdt")) == ["pk", "z1", "z2"]
+    assert ddb.get_item(TableName="zstdt", Key={"pk": {"S": "z2"}})["Item"] == \
+        {"pk": {"S": "z2"}, "v": {"S": "two"}}

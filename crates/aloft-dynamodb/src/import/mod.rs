@@ -87,7 +87,17 @@ pub fn decompress(body: &[u8], c: Compression) -> Result<Vec<u8>, String> {
             Ok(out)
         }
         Compression::Zstd => {
-            Err("ZSTD decompression is not supported by Aloft; use GZIP or NONE".to_string())
+            // Frame after frame: `zstd` and parallel compressors may write several.
+            let mut out = Vec::new();
+            let mut src = body;
+            while !src.is_empty() {
+                let mut frame = ruzstd::decoding::StreamingDecoder::new(&mut src)
+                    .map_err(|e| format!("Unable to decompress ZSTD object: {e}"))?;
+                frame
+                    .read_to_end(&mut out)
+                    .map_err(|e| format!("Unable to decompress ZSTD object: {e}"))?;
+            }
+            Ok(out)
         }
     }
 }
@@ -178,6 +188,22 @@ mod tests {
         );
         assert!(decompress(b"plain text", Compression::Gzip).is_err());
         assert_eq!(decompress(b"x", Compression::None).unwrap(), b"x");
+    }
+
+    #[test]
+    fn zstd_frames_and_garbage() {
+        // `printf 'hello\n' | zstd -c`, written by the reference implementation.
+        let frame: &[u8] = &[
+            0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0x31, 0x00, 0x00, 0x68, 0x65, 0x6c, 0x6c, 0x6f,
+            0x0a, 0x53, 0x88, 0xbd, 0x91,
+        ];
+        assert_eq!(decompress(frame, Compression::Zstd).unwrap(), b"hello\n");
+        let two = [frame, frame].concat();
+        assert_eq!(
+            decompress(&two, Compression::Zstd).unwrap(),
+            b"hello\nhello\n"
+        );
+        assert!(decompress(b"plain text", Compression::Zstd).is_err());
     }
 
     #[test]
