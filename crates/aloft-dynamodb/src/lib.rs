@@ -59,6 +59,8 @@ pub struct DynamoDb {
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
     /// Imports from S3 (ImportTable), and the targets that reach S3 and Logs.
     imports: Arc<handlers::imports::Imports>,
+    /// Bulk operations (StartBulkPutItems).
+    bulk: Arc<handlers::bulk::BulkOps>,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -102,9 +104,11 @@ impl DynamoDb {
             Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
         }
         let imports = Arc::new(handlers::imports::Imports::load(&db, ctx.targets.clone()));
+        let bulk = Arc::new(handlers::bulk::BulkOps::load(&db));
         DynamoDb {
             db,
             imports,
+            bulk,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
             backups: std::sync::RwLock::new(backups),
@@ -229,6 +233,10 @@ impl DynamoDb {
             "ImportTable" => self.import_table(rc, input).await,
             "DescribeImport" => self.describe_import(rc, input).await,
             "ListImports" => self.list_imports(rc, input).await,
+            "StartBulkPutItems" => self.start_bulk_put_items(rc, input).await,
+            "DescribeBulkOperation" => self.describe_bulk_operation(rc, input).await,
+            "ListBulkOperations" => self.list_bulk_operations(rc, input).await,
+            "CancelBulkOperation" => self.cancel_bulk_operation(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -294,6 +302,7 @@ impl Service for DynamoDb {
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
         self.imports.clear(&self.db).await;
+        self.bulk.clear(&self.db).await;
         if let Err(e) = self
             .db
             .store

@@ -130,7 +130,7 @@ impl ImportJob {
 /// The imports of every account and region, by ARN, and the targets that reach S3 and Logs.
 pub struct Imports {
     jobs: RwLock<HashMap<String, ImportJob>>,
-    targets: Arc<Targets>,
+    pub(crate) targets: Arc<Targets>,
 }
 
 fn import_key(job: &ImportJob) -> Vec<u8> {
@@ -193,15 +193,15 @@ impl Imports {
 }
 
 /// What the background worker needs from the request.
-struct Plan {
-    arn: String,
-    meta: TableMeta,
-    bucket: String,
-    owner: Option<String>,
-    prefix: String,
-    format: Format,
-    csv: CsvOptions,
-    compression: Compression,
+pub(crate) struct Plan {
+    pub arn: String,
+    pub meta: TableMeta,
+    pub bucket: String,
+    pub owner: Option<String>,
+    pub prefix: String,
+    pub format: Format,
+    pub csv: CsvOptions,
+    pub compression: Compression,
 }
 
 fn csv_options(input: &Json) -> Result<CsvOptions, AwsError> {
@@ -443,13 +443,16 @@ fn token_arn(token: &str) -> Option<String> {
 
 /// What reading the source produced.
 #[derive(Default)]
-struct Outcome {
-    rows: Rows,
-    processed_bytes: u64,
-    processed_items: u64,
-    imported_items: u64,
-    errors: Vec<(String, usize, String)>,
-    error_count: u64,
+pub(crate) struct Outcome {
+    pub rows: Rows,
+    /// Bytes of the objects as stored (compressed) and as read (decompressed).
+    pub input_bytes: u64,
+    pub processed_bytes: u64,
+    pub processed_items: u64,
+    pub imported_items: u64,
+    /// (object key, record index, message) of the first errors.
+    pub errors: Vec<(String, usize, String)>,
+    pub error_count: u64,
 }
 
 /// S3's error as an import's failure code (`S3NoSuchBucket`, `S3AccessDenied`, ...).
@@ -457,11 +460,31 @@ fn s3_failure(e: &AwsError) -> (String, String) {
     (format!("S3{}", e.code), e.message.clone())
 }
 
-async fn s3(
+pub(crate) async fn s3(
     targets: &Targets,
     plan: &Plan,
     op: &str,
     options: Map<String, Json>,
+) -> Result<aloft_events::Delivered, AwsError> {
+    s3_call(targets, plan, op, options, bytes::Bytes::new()).await
+}
+
+/// PutObject into `plan.bucket` (bulk operations' error reports).
+pub(crate) async fn s3_put(
+    targets: &Targets,
+    plan: &Plan,
+    options: Map<String, Json>,
+    body: bytes::Bytes,
+) -> Result<aloft_events::Delivered, AwsError> {
+    s3_call(targets, plan, "PutObject", options, body).await
+}
+
+async fn s3_call(
+    targets: &Targets,
+    plan: &Plan,
+    op: &str,
+    options: Map<String, Json>,
+    payload: bytes::Bytes,
 ) -> Result<aloft_events::Delivered, AwsError> {
     let mut options = options;
     options.insert("Operation".into(), json!(op));
@@ -472,12 +495,12 @@ async fn s3(
         .deliver(
             &format!("arn:aws:s3:::{}", plan.bucket),
             Delivery {
+                payload,
                 options,
                 sync: true,
                 source_arn: Some(plan.arn.clone()),
                 account: plan.meta.account.clone(),
                 region: plan.meta.region.clone(),
-                ..Default::default()
             },
         )
         .await
@@ -508,7 +531,7 @@ async fn list_keys(targets: &Targets, plan: &Plan) -> Result<Vec<String>, AwsErr
 }
 
 /// Reads and checks every record; items are checked exactly as PutItem checks them.
-async fn read_source(targets: &Targets, plan: &Plan) -> Result<Outcome, AwsError> {
+pub(crate) async fn read_source(targets: &Targets, plan: &Plan) -> Result<Outcome, AwsError> {
     let mut out = Outcome::default();
     let keys = list_keys(targets, plan).await?;
     let key_types = key_types(&plan.meta);
@@ -527,6 +550,7 @@ async fn read_source(targets: &Targets, plan: &Plan) -> Result<Outcome, AwsError
                 continue;
             }
         };
+        out.input_bytes += body.len() as u64;
         out.processed_bytes += text.len() as u64;
         for (index, record) in import::records(&text, plan.format, &plan.csv, &key_types)
             .into_iter()

@@ -2,6 +2,7 @@
 
 pub mod backups;
 pub mod batch;
+pub mod bulk;
 pub mod global;
 pub mod imports;
 pub mod items;
