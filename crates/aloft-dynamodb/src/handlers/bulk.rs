@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::DynamoDb;
 use crate::error::{ErrorCode, validation};
-use crate::handlers::imports::{Imports, Plan, read_source};
+use crate::handlers::imports::{Imports, Plan, arn_token, read_source, token_arn};
 use crate::import::{Compression, CsvOptions, Format};
 use crate::state::{Actor, Db};
 
@@ -233,7 +233,7 @@ impl DynamoDb {
             ));
         }
         let now = clock::now_millis();
-        let mut op = BulkOp {
+        let op = BulkOp {
             arn: format!(
                 "{}/bulk-operation/{:014}-{}",
                 meta.arn(),
@@ -286,7 +286,6 @@ impl DynamoDb {
                 )));
             }
         }
-        op.status = "IN_PROGRESS".to_string();
         let desc = op.description();
         let plan = Plan {
             arn: op.arn.clone(),
@@ -350,7 +349,7 @@ impl DynamoDb {
         let start = if after.is_empty() {
             0
         } else {
-            let id = hex_decode(after);
+            let id = token_arn(after);
             mine.iter()
                 .position(|o| Some(o.arn.as_str()) == id.as_deref())
                 .ok_or_else(|| validation(format!("Invalid NextToken: {after}")))?
@@ -370,7 +369,7 @@ impl DynamoDb {
             .collect();
         let mut out = json!({"BulkOperationsSummaryList": page});
         if let Some(next) = mine.get(start + max) {
-            out["NextToken"] = json!(hex_encode(&next.arn));
+            out["NextToken"] = json!(arn_token(&next.arn));
         }
         Ok(out)
     }
@@ -392,25 +391,6 @@ impl DynamoDb {
         }
         Ok(json!({"BulkOperationArn": op.arn, "BulkOperationStatus": op.status}))
     }
-}
-
-/// The model's NextToken pattern is hex in blocks of 16.
-fn hex_encode(s: &str) -> String {
-    let mut hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
-    while !hex.len().is_multiple_of(16) {
-        hex.push_str("00");
-    }
-    hex
-}
-
-fn hex_decode(token: &str) -> Option<String> {
-    let mut bytes: Vec<u8> = (0..token.len() / 2)
-        .map(|i| u8::from_str_radix(token.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect::<Option<_>>()?;
-    while bytes.last() == Some(&0) {
-        bytes.pop();
-    }
-    String::from_utf8(bytes).ok()
 }
 
 /// The background half: read and check, write through the table's write path, report.
@@ -545,9 +525,9 @@ mod tests {
     #[test]
     fn tokens_and_table_names() {
         let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t/bulk-operation/1-a";
-        let t = hex_encode(arn);
-        assert!(t.len().is_multiple_of(16));
-        assert_eq!(hex_decode(&t).as_deref(), Some(arn));
+        let t = arn_token(arn);
+        assert!(t.len().is_multiple_of(16) && t.len() >= 112);
+        assert_eq!(token_arn(&t).as_deref(), Some(arn));
         assert_eq!(
             table_name_of("arn:aws:dynamodb:us-east-1:1:table/Music"),
             "Music"

@@ -131,6 +131,9 @@ impl ImportJob {
 pub struct Imports {
     jobs: RwLock<HashMap<String, ImportJob>>,
     pub(crate) targets: Arc<Targets>,
+    /// Tables being imported, by table key: DescribeTable shows them CREATING and CreateTable
+    /// finds the name taken, as on AWS where the table exists from the start of the import.
+    pending: RwLock<HashMap<String, TableMeta>>,
 }
 
 fn import_key(job: &ImportJob) -> Vec<u8> {
@@ -161,7 +164,26 @@ impl Imports {
         Imports {
             jobs: RwLock::new(jobs),
             targets,
+            pending: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// DescribeTable's answer for a table still being imported.
+    pub(crate) fn creating(&self, account: &str, region: &str, name: &str) -> Option<Json> {
+        let pending = self.pending.read().expect("imports lock");
+        let meta = pending.get(&table_key(account, region, name))?;
+        Some(meta.describe("CREATING", 0, 0, &[]))
+    }
+
+    pub(crate) fn is_pending(&self, key: &str) -> bool {
+        self.pending.read().expect("imports lock").contains_key(key)
+    }
+
+    fn done(&self, meta: &TableMeta) {
+        self.pending
+            .write()
+            .expect("imports lock")
+            .remove(&table_key(&meta.account, &meta.region, &meta.name));
     }
 
     fn get(&self, arn: &str) -> Option<ImportJob> {
@@ -267,7 +289,7 @@ impl DynamoDb {
         let bucket = source["S3Bucket"].as_str().unwrap_or_default().to_string();
         let token = input["ClientToken"].as_str().map(str::to_string);
         let id = format!("{:014}-{}", now, aloft_core::ids::hex(4));
-        let mut job = ImportJob {
+        let job = ImportJob {
             arn: format!("{}/import/{id}", meta.arn()),
             account: rc.account_id.clone(),
             region: rc.region.clone(),
@@ -316,17 +338,10 @@ impl DynamoDb {
                     "Parameters of the request do not match those of the request that first used the client token",
                 ));
             }
-            let busy = jobs.values().any(|j| {
-                j.status == "IN_PROGRESS"
-                    && j.account == rc.account_id
-                    && j.region == rc.region
-                    && j.table_name == meta.name
-            });
-            if busy
-                || self
-                    .db
-                    .get(&rc.account_id, &rc.region, &meta.name)
-                    .is_some()
+            if self
+                .db
+                .get(&rc.account_id, &rc.region, &meta.name)
+                .is_some()
             {
                 return Err(ErrorCode::ResourceInUseException
                     .err(format!("Table already exists: {}", meta.name)));
@@ -341,7 +356,15 @@ impl DynamoDb {
                 ));
             }
         }
-        job.status = "IN_PROGRESS".to_string();
+        {
+            let mut pending = self.imports.pending.write().expect("imports lock");
+            let key = table_key(&rc.account_id, &rc.region, &meta.name);
+            if pending.contains_key(&key) {
+                return Err(ErrorCode::ResourceInUseException
+                    .err(format!("Table already exists: {}", meta.name)));
+            }
+            pending.insert(key, meta.clone());
+        }
         let desc = job.description();
         let plan = Plan {
             arn: job.arn.clone(),
@@ -360,9 +383,11 @@ impl DynamoDb {
         let db = self.db.clone();
         let imports = self.imports.clone();
         tokio::spawn(async move {
-            let arn = plan.arn.clone();
+            let (arn, meta) = (plan.arn.clone(), plan.meta.clone());
             // A bug in the worker must not leave the import IN_PROGRESS forever.
-            if let Err(e) = tokio::spawn(run(db.clone(), imports.clone(), plan)).await
+            let worker = tokio::spawn(run(db.clone(), imports.clone(), plan)).await;
+            imports.done(&meta);
+            if let Err(e) = worker
                 && let Some(mut job) = imports.get(&arn)
             {
                 job.status = "FAILED".to_string();
@@ -420,9 +445,9 @@ impl DynamoDb {
     }
 }
 
-/// ListImports' NextToken: the model wants hex in blocks of 16, at least 112 characters; it
-/// is the next import's ARN in hex, padded with zero bytes.
-fn arn_token(arn: &str) -> String {
+/// ListImports' (and ListBulkOperations') NextToken: the model wants hex in blocks of 16, at
+/// least 112 characters for imports; it is the next ARN in hex, padded with zero bytes.
+pub(crate) fn arn_token(arn: &str) -> String {
     let mut hex: String = arn.bytes().map(|b| format!("{b:02x}")).collect();
     while hex.len() < 112 || !hex.len().is_multiple_of(16) {
         hex.push_str("00");
@@ -430,7 +455,7 @@ fn arn_token(arn: &str) -> String {
     hex
 }
 
-fn token_arn(token: &str) -> Option<String> {
+pub(crate) fn token_arn(token: &str) -> Option<String> {
     let bytes: Option<Vec<u8>> = (0..token.len() / 2)
         .map(|i| u8::from_str_radix(token.get(2 * i..2 * i + 2)?, 16).ok())
         .collect();
@@ -658,6 +683,7 @@ async fn run(db: Arc<Db>, imports: Arc<Imports>, plan: Plan) {
             }
         }
     }
+    imports.done(&plan.meta);
     imports.save(&db, job).await;
 }
 
