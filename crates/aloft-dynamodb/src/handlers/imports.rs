@@ -14,11 +14,11 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::DynamoDb;
 use crate::domain::rowkey::{RowKey, Rows};
-use crate::domain::value::{KeyType, item_from_json, item_size, item_to_json};
+use crate::domain::value::{KeyType, item_from_json};
 use crate::error::{ErrorCode, validation};
 use crate::handlers::items::check_new_item;
 use crate::import::{self, Compression, CsvOptions, Format, Record};
-use crate::state::{Db, NS_ITEMS, Table, TableData, table_key};
+use crate::state::{Db, table_key};
 use crate::tables::{self, TableMeta};
 
 pub const NS_IMPORTS: &str = "dynamodb/imports";
@@ -687,38 +687,13 @@ async fn run(db: Arc<Db>, imports: Arc<Imports>, plan: Plan) {
     imports.save(&db, job).await;
 }
 
-/// Creates the imported table with its items in one journaled batch.
+/// Creates the imported table with its items in one journaled batch (as a restore does).
 async fn create_with_items(db: &Db, meta: TableMeta, items: Rows) -> Result<(), AwsError> {
-    let key = table_key(&meta.account, &meta.region, &meta.name);
-    let mut batch = Batch::new();
-    {
-        let mut all = db.tables.write().expect("tables lock");
-        if all.contains_key(&key) {
-            return Err(ErrorCode::ResourceInUseException
-                .err(format!("Table already exists: {}", meta.name)));
-        }
-        db.save_meta(&meta, &mut batch);
-        let mut data = TableData::new(meta);
-        let prefix = crate::state::item_prefix(&data.meta);
-        let mut size = 0u64;
-        for (k, v) in items {
-            size += item_size(&v) as u64;
-            if db.durable {
-                let mut jk = prefix.clone();
-                jk.extend_from_slice(&k);
-                batch.put(NS_ITEMS, jk, item_to_json(&v).to_string());
-            }
-            data.items.insert(k, v);
-        }
-        data.size_bytes = size;
-        data.rebuild_indexes();
-        all.insert(
-            key,
-            Arc::new(Table {
-                data: RwLock::new(data),
-            }),
-        );
-    }
+    let name = meta.name.clone();
+    let (_, batch) =
+        crate::handlers::backups::insert_with_items(db, meta, items).ok_or_else(|| {
+            ErrorCode::ResourceInUseException.err(format!("Table already exists: {name}"))
+        })?;
     db.store
         .submit(batch)
         .await
