@@ -142,3 +142,22 @@ def test_bulk_missing_source_bucket_fails(aloft):
     d = wait_op(ddb, d["BulkOperationArn"])
     assert d["BulkOperationStatus"] == "FAILED"
     assert d["FailureCode"] == "S3NoSuchBucket"
+
+
+def test_bulk_operation_descriptions_survive_a_restart(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path / "d")
+    s3 = a.client("s3")
+    s3.create_bucket(Bucket="bulk-dur")
+    s3.put_object(Bucket="bulk-dur", Key="x.json", Body=line({"pk": {"S": "d1"}}) + "\n")
+    ddb = a.client("dynamodb")
+    table(ddb, "bulkd")
+    arn = ddb.start_bulk_put_items(
+        TableName="bulkd", InputS3Configuration={"S3Bucket": "bulk-dur", "InputFormat": "DYNAMODB_JSON"},
+        OutputS3Configuration={"OutputType": []})["BulkOperationDescription"]["BulkOperationArn"]
+    before = wait_op(ddb, arn)
+    assert before["BulkOperationStatus"] == "COMPLETED"
+    a.stop()
+    b = aloft_factory(data_dir=tmp_path / "d")
+    ddb = b.client("dynamodb")
+    assert ddb.describe_bulk_operation(BulkOperationArn=arn)["BulkOperationDescription"] == before
+    assert ddb.get_item(TableName="bulkd", Key={"pk": {"S": "d1"}})["Item"] == {"pk": {"S": "d1"}}

@@ -305,3 +305,16 @@ def test_zstd_objects_several_frames_and_a_corrupt_object_counted(aloft):
     assert sorted(i["pk"]["S"] for i in scan(ddb, "zstdt")) == ["pk", "z1", "z2"]
     assert ddb.get_item(TableName="zstdt", Key={"pk": {"S": "z2"}})["Item"] == \
         {"pk": {"S": "z2"}, "v": {"S": "two"}}
+
+
+def test_wrong_bucket_owner_fails_with_access_denied(aloft):
+    bucket(aloft, "src-owned", {"a.csv": "pk\nx\n"})
+    ddb = aloft.client("dynamodb")
+    arn = ddb.import_table(S3BucketSource={"S3Bucket": "src-owned", "S3BucketOwner": "111122223333"},
+                           InputFormat="CSV",
+                           TableCreationParameters=creation("ownt"))["ImportTableDescription"]["ImportArn"]
+    d = wait_import(ddb, arn)
+    assert (d["ImportStatus"], d["FailureCode"]) == ("FAILED", "S3AccessDenied")
+    assert d["S3BucketSource"]["S3BucketOwner"] == "111122223333"
+    # The name is free again after a failed import.
+    ddb.create_table(**creation("ownt"))
