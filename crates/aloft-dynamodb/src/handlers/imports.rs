@@ -208,6 +208,7 @@ impl Imports {
 
     pub async fn clear(&self, db: &Db) {
         self.jobs.write().expect("imports lock").clear();
+        self.pending.write().expect("imports lock").clear();
         if let Err(e) = db.store.clear(NS_IMPORTS, b"").await {
             tracing::error!("dynamodb reset: {e}");
         }
