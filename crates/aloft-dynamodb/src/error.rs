@@ -35,6 +35,7 @@ pub enum ErrorCode {
     ReplicaAlreadyExistsException,
     ReplicaNotFoundException,
     IndexNotFoundException,
+    ImportNotFoundException,
 }
 
 impl ErrorCode {
@@ -77,6 +78,7 @@ impl ErrorCode {
             ErrorCode::ReplicaAlreadyExistsException => "ReplicaAlreadyExistsException",
             ErrorCode::ReplicaNotFoundException => "ReplicaNotFoundException",
             ErrorCode::IndexNotFoundException => "IndexNotFoundException",
+            ErrorCode::ImportNotFoundException => "ImportNotFoundException",
         }
     }
 

@@ -24,6 +24,7 @@ mod fast_query;
 pub mod global;
 mod handlers;
 mod hash;
+mod import;
 pub mod partiql;
 pub mod pitr;
 mod policy_doc;
@@ -67,6 +68,10 @@ pub struct DynamoDb {
     exports: Arc<handlers::exports::Exports>,
     /// Resource policies, Contributor Insights and replica auto scaling settings.
     attached: attached::Attached,
+    /// Imports from S3 (ImportTable), and the targets that reach S3 and Logs.
+    imports: Arc<handlers::imports::Imports>,
+    /// Bulk operations (StartBulkPutItems).
+    bulk: Arc<handlers::bulk::BulkOps>,
 }
 
 /// Builds the service: loads tables from the store, starts the TTL sweeper, registers the
@@ -113,9 +118,13 @@ impl DynamoDb {
         export_runs::resume(&exports, &db);
         let attached = attached::Attached::default();
         attached.load(ctx.store.as_ref());
+        let imports = Arc::new(handlers::imports::Imports::load(&db, ctx.targets.clone()));
+        let bulk = Arc::new(handlers::bulk::BulkOps::load(&db));
         DynamoDb {
             exports,
             db,
+            imports,
+            bulk,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
             backups: std::sync::RwLock::new(backups),
@@ -262,6 +271,13 @@ impl DynamoDb {
             "UpdateGlobalTable" => self.update_global_table(rc, input).await,
             "DescribeGlobalTableSettings" => self.describe_global_table_settings(rc, input).await,
             "UpdateGlobalTableSettings" => self.update_global_table_settings(rc, input).await,
+            "ImportTable" => self.import_table(rc, input).await,
+            "DescribeImport" => self.describe_import(rc, input).await,
+            "ListImports" => self.list_imports(rc, input).await,
+            "StartBulkPutItems" => self.start_bulk_put_items(rc, input).await,
+            "DescribeBulkOperation" => self.describe_bulk_operation(rc, input).await,
+            "ListBulkOperations" => self.list_bulk_operations(rc, input).await,
+            "CancelBulkOperation" => self.cancel_bulk_operation(rc, input).await,
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -331,6 +347,8 @@ impl Service for DynamoDb {
         if let Err(e) = self.db.store.clear(attached::NS_ATTACHED, b"").await {
             tracing::error!("dynamodb reset: {e}");
         }
+        self.imports.clear(&self.db).await;
+        self.bulk.clear(&self.db).await;
         if let Err(e) = self
             .db
             .store

@@ -14,7 +14,7 @@ use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{Item, item_from_json, item_size, item_to_json};
 use crate::error::{ErrorCode, validation};
 use crate::handlers::items::str_param;
-use crate::state::{NS_ITEMS, Table, TableData, table_key};
+use crate::state::{Db, NS_ITEMS, Table, TableData, table_key};
 use crate::tables::{TableMeta, check_table_name};
 
 pub const NS_BACKUPS: &str = "dynamodb/backups";
@@ -289,47 +289,10 @@ impl DynamoDb {
             Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
         }
         crate::vectors::apply_restore_override(&mut meta, input)?;
-        let key = table_key(&rc.account_id, &rc.region, target);
-        let mut batch = Batch::new();
-        let desc = {
-            let mut all = self.db.tables.write().expect("tables lock");
-            if all.contains_key(&key) {
-                return Err(ErrorCode::TableAlreadyExistsException
-                    .err(format!("Table already exists: {target}")));
-            }
-            self.db.save_meta(&meta, &mut batch);
-            let mut data = TableData::new(meta);
-            let prefix = crate::state::item_prefix(&data.meta);
-            let mut size = 0u64;
-            for (k, v) in items {
-                size += item_size(&v) as u64;
-                if self.db.durable {
-                    let mut jk = prefix.clone();
-                    jk.extend_from_slice(&k);
-                    batch.put(NS_ITEMS, jk, item_to_json(&v).to_string());
-                }
-                data.items.insert(k, v);
-            }
-            data.size_bytes = size;
-            data.rebuild_indexes();
-            let mut d = data.meta.describe(
-                "CREATING",
-                data.items.len() as u64,
-                data.size_bytes,
-                &data.index_stats(),
-            );
-            if let Some(v) = crate::vectors::describe(&data.meta, &data.vectors) {
-                d["VectorIndexes"] = v;
-            }
-            d["RestoreSummary"] = summary;
-            all.insert(
-                key,
-                Arc::new(Table {
-                    data: RwLock::new(data),
-                }),
-            );
-            d
-        };
+        let (mut desc, batch) = insert_with_items(&self.db, meta, items).ok_or_else(|| {
+            ErrorCode::TableAlreadyExistsException.err(format!("Table already exists: {target}"))
+        })?;
+        desc["RestoreSummary"] = summary;
         self.db
             .store
             .submit(batch)
@@ -337,4 +300,47 @@ impl DynamoDb {
             .map_err(|e| AwsError::internal(e.to_string()))?;
         Ok(desc)
     }
+}
+
+/// Creates a table that arrives with its items (restores, imports): the definition and every
+/// item in one batch for the caller to submit, and the new table's CREATING description.
+/// `None` when the name is taken.
+pub(crate) fn insert_with_items(db: &Db, meta: TableMeta, items: Rows) -> Option<(Json, Batch)> {
+    let key = table_key(&meta.account, &meta.region, &meta.name);
+    let mut batch = Batch::new();
+    let mut all = db.tables.write().expect("tables lock");
+    if all.contains_key(&key) {
+        return None;
+    }
+    db.save_meta(&meta, &mut batch);
+    let mut data = TableData::new(meta);
+    let prefix = crate::state::item_prefix(&data.meta);
+    let mut size = 0u64;
+    for (k, v) in items {
+        size += item_size(&v) as u64;
+        if db.durable {
+            let mut jk = prefix.clone();
+            jk.extend_from_slice(&k);
+            batch.put(NS_ITEMS, jk, item_to_json(&v).to_string());
+        }
+        data.items.insert(k, v);
+    }
+    data.size_bytes = size;
+    data.rebuild_indexes();
+    let mut d = data.meta.describe(
+        "CREATING",
+        data.items.len() as u64,
+        data.size_bytes,
+        &data.index_stats(),
+    );
+    if let Some(v) = crate::vectors::describe(&data.meta, &data.vectors) {
+        d["VectorIndexes"] = v;
+    }
+    all.insert(
+        key,
+        Arc::new(Table {
+            data: RwLock::new(data),
+        }),
+    );
+    Some((d, batch))
 }

@@ -3,8 +3,10 @@
 pub mod autoscaling;
 pub mod backups;
 pub mod batch;
+pub mod bulk;
 pub mod exports;
 pub mod global;
+pub mod imports;
 pub mod insights;
 pub mod items;
 pub mod legacy;

@@ -61,7 +61,7 @@ impl DynamoDb {
         let mut batch = Batch::new();
         let desc = {
             let mut all = self.db.tables.write().expect("tables lock");
-            if all.contains_key(&key) {
+            if all.contains_key(&key) || self.imports.is_pending(&key) {
                 return Err(ErrorCode::ResourceInUseException
                     .err(format!("Table already exists: {}", meta.name)));
             }
@@ -93,10 +93,12 @@ impl DynamoDb {
 
     pub async fn describe_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let name = table_name(&input)?;
-        let table = self
-            .db
-            .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| not_found_named(&name))?;
+        let Some(table) = self.db.get(&rc.account_id, &rc.region, &name) else {
+            return match self.imports.creating(&rc.account_id, &rc.region, &name) {
+                Some(d) => Ok(json!({"Table": d})),
+                None => Err(not_found_named(&name)),
+            };
+        };
         let data = table.data.read().expect("table lock");
         Ok(json!({"Table": describe(&data, "ACTIVE")}))
     }
