@@ -107,6 +107,11 @@ pub(crate) struct Tuning {
     /// [`Durability::Disk`] mode: writer threads, each with at most one log write in flight
     /// (at most [`wal::IN_FLIGHT_MAX`]).
     pub(crate) writers: usize,
+    /// ...but a group of fewer requests than this waits for the write in flight and grows
+    /// meanwhile: another write in flight pays only when enough requests wait for it. An
+    /// `O_DSYNC` write costs this VM's kernel ~70-90 µs of CPU (bench/README.md), more than a
+    /// whole in-memory PutItem, so small groups written side by side cost more than they save.
+    pub(crate) pipeline_min: usize,
 }
 
 const TUNING: Tuning = Tuning {
@@ -117,6 +122,7 @@ const TUNING: Tuning = Tuning {
     apply_bytes: 1 << 20,
     sync_every: PROCESS_SYNC_EVERY,
     writers: 3,
+    pipeline_min: 4,
 };
 
 /// redb's page cache. State is loaded once at start and then only written, so a large cache
@@ -233,9 +239,10 @@ impl Durable {
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..tuning.writers.max(1) {
                 let (writer_log, rx) = (Arc::clone(&log), Arc::clone(&rx));
+                let pipeline_min = tuning.pipeline_min;
                 let spawned = std::thread::Builder::new()
                     .name("aloft-store-writer".into())
-                    .spawn(move || writer::run(&writer_log, &rx));
+                    .spawn(move || writer::run(&writer_log, &rx, pipeline_min));
                 match spawned {
                     Ok(thread) => writers.push(thread),
                     Err(e) => {

@@ -205,6 +205,7 @@ fn crash_between_and_after_checkpoints(durability: Durability) {
         apply_bytes: 100,
         sync_every: PROCESS_SYNC_EVERY,
         writers: 3,
+        pipeline_min: 4,
     };
     let s = Durable::open_tuned(&live, tuning, durability).unwrap();
     let mut want = BTreeMap::new();
@@ -312,6 +313,7 @@ fn full_ring_waits_for_a_checkpoint(durability: Durability) {
         apply_bytes: usize::MAX,
         sync_every: PROCESS_SYNC_EVERY,
         writers: 3,
+        pipeline_min: 4,
     };
     let s = Durable::open_tuned(d.path(), tuning, durability).unwrap();
     let mut want = BTreeMap::new();
@@ -340,6 +342,8 @@ const LAZY: Tuning = Tuning {
     apply_bytes: usize::MAX,
     sync_every: Duration::from_secs(3600),
     writers: 3,
+    // A group of one is written behind one in flight (the tests hold a write).
+    pipeline_min: 1,
 };
 
 #[test]
@@ -594,4 +598,42 @@ fn a_torn_record_wrapped_to_the_start_with_the_next_one_where_it_began_still_ope
     fs::write(d.path().join(WAL_FILE), &log).unwrap();
     let s = Durable::open(d.path()).unwrap();
     assert_eq!(state(&s), map(&[("a", "4")]));
+}
+
+#[test]
+fn a_small_group_waits_for_the_write_in_flight_and_grows() {
+    let d = TempDir::new("recovery-test").unwrap();
+    let tuning = Tuning {
+        pipeline_min: 4,
+        ..LAZY
+    };
+    let s = Durable::open_tuned(d.path(), tuning, Durability::Disk).unwrap();
+    put(&s, "a", "1");
+    let (hook, in_hook, release) = hold_first_write(false);
+    s.log.hook_writes(hook);
+    let held = submit_put(&s, "b", "2");
+    in_hook.recv().unwrap();
+    let groups = s.log.groups();
+    // Three requests behind the held write: too few for a write of their own beside it.
+    let behind: Vec<Commit> = ["c", "d", "e"]
+        .iter()
+        .map(|k| submit_put(&s, k, k))
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        s.log.groups(),
+        groups,
+        "a small group was written beside the held one"
+    );
+    release.send(()).unwrap();
+    block(held).unwrap();
+    for commit in behind {
+        block(commit).unwrap();
+    }
+    // ...so they shared one write once it was done.
+    assert_eq!(s.log.groups(), groups + 1);
+    assert_eq!(
+        state(&s),
+        map(&[("a", "1"), ("b", "2"), ("c", "c"), ("d", "d"), ("e", "e")])
+    );
 }

@@ -289,6 +289,16 @@ impl Log {
         Some(Reserved { seq, at, record })
     }
 
+    /// Waits until a group in flight settles, if any is: whether it waited.
+    pub(crate) fn wait_if_writing(&self) -> bool {
+        let state = lock(&self.state);
+        if state.refuses().is_err() || state.in_flight.is_empty() {
+            return false;
+        }
+        drop(wait(&self.settled, state));
+        true
+    }
+
     /// Writes a reserved group to its place; on the device when this returns
     /// ([`Durability::Disk`] mode). Called outside every lock: several run at once.
     pub(crate) fn write(&self, group: &Reserved) -> io::Result<()> {

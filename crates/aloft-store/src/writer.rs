@@ -26,7 +26,9 @@ const MAX_GROUP: usize = 4096;
 const MAX_GROUP_BYTES: usize = 16 << 20;
 
 /// One writer thread; returns once the queue is closed and empty.
-pub(crate) fn run(log: &Arc<Log>, queue: &Mutex<mpsc::Receiver<Request>>) {
+/// A group smaller than `pipeline_min` requests waits for the write in flight, if any, and
+/// grows meanwhile (see `Tuning::pipeline_min`).
+pub(crate) fn run(log: &Arc<Log>, queue: &Mutex<mpsc::Receiver<Request>>, pipeline_min: usize) {
     loop {
         let reserved = {
             let queue = lock(queue);
@@ -35,13 +37,18 @@ pub(crate) fn run(log: &Arc<Log>, queue: &Mutex<mpsc::Receiver<Request>>) {
             };
             let mut bytes = first.bytes();
             let mut group = vec![first];
-            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
-                match queue.try_recv() {
-                    Ok(next) => {
-                        bytes += next.bytes();
-                        group.push(next);
+            loop {
+                while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
+                    match queue.try_recv() {
+                        Ok(next) => {
+                            bytes += next.bytes();
+                            group.push(next);
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
+                }
+                if group.len() >= pipeline_min || !log.wait_if_writing() {
+                    break;
                 }
             }
             let record = record_of(&group, bytes);
