@@ -109,6 +109,14 @@ pub fn table_not_found() -> AwsError {
     ErrorCode::ResourceNotFoundException.err("Requested resource not found")
 }
 
+/// What AWS answers for control-plane calls (DescribeTable, UpdateTable, ...) on a table
+/// that does not exist.
+pub fn table_named_not_found(name: &str) -> AwsError {
+    ErrorCode::ResourceNotFoundException.err(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
+}
+
 pub fn conditional_failed() -> AwsError {
     ErrorCode::ConditionalCheckFailedException.err("The conditional request failed")
 }

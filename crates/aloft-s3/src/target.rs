@@ -297,18 +297,7 @@ fn list_objects_v2(s3: &S3, bucket: &str, d: &Delivery) -> Result<Delivered, Aws
     };
     let marker = match opt(d, "ContinuationToken") {
         None => None,
-        Some(t) => Some(
-            B64.decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    invalid_argument(
-                        "The continuation token provided is incorrect",
-                        "continuation-token",
-                        t,
-                    )
-                })?,
-        ),
+        Some(t) => Some(crate::handlers::listing::continuation_marker(t)?),
     };
     let cell = s3.bucket(bucket)?;
     let b = cell.read().map_err(internal)?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 
 use crate::DynamoDb;
-use crate::error::{ErrorCode, validation};
+use crate::error::{ErrorCode, table_named_not_found, validation};
 use crate::handlers::imports::{Imports, Plan, arn_token, read_source, token_arn};
 use crate::import::{Compression, CsvOptions, Format};
 use crate::state::{Actor, Db};
@@ -207,11 +207,7 @@ impl DynamoDb {
         let table = self
             .db
             .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| {
-                ErrorCode::ResourceNotFoundException.err(format!(
-                    "Requested resource not found: Table: {name} not found"
-                ))
-            })?;
+            .ok_or_else(|| table_named_not_found(&name))?;
         let meta = (*table.data.read().expect("table lock").meta).clone();
         let cfg = input["InputS3Configuration"].clone();
         let format = cfg["InputFormat"]

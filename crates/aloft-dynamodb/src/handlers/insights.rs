@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::attached::Kind;
-use crate::error::{ErrorCode, validation};
+use crate::error::{ErrorCode, table_named_not_found, validation};
 use crate::handlers::items::str_param;
 use crate::state::Table;
 use crate::tables::TableMeta;
@@ -20,12 +20,6 @@ use crate::tables::TableMeta;
 /// How long a change stays ENABLING/DISABLING.
 const TRANSITION_MS: i64 = 1000;
 const DEFAULT_MODE: &str = "ACCESSED_AND_THROTTLED_KEYS";
-
-fn table_not_found(name: &str) -> AwsError {
-    ErrorCode::ResourceNotFoundException.err(format!(
-        "Requested resource not found: Table: {name} not found"
-    ))
-}
 
 pub(crate) fn index_not_found(index: &str, table: &str) -> AwsError {
     ErrorCode::ResourceNotFoundException.err(format!(
@@ -134,12 +128,12 @@ impl DynamoDb {
             (rc.account_id.clone(), rc.region.clone(), given.to_string())
         };
         if account != rc.account_id || region != rc.region {
-            return Err(table_not_found(&name));
+            return Err(table_named_not_found(&name));
         }
         let table = self
             .db
             .get(&account, &region, &name)
-            .ok_or_else(|| table_not_found(&name))?;
+            .ok_or_else(|| table_named_not_found(&name))?;
         let meta = table.data.read().expect("table lock").meta.clone();
         Ok((table, meta))
     }

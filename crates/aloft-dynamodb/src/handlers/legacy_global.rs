@@ -87,6 +87,13 @@ impl DynamoDb {
             .and_then(|v| GlobalTable::from_json(name, &v))
     }
 
+    /// The global table an input's `GlobalTableName` names.
+    fn named_global(&self, rc: &RequestContext, input: &Json) -> Result<GlobalTable, AwsError> {
+        let name = str_param(input, "GlobalTableName").unwrap_or_default();
+        self.global_table(&rc.account_id, name)
+            .ok_or_else(global_not_found)
+    }
+
     /// A region's table may join a global table: it exists, is empty, streams new and old
     /// images, is in no other global table, and has the key schema of `like` (when given).
     fn check_joiner(
@@ -181,10 +188,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let name = str_param(&input, "GlobalTableName").unwrap_or_default();
-        let g = self
-            .global_table(&rc.account_id, name)
-            .ok_or_else(global_not_found)?;
+        let g = self.named_global(rc, &input)?;
         Ok(json!({"GlobalTableDescription": g.describe(&rc.account_id, "ACTIVE")}))
     }
 
@@ -228,10 +232,8 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let name = str_param(&input, "GlobalTableName").unwrap_or_default();
-        let mut g = self
-            .global_table(&rc.account_id, name)
-            .ok_or_else(global_not_found)?;
+        let mut g = self.named_global(rc, &input)?;
+        let name = &g.name.clone();
         let like = g
             .regions
             .iter()
@@ -314,10 +316,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let name = str_param(&input, "GlobalTableName").unwrap_or_default();
-        let g = self
-            .global_table(&rc.account_id, name)
-            .ok_or_else(global_not_found)?;
+        let g = self.named_global(rc, &input)?;
         Ok(self.global_settings(&rc.account_id, &g))
     }
 
@@ -326,10 +325,8 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let name = str_param(&input, "GlobalTableName").unwrap_or_default();
-        let g = self
-            .global_table(&rc.account_id, name)
-            .ok_or_else(global_not_found)?;
+        let g = self.named_global(rc, &input)?;
+        let name = &g.name.clone();
         let members: Vec<_> = g
             .regions
             .iter()

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::attached::Kind;
-use crate::error::{ErrorCode, validation};
+use crate::error::{ErrorCode, table_named_not_found, validation};
 use crate::handlers::items::str_param;
 use crate::policy_doc::{self, Target};
 use crate::state::Table;
@@ -83,6 +83,13 @@ impl Attachment {
 }
 
 impl DynamoDb {
+    /// The policy attached to a resolved table or stream, if any.
+    fn attached_policy(&self, r: &Resolved) -> Option<Attachment> {
+        self.attached
+            .get(Kind::Policy, &r.slot, &r.meta)
+            .and_then(|v| Attachment::from_json(&v))
+    }
+
     /// The table or stream a `ResourceArn` names, with AWS's answers for every other form.
     fn policy_resource(&self, rc: &RequestContext, arn: &str) -> Result<Resolved, AwsError> {
         if !arn.starts_with("arn:") {
@@ -116,11 +123,7 @@ impl DynamoDb {
         let table = self
             .db
             .get(&rc.account_id, &rc.region, name)
-            .ok_or_else(|| {
-                ErrorCode::ResourceNotFoundException.err(format!(
-                    "Requested resource not found: Table: {name} not found"
-                ))
-            })?;
+            .ok_or_else(|| table_named_not_found(name))?;
         let meta = table.data.read().expect("table lock").meta.clone();
         let target = match stream {
             None => Target::Table,
@@ -188,10 +191,7 @@ impl DynamoDb {
         let revision = {
             // The table's lock orders policy changes on it.
             let _order = r.table.data.write().expect("table lock");
-            let current = self
-                .attached
-                .get(Kind::Policy, &r.slot, &r.meta)
-                .and_then(|v| Attachment::from_json(&v));
+            let current = self.attached_policy(&r);
             Self::check_revision(expected, current.as_ref(), arn, &r.meta.name)?;
             match current {
                 // An equivalent document is no change: AWS answers the same revision.
@@ -223,9 +223,7 @@ impl DynamoDb {
         let arn = str_param(&input, "ResourceArn").unwrap_or_default();
         let r = self.policy_resource(rc, arn)?;
         let current = self
-            .attached
-            .get(Kind::Policy, &r.slot, &r.meta)
-            .and_then(|v| Attachment::from_json(&v))
+            .attached_policy(&r)
             .ok_or_else(|| policy_not_found(arn))?;
         Ok(json!({
             "Policy": policy_doc::as_read(&current.policy),
@@ -244,10 +242,7 @@ impl DynamoDb {
         let mut batch = Batch::new();
         let removed = {
             let _order = r.table.data.write().expect("table lock");
-            let current = self
-                .attached
-                .get(Kind::Policy, &r.slot, &r.meta)
-                .and_then(|v| Attachment::from_json(&v));
+            let current = self.attached_policy(&r);
             Self::check_revision(expected, current.as_ref(), arn, &r.meta.name)?;
             // Deleting where no policy is attached is an idempotent success with an empty
             // answer; a real deletion answers the removed policy's revision.

@@ -8,17 +8,11 @@ use aloft_store::Batch;
 use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
-use crate::error::{ErrorCode, invalid_param, validation};
+use crate::error::{ErrorCode, invalid_param, table_named_not_found, validation};
 use crate::handlers::items::{str_param, table_name};
 use crate::state::{Table, TableData, table_key};
 use crate::tables::{self, TableMeta};
 use crate::throughput;
-
-fn not_found_named(name: &str) -> AwsError {
-    ErrorCode::ResourceNotFoundException.err(format!(
-        "Requested resource not found: Table: {name} not found"
-    ))
-}
 
 fn describe(data: &TableData, status: &str) -> Json {
     let mut d = data.meta.describe(
@@ -96,7 +90,7 @@ impl DynamoDb {
         let Some(table) = self.db.get(&rc.account_id, &rc.region, &name) else {
             return match self.imports.creating(&rc.account_id, &rc.region, &name) {
                 Some(d) => Ok(json!({"Table": d})),
-                None => Err(not_found_named(&name)),
+                None => Err(table_named_not_found(&name)),
             };
         };
         let data = table.data.read().expect("table lock");
@@ -111,7 +105,7 @@ impl DynamoDb {
             let table = all
                 .get(&key)
                 .cloned()
-                .ok_or_else(|| not_found_named(&name))?;
+                .ok_or_else(|| table_named_not_found(&name))?;
             let mut data = table.data.write().expect("table lock");
             if data.meta.deletion_protection {
                 return Err(ErrorCode::ResourceInUseException.err(
@@ -166,7 +160,7 @@ impl DynamoDb {
         let table = self
             .db
             .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| not_found_named(&name))?;
+            .ok_or_else(|| table_named_not_found(&name))?;
         if let Some(updates) = input.get("ReplicaUpdates").and_then(Json::as_array) {
             let desc = self.update_replicas(rc, &name, updates).await?;
             return Ok(json!({"TableDescription": desc}));

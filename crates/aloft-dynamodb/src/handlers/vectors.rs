@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use crate::DynamoDb;
 use crate::domain::rowkey::Rows;
 use crate::domain::value::{AttrValue, item_size, item_to_json};
-use crate::error::{ErrorCode, invalid_param, validation};
+use crate::error::{invalid_param, table_named_not_found, validation};
 use crate::expr::ast::{Cond, Operand, Path};
 use crate::expr::eval::{eval, project};
 use crate::expr::{ExprKind, parse_condition, parse_projection};
@@ -258,11 +258,7 @@ impl DynamoDb {
         let table = self
             .db
             .get(&rc.account_id, &rc.region, &name)
-            .ok_or_else(|| {
-                ErrorCode::ResourceNotFoundException.err(format!(
-                    "Requested resource not found: Table: {name} not found"
-                ))
-            })?;
+            .ok_or_else(|| table_named_not_found(&name))?;
         let data = table.data.read().expect("table lock");
         let meta = data.meta.clone();
         let Some(pos) = meta.vector_indexes.iter().position(|v| v.name == index) else {

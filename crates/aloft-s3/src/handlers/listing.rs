@@ -209,18 +209,7 @@ pub async fn list_objects(s3: &S3, call: &mut Call, v2: bool) -> Result<Response
     let marker_v1 = call.q.get("marker").map(str::to_string);
     let marker = if v2 {
         match &token {
-            Some(t) => Some(
-                B64.decode(t)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        invalid_argument(
-                            "The continuation token provided is incorrect",
-                            "continuation-token",
-                            t,
-                        )
-                    })?,
-            ),
+            Some(t) => Some(continuation_marker(t)?),
             None => start_after.clone(),
         }
     } else {
@@ -446,4 +435,18 @@ pub async fn list_object_versions(s3: &S3, call: &mut Call) -> Result<Response, 
         items,
     };
     Ok(Resp::ok().xml("ListVersionsResult", &out))
+}
+
+/// The key a ListObjectsV2 continuation token stands for (tokens are the key, base64).
+pub(crate) fn continuation_marker(token: &str) -> Result<String, AwsError> {
+    B64.decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            invalid_argument(
+                "The continuation token provided is incorrect",
+                "continuation-token",
+                token,
+            )
+        })
 }

@@ -7,7 +7,7 @@ mod config;
 pub mod control;
 mod cors;
 mod form;
-mod listing;
+pub(crate) mod listing;
 mod multipart;
 mod object_input;
 pub mod object_lambda;
