@@ -168,30 +168,7 @@ fn names_principal(p: Option<&Value>, account: &str) -> bool {
 fn any_matches(v: Option<&Value>, what: &str) -> bool {
     strings(v)
         .into_iter()
-        .any(|pat| glob(&pat.to_ascii_lowercase(), &what.to_ascii_lowercase()))
-}
-
-/// IAM's `*` and `?` wildcards.
-fn glob(pat: &str, s: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
-    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-    while j < t.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(si) = star {
-            i = si + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
+        .any(|pat| aloft_core::auth::wildcard(pat, what, true))
 }
 
 /// A request as a client would send it, run through S3's own dispatch.
