@@ -416,3 +416,38 @@ def test_export_interrupted_by_kill_completes_after_restart(aloft_factory, tmp_p
     _, _, data = files(b.client("s3"), "resumed", d)
     keys = {(json.loads(l)["Item"]["pk"]["S"], json.loads(l)["Item"]["sk"]["N"]) for t in data for l in t.splitlines()}
     assert len(keys) == 2000
+
+
+@pytest.mark.parametrize("fmt", ["DYNAMODB_JSON", "ION"])
+def test_an_export_imports_back_into_a_new_table(aloft, fmt):
+    """The round trip users make: export a table, then ImportTable from the export's data files
+    into another table, which then holds the same items (every data type)."""
+    s3 = aloft.client("s3")
+    s3.create_bucket(Bucket="trip")
+    ddb, arn = setup_table(aloft)
+    for i in ITEMS:
+        ddb.put_item(TableName="Tab", Item=i)
+    out = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="trip", S3Prefix="x",
+                                            ExportFormat=fmt)["ExportDescription"]
+    assert wait(ddb, out["ExportArn"])["ExportStatus"] == "COMPLETED"
+    export_id = out["ExportArn"].rsplit("/", 1)[1]
+    imp = ddb.import_table(
+        S3BucketSource={"S3Bucket": "trip", "S3KeyPrefix": f"x/AWSDynamoDB/{export_id}/data/"},
+        InputFormat=fmt, InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": "Copy", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                     {"AttributeName": "sk", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "sk", "KeyType": "RANGE"}]})["ImportTableDescription"]
+    for _ in range(500):
+        d = ddb.describe_import(ImportArn=imp["ImportArn"])["ImportTableDescription"]
+        if d["ImportStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.01)
+    assert d["ImportStatus"] == "COMPLETED", d
+    assert (d["ImportedItemCount"], d["ErrorCount"]) == (len(ITEMS), 0)
+    key = lambda i: (i["pk"]["S"], i["sk"]["N"])
+    original = sorted(ddb.scan(TableName="Tab")["Items"], key=key)
+    copy = sorted(ddb.scan(TableName="Copy")["Items"], key=key)
+    assert copy == original
