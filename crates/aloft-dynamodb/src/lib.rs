@@ -16,8 +16,7 @@ mod attached;
 pub mod capacity;
 pub mod domain;
 mod error;
-mod export_files;
-mod export_runs;
+mod export;
 pub mod expr;
 mod fast;
 mod fast_query;
@@ -115,7 +114,7 @@ impl DynamoDb {
             Err(e) => tracing::error!("dynamodb: loading backups failed: {e}"),
         }
         let exports = handlers::exports::Exports::load(ctx.store.clone(), ctx.targets.clone());
-        export_runs::resume(&exports, &db);
+        export::runs::resume(&exports, &db);
         let attached = attached::Attached::default();
         attached.load(ctx.store.as_ref());
         let imports = Arc::new(handlers::imports::Imports::load(&db, ctx.targets.clone()));

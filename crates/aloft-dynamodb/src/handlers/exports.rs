@@ -3,7 +3,7 @@
 //!
 //! The table is read from the point-in-time recovery log at the export time (full exports)
 //! or over the export period (incremental exports) when the request is accepted; the files
-//! are written in the background ([`crate::export_runs`]), through S3's target.
+//! are written in the background ([`crate::export::runs`]), through S3's target.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +17,8 @@ use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
 use crate::error::{ErrorCode, validation};
-use crate::export_files::Format;
-use crate::export_runs::{self, Snapshot};
+use crate::export::files::Format;
+use crate::export::runs::{self, Snapshot};
 
 pub const NS_EXPORTS: &str = "dynamodb/exports";
 
@@ -359,7 +359,7 @@ impl DynamoDb {
                     .export_view_type
                     .clone()
                     .unwrap_or_else(|| "NEW_AND_OLD_IMAGES".into());
-                let snap = export_runs::incremental(&data.meta.schema, p, from, to);
+                let snap = runs::incremental(&data.meta.schema, p, from, to);
                 let spec = Incremental {
                     from_ms: from,
                     to_ms: to,
@@ -409,7 +409,7 @@ impl DynamoDb {
         let arn = export.arn.clone();
         let stored = self.exports.add(export).await?;
         if stored.arn == arn {
-            export_runs::spawn(self.exports.clone(), stored.clone(), snapshot);
+            runs::spawn(self.exports.clone(), stored.clone(), snapshot);
         }
         Ok(json!({"ExportDescription": stored.description()}))
     }

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use crate::domain::key::KeySchema;
 use crate::domain::value::{Item, item_size};
-use crate::export_files::{self, Change, DataFile, Format};
+use crate::export::files::{self, Change, DataFile, Format};
 use crate::handlers::exports::{Export, Exports};
 use crate::pitr::Pitr;
 
@@ -252,18 +252,13 @@ async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, 
         let s = snapshot.clone();
         let (gz, n, b, after) = tokio::task::spawn_blocking(move || {
             let (f, b, after) = build_file(format, &s, next, with_old, FILE_BYTES);
-            (export_files::gzip(&f.text), f.items, b, after)
+            (files::gzip(&f.text), f.items, b, after)
         })
         .await
         .map_err(|err| AwsError::internal(err.to_string()))?;
-        let name = format!("data/{}", export_files::data_file_name(format));
+        let name = format!("data/{}", files::data_file_name(format));
         let etag = put(exports, e, &name, gz.clone(), "application/x-gzip").await?;
-        lines.push_str(&export_files::manifest_files_line(
-            n,
-            &gz,
-            &etag,
-            &e.key(&name),
-        ));
+        lines.push_str(&files::manifest_files_line(n, &gz, &etag, &e.key(&name)));
         lines.push('\n');
         items += n;
         billed += b;
@@ -272,7 +267,7 @@ async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, 
             break;
         }
     }
-    let files_md5 = export_files::md5_b64(lines.as_bytes());
+    let files_md5 = files::md5_b64(lines.as_bytes());
     put(
         exports,
         e,
@@ -290,7 +285,7 @@ async fn run(exports: &Exports, e: &Export, snapshot: Snapshot) -> Result<(u64, 
     )
     .await?;
     let summary = summary(e, items, billed).to_string();
-    let summary_md5 = export_files::md5_b64(summary.as_bytes());
+    let summary_md5 = files::md5_b64(summary.as_bytes());
     put(
         exports,
         e,
