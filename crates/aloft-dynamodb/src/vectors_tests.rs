@@ -232,3 +232,41 @@ fn search_conditions_follow_the_search_schema() {
         "SearchConditionExpression must be provided when SearchSchema has a HASH key"
     );
 }
+
+#[test]
+fn scores_match_a_plain_loop_for_every_length_and_tail() {
+    // Eight lanes and a tail: lengths around the lane width, with values that do not cancel.
+    for len in 0..=27usize {
+        let q: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+        let v: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11 + 1.0).cos()).collect();
+        let dot: f32 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
+        let dist: f32 = q
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt();
+        assert!(
+            (Distance::DotProduct.score(&q, &v) - dot).abs() < 1e-4,
+            "{len}"
+        );
+        assert!(
+            (Distance::Euclidean.score(&q, &v) - dist).abs() < 1e-4,
+            "{len}"
+        );
+        if len > 0 {
+            let (qq, vv): (f32, f32) =
+                (q.iter().map(|a| a * a).sum(), v.iter().map(|b| b * b).sum());
+            // A zero vector has no direction: `score` gives it 1.0.
+            let cosine = if qq == 0.0 || vv == 0.0 {
+                1.0
+            } else {
+                (1.0 - (dot / (qq.sqrt() * vv.sqrt())).clamp(-1.0, 1.0)).max(0.0)
+            };
+            assert!(
+                (Distance::Cosine.score(&q, &v) - cosine).abs() < 1e-4,
+                "{len}"
+            );
+        }
+    }
+}
