@@ -187,7 +187,11 @@ impl Attached {
     }
 
     /// Forgets everything (`/_aloft/reset`); the caller clears the namespace.
-    pub fn clear(&self) {
+    /// Forgets every record, in memory and in the store (a reset).
+    pub async fn clear(&self, store: &dyn Store) {
         self.records.write().expect("attached lock").clear();
+        if let Err(e) = store.clear(NS_ATTACHED, b"").await {
+            tracing::error!("dynamodb reset: {e}");
+        }
     }
 }

@@ -342,10 +342,7 @@ impl Service for DynamoDb {
         self.db.tx_tokens.lock().expect("tokens lock").clear();
         self.backups.write().expect("backups lock").clear();
         self.exports.clear().await;
-        self.attached.clear();
-        if let Err(e) = self.db.store.clear(attached::NS_ATTACHED, b"").await {
-            tracing::error!("dynamodb reset: {e}");
-        }
+        self.attached.clear(self.db.store.as_ref()).await;
         self.imports.clear(&self.db).await;
         self.bulk.clear(&self.db).await;
         if let Err(e) = self
