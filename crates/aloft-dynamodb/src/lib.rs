@@ -24,6 +24,7 @@ pub mod global;
 mod handlers;
 mod hash;
 mod import;
+mod jobs;
 pub mod partiql;
 pub mod pitr;
 mod policy_doc;

@@ -18,6 +18,7 @@ use crate::DynamoDb;
 use crate::error::{ErrorCode, table_named_not_found, validation};
 use crate::handlers::imports::{Imports, Plan, arn_token, read_source, token_arn};
 use crate::import::{Compression, CsvOptions, Format};
+use crate::jobs::{Job, Journal};
 use crate::state::{Actor, Db};
 
 pub const NS_BULK: &str = "dynamodb/bulk";
@@ -123,68 +124,50 @@ impl BulkOp {
 
 /// Bulk operations by ARN, with the cancel flags of the running ones.
 pub struct BulkOps {
-    ops: RwLock<HashMap<String, BulkOp>>,
+    ops: Journal<BulkOp>,
     cancels: RwLock<HashMap<String, Arc<AtomicBool>>>,
 }
 
-fn op_key(op: &BulkOp) -> Vec<u8> {
-    format!("{}/{}/{}", op.account, op.region, op.arn).into_bytes()
+impl Job for BulkOp {
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+    fn interrupted(&mut self) {
+        if matches!(self.status.as_str(), "IN_PROGRESS" | "CANCELLING") {
+            self.status = "FAILED".to_string();
+            self.failure_code = Some("InternalServerError".to_string());
+            self.failure_message = Some("The operation was interrupted by a restart".to_string());
+        }
+    }
 }
 
 impl BulkOps {
-    /// Loads the journaled operations; one that was running when Aloft stopped is FAILED.
     pub fn load(db: &Db) -> BulkOps {
-        let mut ops = HashMap::new();
-        match db.store.load(NS_BULK, b"") {
-            Ok(entries) => {
-                for (_, v) in entries {
-                    if let Ok(mut o) = serde_json::from_slice::<BulkOp>(&v) {
-                        if matches!(o.status.as_str(), "IN_PROGRESS" | "CANCELLING") {
-                            o.status = "FAILED".to_string();
-                            o.failure_code = Some("InternalServerError".to_string());
-                            o.failure_message =
-                                Some("The operation was interrupted by a restart".to_string());
-                        }
-                        ops.insert(o.arn.clone(), o);
-                    }
-                }
-            }
-            Err(e) => tracing::error!("dynamodb: loading bulk operations failed: {e}"),
-        }
         BulkOps {
-            ops: RwLock::new(ops),
+            ops: Journal::load(db.store.as_ref(), NS_BULK),
             cancels: RwLock::new(HashMap::new()),
         }
     }
 
     fn get(&self, arn: &str) -> Option<BulkOp> {
-        self.ops.read().expect("bulk lock").get(arn).cloned()
+        self.ops.get(arn)
     }
 
     async fn save(&self, db: &Db, op: BulkOp) {
-        let mut batch = Batch::new();
-        batch.put(
-            NS_BULK,
-            op_key(&op),
-            serde_json::to_vec(&op).unwrap_or_default(),
-        );
-        self.ops
-            .write()
-            .expect("bulk lock")
-            .insert(op.arn.clone(), op);
-        if let Err(e) = db.store.submit(batch).await {
-            tracing::error!("dynamodb: journaling a bulk operation failed: {e}");
-        }
+        self.ops.save(db.store.as_ref(), op).await;
     }
 
     pub async fn clear(&self, db: &Db) {
-        self.ops.write().expect("bulk lock").clear();
         for c in self.cancels.write().expect("bulk lock").drain() {
             c.1.store(true, Ordering::Relaxed);
         }
-        if let Err(e) = db.store.clear(NS_BULK, b"").await {
-            tracing::error!("dynamodb reset: {e}");
-        }
+        self.ops.clear(db.store.as_ref()).await;
     }
 }
 
@@ -257,7 +240,7 @@ impl DynamoDb {
             failure_message: None,
         };
         {
-            let ops = self.bulk.ops.read().expect("bulk lock");
+            let ops = self.bulk.ops.read();
             if let Some(t) = &op.client_token
                 && let Some(prev) = ops.values().find(|o| {
                     o.account == rc.account_id
@@ -335,7 +318,7 @@ impl DynamoDb {
     ) -> Result<Json, AwsError> {
         let max = input["MaxResults"].as_u64().unwrap_or(25) as usize;
         let after = input["NextToken"].as_str().unwrap_or("");
-        let ops = self.bulk.ops.read().expect("bulk lock");
+        let ops = self.bulk.ops.read();
         // Most recent first (AWS's order).
         let mut mine: Vec<&BulkOp> = ops
             .values()

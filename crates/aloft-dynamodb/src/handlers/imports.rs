@@ -8,7 +8,6 @@ use std::sync::{Arc, RwLock};
 
 use aloft_core::{AwsError, RequestContext, clock};
 use aloft_events::{Delivery, Targets};
-use aloft_store::Batch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 
@@ -18,6 +17,7 @@ use crate::domain::value::{KeyType, item_from_json};
 use crate::error::{ErrorCode, validation};
 use crate::handlers::items::check_new_item;
 use crate::import::{self, Compression, CsvOptions, Format, Record};
+use crate::jobs::{Job, Journal};
 use crate::state::{Db, table_key};
 use crate::tables::{self, TableMeta};
 
@@ -129,40 +129,37 @@ impl ImportJob {
 
 /// The imports of every account and region, by ARN, and the targets that reach S3 and Logs.
 pub struct Imports {
-    jobs: RwLock<HashMap<String, ImportJob>>,
+    jobs: Journal<ImportJob>,
     pub(crate) targets: Arc<Targets>,
     /// Tables being imported, by table key: DescribeTable shows them CREATING and CreateTable
     /// finds the name taken, as on AWS where the table exists from the start of the import.
     pending: RwLock<HashMap<String, TableMeta>>,
 }
 
-fn import_key(job: &ImportJob) -> Vec<u8> {
-    format!("{}/{}/{}", job.account, job.region, job.arn).into_bytes()
+impl Job for ImportJob {
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+    /// FAILED, as a lost worker would leave it on AWS.
+    fn interrupted(&mut self) {
+        if self.status == "IN_PROGRESS" {
+            self.status = "FAILED".to_string();
+            self.failure_code = Some("InternalServerError".to_string());
+            self.failure_message = Some("The import was interrupted by a restart".to_string());
+        }
+    }
 }
 
 impl Imports {
-    /// Loads the journaled imports. An import that was running when Aloft stopped never
-    /// finished: it is FAILED now, as a lost worker would leave it on AWS.
     pub fn load(db: &Db, targets: Arc<Targets>) -> Imports {
-        let mut jobs = HashMap::new();
-        match db.store.load(NS_IMPORTS, b"") {
-            Ok(entries) => {
-                for (_, v) in entries {
-                    if let Ok(mut j) = serde_json::from_slice::<ImportJob>(&v) {
-                        if j.status == "IN_PROGRESS" {
-                            j.status = "FAILED".to_string();
-                            j.failure_code = Some("InternalServerError".to_string());
-                            j.failure_message =
-                                Some("The import was interrupted by a restart".to_string());
-                        }
-                        jobs.insert(j.arn.clone(), j);
-                    }
-                }
-            }
-            Err(e) => tracing::error!("dynamodb: loading imports failed: {e}"),
-        }
         Imports {
-            jobs: RwLock::new(jobs),
+            jobs: Journal::load(db.store.as_ref(), NS_IMPORTS),
             targets,
             pending: RwLock::new(HashMap::new()),
         }
@@ -187,31 +184,16 @@ impl Imports {
     }
 
     fn get(&self, arn: &str) -> Option<ImportJob> {
-        self.jobs.read().expect("imports lock").get(arn).cloned()
+        self.jobs.get(arn)
     }
 
     async fn save(&self, db: &Db, job: ImportJob) {
-        let mut batch = Batch::new();
-        batch.put(
-            NS_IMPORTS,
-            import_key(&job),
-            serde_json::to_vec(&job).unwrap_or_default(),
-        );
-        self.jobs
-            .write()
-            .expect("imports lock")
-            .insert(job.arn.clone(), job);
-        if let Err(e) = db.store.submit(batch).await {
-            tracing::error!("dynamodb: journaling an import failed: {e}");
-        }
+        self.jobs.save(db.store.as_ref(), job).await;
     }
 
     pub async fn clear(&self, db: &Db) {
-        self.jobs.write().expect("imports lock").clear();
         self.pending.write().expect("imports lock").clear();
-        if let Err(e) = db.store.clear(NS_IMPORTS, b"").await {
-            tracing::error!("dynamodb reset: {e}");
-        }
+        self.jobs.clear(db.store.as_ref()).await;
     }
 }
 
@@ -323,7 +305,7 @@ impl DynamoDb {
             ),
         };
         {
-            let jobs = self.imports.jobs.read().expect("imports lock");
+            let jobs = self.imports.jobs.read();
             if let Some(t) = &token
                 && let Some(prev) = jobs.values().find(|j| {
                     j.account == rc.account_id
@@ -417,7 +399,7 @@ impl DynamoDb {
         let table = input["TableArn"].as_str();
         let page = input["PageSize"].as_u64().unwrap_or(25) as usize;
         let after = input["NextToken"].as_str().unwrap_or("");
-        let jobs = self.imports.jobs.read().expect("imports lock");
+        let jobs = self.imports.jobs.read();
         // Oldest first: the ARN's import id starts with the start time.
         let mut mine: Vec<&ImportJob> = jobs
             .values()
