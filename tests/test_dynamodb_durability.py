@@ -4,13 +4,16 @@
 one kept-alive connection: new items, and overwrites of their own earlier items with a higher
 version. Aloft is killed while they run. After the restart every item whose PutItem was answered
 200 is there, with at least the acknowledged version (a write in flight at the kill may or may
-not have landed), and nothing is there that was never sent.
+not have landed), and nothing is there that was never sent. Both durability modes: the default
+`process` (acknowledged once written to the OS) and `disk` (once on the device).
 """
 
 import http.client
 import json
 import threading
 import time
+
+import pytest
 
 TARGET = "DynamoDB_20120810."
 CONNECTIONS = 16
@@ -52,8 +55,9 @@ def scan_all(ddb):
     return items
 
 
-def test_every_acknowledged_put_survives_kill_9_under_load(aloft_factory, tmp_path):
-    a = aloft_factory(data_dir=tmp_path / "d")
+@pytest.mark.parametrize("durability", ["process", "disk"])
+def test_every_acknowledged_put_survives_kill_9_under_load(aloft_factory, tmp_path, durability):
+    a = aloft_factory(data_dir=tmp_path / "d", args=["--durability", durability])
     a.client("dynamodb").create_table(
         TableName="load", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],

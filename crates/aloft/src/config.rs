@@ -35,12 +35,12 @@ pub struct Args {
     /// Keep all state in this directory, durably. Without it, state lives in memory.
     #[arg(long, env = "ALOFT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// With --data-dir: when a write is acknowledged. `disk` (default): once it is on the disk,
-    /// so it survives a crash of Aloft, of the OS, and power loss. `process`: once it is written
-    /// to the OS, synced to the disk at most about a second later; it survives `kill -9` of
-    /// Aloft but not an OS crash or power loss (faster writes, like Redis's `appendfsync
-    /// everysec`).
-    #[arg(long, env = "ALOFT_DURABILITY", value_enum, default_value_t = Durability::Disk)]
+    /// With --data-dir: when a write is acknowledged. `process` (default): once it is written to
+    /// the OS, synced to the disk within about 0.1 s; it survives `kill -9` of Aloft, and an OS
+    /// crash or power loss can lose that last 0.1 s (like Redis's `appendfsync everysec`, with a
+    /// shorter window). `disk`: once it is on the disk, so it also survives an OS crash and power
+    /// loss (each group of concurrent writes waits for the device's flush).
+    #[arg(long, env = "ALOFT_DURABILITY", value_enum, default_value_t = Durability::Process)]
     pub durability: Durability,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
     #[arg(long, env = "ALOFT_LOG_LEVEL", default_value = "info")]
