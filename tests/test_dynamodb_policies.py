@@ -519,13 +519,24 @@ def test_legacy_global_table_lifecycle_and_replication(aloft):
 def test_legacy_global_table_prerequisites(aloft):
     east = legacy_table(aloft, "us-east-1", "pre-req")
     legacy_table(aloft, "us-west-2", "pre-req", stream="NEW_IMAGE")
+    # AWS's words, as measured (ack-api-quirks DDB-GLOBALTABLE-004, DDB-TABLE-457) and as users
+    # paste them (terraform-provider-aws#11982, aws-controllers-k8s/community#1034).
     with pytest.raises(ClientError) as e:
         east.describe_global_table(GlobalTableName="pre-req")
-    assert error(e)[0] == "GlobalTableNotFoundException"
+    assert error(e) == ("GlobalTableNotFoundException",
+                        "Global table not found: Global table with name: 'pre-req' does not exist.", 400)
+    with pytest.raises(ClientError) as e:
+        east.describe_global_table_settings(GlobalTableName="pre-req")
+    assert error(e) == ("GlobalTableNotFoundException", "Global table with name: 'pre-req' does not exist.", 400)
+    for updates in ([], [{}]):
+        with pytest.raises(ClientError) as e:
+            east.update_global_table(GlobalTableName="pre-req", ReplicaUpdates=updates)
+        assert error(e) == ("ValidationException", "One or more parameter values were invalid", 400)
     with pytest.raises(ClientError) as e:
         east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
             {"RegionName": "us-east-1"}, {"RegionName": "eu-central-1"}])
-    assert error(e)[0] == "TableNotFoundException"
+    assert error(e) == ("TableNotFoundException",
+                        "Table not found: Table: 'pre-req' not found in region: 'eu-central-1'.", 400)
     with pytest.raises(ClientError) as e:
         east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
             {"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])

@@ -339,21 +339,36 @@ pub fn describe(meta: &TableMeta, data: &[VectorData]) -> Option<Json> {
 pub fn check_item(meta: &TableMeta, item: &Item) -> Result<(), AwsError> {
     for vi in &meta.vector_indexes {
         if let Some(v) = item.get(vi.attribute.as_str()) {
+            // AWS's words (captured from DynamoDB by dynoxide's conformance notes, 2026-08):
+            // "invalid." with a full stop, and the punctuation before IndexName as AWS has it.
+            let (a, n) = (&vi.attribute, &vi.name);
             let vector = vector_from(v).map_err(|e| {
-                invalid_param(format!(
-                    "Invalid type for vector attribute {} of vector index {}: {}",
-                    vi.attribute,
-                    vi.name,
-                    e.describe()
-                ))
+                validation(match e {
+                    VectorError::NotAList(_) => format!(
+                        "One or more parameter values were invalid. Invalid type for parameter {a}, Expected: 32-bit floating point number list IndexName: {n}"
+                    ),
+                    VectorError::NotANumber(i, t) => format!(
+                        "One or more parameter values were invalid. Invalid type for parameter {a}[{i}], Expected: 32-bit floating point number, Actual: {t}. IndexName: {n}"
+                    ),
+                    VectorError::OutOfRange(i) => {
+                        let raw = match v {
+                            AttrValue::L(l) => match l.get(i) {
+                                Some(AttrValue::N(x)) => x.to_string(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        };
+                        format!(
+                            "One or more parameter values were invalid. Invalid value for parameter {a}[{i}], Value: {raw} is outside valid range [-3.4028235E38, 3.4028235E38]. IndexName: {n}"
+                        )
+                    }
+                })
             })?;
             if vector.len() != vi.dimensions {
-                return Err(invalid_param(format!(
-                    "Vector attribute {} has {} dimensions, but vector index {} requires {} dimensions",
-                    vi.attribute,
-                    vector.len(),
-                    vi.name,
-                    vi.dimensions
+                return Err(validation(format!(
+                    "One or more parameter values were invalid. Invalid size for parameter {a}, Expected: {}, Actual: {} IndexName: {n}",
+                    vi.dimensions,
+                    vector.len()
                 )));
             }
         }
@@ -369,8 +384,8 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<(), AwsError> {
             if let Some(want) = want
                 && v.as_key_scalar() != Some(want)
             {
-                return Err(invalid_param(format!(
-                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                return Err(validation(format!(
+                    "One or more parameter values were invalid. Attribute '{}' type mismatch. Expected: {}, Actual: {}. IndexName: {}",
                     a.name,
                     want.tag(),
                     v.attr_type().tag(),
