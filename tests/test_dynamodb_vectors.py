@@ -281,7 +281,8 @@ def test_update_table_adds_an_index_with_backfill_and_removes_it(aloft):
     code, msg = error(
         ddb.update_table, TableName="docs", VectorIndexUpdates=[{"Create": vindex(distance="EUCLIDEAN")}]
     )
-    assert code == "ValidationException" and "already exists" in msg
+    assert (code, msg) == ("ValidationException", "Attempting to create an index which already exists")
+
     desc = ddb.update_table(TableName="docs", VectorIndexUpdates=[{"Delete": {"IndexName": "byEmb"}}])[
         "TableDescription"
     ]
@@ -300,9 +301,13 @@ def test_validation_errors(aloft):
         ddb,
         indexes=[vindex(schema=[{"AttributeName": "cat", "SearchSchemaElementType": "HASH"}])],
     )
-    assert (code, msg) == ("ValidationException", "One element in SearchSchema is not defined in attribute definitions")
+    # AWS's words, as measured against DynamoDB (August 2026).
+    p = "One or more parameter values were invalid: "
+    assert (code, msg) == ("ValidationException", p + "One element in SearchSchema is not defined in attribute definitions")
     code, msg = error(create, ddb, indexes=[vindex(dims=5000)])
-    assert code == "ValidationException" and "4096" in msg
+    assert (code, msg) == ("ValidationException", p + "Number of dimensions must be between 1 and 4096 inclusive.")
+    code, msg = error(create, ddb, indexes=[vindex(name=f"vi{i}") for i in range(6)])
+    assert (code, msg) == ("ValidationException", p + "VectorIndex count exceeds the per-table limit of 5")
     code, _ = error(create, ddb, indexes=[vindex(distance="MANHATTAN")])
     assert code == "ValidationException"
     code, msg = error(create, ddb, indexes=[vindex(), vindex()])
@@ -317,7 +322,7 @@ def test_validation_errors(aloft):
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
         VectorIndexes=[vindex()],
     )
-    assert code == "ValidationException" and "PAY_PER_REQUEST" in msg
+    assert (code, msg) == ("ValidationException", p + "Vector indexes are only supported for PAY_PER_REQUEST tables")
 
     create(ddb, indexes=[vindex(dims=3)])
     put(ddb, "a", [1, 0, 0])
@@ -347,11 +352,19 @@ def test_validation_errors(aloft):
     assert code == "ResourceNotFoundException"
     code, msg = error(search, ddb, [1, 0, 0], SearchConditionExpression="id = :v")
     assert code == "ValidationException"
-    code, _ = error(
+    code, msg = error(
         ddb.update_table, TableName="docs", BillingMode="PROVISIONED",
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
     )
-    assert code == "ValidationException"
+    assert (code, msg) == ("ValidationException", p + "Vector indexes are only supported for PAY_PER_REQUEST tables")
+    # UpdateTable refuses a sixth index as another error, in other words.
+    for i in range(4):
+        ddb.update_table(TableName="docs", VectorIndexUpdates=[{"Create": vindex(name=f"more{i}")}])
+    code, msg = error(ddb.update_table, TableName="docs", VectorIndexUpdates=[{"Create": vindex(name="sixth")}])
+    assert (code, msg) == (
+        "LimitExceededException",
+        "Subscriber limit exceeded: Number of vector secondary indexes exceeds per-table limit of 5",
+    )
     # Query cannot read a vector index.
     code, _ = error(
         ddb.query,

@@ -70,7 +70,23 @@ fn create_table_validates_vector_indexes() {
     assert_eq!(vi.dimensions, 3);
     assert_eq!(vi.hash_attrs().collect::<Vec<_>>(), ["cat"]);
     let msg = |r: Result<TableMeta, AwsError>| r.err().unwrap().message;
-    assert!(msg(table(json!([index("byEmb", 5000, "COSINE")]))).contains("between 1 and 4096"));
+    // AWS's words, as measured against DynamoDB (August 2026).
+    let p = "One or more parameter values were invalid: ";
+    assert_eq!(
+        msg(table(json!([index("byEmb", 5000, "COSINE")]))),
+        format!("{p}Number of dimensions must be between 1 and 4096 inclusive.")
+    );
+    assert!(
+        msg(table(json!([index("byEmb", 3, "MANHATTAN")])))
+            .ends_with("Member must satisfy enum value set: [DOT_PRODUCT, COSINE, EUCLIDEAN]")
+    );
+    let six: Vec<Json> = (0..6)
+        .map(|i| index(&format!("vi{i}"), 3, "COSINE"))
+        .collect();
+    assert_eq!(
+        msg(table(json!(six))),
+        format!("{p}VectorIndex count exceeds the per-table limit of 5")
+    );
     assert!(msg(table(json!([index("byEmb", 3, "MANHATTAN")]))).contains("enum value set"));
     assert!(
         msg(table(json!([
@@ -90,14 +106,20 @@ fn create_table_validates_vector_indexes() {
     undefined["SearchSchema"][0]["AttributeName"] = json!("nope");
     assert_eq!(
         msg(table(json!([undefined]))),
-        "One element in SearchSchema is not defined in attribute definitions"
+        format!("{p}One element in SearchSchema is not defined in attribute definitions")
     );
     let mut two_hash = index("vi1", 3, "COSINE");
     two_hash["SearchSchema"][1]["SearchSchemaElementType"] = json!("HASH");
-    assert!(msg(table(json!([two_hash]))).contains("at most one HASH"));
+    assert_eq!(
+        msg(table(json!([two_hash]))),
+        format!("{p}Value '2' at 'SearchSchema' failed to satisfy constraint: Member must have HASH count less than or equal to 1")
+    );
     let mut key_vector = index("vi1", 3, "COSINE");
     key_vector["VectorAttribute"]["AttributeName"] = json!("id");
-    assert!(msg(table(json!([key_vector]))).contains("cannot be a key attribute"));
+    assert_eq!(
+        msg(table(json!([key_vector]))),
+        format!("{p}Conflicting attribute definition for 'id'. An attribute cannot be defined in AttributeDefinitions when used as a VectorAttribute.")
+    );
     // Search schema attributes count as used attribute definitions.
     assert!(table(json!([])).is_err());
 }
