@@ -138,6 +138,11 @@ def test_policy_and_arn_validation(ddb):
     arn = make_table(ddb, "val", gsi=True)["TableArn"]
     cases = [
         ("{not json", P + "Invalid policy document: This policy contains invalid Json"),
+        # AWS's words for degenerate documents, as measured (ack-api-quirks DDB-TABLE-457).
+        ("[]", P + "Invalid policy document: This policy contains invalid Json"),
+        ("null", P + "Invalid policy document: This text appears not to be a policy"),
+        ("{}", P + "Invalid policy document: Syntax error at position (1,3)"),
+        ('{"Version":"2012-10-17","Statement":[{}]}', P + "Invalid policy document: Missing required field Effect"),
         ('{"Version":"2012-10-17","Statement":[]}', P + "Invalid policy document: Could not parse the policy: Statement is empty!"),
         (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "dynamodb:GetItem"}]}),
          P + "Invalid policy document: Missing required field Resource"),
