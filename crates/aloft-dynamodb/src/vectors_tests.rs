@@ -112,13 +112,17 @@ fn create_table_validates_vector_indexes() {
     two_hash["SearchSchema"][1]["SearchSchemaElementType"] = json!("HASH");
     assert_eq!(
         msg(table(json!([two_hash]))),
-        format!("{p}Value '2' at 'SearchSchema' failed to satisfy constraint: Member must have HASH count less than or equal to 1")
+        format!(
+            "{p}Value '2' at 'SearchSchema' failed to satisfy constraint: Member must have HASH count less than or equal to 1"
+        )
     );
     let mut key_vector = index("vi1", 3, "COSINE");
     key_vector["VectorAttribute"]["AttributeName"] = json!("id");
     assert_eq!(
         msg(table(json!([key_vector]))),
-        format!("{p}Conflicting attribute definition for 'id'. An attribute cannot be defined in AttributeDefinitions when used as a VectorAttribute.")
+        format!(
+            "{p}Conflicting attribute definition for 'id'. An attribute cannot be defined in AttributeDefinitions when used as a VectorAttribute."
+        )
     );
     // Search schema attributes count as used attribute definitions.
     assert!(table(json!([])).is_err());
