@@ -506,3 +506,27 @@ def test_an_export_imports_back_into_a_new_table(aloft, fmt):
     original = sorted(ddb.scan(TableName="Tab")["Items"], key=key)
     copy = sorted(ddb.scan(TableName="Copy")["Items"], key=key)
     assert copy == original
+
+
+def test_list_exports_follows_the_table_that_exists_now(aloft):
+    # As measured against DynamoDB (ack-api-quirks DDB-EXPORT-020): the export outlives its
+    # table for DescribeExport, but ListExports by TableArn lists the present table's only.
+    s3 = aloft.client("s3")
+    s3.create_bucket(Bucket="gone")
+    ddb, arn = setup_table(aloft, "Gone")
+    export = wait(ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="gone")
+                  ["ExportDescription"]["ExportArn"])
+    assert [s["ExportArn"] for s in ddb.list_exports(TableArn=arn)["ExportSummaries"]] == [export["ExportArn"]]
+    ddb.delete_table(TableName="Gone")
+    assert ddb.list_exports(TableArn=arn)["ExportSummaries"] == []
+    assert ddb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]["ExportStatus"] == "COMPLETED"
+    setup_table(aloft, "Gone")
+    assert ddb.list_exports(TableArn=arn)["ExportSummaries"] == []
+    assert [s["ExportArn"] for s in ddb.list_exports()["ExportSummaries"]] == [export["ExportArn"]]
+    # A token from another listing is an empty page; a token of nothing is refused.
+    ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="gone")
+    page = ddb.list_exports(MaxResults=1)
+    assert ddb.list_exports(TableArn=arn, NextToken=page["NextToken"])["ExportSummaries"] == []
+    with pytest.raises(ClientError) as e:
+        ddb.list_exports(NextToken="bm90LWFuLWV4cG9ydA")
+    assert err(e) == ("ValidationException", "Invalid Request: Provided nextToken is invalid: bm90LWFuLWV4cG9ydA")

@@ -532,19 +532,33 @@ impl DynamoDb {
                     .ok_or_else(|| bad_token(t))?,
             ),
         };
+        // AWS lists a table's exports by the table that exists now: none once it is deleted,
+        // none of the old one's after a re-creation under the same name.
+        let table_id = table.map(|t| {
+            aloft_core::arn::parse(t)
+                .and_then(|a| a.resource.strip_prefix("table/").map(str::to_string))
+                .and_then(|n| self.db.get(&rc.account_id, &rc.region, &n))
+                .map(|t| t.data.read().expect("table lock").meta.id.clone())
+        });
         let list = self.exports.list.lock().expect("exports lock");
         let mine: Vec<&Export> = list
             .iter()
             .filter(|e| e.account == rc.account_id && e.region == rc.region)
             .filter(|e| table.is_none_or(|t| e.table_arn == t))
+            .filter(|e| {
+                table_id
+                    .as_ref()
+                    .is_none_or(|id| id.as_ref() == Some(&e.table_id))
+            })
             .collect();
         let start = match &after {
             None => 0,
-            Some(a) => mine
-                .iter()
-                .position(|e| &e.arn == a)
-                .map(|p| p + 1)
-                .ok_or_else(|| bad_token(input["NextToken"].as_str().unwrap_or_default()))?,
+            Some(a) => match mine.iter().position(|e| &e.arn == a) {
+                Some(p) => p + 1,
+                // A token of this account's exports under another filter: an empty page.
+                None if list.iter().any(|e| &e.arn == a) => mine.len(),
+                None => return Err(bad_token(input["NextToken"].as_str().unwrap_or_default())),
+            },
         };
         let page: Vec<&&Export> = mine.iter().skip(start).take(max).collect();
         let summaries: Vec<Json> = page
