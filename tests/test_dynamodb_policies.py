@@ -138,6 +138,11 @@ def test_policy_and_arn_validation(ddb):
     arn = make_table(ddb, "val", gsi=True)["TableArn"]
     cases = [
         ("{not json", P + "Invalid policy document: This policy contains invalid Json"),
+        # AWS's words for degenerate documents, as measured (ack-api-quirks DDB-TABLE-457).
+        ("[]", P + "Invalid policy document: This policy contains invalid Json"),
+        ("null", P + "Invalid policy document: This text appears not to be a policy"),
+        ("{}", P + "Invalid policy document: Syntax error at position (1,3)"),
+        ('{"Version":"2012-10-17","Statement":[{}]}', P + "Invalid policy document: Missing required field Effect"),
         ('{"Version":"2012-10-17","Statement":[]}', P + "Invalid policy document: Could not parse the policy: Statement is empty!"),
         (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "dynamodb:GetItem"}]}),
          P + "Invalid policy document: Missing required field Resource"),
@@ -519,13 +524,24 @@ def test_legacy_global_table_lifecycle_and_replication(aloft):
 def test_legacy_global_table_prerequisites(aloft):
     east = legacy_table(aloft, "us-east-1", "pre-req")
     legacy_table(aloft, "us-west-2", "pre-req", stream="NEW_IMAGE")
+    # AWS's words, as measured (ack-api-quirks DDB-GLOBALTABLE-004, DDB-TABLE-457) and as users
+    # paste them (terraform-provider-aws#11982, aws-controllers-k8s/community#1034).
     with pytest.raises(ClientError) as e:
         east.describe_global_table(GlobalTableName="pre-req")
-    assert error(e)[0] == "GlobalTableNotFoundException"
+    assert error(e) == ("GlobalTableNotFoundException",
+                        "Global table not found: Global table with name: 'pre-req' does not exist.", 400)
+    with pytest.raises(ClientError) as e:
+        east.describe_global_table_settings(GlobalTableName="pre-req")
+    assert error(e) == ("GlobalTableNotFoundException", "Global table with name: 'pre-req' does not exist.", 400)
+    for updates in ([], [{}]):
+        with pytest.raises(ClientError) as e:
+            east.update_global_table(GlobalTableName="pre-req", ReplicaUpdates=updates)
+        assert error(e) == ("ValidationException", "One or more parameter values were invalid", 400)
     with pytest.raises(ClientError) as e:
         east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
             {"RegionName": "us-east-1"}, {"RegionName": "eu-central-1"}])
-    assert error(e)[0] == "TableNotFoundException"
+    assert error(e) == ("TableNotFoundException",
+                        "Table not found: Table: 'pre-req' not found in region: 'eu-central-1'.", 400)
     with pytest.raises(ClientError) as e:
         east.create_global_table(GlobalTableName="pre-req", ReplicationGroup=[
             {"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])

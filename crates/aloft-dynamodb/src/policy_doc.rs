@@ -36,10 +36,20 @@ pub fn validate(text: &str, target: Target) -> Result<String, String> {
             "Maximum policy size of {MAX_POLICY_BYTES} bytes exceeded"
         )));
     }
-    let doc: Json = serde_json::from_str(text)
-        .ok()
-        .filter(Json::is_object)
-        .ok_or_else(|| invalid_doc("This policy contains invalid Json"))?;
+    let doc: Json = match serde_json::from_str(text) {
+        Ok(v @ Json::Object(_)) => v,
+        // AWS's policy parser words these two apart (measured: ack-api-quirks DDB-TABLE-457).
+        Ok(Json::Null) => return Err(invalid_doc("This text appears not to be a policy")),
+        _ => return Err(invalid_doc("This policy contains invalid Json")),
+    };
+    if doc.as_object().is_some_and(|o| o.is_empty()) {
+        // An empty object fails to parse where the text ends ("{}": line 1, column 3).
+        let line = text.lines().count().max(1);
+        let column = text.lines().last().map_or(0, |l| l.chars().count()) + 1;
+        return Err(invalid_doc(&format!(
+            "Syntax error at position ({line},{column})"
+        )));
+    }
     let statements = match doc.get("Statement") {
         Some(Json::Array(a)) if !a.is_empty() => a.clone(),
         Some(s @ Json::Object(_)) => vec![s.clone()],
@@ -376,6 +386,18 @@ mod tests {
         assert_eq!(
             err(""),
             format!("{p}Invalid policy document: This policy contains invalid Json")
+        );
+        assert_eq!(
+            err("[]"),
+            format!("{p}Invalid policy document: This policy contains invalid Json")
+        );
+        assert_eq!(
+            err("null"),
+            format!("{p}Invalid policy document: This text appears not to be a policy")
+        );
+        assert_eq!(
+            err("{}"),
+            format!("{p}Invalid policy document: Syntax error at position (1,3)")
         );
         assert_eq!(
             err(r#"{"Version":"2012-10-17","Statement":[]}"#),

@@ -378,11 +378,13 @@ pub fn parse_gsi(
         wcu,
         throughput: Throughput::default(),
     };
+    let name = index.name.clone();
     index.throughput.set(
         v,
         pay_per_request,
         (index.rcu, index.wcu),
         throughput::Op::Create,
+        Some(&name),
     )?;
     Ok(index)
 }
@@ -539,6 +541,7 @@ pub fn from_create(
         meta.pay_per_request,
         (meta.rcu, meta.wcu),
         throughput::Op::Create,
+        None,
     )?;
     Ok(meta)
 }

@@ -13,6 +13,9 @@ use crate::error::invalid_param;
 /// a provisioned one at its provisioned capacity.
 const ON_DEMAND_WARM: (u64, u64) = (12_000, 4_000);
 
+/// The page CreateTable's refusal of a warm throughput below the on-demand start points to.
+const ON_DEMAND_DOC: &str = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html#on-demand-capacity-mode-initial";
+
 /// An on-demand table's or GSI's ceilings: `None` is no ceiling (AWS's `-1`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnDemand {
@@ -49,20 +52,22 @@ impl Throughput {
     }
 
     /// Applies the `OnDemandThroughput` and `WarmThroughput` members of a CreateTable or
-    /// UpdateTable input, or of a GSI's Create or Update action, to a table or GSI whose
-    /// billing mode and capacity are already the new ones. Whether either member was there.
+    /// UpdateTable input, or of a GSI's Create or Update action (`index` names the GSI), to a
+    /// table or GSI whose billing mode and capacity are already the new ones. Whether either
+    /// member was there.
     pub fn set(
         &mut self,
         v: &Json,
         pay_per_request: bool,
         capacity: (u64, u64),
         op: Op,
+        index: Option<&str>,
     ) -> Result<bool, AwsError> {
         let mut next = *self;
         let mut warm = self.warm(pay_per_request, capacity);
         next.on_demand
             .apply(&v["OnDemandThroughput"], pay_per_request, op)?;
-        warm.raise(&v["WarmThroughput"])?;
+        warm.raise(&v["WarmThroughput"], op, pay_per_request, index)?;
         if !pay_per_request {
             // Ceilings belong to on-demand mode: a switch to provisioned drops them.
             next.on_demand = OnDemand::default();
@@ -171,8 +176,24 @@ impl Warm {
     }
 
     /// Raises the warm throughput to a `WarmThroughput` member's values (a member left out
-    /// keeps its value). It never falls: a lower value is refused.
-    pub fn raise(&mut self, v: &Json) -> Result<(), AwsError> {
+    /// keeps its value). It never falls: a lower value (zero and negatives included) is
+    /// refused, in CreateTable's words (below the start) or UpdateTable's (below the present).
+    pub fn raise(
+        &mut self,
+        v: &Json,
+        op: Op,
+        pay_per_request: bool,
+        index: Option<&str>,
+    ) -> Result<(), AwsError> {
+        if let (Some(o), Some(name), Op::Update) = (v.as_object(), index, op)
+            && !o.contains_key("ReadUnitsPerSecond")
+            && !o.contains_key("WriteUnitsPerSecond")
+        {
+            return Err(invalid_param(format!(
+                "WarmThroughput must have at least one of ReadUnitsPerSecond or WriteUnitsPerSecond specified for index: {name}"
+            )));
+        }
+        let subject = index.map_or_else(|| "table".to_string(), |n| format!("index {n}"));
         let mut next = *self;
         for (name, member, current) in [
             (
@@ -189,15 +210,19 @@ impl Warm {
             if member.is_null() {
                 continue;
             }
-            let Some(n) = member.as_u64().filter(|n| *n >= 1) else {
-                return Err(invalid_param(format!(
-                    "Requested {name} for WarmThroughput for table is outside of valid range"
-                )));
-            };
+            let n = member.as_u64().unwrap_or(0);
             if n < *current {
-                return Err(invalid_param(format!(
-                    "Requested {name} for WarmThroughput for table is lower than its current value of {current}; warm throughput cannot be decreased"
-                )));
+                return Err(invalid_param(match op {
+                    Op::Update => format!(
+                        "Requested {name} for WarmThroughput for {subject} is lower than current WarmThroughput, decreasing WarmThroughput is not supported"
+                    ),
+                    Op::Create if pay_per_request => format!(
+                        "Requested {name} for WarmThroughput for {subject} is lower than initial throughput for OnDemand. See: {ON_DEMAND_DOC}"
+                    ),
+                    Op::Create => format!(
+                        "Requested {name} for WarmThroughput for {subject} is lower than initial throughput"
+                    ),
+                }));
             }
             *current = n;
         }
@@ -288,7 +313,13 @@ mod tests {
         );
         let mut w = Warm::initial(false, 5, 3);
         assert_eq!(w, Warm { read: 5, write: 3 });
-        w.raise(&json!({"ReadUnitsPerSecond": 5000})).unwrap();
+        w.raise(
+            &json!({"ReadUnitsPerSecond": 5000}),
+            Op::Update,
+            false,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             w,
             Warm {
@@ -296,8 +327,17 @@ mod tests {
                 write: 3
             }
         );
-        let r = w.raise(&json!({"WriteUnitsPerSecond": 10, "ReadUnitsPerSecond": 4000}));
-        assert!(message(r).contains("ReadUnitsPerSecond for WarmThroughput"));
+        let r = w.raise(
+            &json!({"WriteUnitsPerSecond": 10, "ReadUnitsPerSecond": 4000}),
+            Op::Update,
+            false,
+            None,
+        );
+        // AWS's words, as users paste them (terraform-provider-aws, cdkd live probes).
+        assert_eq!(
+            message(r),
+            "One or more parameter values were invalid: Requested ReadUnitsPerSecond for WarmThroughput for table is lower than current WarmThroughput, decreasing WarmThroughput is not supported"
+        );
         assert_eq!(
             w,
             Warm {
@@ -317,5 +357,41 @@ mod tests {
             w.describe("ACTIVE"),
             json!({"ReadUnitsPerSecond": 6000, "WriteUnitsPerSecond": 3, "Status": "ACTIVE"})
         );
+    }
+
+    #[test]
+    fn warm_throughput_refusals_name_the_operation_and_the_index() {
+        let mut w = Warm::initial(true, 0, 0);
+        let r = w.raise(&json!({"ReadUnitsPerSecond": -1}), Op::Create, true, None);
+        assert!(message(r).starts_with(
+            "One or more parameter values were invalid: Requested ReadUnitsPerSecond for WarmThroughput for table is lower than initial throughput for OnDemand. See: https://docs.aws.amazon.com/"
+        ));
+        let r = w.raise(
+            &json!({"WriteUnitsPerSecond": 0}),
+            Op::Update,
+            true,
+            Some("gsi1"),
+        );
+        assert_eq!(
+            message(r),
+            "One or more parameter values were invalid: Requested WriteUnitsPerSecond for WarmThroughput for index gsi1 is lower than current WarmThroughput, decreasing WarmThroughput is not supported"
+        );
+        let r = w.raise(&json!({}), Op::Update, true, Some("gsi1"));
+        assert_eq!(
+            message(r),
+            "One or more parameter values were invalid: WarmThroughput must have at least one of ReadUnitsPerSecond or WriteUnitsPerSecond specified for index: gsi1"
+        );
+        // An empty WarmThroughput is accepted for the table, and for a GSI being created.
+        w.raise(&json!({}), Op::Update, true, None).unwrap();
+        w.raise(&json!({}), Op::Create, true, Some("gsi1")).unwrap();
+        // Re-asserting the present value is accepted.
+        w.raise(
+            &json!({"ReadUnitsPerSecond": 12_000}),
+            Op::Update,
+            true,
+            None,
+        )
+        .unwrap();
+        assert_eq!(w, Warm::initial(true, 0, 0));
     }
 }

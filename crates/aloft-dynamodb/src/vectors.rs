@@ -19,8 +19,11 @@ use crate::tables::{IndexMeta, ProjectionType, TableMeta};
 
 /// The largest vector: the model's `SearchVectorList` holds at most 4096 elements.
 pub const MAX_DIMENSIONS: u64 = 4096;
-/// Vector indexes per table (not documented in the API reference; GSIs' limit assumed).
-pub const MAX_VECTOR_INDEXES: usize = 20;
+/// Vector indexes per table: five, as measured against DynamoDB (August 2026; the API
+/// reference does not say).
+pub const MAX_VECTOR_INDEXES: usize = 5;
+/// INLINE_FILTER elements per search schema, as measured (not the twenty a search may use).
+const MAX_INLINE_FILTERS: usize = 18;
 /// `TopK` range, as AWS's troubleshooting guide states it.
 pub const MAX_TOP_K: u64 = 100;
 
@@ -339,21 +342,36 @@ pub fn describe(meta: &TableMeta, data: &[VectorData]) -> Option<Json> {
 pub fn check_item(meta: &TableMeta, item: &Item) -> Result<(), AwsError> {
     for vi in &meta.vector_indexes {
         if let Some(v) = item.get(vi.attribute.as_str()) {
+            // AWS's words (captured from DynamoDB by dynoxide's conformance notes, 2026-08):
+            // "invalid." with a full stop, and the punctuation before IndexName as AWS has it.
+            let (a, n) = (&vi.attribute, &vi.name);
             let vector = vector_from(v).map_err(|e| {
-                invalid_param(format!(
-                    "Invalid type for vector attribute {} of vector index {}: {}",
-                    vi.attribute,
-                    vi.name,
-                    e.describe()
-                ))
+                validation(match e {
+                    VectorError::NotAList(_) => format!(
+                        "One or more parameter values were invalid. Invalid type for parameter {a}, Expected: 32-bit floating point number list IndexName: {n}"
+                    ),
+                    VectorError::NotANumber(i, t) => format!(
+                        "One or more parameter values were invalid. Invalid type for parameter {a}[{i}], Expected: 32-bit floating point number, Actual: {t}. IndexName: {n}"
+                    ),
+                    VectorError::OutOfRange(i) => {
+                        let raw = match v {
+                            AttrValue::L(l) => match l.get(i) {
+                                Some(AttrValue::N(x)) => x.to_string(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        };
+                        format!(
+                            "One or more parameter values were invalid. Invalid value for parameter {a}[{i}], Value: {raw} is outside valid range [-3.4028235E38, 3.4028235E38]. IndexName: {n}"
+                        )
+                    }
+                })
             })?;
             if vector.len() != vi.dimensions {
-                return Err(invalid_param(format!(
-                    "Vector attribute {} has {} dimensions, but vector index {} requires {} dimensions",
-                    vi.attribute,
-                    vector.len(),
-                    vi.name,
-                    vi.dimensions
+                return Err(validation(format!(
+                    "One or more parameter values were invalid. Invalid size for parameter {a}, Expected: {}, Actual: {} IndexName: {n}",
+                    vi.dimensions,
+                    vector.len()
                 )));
             }
         }
@@ -369,8 +387,8 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<(), AwsError> {
             if let Some(want) = want
                 && v.as_key_scalar() != Some(want)
             {
-                return Err(invalid_param(format!(
-                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                return Err(validation(format!(
+                    "One or more parameter values were invalid. Attribute '{}' type mismatch. Expected: {}, Actual: {}. IndexName: {}",
                     a.name,
                     want.tag(),
                     v.attr_type().tag(),
@@ -403,8 +421,7 @@ pub fn parse(
     let dims = v["Dimensions"].as_u64().unwrap_or(0);
     if !(1..=MAX_DIMENSIONS).contains(&dims) {
         return Err(invalid_param(format!(
-            "Dimensions for vector index {name} must be between 1 and {MAX_DIMENSIONS}, got {}",
-            v["Dimensions"]
+            "Number of dimensions must be between 1 and {MAX_DIMENSIONS} inclusive."
         )));
     }
     let distance = v["DistanceFunction"]
@@ -412,13 +429,13 @@ pub fn parse(
         .and_then(Distance::parse)
         .ok_or_else(|| {
             validation(format!(
-                "1 validation error detected: Value '{}' at '{member}.distanceFunction' failed to satisfy constraint: Member must satisfy enum value set: [COSINE, DOT_PRODUCT, EUCLIDEAN]",
+                "1 validation error detected: Value '{}' at '{member}.distanceFunction' failed to satisfy constraint: Member must satisfy enum value set: [DOT_PRODUCT, COSINE, EUCLIDEAN]",
                 v["DistanceFunction"].as_str().unwrap_or("null")
             ))
         })?;
     if table.is_key_attr(&attribute) || defs.iter().any(|(n, _)| *n == attribute) {
         return Err(invalid_param(format!(
-            "The vector attribute {attribute} of vector index {name} cannot be a key attribute or be defined in AttributeDefinitions"
+            "Conflicting attribute definition for '{attribute}'. An attribute cannot be defined in AttributeDefinitions when used as a VectorAttribute."
         )));
     }
     let mut search_schema: Vec<SearchAttr> = Vec::new();
@@ -435,7 +452,7 @@ pub fn parse(
             }
         };
         if !defs.iter().any(|(n, _)| *n == a) {
-            return Err(validation(
+            return Err(invalid_param(
                 "One element in SearchSchema is not defined in attribute definitions",
             ));
         }
@@ -451,9 +468,17 @@ pub fn parse(
         }
         search_schema.push(SearchAttr { name: a, hash });
     }
-    if search_schema.iter().filter(|a| a.hash).count() > 1 {
+    // AWS words these two in its constraint style, the member named as in the request.
+    let hashes = search_schema.iter().filter(|a| a.hash).count();
+    if hashes > 1 {
         return Err(invalid_param(format!(
-            "The SearchSchema of vector index {name} can have at most one HASH element"
+            "Value '{hashes}' at 'SearchSchema' failed to satisfy constraint: Member must have HASH count less than or equal to 1"
+        )));
+    }
+    let filters = search_schema.len() - hashes;
+    if filters > MAX_INLINE_FILTERS {
+        return Err(invalid_param(format!(
+            "Value '{filters}' at 'SearchSchema' failed to satisfy constraint: Member must have INLINE_FILTER count less than or equal to {MAX_INLINE_FILTERS}"
         )));
     }
     let projection = crate::tables::parse_projection(&v["Projection"])?;
@@ -479,12 +504,12 @@ pub fn check_table(
     }
     if !pay_per_request {
         return Err(invalid_param(
-            "Vector indexes are only supported on tables that use the PAY_PER_REQUEST billing mode",
+            "Vector indexes are only supported for PAY_PER_REQUEST tables",
         ));
     }
     if vector_indexes.len() > MAX_VECTOR_INDEXES {
         return Err(invalid_param(format!(
-            "Number of VectorIndexes exceeds per-table limit of {MAX_VECTOR_INDEXES}"
+            "VectorIndex count exceeds the per-table limit of {MAX_VECTOR_INDEXES}"
         )));
     }
     for (i, vi) in vector_indexes.iter().enumerate() {
@@ -518,7 +543,8 @@ pub fn parse_create(
         .as_array()
         .into_iter()
         .flatten()
-        .map(|v| parse(v, defs, table, "vectorIndexes.member"))
+        .enumerate()
+        .map(|(i, v)| parse(v, defs, table, &format!("vectorIndexes.{}.member", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     check_table(pay_per_request, indexes, &out)?;
     Ok(out)
@@ -556,12 +582,17 @@ pub fn apply_updates(
             c,
             &meta.attribute_definitions,
             &meta.schema,
-            "vectorIndexUpdates.member.create",
+            "vectorIndexUpdates.1.member.create",
         )?;
         if meta.vector_indexes.iter().any(|x| x.name == vi.name) || meta.index(&vi.name).is_some() {
-            return Err(invalid_param(format!(
-                "Index with name: {} already exists",
-                vi.name
+            return Err(validation(
+                "Attempting to create an index which already exists",
+            ));
+        }
+        // UpdateTable words the limit differently from CreateTable, and as another error.
+        if meta.vector_indexes.len() >= MAX_VECTOR_INDEXES {
+            return Err(crate::error::ErrorCode::LimitExceededException.err(format!(
+                "Subscriber limit exceeded: Number of vector secondary indexes exceeds per-table limit of {MAX_VECTOR_INDEXES}"
             )));
         }
         let name = vi.name.clone();

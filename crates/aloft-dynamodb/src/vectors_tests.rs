@@ -70,7 +70,23 @@ fn create_table_validates_vector_indexes() {
     assert_eq!(vi.dimensions, 3);
     assert_eq!(vi.hash_attrs().collect::<Vec<_>>(), ["cat"]);
     let msg = |r: Result<TableMeta, AwsError>| r.err().unwrap().message;
-    assert!(msg(table(json!([index("byEmb", 5000, "COSINE")]))).contains("between 1 and 4096"));
+    // AWS's words, as measured against DynamoDB (August 2026).
+    let p = "One or more parameter values were invalid: ";
+    assert_eq!(
+        msg(table(json!([index("byEmb", 5000, "COSINE")]))),
+        format!("{p}Number of dimensions must be between 1 and 4096 inclusive.")
+    );
+    assert!(
+        msg(table(json!([index("byEmb", 3, "MANHATTAN")])))
+            .ends_with("Member must satisfy enum value set: [DOT_PRODUCT, COSINE, EUCLIDEAN]")
+    );
+    let six: Vec<Json> = (0..6)
+        .map(|i| index(&format!("vi{i}"), 3, "COSINE"))
+        .collect();
+    assert_eq!(
+        msg(table(json!(six))),
+        format!("{p}VectorIndex count exceeds the per-table limit of 5")
+    );
     assert!(msg(table(json!([index("byEmb", 3, "MANHATTAN")]))).contains("enum value set"));
     assert!(
         msg(table(json!([
@@ -90,14 +106,24 @@ fn create_table_validates_vector_indexes() {
     undefined["SearchSchema"][0]["AttributeName"] = json!("nope");
     assert_eq!(
         msg(table(json!([undefined]))),
-        "One element in SearchSchema is not defined in attribute definitions"
+        format!("{p}One element in SearchSchema is not defined in attribute definitions")
     );
     let mut two_hash = index("vi1", 3, "COSINE");
     two_hash["SearchSchema"][1]["SearchSchemaElementType"] = json!("HASH");
-    assert!(msg(table(json!([two_hash]))).contains("at most one HASH"));
+    assert_eq!(
+        msg(table(json!([two_hash]))),
+        format!(
+            "{p}Value '2' at 'SearchSchema' failed to satisfy constraint: Member must have HASH count less than or equal to 1"
+        )
+    );
     let mut key_vector = index("vi1", 3, "COSINE");
     key_vector["VectorAttribute"]["AttributeName"] = json!("id");
-    assert!(msg(table(json!([key_vector]))).contains("cannot be a key attribute"));
+    assert_eq!(
+        msg(table(json!([key_vector]))),
+        format!(
+            "{p}Conflicting attribute definition for 'id'. An attribute cannot be defined in AttributeDefinitions when used as a VectorAttribute."
+        )
+    );
     // Search schema attributes count as used attribute definitions.
     assert!(table(json!([])).is_err());
 }
@@ -170,16 +196,45 @@ fn writes_with_malformed_vectors_are_rejected() {
     assert!(check_item(&meta, &item("a", Some("c"), nums(&[1.0, 2.0]))).is_ok());
     let e = check_item(&meta, &item("a", Some("c"), nums(&[1.0]))).unwrap_err();
     assert_eq!(e.code, "ValidationException");
-    assert!(e.message.contains("has 1 dimensions"), "{}", e.message);
+    // AWS's words, as captured from DynamoDB (dynoxide's conformance notes, 2026-08).
+    assert_eq!(
+        e.message,
+        "One or more parameter values were invalid. Invalid size for parameter emb, Expected: 2, Actual: 1 IndexName: byEmb"
+    );
     let e = check_item(&meta, &item("a", Some("c"), json!({"S": "v"}))).unwrap_err();
-    assert!(e.message.contains("actual type: S"), "{}", e.message);
+    assert_eq!(
+        e.message,
+        "One or more parameter values were invalid. Invalid type for parameter emb, Expected: 32-bit floating point number list IndexName: byEmb"
+    );
+    let e = check_item(
+        &meta,
+        &item("a", Some("c"), json!({"L": [{"N": "1"}, {"S": "x"}]})),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "One or more parameter values were invalid. Invalid type for parameter emb[1], Expected: 32-bit floating point number, Actual: S. IndexName: byEmb"
+    );
+    let e = check_item(
+        &meta,
+        &item("a", Some("c"), json!({"L": [{"N": "1e39"}, {"N": "1"}]})),
+    )
+    .unwrap_err();
+    assert!(
+        e.message.starts_with(
+            "One or more parameter values were invalid. Invalid value for parameter emb[0], Value: "
+        ) && e
+            .message
+            .ends_with(" is outside valid range [-3.4028235E38, 3.4028235E38]. IndexName: byEmb"),
+        "{}",
+        e.message
+    );
     let mut wrong_cat = item("a", None, nums(&[1.0, 2.0]));
     wrong_cat.insert("cat", AttrValue::from_json(&json!({"N": "1"})).unwrap());
     let e = check_item(&meta, &wrong_cat).unwrap_err();
-    assert!(
-        e.message.contains("Type mismatch for Index Key cat"),
-        "{}",
-        e.message
+    assert_eq!(
+        e.message,
+        "One or more parameter values were invalid. Attribute 'cat' type mismatch. Expected: S, Actual: N. IndexName: byEmb"
     );
     // No vector at all: accepted, just not indexed.
     let plain = item_from_json(&json!({"id": {"S": "z"}})).unwrap();
@@ -214,16 +269,19 @@ fn search_conditions_follow_the_search_schema() {
     check("cat = :c AND (yr = :y OR yr BETWEEN :y AND :z)").unwrap();
     assert!(check("yr IN (:y, :z) AND cat = :c").is_ok());
     let msg = |src: &str| check(src).unwrap_err().message;
-    assert_eq!(
-        msg("cat <> :c"),
-        "Invalid comparator used in SearchConditionExpression"
-    );
-    assert_eq!(
-        msg("cat = :c OR yr = :y"),
-        "Invalid comparator used in SearchConditionExpression"
-    );
+    let comparator =
+        "Invalid SearchConditionExpression: Invalid comparator used in SearchConditionExpression";
+    assert_eq!(msg("cat <> :c"), comparator);
+    assert_eq!(msg("cat = :c OR yr = :y"), comparator);
     assert!(msg("yr = :y").contains("HASH key cat"));
-    assert!(msg("cat = :c AND x = :y").contains("not in the SearchSchema"));
+    assert_eq!(
+        msg("cat = :c AND x = :y"),
+        "SearchConditionExpression must not contain any attributes that is not in SearchSchema. Invalid attribute: x"
+    );
+    assert_eq!(
+        msg("cat = :c AND cat = :c"),
+        "Invalid SearchConditionExpression: SearchConditionExpression must only contain one condition per attribute"
+    );
     assert!(msg("cat = :c AND attribute_exists(yr)").contains("Functions"));
     assert_eq!(
         crate::handlers::vectors::check_condition(vi, None)

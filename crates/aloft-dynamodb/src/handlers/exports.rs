@@ -94,11 +94,13 @@ impl Export {
             "S3Bucket": self.bucket,
             "S3SseAlgorithm": self.sse_algorithm,
             "ExportFormat": self.format,
-            "ExportType": self.export_type,
         });
         let o = d.as_object_mut().expect("an object");
+        // AWS describes a full export without its ExportType (ListExports' summaries have it).
         if self.incremental.is_none() {
             o.insert("ExportTime".into(), secs(self.export_time_ms));
+        } else {
+            o.insert("ExportType".into(), self.export_type.clone().into());
         }
         let mut put = |k: &str, v: Option<Json>| {
             if let Some(v) = v {
@@ -188,9 +190,9 @@ impl Exports {
                 if prior.fingerprint == e.fingerprint {
                     return Ok(prior.clone());
                 }
-                return Err(ErrorCode::ExportConflictException.err(format!(
-                    "Export with client token {token} already exists with different parameters"
-                )));
+                return Err(ErrorCode::ExportConflictException.err(
+                    "Export conflict: Duplicate request detected with conflicting parameters",
+                ));
             }
             let mut batch = Batch::new();
             batch.put(
@@ -273,9 +275,37 @@ fn ms(t: f64) -> i64 {
     (t * 1000.0).round() as i64
 }
 
-/// AWS's words for an export time or period outside the recovery window.
+/// AWS's words for a full export's time outside the recovery window.
 fn invalid_time() -> AwsError {
     ErrorCode::InvalidExportTimeException.err("Export Time is invalid")
+}
+
+/// An incremental export's period outside the recovery window or of the wrong length: all
+/// InvalidExportTimeException, the bounds quoted to the second. AWS calls the window's start
+/// "the table creation time" whatever it is (PITR's earliest restorable time, here).
+fn invalid_period(message: String) -> AwsError {
+    ErrorCode::InvalidExportTimeException.err(message)
+}
+
+fn iso_secs(ms: i64) -> String {
+    let s = clock::iso8601_millis(ms);
+    format!("{}Z", &s[..s.len() - 5])
+}
+
+fn from_too_early(from: i64) -> AwsError {
+    invalid_period(format!(
+        "Incremental export period from time cannot be less than the table creation time : {}",
+        iso_secs(from)
+    ))
+}
+
+fn bad_token(token: &str) -> AwsError {
+    invalid_request(&format!("Provided nextToken is invalid: {token}"))
+}
+
+/// AWS's prefix for the export requests it refuses as a whole.
+fn invalid_request(detail: &str) -> AwsError {
+    validation(format!("Invalid Request: {detail}"))
 }
 
 impl DynamoDb {
@@ -293,67 +323,93 @@ impl DynamoDb {
         let format = Format::parse(i.export_format.as_deref().unwrap_or("DYNAMODB_JSON"))
             .ok_or_else(|| validation("Unknown ExportFormat"))?;
         let export_type = i.export_type.as_deref().unwrap_or("FULL_EXPORT");
-        let incremental = export_type == "INCREMENTAL_EXPORT";
-        if incremental && i.export_time.is_some() {
-            return Err(validation(
-                "ExportTime cannot be specified for an INCREMENTAL_EXPORT; use IncrementalExportSpecification",
+        // A specification makes sense only with an explicit INCREMENTAL_EXPORT; an ExportTime
+        // beside one is ignored (AWS checks the period instead).
+        match (
+            i.export_type.as_deref(),
+            &i.incremental_export_specification,
+        ) {
+            (None, Some(_)) => {
+                return Err(invalid_request(
+                    "Export Type expected to be Incremental Export when incremental export specification is provided",
+                ));
+            }
+            (Some(t), Some(_)) if t != "INCREMENTAL_EXPORT" => {
+                return Err(invalid_request(
+                    "When Export Type is Full Export , Incremental Export Specification should not be provided",
+                ));
+            }
+            (Some("INCREMENTAL_EXPORT"), None) => {
+                return Err(invalid_request(
+                    "Incremental Export Specification expected when export type is set as Incremental Export",
+                ));
+            }
+            _ => {}
+        }
+        let from = match &i.incremental_export_specification {
+            Some(s) => Some(s.export_from_time.map(ms).ok_or_else(|| {
+                invalid_request("ExportFromTime must be provided in IncrementalExportSpecification")
+            })?),
+            None => None,
+        };
+        if i.s3_sse_kms_key_id.is_some() && i.s3_sse_algorithm.as_deref() != Some("KMS") {
+            return Err(invalid_request(
+                "KMS Key Id is not supported for this encryption type",
             ));
         }
-        if incremental && i.incremental_export_specification.is_none() {
+        let Some(arn) = aloft_core::arn::parse(&i.table_arn) else {
             return Err(validation(
-                "IncrementalExportSpecification must be provided for an INCREMENTAL_EXPORT",
+                "One or more parameter values were invalid: tableArn is not a valid ARN",
             ));
-        }
-        if !incremental && i.incremental_export_specification.is_some() {
-            return Err(validation(
-                "IncrementalExportSpecification can only be specified for an INCREMENTAL_EXPORT",
-            ));
-        }
-        let arn = aloft_core::arn::parse(&i.table_arn)
-            .filter(|a| a.service == "dynamodb")
-            .ok_or_else(|| validation(format!("Invalid TableArn: {}", i.table_arn)))?;
+        };
         let name = arn
             .resource
             .strip_prefix("table/")
-            .filter(|n| !n.is_empty() && !n.contains('/'))
-            .ok_or_else(|| validation(format!("Invalid TableArn: {}", i.table_arn)))?;
+            .filter(|n| !n.is_empty() && !n.contains('/') && arn.service == "dynamodb")
+            .ok_or_else(|| invalid_request("Table ARN is invalid."))?;
+        if arn.account != rc.account_id {
+            return Err(ErrorCode::AccessDeniedException.err("Access is denied"));
+        }
+        // The ARN's region is not checked: the table is looked up where the request is sent.
         let table = self
             .db
-            .get(arn.account, arn.region, name)
-            .filter(|_| arn.account == rc.account_id)
+            .get(&rc.account_id, &rc.region, name)
             .ok_or_else(|| {
-                ErrorCode::TableNotFoundException.err(format!("Table not found: {name}"))
+                ErrorCode::TableNotFoundException.err(format!("Table not found: {}", i.table_arn))
             })?;
         let now = clock::now_millis();
         let (meta, export_time_ms, spec, snapshot) = {
             let data = table.data.read().expect("table lock");
-            let Some(p) = data.pitr.as_ref().filter(|_| data.meta.pitr) else {
-                return Err(
-                    ErrorCode::PointInTimeRecoveryUnavailableException.err(format!(
-                        "Point in time recovery is not enabled for table '{name}'"
-                    )),
-                );
-            };
-            let (earliest, _) = p.window(now);
-            if incremental {
+            let pitr = data.pitr.as_ref().filter(|_| data.meta.pitr);
+            if let Some(from) = from {
                 let s = i
                     .incremental_export_specification
                     .as_ref()
                     .expect("checked");
-                let from = s.export_from_time.map(ms).ok_or_else(|| {
-                    validation("ExportFromTime must be provided for an INCREMENTAL_EXPORT")
-                })?;
+                // Without PITR there is no window: the period starts too early.
+                let Some(p) = pitr else {
+                    return Err(from_too_early(from));
+                };
+                let (earliest, _) = p.window(now);
                 let to = s.export_to_time.map_or(now, ms);
-                if from >= to {
-                    return Err(validation("ExportFromTime must be before ExportToTime"));
+                if from < earliest - 999 {
+                    return Err(from_too_early(from));
                 }
-                if to - from < MIN_PERIOD_MS || to - from > MAX_PERIOD_MS {
-                    return Err(validation(
-                        "The incremental export period must be at least 15 minutes and at most 24 hours",
+                if to > now + 999 {
+                    return Err(invalid_period(format!(
+                        "Incremental export period to time cannot be greater than the current time : {}",
+                        iso_secs(to)
+                    )));
+                }
+                if to - from < MIN_PERIOD_MS {
+                    return Err(invalid_period(
+                        "Difference between export period from time and export period to time is less than 15 minutes".into(),
                     ));
                 }
-                if from < earliest - 999 || to > now + 999 {
-                    return Err(invalid_time());
+                if to - from > MAX_PERIOD_MS {
+                    return Err(invalid_period(
+                        "Difference between export period from time and export period to time is more than 24 hours".into(),
+                    ));
                 }
                 let view = s
                     .export_view_type
@@ -367,6 +423,14 @@ impl DynamoDb {
                 };
                 ((*data.meta).clone(), to, Some(spec), snap)
             } else {
+                let Some(p) = pitr else {
+                    return Err(
+                        ErrorCode::PointInTimeRecoveryUnavailableException.err(format!(
+                            "Point in time recovery is not enabled for table '{name}'"
+                        )),
+                    );
+                };
+                let (earliest, _) = p.window(now);
                 let at = i.export_time.map_or(now, ms);
                 if at < earliest - 999 || at > now + 999 {
                     return Err(invalid_time());
@@ -423,12 +487,32 @@ impl DynamoDb {
             .get("ExportArn")
             .and_then(Json::as_str)
             .unwrap_or_default();
+        let parsed = aloft_core::arn::parse(arn)
+            .filter(|a| a.service == "dynamodb")
+            .filter(|a| {
+                let mut parts = a.resource.split('/');
+                parts.next() == Some("table")
+                    && parts.next().is_some_and(|t| !t.is_empty())
+                    && parts.next() == Some("export")
+                    && parts.next().is_some_and(|id| !id.is_empty())
+                    && parts.next().is_none()
+            })
+            .ok_or_else(|| validation("Invalid Export ARN"))?;
+        if parsed.account != rc.account_id {
+            return Err(ErrorCode::AccessDeniedException.err("Access is denied"));
+        }
+        if parsed.region != rc.region {
+            return Err(
+                ErrorCode::ExportNotFoundException.err("Export not found: Invalid export arn")
+            );
+        }
         let e = self
             .exports
             .find(arn)
             .filter(|e| e.account == rc.account_id && e.region == rc.region)
             .ok_or_else(|| {
-                ErrorCode::ExportNotFoundException.err(format!("Export not found: {arn}"))
+                ErrorCode::ExportNotFoundException
+                    .err(format!("Export not found: Export not found: {arn}"))
             })?;
         Ok(json!({"ExportDescription": e.description()}))
     }
@@ -445,22 +529,36 @@ impl DynamoDb {
                 B64.decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| validation("Invalid NextToken"))?,
+                    .ok_or_else(|| bad_token(t))?,
             ),
         };
+        // AWS lists a table's exports by the table that exists now: none once it is deleted,
+        // none of the old one's after a re-creation under the same name.
+        let table_id = table.map(|t| {
+            aloft_core::arn::parse(t)
+                .and_then(|a| a.resource.strip_prefix("table/").map(str::to_string))
+                .and_then(|n| self.db.get(&rc.account_id, &rc.region, &n))
+                .map(|t| t.data.read().expect("table lock").meta.id.clone())
+        });
         let list = self.exports.list.lock().expect("exports lock");
         let mine: Vec<&Export> = list
             .iter()
             .filter(|e| e.account == rc.account_id && e.region == rc.region)
             .filter(|e| table.is_none_or(|t| e.table_arn == t))
+            .filter(|e| {
+                table_id
+                    .as_ref()
+                    .is_none_or(|id| id.as_ref() == Some(&e.table_id))
+            })
             .collect();
         let start = match &after {
             None => 0,
-            Some(a) => mine
-                .iter()
-                .position(|e| &e.arn == a)
-                .map(|p| p + 1)
-                .ok_or_else(|| validation("Invalid NextToken"))?,
+            Some(a) => match mine.iter().position(|e| &e.arn == a) {
+                Some(p) => p + 1,
+                // A token of this account's exports under another filter: an empty page.
+                None if list.iter().any(|e| &e.arn == a) => mine.len(),
+                None => return Err(bad_token(input["NextToken"].as_str().unwrap_or_default())),
+            },
         };
         let page: Vec<&&Export> = mine.iter().skip(start).take(max).collect();
         let summaries: Vec<Json> = page

@@ -16,12 +16,30 @@ use crate::error::{ErrorCode, invalid_param, validation};
 use crate::handlers::items::str_param;
 use crate::tables::TableMeta;
 
-fn global_not_found() -> AwsError {
-    ErrorCode::GlobalTableNotFoundException.err("Global table not found")
+/// DescribeGlobalTable says "Global table not found: " before the reason; the settings
+/// operations give the reason alone.
+fn global_not_found(name: &str, describe: bool) -> AwsError {
+    let reason = format!("Global table with name: '{name}' does not exist.");
+    ErrorCode::GlobalTableNotFoundException.err(if describe {
+        format!("Global table not found: {reason}")
+    } else {
+        reason
+    })
 }
 
 fn index_missing(index: &str) -> AwsError {
     ErrorCode::IndexNotFoundException.err(format!("Index not found: {index}"))
+}
+
+/// The legacy operations check the name's length in their own words, not the model's.
+fn checked_name(input: &Json) -> Result<&str, AwsError> {
+    let name = str_param(input, "GlobalTableName").unwrap_or_default();
+    if !(3..=255).contains(&name.len()) {
+        return Err(validation(
+            "TableName must be at least 3 characters long and at most 255 characters long",
+        ));
+    }
+    Ok(name)
 }
 
 fn global_key(account: &str, name: &str) -> String {
@@ -88,10 +106,15 @@ impl DynamoDb {
     }
 
     /// The global table an input's `GlobalTableName` names.
-    fn named_global(&self, rc: &RequestContext, input: &Json) -> Result<GlobalTable, AwsError> {
-        let name = str_param(input, "GlobalTableName").unwrap_or_default();
+    fn named_global(
+        &self,
+        rc: &RequestContext,
+        input: &Json,
+        describe: bool,
+    ) -> Result<GlobalTable, AwsError> {
+        let name = checked_name(input)?;
         self.global_table(&rc.account_id, name)
-            .ok_or_else(global_not_found)
+            .ok_or_else(|| global_not_found(name, describe))
     }
 
     /// A region's table may join a global table: it exists, is empty, streams new and old
@@ -104,8 +127,9 @@ impl DynamoDb {
         like: Option<&TableMeta>,
     ) -> Result<TableMeta, AwsError> {
         let table = self.db.get(account, region, name).ok_or_else(|| {
-            ErrorCode::TableNotFoundException
-                .err(format!("Table: {name} not found in region: {region}"))
+            ErrorCode::TableNotFoundException.err(format!(
+                "Table not found: Table: '{name}' not found in region: '{region}'."
+            ))
         })?;
         let data = table.data.read().expect("table lock");
         let meta = (*data.meta).clone();
@@ -159,7 +183,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let name = str_param(&input, "GlobalTableName").unwrap_or_default();
+        let name = checked_name(&input)?;
         let mut regions = regions_of(&input["ReplicationGroup"]);
         regions.dedup();
         if self.global_table(&rc.account_id, name).is_some() {
@@ -188,7 +212,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let g = self.named_global(rc, &input)?;
+        let g = self.named_global(rc, &input, true)?;
         Ok(json!({"GlobalTableDescription": g.describe(&rc.account_id, "ACTIVE")}))
     }
 
@@ -232,7 +256,20 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let mut g = self.named_global(rc, &input)?;
+        let updates = input["ReplicaUpdates"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // An empty list, or an update naming neither action, is refused before the global
+        // table is looked up, and without detail.
+        let bare = || validation("One or more parameter values were invalid");
+        let acts = |u: &Json| {
+            u["Create"]["RegionName"].is_string() || u["Delete"]["RegionName"].is_string()
+        };
+        if updates.is_empty() || !updates.iter().all(acts) {
+            return Err(bare());
+        }
+        let mut g = self.named_global(rc, &input, false)?;
         let name = &g.name.clone();
         let like = g
             .regions
@@ -240,7 +277,7 @@ impl DynamoDb {
             .find_map(|r| self.db.get(&rc.account_id, r, name))
             .map(|t| (*t.data.read().expect("table lock").meta).clone());
         let mut left = Vec::new();
-        for u in input["ReplicaUpdates"].as_array().into_iter().flatten() {
+        for u in &updates {
             if let Some(r) = u["Create"]["RegionName"].as_str() {
                 if g.regions.iter().any(|x| x == r) {
                     return Err(ErrorCode::ReplicaAlreadyExistsException
@@ -255,9 +292,7 @@ impl DynamoDb {
                 };
                 left.push(g.regions.remove(i));
             } else {
-                return Err(validation(
-                    "One or more parameter values were invalid: ReplicaUpdate must specify one of Create or Delete",
-                ));
+                return Err(bare());
             }
         }
         let mut batch = Batch::new();
@@ -316,7 +351,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let g = self.named_global(rc, &input)?;
+        let g = self.named_global(rc, &input, false)?;
         Ok(self.global_settings(&rc.account_id, &g))
     }
 
@@ -325,7 +360,7 @@ impl DynamoDb {
         rc: &RequestContext,
         input: Json,
     ) -> Result<Json, AwsError> {
-        let g = self.named_global(rc, &input)?;
+        let g = self.named_global(rc, &input, false)?;
         let name = &g.name.clone();
         let members: Vec<_> = g
             .regions

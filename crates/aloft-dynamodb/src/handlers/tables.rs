@@ -207,6 +207,7 @@ impl DynamoDb {
                 meta.pay_per_request,
                 capacity,
                 throughput::Op::Update,
+                None,
             )?;
             if !meta.pay_per_request {
                 for idx in &mut meta.indexes {
@@ -258,7 +259,7 @@ impl DynamoDb {
                     let capacity = (index.rcu, index.wcu);
                     index
                         .throughput
-                        .set(up, pay, capacity, throughput::Op::Update)?;
+                        .set(up, pay, capacity, throughput::Op::Update, Some(&n))?;
                 }
                 changed = true;
             }

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use crate::DynamoDb;
 use crate::domain::rowkey::Rows;
 use crate::domain::value::{AttrValue, item_size, item_to_json};
-use crate::error::{invalid_param, table_named_not_found, validation};
+use crate::error::{table_named_not_found, validation};
 use crate::expr::ast::{Cond, Operand, Path};
 use crate::expr::eval::{eval, project};
 use crate::expr::{ExprKind, parse_condition, parse_projection};
@@ -42,13 +42,16 @@ fn search_vector(input: &Json, vi: &VectorIndexMeta) -> Result<Vec<f32>, AwsErro
         .iter()
         .map(AttrValue::from_json)
         .collect::<Result<Vec<_>, _>>()?;
-    let v = vector_from(&AttrValue::L(values))
-        .map_err(|e| invalid_param(format!("Invalid SearchVector: {}", e.describe())))?;
+    // AWS's words, as captured from DynamoDB by dynoxide's conformance notes (2026-08).
+    let v = vector_from(&AttrValue::L(values)).map_err(|_| {
+        validation(
+            "Search vector contains invalid values. All values in the search vector must be a 32-bit floating-point number attribute",
+        )
+    })?;
     if v.len() != vi.dimensions {
-        return Err(invalid_param(format!(
-            "SearchVector has {} dimensions, but vector index {} requires {} dimensions",
+        return Err(validation(format!(
+            "Input search vector dimension {} does not match vector index dimension {}",
             v.len(),
-            vi.name,
             vi.dimensions
         )));
     }
@@ -56,7 +59,7 @@ fn search_vector(input: &Json, vi: &VectorIndexMeta) -> Result<Vec<f32>, AwsErro
 }
 
 fn comparator_error() -> AwsError {
-    validation("Invalid comparator used in SearchConditionExpression")
+    ExprKind::SearchCondition.error("Invalid comparator used in SearchConditionExpression")
 }
 
 /// A path the condition may name: a top-level attribute of the search schema.
@@ -65,15 +68,13 @@ fn check_path<'a>(
     p: &Path,
 ) -> Result<&'a crate::vectors::SearchAttr, AwsError> {
     if p.0.len() != 1 {
-        return Err(ExprKind::SearchCondition.error(format!(
-            "Only top-level attributes can be used; nested attribute path: {p}"
-        )));
+        return Err(ExprKind::SearchCondition
+            .error("SearchConditionExpression cannot have conditions on nested attributes"));
     }
     vi.in_schema(p.top()).ok_or_else(|| {
-        ExprKind::SearchCondition.error(format!(
-            "Attribute {} is not in the SearchSchema of vector index {}",
-            p.top(),
-            vi.name
+        validation(format!(
+            "SearchConditionExpression must not contain any attributes that is not in SearchSchema. Invalid attribute: {}",
+            p.top()
         ))
     })
 }
@@ -169,10 +170,9 @@ pub fn check_condition(vi: &VectorIndexMeta, cond: Option<&Cond>) -> Result<(), 
                 return Err(comparator_error());
             }
             if seen.contains(&p.top()) {
-                return Err(ExprKind::SearchCondition.error(format!(
-                    "The HASH attribute {} can be used only once",
-                    p.top()
-                )));
+                return Err(ExprKind::SearchCondition.error(
+                    "SearchConditionExpression must only contain one condition per attribute",
+                ));
             }
             seen.push(p.top());
             continue;
@@ -253,7 +253,9 @@ impl DynamoDb {
             .to_string();
         let top_k = input["TopK"].as_i64().unwrap_or(0);
         if !(1..=MAX_TOP_K as i64).contains(&top_k) {
-            return Err(validation("Provided TopK value is out of valid range"));
+            return Err(validation(format!(
+                "Provided TopK value '{top_k}' is out of valid range. The value must be between 1 and 100 inclusive"
+            )));
         }
         let table = self
             .db
@@ -263,7 +265,7 @@ impl DynamoDb {
         let meta = data.meta.clone();
         let Some(pos) = meta.vector_indexes.iter().position(|v| v.name == index) else {
             return Err(validation(format!(
-                "The table does not have the specified vector index: {index}"
+                "The table does not have the specified index: {index}"
             )));
         };
         let vi = &meta.vector_indexes[pos];
