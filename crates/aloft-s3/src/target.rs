@@ -4,16 +4,20 @@
 //! Writes and reads run the very handlers an HTTP request runs (a request is made for them),
 //! so an object stored here has the ETag, checksum, versioning and notifications a PutObject
 //! would give it. Options use S3's own member names (`Key`, `ContentType`,
-//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`).
+//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`, and GetObject's `Range`
+//! and `IfMatch`, with which a large object is read in parts).
 //!
 //! A bucket owned by another account than `Delivery.account` refuses with `AccessDenied`
 //! unless its bucket policy allows that account the action (AWS's cross-account rule: the
 //! bucket owner must grant it).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use aloft_core::auth::{Authority, Authorization, Caller, Decision};
 use aloft_core::body::{Response, full};
-use aloft_core::{AwsError, RequestContext};
+use aloft_core::service::AuthorityCell;
+use aloft_core::{AwsError, RequestContext, ServiceContext};
 use aloft_events::{Delivered, Delivery, Target};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -35,11 +39,27 @@ const KEY_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
     .remove(b'/');
 
 /// Registered for `s3` ARNs by [`crate::start`].
-pub struct S3Target(pub Weak<S3>);
+pub struct S3Target {
+    s3: Weak<S3>,
+    /// The IAM service's policy evaluator, once the binary has built the services.
+    authority: AuthorityCell,
+}
 
 impl S3Target {
+    /// Without an authority: bucket policies are read by [`policy_allows`].
     pub fn new(s3: &Arc<S3>) -> Self {
-        S3Target(Arc::downgrade(s3))
+        S3Target {
+            s3: Arc::downgrade(s3),
+            authority: AuthorityCell::default(),
+        }
+    }
+
+    /// Judging other accounts by the authority the binary leaves in `ctx`.
+    pub fn judged_by(s3: &Arc<S3>, ctx: &ServiceContext) -> Self {
+        S3Target {
+            s3: Arc::downgrade(s3),
+            authority: ctx.authority.clone(),
+        }
     }
 }
 
@@ -64,7 +84,7 @@ fn opt<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
 impl Target for S3Target {
     async fn deliver(&self, arn: &str, d: Delivery) -> Result<Delivered, AwsError> {
         let s3 = self
-            .0
+            .s3
             .upgrade()
             .ok_or_else(|| internal("S3 has shut down"))?;
         let bucket = bucket_of(arn)?.to_string();
@@ -80,7 +100,7 @@ impl Target for S3Target {
                 )));
             }
         };
-        check_owner(&s3, &bucket, &d, action)?;
+        check_owner(&s3, self.authority.get(), &bucket, &d, action)?;
         match op {
             "PutObject" => put_object(&s3, bucket, d).await,
             "GetObject" => get_object(&s3, bucket, &d).await,
@@ -90,8 +110,17 @@ impl Target for S3Target {
     }
 }
 
-/// NoSuchBucket, `ExpectedBucketOwner`, and the cross-account grant.
-fn check_owner(s3: &S3, bucket: &str, d: &Delivery, action: &str) -> Result<(), AwsError> {
+/// NoSuchBucket, `ExpectedBucketOwner`, and the cross-account grant: the bucket's owner
+/// must allow the delivering account. With an authority (IAM) the bucket's policy and ACLs
+/// are judged as for a request of that account's root from another account (Deny wins,
+/// conditions evaluated); without one, by [`policy_allows`].
+fn check_owner(
+    s3: &S3,
+    authority: Option<&Arc<dyn Authority>>,
+    bucket: &str,
+    d: &Delivery,
+    action: &str,
+) -> Result<(), AwsError> {
     let cell = s3.bucket(bucket)?;
     let b = cell.read().map_err(internal)?;
     let owner = b.info.account.as_str();
@@ -101,23 +130,62 @@ fn check_owner(s3: &S3, bucket: &str, d: &Delivery, action: &str) -> Result<(), 
     if d.account.is_empty() || d.account == owner {
         return Ok(());
     }
-    let key = opt(d, "Key");
-    let resource = crate::domain::access::resource_arn(bucket, key);
-    let bucket_arn = crate::domain::access::resource_arn(bucket, None);
-    let on = if action == "s3:ListBucket" {
-        &bucket_arn
-    } else {
-        &resource
+    let key = opt(d, "Key").filter(|_| action != "s3:ListBucket");
+    let on = crate::domain::access::resource_arn(bucket, key);
+    let granted = match authority {
+        Some(a) => {
+            let object_acl = key
+                .and_then(|k| b.current(k))
+                .map(|v| v.meta.acl_policy(owner));
+            let policy = crate::domain::access::effective_policy(
+                &b.info.config,
+                bucket,
+                key,
+                object_acl.as_ref(),
+                true,
+                Some(&d.account),
+            );
+            let caller = Caller::root("", &d.account);
+            let mut context: HashMap<String, Vec<String>> = HashMap::new();
+            // Services call S3 over TLS in AWS: a bucket requiring it does not refuse them.
+            context.insert("aws:SecureTransport".into(), vec!["true".into()]);
+            context.insert("aws:PrincipalArn".into(), vec![caller.arn.clone()]);
+            context.insert("aws:PrincipalAccount".into(), vec![d.account.clone()]);
+            if let Some(p) = opt(d, "Prefix") {
+                context.insert("s3:prefix".into(), vec![p.to_string()]);
+            }
+            if let Some(src) = &d.source_arn {
+                context.insert("aws:SourceArn".into(), vec![src.clone()]);
+            }
+            a.authorize(&Authorization {
+                caller: &caller,
+                action,
+                resource: &on,
+                resource_policy: policy.as_deref(),
+                context: &context,
+                resource_only: true,
+            }) == Decision::Allowed
+        }
+        None => b
+            .info
+            .config
+            .policy
+            .as_deref()
+            .is_some_and(|p| policy_allows(p, &d.account, action, &on)),
     };
-    match b.info.config.policy.as_deref() {
-        Some(p) if policy_allows(p, &d.account, action, on) => Ok(()),
-        _ => Err(S3Error::AccessDenied.err()),
+    if granted {
+        Ok(())
+    } else {
+        Err(S3Error::AccessDenied.err())
     }
 }
 
 /// Whether a bucket policy lets `account` (its root or any of its principals, or everyone)
-/// perform `action` on `resource`: an Allow statement matches and no Deny does. Conditions
-/// are not evaluated: a statement with conditions does not grant.
+/// perform `action` on `resource`: an Allow statement matches and no Deny does. `Not*`
+/// elements (`NotPrincipal`, `NotAction`, `NotResource`) match what they do not list.
+/// Conditions are not evaluated (the IAM evaluator is not reachable from here): an Allow
+/// with conditions does not grant, and a Deny with conditions is taken to apply, so that
+/// this reading never allows more than the bucket's policy does.
 pub fn policy_allows(policy: &str, account: &str, action: &str, resource: &str) -> bool {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
         return false;
@@ -129,9 +197,14 @@ pub fn policy_allows(policy: &str, account: &str, action: &str, resource: &str) 
     };
     let mut allowed = false;
     for s in &statements {
-        if !names_principal(s.get("Principal"), account)
-            || !any_matches(s.get("Action"), action)
-            || !any_matches(s.get("Resource"), resource)
+        let principal = match (s.get("Principal"), s.get("NotPrincipal")) {
+            (Some(p), None) => names_principal(Some(p), account),
+            (None, Some(np)) => !exempts(np, account),
+            _ => false,
+        };
+        if !principal
+            || !element_matches(s, "Action", "NotAction", action)
+            || !element_matches(s, "Resource", "NotResource", resource)
         {
             continue;
         }
@@ -142,6 +215,29 @@ pub fn policy_allows(policy: &str, account: &str, action: &str, resource: &str) 
         }
     }
     allowed
+}
+
+/// `Action`/`Resource` lists what a statement covers, `NotAction`/`NotResource` what it
+/// does not; a statement with neither (or both) covers nothing.
+fn element_matches(s: &Value, key: &str, not_key: &str, what: &str) -> bool {
+    match (s.get(key), s.get(not_key)) {
+        (Some(v), None) => any_matches(Some(v), what),
+        (None, Some(v)) => !any_matches(Some(v), what),
+        _ => false,
+    }
+}
+
+/// Whether a `NotPrincipal` leaves out the root of `account` (everyone, the account, or
+/// its root ARN; naming one of its users leaves the root in).
+fn exempts(np: &Value, account: &str) -> bool {
+    let root = format!("arn:aws:iam::{account}:root");
+    match np {
+        Value::String(s) => s == "*",
+        Value::Object(m) => strings(m.get("AWS"))
+            .into_iter()
+            .any(|s| s == "*" || s == account || s == root),
+        _ => false,
+    }
 }
 
 fn strings(v: Option<&Value>) -> Vec<&str> {
@@ -236,13 +332,36 @@ async fn put_object(s3: &S3, bucket: String, d: Delivery) -> Result<Delivered, A
     })
 }
 
+/// `Range` (an HTTP range, `bytes=0-1048575`) and `IfMatch` pass as GetObject's headers,
+/// so that a large object is read in parts, each from the same version: the part comes with
+/// `ContentRange` (`bytes 0-1048575/5000000`), an unsatisfiable range is `InvalidRange`, a
+/// changed object `PreconditionFailed`, as S3 answers them.
 async fn get_object(s3: &S3, bucket: String, d: &Delivery) -> Result<Delivered, AwsError> {
     use http_body_util::BodyExt;
     let key = key_of(d)?;
-    let r = run(s3, d, http::Method::GET, bucket, key, &[], Bytes::new()).await?;
+    let mut headers = Vec::new();
+    if let Some(r) = opt(d, "Range") {
+        headers.push(("range", r.to_string()));
+    }
+    if let Some(e) = opt(d, "IfMatch") {
+        headers.push(("if-match", e.to_string()));
+    }
+    let r = run(
+        s3,
+        d,
+        http::Method::GET,
+        bucket,
+        key,
+        &headers,
+        Bytes::new(),
+    )
+    .await?;
     let mut info = Map::new();
     if let Some(e) = header(&r, "etag") {
         info.insert("ETag".into(), e.into());
+    }
+    if let Some(c) = header(&r, "content-range") {
+        info.insert("ContentRange".into(), c.into());
     }
     let body = r
         .into_body()
@@ -489,5 +608,152 @@ mod tests {
         assert_eq!(bucket_of("arn:aws:s3:::b").unwrap(), "b");
         assert!(bucket_of("arn:aws:s3:::b/k").is_err());
         assert!(bucket_of("arn:aws:sqs:us-east-1:1:q").is_err());
+    }
+
+    #[test]
+    fn deny_wins_whatever_its_form() {
+        let allow = r#"{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#;
+        let with = |deny: &str| format!(r#"{{"Statement":[{allow},{deny}]}}"#);
+        let can = |p: &str| policy_allows(p, "111122223333", "s3:PutObject", "arn:aws:s3:::b/x");
+        assert!(can(&format!(r#"{{"Statement":{allow}}}"#)));
+        // Deny before or after the Allow.
+        let deny = r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*"}"#;
+        assert!(!can(&with(deny)));
+        assert!(!can(&format!(r#"{{"Statement":[{deny},{allow}]}}"#)));
+        // "Everyone but the owner": NotPrincipal.
+        assert!(!can(&with(
+            r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#
+        )));
+        assert!(can(&with(
+            r#"{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:root","444455556666"]},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#
+        )));
+        // Naming one of the account's users does not leave its root out.
+        assert!(!can(&with(
+            r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/u"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#
+        )));
+        // NotAction and NotResource.
+        assert!(!can(&with(
+            r#"{"Effect":"Deny","Principal":"*","NotAction":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}"#
+        )));
+        assert!(can(&with(
+            r#"{"Effect":"Deny","Principal":"*","NotAction":"s3:Put*","Resource":"arn:aws:s3:::b/*"}"#
+        )));
+        assert!(!can(&with(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","NotResource":"arn:aws:s3:::b/public/*"}"#
+        )));
+        // A Deny's conditions are not evaluated here: it is taken to apply.
+        assert!(!can(&with(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#
+        )));
+        // An Allow through NotAction grants what it does not list.
+        let p = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"NotAction":"s3:Delete*","Resource":"arn:aws:s3:::b/*"}}"#;
+        assert!(can(p));
+        assert!(!policy_allows(
+            p,
+            "111122223333",
+            "s3:DeleteObject",
+            "arn:aws:s3:::b/x"
+        ));
+    }
+
+    /// An authority that records the questions and answers as told.
+    struct Judge {
+        asked: std::sync::Mutex<Vec<String>>,
+        allow: std::sync::atomic::AtomicBool,
+    }
+
+    impl Authority for Judge {
+        fn caller(&self, _: &str) -> Option<Caller> {
+            None
+        }
+
+        fn authorize(&self, a: &Authorization<'_>) -> Decision {
+            self.asked.lock().unwrap().push(format!(
+                "{} {} {} {} {}",
+                a.caller.arn,
+                a.action,
+                a.resource,
+                a.resource_only,
+                a.resource_policy
+                    .is_some_and(|p| p.contains("111122223333"))
+            ));
+            if self.allow.load(std::sync::atomic::Ordering::SeqCst) {
+                Decision::Allowed
+            } else {
+                Decision::ExplicitDeny {
+                    resource_based: true,
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn with_an_authority_other_accounts_are_judged_by_it() {
+        let ctx = ServiceContext::ephemeral().expect("ephemeral context");
+        let judge = Arc::new(Judge {
+            asked: std::sync::Mutex::new(Vec::new()),
+            allow: false.into(),
+        });
+        assert!(ctx.authority.set(judge.clone()).is_ok());
+        let s3 = S3::open(&ctx).await;
+        ctx.targets
+            .register_target("s3", Arc::new(S3Target::judged_by(&s3, &ctx)));
+        let t = ctx.targets.clone();
+        assert_eq!(request(&s3, "PUT", "/b", "").await, 200);
+        // A grant the fallback reading would honour.
+        let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#;
+        assert_eq!(request(&s3, "PUT", "/b?policy", policy).await, 204);
+        let mut put = delivery("PutObject", json!({"Key": "k"}));
+        put.account = "111122223333".into();
+        put.payload = Bytes::from("x");
+        let e = t.deliver("arn:aws:s3:::b", put.clone()).await.unwrap_err();
+        assert_eq!(e.code, "AccessDenied");
+        assert_eq!(
+            judge.asked.lock().unwrap().as_slice(),
+            ["arn:aws:iam::111122223333:root s3:PutObject arn:aws:s3:::b/k true true"]
+        );
+        judge.allow.store(true, std::sync::atomic::Ordering::SeqCst);
+        t.deliver("arn:aws:s3:::b", put).await.unwrap();
+        let mut list = delivery("ListObjectsV2", json!({"Prefix": "k"}));
+        list.account = "111122223333".into();
+        t.deliver("arn:aws:s3:::b", list).await.unwrap();
+        assert_eq!(
+            judge.asked.lock().unwrap().last().unwrap(),
+            "arn:aws:iam::111122223333:root s3:ListBucket arn:aws:s3:::b true true"
+        );
+        // The bucket's own account is not asked about.
+        let n = judge.asked.lock().unwrap().len();
+        t.deliver("arn:aws:s3:::b", delivery("GetObject", json!({"Key": "k"})))
+            .await
+            .unwrap();
+        assert_eq!(judge.asked.lock().unwrap().len(), n);
+    }
+
+    #[tokio::test]
+    async fn ranges_read_an_object_in_parts_from_one_version() {
+        let (t, s3) = started().await;
+        assert_eq!(request(&s3, "PUT", "/r", "").await, 200);
+        let mut put = delivery("PutObject", json!({"Key": "o"}));
+        put.payload = Bytes::from("0123456789");
+        let etag = t.deliver("arn:aws:s3:::r", put).await.unwrap().info["ETag"].clone();
+        let part = |range: &str, if_match: Value| {
+            let mut o = json!({"Key": "o", "Range": range});
+            if !if_match.is_null() {
+                o["IfMatch"] = if_match;
+            }
+            t.deliver("arn:aws:s3:::r", delivery("GetObject", o))
+        };
+        let got = part("bytes=0-3", Value::Null).await.unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("0123"));
+        assert_eq!(got.info["ContentRange"], "bytes 0-3/10");
+        assert_eq!(got.info["ContentLength"], 4);
+        assert_eq!(got.info["ETag"], etag);
+        let got = part("bytes=8-11", etag.clone()).await.unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("89"));
+        assert_eq!(got.info["ContentRange"], "bytes 8-9/10");
+        let e = part("bytes=10-20", Value::Null).await.unwrap_err();
+        assert_eq!(e.code, "InvalidRange");
+        let e = part("bytes=0-3", json!("\"other\"")).await.unwrap_err();
+        assert_eq!(e.code, "PreconditionFailed");
     }
 }
