@@ -699,31 +699,31 @@ mod tests {
         ctx.targets
             .register_target("s3", Arc::new(S3Target::judged_by(&s3, &ctx)));
         let t = ctx.targets.clone();
-        assert_eq!(request(&s3, "PUT", "/b", "").await, 200);
+        assert_eq!(request(&s3, "PUT", "/bkt", "").await, 200);
         // A grant the fallback reading would honour.
-        let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#;
-        assert_eq!(request(&s3, "PUT", "/b?policy", policy).await, 204);
+        let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::bkt/*"}]}"#;
+        assert_eq!(request(&s3, "PUT", "/bkt?policy", policy).await, 204);
         let mut put = delivery("PutObject", json!({"Key": "k"}));
         put.account = "111122223333".into();
         put.payload = Bytes::from("x");
-        let e = t.deliver("arn:aws:s3:::b", put.clone()).await.unwrap_err();
+        let e = t.deliver("arn:aws:s3:::bkt", put.clone()).await.unwrap_err();
         assert_eq!(e.code, "AccessDenied");
         assert_eq!(
             judge.asked.lock().unwrap().as_slice(),
-            ["arn:aws:iam::111122223333:root s3:PutObject arn:aws:s3:::b/k true true"]
+            ["arn:aws:iam::111122223333:root s3:PutObject arn:aws:s3:::bkt/k true true"]
         );
         judge.allow.store(true, std::sync::atomic::Ordering::SeqCst);
-        t.deliver("arn:aws:s3:::b", put).await.unwrap();
+        t.deliver("arn:aws:s3:::bkt", put).await.unwrap();
         let mut list = delivery("ListObjectsV2", json!({"Prefix": "k"}));
         list.account = "111122223333".into();
-        t.deliver("arn:aws:s3:::b", list).await.unwrap();
+        t.deliver("arn:aws:s3:::bkt", list).await.unwrap();
         assert_eq!(
             judge.asked.lock().unwrap().last().unwrap(),
-            "arn:aws:iam::111122223333:root s3:ListBucket arn:aws:s3:::b true true"
+            "arn:aws:iam::111122223333:root s3:ListBucket arn:aws:s3:::bkt true true"
         );
         // The bucket's own account is not asked about.
         let n = judge.asked.lock().unwrap().len();
-        t.deliver("arn:aws:s3:::b", delivery("GetObject", json!({"Key": "k"})))
+        t.deliver("arn:aws:s3:::bkt", delivery("GetObject", json!({"Key": "k"})))
             .await
             .unwrap();
         assert_eq!(judge.asked.lock().unwrap().len(), n);
@@ -732,16 +732,16 @@ mod tests {
     #[tokio::test]
     async fn ranges_read_an_object_in_parts_from_one_version() {
         let (t, s3) = started().await;
-        assert_eq!(request(&s3, "PUT", "/r", "").await, 200);
+        assert_eq!(request(&s3, "PUT", "/rng", "").await, 200);
         let mut put = delivery("PutObject", json!({"Key": "o"}));
         put.payload = Bytes::from("0123456789");
-        let etag = t.deliver("arn:aws:s3:::r", put).await.unwrap().info["ETag"].clone();
+        let etag = t.deliver("arn:aws:s3:::rng", put).await.unwrap().info["ETag"].clone();
         let part = |range: &str, if_match: Value| {
             let mut o = json!({"Key": "o", "Range": range});
             if !if_match.is_null() {
                 o["IfMatch"] = if_match;
             }
-            t.deliver("arn:aws:s3:::r", delivery("GetObject", o))
+            t.deliver("arn:aws:s3:::rng", delivery("GetObject", o))
         };
         let got = part("bytes=0-3", Value::Null).await.unwrap();
         assert_eq!(got.payload.unwrap(), Bytes::from("0123"));
