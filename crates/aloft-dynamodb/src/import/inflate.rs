@@ -186,13 +186,15 @@ mod tests {
         let whole = decompress(body, c);
         for n in [1, 7, 64, 100_000] {
             let streamed = pieces(body, c, n);
-            assert_eq!(
-                whole.is_ok(),
-                streamed.is_ok(),
-                "{c:?} in {n}s: {streamed:?}"
-            );
-            if let (Ok(w), Ok(s)) = (&whole, &streamed) {
-                assert_eq!(w, s, "{c:?} in pieces of {n}");
+            match (&whole, &streamed) {
+                (Ok(w), Ok(s)) => assert_eq!(w, s, "{c:?} in pieces of {n}"),
+                // A gzip object cut short is one error either way, worded differently: the
+                // writing decoder finds the checksum missing where the reading one finds
+                // the deflate stream incomplete.
+                (Err(w), Err(s)) if w.contains("incomplete deflate stream") => {
+                    assert!(s.starts_with("Unable to decompress GZIP object"), "{s}");
+                }
+                (w, s) => assert_eq!(w, s, "{c:?} in pieces of {n}"),
             }
         }
     }
