@@ -395,4 +395,51 @@ mod tests {
             r.len()
         );
     }
+
+    /// Pieces of random sizes (a fixed seed), in every format, against the whole text.
+    #[test]
+    fn random_splits_read_as_whole() {
+        let corpora: &[(Format, &str)] = &[
+            (
+                Format::Csv,
+                "id,v\r\n1,\"a\r\nb\"\"c\"\n2,é😀\n3,\"x\"y\n\n4,\"\"\r\n5,a,b\n6,\"end",
+            ),
+            (
+                Format::DynamoDbJson,
+                "{\"Item\":{\"id\":{\"N\":\"1\"}}}\n\r\n{\"Item\":1}\n{\"Item\":{\"s\":{\"S\":\"😀\"}}}\r\nx",
+            ),
+            (
+                Format::Ion,
+                "$ion_1_0\n{Item:{id:1,s:\"😀\",l:[1,2.5e0,{{AQ==}}]}}\n{Item:{id:(x)}}\n\
+                 {Item:{id:2}} // c\n/* c */{Item:{id:0x1F,n:null.string}}\n{Item:{",
+            ),
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n).unwrap_or(0) + 1
+        };
+        let opts = CsvOptions::default();
+        for (format, text) in corpora {
+            let w = whole(text.as_bytes(), *format, &opts);
+            for _ in 0..200 {
+                let keys = vec![("id".to_string(), KeyType::N)];
+                let mut r = Reader::new(*format, Compression::None, &opts, &keys);
+                r.text.batch = next(8);
+                let mut out = Vec::new();
+                let mut emit = |rec| out.push(rec);
+                let mut rest = text.as_bytes();
+                while !rest.is_empty() {
+                    let n = next(12).min(rest.len());
+                    r.push(&rest[..n], &mut emit).unwrap();
+                    rest = &rest[n..];
+                }
+                r.finish(&mut emit).unwrap();
+                assert_eq!(out, w, "{format:?}");
+                assert_eq!(r.decompressed_bytes(), text.len() as u64);
+            }
+        }
+    }
 }
