@@ -4,8 +4,9 @@
 //! Writes and reads run the very handlers an HTTP request runs (a request is made for them),
 //! so an object stored here has the ETag, checksum, versioning and notifications a PutObject
 //! would give it. Options use S3's own member names (`Key`, `ContentType`,
-//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`, and GetObject's `Range`
-//! and `IfMatch`, with which a large object is read in parts).
+//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`, and GetObject's `Range`,
+//! `IfMatch` and `VersionId`: a large object is read in parts). An object ARN
+//! `arn:aws:s3:::bucket/key` names the key when no `Key` option does.
 //!
 //! A bucket owned by another account than `Delivery.account` refuses with `AccessDenied`
 //! unless its bucket policy allows that account the action (AWS's cross-account rule: the
@@ -63,17 +64,27 @@ impl S3Target {
     }
 }
 
-/// The bucket of `arn:aws:s3:::bucket` (an object ARN `bucket/key` is refused: options name
-/// the key).
-fn bucket_of(arn: &str) -> Result<&str, AwsError> {
-    arn.strip_prefix("arn:aws:s3:::")
+/// The bucket of `arn:aws:s3:::bucket`, and the key of an object ARN
+/// `arn:aws:s3:::bucket/key` (Lambda names a function's code so; a `Key` option wins).
+fn bucket_of(arn: &str) -> Result<(&str, Option<&str>), AwsError> {
+    let rest = arn
+        .strip_prefix("arn:aws:s3:::")
         .or_else(|| {
             arn.split_once(":s3:::")
                 .filter(|(p, _)| p.starts_with("arn:"))
                 .map(|(_, b)| b)
         })
-        .filter(|b| !b.is_empty() && !b.contains('/'))
-        .ok_or_else(|| AwsError::validation(format!("Invalid S3 bucket ARN: {arn}")))
+        .unwrap_or_default();
+    let (bucket, key) = match rest.split_once('/') {
+        Some((b, k)) => (b, Some(k).filter(|k| !k.is_empty())),
+        None => (rest, None),
+    };
+    if bucket.is_empty() {
+        return Err(AwsError::validation(format!(
+            "Invalid S3 bucket ARN: {arn}"
+        )));
+    }
+    Ok((bucket, key))
 }
 
 fn opt<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
@@ -82,12 +93,18 @@ fn opt<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
 
 #[async_trait::async_trait]
 impl Target for S3Target {
-    async fn deliver(&self, arn: &str, d: Delivery) -> Result<Delivered, AwsError> {
+    async fn deliver(&self, arn: &str, mut d: Delivery) -> Result<Delivered, AwsError> {
         let s3 = self
             .s3
             .upgrade()
             .ok_or_else(|| internal("S3 has shut down"))?;
-        let bucket = bucket_of(arn)?.to_string();
+        let (bucket, arn_key) = bucket_of(arn)?;
+        let bucket = bucket.to_string();
+        if let Some(k) = arn_key
+            && !d.options.contains_key("Key")
+        {
+            d.options.insert("Key".into(), k.into());
+        }
         let op = opt(&d, "Operation").unwrap_or("PutObject");
         let action = match op {
             "PutObject" => "s3:PutObject",
@@ -277,6 +294,7 @@ async fn run(
     headers: &[(&str, String)],
     body: Bytes,
 ) -> Result<Response, AwsError> {
+    let method_is_get = method == http::Method::GET;
     let mut req = http::Request::builder().method(method).uri(format!(
         "/{bucket}/{}",
         percent_encoding::utf8_percent_encode(&key, KEY_PATH)
@@ -293,7 +311,12 @@ async fn run(
     if !d.region.is_empty() {
         ctx.region.clone_from(&d.region);
     }
-    let mut call = Call::new(ctx, parts, full(body), bucket, key, Query::default());
+    // GetObject of a version (`VersionId`, as Lambda's code reference may name one).
+    let query = match opt(d, "VersionId") {
+        Some(v) if method_is_get => Query(vec![("versionId".into(), v.into())]),
+        _ => Query::default(),
+    };
+    let mut call = Call::new(ctx, parts, full(body), bucket, key, query);
     handlers::dispatch_for(s3, &mut call).await
 }
 
@@ -481,6 +504,15 @@ mod tests {
             .unwrap();
         assert_eq!(got.payload.unwrap(), Bytes::from("body of p/c d.json"));
         assert_eq!(got.info["ContentLength"], 18);
+        // An object ARN names the key (Lambda's code references do so).
+        let got = t
+            .deliver(
+                "arn:aws:s3:::exports/p/c d.json",
+                delivery("GetObject", json!({})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("body of p/c d.json"));
         // The object reads back over HTTP too: one store for both paths.
         assert_eq!(request(&s3, "GET", "/exports/p/c%20d.json", "").await, 200);
 
@@ -605,8 +637,12 @@ mod tests {
             "s3:PutObject",
             "arn:aws:s3:::b/x"
         ));
-        assert_eq!(bucket_of("arn:aws:s3:::b").unwrap(), "b");
-        assert!(bucket_of("arn:aws:s3:::b/k").is_err());
+        assert_eq!(bucket_of("arn:aws:s3:::b").unwrap(), ("b", None));
+        assert_eq!(
+            bucket_of("arn:aws:s3:::b/k/l.zip").unwrap(),
+            ("b", Some("k/l.zip"))
+        );
+        assert!(bucket_of("arn:aws:s3:::/k").is_err());
         assert!(bucket_of("arn:aws:sqs:us-east-1:1:q").is_err());
     }
 
@@ -706,7 +742,10 @@ mod tests {
         let mut put = delivery("PutObject", json!({"Key": "k"}));
         put.account = "111122223333".into();
         put.payload = Bytes::from("x");
-        let e = t.deliver("arn:aws:s3:::bkt", put.clone()).await.unwrap_err();
+        let e = t
+            .deliver("arn:aws:s3:::bkt", put.clone())
+            .await
+            .unwrap_err();
         assert_eq!(e.code, "AccessDenied");
         assert_eq!(
             judge.asked.lock().unwrap().as_slice(),
@@ -723,9 +762,12 @@ mod tests {
         );
         // The bucket's own account is not asked about.
         let n = judge.asked.lock().unwrap().len();
-        t.deliver("arn:aws:s3:::bkt", delivery("GetObject", json!({"Key": "k"})))
-            .await
-            .unwrap();
+        t.deliver(
+            "arn:aws:s3:::bkt",
+            delivery("GetObject", json!({"Key": "k"})),
+        )
+        .await
+        .unwrap();
         assert_eq!(judge.asked.lock().unwrap().len(), n);
     }
 
@@ -755,5 +797,25 @@ mod tests {
         assert_eq!(e.code, "InvalidRange");
         let e = part("bytes=0-3", json!("\"other\"")).await.unwrap_err();
         assert_eq!(e.code, "PreconditionFailed");
+    }
+
+    #[tokio::test]
+    async fn a_version_is_read_by_its_id() {
+        let (t, s3) = started().await;
+        assert_eq!(request(&s3, "PUT", "/vbkt", "").await, 200);
+        let enable = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#;
+        assert_eq!(request(&s3, "PUT", "/vbkt?versioning", enable).await, 200);
+        let mut versions = Vec::new();
+        for body in ["one", "two"] {
+            let mut put = delivery("PutObject", json!({"Key": "code.zip"}));
+            put.payload = Bytes::from(body);
+            let out = t.deliver("arn:aws:s3:::vbkt", put).await.unwrap();
+            versions.push(out.info["VersionId"].as_str().unwrap().to_string());
+        }
+        let get = |o: Value| t.deliver("arn:aws:s3:::vbkt/code.zip", delivery("GetObject", o));
+        let first = get(json!({"VersionId": versions[0]})).await.unwrap();
+        assert_eq!(first.payload.unwrap(), Bytes::from("one"));
+        let latest = get(json!({})).await.unwrap();
+        assert_eq!(latest.payload.unwrap(), Bytes::from("two"));
     }
 }
