@@ -318,3 +318,107 @@ def test_wrong_bucket_owner_fails_with_access_denied(aloft):
     assert d["S3BucketSource"]["S3BucketOwner"] == "111122223333"
     # The name is free again after a failed import.
     ddb.create_table(**creation("ownt"))
+
+
+PIECE = 1 << 20  # the bytes of a source object the importer reads at a time
+
+
+def test_objects_larger_than_a_read_piece_import_whole(aloft):
+    """Sources are read in 1 MiB ranges: a record, a quoted newline and a UTF-8 character
+    across a range's end read as in one piece, counts and sizes are the whole object's."""
+    import hashlib
+    import random
+    header = "pk,n,v\n"
+    rows = []
+    size = len(header)
+    i = 0
+    while size < 2 * PIECE + 300_000:
+        row = f"k{i:05d},{i},{'x' * 900}\n"
+        # Placed so that the first range ends inside its quoted field, past "é"'s first byte.
+        if size < PIECE <= size + len(row) + 40:
+            pre = f"edge,{i},\"a\nb"
+            pad = PIECE - size - len(pre.encode()) - 1
+            row = f"{pre}{'y' * pad}é tail\"\n"
+        rows.append(row)
+        size += len(row.encode())
+        i += 1
+    text = (header + "".join(rows)).encode()
+    edge = text.index(b"\xc3\xa9")
+    assert edge == PIECE - 1  # "é" is split by the first range's end
+    # Not compressible below a range: random hex, gzipped.
+    rnd = random.Random(7)
+    gz_rows = ["pk,v\n"] + [
+        "g%d,%s\n" % (j, "".join(hashlib.sha256(str(rnd.random()).encode()).hexdigest()
+                                  for _ in range(8)))
+        for j in range(5000)]
+    gz_text = "".join(gz_rows).encode()
+    gz = gzip.compress(gz_text)
+    assert len(gz) > PIECE
+    bucket(aloft, "src-big", {"big/a.csv": text, "big/b.csv.gz": gz})
+    ddb = aloft.client("dynamodb")
+    arn = ddb.import_table(S3BucketSource={"S3Bucket": "src-big", "S3KeyPrefix": "big/a"},
+                           InputFormat="CSV",
+                           TableCreationParameters=creation("bigt"))["ImportTableDescription"]["ImportArn"]
+    d = wait_import(ddb, arn)
+    assert (d["ImportStatus"], d["ErrorCount"]) == ("COMPLETED", 0)
+    assert d["ProcessedItemCount"] == d["ImportedItemCount"] == len(rows)
+    assert d["ProcessedSizeBytes"] == len(text)
+    got = ddb.get_item(TableName="bigt", Key={"pk": {"S": "edge"}})["Item"]
+    assert got["v"]["S"].startswith("a\nb") and got["v"]["S"].endswith("yé tail")
+    last = rows[-1].split(",")[0]
+    assert ddb.get_item(TableName="bigt", Key={"pk": {"S": last}})["Item"]["v"]["S"] == "x" * 900
+
+    arn = ddb.import_table(S3BucketSource={"S3Bucket": "src-big", "S3KeyPrefix": "big/b"},
+                           InputFormat="CSV", InputCompressionType="GZIP",
+                           TableCreationParameters=creation("bigz"))["ImportTableDescription"]["ImportArn"]
+    d = wait_import(ddb, arn)
+    assert (d["ImportStatus"], d["ErrorCount"], d["ImportedItemCount"]) == ("COMPLETED", 0, 5000)
+    assert d["ProcessedSizeBytes"] == len(gz_text)
+    assert ddb.get_item(TableName="bigz", Key={"pk": {"S": "g4999"}})["Item"]["v"]["S"] == \
+        gz_rows[-1].split(",")[1].strip()
+
+
+def test_another_accounts_bucket_is_judged_by_its_policy_conditions_and_denies(aloft):
+    import boto3
+    other = boto3.client("s3", endpoint_url=aloft.url, region_name="us-east-1",
+                         aws_access_key_id="111122223333", aws_secret_access_key="test")
+    other.create_bucket(Bucket="partner-src")
+    other.put_object(Bucket="partner-src", Key="in/a.csv", Body=b"pk\nx\ny\n")
+    ddb = aloft.client("dynamodb")
+
+    def run(table):
+        arn = ddb.import_table(
+            S3BucketSource={"S3Bucket": "partner-src", "S3KeyPrefix": "in/",
+                            "S3BucketOwner": "111122223333"},
+            InputFormat="CSV",
+            TableCreationParameters=creation(table))["ImportTableDescription"]["ImportArn"]
+        return wait_import(ddb, arn)
+
+    me = "arn:aws:iam::000000000000:root"
+    grant = {"Effect": "Allow", "Principal": {"AWS": me},
+             "Action": ["s3:GetObject", "s3:ListBucket"],
+             "Resource": ["arn:aws:s3:::partner-src", "arn:aws:s3:::partner-src/*"],
+             # Conditions are evaluated (by IAM's evaluator, as for a request).
+             "Condition": {"StringEquals": {"aws:PrincipalAccount": "000000000000"}}}
+    not_me = {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+              "Resource": "arn:aws:s3:::partner-src/*",
+              "Condition": {"StringEquals": {"aws:PrincipalAccount": "999999999999"}}}
+    other.put_bucket_policy(Bucket="partner-src", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [grant, not_me]}))
+    d = run("granted")
+    assert (d["ImportStatus"], d["ImportedItemCount"]) == ("COMPLETED", 2)
+
+    # A Deny naming the reader wins over the grant.
+    deny = {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::partner-src/*"}
+    other.put_bucket_policy(Bucket="partner-src", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [grant, deny]}))
+    d = run("denied")
+    assert (d["ImportStatus"], d["FailureCode"]) == ("FAILED", "S3AccessDenied")
+
+    # A grant whose condition does not hold grants nothing.
+    grant["Condition"] = {"StringEquals": {"aws:PrincipalAccount": "222233334444"}}
+    other.put_bucket_policy(Bucket="partner-src", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [grant]}))
+    d = run("ungranted")
+    assert (d["ImportStatus"], d["FailureCode"]) == ("FAILED", "S3AccessDenied")

@@ -56,7 +56,14 @@ pub struct ServiceContext {
     pub blobs: Arc<Blobs>,
     pub targets: Arc<Targets>,
     pub config: Arc<Config>,
+    /// The identity authority (the IAM service's), set once the services are built: for the
+    /// checks a service makes outside a request (S3 judging another service's delivery into
+    /// a bucket by the bucket's policy). Empty in crate tests.
+    pub authority: AuthorityCell,
 }
+
+/// Where the binary leaves the [`crate::auth::Authority`] after building the services.
+pub type AuthorityCell = Arc<std::sync::OnceLock<Arc<dyn crate::auth::Authority>>>;
 
 impl ServiceContext {
     /// Everything in memory, no other service registered, default settings: for a service
@@ -73,6 +80,7 @@ impl ServiceContext {
                 internal_url: String::new(),
                 settings: HashMap::new(),
             }),
+            authority: AuthorityCell::default(),
         })
     }
 }

@@ -88,6 +88,7 @@ async fn sqs_mapping_acks_successes_and_keeps_reported_failures() {
             internal_url: "http://127.0.0.1:4566".into(),
             settings: HashMap::new(),
         }),
+        authority: Default::default(),
     };
     let lambda = aloft_lambda::start_lambda(&sctx).await;
     let code = "import json\ndef handler(e, c):\n    bad = [r['messageId'] for r in e['Records'] if not json.loads(r['body']).get('ok')]\n    return {'batchItemFailures': [{'itemIdentifier': i} for i in bad]}\n";

@@ -38,7 +38,7 @@ use crate::error::{internal, no_such_bucket};
 pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
     let s3 = S3::open(ctx).await;
     ctx.targets
-        .register_target("s3", Arc::new(target::S3Target::new(&s3)));
+        .register_target("s3", Arc::new(target::S3Target::judged_by(&s3, ctx)));
     s3
 }
 

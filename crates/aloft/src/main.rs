@@ -49,8 +49,12 @@ async fn run(args: config::Args) -> Result<(), String> {
         blobs: blobs.clone(),
         targets: aloft_events::Targets::new(),
         config: config.clone(),
+        authority: aloft_core::service::AuthorityCell::default(),
     };
     let services = services::build(&ctx).await;
+    if let Some(a) = services.iter().find_map(|s| s.authority()) {
+        let _ = ctx.authority.set(a);
+    }
     let gateway = Gateway::new(services, config.clone(), store.clone());
     let shutdown = shutdown_signal();
     // The harness and wrappers wait for this line; keep its shape.

@@ -16,7 +16,7 @@ use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{KeyType, item_from_json};
 use crate::error::{ErrorCode, validation};
 use crate::handlers::items::check_new_item;
-use crate::import::{self, Compression, CsvOptions, Format, Record};
+use crate::import::{self, Compression, CsvOptions, Format, Reader, Record};
 use crate::jobs::{Job, Journal};
 use crate::state::{Db, table_key};
 use crate::tables::{self, TableMeta};
@@ -538,59 +538,112 @@ async fn list_keys(targets: &Targets, plan: &Plan) -> Result<Vec<String>, AwsErr
     }
 }
 
-/// Reads and checks every record; items are checked exactly as PutItem checks them.
+/// Reads and checks every record; items are checked exactly as PutItem checks them. Each
+/// object is read in ranges of [`import::reader::PIECE`] bytes, decompressed and parsed as
+/// they come, so a source object is never whole in memory (only the items it yields are).
 pub(crate) async fn read_source(targets: &Targets, plan: &Plan) -> Result<Outcome, AwsError> {
     let mut out = Outcome::default();
     let keys = list_keys(targets, plan).await?;
     let key_types = key_types(&plan.meta);
     for key in keys {
-        let mut o = Map::new();
-        o.insert("Key".into(), json!(key));
-        let body = s3(targets, plan, "GetObject", o)
-            .await?
-            .payload
-            .unwrap_or_default();
-        let text = match import::decompress(&body, plan.compression) {
-            Ok(t) => t,
+        let mut reader = Reader::new(plan.format, plan.compression, &plan.csv, &key_types);
+        let mut index = 0;
+        let mut emit = |record| take(&mut out, plan, &key, &mut index, record);
+        let mut read = read_object(targets, plan, &key, &mut reader, &mut emit).await?;
+        if read.is_ok() {
+            read = reader.finish(&mut emit);
+        }
+        match read {
+            Ok(()) => {
+                out.input_bytes += reader.input_bytes();
+                out.processed_bytes += reader.decompressed_bytes();
+            }
             Err(message) => {
+                // An object not in its declared compression is one error (AWS skips the
+                // rest of a malformed object).
                 out.error_count += 1;
                 out.errors.push((key, 0, message));
-                continue;
-            }
-        };
-        out.input_bytes += body.len() as u64;
-        out.processed_bytes += text.len() as u64;
-        for (index, record) in import::records(&text, plan.format, &plan.csv, &key_types)
-            .into_iter()
-            .enumerate()
-        {
-            out.processed_items += 1;
-            let checked = match record {
-                Record::Bad { line, message } => Err(format!("line {line}: {message}")),
-                Record::Item(map) => item_from_json(&Json::Object(map))
-                    .and_then(|item| {
-                        let k = plan.meta.schema.item_key(&item)?;
-                        check_new_item(&plan.meta, &item, false)?;
-                        Ok((k, item))
-                    })
-                    .map_err(|e| e.message),
-            };
-            match checked {
-                Ok((k, item)) => {
-                    // Items sharing a key overwrite each other; not an error (AWS's rule).
-                    out.rows.insert(RowKey::from(k), crate::state::stored(item));
-                    out.imported_items += 1;
-                }
-                Err(message) => {
-                    out.error_count += 1;
-                    if out.error_count <= MAX_LOGGED_ERRORS {
-                        out.errors.push((key.clone(), index, message));
-                    }
-                }
             }
         }
     }
     Ok(out)
+}
+
+/// Feeds `reader` the object `key`, range after range. The outer error is S3's (the import
+/// fails); the inner one the object's decompression (one bad object).
+async fn read_object(
+    targets: &Targets,
+    plan: &Plan,
+    key: &str,
+    reader: &mut Reader,
+    emit: &mut (dyn FnMut(Record) + Send),
+) -> Result<Result<(), String>, AwsError> {
+    let mut offset = 0u64;
+    let mut etag: Option<Json> = None;
+    loop {
+        let mut o = Map::new();
+        o.insert("Key".into(), json!(key));
+        let last_byte = offset + import::reader::PIECE - 1;
+        o.insert("Range".into(), json!(format!("bytes={offset}-{last_byte}")));
+        // Later ranges must come from the object the first one came from.
+        if let Some(e) = &etag {
+            o.insert("IfMatch".into(), e.clone());
+        }
+        let got = match s3(targets, plan, "GetObject", o).await {
+            Ok(got) => got,
+            // A range of an empty object is unsatisfiable: nothing to read.
+            Err(e) if offset == 0 && e.code == "InvalidRange" => return Ok(Ok(())),
+            Err(e) => return Err(e),
+        };
+        if etag.is_none() {
+            etag = got.info.get("ETag").cloned();
+        }
+        let body = got.payload.unwrap_or_default();
+        // `bytes a-b/size`; without it the answer was the whole object.
+        let size = got
+            .info
+            .get("ContentRange")
+            .and_then(Json::as_str)
+            .and_then(|r| r.rsplit('/').next()?.parse::<u64>().ok())
+            .unwrap_or(offset + body.len() as u64);
+        offset += body.len() as u64;
+        if let Err(message) = reader.push(&body, emit) {
+            return Ok(Err(message));
+        }
+        if offset >= size || body.is_empty() {
+            return Ok(Ok(()));
+        }
+    }
+}
+
+/// One record of object `key`, checked and kept (an item) or counted (an error).
+fn take(out: &mut Outcome, plan: &Plan, key: &str, index: &mut usize, record: Record) {
+    let i = *index;
+    *index += 1;
+    out.processed_items += 1;
+    let checked = match record {
+        Record::Bad { line, message } => Err(format!("line {line}: {message}")),
+        Record::Item(map) => item_from_json(&Json::Object(map))
+            .and_then(|item| {
+                let k = plan.meta.schema.item_key(&item)?;
+                check_new_item(&plan.meta, &item, false)?;
+                Ok((k, item))
+            })
+            .map_err(|e| e.message),
+    };
+    match checked {
+        Ok((k, item)) => {
+            // Items sharing a key overwrite each other; not an error (AWS's rule).
+            out.rows.insert(RowKey::from(k), crate::state::stored(item));
+            out.imported_items += 1;
+        }
+        Err(message) => {
+            out.error_count += 1;
+            if out.error_count <= MAX_LOGGED_ERRORS {
+                out.errors.push((key.to_string(), i, message));
+            }
+        }
+    }
 }
 
 /// Writes the errors to `/aws-dynamodb/imports`, one event per bad record, in AWS's shape.

@@ -8,162 +8,245 @@ use serde_json::{Map, json};
 use super::{CsvOptions, Record};
 use crate::domain::value::KeyType;
 
-/// One CSV record: its first line and its fields, or why it could not be read.
-struct Row {
-    line: usize,
-    fields: Result<Vec<String>, String>,
+/// What comes next in the text at hand, from a record's start.
+enum Step {
+    /// A record (its fields, or why it cannot be read) and the offset just after it.
+    Row(Result<Vec<String>, String>, usize),
+    /// A blank line: no record.
+    Blank(usize),
+    /// The record runs past the text at hand.
+    More,
+    /// A quote still open at the end of the object.
+    Unterminated,
 }
 
-/// Splits `text` into records. After an unterminated quote the framing is lost, so the rest
-/// of the object is one bad record (AWS skips the rest of a malformed object).
-fn rows(text: &str, delim: u8) -> Vec<Row> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    while i < b.len() {
-        let start_line = line;
-        let mut fields = Vec::new();
-        let mut field = Vec::new();
-        let mut error: Option<String> = None;
-        let mut quoted = false;
-        let mut was_quoted = false;
-        loop {
-            if i >= b.len() {
-                if quoted {
-                    out.push(Row {
-                        line: start_line,
-                        fields: Err("Unterminated quoted field at end of object".to_string()),
-                    });
-                    return out;
-                }
-                break;
+/// The record starting at `start`. `last`: the text at hand ends the object; otherwise a
+/// record that reaches its end (or needs one byte past it, for `""` and `\r\n`) waits for
+/// more.
+fn next_row(b: &[u8], start: usize, delim: u8, last: bool) -> Step {
+    let mut i = start;
+    let mut fields = Vec::new();
+    let mut field = Vec::new();
+    let mut error: Option<String> = None;
+    let mut quoted = false;
+    let mut was_quoted = false;
+    loop {
+        if i >= b.len() {
+            if !last {
+                return Step::More;
             }
-            let c = b[i];
             if quoted {
-                if c == b'"' {
-                    if b.get(i + 1) == Some(&b'"') {
+                return Step::Unterminated;
+            }
+            break;
+        }
+        let c = b[i];
+        if quoted {
+            if c == b'"' {
+                match b.get(i + 1) {
+                    Some(b'"') => {
                         field.push(b'"');
                         i += 2;
-                    } else {
+                    }
+                    None if !last => return Step::More,
+                    _ => {
                         quoted = false;
                         i += 1;
                     }
-                } else {
-                    if c == b'\n' {
-                        line += 1;
-                    }
-                    field.push(c);
-                    i += 1;
                 }
-                continue;
-            }
-            if c == b'\n' || (c == b'\r' && b.get(i + 1) == Some(&b'\n')) {
-                i += if c == b'\r' { 2 } else { 1 };
-                line += 1;
-                break;
-            }
-            if c == delim {
-                fields.push(std::mem::take(&mut field));
-                was_quoted = false;
+            } else {
+                field.push(c);
                 i += 1;
-                continue;
             }
-            if c == b'"' {
-                if field.is_empty() && !was_quoted {
-                    quoted = true;
-                    was_quoted = true;
-                } else if error.is_none() {
-                    error = Some(format!(
-                        "Unescaped double quote in field {} (escape it as \"\")",
-                        fields.len() + 1
-                    ));
+            continue;
+        }
+        if c == b'\n' {
+            i += 1;
+            break;
+        }
+        if c == b'\r' {
+            match b.get(i + 1) {
+                Some(b'\n') => {
+                    i += 2;
+                    break;
                 }
-                i += 1;
-                continue;
+                None if !last => return Step::More,
+                _ => {}
             }
-            if was_quoted && error.is_none() {
+        }
+        if c == delim {
+            fields.push(std::mem::take(&mut field));
+            was_quoted = false;
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            if field.is_empty() && !was_quoted {
+                quoted = true;
+                was_quoted = true;
+            } else if error.is_none() {
                 error = Some(format!(
-                    "Unexpected character after the closing quote of field {}",
+                    "Unescaped double quote in field {} (escape it as \"\")",
                     fields.len() + 1
                 ));
             }
-            field.push(c);
             i += 1;
-        }
-        fields.push(field);
-        // A blank line is no record.
-        if fields.len() == 1 && fields[0].is_empty() && !was_quoted && error.is_none() {
             continue;
         }
-        let fields = match error {
-            Some(e) => Err(e),
-            None => Ok(fields
-                .into_iter()
-                .map(|f| String::from_utf8_lossy(&f).into_owned())
-                .collect()),
-        };
-        out.push(Row {
-            line: start_line,
-            fields,
-        });
+        if was_quoted && error.is_none() {
+            error = Some(format!(
+                "Unexpected character after the closing quote of field {}",
+                fields.len() + 1
+            ));
+        }
+        field.push(c);
+        i += 1;
     }
-    out
+    fields.push(field);
+    if fields.len() == 1 && fields[0].is_empty() && !was_quoted && error.is_none() {
+        return Step::Blank(i);
+    }
+    let fields = match error {
+        Some(e) => Err(e),
+        None => Ok(fields
+            .into_iter()
+            .map(|f| String::from_utf8_lossy(&f).into_owned())
+            .collect()),
+    };
+    Step::Row(fields, i)
 }
 
-/// The items of one CSV object.
-pub fn records(text: &str, opts: &CsvOptions, key_types: &[(String, KeyType)]) -> Vec<Record> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = rows(text, opts.delimiter).into_iter();
-    let header: Vec<String> = match &opts.header {
-        Some(h) => h.clone(),
-        None => match rows.next() {
-            None => return Vec::new(),
-            Some(Row {
-                fields: Ok(h),
-                line,
-            }) => {
-                if h.iter().any(String::is_empty) {
-                    return vec![Record::Bad {
-                        line,
-                        message: "The header has an empty column name".to_string(),
-                    }];
-                }
-                h
+/// A CSV object being read: its header once known.
+pub(super) struct Csv {
+    delimiter: u8,
+    header: Option<Vec<String>>,
+    /// Whether the object's start (a byte order mark) has been passed.
+    started: bool,
+}
+
+/// How far a scan got.
+pub(super) struct Scanned {
+    /// Offset of the first byte not yet read (a record's start).
+    pub consumed: usize,
+    /// Nothing more of the object is to be read (AWS skips the rest of a malformed object).
+    pub done: bool,
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+impl Csv {
+    pub(super) fn new(opts: &CsvOptions) -> Csv {
+        Csv {
+            delimiter: opts.delimiter,
+            header: opts.header.clone(),
+            started: false,
+        }
+    }
+
+    /// Reads the records of `text` (starting at a record's start). After an unterminated
+    /// quote the framing is lost, so the rest of the object is one bad record. `line` gives
+    /// the line of an offset of `text` (offsets asked in increasing order).
+    pub(super) fn scan(
+        &mut self,
+        text: &[u8],
+        last: bool,
+        key_types: &[(String, KeyType)],
+        line: &mut dyn FnMut(usize) -> usize,
+        emit: &mut dyn FnMut(Record),
+    ) -> Scanned {
+        let mut pos = 0;
+        if !self.started {
+            if text.len() < BOM.len() && !last && BOM.starts_with(text) {
+                return Scanned {
+                    consumed: 0,
+                    done: false,
+                };
             }
-            Some(Row {
-                fields: Err(e),
-                line,
-            }) => return vec![Record::Bad { line, message: e }],
-        },
-    };
-    rows.map(|row| match row.fields {
-        Err(message) => Record::Bad {
-            line: row.line,
-            message,
-        },
-        Ok(fields) if fields.len() != header.len() => Record::Bad {
-            line: row.line,
+            if text.starts_with(BOM) {
+                pos = BOM.len();
+            }
+            self.started = true;
+        }
+        let bad = |line, message| Record::Bad { line, message };
+        while pos < text.len() {
+            let (fields, end) = match next_row(text, pos, self.delimiter, last) {
+                Step::More => break,
+                Step::Blank(end) => {
+                    pos = end;
+                    continue;
+                }
+                Step::Unterminated => {
+                    let message = "Unterminated quoted field at end of object".to_string();
+                    emit(bad(line(pos), message));
+                    return Scanned {
+                        consumed: text.len(),
+                        done: true,
+                    };
+                }
+                Step::Row(fields, end) => (fields, end),
+            };
+            let at = line(pos);
+            pos = end;
+            let Some(header) = &self.header else {
+                // The first record is the header.
+                let problem = match fields {
+                    Ok(h) if h.iter().any(String::is_empty) => {
+                        Some("The header has an empty column name".to_string())
+                    }
+                    Ok(h) => {
+                        self.header = Some(h);
+                        None
+                    }
+                    Err(e) => Some(e),
+                };
+                if let Some(message) = problem {
+                    emit(bad(at, message));
+                    return Scanned {
+                        consumed: text.len(),
+                        done: true,
+                    };
+                }
+                continue;
+            };
+            emit(match fields {
+                Err(message) => bad(at, message),
+                Ok(fields) => item(header, fields, at, key_types),
+            });
+        }
+        Scanned {
+            consumed: pos,
+            done: false,
+        }
+    }
+}
+
+/// One record under the header: key attributes typed, the rest strings, empty cells absent.
+fn item(
+    header: &[String],
+    fields: Vec<String>,
+    line: usize,
+    key_types: &[(String, KeyType)],
+) -> Record {
+    if fields.len() != header.len() {
+        return Record::Bad {
+            line,
             message: format!(
                 "The record has {} columns but the header has {}",
                 fields.len(),
                 header.len()
             ),
-        },
-        Ok(fields) => {
-            let mut item = Map::new();
-            for (name, value) in header.iter().zip(fields) {
-                let typed = key_types.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
-                if value.is_empty() && typed.is_none() {
-                    continue;
-                }
-                let tag = typed.map_or("S", KeyType::tag);
-                item.insert(name.clone(), json!({ tag: value }));
-            }
-            Record::Item(item)
+        };
+    }
+    let mut item = Map::new();
+    for (name, value) in header.iter().zip(fields) {
+        let typed = key_types.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
+        if value.is_empty() && typed.is_none() {
+            continue;
         }
-    })
-    .collect()
+        let tag = typed.map_or("S", KeyType::tag);
+        item.insert(name.clone(), json!({ tag: value }));
+    }
+    Record::Item(item)
 }
 
 #[cfg(test)]
@@ -172,7 +255,7 @@ mod tests {
     use serde_json::Value as Json;
 
     fn items(text: &str, opts: &CsvOptions, keys: &[(String, KeyType)]) -> Vec<Record> {
-        records(text, opts, keys)
+        crate::import::records(text.as_bytes(), crate::import::Format::Csv, opts, keys)
     }
 
     fn item(j: Json) -> Record {

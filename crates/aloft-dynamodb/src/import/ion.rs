@@ -4,6 +4,8 @@
 //! `$dynamodb_NS`, `$dynamodb_BS` → the set types. Timestamps, clobs and s-expressions have
 //! no DynamoDB type: such a record is an error.
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value as Json, json};
 
 use super::Record;
@@ -24,6 +26,13 @@ enum Ion {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Offset of `b` in the object (error messages name offsets in the object).
+    base: usize,
+    /// Whether parsing looked at (or past) the end of `b`: with more text to come, what
+    /// was parsed may read differently, so it is parsed again once more has arrived.
+    hit_end: Cell<bool>,
+    /// Whether whitespace skipping stopped inside a `//` comment at the end of `b`.
+    open_comment: bool,
 }
 
 type Res<T> = Result<T, String>;
@@ -38,22 +47,44 @@ fn is_ident(c: u8) -> bool {
 
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+        let c = self.b.get(self.i).copied();
+        if c.is_none() {
+            self.hit_end.set(true);
+        }
+        c
+    }
+
+    /// Whether `pat` starts here (noting when the text ends inside it).
+    fn at(&self, pat: &[u8]) -> bool {
+        let rest = &self.b[self.i.min(self.b.len())..];
+        if rest.len() < pat.len() && pat.starts_with(rest) {
+            self.hit_end.set(true);
+        }
+        rest.starts_with(pat)
+    }
+
+    /// Where `pat` next occurs from `from`, if it does in the text at hand.
+    fn find(&self, from: usize, pat: &[u8]) -> Option<usize> {
+        let found = self.b[from.min(self.b.len())..]
+            .windows(pat.len())
+            .position(|w| w == pat);
+        if found.is_none() {
+            self.hit_end.set(true);
+        }
+        found
     }
 
     fn skip_ws(&mut self) -> Res<()> {
         while let Some(c) = self.peek() {
             if c.is_ascii_whitespace() {
                 self.i += 1;
-            } else if self.b[self.i..].starts_with(b"//") {
+            } else if self.at(b"//") {
                 while self.peek().is_some_and(|c| c != b'\n') {
                     self.i += 1;
                 }
-            } else if self.b[self.i..].starts_with(b"/*") {
-                let end = self.b[self.i + 2..]
-                    .windows(2)
-                    .position(|w| w == b"*/")
-                    .ok_or("Unterminated comment")?;
+                self.open_comment = self.i >= self.b.len();
+            } else if self.at(b"/*") {
+                let end = self.find(self.i + 2, b"*/").ok_or("Unterminated comment")?;
                 self.i += end + 4;
             } else {
                 break;
@@ -68,7 +99,11 @@ impl Parser<'_> {
             self.i += 1;
             Ok(())
         } else {
-            Err(format!("Expected '{}' at offset {}", c as char, self.i))
+            Err(format!(
+                "Expected '{}' at offset {}",
+                c as char,
+                self.base + self.i
+            ))
         }
     }
 
@@ -122,9 +157,11 @@ impl Parser<'_> {
             b'U' => 8,
             _ => return Err(format!("Invalid escape \\{}", e as char)),
         };
-        let ch = self
-            .b
-            .get(self.i..self.i + digits)
+        let hex = self.b.get(self.i..self.i + digits);
+        if hex.is_none() {
+            self.hit_end.set(true);
+        }
+        let ch = hex
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .and_then(char::from_u32)
@@ -146,7 +183,7 @@ impl Parser<'_> {
     /// A symbol (identifier or `'quoted'`), if one starts here.
     fn symbol(&mut self) -> Res<Option<String>> {
         match self.peek() {
-            Some(b'\'') if !self.b[self.i..].starts_with(b"'''") => {
+            Some(b'\'') if !self.at(b"'''") => {
                 self.i += 1;
                 self.quoted(b'\'').map(Some)
             }
@@ -163,7 +200,7 @@ impl Parser<'_> {
             let save = self.i;
             let Some(sym) = self.symbol()? else { break };
             self.skip_ws()?;
-            if self.b[self.i..].starts_with(b"::") {
+            if self.at(b"::") {
                 self.i += 2;
                 annotations.push(sym);
             } else {
@@ -174,7 +211,7 @@ impl Parser<'_> {
         self.skip_ws()?;
         let c = self.peek().ok_or("Unexpected end of data")?;
         let v = match c {
-            b'{' if self.b[self.i..].starts_with(b"{{") => self.lob()?,
+            b'{' if self.at(b"{{") => self.lob()?,
             b'{' => self.structure()?,
             b'[' => self.list()?,
             b'(' => return Err("S-expressions have no DynamoDB type".to_string()),
@@ -182,7 +219,7 @@ impl Parser<'_> {
                 self.i += 1;
                 Ion::Str(self.quoted(b'"')?)
             }
-            b'\'' if self.b[self.i..].starts_with(b"'''") => Ion::Str(self.long_string()?),
+            b'\'' if self.at(b"'''") => Ion::Str(self.long_string()?),
             b'\'' => Ion::Sym(self.symbol()?.unwrap_or_default()),
             c if is_ident_start(c) => self.keyword()?,
             b'-' | b'+' | b'0'..=b'9' => self.number()?,
@@ -214,12 +251,12 @@ impl Parser<'_> {
         let mut out = Vec::new();
         loop {
             self.skip_ws()?;
-            if !self.b[self.i..].starts_with(b"'''") {
+            if !self.at(b"'''") {
                 return String::from_utf8(out).map_err(|_| "Invalid UTF-8 in a string".to_string());
             }
             self.i += 3;
             loop {
-                if self.b[self.i..].starts_with(b"'''") {
+                if self.at(b"'''") {
                     self.i += 3;
                     break;
                 }
@@ -236,10 +273,7 @@ impl Parser<'_> {
 
     fn lob(&mut self) -> Res<Ion> {
         self.i += 2;
-        let end = self.b[self.i..]
-            .windows(2)
-            .position(|w| w == b"}}")
-            .ok_or("Unterminated blob")?;
+        let end = self.find(self.i, b"}}").ok_or("Unterminated blob")?;
         let inner = &self.b[self.i..self.i + end];
         self.i += end + 2;
         if inner.iter().any(|c| *c == b'"' || *c == b'\'') {
@@ -267,7 +301,12 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {}
-                _ => return Err(format!("Expected ',' or ']' at offset {}", self.i)),
+                _ => {
+                    return Err(format!(
+                        "Expected ',' or ']' at offset {}",
+                        self.base + self.i
+                    ));
+                }
             }
         }
     }
@@ -286,10 +325,10 @@ impl Parser<'_> {
                     self.i += 1;
                     self.quoted(b'"')?
                 }
-                Some(b'\'') if self.b[self.i..].starts_with(b"'''") => self.long_string()?,
-                _ => self
-                    .symbol()?
-                    .ok_or_else(|| format!("Expected a field name at offset {}", self.i))?,
+                Some(b'\'') if self.at(b"'''") => self.long_string()?,
+                _ => self.symbol()?.ok_or_else(|| {
+                    format!("Expected a field name at offset {}", self.base + self.i)
+                })?,
             };
             self.expect(b':')?;
             let (ann, v) = self.value()?;
@@ -298,7 +337,12 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {}
-                _ => return Err(format!("Expected ',' or '}}' at offset {}", self.i)),
+                _ => {
+                    return Err(format!(
+                        "Expected ',' or '}}' at offset {}",
+                        self.base + self.i
+                    ));
+                }
             }
         }
     }
@@ -415,25 +459,46 @@ fn to_map(fields: Vec<(String, Vec<String>, Ion)>) -> Res<Map<String, Json>> {
         .collect()
 }
 
-/// The items of one Ion text object. A record that cannot be read is an error; reading
-/// resumes at the next line (exports write one item per line).
-pub fn records(text: &str) -> Vec<Record> {
-    let b = text.as_bytes();
-    let mut p = Parser { b, i: 0 };
-    let mut out = Vec::new();
-    let line_of = |i: usize| b[..i].iter().filter(|c| **c == b'\n').count() + 1;
+/// Reads the records of Ion `text` (the object from offset `base`, starting between
+/// values) and returns the offset of the first byte not yet read. A record that cannot be
+/// read is an error; reading resumes at the next line (exports write one item per line),
+/// which `skip_line` asks of the caller when that line is not in `text` yet. Without `last`,
+/// a value that reaches the end of `text` waits for more, so that it reads exactly as it
+/// would in the whole object.
+pub(super) fn scan(
+    text: &[u8],
+    base: usize,
+    last: bool,
+    line: &mut dyn FnMut(usize) -> usize,
+    skip_line: &mut bool,
+    emit: &mut dyn FnMut(Record),
+) -> usize {
+    let mut p = Parser {
+        b: text,
+        i: 0,
+        base,
+        hit_end: Cell::new(false),
+        open_comment: false,
+    };
     loop {
+        let before = p.i;
+        p.hit_end.set(false);
+        p.open_comment = false;
         if let Err(e) = p.skip_ws() {
-            out.push(Record::Bad {
-                line: line_of(p.i),
+            if !last {
+                return before;
+            }
+            emit(Record::Bad {
+                line: line(p.i),
                 message: e,
             });
-            break;
+            return text.len();
         }
-        if p.i >= b.len() {
-            break;
+        if p.i >= text.len() {
+            return if last || !p.open_comment { p.i } else { before };
         }
         let start = p.i;
+        p.hit_end.set(false);
         let parsed = p.value().and_then(|(ann, v)| match v {
             Ion::Sym(s) if ann.is_empty() && s == "$ion_1_0" => Ok(None),
             Ion::Struct(mut fields)
@@ -446,22 +511,27 @@ pub fn records(text: &str) -> Vec<Record> {
             }
             _ => Err("Expected a struct {Item:{...}}".to_string()),
         });
+        if p.hit_end.get() && !last {
+            return start;
+        }
         match parsed {
-            Ok(Some(item)) => out.push(Record::Item(item)),
+            Ok(Some(item)) => emit(Record::Item(item)),
             Ok(None) => {}
             Err(message) => {
-                out.push(Record::Bad {
-                    line: line_of(start),
+                emit(Record::Bad {
+                    line: line(start),
                     message,
                 });
-                match b[start..].iter().position(|c| *c == b'\n') {
+                match text[start..].iter().position(|c| *c == b'\n') {
                     Some(n) => p.i = start + n + 1,
-                    None => break,
+                    None => {
+                        *skip_line = !last;
+                        return text.len();
+                    }
                 }
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -477,7 +547,12 @@ mod tests {
         let text = "$ion_1_0 {Item:{Authors:$dynamodb_SS::[\"A1\",\"A2\"],Id:103.,Price:2d3,F:1.5e0,\
                     Neg:-0.25,B:{{AQI=}},Ok:false,Z:null,L:[1,\"x\"],M:{'a b':\"c\"},\
                     NS:$dynamodb_NS::[1.,2.5],BS:$dynamodb_BS::[{{ AQ== }}],Big:1_000}}\n";
-        let r = records(text);
+        let r = crate::import::records(
+            text.as_bytes(),
+            crate::import::Format::Ion,
+            &Default::default(),
+            &[],
+        );
         assert_eq!(
             r,
             vec![item(json!({
@@ -492,7 +567,12 @@ mod tests {
     #[test]
     fn strings_escapes_comments_and_long_strings() {
         let text = "// header\n{Item:{s:\"a\\\"b\\u00e9\\n\", t:'''one''' '''two''', /* c */ n:null.string}}";
-        let r = records(text);
+        let r = crate::import::records(
+            text.as_bytes(),
+            crate::import::Format::Ion,
+            &Default::default(),
+            &[],
+        );
         assert_eq!(
             r,
             vec![item(
@@ -504,7 +584,12 @@ mod tests {
     #[test]
     fn bad_records_resume_at_the_next_line() {
         let text = "{Item:{a:2007-02-23T12:14Z}}\n{Item:{a:(x y)}}\n{NotItem:{}}\n{Item:{a:\"ok\"}}\n{Item:{a:\"open}}";
-        let r = records(text);
+        let r = crate::import::records(
+            text.as_bytes(),
+            crate::import::Format::Ion,
+            &Default::default(),
+            &[],
+        );
         assert!(matches!(&r[0], Record::Bad { line: 1, .. }));
         assert!(matches!(&r[1], Record::Bad { line: 2, .. }));
         assert!(matches!(&r[2], Record::Bad { line: 3, .. }));

@@ -3,13 +3,13 @@
 //! the one item parser and the one item check (PutItem's) decide what is valid.
 
 pub mod csv;
+pub mod inflate;
 pub mod ion;
+pub mod reader;
 
-use std::io::Read;
+pub use reader::Reader;
 
 use serde_json::{Map, Value as Json};
-
-use crate::domain::value::KeyType;
 
 /// The input format named by `InputFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,21 +73,20 @@ pub enum Record {
     Bad { line: usize, message: String },
 }
 
-/// Decompresses one object's body. A body that is not in the declared compression is an
-/// error for the whole object (AWS skips the rest of a malformed object).
+/// Decompresses one whole body: the oracle the piecewise [`inflate`] is tested against.
+#[cfg(test)]
 pub fn decompress(body: &[u8], c: Compression) -> Result<Vec<u8>, String> {
+    use std::io::Read;
     match c {
         Compression::None => Ok(body.to_vec()),
         Compression::Gzip => {
             let mut out = Vec::new();
-            // MultiGzDecoder: `gzip a b > c` and parallel compressors write several members.
             flate2::read::MultiGzDecoder::new(body)
                 .read_to_end(&mut out)
                 .map_err(|e| format!("Unable to decompress GZIP object: {e}"))?;
             Ok(out)
         }
         Compression::Zstd => {
-            // Frame after frame: `zstd` and parallel compressors may write several.
             let mut out = Vec::new();
             let mut src = body;
             while !src.is_empty() {
@@ -102,52 +101,57 @@ pub fn decompress(body: &[u8], c: Compression) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The records of one (decompressed) object. `key_types` are the typed key attributes of the
-/// table and its indexes: CSV imports those with their declared types, every other column
-/// as a string (AWS's rule).
+/// The records of one whole (decompressed) object, read in one piece.
+#[cfg(test)]
 pub fn records(
     text: &[u8],
     format: Format,
     csv: &CsvOptions,
-    key_types: &[(String, KeyType)],
+    key_types: &[(String, crate::domain::value::KeyType)],
 ) -> Vec<Record> {
-    let Ok(text) = std::str::from_utf8(text) else {
-        return vec![Record::Bad {
-            line: 1,
-            message: "The object is not valid UTF-8 text".to_string(),
-        }];
-    };
-    match format {
-        Format::Csv => csv::records(text, csv, key_types),
-        Format::DynamoDbJson => json_records(text),
-        Format::Ion => ion::records(text),
-    }
+    let mut out = Vec::new();
+    let mut r = Reader::new(format, Compression::None, csv, key_types);
+    let mut emit = |rec| out.push(rec);
+    r.push(text, &mut emit).expect("plain text");
+    r.finish(&mut emit).expect("plain text");
+    out
 }
 
-/// DynamoDB JSON: one `{"Item": {...}}` per line, as DynamoDB's export writes it.
-fn json_records(text: &str) -> Vec<Record> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = |message: String| Record::Bad {
-            line: i + 1,
-            message,
+/// DynamoDB JSON: one `{"Item": {...}}` per line, as DynamoDB's export writes it. Reads
+/// the whole lines of `text` (all of it when `last`) and returns where it stopped.
+fn json_scan(
+    text: &[u8],
+    last: bool,
+    line: &mut dyn FnMut(usize) -> usize,
+    emit: &mut dyn FnMut(Record),
+) -> usize {
+    let mut pos = 0;
+    while pos < text.len() {
+        let (end, next) = match text[pos..].iter().position(|c| *c == b'\n') {
+            Some(n) => (pos + n, pos + n + 1),
+            None if last => (text.len(), text.len()),
+            None => break,
         };
-        match serde_json::from_str::<Json>(line) {
-            Ok(Json::Object(mut o)) => match o.remove("Item") {
-                Some(Json::Object(item)) if o.is_empty() => out.push(Record::Item(item)),
-                _ => out.push(bad(
-                    "Unexpected token: the line must be one object {\"Item\": {...}}".to_string(),
-                )),
-            },
-            Ok(_) => out.push(bad("Unexpected token: the line is not a JSON object".into())),
-            Err(e) => out.push(bad(format!("Unable to parse JSON: {e}"))),
+        let raw = String::from_utf8_lossy(&text[pos..end]);
+        let l = raw.trim();
+        if !l.is_empty() {
+            emit(json_record(l, line(pos)));
         }
+        pos = next;
     }
-    out
+    pos
+}
+
+fn json_record(line: &str, at: usize) -> Record {
+    let bad = |message: String| Record::Bad { line: at, message };
+    match serde_json::from_str::<Json>(line) {
+        Ok(Json::Object(mut o)) => match o.remove("Item") {
+            Some(Json::Object(item)) if o.is_empty() => Record::Item(item),
+            _ => bad("Unexpected token: the line must be one object {\"Item\": {...}}".to_string()),
+        },
+        Ok(_) => bad("Unexpected token: the line is not a JSON object".into()),
+        Err(e) => bad(format!("Unable to parse JSON: {e}")),
+    }
 }
 
 #[cfg(test)]

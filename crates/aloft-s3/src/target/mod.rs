@@ -4,16 +4,21 @@
 //! Writes and reads run the very handlers an HTTP request runs (a request is made for them),
 //! so an object stored here has the ETag, checksum, versioning and notifications a PutObject
 //! would give it. Options use S3's own member names (`Key`, `ContentType`,
-//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`).
+//! `ExpectedBucketOwner`, `Prefix`, `ContinuationToken`, `MaxKeys`, and GetObject's `Range`,
+//! `IfMatch` and `VersionId`: a large object is read in parts). An object ARN
+//! `arn:aws:s3:::bucket/key` names the key when no `Key` option does.
 //!
 //! A bucket owned by another account than `Delivery.account` refuses with `AccessDenied`
 //! unless its bucket policy allows that account the action (AWS's cross-account rule: the
 //! bucket owner must grant it).
 
+mod grant;
+
 use std::sync::{Arc, Weak};
 
 use aloft_core::body::{Response, full};
-use aloft_core::{AwsError, RequestContext};
+use aloft_core::service::AuthorityCell;
+use aloft_core::{AwsError, RequestContext, ServiceContext};
 use aloft_events::{Delivered, Delivery, Target};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -22,7 +27,7 @@ use serde_json::{Map, Value, json};
 
 use crate::S3;
 use crate::domain::listing::{Entry, list_current};
-use crate::error::{S3Error, internal, invalid_argument};
+use crate::error::{internal, invalid_argument};
 use crate::handlers::{self, Call};
 use crate::routes::Query;
 
@@ -35,25 +40,51 @@ const KEY_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
     .remove(b'/');
 
 /// Registered for `s3` ARNs by [`crate::start`].
-pub struct S3Target(pub Weak<S3>);
+pub struct S3Target {
+    s3: Weak<S3>,
+    /// The IAM service's policy evaluator, once the binary has built the services.
+    authority: AuthorityCell,
+}
 
 impl S3Target {
+    /// Without an authority: bucket policies are read by [`grant::policy_allows`].
     pub fn new(s3: &Arc<S3>) -> Self {
-        S3Target(Arc::downgrade(s3))
+        S3Target {
+            s3: Arc::downgrade(s3),
+            authority: AuthorityCell::default(),
+        }
+    }
+
+    /// Judging other accounts by the authority the binary leaves in `ctx`.
+    pub fn judged_by(s3: &Arc<S3>, ctx: &ServiceContext) -> Self {
+        S3Target {
+            s3: Arc::downgrade(s3),
+            authority: ctx.authority.clone(),
+        }
     }
 }
 
-/// The bucket of `arn:aws:s3:::bucket` (an object ARN `bucket/key` is refused: options name
-/// the key).
-fn bucket_of(arn: &str) -> Result<&str, AwsError> {
-    arn.strip_prefix("arn:aws:s3:::")
+/// The bucket of `arn:aws:s3:::bucket`, and the key of an object ARN
+/// `arn:aws:s3:::bucket/key` (Lambda names a function's code so; a `Key` option wins).
+fn bucket_of(arn: &str) -> Result<(&str, Option<&str>), AwsError> {
+    let rest = arn
+        .strip_prefix("arn:aws:s3:::")
         .or_else(|| {
             arn.split_once(":s3:::")
                 .filter(|(p, _)| p.starts_with("arn:"))
                 .map(|(_, b)| b)
         })
-        .filter(|b| !b.is_empty() && !b.contains('/'))
-        .ok_or_else(|| AwsError::validation(format!("Invalid S3 bucket ARN: {arn}")))
+        .unwrap_or_default();
+    let (bucket, key) = match rest.split_once('/') {
+        Some((b, k)) => (b, Some(k).filter(|k| !k.is_empty())),
+        None => (rest, None),
+    };
+    if bucket.is_empty() {
+        return Err(AwsError::validation(format!(
+            "Invalid S3 bucket ARN: {arn}"
+        )));
+    }
+    Ok((bucket, key))
 }
 
 fn opt<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
@@ -62,12 +93,18 @@ fn opt<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
 
 #[async_trait::async_trait]
 impl Target for S3Target {
-    async fn deliver(&self, arn: &str, d: Delivery) -> Result<Delivered, AwsError> {
+    async fn deliver(&self, arn: &str, mut d: Delivery) -> Result<Delivered, AwsError> {
         let s3 = self
-            .0
+            .s3
             .upgrade()
             .ok_or_else(|| internal("S3 has shut down"))?;
-        let bucket = bucket_of(arn)?.to_string();
+        let (bucket, arn_key) = bucket_of(arn)?;
+        let bucket = bucket.to_string();
+        if let Some(k) = arn_key
+            && !d.options.contains_key("Key")
+        {
+            d.options.insert("Key".into(), k.into());
+        }
         let op = opt(&d, "Operation").unwrap_or("PutObject");
         let action = match op {
             "PutObject" => "s3:PutObject",
@@ -80,7 +117,7 @@ impl Target for S3Target {
                 )));
             }
         };
-        check_owner(&s3, &bucket, &d, action)?;
+        grant::check_owner(&s3, self.authority.get(), &bucket, &d, action)?;
         match op {
             "PutObject" => put_object(&s3, bucket, d).await,
             "GetObject" => get_object(&s3, bucket, &d).await,
@@ -88,87 +125,6 @@ impl Target for S3Target {
             _ => Ok(Delivered::default()),
         }
     }
-}
-
-/// NoSuchBucket, `ExpectedBucketOwner`, and the cross-account grant.
-fn check_owner(s3: &S3, bucket: &str, d: &Delivery, action: &str) -> Result<(), AwsError> {
-    let cell = s3.bucket(bucket)?;
-    let b = cell.read().map_err(internal)?;
-    let owner = b.info.account.as_str();
-    if opt(d, "ExpectedBucketOwner").is_some_and(|e| e != owner) {
-        return Err(S3Error::AccessDenied.err());
-    }
-    if d.account.is_empty() || d.account == owner {
-        return Ok(());
-    }
-    let key = opt(d, "Key");
-    let resource = crate::domain::access::resource_arn(bucket, key);
-    let bucket_arn = crate::domain::access::resource_arn(bucket, None);
-    let on = if action == "s3:ListBucket" {
-        &bucket_arn
-    } else {
-        &resource
-    };
-    match b.info.config.policy.as_deref() {
-        Some(p) if policy_allows(p, &d.account, action, on) => Ok(()),
-        _ => Err(S3Error::AccessDenied.err()),
-    }
-}
-
-/// Whether a bucket policy lets `account` (its root or any of its principals, or everyone)
-/// perform `action` on `resource`: an Allow statement matches and no Deny does. Conditions
-/// are not evaluated: a statement with conditions does not grant.
-pub fn policy_allows(policy: &str, account: &str, action: &str, resource: &str) -> bool {
-    let Ok(doc) = serde_json::from_str::<Value>(policy) else {
-        return false;
-    };
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return false,
-    };
-    let mut allowed = false;
-    for s in &statements {
-        if !names_principal(s.get("Principal"), account)
-            || !any_matches(s.get("Action"), action)
-            || !any_matches(s.get("Resource"), resource)
-        {
-            continue;
-        }
-        match s.get("Effect").and_then(Value::as_str) {
-            Some("Deny") => return false,
-            Some("Allow") if s.get("Condition").is_none() => allowed = true,
-            _ => {}
-        }
-    }
-    allowed
-}
-
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn names_principal(p: Option<&Value>, account: &str) -> bool {
-    let of_account = |s: &str| {
-        s == "*"
-            || s == account
-            || s.split(':').nth(4).is_some_and(|a| a == account) && s.starts_with("arn:")
-    };
-    match p {
-        Some(Value::String(s)) => s == "*",
-        Some(Value::Object(m)) => strings(m.get("AWS")).into_iter().any(of_account),
-        _ => false,
-    }
-}
-
-fn any_matches(v: Option<&Value>, what: &str) -> bool {
-    strings(v)
-        .into_iter()
-        .any(|pat| aloft_core::auth::wildcard(pat, what, true))
 }
 
 /// A request as a client would send it, run through S3's own dispatch.
@@ -181,6 +137,7 @@ async fn run(
     headers: &[(&str, String)],
     body: Bytes,
 ) -> Result<Response, AwsError> {
+    let method_is_get = method == http::Method::GET;
     let mut req = http::Request::builder().method(method).uri(format!(
         "/{bucket}/{}",
         percent_encoding::utf8_percent_encode(&key, KEY_PATH)
@@ -197,7 +154,12 @@ async fn run(
     if !d.region.is_empty() {
         ctx.region.clone_from(&d.region);
     }
-    let mut call = Call::new(ctx, parts, full(body), bucket, key, Query::default());
+    // GetObject of a version (`VersionId`, as Lambda's code reference may name one).
+    let query = match opt(d, "VersionId") {
+        Some(v) if method_is_get => Query(vec![("versionId".into(), v.into())]),
+        _ => Query::default(),
+    };
+    let mut call = Call::new(ctx, parts, full(body), bucket, key, query);
     handlers::dispatch_for(s3, &mut call).await
 }
 
@@ -236,13 +198,36 @@ async fn put_object(s3: &S3, bucket: String, d: Delivery) -> Result<Delivered, A
     })
 }
 
+/// `Range` (an HTTP range, `bytes=0-1048575`) and `IfMatch` pass as GetObject's headers,
+/// so that a large object is read in parts, each from the same version: the part comes with
+/// `ContentRange` (`bytes 0-1048575/5000000`), an unsatisfiable range is `InvalidRange`, a
+/// changed object `PreconditionFailed`, as S3 answers them.
 async fn get_object(s3: &S3, bucket: String, d: &Delivery) -> Result<Delivered, AwsError> {
     use http_body_util::BodyExt;
     let key = key_of(d)?;
-    let r = run(s3, d, http::Method::GET, bucket, key, &[], Bytes::new()).await?;
+    let mut headers = Vec::new();
+    if let Some(r) = opt(d, "Range") {
+        headers.push(("range", r.to_string()));
+    }
+    if let Some(e) = opt(d, "IfMatch") {
+        headers.push(("if-match", e.to_string()));
+    }
+    let r = run(
+        s3,
+        d,
+        http::Method::GET,
+        bucket,
+        key,
+        &headers,
+        Bytes::new(),
+    )
+    .await?;
     let mut info = Map::new();
     if let Some(e) = header(&r, "etag") {
         info.insert("ETag".into(), e.into());
+    }
+    if let Some(c) = header(&r, "content-range") {
+        info.insert("ContentRange".into(), c.into());
     }
     let body = r
         .into_body()
@@ -305,6 +290,7 @@ fn list_objects_v2(s3: &S3, bucket: &str, d: &Delivery) -> Result<Delivered, Aws
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aloft_core::auth::{Authority, Authorization, Caller, Decision};
     use aloft_core::{AwsRequest, Service, ServiceContext};
 
     async fn started() -> (Arc<aloft_events::Targets>, Arc<S3>) {
@@ -362,6 +348,15 @@ mod tests {
             .unwrap();
         assert_eq!(got.payload.unwrap(), Bytes::from("body of p/c d.json"));
         assert_eq!(got.info["ContentLength"], 18);
+        // An object ARN names the key (Lambda's code references do so).
+        let got = t
+            .deliver(
+                "arn:aws:s3:::exports/p/c d.json",
+                delivery("GetObject", json!({})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("body of p/c d.json"));
         // The object reads back over HTTP too: one store for both paths.
         assert_eq!(request(&s3, "GET", "/exports/p/c%20d.json", "").await, 200);
 
@@ -445,49 +440,140 @@ mod tests {
     }
 
     #[test]
-    fn bucket_policies_grant_other_accounts() {
-        let p = r#"{"Version":"2012-10-17","Statement":[
-            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
-             "Action":["s3:PutObject","s3:Get*"],"Resource":"arn:aws:s3:::b/*"},
-            {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/secret/*"}]}"#;
-        assert!(policy_allows(
-            p,
-            "111122223333",
-            "s3:PutObject",
-            "arn:aws:s3:::b/x"
-        ));
-        assert!(policy_allows(
-            p,
-            "111122223333",
-            "s3:GetObject",
-            "arn:aws:s3:::b/x"
-        ));
-        assert!(!policy_allows(
-            p,
-            "444455556666",
-            "s3:PutObject",
-            "arn:aws:s3:::b/x"
-        ));
-        assert!(!policy_allows(
-            p,
-            "111122223333",
-            "s3:PutObject",
-            "arn:aws:s3:::b/secret/x"
-        ));
-        assert!(!policy_allows(
-            p,
-            "111122223333",
-            "s3:ListBucket",
-            "arn:aws:s3:::b"
-        ));
-        assert!(!policy_allows(
-            "not json",
-            "1",
-            "s3:PutObject",
-            "arn:aws:s3:::b/x"
-        ));
-        assert_eq!(bucket_of("arn:aws:s3:::b").unwrap(), "b");
-        assert!(bucket_of("arn:aws:s3:::b/k").is_err());
+    fn bucket_and_object_arns() {
+        assert_eq!(bucket_of("arn:aws:s3:::b").unwrap(), ("b", None));
+        assert_eq!(
+            bucket_of("arn:aws:s3:::b/k/l.zip").unwrap(),
+            ("b", Some("k/l.zip"))
+        );
+        assert!(bucket_of("arn:aws:s3:::/k").is_err());
         assert!(bucket_of("arn:aws:sqs:us-east-1:1:q").is_err());
+    }
+
+    /// An authority that records the questions and answers as told.
+    struct Judge {
+        asked: std::sync::Mutex<Vec<String>>,
+        allow: std::sync::atomic::AtomicBool,
+    }
+
+    impl Authority for Judge {
+        fn caller(&self, _: &str) -> Option<Caller> {
+            None
+        }
+
+        fn authorize(&self, a: &Authorization<'_>) -> Decision {
+            self.asked.lock().unwrap().push(format!(
+                "{} {} {} {} {}",
+                a.caller.arn,
+                a.action,
+                a.resource,
+                a.resource_only,
+                a.resource_policy
+                    .is_some_and(|p| p.contains("111122223333"))
+            ));
+            if self.allow.load(std::sync::atomic::Ordering::SeqCst) {
+                Decision::Allowed
+            } else {
+                Decision::ExplicitDeny {
+                    resource_based: true,
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn with_an_authority_other_accounts_are_judged_by_it() {
+        let ctx = ServiceContext::ephemeral().expect("ephemeral context");
+        let judge = Arc::new(Judge {
+            asked: std::sync::Mutex::new(Vec::new()),
+            allow: false.into(),
+        });
+        assert!(ctx.authority.set(judge.clone()).is_ok());
+        let s3 = S3::open(&ctx).await;
+        ctx.targets
+            .register_target("s3", Arc::new(S3Target::judged_by(&s3, &ctx)));
+        let t = ctx.targets.clone();
+        assert_eq!(request(&s3, "PUT", "/bkt", "").await, 200);
+        // A grant the fallback reading would honour.
+        let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::bkt/*"}]}"#;
+        assert_eq!(request(&s3, "PUT", "/bkt?policy", policy).await, 204);
+        let mut put = delivery("PutObject", json!({"Key": "k"}));
+        put.account = "111122223333".into();
+        put.payload = Bytes::from("x");
+        let e = t
+            .deliver("arn:aws:s3:::bkt", put.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "AccessDenied");
+        assert_eq!(
+            judge.asked.lock().unwrap().as_slice(),
+            ["arn:aws:iam::111122223333:root s3:PutObject arn:aws:s3:::bkt/k true true"]
+        );
+        judge.allow.store(true, std::sync::atomic::Ordering::SeqCst);
+        t.deliver("arn:aws:s3:::bkt", put).await.unwrap();
+        let mut list = delivery("ListObjectsV2", json!({"Prefix": "k"}));
+        list.account = "111122223333".into();
+        t.deliver("arn:aws:s3:::bkt", list).await.unwrap();
+        assert_eq!(
+            judge.asked.lock().unwrap().last().unwrap(),
+            "arn:aws:iam::111122223333:root s3:ListBucket arn:aws:s3:::bkt true true"
+        );
+        // The bucket's own account is not asked about.
+        let n = judge.asked.lock().unwrap().len();
+        t.deliver(
+            "arn:aws:s3:::bkt",
+            delivery("GetObject", json!({"Key": "k"})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(judge.asked.lock().unwrap().len(), n);
+    }
+
+    #[tokio::test]
+    async fn ranges_read_an_object_in_parts_from_one_version() {
+        let (t, s3) = started().await;
+        assert_eq!(request(&s3, "PUT", "/rng", "").await, 200);
+        let mut put = delivery("PutObject", json!({"Key": "o"}));
+        put.payload = Bytes::from("0123456789");
+        let etag = t.deliver("arn:aws:s3:::rng", put).await.unwrap().info["ETag"].clone();
+        let part = |range: &str, if_match: Value| {
+            let mut o = json!({"Key": "o", "Range": range});
+            if !if_match.is_null() {
+                o["IfMatch"] = if_match;
+            }
+            t.deliver("arn:aws:s3:::rng", delivery("GetObject", o))
+        };
+        let got = part("bytes=0-3", Value::Null).await.unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("0123"));
+        assert_eq!(got.info["ContentRange"], "bytes 0-3/10");
+        assert_eq!(got.info["ContentLength"], 4);
+        assert_eq!(got.info["ETag"], etag);
+        let got = part("bytes=8-11", etag.clone()).await.unwrap();
+        assert_eq!(got.payload.unwrap(), Bytes::from("89"));
+        assert_eq!(got.info["ContentRange"], "bytes 8-9/10");
+        let e = part("bytes=10-20", Value::Null).await.unwrap_err();
+        assert_eq!(e.code, "InvalidRange");
+        let e = part("bytes=0-3", json!("\"other\"")).await.unwrap_err();
+        assert_eq!(e.code, "PreconditionFailed");
+    }
+
+    #[tokio::test]
+    async fn a_version_is_read_by_its_id() {
+        let (t, s3) = started().await;
+        assert_eq!(request(&s3, "PUT", "/vbkt", "").await, 200);
+        let enable = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#;
+        assert_eq!(request(&s3, "PUT", "/vbkt?versioning", enable).await, 200);
+        let mut versions = Vec::new();
+        for body in ["one", "two"] {
+            let mut put = delivery("PutObject", json!({"Key": "code.zip"}));
+            put.payload = Bytes::from(body);
+            let out = t.deliver("arn:aws:s3:::vbkt", put).await.unwrap();
+            versions.push(out.info["VersionId"].as_str().unwrap().to_string());
+        }
+        let get = |o: Value| t.deliver("arn:aws:s3:::vbkt/code.zip", delivery("GetObject", o));
+        let first = get(json!({"VersionId": versions[0]})).await.unwrap();
+        assert_eq!(first.payload.unwrap(), Bytes::from("one"));
+        let latest = get(json!({})).await.unwrap();
+        assert_eq!(latest.payload.unwrap(), Bytes::from("two"));
     }
 }
