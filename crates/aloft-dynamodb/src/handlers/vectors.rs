@@ -5,14 +5,15 @@ use aloft_core::{AwsError, RequestContext};
 use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
-use crate::domain::rowkey::Rows;
-use crate::domain::value::{AttrValue, item_size, item_to_json};
+use crate::domain::rowkey::{RowKey, Rows};
+use crate::domain::value::{AttrValue, Item, item_size, item_to_json};
 use crate::error::{invalid_param, table_named_not_found, validation};
 use crate::expr::ast::{Cond, Operand, Path};
 use crate::expr::eval::{eval, project};
 use crate::expr::{ExprKind, parse_condition, parse_projection};
+use crate::fast::write_item;
 use crate::handlers::items::{expr_context, str_param};
-use crate::vectors::{MAX_TOP_K, VectorData, VectorIndexMeta, vector_from};
+use crate::vectors::{MAX_TOP_K, VectorData, VectorIndexMeta, norm2, vector_from};
 
 /// `TableName` is a name or a table ARN.
 fn table_name_of(input: &Json) -> Result<String, AwsError> {
@@ -188,27 +189,28 @@ pub fn check_condition(vi: &VectorIndexMeta, cond: Option<&Cond>) -> Result<(), 
 }
 
 /// The `TopK` nearest entries passing the filter, closest first (ties in table key order).
-pub fn nearest(
+pub fn nearest<'a>(
     vi: &VectorIndexMeta,
     vd: &VectorData,
-    items: &Rows,
+    items: &'a Rows,
     q: &[f32],
     k: usize,
     filter: Option<&Cond>,
-) -> Vec<(crate::domain::value::Item, f32)> {
-    let mut scored: Vec<(f32, &crate::domain::rowkey::RowKey)> = Vec::new();
-    for (key, e) in &vd.entries {
+) -> Vec<(&'a Item, f32)> {
+    let qq = norm2(q);
+    let distance = vi.distance;
+    let mut scored: Vec<(f32, &RowKey)> = Vec::with_capacity(vd.len());
+    for (key, v, vv) in vd.rows() {
         if let Some(c) = filter {
             match items.get(key) {
                 Some(item) if eval(c, item) => {}
                 _ => continue,
             }
         }
-        scored.push((vi.distance.score(q, &e.vector), key));
+        scored.push((distance.score_normed(q, qq, v, vv), key));
     }
-    let higher = vi.distance.higher_is_closer();
-    let order = |a: &(f32, &crate::domain::rowkey::RowKey),
-                 b: &(f32, &crate::domain::rowkey::RowKey)| {
+    let higher = distance.higher_is_closer();
+    let order = |a: &(f32, &RowKey), b: &(f32, &RowKey)| {
         let by_score = if higher {
             b.0.total_cmp(&a.0)
         } else {
@@ -223,7 +225,7 @@ pub fn nearest(
     scored.sort_by(order);
     scored
         .into_iter()
-        .filter_map(|(s, key)| items.get(key).map(|i| (i.clone(), s)))
+        .filter_map(|(s, key)| items.get(key).map(|i| (i, s)))
         .collect()
 }
 
@@ -245,12 +247,78 @@ fn search_bytes(dims: usize, top_k: usize, indexed: usize, returned: usize) -> f
     (4 * dims * top_k * levels + returned) as f64
 }
 
+/// A search's answer before it is written: each result's projected item and score, and the
+/// `VectorSearchRequestBytes` when the caller asked for its consumed capacity.
+pub(crate) struct Found {
+    results: Vec<(Item, f32)>,
+    consumed: Option<f64>,
+}
+
+impl Found {
+    /// The answer as a JSON tree (the generic path's form; the tests hold [`Found::write`]
+    /// to it).
+    pub(crate) fn to_json(&self) -> Json {
+        let results: Vec<Json> = self
+            .results
+            .iter()
+            .map(|(item, score)| json!({"Item": item_to_json(item), "Score": score_json(*score)}))
+            .collect();
+        let mut out = json!({"SearchResults": results});
+        if let Some(bytes) = self.consumed {
+            out["ConsumedCapacity"] = json!({ "VectorSearchRequestBytes": bytes });
+        }
+        out
+    }
+
+    /// The same document as [`Found::to_json`], written straight to bytes: each result
+    /// carries its vector, and a tree of one map and one string per number cost more than
+    /// the search itself at a few thousand items.
+    pub(crate) fn write(&self) -> Vec<u8> {
+        let guess: usize = self
+            .results
+            .iter()
+            .map(|(i, _)| item_size(i) * 2 + 64)
+            .sum();
+        let mut out = Vec::with_capacity(64 + guess);
+        out.extend_from_slice(b"{\"SearchResults\":[");
+        for (i, (item, score)) in self.results.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"Item\":");
+            write_item(&mut out, item);
+            out.extend_from_slice(b",\"Score\":");
+            let _ = serde_json::to_writer(&mut out, &score_json(*score));
+            out.push(b'}');
+        }
+        out.push(b']');
+        if let Some(bytes) = self.consumed {
+            out.extend_from_slice(b",\"ConsumedCapacity\":{\"VectorSearchRequestBytes\":");
+            let _ = serde_json::to_writer(&mut out, &bytes);
+            out.push(b'}');
+        }
+        out.push(b'}');
+        out
+    }
+}
+
 impl DynamoDb {
     pub async fn search_vectors(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
-        let name = table_name_of(&input)?;
-        let index = str_param(&input, "IndexName")
-            .unwrap_or_default()
-            .to_string();
+        Ok(self.search(rc, &input)?.to_json())
+    }
+
+    /// SearchVectors answered as bytes (what the generic path serves).
+    pub(crate) fn search_vectors_bytes(
+        &self,
+        rc: &RequestContext,
+        input: &Json,
+    ) -> Result<Vec<u8>, AwsError> {
+        Ok(self.search(rc, input)?.write())
+    }
+
+    fn search(&self, rc: &RequestContext, input: &Json) -> Result<Found, AwsError> {
+        let name = table_name_of(input)?;
+        let index = str_param(input, "IndexName").unwrap_or_default();
         let top_k = input["TopK"].as_i64().unwrap_or(0);
         if !(1..=MAX_TOP_K as i64).contains(&top_k) {
             return Err(validation("Provided TopK value is out of valid range"));
@@ -260,51 +328,46 @@ impl DynamoDb {
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| table_named_not_found(&name))?;
         let data = table.data.read().expect("table lock");
-        let meta = data.meta.clone();
+        let meta = &data.meta;
         let Some(pos) = meta.vector_indexes.iter().position(|v| v.name == index) else {
             return Err(validation(format!(
                 "The table does not have the specified vector index: {index}"
             )));
         };
         let vi = &meta.vector_indexes[pos];
-        let q = search_vector(&input, vi)?;
-        let mut ctx = expr_context(&input)?;
-        let cond = match str_param(&input, "SearchConditionExpression") {
+        let q = search_vector(input, vi)?;
+        let mut ctx = expr_context(input)?;
+        let cond = match str_param(input, "SearchConditionExpression") {
             Some(src) => Some(parse_condition(src, ExprKind::SearchCondition, &mut ctx)?),
             None => None,
         };
-        let projection = match str_param(&input, "ProjectionExpression") {
+        let projection = match str_param(input, "ProjectionExpression") {
             Some(src) => Some(parse_projection(src, &mut ctx)?),
             None => None,
         };
         ctx.check_unused()?;
         check_condition(vi, cond.as_ref())?;
         let vd = &data.vectors[pos];
-        let hits = nearest(vi, vd, &data.items, &q, top_k as usize, cond.as_ref());
-        let indexed = vd.entries.len();
-        drop(data);
+        // Projected under the read lock, from the stored items: no copy of a whole item.
         let mut returned = 0;
-        let results: Vec<Json> = hits
-            .iter()
-            .map(|(item, score)| {
-                let mut out = vi.project(&meta.schema, item);
-                if let Some(paths) = &projection {
-                    out = project(&out, paths);
-                }
-                returned += item_size(&out);
-                json!({"Item": item_to_json(&out), "Score": score_json(*score)})
-            })
-            .collect();
-        let mut out = json!({"SearchResults": results});
-        if matches!(
-            str_param(&input, "ReturnConsumedCapacity"),
+        let results: Vec<(Item, f32)> =
+            nearest(vi, vd, &data.items, &q, top_k as usize, cond.as_ref())
+                .into_iter()
+                .map(|(item, score)| {
+                    let mut out = vi.project(&meta.schema, item);
+                    if let Some(paths) = &projection {
+                        out = project(&out, paths);
+                    }
+                    returned += item_size(&out);
+                    (out, score)
+                })
+                .collect();
+        let consumed = matches!(
+            str_param(input, "ReturnConsumedCapacity"),
             Some("TOTAL" | "INDEXES")
-        ) {
-            out["ConsumedCapacity"] = json!({
-                "VectorSearchRequestBytes": search_bytes(vi.dimensions, top_k as usize, indexed, returned)
-            });
-        }
-        Ok(out)
+        )
+        .then(|| search_bytes(vi.dimensions, top_k as usize, vd.len(), returned));
+        Ok(Found { results, consumed })
     }
 }
 
@@ -327,6 +390,104 @@ mod tests {
         assert!(big > small);
         assert!(big < small * 10.0);
         assert_eq!(search_bytes(4, 1, 0, 100), 116.0);
+    }
+
+    /// An item holding every data type, with strings that need escapes and numbers in
+    /// several forms.
+    fn every_type(id: &str) -> Json {
+        json!({
+            "id": {"S": id}, "emb": {"L": [{"N": "1"}, {"N": "-0.5"}]},
+            "s": {"S": "quote \" backslash \\ tab \t nl \n ctl \u{1} \u{7f} é 日本 🎉"},
+            "n": {"N": "-1.2500E+3"}, "big": {"N": "123456789012345678901234567890.5"},
+            "b": {"B": "AAEC/w=="}, "t": {"BOOL": true}, "f": {"BOOL": false},
+            "nul": {"NULL": true},
+            "m": {"M": {"k\"ey": {"S": "v"}, "deep": {"M": {"l": {"L": [{"N": "0.001"}]}}}}},
+            "l": {"L": [{"S": ""}, {"NULL": true}, {"BS": ["AQ==", "Ag=="]}]},
+            "ss": {"SS": ["a", "b\u{0}"]}, "ns": {"NS": ["1", "2.5", "-3"]},
+            "bs": {"BS": ["AA==", "//8="]}, "empty_m": {"M": {}}, "empty_l": {"L": []}
+        })
+    }
+
+    fn same_document(found: &Found) {
+        let tree = serde_json::to_vec(&found.to_json()).unwrap();
+        assert_eq!(
+            String::from_utf8(found.write()).unwrap(),
+            String::from_utf8(tree).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_byte_writer_writes_the_trees_document() {
+        let item = crate::domain::value::item_from_json(&every_type("a")).unwrap();
+        let scores = [0.0, 0.1, 2.0, -3.5, 1e-8, 3.4e38, 0.33333334, -0.0];
+        for consumed in [None, Some(116.0), Some(0.5)] {
+            same_document(&Found {
+                results: Vec::new(),
+                consumed,
+            });
+            same_document(&Found {
+                results: scores.iter().map(|s| (item.clone(), *s)).collect(),
+                consumed,
+            });
+            same_document(&Found {
+                results: vec![(Item::default(), 1.0), (item.clone(), 0.5)],
+                consumed,
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn searches_answer_the_same_document_both_ways() {
+        let ctx = aloft_core::ServiceContext::ephemeral().expect("ephemeral context");
+        let db = DynamoDb::start(&ctx).await;
+        let rc = crate::fast::tests::rc();
+        let projections = [
+            json!({"ProjectionType": "ALL"}),
+            json!({"ProjectionType": "KEYS_ONLY"}),
+            json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": ["s", "m", "nope"]}),
+        ];
+        for (t, projection) in projections.iter().enumerate() {
+            let table = format!("docs{t}");
+            db.create_table(
+                &rc,
+                json!({"TableName": table, "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "VectorIndexes": [{"IndexName": "byEmb",
+                        "VectorAttribute": {"AttributeName": "emb"}, "Dimensions": 2,
+                        "DistanceFunction": "EUCLIDEAN", "Projection": projection}]}),
+            )
+            .await
+            .expect("table");
+            for id in ["a", "b", "c"] {
+                db.put_item(&rc, json!({"TableName": table, "Item": every_type(id)}))
+                    .await
+                    .expect("put");
+            }
+            let searches = [
+                json!({}),
+                json!({"ReturnConsumedCapacity": "TOTAL"}),
+                json!({"ProjectionExpression": "id, s, m.deep, l[2], #n",
+                       "ExpressionAttributeNames": {"#n": "ns"},
+                       "ReturnConsumedCapacity": "INDEXES"}),
+                json!({"ProjectionExpression": "absent"}),
+            ];
+            for extra in searches {
+                let mut input = json!({"TableName": table, "IndexName": "byEmb",
+                    "SearchVector": [{"N": "1"}, {"N": "0"}], "TopK": 2});
+                for (k, v) in extra.as_object().unwrap() {
+                    input[k] = v.clone();
+                }
+                let tree = db.search_vectors(&rc, input.clone()).await.expect("search");
+                assert_eq!(tree["SearchResults"].as_array().unwrap().len(), 2);
+                let bytes = db.search_vectors_bytes(&rc, &input).expect("search");
+                assert_eq!(
+                    String::from_utf8(bytes).unwrap(),
+                    serde_json::to_string(&tree).unwrap(),
+                    "{input}"
+                );
+            }
+        }
     }
 
     #[test]
