@@ -197,9 +197,27 @@ pub fn nearest<'a>(
     k: usize,
     filter: Option<&Cond>,
 ) -> Vec<(&'a Item, f32)> {
+    if k == 0 {
+        return Vec::new();
+    }
     let qq = norm2(q);
     let distance = vi.distance;
-    let mut scored: Vec<(f32, &RowKey)> = Vec::with_capacity(vd.len());
+    let higher = distance.higher_is_closer();
+    let by_score = |a: f32, b: f32| {
+        if higher {
+            b.total_cmp(&a)
+        } else {
+            a.total_cmp(&b)
+        }
+    };
+    let order =
+        |a: &(f32, &RowKey), b: &(f32, &RowKey)| by_score(a.0, b.0).then_with(|| a.1.cmp(b.1));
+    // The candidates so far, cut back to the k closest whenever the buffer fills: a score
+    // farther than the k-th closest kept cannot make the answer, and is not kept (an equal
+    // one can, by its key).
+    let room = (4 * k).max(256);
+    let mut scored: Vec<(f32, &RowKey)> = Vec::with_capacity(room.min(vd.len()));
+    let mut bound: Option<f32> = None;
     for (key, v, vv) in vd.rows() {
         if let Some(c) = filter {
             match items.get(key) {
@@ -207,17 +225,17 @@ pub fn nearest<'a>(
                 _ => continue,
             }
         }
-        scored.push((distance.score_normed(q, qq, v, vv), key));
+        let s = distance.score_normed(q, qq, v, vv);
+        if bound.is_some_and(|b| by_score(s, b).is_gt()) {
+            continue;
+        }
+        scored.push((s, key));
+        if scored.len() == room {
+            scored.select_nth_unstable_by(k - 1, order);
+            scored.truncate(k);
+            bound = Some(scored[k - 1].0);
+        }
     }
-    let higher = distance.higher_is_closer();
-    let order = |a: &(f32, &RowKey), b: &(f32, &RowKey)| {
-        let by_score = if higher {
-            b.0.total_cmp(&a.0)
-        } else {
-            a.0.total_cmp(&b.0)
-        };
-        by_score.then_with(|| a.1.cmp(b.1))
-    };
     if scored.len() > k {
         scored.select_nth_unstable_by(k, order);
         scored.truncate(k);
@@ -251,6 +269,8 @@ fn search_bytes(dims: usize, top_k: usize, indexed: usize, returned: usize) -> f
 /// `VectorSearchRequestBytes` when the caller asked for its consumed capacity.
 pub(crate) struct Found {
     results: Vec<(Item, f32)>,
+    /// The results' size (AWS's measure).
+    returned: usize,
     consumed: Option<f64>,
 }
 
@@ -274,12 +294,8 @@ impl Found {
     /// carries its vector, and a tree of one map and one string per number cost more than
     /// the search itself at a few thousand items.
     pub(crate) fn write(&self) -> Vec<u8> {
-        let guess: usize = self
-            .results
-            .iter()
-            .map(|(i, _)| item_size(i) * 2 + 64)
-            .sum();
-        let mut out = Vec::with_capacity(64 + guess);
+        // Written JSON takes about twice an item's size (AWS's measure: names and values).
+        let mut out = Vec::with_capacity(64 + self.returned * 2 + self.results.len() * 64);
         out.extend_from_slice(b"{\"SearchResults\":[");
         for (i, (item, score)) in self.results.iter().enumerate() {
             if i > 0 {
@@ -367,7 +383,11 @@ impl DynamoDb {
             Some("TOTAL" | "INDEXES")
         )
         .then(|| search_bytes(vi.dimensions, top_k as usize, vd.len(), returned));
-        Ok(Found { results, consumed })
+        Ok(Found {
+            results,
+            returned,
+            consumed,
+        })
     }
 }
 
@@ -423,14 +443,17 @@ mod tests {
         for consumed in [None, Some(116.0), Some(0.5)] {
             same_document(&Found {
                 results: Vec::new(),
+                returned: 0,
                 consumed,
             });
             same_document(&Found {
                 results: scores.iter().map(|s| (item.clone(), *s)).collect(),
+                returned: 0,
                 consumed,
             });
             same_document(&Found {
                 results: vec![(Item::default(), 1.0), (item.clone(), 0.5)],
+                returned: 0,
                 consumed,
             });
         }
@@ -487,6 +510,74 @@ mod tests {
                     "{input}"
                 );
             }
+        }
+    }
+
+    /// The k closest by sorting every score, against the buffered selection, on enough
+    /// items to cut the buffer several times and with many equal scores (keys break ties).
+    #[test]
+    fn nearest_is_the_first_k_of_every_score_sorted() {
+        for distance in ["COSINE", "EUCLIDEAN", "DOT_PRODUCT"] {
+            let meta = crate::tables::from_create(
+                &json!({"TableName": "docs", "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "VectorIndexes": [{"IndexName": "byEmb",
+                        "VectorAttribute": {"AttributeName": "emb"}, "Dimensions": 3,
+                        "DistanceFunction": distance,
+                        "Projection": {"ProjectionType": "KEYS_ONLY"}}]}),
+                "1",
+                "r",
+                0,
+            )
+            .unwrap();
+            let vi = &meta.vector_indexes[0];
+            let mut items = Rows::new();
+            let mut data = vec![VectorData::default()];
+            // A small linear congruential sequence of -1, 0 and 1: many equal scores;
+            // keys in another order than the rows (7919 is prime to 1500).
+            let mut x: u32 = 7;
+            let mut next = || {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                ((x >> 16) % 3) as f64 - 1.0
+            };
+            for i in 0..1500 {
+                let v = [next(), next(), next()];
+                let item = crate::domain::value::item_from_json(&json!({
+                    "id": {"S": format!("k{:04}", i * 7919 % 1500)},
+                    "emb": {"L": v.iter().map(|n| json!({"N": n.to_string()})).collect::<Vec<_>>()}
+                }))
+                .unwrap();
+                let key = meta.schema.item_key(&item).unwrap();
+                crate::vectors::maintain(&meta, &mut data, &key, Some(&item));
+                items.insert(RowKey::from(key), item);
+            }
+            let q = [1.0f32, -2.0, 0.5];
+            let mut all: Vec<(f32, &RowKey)> = data[0]
+                .rows()
+                .map(|(key, v, _)| (vi.distance.score(&q, v), key))
+                .collect();
+            all.sort_by(|a, b| {
+                let s = if vi.distance.higher_is_closer() {
+                    b.0.total_cmp(&a.0)
+                } else {
+                    a.0.total_cmp(&b.0)
+                };
+                s.then_with(|| a.1.cmp(b.1))
+            });
+            for k in [1, 10, 100, 300, 1500, 2000] {
+                let got: Vec<(String, f32)> = nearest(vi, &data[0], &items, &q, k, None)
+                    .into_iter()
+                    .map(|(item, s)| (format!("{:?}", item.get("id")), s))
+                    .collect();
+                let want: Vec<(String, f32)> = all
+                    .iter()
+                    .take(k)
+                    .map(|(s, key)| (format!("{:?}", items[*key].get("id")), *s))
+                    .collect();
+                assert_eq!(got, want, "{distance} k {k}");
+            }
+            assert!(nearest(vi, &data[0], &items, &q, 0, None).is_empty());
         }
     }
 
