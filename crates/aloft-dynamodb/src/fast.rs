@@ -91,6 +91,7 @@ pub(crate) enum Op {
     Delete,
     Query,
     Scan,
+    Search,
 }
 
 /// The fast-path operation a request names, from one pass over its headers: compressed or
@@ -110,6 +111,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
                     b"DeleteItem" => Some(Op::Delete),
                     b"Query" => Some(Op::Query),
                     b"Scan" => Some(Op::Scan),
+                    b"SearchVectors" => Some(Op::Search),
                     _ => return None,
                 };
             }
@@ -149,6 +151,7 @@ pub(crate) async fn serve(
         Op::Delete => write(db, rc, parse_delete(body)?, false).await,
         Op::Query => crate::fast_query::read(db, rc, body, true),
         Op::Scan => crate::fast_query::read(db, rc, body, false),
+        Op::Search => crate::fast_vectors::search(db, rc, body),
     }
 }
 
@@ -540,7 +543,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An array's elements, each read by `f`.
-    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    pub(crate) fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if self.next()? != b'[' {
             return None;
         }

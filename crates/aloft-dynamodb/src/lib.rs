@@ -20,6 +20,7 @@ mod export;
 pub mod expr;
 mod fast;
 mod fast_query;
+mod fast_vectors;
 pub mod global;
 mod handlers;
 mod hash;

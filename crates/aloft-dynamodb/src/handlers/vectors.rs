@@ -5,6 +5,7 @@ use aloft_core::{AwsError, RequestContext};
 use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
+use crate::domain::key::KeySchema;
 use crate::domain::rowkey::{RowKey, Rows};
 use crate::domain::value::{AttrValue, Item, item_size, item_to_json};
 use crate::error::{invalid_param, table_named_not_found, validation};
@@ -363,31 +364,93 @@ impl DynamoDb {
         };
         ctx.check_unused()?;
         check_condition(vi, cond.as_ref())?;
-        let vd = &data.vectors[pos];
+        let consumed = matches!(
+            str_param(input, "ReturnConsumedCapacity"),
+            Some("TOTAL" | "INDEXES")
+        );
+        let search = Search {
+            q,
+            top_k: top_k as usize,
+            cond,
+            projection,
+            consumed,
+        };
+        Ok(search.run(vi, &meta.schema, &data.vectors[pos], &data.items))
+    }
+
+    /// SearchVectors of a plain request ([`crate::fast_vectors`]'s): a name, an index, a
+    /// vector and `TopK`, nothing else. `None` on any error: the generic path answers those.
+    pub(crate) fn search_plain(
+        &self,
+        rc: &RequestContext,
+        table: &str,
+        index: &str,
+        vector: Vec<AttrValue>,
+        top_k: usize,
+        consumed: bool,
+    ) -> Option<Vec<u8>> {
+        let table = self.db.get(&rc.account_id, &rc.region, table)?;
+        let data = table.data.read().expect("table lock");
+        let meta = &data.meta;
+        let pos = meta.vector_indexes.iter().position(|v| v.name == index)?;
+        let vi = &meta.vector_indexes[pos];
+        let q = vector_from(&AttrValue::L(vector)).ok()?;
+        if q.len() != vi.dimensions || !(1..=MAX_TOP_K as usize).contains(&top_k) {
+            return None;
+        }
+        check_condition(vi, None).ok()?;
+        let search = Search {
+            q,
+            top_k,
+            cond: None,
+            projection: None,
+            consumed,
+        };
+        let found = search.run(vi, &meta.schema, &data.vectors[pos], &data.items);
+        drop(data);
+        Some(found.write())
+    }
+}
+
+/// A checked search: the query vector, `TopK`, the parsed expressions.
+struct Search {
+    q: Vec<f32>,
+    top_k: usize,
+    cond: Option<Cond>,
+    projection: Option<Vec<Path>>,
+    consumed: bool,
+}
+
+impl Search {
+    fn run(
+        &self,
+        vi: &VectorIndexMeta,
+        schema: &KeySchema,
+        vd: &VectorData,
+        items: &Rows,
+    ) -> Found {
         // Projected under the read lock, from the stored items: no copy of a whole item.
         let mut returned = 0;
         let results: Vec<(Item, f32)> =
-            nearest(vi, vd, &data.items, &q, top_k as usize, cond.as_ref())
+            nearest(vi, vd, items, &self.q, self.top_k, self.cond.as_ref())
                 .into_iter()
                 .map(|(item, score)| {
-                    let mut out = vi.project(&meta.schema, item);
-                    if let Some(paths) = &projection {
+                    let mut out = vi.project(schema, item);
+                    if let Some(paths) = &self.projection {
                         out = project(&out, paths);
                     }
                     returned += item_size(&out);
                     (out, score)
                 })
                 .collect();
-        let consumed = matches!(
-            str_param(input, "ReturnConsumedCapacity"),
-            Some("TOTAL" | "INDEXES")
-        )
-        .then(|| search_bytes(vi.dimensions, top_k as usize, vd.len(), returned));
-        Ok(Found {
+        let consumed = self
+            .consumed
+            .then(|| search_bytes(vi.dimensions, self.top_k, vd.len(), returned));
+        Found {
             results,
             returned,
             consumed,
-        })
+        }
     }
 }
 
