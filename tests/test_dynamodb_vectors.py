@@ -489,3 +489,47 @@ def test_point_in_time_restore_rebuilds_vector_indexes(aloft):
     assert desc["VectorIndexes"][0]["IndexName"] == "byEmb"
     assert ddb.scan(TableName="pitr")["Count"] == len(POINTS)
     assert ids(search(ddb, [1, 0, 0], k=2, table="pitr")) == ["a", "b"]
+
+
+def test_results_stay_exact_after_many_writes_and_deletes(aloft):
+    """Enough items that the search cuts its candidate buffer several times, many equal
+    scores, and writes that move rows around inside the index (deletes, rewrites, a vector
+    removed): the answer must still be the k nearest with their true distances."""
+    ddb = aloft.client("dynamodb")
+    create(ddb, indexes=[vindex(dims=2, distance="EUCLIDEAN", projection={"ProjectionType": "KEYS_ONLY"})])
+    model = {}
+
+    def batch(requests):
+        for i in range(0, len(requests), 25):
+            ddb.batch_write_item(RequestItems={"docs": requests[i : i + 25]})
+
+    def write(i, v):
+        model[f"i{i}"] = v
+        return {"PutRequest": {"Item": {"id": {"S": f"i{i}"}, "emb": nums(v)}}}
+
+    batch([write(i, [i % 7 - 3, i * 5 % 11 - 5]) for i in range(900)])
+    deletes = [{"DeleteRequest": {"Key": {"id": {"S": f"i{i}"}}}} for i in range(0, 900, 3)]
+    for i in range(0, 900, 3):
+        del model[f"i{i}"]
+    batch(deletes)
+    batch([write(i, [i % 5 - 2, 4 - i % 9]) for i in range(1, 900, 6)])
+    for i in range(2, 300, 6):
+        ddb.update_item(TableName="docs", Key={"id": {"S": f"i{i}"}}, UpdateExpression="REMOVE emb")
+        del model[f"i{i}"]
+    desc = ddb.describe_table(TableName="docs")["Table"]["VectorIndexes"][0]
+    assert desc["ItemCount"] == len(model)
+
+    q = [0.5, -1.0]
+    dist = {k: math.dist(q, v) for k, v in model.items()}
+    for k in (1, 10, 100):
+        resp = search(ddb, q, k=k)
+        got = list(zip(ids(resp), scores(resp)))
+        assert len(got) == k
+        assert len({i for i, _ in got}) == k
+        for i, s in got:
+            assert s == pytest.approx(dist[i], rel=1e-6)
+        assert [s for _, s in got] == sorted(s for _, s in got)
+        worst = got[-1][1]
+        outside = [dist[i] for i in model if i not in dict(got)]
+        assert min(outside) >= worst - 1e-6
+        assert sorted(dist.values())[:k] == pytest.approx([s for _, s in got], rel=1e-6)

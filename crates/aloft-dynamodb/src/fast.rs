@@ -1,8 +1,8 @@
 //! The fast path for the hot item operations (GetItem, PutItem, DeleteItem): the request
 //! bytes are parsed straight into typed inputs and attribute values (no `serde_json::Value`,
 //! no codec walk of the model, no validation pass), and the answer is written straight from
-//! the item. Query and Scan take it too, through [`crate::fast_query`], with this module's
-//! reader and item writer.
+//! the item. Query and Scan take it too, through [`crate::fast_query`], and SearchVectors
+//! through [`crate::fast_vectors`], with this module's reader and item writer.
 //!
 //! It exists because the generic path (parse to a JSON tree → `from_wire` → model validation
 //! → handler → JSON tree → bytes) cost several times the work of the operation itself.
@@ -91,6 +91,7 @@ pub(crate) enum Op {
     Delete,
     Query,
     Scan,
+    Search,
 }
 
 /// The fast-path operation a request names, from one pass over its headers: compressed or
@@ -110,6 +111,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
                     b"DeleteItem" => Some(Op::Delete),
                     b"Query" => Some(Op::Query),
                     b"Scan" => Some(Op::Scan),
+                    b"SearchVectors" => Some(Op::Search),
                     _ => return None,
                 };
             }
@@ -121,7 +123,7 @@ pub(crate) fn route(parts: &Parts) -> Option<Op> {
 }
 
 #[cfg(test)]
-/// Serves the request when it is a plain GetItem, PutItem, DeleteItem, Query or Scan this path fully understands;
+/// Serves the request when it is a plain GetItem, PutItem, DeleteItem, Query, Scan or SearchVectors this path fully understands;
 /// `None` means "use the generic path" (nothing happened yet).
 pub(crate) async fn try_serve(
     db: &DynamoDb,
@@ -149,6 +151,7 @@ pub(crate) async fn serve(
         Op::Delete => write(db, rc, parse_delete(body)?, false).await,
         Op::Query => crate::fast_query::read(db, rc, body, true),
         Op::Scan => crate::fast_query::read(db, rc, body, false),
+        Op::Search => crate::fast_vectors::search(db, rc, body),
     }
 }
 
@@ -540,7 +543,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An array's elements, each read by `f`.
-    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    pub(crate) fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if self.next()? != b'[' {
             return None;
         }

@@ -20,6 +20,7 @@ mod export;
 pub mod expr;
 mod fast;
 mod fast_query;
+mod fast_vectors;
 pub mod global;
 mod handlers;
 mod hash;
@@ -193,6 +194,13 @@ impl DynamoDb {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with(wire::STREAMS_PREFIX));
+        // Its results carry whole vectors: written straight to bytes, not through a JSON tree.
+        if op == "SearchVectors" && !streams {
+            return match self.search_vectors_bytes(rc, &input) {
+                Ok(b) => wire::ok_bytes(b),
+                Err(e) => wire::error(model, &e, &rc.request_id),
+            };
+        }
         match self.dispatch(rc, streams, op, input).await {
             Ok(v) => wire::ok(&v),
             Err(e) => wire::error(model, &e, &rc.request_id),

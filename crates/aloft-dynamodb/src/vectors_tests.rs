@@ -164,7 +164,7 @@ fn index_keeps_items_with_a_valid_vector_and_their_hash_attribute() {
         &key("c"),
         Some(&item("c", Some("c"), nums(&[1.0]))),
     );
-    assert_eq!(data[0].entries.len(), 1);
+    assert_eq!(data[0].len(), 1);
     let size = data[0].size;
     assert!(size >= 8);
     // Rewritten without the vector: leaves the index; deleted: gone, size back to zero.
@@ -174,19 +174,16 @@ fn index_keeps_items_with_a_valid_vector_and_their_hash_attribute() {
         &key("a"),
         Some(&item("a", Some("c"), json!({"S": "x"}))),
     );
-    assert!(data[0].entries.is_empty());
+    assert!(data[0].is_empty());
     maintain(
         &meta,
         &mut data,
         &key("a"),
         Some(&item("a", Some("c"), nums(&[3.0, 4.0]))),
     );
-    assert_eq!(
-        &*data[0].entries.values().next().unwrap().vector,
-        &[3.0, 4.0]
-    );
+    assert_eq!(data[0].get(&key("a")).unwrap(), &[3.0, 4.0]);
     maintain(&meta, &mut data, &key("a"), None);
-    assert!(data[0].entries.is_empty());
+    assert!(data[0].is_empty());
     assert_eq!(data[0].size, 0);
 }
 
@@ -327,4 +324,53 @@ fn scores_match_a_plain_loop_for_every_length_and_tail() {
             );
         }
     }
+}
+
+#[test]
+fn removals_keep_every_other_row_at_its_key() {
+    let meta = table(json!([index("byEmb", 2, "COSINE")])).unwrap();
+    let mut data = vec![VectorData::default()];
+    let vector = |i: usize| [i as f64, 1.0 + i as f64];
+    let put = |data: &mut Vec<VectorData>, i: usize| {
+        let id = format!("k{i}");
+        let it = item(&id, Some("c"), nums(&vector(i)));
+        maintain(&meta, data, id.as_bytes(), Some(&it));
+    };
+    for i in 0..6 {
+        put(&mut data, i);
+    }
+    // The first, a middle and the last row go; one comes back; one is rewritten in place.
+    for i in [0, 3, 5] {
+        maintain(&meta, &mut data, format!("k{i}").as_bytes(), None);
+    }
+    put(&mut data, 3);
+    put(&mut data, 4);
+    assert_eq!(data[0].len(), 4);
+    for i in [1, 2, 3, 4] {
+        let want: Vec<f32> = vector(i).iter().map(|x| *x as f32).collect();
+        assert_eq!(
+            data[0].get(format!("k{i}").as_bytes()),
+            Some(&want[..]),
+            "k{i}"
+        );
+    }
+    for i in [0, 5] {
+        assert_eq!(data[0].get(format!("k{i}").as_bytes()), None);
+    }
+    // Each row's key, vector and norm stay together.
+    for (key, v, vv) in data[0].rows() {
+        assert_eq!(data[0].get(key), Some(v));
+        assert_eq!(vv, norm2(v));
+    }
+    assert_eq!(data[0].rows().count(), 4);
+    let mut fresh = vec![VectorData::default()];
+    for i in [1, 2, 3, 4] {
+        put(&mut fresh, i);
+    }
+    assert_eq!(data[0].size, fresh[0].size);
+    for i in [1, 2, 3, 4] {
+        maintain(&meta, &mut data, format!("k{i}").as_bytes(), None);
+    }
+    assert!(data[0].is_empty());
+    assert_eq!((data[0].size, data[0].rows().count()), (0, 0));
 }
