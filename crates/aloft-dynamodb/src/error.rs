@@ -15,6 +15,7 @@ pub enum ErrorCode {
     TransactionCanceledException,
     IdempotentParameterMismatchException,
     ProvisionedThroughputExceededException,
+    ThrottlingException,
     LimitExceededException,
     ExpiredIteratorException,
     BackupNotFoundException,
@@ -54,6 +55,7 @@ impl ErrorCode {
             ErrorCode::ProvisionedThroughputExceededException => {
                 "ProvisionedThroughputExceededException"
             }
+            ErrorCode::ThrottlingException => "ThrottlingException",
             ErrorCode::LimitExceededException => "LimitExceededException",
             ErrorCode::ExpiredIteratorException => "ExpiredIteratorException",
             ErrorCode::BackupNotFoundException => "BackupNotFoundException",

@@ -102,6 +102,7 @@ fn batch_code(e: &AwsError) -> &'static str {
         "DuplicateItemException" => "DuplicateItem",
         "ResourceNotFoundException" => "ResourceNotFound",
         "ProvisionedThroughputExceededException" => "ProvisionedThroughputExceeded",
+        "ThrottlingException" => "ThrottlingError",
         "TransactionConflictException" => "TransactionConflict",
         "ItemCollectionSizeLimitExceededException" => "ItemCollectionSizeLimitExceeded",
         "ValidationException" => "ValidationError",

@@ -45,7 +45,8 @@ type Applied = (
 /// TransactionCanceledException with its reasons, in the order of the request's items.
 impl DynamoDb {
     /// Cancellation reasons when a table of the transaction has no capacity left (opt-in
-    /// throttling): ProvisionedThroughputExceeded for its actions, None for the others.
+    /// throttling): ProvisionedThroughputExceeded (ThrottlingError past an on-demand
+    /// maximum) for its actions, None for the others.
     fn throttle_reasons<'a>(
         &self,
         tables: impl Iterator<Item = &'a Arc<Table>>,
@@ -63,7 +64,8 @@ impl DynamoDb {
                     Ok(()) => reason("None", None, None),
                     Err(e) => {
                         any = true;
-                        reason("ProvisionedThroughputExceeded", Some(&e.message), None)
+                        let code = crate::throttle::cancellation_code(&e);
+                        reason(code, Some(&e.message), None)
                     }
                 }
             })
