@@ -1,7 +1,9 @@
 """Opt-in DynamoDB throttling (`--set dynamodb.throttle=true`): PROVISIONED tables and their
 GSIs are charged the capacity each request really consumes (4 KB read units, halved when
 eventually consistent, 1 KB write units), with 300 s of burst credit each, refilled by Aloft's
-clock; GSI writes use the index's own throughput and throttle base-table writes."""
+clock; GSI writes use the index's own throughput and throttle base-table writes. On-demand
+tables and GSIs with an OnDemandThroughput maximum are throttled past it (ThrottlingException,
+one second's worth, no burst credit). Every throttle lists its ThrottlingReasons."""
 
 import boto3
 import botocore.config
@@ -51,6 +53,9 @@ def test_reads_are_charged_their_real_size(ddb):
     assert code_msg(e) == ("ProvisionedThroughputExceededException",
                            "The level of configured provisioned throughput for the table was exceeded. "
                            "Consider increasing your provisioning level with the UpdateTable API.")
+    arn = c.describe_table(TableName="Tight")["Table"]["TableArn"]
+    assert e.value.response["ThrottlingReasons"] == [
+        {"reason": "TableReadProvisionedThroughputExceeded", "resource": arn}]
     # A transaction on the table is cancelled, naming the throttled action.
     with pytest.raises(ClientError) as e:
         c.transact_get_items(TransactItems=[{"Get": {"TableName": "Tight", "Key": {"id": {"S": "big"}}}}])
@@ -91,6 +96,9 @@ def test_gsi_writes_use_the_index_throughput(ddb):
     code, msg = code_msg(e)
     assert code == "ProvisionedThroughputExceededException"
     assert "one or more global secondary indexes" in msg
+    arn = c.describe_table(TableName="Tight")["Table"]["TableArn"]
+    assert e.value.response["ThrottlingReasons"] == [
+        {"reason": "IndexWriteProvisionedThroughputExceeded", "resource": f"{arn}/index/byG"}]
     # Items outside the index are throttled too while it is empty (AWS blocks the table's writes).
     with pytest.raises(ClientError):
         c.put_item(TableName="Tight", Item={"id": {"S": "plain"}})
@@ -107,3 +115,85 @@ def test_on_demand_tables_are_not_throttled(aloft_factory):
     c.put_item(TableName="Free", Item={"id": {"S": "big"}, "pad": {"S": "x" * (300 * 1024)}})
     for _ in range(10):
         c.put_item(TableName="Free", Item={"id": {"S": "big"}, "pad": {"S": "x" * (300 * 1024)}})
+
+
+def on_demand_table(c, name, **extra):
+    attrs = [{"AttributeName": "id", "AttributeType": "S"}]
+    if "GlobalSecondaryIndexes" in extra:
+        attrs.append({"AttributeName": "g", "AttributeType": "S"})
+    c.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", AttributeDefinitions=attrs,
+                   KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], **extra)
+    return c.describe_table(TableName=name)["Table"]["TableArn"]
+
+
+def test_on_demand_maximum_throttles_per_second(aloft_factory):
+    a = aloft_factory(args=["--set", "dynamodb.throttle=true"])
+    c = no_retry_client(a)
+    arn = on_demand_table(c, "Capped", OnDemandThroughput={"MaxWriteRequestUnits": 1})
+    c.put_item(TableName="Capped", Item={"id": {"S": "a"}})
+    with pytest.raises(ClientError) as e:
+        c.put_item(TableName="Capped", Item={"id": {"S": "b"}})
+    assert code_msg(e) == ("ThrottlingException",
+                           "Throughput exceeds the maximum OnDemandThroughput configured on table or index")
+    assert e.value.response["throttlingReasons"] == [
+        {"reason": "TableWriteMaxOnDemandThroughputExceeded", "resource": arn}]
+    # Reads have no maximum.
+    for _ in range(20):
+        c.get_item(TableName="Capped", Key={"id": {"S": "a"}}, ConsistentRead=True)
+    # A second later the unit is back; an idle minute still gives only one second's worth.
+    a.advance(1)
+    c.put_item(TableName="Capped", Item={"id": {"S": "b"}})
+    a.advance(60)
+    c.put_item(TableName="Capped", Item={"id": {"S": "c"}})
+    with pytest.raises(ClientError):
+        c.put_item(TableName="Capped", Item={"id": {"S": "d"}})
+    # Transactions and PartiQL share the throttle.
+    with pytest.raises(ClientError) as e:
+        c.transact_write_items(TransactItems=[{"Put": {"TableName": "Capped", "Item": {"id": {"S": "t"}}}}])
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["ThrottlingError"]
+    with pytest.raises(ClientError) as e:
+        c.execute_statement(Statement="INSERT INTO Capped VALUE {'id': 'p'}")
+    assert e.value.response["Error"]["Code"] == "ThrottlingException"
+    # Raising the maximum, or removing it, applies to the next request.
+    c.update_table(TableName="Capped", OnDemandThroughput={"MaxWriteRequestUnits": -1})
+    for i in range(20):
+        c.put_item(TableName="Capped", Item={"id": {"S": f"free{i}"}})
+
+
+def test_on_demand_gsi_maximum_names_the_index(aloft_factory):
+    a = aloft_factory(args=["--set", "dynamodb.throttle=true"])
+    c = no_retry_client(a)
+    arn = on_demand_table(c, "Idx", GlobalSecondaryIndexes=[{
+        "IndexName": "byG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        "OnDemandThroughput": {"MaxReadRequestUnits": 1, "MaxWriteRequestUnits": 1}}])
+    c.put_item(TableName="Idx", Item={"id": {"S": "a"}, "g": {"S": "G"}})
+    with pytest.raises(ClientError) as e:
+        c.put_item(TableName="Idx", Item={"id": {"S": "b"}, "g": {"S": "G"}})
+    assert e.value.response["Error"]["Code"] == "ThrottlingException"
+    assert e.value.response["throttlingReasons"] == [
+        {"reason": "IndexWriteMaxOnDemandThroughputExceeded", "resource": f"{arn}/index/byG"}]
+    q = dict(TableName="Idx", IndexName="byG", KeyConditionExpression="g = :g",
+             ExpressionAttributeValues={":g": {"S": "G"}})
+    c.query(**q)
+    with pytest.raises(ClientError) as e:
+        c.query(**q)
+    assert e.value.response["throttlingReasons"][0]["reason"] == "IndexReadMaxOnDemandThroughputExceeded"
+    # The table itself has no maximum.
+    c.get_item(TableName="Idx", Key={"id": {"S": "a"}})
+    a.advance(1)
+    c.query(**q)
+
+
+def test_switching_to_provisioned_drops_the_maximum(aloft_factory):
+    a = aloft_factory(args=["--set", "dynamodb.throttle=true"])
+    c = no_retry_client(a)
+    on_demand_table(c, "Switch", OnDemandThroughput={"MaxWriteRequestUnits": 1})
+    c.put_item(TableName="Switch", Item={"id": {"S": "a"}})
+    with pytest.raises(ClientError):
+        c.put_item(TableName="Switch", Item={"id": {"S": "b"}})
+    # Provisioned at 1 WCU the table has 300 s of burst credit at once.
+    c.update_table(TableName="Switch", BillingMode="PROVISIONED",
+                   ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    for i in range(10):
+        c.put_item(TableName="Switch", Item={"id": {"S": f"p{i}"}})
