@@ -1,7 +1,7 @@
 //! The throughput settings a table and each of its GSIs carry beside their capacity:
 //! `OnDemandThroughput` (an on-demand table's request-unit ceilings) and `WarmThroughput`
-//! (the rate it serves at once, which only rises). Aloft keeps and describes them; it does not
-//! throttle by them.
+//! (the rate it serves at once, which only rises). Aloft keeps and describes them; opt-in
+//! throttling (`throttle.rs`) acts on the ceilings, not on the warm throughput.
 
 use aloft_core::AwsError;
 use serde::{Deserialize, Serialize};
