@@ -197,3 +197,44 @@ def test_switching_to_provisioned_drops_the_maximum(aloft_factory):
                    ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     for i in range(10):
         c.put_item(TableName="Switch", Item={"id": {"S": f"p{i}"}})
+
+
+def test_batches_return_what_capacity_left_unprocessed(ddb):
+    a, c = ddb
+    pad = "x" * (39 * 1024)
+    for i in range(4):
+        c.put_item(TableName="Tight", Item={"id": {"S": f"b{i}"}, "pad": {"S": pad}})
+    # 300 s of 1 RCU is 300 units; 28 consistent 39 KB reads take 280 of them.
+    for _ in range(28):
+        c.get_item(TableName="Tight", Key={"id": {"S": "b0"}}, ConsistentRead=True)
+    keys = [{"id": {"S": f"b{i}"}} for i in range(4)]
+    spec = {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "#i",
+            "ExpressionAttributeNames": {"#i": "id"}}
+    got = c.batch_get_item(RequestItems={"Tight": spec}, ReturnConsumedCapacity="TOTAL")
+    # Two reads fit in what is left (the second leaves the table in debt), two come back.
+    assert sorted(i["id"]["S"] for i in got["Responses"]["Tight"]) == ["b0", "b1"]
+    assert got["UnprocessedKeys"] == {"Tight": {**spec, "Keys": keys[2:]}}
+    assert got["ConsumedCapacity"][0]["CapacityUnits"] == 20.0
+    # Nothing can be read now: the batch fails as a GetItem would.
+    with pytest.raises(ClientError) as e:
+        c.batch_get_item(RequestItems={"Tight": got["UnprocessedKeys"]["Tight"]})
+    assert e.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert e.value.response["ThrottlingReasons"][0]["reason"] == "TableReadProvisionedThroughputExceeded"
+    # The retry AWS's docs prescribe works once capacity is back.
+    a.advance(20)
+    again = c.batch_get_item(RequestItems=got["UnprocessedKeys"])
+    assert sorted(i["id"]["S"] for i in again["Responses"]["Tight"]) == ["b2", "b3"]
+    assert again["UnprocessedKeys"] == {}
+
+    # Writes: each 39 KB item in the ALL-projected GSI costs the index 40 of its 300 units.
+    puts = [{"PutRequest": {"Item": {"id": {"S": f"w{i}"}, "g": {"S": "G"}, "pad": {"S": pad}}}}
+            for i in range(10)]
+    out = c.batch_write_item(RequestItems={"Tight": puts})
+    assert out["UnprocessedItems"] == {"Tight": puts[8:]}
+    with pytest.raises(ClientError) as e:
+        c.batch_write_item(RequestItems=out["UnprocessedItems"])
+    assert e.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert e.value.response["ThrottlingReasons"][0]["reason"] == "IndexWriteProvisionedThroughputExceeded"
+    a.advance(300)
+    written = {i["id"]["S"] for i in c.scan(TableName="Tight", ProjectionExpression="id")["Items"]}
+    assert {f"w{i}" for i in range(8)} <= written and not {"w8", "w9"} & written

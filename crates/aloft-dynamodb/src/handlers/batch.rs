@@ -64,15 +64,29 @@ impl DynamoDb {
             plans.push((name.clone(), table, encoded, projection, consistent));
         }
         let mut responses = serde_json::Map::new();
+        let mut unprocessed = serde_json::Map::new();
         let mut consumed = Vec::new();
+        let (mut read, mut throttled) = (0usize, None);
         for (name, table, keys, projection, consistent) in plans {
-            self.throttle_read(&table)?;
-            let data = table.data.read().expect("table lock");
             let mut items = Vec::new();
+            let mut left = Vec::new();
             let mut c = Consumed::new(&name, true);
-            for k in &keys {
+            // Admitted key by key and charged at once, so a batch stops where the table's
+            // capacity runs out; the rest goes back in UnprocessedKeys (AWS's rule).
+            for (i, k) in keys.iter().enumerate() {
+                if let Err(e) = self.throttle_read(&table) {
+                    throttled.get_or_insert(e);
+                    left.push(req[&name]["Keys"][i].clone());
+                    continue;
+                }
+                let data = table.data.read().expect("table lock");
                 let item = data.items.get(&k[..]);
-                c.table_units += read_units(item.map_or(0, item_size), consistent);
+                let units = read_units(item.map_or(0, item_size), consistent);
+                let mut one = Consumed::new(&name, true);
+                one.table_units = units;
+                self.charge(&data.meta, &one);
+                c.table_units += units;
+                read += 1;
                 if let Some(item) = item {
                     let shown = match &projection {
                         Some(p) => project(item, p),
@@ -81,11 +95,23 @@ impl DynamoDb {
                     items.push(item_to_json(&shown));
                 }
             }
-            self.charge(&data.meta, &c);
+            if !left.is_empty() {
+                // The table's request as sent (projection, names, ConsistentRead), with the
+                // keys left.
+                let mut rest = req[&name].clone();
+                rest["Keys"] = Json::Array(left);
+                unprocessed.insert(name.clone(), rest);
+            }
             responses.insert(name, Json::Array(items));
             consumed.extend(c.render(mode));
         }
-        let mut out = json!({"Responses": responses, "UnprocessedKeys": {}});
+        // Throttled throughout: the error itself, as AWS answers when nothing could be read.
+        if read == 0
+            && let Some(e) = throttled
+        {
+            return Err(e);
+        }
+        let mut out = json!({"Responses": responses, "UnprocessedKeys": unprocessed});
         if mode.is_some_and(|m| m != "NONE") {
             out["ConsumedCapacity"] = Json::Array(consumed);
         }
@@ -154,10 +180,18 @@ impl DynamoDb {
         let mut unprocessed: serde_json::Map<String, Json> = serde_json::Map::new();
         let mut metrics: serde_json::Map<String, Json> = serde_json::Map::new();
         let mut failure = None;
+        let (mut written, mut throttled) = (0usize, None);
         for (p, request) in preps.iter().zip(requests) {
-            self.throttle_write(&p.table)?;
-            // Items held by an uncommitted transaction are left for the client to retry.
-            if check_no_transaction(self, p).is_err() {
+            // Items the table's capacity cannot take now, or held by an uncommitted
+            // transaction, are left for the client to retry.
+            let refused = match self.throttle_write(&p.table) {
+                Err(e) => {
+                    throttled.get_or_insert(e);
+                    true
+                }
+                Ok(()) => check_no_transaction(self, p).is_err(),
+            };
+            if refused {
                 if let Json::Array(list) = unprocessed
                     .entry(p.table_name.clone())
                     .or_insert_with(|| json!([]))
@@ -189,6 +223,9 @@ impl DynamoDb {
                     list.push(m);
                 }
                 let c = write_consumed(&data.meta, old.as_ref(), new.as_ref(), &w, 1.0);
+                // Charged write by write, so the next one is admitted against what is left.
+                self.charge(&data.meta, &c);
+                written += 1;
                 let e = consumed
                     .entry(p.table_name.clone())
                     .or_insert_with(|| Consumed::new(&p.table_name, false));
@@ -207,8 +244,13 @@ impl DynamoDb {
         for c in commits {
             c.await.map_err(|e| AwsError::internal(e.to_string()))?;
         }
-        self.charge_named(&rc.account_id, &rc.region, consumed.values());
         if let Some(e) = failure {
+            return Err(e);
+        }
+        // Throttled throughout: the error itself, as AWS answers when nothing could be written.
+        if written == 0
+            && let Some(e) = throttled
+        {
             return Err(e);
         }
         let mut out = json!({"UnprocessedItems": unprocessed});
