@@ -297,18 +297,26 @@ impl Parser<'_> {
                 return Ok(Ion::List(items));
             }
             items.push(self.value()?);
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b']') => {}
-                _ => {
-                    return Err(format!(
-                        "Expected ',' or ']' at offset {}",
-                        self.base + self.i
-                    ));
-                }
+            self.separator(b']')?;
+        }
+    }
+
+    /// After a list element or struct field: a comma (taken), or the closing `close` (left
+    /// for the caller's loop).
+    fn separator(&mut self, close: u8) -> Res<()> {
+        self.skip_ws()?;
+        match self.peek() {
+            Some(b',') => self.i += 1,
+            Some(c) if c == close => {}
+            _ => {
+                return Err(format!(
+                    "Expected ',' or '{}' at offset {}",
+                    close as char,
+                    self.base + self.i
+                ));
             }
         }
+        Ok(())
     }
 
     fn structure(&mut self) -> Res<Ion> {
@@ -333,17 +341,7 @@ impl Parser<'_> {
             self.expect(b':')?;
             let (ann, v) = self.value()?;
             fields.push((name, ann, v));
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {}
-                _ => {
-                    return Err(format!(
-                        "Expected ',' or '}}' at offset {}",
-                        self.base + self.i
-                    ));
-                }
-            }
+            self.separator(b'}')?;
         }
     }
 
