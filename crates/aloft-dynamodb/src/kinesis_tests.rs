@@ -703,3 +703,33 @@ async fn destinations_survive_a_restart_and_end_with_their_table() {
     again.create_table(&rc, create).await.unwrap();
     assert_eq!(describe(&again, &rc).await, json!([]));
 }
+
+#[tokio::test]
+async fn the_fast_path_delivers_too() {
+    let (db, fake, rc) = service().await;
+    call(
+        &db,
+        &rc,
+        "EnableKinesisStreamingDestination",
+        json!({"TableName": "orders", "StreamArn": STREAM}),
+    )
+    .await
+    .unwrap();
+    let parts = crate::fast::tests::parts("PutItem");
+    let body = br#"{"TableName":"orders","Item":{"id":{"S":"fast"}}}"#;
+    let resp = crate::fast::try_serve(&db, &rc, &parts, body).await;
+    assert!(resp.is_some(), "the fast path declined a plain PutItem");
+    let body = br#"{"TableName":"orders","Key":{"id":{"S":"fast"}}}"#;
+    let parts = crate::fast::tests::parts("DeleteItem");
+    assert!(
+        crate::fast::try_serve(&db, &rc, &parts, body)
+            .await
+            .is_some()
+    );
+    let got = records(&fake, 2).await;
+    let names: Vec<&str> = got
+        .iter()
+        .map(|(_, r)| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["INSERT", "REMOVE"]);
+}
