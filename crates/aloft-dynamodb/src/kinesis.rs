@@ -15,14 +15,18 @@ use std::time::Duration;
 
 use aloft_core::clock;
 use aloft_events::{Delivery, Targets};
+use aloft_store::{Batch, Store};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::mpsc;
 
 use crate::domain::value::{Item, item_size, item_to_json};
-use crate::state::Actor;
+use crate::state::{Actor, Db};
 use crate::tables::TableMeta;
+
+/// Records not yet delivered (durable stores only), by table item prefix and sequence.
+pub const NS_KINESIS: &str = "dynamodb/kinesis";
 
 /// How long ENABLING, UPDATING and DISABLING last on Aloft's clock (AWS: 2-7 s, about two
 /// minutes, 1-2 s): long enough to be seen, short enough not to slow anyone down.
@@ -167,16 +171,13 @@ pub async fn check_stream(
     }
 }
 
-/// One item-level change bound for the table's delivering destinations.
-pub struct Change {
-    pub meta: Arc<TableMeta>,
-    pub key: Vec<u8>,
-    pub old: Option<Item>,
-    pub new: Option<Item>,
+/// One item-level change, as the write path sees it.
+pub struct Change<'a> {
+    pub meta: &'a TableMeta,
+    pub old: Option<&'a Item>,
+    pub new: Option<&'a Item>,
     pub actor: Actor,
     pub at_ms: i64,
-    /// Stream ARN and precision of each destination.
-    pub to: Vec<(String, Option<String>)>,
 }
 
 /// The record's partition key: 32 upper-case hex digits, as AWS's records carry, derived
@@ -192,12 +193,12 @@ pub fn partition_key(key: &[u8]) -> String {
 /// The record AWS writes to the stream, in its member order. Unlike a DynamoDB Streams
 /// record it has no sequence number or view type (both images are always there), the
 /// timestamp is in milliseconds (microseconds with that precision) and it names the table.
-pub fn render(c: &Change, precision: Option<&str>) -> Vec<u8> {
+pub fn render(c: &Change<'_>, precision: Option<&str>) -> Vec<u8> {
     let keys = c
         .meta
         .schema
-        .extract(c.new.as_ref().or(c.old.as_ref()).unwrap_or(&Item::new()));
-    let event = match (&c.old, &c.new) {
+        .extract(c.new.or(c.old).unwrap_or(&Item::new()));
+    let event = match (c.old, c.new) {
         (None, Some(_)) => "INSERT",
         (Some(_), Some(_)) => "MODIFY",
         _ => "REMOVE",
@@ -211,11 +212,11 @@ pub fn render(c: &Change, precision: Option<&str>) -> Vec<u8> {
     ddb.insert("ApproximateCreationDateTime".into(), json!(at));
     ddb.insert("Keys".into(), item_to_json(&keys));
     let mut size = item_size(&keys);
-    if let Some(n) = &c.new {
+    if let Some(n) = c.new {
         ddb.insert("NewImage".into(), item_to_json(n));
         size += item_size(n);
     }
-    if let Some(o) = &c.old {
+    if let Some(o) = c.old {
         ddb.insert("OldImage".into(), item_to_json(o));
         size += item_size(o);
     }
@@ -241,6 +242,44 @@ pub fn render(c: &Change, precision: Option<&str>) -> Vec<u8> {
     serde_json::to_vec(&record).unwrap_or_default()
 }
 
+/// A record waiting for delivery to one destination; with a durable store it is journaled
+/// with the write that made it, and forgotten once delivered (or given up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// Its key in [`NS_KINESIS`]: the table's item prefix and a sequence number.
+    pub journal: Option<Vec<u8>>,
+    pub stream_arn: String,
+    pub partition_key: String,
+    pub payload: Bytes,
+    pub table_arn: String,
+    pub account: String,
+    pub region: String,
+}
+
+impl Pending {
+    fn to_journal(&self) -> Vec<u8> {
+        json!({"a": self.stream_arn, "k": self.partition_key, "t": self.table_arn,
+            "c": self.account, "r": self.region,
+            "d": String::from_utf8_lossy(&self.payload)})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn from_journal(key: Vec<u8>, value: &[u8]) -> Option<Self> {
+        let v: Json = serde_json::from_slice(value).ok()?;
+        let s = |k: &str| v.get(k).and_then(Json::as_str).map(str::to_string);
+        Some(Pending {
+            journal: Some(key),
+            stream_arn: s("a")?,
+            partition_key: s("k")?,
+            payload: Bytes::from(s("d")?),
+            table_arn: s("t")?,
+            account: s("c")?,
+            region: s("r")?,
+        })
+    }
+}
+
 /// Counts for `/_aloft/dynamodb/stats`.
 #[derive(Default)]
 pub struct Counters {
@@ -248,11 +287,10 @@ pub struct Counters {
     pub dropped: AtomicU64,
 }
 
-/// The queue from the write path to the delivery worker: a write only clones the item
-/// handles and sends; records are built and delivered by the worker, in write order.
+/// The queue from the write path to the delivery worker, in write order.
 pub struct Outbox {
-    tx: mpsc::UnboundedSender<Change>,
-    rx: Mutex<Option<mpsc::UnboundedReceiver<Change>>>,
+    tx: mpsc::UnboundedSender<Pending>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
     targets: OnceLock<Arc<Targets>>,
     pub counters: Arc<Counters>,
 }
@@ -275,54 +313,93 @@ impl Outbox {
         self.targets.get()
     }
 
-    /// Queues a change for every destination delivering now (none: nothing happens). Called
-    /// under the table's lock, so one table's changes are queued in the order they were made.
+    /// Queues the change's record for every destination delivering now (none: nothing
+    /// happens), journaling it in `batch` when the store is durable. Called under the table's
+    /// lock, so one table's records are queued in the order its changes were made.
+    #[allow(clippy::too_many_arguments)]
     pub fn capture(
         &self,
-        meta: &Arc<TableMeta>,
+        db: &Db,
+        meta: &TableMeta,
         key: &[u8],
         old: Option<&Item>,
         new: Option<&Item>,
         actor: Actor,
+        batch: &mut Batch,
     ) {
-        let now = clock::now_millis();
-        let to: Vec<(String, Option<String>)> = meta
-            .kinesis
-            .iter()
-            .filter(|d| d.delivers(now))
-            .map(|d| (d.stream_arn.clone(), d.precision.clone()))
-            .collect();
-        if to.is_empty() {
+        let at_ms = clock::now_millis();
+        let mut to = meta.kinesis.iter().filter(|d| d.delivers(at_ms)).peekable();
+        if to.peek().is_none() {
             return;
         }
-        let _ = self.tx.send(Change {
-            meta: meta.clone(),
-            key: key.to_vec(),
-            old: old.cloned(),
-            new: new.cloned(),
+        let change = Change {
+            meta,
+            old,
+            new,
             actor,
-            at_ms: now,
-            to,
-        });
+            at_ms,
+        };
+        let partition_key = partition_key(key);
+        for d in to {
+            let journal = db.durable.then(|| {
+                let mut k = crate::state::item_prefix(meta);
+                k.extend_from_slice(&db.next_seq().to_be_bytes());
+                k
+            });
+            let p = Pending {
+                journal,
+                stream_arn: d.stream_arn.clone(),
+                partition_key: partition_key.clone(),
+                payload: Bytes::from(render(&change, d.precision.as_deref())),
+                table_arn: meta.arn(),
+                account: meta.account.clone(),
+                region: meta.region.clone(),
+            };
+            if let Some(k) = &p.journal {
+                batch.put(NS_KINESIS, k.clone(), p.to_journal());
+            }
+            let _ = self.tx.send(p);
+        }
     }
 
-    /// Starts the worker that delivers queued changes through `targets` (once).
-    pub fn spawn_worker(&self, targets: Arc<Targets>) {
+    /// Starts the worker that delivers queued records through `targets` (once): first those
+    /// journaled before a restart, then new ones as they come.
+    pub fn spawn_worker(&self, targets: Arc<Targets>, store: Arc<dyn Store>) {
         let _ = self.targets.set(targets.clone());
         let Some(mut rx) = self.rx.lock().expect("outbox lock").take() else {
             return;
         };
+        let backlog: Vec<Pending> = match store.load(NS_KINESIS, b"") {
+            Ok(entries) => entries
+                .into_iter()
+                .filter_map(|(k, v)| Pending::from_journal(k, &v))
+                .collect(),
+            Err(e) => {
+                tracing::error!("dynamodb: loading undelivered kinesis records failed: {e}");
+                Vec::new()
+            }
+        };
         let counters = self.counters.clone();
         tokio::spawn(async move {
-            while let Some(change) = rx.recv().await {
-                for (arn, precision) in &change.to {
-                    let ok = deliver(&targets, &change, arn, precision.as_deref()).await;
-                    let n = if ok {
-                        &counters.delivered
-                    } else {
-                        &counters.dropped
-                    };
-                    n.fetch_add(1, Ordering::Relaxed);
+            let mut backlog = backlog.into_iter();
+            loop {
+                let p = match backlog.next() {
+                    Some(p) => p,
+                    None => match rx.recv().await {
+                        Some(p) => p,
+                        None => return,
+                    },
+                };
+                let n = if deliver(&targets, &p).await {
+                    &counters.delivered
+                } else {
+                    &counters.dropped
+                };
+                n.fetch_add(1, Ordering::Relaxed);
+                if let Some(k) = p.journal {
+                    let mut b = Batch::new();
+                    b.delete(NS_KINESIS, k);
+                    drop(store.submit(b));
                 }
             }
         });
@@ -330,19 +407,19 @@ impl Outbox {
 }
 
 /// Puts one record, retrying what may pass later; the table write stands either way.
-async fn deliver(targets: &Targets, c: &Change, arn: &str, precision: Option<&str>) -> bool {
-    let payload = Bytes::from(render(c, precision));
+async fn deliver(targets: &Targets, p: &Pending) -> bool {
+    let arn = &p.stream_arn;
     let mut options = Map::new();
-    options.insert("PartitionKey".into(), json!(partition_key(&c.key)));
+    options.insert("PartitionKey".into(), json!(p.partition_key));
     let mut delay = Duration::from_millis(20);
     for _ in 0..ATTEMPTS {
         let d = Delivery {
-            payload: payload.clone(),
+            payload: p.payload.clone(),
             options: options.clone(),
             sync: true,
-            source_arn: Some(c.meta.arn()),
-            account: c.meta.account.clone(),
-            region: c.meta.region.clone(),
+            source_arn: Some(p.table_arn.clone()),
+            account: p.account.clone(),
+            region: p.region.clone(),
         };
         match targets.deliver(arn, d).await {
             Ok(_) => return true,

@@ -108,29 +108,55 @@ fn destinations_round_trip_through_the_journal_and_old_definitions_have_none() {
     assert!(old.kinesis.is_empty());
 }
 
-fn change(old: Option<Json>, new: Option<Json>, actor: Actor) -> Change {
+/// A change on a table keyed `pk` and `sk`, made at a fixed time.
+struct Owned {
+    meta: TableMeta,
+    old: Option<Item>,
+    new: Option<Item>,
+    actor: Actor,
+}
+
+fn change(old: Option<Json>, new: Option<Json>, actor: Actor) -> Owned {
     let input = json!({"TableName": "orders", "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                  {"AttributeName": "sk", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}]});
-    let meta = crate::tables::from_create(&input, "000000000000", "us-east-1", 0).unwrap();
-    Change {
-        meta: Arc::new(meta),
-        key: b"k".to_vec(),
+    Owned {
+        meta: crate::tables::from_create(&input, "000000000000", "us-east-1", 0).unwrap(),
         old: old.map(|j| item_from_json(&j).unwrap()),
         new: new.map(|j| item_from_json(&j).unwrap()),
         actor,
-        at_ms: 1_700_000_000_123,
-        to: Vec::new(),
     }
 }
 
-fn rendered(c: &Change, precision: Option<&str>) -> (String, Json) {
-    let bytes = render(c, precision);
-    let text = String::from_utf8(bytes).unwrap();
+fn rendered(c: &Owned, precision: Option<&str>) -> (String, Json) {
+    let view = Change {
+        meta: &c.meta,
+        old: c.old.as_ref(),
+        new: c.new.as_ref(),
+        actor: c.actor,
+        at_ms: 1_700_000_000_123,
+    };
+    let text = String::from_utf8(render(&view, precision)).unwrap();
     let json = serde_json::from_str(&text).unwrap();
     (text, json)
+}
+
+#[test]
+fn pending_records_round_trip_through_the_journal() {
+    let p = Pending {
+        journal: Some(b"000000000000/us-east-1/id/\x00\x01".to_vec()),
+        stream_arn: STREAM.into(),
+        partition_key: partition_key(b"k"),
+        payload: Bytes::from_static(br#"{"awsRegion":"us-east-1","x":"\u00e9"}"#),
+        table_arn: "arn:aws:dynamodb:us-east-1:000000000000:table/orders".into(),
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+    };
+    let back = Pending::from_journal(p.journal.clone().unwrap(), &p.to_journal()).unwrap();
+    assert_eq!(back, p);
+    assert!(Pending::from_journal(Vec::new(), b"{}").is_none());
 }
 
 #[test]
@@ -732,4 +758,76 @@ async fn the_fast_path_delivers_too() {
         .map(|(_, r)| r["eventName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["INSERT", "REMOVE"]);
+}
+
+/// The in-memory store, claiming durability so that DynamoDB journals what `--data-dir` keeps.
+#[derive(Default)]
+struct Kept(aloft_store::Memory);
+
+impl aloft_store::Store for Kept {
+    fn is_durable(&self) -> bool {
+        true
+    }
+    fn load(
+        &self,
+        ns: &str,
+        prefix: &[u8],
+    ) -> Result<aloft_store::Entries, aloft_store::StoreError> {
+        self.0.load(ns, prefix)
+    }
+    fn submit(&self, batch: aloft_store::Batch) -> aloft_store::Commit {
+        self.0.submit(batch)
+    }
+    fn clear(&self, ns: &str, prefix: &[u8]) -> aloft_store::Commit {
+        self.0.clear(ns, prefix)
+    }
+    fn flush(&self) -> aloft_store::Commit {
+        self.0.flush()
+    }
+}
+
+#[tokio::test]
+async fn records_journaled_before_a_crash_are_delivered_after_the_restart() {
+    let mut ctx = ServiceContext::ephemeral().expect("ephemeral context");
+    ctx.store = Arc::new(Kept::default());
+    // Writes of a process whose worker never ran: their records stay in the journal.
+    let db = crate::state::Db::new(ctx.store.clone());
+    let input = json!({"TableName": "orders", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]});
+    let mut meta = crate::tables::from_create(&input, "000000000000", "us-east-1", 0).unwrap();
+    meta.kinesis.push(dest(Phase::Enabling, 0, None));
+    let mut batch = aloft_store::Batch::new();
+    db.save_meta(&meta, &mut batch);
+    let mut data = crate::state::TableData::new(meta);
+    for v in ["1", "2"] {
+        let item = item_from_json(&json!({"id": {"S": "a"}, "v": {"S": v}})).unwrap();
+        let key = data.meta.schema.item_key(&item).unwrap();
+        data.write(&db, key, Some(item), Actor::User, &mut batch);
+    }
+    ctx.store.submit(batch).await.unwrap();
+    assert_eq!(ctx.store.load(NS_KINESIS, b"").unwrap().len(), 2);
+
+    let fake = Arc::new(FakeKinesis::default());
+    ctx.targets.register_target("kinesis", fake.clone());
+    let _service = DynamoDb::start(&ctx).await;
+    let got = records(&fake, 2).await;
+    let seen: Vec<(&str, &str)> = got
+        .iter()
+        .map(|(_, r)| {
+            (
+                r["eventName"].as_str().unwrap(),
+                r["dynamodb"]["NewImage"]["v"]["S"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("INSERT", "1"), ("MODIFY", "2")]);
+    // Delivered records leave the journal.
+    for _ in 0..200 {
+        if ctx.store.load(NS_KINESIS, b"").unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(ctx.store.load(NS_KINESIS, b"").unwrap().is_empty());
 }

@@ -102,7 +102,8 @@ impl DynamoDb {
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
         global::spawn_worker(db.clone());
-        db.kinesis.spawn_worker(ctx.targets.clone());
+        db.kinesis
+            .spawn_worker(ctx.targets.clone(), ctx.store.clone());
         ctx.targets.register_source(
             "dynamodb",
             Arc::new(streams::StreamSource { db: db.clone() }),
@@ -369,6 +370,9 @@ impl Service for DynamoDb {
         self.attached.clear(self.db.store.as_ref()).await;
         self.imports.clear(&self.db).await;
         self.bulk.clear(&self.db).await;
+        if let Err(e) = self.db.store.clear(kinesis::NS_KINESIS, b"").await {
+            tracing::error!("dynamodb reset: {e}");
+        }
         if let Err(e) = self
             .db
             .store

@@ -312,8 +312,15 @@ impl TableData {
         }
         // Kinesis destinations see every change, whether or not Streams is on.
         if !self.meta.kinesis.is_empty() && old.as_ref() != new.as_ref() {
-            db.kinesis
-                .capture(&self.meta, &key, old.as_ref(), new.as_ref(), actor);
+            db.kinesis.capture(
+                db,
+                &self.meta,
+                &key,
+                old.as_ref(),
+                new.as_ref(),
+                actor,
+                batch,
+            );
         }
         (old, writes)
     }
