@@ -432,3 +432,22 @@ def test_a_missing_stream_fails_the_enable_and_a_deleted_one_leaves_it_active(al
     ddb.put_item(TableName="orders", Item={"pk": {"S": "kept"}})
     assert ddb.get_item(TableName="orders", Key={"pk": {"S": "kept"}})["Item"]["pk"] == {"S": "kept"}
     assert destinations(ddb)[0] == {"StreamArn": arn, "DestinationStatus": "ACTIVE"}
+
+
+def test_delivery_resumes_after_a_restart_with_a_data_dir(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path)
+    ddb, kin = a.client("dynamodb"), a.client("kinesis")
+    make_table(ddb)
+    arn = make_stream(a, "durable-cdc", shards=1)
+    enable_active(a, ddb, arn)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "one"}})
+    assert len(wait_records(kin, arn, 1)) == 1
+    a.kill()
+    b = aloft_factory(data_dir=tmp_path)
+    # The clock's offset is not kept across a restart: catch up with the first process.
+    b.advance(120)
+    ddb, kin = b.client("dynamodb"), b.client("kinesis")
+    assert destinations(ddb) == [{"StreamArn": arn, "DestinationStatus": "ACTIVE"}]
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "two"}})
+    got = wait_records(kin, arn, 2)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for _, r, _ in got] == ["one", "two"]
