@@ -444,4 +444,4 @@ async fn deliver(targets: &Targets, p: &Pending) -> bool {
 
 #[cfg(test)]
 #[path = "kinesis_tests.rs"]
-mod tests;
+pub(crate) mod tests;

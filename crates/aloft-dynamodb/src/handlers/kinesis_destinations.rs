@@ -179,3 +179,7 @@ impl DynamoDb {
         }))
     }
 }
+
+#[cfg(test)]
+#[path = "kinesis_destinations_tests.rs"]
+mod tests;
