@@ -1,6 +1,8 @@
 //! Kinesis Data Streams destinations of a table: their states (kept in the table's
 //! definition), the change records AWS writes to the stream, and the worker that delivers them
-//! through the bus, off the write's path.
+//! through the bus. A write only builds its record and queues it (journaled with the write
+//! under `--data-dir`, so a crash delivers it after the restart, a duplicate being possible
+//! then as on AWS); the delivery is not in the write's path.
 //!
 //! What AWS does, as probed against it (and pinned by `tests/test_dynamodb_kinesis.py`):
 //! Enable answers ENABLING for any well-formed ARN and fails later (ENABLE_FAILED with a
