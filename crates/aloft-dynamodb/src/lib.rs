@@ -11,6 +11,7 @@
 //! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
 //! - [`global`]: global tables' replication between regions (last writer wins).
 //! - [`vectors`]: vector indexes (kept on every write) and SearchVectors' exact search.
+//! - [`kinesis`]: Kinesis Data Streams destinations and the worker delivering their records.
 
 mod attached;
 pub mod capacity;
@@ -26,6 +27,7 @@ mod handlers;
 mod hash;
 mod import;
 mod jobs;
+pub mod kinesis;
 pub mod partiql;
 pub mod pitr;
 mod policy_doc;
@@ -100,6 +102,8 @@ impl DynamoDb {
         let ttl_wake = Arc::new(tokio::sync::Notify::new());
         ttl::spawn_sweeper(db.clone(), ttl_wake.clone());
         global::spawn_worker(db.clone());
+        db.kinesis
+            .spawn_worker(ctx.targets.clone(), ctx.store.clone());
         ctx.targets.register_source(
             "dynamodb",
             Arc::new(streams::StreamSource { db: db.clone() }),
@@ -286,6 +290,18 @@ impl DynamoDb {
             "DescribeBulkOperation" => self.describe_bulk_operation(rc, input).await,
             "ListBulkOperations" => self.list_bulk_operations(rc, input).await,
             "CancelBulkOperation" => self.cancel_bulk_operation(rc, input).await,
+            "EnableKinesisStreamingDestination" => {
+                self.enable_kinesis_streaming_destination(rc, input).await
+            }
+            "DisableKinesisStreamingDestination" => {
+                self.disable_kinesis_streaming_destination(rc, input).await
+            }
+            "DescribeKinesisStreamingDestination" => {
+                self.describe_kinesis_streaming_destination(rc, input).await
+            }
+            "UpdateKinesisStreamingDestination" => {
+                self.update_kinesis_streaming_destination(rc, input).await
+            }
             _ => Err(ErrorCode::UnknownOperationException.err("")),
         }
     }
@@ -354,6 +370,9 @@ impl Service for DynamoDb {
         self.attached.clear(self.db.store.as_ref()).await;
         self.imports.clear(&self.db).await;
         self.bulk.clear(&self.db).await;
+        if let Err(e) = self.db.store.clear(kinesis::NS_KINESIS, b"").await {
+            tracing::error!("dynamodb reset: {e}");
+        }
         if let Err(e) = self
             .db
             .store
@@ -406,6 +425,9 @@ impl DynamoDb {
                     "pitr_changes": d.pitr.as_ref().map(|p| p.log_len())})
             })
             .collect();
-        json!({"tables": tables})
+        let k = &self.db.kinesis.counters;
+        json!({"tables": tables, "kinesis": {
+            "delivered": k.delivered.load(std::sync::atomic::Ordering::Relaxed),
+            "dropped": k.dropped.load(std::sync::atomic::Ordering::Relaxed)}})
     }
 }

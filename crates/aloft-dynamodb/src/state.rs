@@ -89,6 +89,8 @@ pub struct Db {
     /// Items in transactions not yet committed: (table, key) → writers see a conflict.
     pub in_flight: Mutex<std::collections::HashSet<(usize, Vec<u8>)>>,
     pub in_flight_count: std::sync::atomic::AtomicUsize,
+    /// Changes bound for Kinesis Data Streams destinations.
+    pub kinesis: crate::kinesis::Outbox,
 }
 
 pub fn table_key(account: &str, region: &str, name: &str) -> String {
@@ -308,6 +310,18 @@ impl TableData {
         if self.meta.stream_view.is_some() && old.as_ref() != new.as_ref() {
             self.append_stream(db, old.as_ref(), new.as_ref(), actor, batch);
         }
+        // Kinesis destinations see every change, whether or not Streams is on.
+        if !self.meta.kinesis.is_empty() && old.as_ref() != new.as_ref() {
+            db.kinesis.capture(
+                db,
+                &self.meta,
+                &key,
+                old.as_ref(),
+                new.as_ref(),
+                actor,
+                batch,
+            );
+        }
         (old, writes)
     }
 
@@ -424,6 +438,7 @@ impl Db {
             collection_limit: AtomicU64::new(COLLECTION_LIMIT),
             in_flight: Mutex::new(std::collections::HashSet::new()),
             in_flight_count: std::sync::atomic::AtomicUsize::new(0),
+            kinesis: crate::kinesis::Outbox::default(),
         }
     }
 

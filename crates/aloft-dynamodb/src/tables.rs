@@ -60,6 +60,10 @@ pub struct TableMeta {
     pub throughput: Throughput,
     #[serde(default)]
     pub vector_indexes: Vec<crate::vectors::VectorIndexMeta>,
+    /// Kinesis Data Streams destinations, DISABLED and ENABLE_FAILED ones included (AWS keeps
+    /// listing them); DescribeTable does not show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinesis: Vec<crate::kinesis::Destination>,
 }
 
 impl TableMeta {
@@ -535,6 +539,7 @@ pub fn from_create(
         replicas: Vec::new(),
         throughput: Throughput::default(),
         vector_indexes,
+        kinesis: Vec::new(),
     };
     meta.throughput.set(
         input,

@@ -273,6 +273,7 @@ impl DynamoDb {
         meta.pitr = false;
         meta.replicas.clear();
         meta.tags.clear();
+        meta.kinesis.clear();
         match str_param(input, "BillingModeOverride") {
             Some("PAY_PER_REQUEST") => {
                 meta.pay_per_request = true;

@@ -131,6 +131,8 @@ impl DynamoDb {
             replica.created_ms = now;
             replica.stream_label = Some(stream_label(now));
             replica.pitr = false;
+            // Destinations belong to one replica.
+            replica.kinesis.clear();
             self.db.save_meta(&replica, &mut batch);
             let mut rdata = TableData::new(replica);
             let prefix = item_prefix(&rdata.meta);

@@ -9,6 +9,7 @@ pub mod global;
 pub mod imports;
 pub mod insights;
 pub mod items;
+pub mod kinesis_destinations;
 pub mod legacy;
 pub mod legacy_global;
 pub mod partiql;
