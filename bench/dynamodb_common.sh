@@ -62,8 +62,8 @@ run_wrk() { # run_wrk LABEL SCRIPT: req/s, latency, and where the 2 cores went p
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   # Clock ticks are 10 ms: over a 5-s run of ~150k requests that is 0.07 us per request.
-  printf '%-34s %7s req/s  p50 %-8s p99 %-8s us/request: Aloft %s, wrk %s (user+sys)  load %s\n' \
-    "$1" "$rps" "$p50" "$p99" \
+  printf "%-34s %7s req/s  p50 %-8s p99 %-8s us/request: %s %s, wrk %s (user+sys)  load %s\n" \
+    "$1" "$rps" "$p50" "$p99" "${server:-Aloft}" \
     "$(echo "$a0 $a1 $n" | awk '{u = ($4 - $2) * 1e4 / $5; t = ($3 - $1) * 1e4 / $5; printf "%.1f+%.1f", u, t - u}')" \
     "$(echo "$w $n" | awk '{printf "%.1f+%.1f", $1 * 1e6 / $3, $2 * 1e6 / $3}')" \
     "$(cut -d' ' -f1 /proc/loadavg)"
