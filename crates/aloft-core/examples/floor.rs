@@ -106,7 +106,9 @@ async fn serve_raw(mut stream: TcpStream) {
         }
         buf.drain(..head + len);
         out.clear();
-        out.extend_from_slice(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: ");
+        out.extend_from_slice(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: ",
+        );
         out.extend_from_slice(REQUEST_ID.as_bytes());
         out.extend_from_slice(format!("\r\ncontent-length: {}\r\n\r\n", BODY.len()).as_bytes());
         out.extend_from_slice(BODY);
