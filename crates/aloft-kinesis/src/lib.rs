@@ -1,0 +1,182 @@
+//! Amazon Kinesis Data Streams over json 1.1 (`Kinesis_20131202`): streams (provisioned and
+//! on-demand), shards and MD5 hash-key routing, records with AWS-shaped sequence numbers,
+//! shard iterators of every type, retention, resharding (split, merge, UpdateShardCount),
+//! enhanced fan-out consumers, tags, resource policies, encryption and monitoring settings.
+//! Streams are a bus target (EventBridge, DynamoDB streaming destinations) and a pull source
+//! for Lambda's event source mappings. The newer Queue/Channel/dead-letter operations are not
+//! served.
+
+pub mod bus;
+pub mod consumers;
+pub mod error;
+pub mod keys;
+pub mod records;
+pub mod resharding;
+pub mod settings;
+pub mod state;
+pub mod streams;
+
+use std::sync::Arc;
+
+use aloft_core::{AwsRequest, Response, Service, ServiceContext, ServiceSpec};
+use aloft_events::MetricBatcher;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Code, KinesisError, Result};
+use crate::state::State;
+
+pub static SPEC: ServiceSpec = ServiceSpec {
+    name: "kinesis",
+    signing_names: &["kinesis"],
+    target_prefixes: &["Kinesis_20131202"],
+    host_labels: &[],
+    path_prefixes: &[],
+    unsigned_actions: &[],
+};
+
+/// PutRecords carries up to 5 MiB of data and a record up to 10 MiB (UpdateMaxRecordSize),
+/// base64-encoded in JSON: more than the shared 1 MiB json limit.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub type Out = Result<Value>;
+
+pub struct Kinesis {
+    pub(crate) state: State,
+    pub(crate) metrics: Arc<MetricBatcher>,
+    /// Per-shard write limits (1 MiB/s, 1,000 records/s), off by default.
+    pub(crate) throttle: bool,
+}
+
+pub struct KinesisService(pub Arc<Kinesis>);
+
+pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    let k = Arc::new(Kinesis {
+        state: State::new(ctx.store.clone()),
+        metrics: MetricBatcher::new(ctx.targets.clone()),
+        throttle: ctx.config.flag("kinesis.throttle"),
+    });
+    k.state.load();
+    let bus = Arc::new(bus::Bus(k.clone()));
+    ctx.targets.register_target("kinesis", bus.clone());
+    ctx.targets.register_source("kinesis", bus);
+    Arc::new(KinesisService(k))
+}
+
+pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
+    serde_json::from_value(input).map_err(|e| KinesisError::validation(e.to_string()))
+}
+
+pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
+    c.await.map_err(|e| {
+        KinesisError::new(
+            Code::InternalFailureException,
+            format!("Storage failure: {e}"),
+        )
+    })
+}
+
+impl Kinesis {
+    async fn call(&self, a: &str, r: &str, op: &str, input: Value) -> Out {
+        match op {
+            "CreateStream" => self.create_stream(a, r, input).await,
+            "DeleteStream" => self.delete_stream(a, r, input).await,
+            "DescribeStream" => self.describe_stream(a, r, input),
+            "DescribeStreamSummary" => self.describe_stream_summary(a, r, input),
+            "ListStreams" => self.list_streams(a, r, input),
+            "ListShards" => self.list_shards(a, r, input),
+            "UpdateStreamMode" => self.update_stream_mode(a, r, input).await,
+            "IncreaseStreamRetentionPeriod" => self.change_retention(a, r, input, true).await,
+            "DecreaseStreamRetentionPeriod" => self.change_retention(a, r, input, false).await,
+            "StartStreamEncryption" => self.stream_encryption(a, r, input, true).await,
+            "StopStreamEncryption" => self.stream_encryption(a, r, input, false).await,
+            "EnableEnhancedMonitoring" => self.enhanced_monitoring(a, r, input, true).await,
+            "DisableEnhancedMonitoring" => self.enhanced_monitoring(a, r, input, false).await,
+            "UpdateMaxRecordSize" => self.update_max_record_size(a, r, input).await,
+            "DescribeLimits" => Ok(self.describe_limits(a, r)),
+            "DescribeAccountSettings" => Ok(self.describe_account_settings(a)),
+            "UpdateAccountSettings" => self.update_account_settings(a, input).await,
+            "AddTagsToStream" => self.add_tags_to_stream(a, r, input).await,
+            "RemoveTagsFromStream" => self.remove_tags_from_stream(a, r, input).await,
+            "ListTagsForStream" => self.list_tags_for_stream(a, r, input),
+            "TagResource" => self.tag_resource(a, r, input).await,
+            "UntagResource" => self.untag_resource(a, r, input).await,
+            "ListTagsForResource" => self.list_tags_for_resource(a, r, input),
+            "PutResourcePolicy" => self.put_resource_policy(a, r, input).await,
+            "GetResourcePolicy" => self.get_resource_policy(a, r, input),
+            "DeleteResourcePolicy" => self.delete_resource_policy(a, r, input).await,
+            "PutRecord" => self.put_record(a, r, input).await,
+            "PutRecords" => self.put_records(a, r, input).await,
+            "GetShardIterator" => self.get_shard_iterator(a, r, input),
+            "GetRecords" => self.get_records(a, r, input).await,
+            "SplitShard" => self.split_shard(a, r, input).await,
+            "MergeShards" => self.merge_shards(a, r, input).await,
+            "UpdateShardCount" => self.update_shard_count(a, r, input).await,
+            "RegisterStreamConsumer" => self.register_stream_consumer(a, r, input).await,
+            "DeregisterStreamConsumer" => self.deregister_stream_consumer(a, r, input).await,
+            "DescribeStreamConsumer" => self.describe_stream_consumer(a, r, input),
+            "ListStreamConsumers" => self.list_stream_consumers(a, r, input),
+            other => Err(KinesisError::new(
+                Code::UnsupportedOperationException,
+                format!("Operation {other} is not supported by Aloft yet."),
+            )),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Service for KinesisService {
+    fn spec(&self) -> &'static ServiceSpec {
+        &SPEC
+    }
+
+    async fn handle(&self, req: AwsRequest) -> Response {
+        let call = |ctx: aloft_core::RequestContext, op: &'static str, input: Value| async move {
+            self.0.call(&ctx.account_id, &ctx.region, op, input).await
+        };
+        let Some(model) = aloft_model::get("kinesis") else {
+            return aloft_core::wire::serve("kinesis", "ValidationException", req, call).await;
+        };
+        // The shared request cycle, with Kinesis's larger body limit.
+        let AwsRequest { ctx, parts, body } = req;
+        let rid = ctx.request_id.clone();
+        let bytes = match aloft_core::body::collect_limited(body, BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(e) => {
+                let err = e.into_aws(|| {
+                    aloft_core::AwsError::new("ValidationException", 413, "Request body too large")
+                });
+                let protocol = aloft_protocol::detect(model, &parts);
+                return aloft_core::body::from_bytes(aloft_protocol::encode_error(
+                    model, protocol, &err, &rid,
+                ));
+            }
+        };
+        let decoded = match aloft_protocol::decode(model, &parts, &bytes) {
+            Ok(d) => d,
+            Err(rejection) => {
+                return aloft_core::body::from_bytes(rejection.response(model, &rid));
+            }
+        };
+        let resp = match call(ctx, decoded.operation, decoded.input).await {
+            Ok(out) => aloft_protocol::encode_output(
+                model,
+                decoded.operation,
+                decoded.protocol,
+                &out,
+                &rid,
+            ),
+            Err(e) => aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
+        };
+        aloft_core::body::from_bytes(resp)
+    }
+
+    async fn reset(&self) {
+        self.0.state.clear().await;
+        self.0.metrics.reset();
+    }
+
+    async fn shutdown(&self) {
+        self.0.metrics.flush().await;
+    }
+}

@@ -1,0 +1,248 @@
+//! Resharding: SplitShard, MergeShards (adjacent hash ranges only) and UpdateShardCount
+//! (uniform scaling as AWS does it, by splits and merges). Parents close with an
+//! EndingSequenceNumber; children name them as ParentShardId/AdjacentParentShardId.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{KinesisError, Result};
+use crate::keys;
+use crate::records::shard_not_found;
+use crate::state::Stream;
+use crate::streams::SHARD_LIMIT;
+use crate::{Kinesis, Out, parse};
+
+fn open_index(s: &Stream, id: &str) -> Result<u32> {
+    let sh = s.shard(id).ok_or_else(|| shard_not_found(s, id))?;
+    if !sh.is_open() {
+        return Err(KinesisError::in_use(format!(
+            "Shard {id} in stream {} under account {} has already been merged or split, and thus is not eligible for merging or splitting.",
+            s.name, s.account
+        )));
+    }
+    Ok(sh.index)
+}
+
+/// Splits an open shard at `new_start`: the children hold `[start, new_start)` and
+/// `[new_start, end]`.
+pub fn split(s: &mut Stream, shard_id: &str, new_start: &str, now: i64) -> Result<()> {
+    let index = open_index(s, shard_id)?;
+    let sh = s.shard(shard_id).expect("found above");
+    let (start, end) = (sh.start_hash, sh.end_hash);
+    let at = keys::parse_hash_key(new_start)
+        .filter(|k| *k > start && *k <= end)
+        .ok_or_else(|| {
+            KinesisError::invalid(format!(
+                "NewStartingHashKey {new_start} used in SplitShard() on shard {shard_id} in stream {} under account {} is not both greater than one plus the shard's StartingHashKey {start} and less than the shard's EndingHashKey {end}.",
+                s.name, s.account
+            ))
+        })?;
+    s.close_shard(index, now);
+    s.add_shard((start, at - 1), (Some(index), None), now);
+    s.add_shard((at, end), (Some(index), None), now);
+    Ok(())
+}
+
+/// Merges two open shards whose hash ranges touch.
+pub fn merge(s: &mut Stream, first: &str, second: &str, now: i64) -> Result<()> {
+    let a = open_index(s, first)?;
+    let b = open_index(s, second)?;
+    let (sa, sb) = (
+        s.shard(first).expect("found above"),
+        s.shard(second).expect("found above"),
+    );
+    let adjacent = sa.end_hash.checked_add(1) == Some(sb.start_hash)
+        || sb.end_hash.checked_add(1) == Some(sa.start_hash);
+    if a == b || !adjacent {
+        return Err(KinesisError::invalid(format!(
+            "Shards {first} and {second} in stream {} under account {} are not an adjacent pair of shards eligible for merging",
+            s.name, s.account
+        )));
+    }
+    let range = (
+        sa.start_hash.min(sb.start_hash),
+        sa.end_hash.max(sb.end_hash),
+    );
+    s.close_shard(a, now);
+    s.close_shard(b, now);
+    s.add_shard(range, (Some(a), Some(b)), now);
+    Ok(())
+}
+
+/// Brings the open shard count to `target`: splitting the widest shard in halves, or merging
+/// the adjacent pair narrowest together, one step at a time.
+pub fn scale(s: &mut Stream, target: usize, now: i64) -> Result<()> {
+    while s.open_shards() < target {
+        let widest = s
+            .shards
+            .iter()
+            .filter(|sh| sh.is_open())
+            .max_by_key(|sh| (sh.end_hash - sh.start_hash, std::cmp::Reverse(sh.index)))
+            .expect("a stream has an open shard");
+        let mid = widest.start_hash + (widest.end_hash - widest.start_hash) / 2 + 1;
+        let id = widest.id();
+        split(s, &id, &mid.to_string(), now)?;
+    }
+    while s.open_shards() > target {
+        let mut open: Vec<_> = s.shards.iter().filter(|sh| sh.is_open()).collect();
+        open.sort_by_key(|sh| sh.start_hash);
+        let (x, y) = open
+            .windows(2)
+            .min_by_key(|w| w[1].end_hash - w[0].start_hash)
+            .map(|w| (w[0].id(), w[1].id()))
+            .expect("at least two open shards");
+        merge(s, &x, &y, now)?;
+    }
+    Ok(())
+}
+
+impl Kinesis {
+    pub(crate) async fn split_shard(&self, a: &str, r: &str, input: Value) -> Out {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct In {
+            shard_to_split: String,
+            new_starting_hash_key: String,
+        }
+        let i: In = parse(input.clone())?;
+        let open_total = self.open_shards_in(a, r);
+        self.mutate(a, r, &input, |s, now| {
+            if open_total + 1 > SHARD_LIMIT {
+                return Err(shard_limit(s, open_total, 1));
+            }
+            split(s, &i.shard_to_split, &i.new_starting_hash_key, now)?;
+            Ok(json!({}))
+        })
+        .await
+    }
+
+    pub(crate) async fn merge_shards(&self, a: &str, r: &str, input: Value) -> Out {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct In {
+            shard_to_merge: String,
+            adjacent_shard_to_merge: String,
+        }
+        let i: In = parse(input.clone())?;
+        self.mutate(a, r, &input, |s, now| {
+            merge(s, &i.shard_to_merge, &i.adjacent_shard_to_merge, now)?;
+            Ok(json!({}))
+        })
+        .await
+    }
+
+    pub(crate) async fn update_shard_count(&self, a: &str, r: &str, input: Value) -> Out {
+        let target = input
+            .get("TargetShardCount")
+            .and_then(Value::as_u64)
+            .and_then(|t| usize::try_from(t).ok())
+            .unwrap_or(1);
+        let open_total = self.open_shards_in(a, r);
+        self.mutate(a, r, &input, |s, now| {
+            let current = s.open_shards();
+            if target > current * 2 {
+                return Err(KinesisError::limit(format!(
+                    "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: {current} Target shard count: {target}"
+                )));
+            }
+            if target * 2 < current {
+                return Err(KinesisError::limit(format!(
+                    "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: {current} Target shard count: {target}"
+                )));
+            }
+            if target > current && open_total + target - current > SHARD_LIMIT {
+                return Err(shard_limit(s, open_total, target - current));
+            }
+            scale(s, target, now)?;
+            Ok(json!({
+                "StreamName": s.name, "StreamARN": s.arn,
+                "CurrentShardCount": current, "TargetShardCount": target,
+            }))
+        })
+        .await
+    }
+}
+
+fn shard_limit(s: &Stream, current: usize, more: usize) -> KinesisError {
+    KinesisError::limit(format!(
+        "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {current}. Limit: {SHARD_LIMIT}. Number of additional shards that would have resulted from this request: {more}. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+        s.account, s.region
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn stream(n: u32) -> Stream {
+        let mut s = Stream {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: "s".into(),
+            arn: "arn".into(),
+            created_ms: 0,
+            mode: "PROVISIONED".into(),
+            shards: Vec::new(),
+            counter: 0,
+            retention_hours: 24,
+            tags: BTreeMap::new(),
+            key_id: None,
+            shard_metrics: Vec::new(),
+            consumers: Vec::new(),
+            max_record_kib: 1024,
+            policies: BTreeMap::new(),
+        };
+        for r in keys::uniform_ranges(n) {
+            s.add_shard(r, (None, None), 0);
+        }
+        s
+    }
+
+    fn covers_key_space(s: &Stream) {
+        let mut open: Vec<_> = s.shards.iter().filter(|x| x.is_open()).collect();
+        open.sort_by_key(|x| x.start_hash);
+        assert_eq!(open[0].start_hash, 0);
+        assert_eq!(open.last().unwrap().end_hash, u128::MAX);
+        for w in open.windows(2) {
+            assert_eq!(w[0].end_hash + 1, w[1].start_hash);
+        }
+    }
+
+    #[test]
+    fn split_closes_the_parent_and_halves_its_range() {
+        let mut s = stream(1);
+        let half = (u128::MAX / 2 + 1).to_string();
+        split(&mut s, "shardId-000000000000", &half, 1).unwrap();
+        assert!(!s.shards[0].is_open());
+        assert_eq!(s.shards[1].parent, Some(0));
+        assert_eq!(s.shards[2].start_hash.to_string(), half);
+        covers_key_space(&s);
+        assert!(split(&mut s, "shardId-000000000000", &half, 1).is_err());
+        assert!(split(&mut s, "shardId-000000000001", "0", 1).is_err());
+    }
+
+    #[test]
+    fn merge_needs_adjacent_open_shards() {
+        let mut s = stream(3);
+        assert!(merge(&mut s, "shardId-000000000000", "shardId-000000000002", 1).is_err());
+        merge(&mut s, "shardId-000000000001", "shardId-000000000000", 1).unwrap();
+        let child = s.shards.last().unwrap();
+        assert_eq!((child.parent, child.adjacent_parent), (Some(1), Some(0)));
+        assert_eq!(child.start_hash, 0);
+        covers_key_space(&s);
+    }
+
+    #[test]
+    fn scale_reaches_the_target_and_covers_the_key_space() {
+        let mut s = stream(3);
+        scale(&mut s, 6, 1).unwrap();
+        assert_eq!(s.open_shards(), 6);
+        covers_key_space(&s);
+        scale(&mut s, 3, 2).unwrap();
+        assert_eq!(s.open_shards(), 3);
+        covers_key_space(&s);
+        let starts: Vec<u128> = s.shards.iter().map(|x| x.start_seq).collect();
+        assert!(starts.windows(2).all(|w| w[0] < w[1]));
+    }
+}
