@@ -465,3 +465,31 @@ def test_eventbridge_rule_delivers_to_a_stream(aloft):
     assert records, "the event never reached the stream"
     body = json.loads(records[0]["Data"])
     assert body["source"] == "app" and body["detail"] == {"n": 1}
+
+
+def test_subscribe_to_shard_streams_records(aloft):
+    k = aloft.client("kinesis")
+    arn = create(k, "s", shards=1)
+    consumer = k.register_stream_consumer(StreamARN=arn, ConsumerName="efo")["Consumer"]["ConsumerARN"]
+    sent = [k.put_record(StreamName="s", Data=f"r{i}".encode(), PartitionKey="k")["SequenceNumber"] for i in range(3)]
+    resp = k.subscribe_to_shard(ConsumerARN=consumer, ShardId="shardId-000000000000",
+                                StartingPosition={"Type": "TRIM_HORIZON"})
+    events = iter(resp["EventStream"])
+    first = next(events)["SubscribeToShardEvent"]
+    assert [r["Data"] for r in first["Records"]] == [b"r0", b"r1", b"r2"]
+    assert [r["SequenceNumber"] for r in first["Records"]] == sent
+    assert first["ContinuationSequenceNumber"] == sent[-1] and first["MillisBehindLatest"] == 0
+    k.put_record(StreamName="s", Data=b"pushed", PartitionKey="k")
+    second = next(events)["SubscribeToShardEvent"]
+    assert [r["Data"] for r in second["Records"]] == [b"pushed"]
+    resp["EventStream"].close()
+    code, _, _ = err(k.subscribe_to_shard, ConsumerARN=consumer + "0", ShardId="shardId-000000000000",
+                     StartingPosition={"Type": "LATEST"})
+    assert code == "ResourceNotFoundException"
+    # A closed shard's subscription ends with its children.
+    k.split_shard(StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+    resp = k.subscribe_to_shard(ConsumerARN=consumer, ShardId="shardId-000000000000",
+                                StartingPosition={"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": sent[-1]})
+    evs = [e["SubscribeToShardEvent"] for e in resp["EventStream"]]
+    assert [r["Data"] for r in evs[-1]["Records"]] == [b"pushed"]
+    assert sorted(c["ShardId"] for c in evs[-1]["ChildShards"]) == ["shardId-000000000001", "shardId-000000000002"]

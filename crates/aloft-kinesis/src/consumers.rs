@@ -1,6 +1,6 @@
 //! Enhanced fan-out consumers: register, deregister, describe, list. A consumer is ACTIVE
 //! as soon as its registration is answered (the answer itself says CREATING, as AWS's does).
-//! SubscribeToShard is not served.
+//! SubscribeToShard is in `subscribe.rs`.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Amazon Kinesis Data Streams over json 1.1 (`Kinesis_20131202`): streams (provisioned and
 //! on-demand), shards and MD5 hash-key routing, records with AWS-shaped sequence numbers,
 //! shard iterators of every type, retention, resharding (split, merge, UpdateShardCount),
-//! enhanced fan-out consumers, tags, resource policies, encryption and monitoring settings.
+//! enhanced fan-out consumers with SubscribeToShard (an event stream over HTTP/1.1), tags, resource policies, encryption and monitoring settings.
 //! Streams are a bus target (EventBridge, DynamoDB streaming destinations) and a pull source
 //! for Lambda's event source mappings. The newer Queue/Channel/dead-letter operations are not
 //! served.
@@ -9,12 +9,14 @@
 pub mod bus;
 pub mod consumers;
 pub mod error;
+pub mod eventstream;
 pub mod keys;
 pub mod records;
 pub mod resharding;
 pub mod settings;
 pub mod state;
 pub mod streams;
+pub mod subscribe;
 
 use std::sync::Arc;
 
@@ -158,6 +160,17 @@ impl Service for KinesisService {
                 return aloft_core::body::from_bytes(rejection.response(model, &rid));
             }
         };
+        if decoded.operation == "SubscribeToShard" {
+            return match self.0.subscribe_to_shard(&decoded.input, &rid) {
+                Ok(resp) => resp,
+                Err(e) => aloft_core::body::from_bytes(aloft_protocol::encode_error(
+                    model,
+                    decoded.protocol,
+                    &e.into(),
+                    &rid,
+                )),
+            };
+        }
         let resp = match call(ctx, decoded.operation, decoded.input).await {
             Ok(out) => aloft_protocol::encode_output(
                 model,

@@ -113,7 +113,7 @@ pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(
     Ok((index, record))
 }
 
-fn record_json(r: &Record, encrypted: bool) -> Value {
+pub fn record_json(r: &Record, encrypted: bool) -> Value {
     let mut j = json!({
         "SequenceNumber": keys::sequence_number(r.seq),
         "ApproximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
