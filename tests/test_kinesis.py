@@ -4,6 +4,7 @@ iterator expiry by moving the clock, AWS's errors, StreamARN addressing, restart
 
 import hashlib
 import json
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -91,7 +92,7 @@ def test_records_route_by_md5_and_read_back(aloft):
         pk = f"user-{i}"
         out = k.put_record(StreamName="s", Data=f"payload-{i}".encode(), PartitionKey=pk)
         assert out["ShardId"] == shard_for(k, "s", pk)
-        assert len(out["SequenceNumber"]) == 56 and out["EncryptionType"] == "NONE"
+        assert len(out["SequenceNumber"]) == 56 and "EncryptionType" not in out
         sent.setdefault(out["ShardId"], []).append((pk, f"payload-{i}".encode(), out["SequenceNumber"]))
     assert len(sent) > 1
     for shard, records in sent.items():
@@ -146,13 +147,18 @@ def test_iterator_errors_and_expiry(aloft):
     assert code == "InvalidArgumentException" and "StartingSequenceNumber 123" in msg
     code, msg, _ = err(k.get_shard_iterator, StreamName="s", ShardId=shard, ShardIteratorType="AT_TIMESTAMP")
     assert code == "InvalidArgumentException" and "timestampInMillis" in msg
+    code, msg, _ = err(k.get_shard_iterator, StreamName="s", ShardId=shard, ShardIteratorType="AT_TIMESTAMP",
+                       Timestamp=4102444800)
+    assert code == "InvalidArgumentException"
+    assert msg.startswith("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.")
     code, _, _ = err(k.get_shard_iterator, StreamName="s", ShardId=shard, ShardIteratorType="SOMEWHERE")
     assert code == "ValidationException"
     it = k.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     aloft.advance(301)
     code, msg, _ = err(k.get_records, ShardIterator=it)
     assert code == "ExpiredIteratorException"
-    assert msg.startswith("Iterator expired. The iterator was created at time ")
+    assert re.match(r"Iterator expired\. The iterator was created at time \w{3} \w{3} \d\d \d\d:\d\d:\d\d UTC \d{4} "
+                    r"while right now it is ", msg), msg
     assert msg.endswith("which is further in the future than the tolerated delay of 300000 milliseconds.")
     code, _, _ = err(k.get_records, ShardIterator="bm90IGFuIGl0ZXJhdG9y")
     assert code == "InvalidArgumentException"
@@ -493,3 +499,38 @@ def test_subscribe_to_shard_streams_records(aloft):
     evs = [e["SubscribeToShardEvent"] for e in resp["EventStream"]]
     assert [r["Data"] for r in evs[-1]["Records"]] == [b"pushed"]
     assert sorted(c["ShardId"] for c in evs[-1]["ChildShards"]) == ["shardId-000000000001", "shardId-000000000002"]
+
+
+def test_a_bad_record_fails_put_records_without_writing_any(aloft):
+    k = aloft.client("kinesis", parameter_validation=False)
+    create(k, "s", shards=1)
+    code, msg, _ = err(k.put_records, StreamName="s", Records=[
+        {"Data": b"ok", "PartitionKey": "p"},
+        {"Data": b"x" * (1024 * 1024 + 1), "PartitionKey": "p"}])
+    assert code == "ValidationException" and "records.2.member.data" in msg
+    assert read_all(k, "s", "shardId-000000000000")["Records"] == []
+
+
+def test_stream_metrics_reach_cloudwatch(aloft):
+    import datetime as dt
+    import time
+    k, cw = aloft.client("kinesis"), aloft.client("cloudwatch")
+    create(k, "s", shards=1)
+    k.put_record(StreamName="s", Data=b"abcd", PartitionKey="p")
+    k.put_records(StreamName="s", Records=[{"Data": b"xy", "PartitionKey": "p"}] * 2)
+    read_all(k, "s", "shardId-000000000000")
+    dims = [{"Name": "StreamName", "Value": "s"}]
+
+    def total(metric):
+        now = dt.datetime.now(dt.timezone.utc)
+        pts = cw.get_metric_statistics(Namespace="AWS/Kinesis", MetricName=metric, Dimensions=dims,
+                                       StartTime=now - dt.timedelta(hours=1), EndTime=now + dt.timedelta(hours=1),
+                                       Period=7200, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in pts) if pts else None
+
+    deadline = time.time() + 10
+    while total("GetRecords.Records") != 3 and time.time() < deadline:
+        time.sleep(0.1)
+    assert total("IncomingRecords") == 3 and total("IncomingBytes") == 8
+    assert total("PutRecord.Success") == 1 and total("PutRecords.SuccessfulRecords") == 2
+    assert total("GetRecords.Records") == 3

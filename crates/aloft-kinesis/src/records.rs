@@ -42,8 +42,16 @@ fn null_field(field: &str) -> KinesisError {
     ))
 }
 
-/// Appends one record to the stream, returning the shard index and the record.
-pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(u32, Record)> {
+/// A record that passed validation: its hash key, data size and partition key.
+pub struct Checked<'a> {
+    hash: u128,
+    size: usize,
+    partition_key: &'a str,
+    data: &'a str,
+}
+
+/// Validates one record against the model's rules and the stream's record size.
+pub fn check<'a>(s: &Stream, p: &Put<'a>) -> Result<Checked<'a>> {
     let prefix = if p.field.is_empty() {
         String::new()
     } else {
@@ -52,11 +60,12 @@ pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(
     let pk = p
         .partition_key
         .ok_or_else(|| null_field(&format!("{prefix}partitionKey")))?;
-    let bytes = STANDARD
+    let size = STANDARD
         .decode(p.data)
-        .map_err(|_| KinesisError::validation("Data is not valid base64."))?;
+        .map_err(|_| KinesisError::validation("Data is not valid base64."))?
+        .len();
     let max = usize::try_from(s.max_record_kib).unwrap_or(1024) * 1024;
-    if bytes.len() > max {
+    if size > max {
         return Err(KinesisError::validation(format!(
             "1 validation error detected: Value at '{prefix}data' failed to satisfy constraint: Member must have length less than or equal to {max}"
         )));
@@ -69,8 +78,31 @@ pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(
         })?,
         None => keys::hash_key(pk),
     };
+    Ok(Checked {
+        hash,
+        size,
+        partition_key: pk,
+        data: p.data,
+    })
+}
+
+/// Appends one record to the stream, returning the shard index and the record.
+pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(u32, Record)> {
+    let c = check(s, p)?;
+    append_checked(s, now, throttle, &c)
+}
+
+/// Appends a checked record; with throttling on it may fail with
+/// ProvisionedThroughputExceededException (and nothing changes).
+pub fn append_checked(
+    s: &mut Stream,
+    now: i64,
+    throttle: bool,
+    c: &Checked<'_>,
+) -> Result<(u32, Record)> {
     let (name, account) = (s.name.clone(), s.account.clone());
     let counter = s.counter + 1;
+    let hash = c.hash;
     let shard = s
         .shards
         .iter_mut()
@@ -86,7 +118,7 @@ pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(
         if shard.window.0 != second {
             shard.window = (second, 0, 0);
         }
-        let size = (bytes.len() + pk.len()) as u64;
+        let size = (c.size + c.partition_key.len()) as u64;
         if shard.window.1 + size > SHARD_BYTES_PER_SEC || shard.window.2 + 1 > SHARD_RECORDS_PER_SEC
         {
             return Err(KinesisError::new(
@@ -102,9 +134,9 @@ pub fn append(s: &mut Stream, now: i64, throttle: bool, p: &Put<'_>) -> Result<(
     }
     let record = Record {
         seq: counter,
-        data: p.data.to_string(),
-        size: bytes.len(),
-        partition_key: pk.to_string(),
+        data: c.data.to_string(),
+        size: c.size,
+        partition_key: c.partition_key.to_string(),
         arrival_ms: now,
     };
     shard.records.push_back(record.clone());
@@ -158,11 +190,16 @@ impl Kinesis {
                 .by_key
                 .get_mut(&scoped(acct, region, name))
                 .ok_or_else(|| KinesisError::stream_not_found(name, acct))?;
+            // A bad record fails the whole request before anything is written.
+            let checked = puts
+                .iter()
+                .map(|p| check(s, p))
+                .collect::<Result<Vec<_>>>()?;
             let trimmed = s.trim(now);
             let mut added = Vec::new();
             let mut results = Vec::new();
-            for p in puts {
-                match append(s, now, self.throttle, p) {
+            for c in &checked {
+                match append_checked(s, now, self.throttle, c) {
                     Ok((shard, r)) => {
                         results.push(Ok((keys::shard_id(shard), keys::sequence_number(r.seq))));
                         added.push((shard, r));
@@ -170,7 +207,7 @@ impl Kinesis {
                     Err(e) if e.code == Code::ProvisionedThroughputExceededException => {
                         results.push(Err(e));
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => results.push(Err(e)),
                 }
             }
             let refs: Vec<(u32, &Record)> = added.iter().map(|(i, r)| (*i, r)).collect();
@@ -184,6 +221,7 @@ impl Kinesis {
             .filter(|(_, r)| r.is_ok())
             .map(|(p, _)| STANDARD.decode(p.data).map_or(0, |b| b.len()))
             .collect();
+        let throttled = results.len() - ok.len();
         self.meter(
             acct,
             region,
@@ -191,6 +229,11 @@ impl Kinesis {
             &[
                 ("IncomingRecords", "Count", ok.len() as f64),
                 ("IncomingBytes", "Bytes", ok.iter().sum::<usize>() as f64),
+                (
+                    "WriteProvisionedThroughputExceeded",
+                    "Count",
+                    throttled as f64,
+                ),
             ],
         );
         Ok((results, encrypted))
@@ -227,17 +270,22 @@ impl Kinesis {
             .append_all(&acct, &region, &name, std::slice::from_ref(&put))
             .await?;
         let (shard, seq) = results.remove(0)?;
+        let bytes = STANDARD.decode(&i.data).map_or(0, |b| b.len());
         self.meter(
             &acct,
             &region,
             &name,
-            &[("PutRecord.Success", "Count", 1.0)],
+            &[
+                ("PutRecord.Success", "Count", 1.0),
+                ("PutRecord.Bytes", "Bytes", bytes as f64),
+            ],
         );
-        Ok(json!({
-            "ShardId": shard,
-            "SequenceNumber": seq,
-            "EncryptionType": if encrypted { "KMS" } else { "NONE" },
-        }))
+        let mut out = json!({"ShardId": shard, "SequenceNumber": seq});
+        // AWS names the encryption only for encrypted streams.
+        if encrypted {
+            out["EncryptionType"] = json!("KMS");
+        }
+        Ok(out)
     }
 
     pub(crate) async fn put_records(&self, a: &str, r: &str, input: Value) -> Out {
@@ -283,13 +331,15 @@ impl Kinesis {
                     (out.len() - failed) as f64,
                 ),
                 ("PutRecords.ThrottledRecords", "Count", failed as f64),
+                ("PutRecords.FailedRecords", "Count", 0.0),
+                ("PutRecords.Success", "Count", 1.0),
             ],
         );
-        Ok(json!({
-            "FailedRecordCount": failed,
-            "Records": out,
-            "EncryptionType": if encrypted { "KMS" } else { "NONE" },
-        }))
+        let mut body = json!({"FailedRecordCount": failed, "Records": out});
+        if encrypted {
+            body["EncryptionType"] = json!("KMS");
+        }
+        Ok(body)
     }
 
     pub(crate) fn get_shard_iterator(&self, a: &str, r: &str, input: Value) -> Out {
@@ -342,12 +392,12 @@ impl Kinesis {
                 Code::ExpiredIteratorException,
                 format!(
                     "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {ITERATOR_TTL_MS} milliseconds.",
-                    clock::http_date(it.issued_ms),
-                    clock::http_date(now)
+                    java_date(it.issued_ms),
+                    java_date(now)
                 ),
             ));
         }
-        let (out, bytes, count, c) = {
+        let (out, bytes, count, behind, c) = {
             let mut st = self.state.lock();
             let s = st
                 .by_key
@@ -357,7 +407,8 @@ impl Kinesis {
             let trimmed = s.trim(now);
             let c = self.state.forget_records(&trimmed);
             let (out, bytes, count) = read_shard(s, &it, limit, now)?;
-            (out, bytes, count, c)
+            let behind = out["MillisBehindLatest"].as_f64().unwrap_or_default();
+            (out, bytes, count, behind, c)
         };
         commit(c).await?;
         self.meter(
@@ -368,8 +419,7 @@ impl Kinesis {
                 ("GetRecords.Records", "Count", count as f64),
                 ("GetRecords.Bytes", "Bytes", bytes as f64),
                 ("GetRecords.Success", "Count", 1.0),
-                ("OutgoingRecords", "Count", count as f64),
-                ("OutgoingBytes", "Bytes", bytes as f64),
+                ("GetRecords.IteratorAgeMilliseconds", "Milliseconds", behind),
             ],
         );
         Ok(out)
@@ -410,6 +460,18 @@ fn read_shard(s: &Stream, it: &Iterator, limit: usize, now: i64) -> Result<(Valu
         out["ChildShards"] = json!(child_shards(s, shard.index));
     }
     Ok((out, bytes, count))
+}
+
+/// A time as Java's `Date.toString()` prints it (AWS's iterator messages do):
+/// `Wed Jul 18 22:50:06 UTC 2018`.
+fn java_date(ms: i64) -> String {
+    // From the HTTP date `Wed, 18 Jul 2018 22:50:06 GMT`.
+    let http = clock::http_date(ms);
+    let p: Vec<&str> = http.split_whitespace().collect();
+    match p[..] {
+        [day, d, mon, y, t, _] => format!("{} {mon} {d} {t} UTC {y}", day.trim_end_matches(',')),
+        _ => http,
+    }
 }
 
 pub fn child_shards(s: &Stream, parent: u32) -> Vec<Value> {
@@ -497,6 +559,12 @@ pub fn position(
                     "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.",
                 )
             })?;
+            let now = aloft_core::clock::now_millis();
+            if ts > now {
+                return Err(KinesisError::invalid(format!(
+                    "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: {ts}, currentTimestampInMillis: {now}"
+                )));
+            }
             Ok(shard
                 .records
                 .iter()
@@ -596,6 +664,11 @@ mod tests {
         );
         assert!(position(&s, &id, "AT_SEQUENCE_NUMBER", Some("1"), None).is_err());
         assert!(position(&s, "shardId-000000000009", "LATEST", None, None).is_err());
+    }
+
+    #[test]
+    fn java_dates_as_aws_prints_them() {
+        assert_eq!(java_date(1_531_954_206_000), "Wed Jul 18 22:50:06 UTC 2018");
     }
 
     #[test]

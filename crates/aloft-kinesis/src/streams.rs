@@ -292,7 +292,8 @@ impl Kinesis {
 
     pub(crate) fn describe_stream(&self, a: &str, r: &str, input: Value) -> Out {
         let page: PageInput = parse(input.clone())?;
-        let limit = page.limit.unwrap_or(100);
+        // At most 100 shards per call whatever the Limit, as AWS documents.
+        let limit = page.limit.unwrap_or(100).min(100);
         self.read(a, r, &input, |s| {
             let after = match &page.exclusive_start_shard_id {
                 Some(id) => keys::shard_index(id).map(i64::from).unwrap_or(-1),
@@ -354,7 +355,8 @@ impl Kinesis {
             next_token: Option<String>,
         }
         let i: In = parse(input)?;
-        let limit = i.limit.unwrap_or(100);
+        // At most 100 streams per call whatever the Limit, as AWS documents.
+        let limit = i.limit.unwrap_or(100).min(100);
         let start = match &i.next_token {
             Some(t) => {
                 let (parts, issued) = keys::decode_token(t)
