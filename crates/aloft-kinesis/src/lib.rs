@@ -4,9 +4,10 @@
 //! enhanced fan-out consumers with SubscribeToShard (an event stream over HTTP/1.1), tags, resource policies, encryption and monitoring settings.
 //! Streams are a bus target (EventBridge, DynamoDB streaming destinations) and a pull source
 //! for Lambda's event source mappings. The newer Queue/Channel/dead-letter operations are not
-//! served.
+//! served. Java SDKs' CBOR requests (`application/x-amz-cbor-1.1`) are answered in CBOR.
 
 pub mod bus;
+pub mod cbor;
 pub mod consumers;
 pub mod error;
 pub mod eventstream;
@@ -139,38 +140,67 @@ impl Service for KinesisService {
         let Some(model) = aloft_model::get("kinesis") else {
             return aloft_core::wire::serve("kinesis", "ValidationException", req, call).await;
         };
-        // The shared request cycle, with Kinesis's larger body limit.
-        let AwsRequest { ctx, parts, body } = req;
+        // The shared request cycle, with Kinesis's larger body limit and its CBOR variant.
+        let AwsRequest {
+            ctx,
+            mut parts,
+            body,
+        } = req;
         let rid = ctx.request_id.clone();
+        let cbor = cbor::is_cbor(&parts);
+        let finish = |resp: http::Response<bytes::Bytes>, op: Option<&str>| {
+            let resp = if cbor {
+                let shape = op
+                    .and_then(|o| model.operation(o))
+                    .and_then(|o| o.output.as_ref())
+                    .map(|m| m.shape.as_str());
+                cbor::response_to_cbor(model, shape, resp)
+            } else {
+                resp
+            };
+            aloft_core::body::from_bytes(resp)
+        };
+        let json_error = |err: &aloft_core::AwsError| {
+            aloft_protocol::encode_error(model, aloft_protocol::Protocol::Json11, err, &rid)
+        };
         let bytes = match aloft_core::body::collect_limited(body, BODY_LIMIT).await {
             Ok(b) => b,
             Err(e) => {
                 let err = e.into_aws(|| {
                     aloft_core::AwsError::new("ValidationException", 413, "Request body too large")
                 });
-                let protocol = aloft_protocol::detect(model, &parts);
-                return aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                    model, protocol, &err, &rid,
-                ));
+                return finish(json_error(&err), None);
             }
+        };
+        let bytes = if cbor {
+            match cbor::request_to_json(&mut parts, &bytes) {
+                Ok(j) => bytes::Bytes::from(j),
+                Err(msg) => {
+                    let err = aloft_core::AwsError::new(
+                        "SerializationException",
+                        400,
+                        format!("Could not read the CBOR request: {msg}"),
+                    );
+                    return finish(json_error(&err), None);
+                }
+            }
+        } else {
+            bytes
         };
         let decoded = match aloft_protocol::decode(model, &parts, &bytes) {
             Ok(d) => d,
-            Err(rejection) => {
-                return aloft_core::body::from_bytes(rejection.response(model, &rid));
-            }
+            Err(rejection) => return finish(rejection.response(model, &rid), None),
         };
         if decoded.operation == "SubscribeToShard" {
             return match self.0.subscribe_to_shard(&decoded.input, &rid) {
                 Ok(resp) => resp,
-                Err(e) => aloft_core::body::from_bytes(aloft_protocol::encode_error(
-                    model,
-                    decoded.protocol,
-                    &e.into(),
-                    &rid,
-                )),
+                Err(e) => finish(
+                    aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
+                    None,
+                ),
             };
         }
+        let op = decoded.operation;
         let resp = match call(ctx, decoded.operation, decoded.input).await {
             Ok(out) => aloft_protocol::encode_output(
                 model,
@@ -181,7 +211,7 @@ impl Service for KinesisService {
             ),
             Err(e) => aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
         };
-        aloft_core::body::from_bytes(resp)
+        finish(resp, Some(op))
     }
 
     async fn reset(&self) {
