@@ -13,6 +13,8 @@ use crate::keys;
 pub const NS_STREAMS: &str = "kinesis/streams";
 pub const NS_RECORDS: &str = "kinesis/records";
 pub const NS_ACCOUNTS: &str = "kinesis/accounts";
+/// A stream's sequence counter, journaled with each put instead of the whole stream.
+pub const NS_COUNTERS: &str = "kinesis/counters";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
@@ -237,6 +239,24 @@ impl State {
                 sh.records.push_back(r);
             }
         }
+        for (k, v) in self.store.load(NS_COUNTERS, b"").unwrap_or_default() {
+            let key = String::from_utf8_lossy(&k);
+            let Some((stream, counter)) = key
+                .rsplit_once('/')
+                .and_then(|(stream, created)| Some((stream, created.parse::<i64>().ok()?)))
+                .and_then(|(stream, created)| {
+                    let n = std::str::from_utf8(&v).ok()?.parse::<u128>().ok()?;
+                    Some((stream, (created, n)))
+                })
+            else {
+                continue;
+            };
+            if let Some(s) = st.by_key.get_mut(stream)
+                && s.created_ms == counter.0
+            {
+                s.counter = s.counter.max(counter.1);
+            }
+        }
         for s in st.by_key.values_mut() {
             for sh in &mut s.shards {
                 sh.records.make_contiguous().sort_by_key(|r| r.seq);
@@ -278,6 +298,9 @@ impl State {
         for k in trimmed {
             b.delete(NS_RECORDS, k.clone());
         }
+        if b.is_empty() {
+            return Commit::done();
+        }
         self.store.submit(b)
     }
 
@@ -312,6 +335,7 @@ impl State {
         }
         let mut b = Batch::new();
         b.delete(NS_STREAMS, s.key());
+        b.delete(NS_COUNTERS, format!("{}/{}", s.key(), s.created_ms));
         (
             self.store.submit(b),
             self.store.clear(NS_RECORDS, s.record_prefix().as_bytes()),
@@ -324,7 +348,7 @@ impl State {
             st.by_key.clear();
             st.accounts.clear();
         }
-        for ns in [NS_STREAMS, NS_RECORDS, NS_ACCOUNTS] {
+        for ns in [NS_STREAMS, NS_RECORDS, NS_ACCOUNTS, NS_COUNTERS] {
             if self.store.clear(ns, b"").await.is_err() {
                 tracing::warn!("kinesis: reset could not clear {ns}");
             }
