@@ -232,7 +232,8 @@ def test_split_merge_and_reading_parents_then_children(aloft):
     assert [r["Data"] for r in read_all(k, "s", after["ShardId"])["Records"]] == [b"after"]
     assert k.list_shards(StreamName="s", ShardFilter={"Type": "AT_LATEST"})["Shards"] == [c1, c2]
     code, msg, _ = err(k.split_shard, StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey="5")
-    assert code == "ResourceInUseException"
+    assert (code, msg) == ("InvalidArgumentException", f"Shard shardId-000000000000 in stream s under account {ACCOUNT} "
+                           "has already been merged or split, and thus is not eligible for merging or splitting.")
     # Merge: only adjacent pairs.
     create(k, "m", shards=3)
     code, msg, _ = err(k.merge_shards, StreamName="m", ShardToMerge="shardId-000000000000",

@@ -15,7 +15,8 @@ use crate::{Kinesis, Out, parse};
 fn open_index(s: &Stream, id: &str) -> Result<u32> {
     let sh = s.shard(id).ok_or_else(|| shard_not_found(s, id))?;
     if !sh.is_open() {
-        return Err(KinesisError::in_use(format!(
+        // AWS's words for a closed shard (reported by users of real Kinesis).
+        return Err(KinesisError::invalid(format!(
             "Shard {id} in stream {} under account {} has already been merged or split, and thus is not eligible for merging or splitting.",
             s.name, s.account
         )));
