@@ -536,3 +536,35 @@ def test_stream_metrics_reach_cloudwatch(aloft):
     assert total("IncomingRecords") == 3 and total("IncomingBytes") == 8
     assert total("PutRecord.Success") == 1 and total("PutRecords.SuccessfulRecords") == 2
     assert total("GetRecords.Records") == 3
+
+
+def test_iam_policies_and_stream_resource_policies_are_enforced(aloft_factory):
+    import boto3
+    import botocore.config
+    a = aloft_factory(args=["--enforce-iam"])
+    root = a.client("kinesis")
+    allowed = create(root, "allowed", shards=1)
+    other = create(root, "other", shards=1)
+    iam = a.client("iam")
+    iam.create_user(UserName="carol")
+    iam.put_user_policy(UserName="carol", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["kinesis:PutRecord", "kinesis:GetShardIterator",
+                                                     "kinesis:GetRecords"], "Resource": allowed}]}))
+    key = iam.create_access_key(UserName="carol")["AccessKey"]
+    carol = boto3.client("kinesis", endpoint_url=a.url, region_name="us-east-1",
+                         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                         config=botocore.config.Config(retries={"max_attempts": 1}))
+    carol.put_record(StreamName="allowed", Data=b"x", PartitionKey="k")
+    it = carol.get_shard_iterator(StreamName="allowed", ShardId="shardId-000000000000",
+                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert len(carol.get_records(ShardIterator=it)["Records"]) == 1
+    code, msg, status = err(carol.put_record, StreamName="other", Data=b"x", PartitionKey="k")
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert "kinesis:PutRecord" in msg and other in msg
+    # The stream's own policy can grant what the identity policy does not.
+    root.put_resource_policy(ResourceARN=other, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/carol"},
+                       "Action": "kinesis:PutRecord", "Resource": other}]}))
+    assert carol.put_record(StreamName="other", Data=b"x", PartitionKey="k")["ShardId"] == "shardId-000000000000"

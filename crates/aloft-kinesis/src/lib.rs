@@ -80,6 +80,17 @@ pub(crate) async fn commit(c: aloft_store::Commit) -> Result<()> {
 }
 
 impl Kinesis {
+    fn consumer_arn(&self, stream: &str, name: &str) -> Option<String> {
+        let (acct, region, stream) = streams::parse_stream_arn(stream)?;
+        let st = self.state.lock();
+        st.by_key
+            .get(&state::scoped(&acct, &region, &stream))?
+            .consumers
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.arn.clone())
+    }
+
     async fn call(&self, a: &str, r: &str, op: &str, input: Value) -> Out {
         match op {
             "CreateStream" => self.create_stream(a, r, input).await,
@@ -212,6 +223,50 @@ impl Service for KinesisService {
             Err(e) => aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
         };
         finish(resp, Some(op))
+    }
+
+    /// Under `--enforce-iam`: `kinesis:<Operation>` on the stream (by name or ARN, or the
+    /// stream a shard iterator belongs to), the consumer, or the tagged/policied resource.
+    fn authorization(
+        &self,
+        ctx: &aloft_core::RequestContext,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Vec<(String, String)>> {
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let resource = if let Some(arn) = s("ConsumerARN").or(s("ResourceARN")) {
+            arn.to_string()
+        } else if let (Some(stream), Some(c)) = (s("StreamARN"), s("ConsumerName"))
+            && operation != "RegisterStreamConsumer"
+        {
+            // A consumer named by stream and name acts on the consumer's own ARN.
+            self.0
+                .consumer_arn(stream, c)
+                .unwrap_or_else(|| stream.to_string())
+        } else if let Some(arn) = s("StreamARN") {
+            arn.to_string()
+        } else if let Some(name) = s("StreamName") {
+            streams::stream_arn(&ctx.account_id, &ctx.region, name)
+        } else if let Some(it) = s("ShardIterator").and_then(keys::Iterator::decode) {
+            streams::stream_arn(&it.account, &it.region, &it.stream)
+        } else {
+            "*".to_string()
+        };
+        Some(vec![(format!("kinesis:{operation}"), resource)])
+    }
+
+    async fn resource_policy(
+        &self,
+        _ctx: &aloft_core::RequestContext,
+        resource: &str,
+    ) -> Option<String> {
+        let (acct, region, name) = streams::parse_stream_arn(resource)?;
+        let st = self.0.state.lock();
+        st.by_key
+            .get(&state::scoped(&acct, &region, &name))?
+            .policies
+            .get(resource)
+            .cloned()
     }
 
     async fn reset(&self) {
