@@ -234,25 +234,7 @@ mod tests {
     use crate::resharding::split;
 
     fn stream() -> Stream {
-        let mut s = Stream {
-            account: "000000000000".into(),
-            region: "us-east-1".into(),
-            name: "s".into(),
-            arn: "arn".into(),
-            created_ms: 0,
-            mode: "PROVISIONED".into(),
-            shards: Vec::new(),
-            counter: 0,
-            retention_hours: 24,
-            tags: BTreeMap::new(),
-            key_id: None,
-            shard_metrics: Vec::new(),
-            consumers: Vec::new(),
-            max_record_kib: 1024,
-            policies: BTreeMap::new(),
-        };
-        s.add_shard((0, u128::MAX), (None, None), 0);
-        s
+        Stream::for_test(1)
     }
 
     fn put(s: &mut Stream, pk: &str) -> u128 {

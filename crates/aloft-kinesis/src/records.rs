@@ -580,30 +580,9 @@ pub fn position(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn stream(shards: u32) -> Stream {
-        let mut s = Stream {
-            account: "000000000000".into(),
-            region: "us-east-1".into(),
-            name: "s".into(),
-            arn: "arn".into(),
-            created_ms: 0,
-            mode: "PROVISIONED".into(),
-            shards: Vec::new(),
-            counter: 0,
-            retention_hours: 24,
-            tags: BTreeMap::new(),
-            key_id: None,
-            shard_metrics: Vec::new(),
-            consumers: Vec::new(),
-            max_record_kib: 1024,
-            policies: BTreeMap::new(),
-        };
-        for r in keys::uniform_ranges(shards) {
-            s.add_shard(r, (None, None), 0);
-        }
-        s
+        Stream::for_test(shards)
     }
 
     fn put<'a>(pk: &'a str, data: &'a str) -> Put<'a> {

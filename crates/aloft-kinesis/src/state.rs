@@ -170,6 +170,34 @@ impl Stream {
     }
 }
 
+#[cfg(test)]
+impl Stream {
+    /// A provisioned stream of `shards` uniform shards, for unit tests.
+    pub fn for_test(shards: u32) -> Self {
+        let mut s = Stream {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: "s".into(),
+            arn: "arn:aws:kinesis:us-east-1:000000000000:stream/s".into(),
+            created_ms: 0,
+            mode: "PROVISIONED".into(),
+            shards: Vec::new(),
+            counter: 0,
+            retention_hours: 24,
+            tags: BTreeMap::new(),
+            key_id: None,
+            shard_metrics: Vec::new(),
+            consumers: Vec::new(),
+            max_record_kib: 1024,
+            policies: BTreeMap::new(),
+        };
+        for r in keys::uniform_ranges(shards) {
+            s.add_shard(r, (None, None), 0);
+        }
+        s
+    }
+}
+
 pub fn scoped(account: &str, region: &str, name: &str) -> String {
     format!("{account}/{region}/{name}")
 }
