@@ -568,3 +568,30 @@ def test_iam_policies_and_stream_resource_policies_are_enforced(aloft_factory):
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/carol"},
                        "Action": "kinesis:PutRecord", "Resource": other}]}))
     assert carol.put_record(StreamName="other", Data=b"x", PartitionKey="k")["ShardId"] == "shardId-000000000000"
+
+
+def test_api_gateway_as_a_kinesis_proxy(aloft):
+    """AWS's tutorial: a REST API whose AWS integration calls Kinesis PutRecord from a template."""
+    import requests
+    k, apigw = aloft.client("kinesis"), aloft.client("apigateway")
+    create(k, "clicks", shards=1)
+    api = apigw.create_rest_api(name="proxy")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    res = apigw.create_resource(restApiId=api, parentId=root, pathPart="record")["id"]
+    apigw.put_method(restApiId=api, resourceId=res, httpMethod="PUT", authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api, resourceId=res, httpMethod="PUT", type="AWS", integrationHttpMethod="POST",
+        uri="arn:aws:apigateway:us-east-1:kinesis:action/PutRecord",
+        credentials="arn:aws:iam::000000000000:role/apigw-kinesis",
+        requestTemplates={"application/json": (
+            '{"StreamName": "clicks", "Data": "$util.base64Encode($input.json(\'$.Data\'))", '
+            '"PartitionKey": "$input.path(\'$.PartitionKey\')"}')})
+    apigw.put_method_response(restApiId=api, resourceId=res, httpMethod="PUT", statusCode="200")
+    apigw.put_integration_response(restApiId=api, resourceId=res, httpMethod="PUT", statusCode="200")
+    apigw.create_deployment(restApiId=api, stageName="prod")
+    r = requests.put(f"{aloft.url}/_aws/execute-api/{api}/prod/record",
+                     json={"Data": {"clicked": "buy"}, "PartitionKey": "user-1"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["ShardId"] == "shardId-000000000000"
+    (rec,) = read_all(k, "clicks", "shardId-000000000000")["Records"]
+    assert json.loads(rec["Data"]) == {"clicked": "buy"} and rec["PartitionKey"] == "user-1"
