@@ -26,6 +26,8 @@ const GET_RECORDS_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Per-shard write limits when throttling is on.
 const SHARD_BYTES_PER_SEC: u64 = 1024 * 1024;
 const SHARD_RECORDS_PER_SEC: u64 = 1000;
+const SHARD_READS_PER_SEC: u64 = 5;
+const SHARD_READ_BYTES_PER_SEC: u64 = 2 * 1024 * 1024;
 
 /// One record to append.
 pub struct Put<'a> {
@@ -404,9 +406,15 @@ impl Kinesis {
                 .get_mut(&scoped(&it.account, &it.region, &it.stream))
                 .filter(|s| s.created_ms == it.created_ms)
                 .ok_or_else(|| KinesisError::stream_not_found(&it.stream, &it.account))?;
+            if self.throttle {
+                read_admitted(s, &it.shard, now)?;
+            }
             let trimmed = s.trim(now);
             let c = self.state.forget_records(&trimmed);
             let (out, bytes, count) = read_shard(s, &it, limit, now)?;
+            if let Some(sh) = s.shard_mut(&it.shard) {
+                sh.read_window.1 += bytes as u64;
+            }
             let behind = out["MillisBehindLatest"].as_f64().unwrap_or_default();
             (out, bytes, count, behind, c)
         };
@@ -424,6 +432,30 @@ impl Kinesis {
         );
         Ok(out)
     }
+}
+
+/// Per-shard read limits when throttling is on: five GetRecords a second, 2 MiB a second.
+fn read_admitted(s: &mut Stream, shard_id: &str, now: i64) -> Result<()> {
+    if s.shard(shard_id).is_none() {
+        return Err(shard_not_found(s, shard_id));
+    }
+    let (account, name) = (s.account.clone(), s.name.clone());
+    let Some(sh) = s.shard_mut(shard_id) else {
+        return Ok(());
+    };
+    let second = now.div_euclid(1000);
+    if sh.read_window.0 != second {
+        sh.read_window = (second, 0, 0);
+    }
+    if sh.read_window.2 >= SHARD_READS_PER_SEC || sh.read_window.1 >= SHARD_READ_BYTES_PER_SEC {
+        // The wording AWS uses for reads differs from the one for writes.
+        return Err(KinesisError::new(
+            Code::ProvisionedThroughputExceededException,
+            format!("Rate exceeded for Shard - {account}/{name}/{shard_id}"),
+        ));
+    }
+    sh.read_window.2 += 1;
+    Ok(())
 }
 
 /// Reads from the iterator's position: the answer, its bytes and record count.

@@ -42,6 +42,9 @@ pub struct Shard {
     /// Throttling's window: (epoch second, bytes, records) written in it.
     #[serde(skip)]
     pub window: (i64, u64, u64),
+    /// The same for reads: (epoch second, bytes, GetRecords calls).
+    #[serde(skip)]
+    pub read_window: (i64, u64, u64),
 }
 
 impl Shard {
@@ -128,6 +131,7 @@ impl Stream {
             closed_ms: None,
             records: VecDeque::new(),
             window: (0, 0, 0),
+            read_window: (0, 0, 0),
         });
         index
     }
