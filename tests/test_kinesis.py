@@ -531,12 +531,13 @@ def test_stream_metrics_reach_cloudwatch(aloft):
     import time
     k, cw = aloft.client("kinesis"), aloft.client("cloudwatch")
     create(k, "s", shards=1)
+    k.enable_enhanced_monitoring(StreamName="s", ShardLevelMetrics=["IncomingRecords", "OutgoingBytes"])
     k.put_record(StreamName="s", Data=b"abcd", PartitionKey="p")
     k.put_records(StreamName="s", Records=[{"Data": b"xy", "PartitionKey": "p"}] * 2)
     read_all(k, "s", "shardId-000000000000")
     dims = [{"Name": "StreamName", "Value": "s"}]
 
-    def total(metric):
+    def total(metric, dims=dims):
         now = dt.datetime.now(dt.timezone.utc)
         pts = cw.get_metric_statistics(Namespace="AWS/Kinesis", MetricName=metric, Dimensions=dims,
                                        StartTime=now - dt.timedelta(hours=1), EndTime=now + dt.timedelta(hours=1),
@@ -549,6 +550,10 @@ def test_stream_metrics_reach_cloudwatch(aloft):
     assert total("IncomingRecords") == 3 and total("IncomingBytes") == 8
     assert total("PutRecord.Success") == 1 and total("PutRecords.SuccessfulRecords") == 2
     assert total("GetRecords.Records") == 3
+    # Shard-level metrics: only those enabled, with the ShardId dimension.
+    shard = dims + [{"Name": "ShardId", "Value": "shardId-000000000000"}]
+    assert total("IncomingRecords", shard) == 3 and total("OutgoingBytes", shard) == 8
+    assert total("IncomingBytes", shard) is None
 
 
 def test_iam_policies_and_stream_resource_policies_are_enforced(aloft_factory):

@@ -186,7 +186,7 @@ impl Kinesis {
         puts: &[Put<'_>],
     ) -> Result<(Vec<Result<(String, String)>>, bool)> {
         let now = clock::now_millis();
-        let (results, encrypted, c) = {
+        let (results, encrypted, per_shard, c) = {
             let mut st = self.state.lock();
             let s = st
                 .by_key
@@ -214,8 +214,11 @@ impl Kinesis {
             }
             let refs: Vec<(u32, &Record)> = added.iter().map(|(i, r)| (*i, r)).collect();
             let c = self.state.save_records(s, &refs, &trimmed);
-            (results, s.key_id.is_some(), c)
+            let per_shard =
+                shard_samples(s, added.iter().map(|(i, r)| (*i, 1, r.size)), "Incoming");
+            (results, s.key_id.is_some(), per_shard, c)
         };
+        self.meter_shards(acct, region, name, &per_shard);
         commit(c).await?;
         let ok: Vec<usize> = puts
             .iter()
@@ -239,6 +242,30 @@ impl Kinesis {
             ],
         );
         Ok((results, encrypted))
+    }
+
+    /// Shard-level metrics, for the ones EnableEnhancedMonitoring turned on.
+    pub(crate) fn meter_shards(
+        &self,
+        acct: &str,
+        region: &str,
+        name: &str,
+        per_shard: &[(String, Vec<aloft_events::Sample>)],
+    ) {
+        for (shard, samples) in per_shard {
+            let dims: aloft_events::Dimensions = Arc::new([
+                ("StreamName", Arc::from(name)),
+                ("ShardId", Arc::from(shard.as_str())),
+            ]);
+            self.metrics.record(
+                &Arc::from(acct),
+                &Arc::from(region),
+                "AWS/Kinesis",
+                clock::now_secs(),
+                &[&dims],
+                samples,
+            );
+        }
     }
 
     pub(crate) fn meter(
@@ -399,7 +426,7 @@ impl Kinesis {
                 ),
             ));
         }
-        let (out, bytes, count, behind, c) = {
+        let (out, bytes, count, behind, per_shard, c) = {
             let mut st = self.state.lock();
             let s = st
                 .by_key
@@ -416,8 +443,23 @@ impl Kinesis {
                 sh.read_window.1 += bytes as u64;
             }
             let behind = out["MillisBehindLatest"].as_f64().unwrap_or_default();
-            (out, bytes, count, behind, c)
+            let mut per_shard = Vec::new();
+            if let Some(index) = s.shard(&it.shard).map(|sh| sh.index) {
+                per_shard = shard_samples(s, std::iter::once((index, count, bytes)), "Outgoing");
+                if s.shard_metrics
+                    .iter()
+                    .any(|m| m == "IteratorAgeMilliseconds")
+                {
+                    let age = ("IteratorAgeMilliseconds", "Milliseconds", behind);
+                    match per_shard.first_mut() {
+                        Some((_, samples)) => samples.push(age),
+                        None => per_shard.push((it.shard.clone(), vec![age])),
+                    }
+                }
+            }
+            (out, bytes, count, behind, per_shard, c)
         };
+        self.meter_shards(&it.account, &it.region, &it.stream, &per_shard);
         commit(c).await?;
         self.meter(
             &it.account,
@@ -432,6 +474,43 @@ impl Kinesis {
         );
         Ok(out)
     }
+}
+
+/// `{prefix}Records` and `{prefix}Bytes` per shard for `(shard index, records, bytes)` items, keeping
+/// only the metrics enabled on the stream.
+fn shard_samples(
+    s: &Stream,
+    items: impl std::iter::Iterator<Item = (u32, usize, usize)>,
+    prefix: &str,
+) -> Vec<(String, Vec<aloft_events::Sample>)> {
+    let (records, bytes): (&'static str, &'static str) = if prefix == "Incoming" {
+        ("IncomingRecords", "IncomingBytes")
+    } else {
+        ("OutgoingRecords", "OutgoingBytes")
+    };
+    let on = |m: &str| s.shard_metrics.iter().any(|x| x == m);
+    if !on(records) && !on(bytes) {
+        return Vec::new();
+    }
+    let mut by_shard: std::collections::BTreeMap<u32, (usize, usize)> = Default::default();
+    for (i, count, size) in items {
+        let e = by_shard.entry(i).or_default();
+        e.0 += count;
+        e.1 += size;
+    }
+    by_shard
+        .into_iter()
+        .map(|(i, (n, b))| {
+            let mut samples = Vec::new();
+            if on(records) {
+                samples.push((records, "Count", n as f64));
+            }
+            if on(bytes) {
+                samples.push((bytes, "Bytes", b as f64));
+            }
+            (keys::shard_id(i), samples)
+        })
+        .collect()
 }
 
 /// Per-shard read limits when throttling is on: five GetRecords a second, 2 MiB a second.
