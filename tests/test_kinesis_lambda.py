@@ -84,3 +84,20 @@ def test_failure_bisects_then_on_failure_destination(aloft):
     wait_for(lambda: {x for c in log_lines(aloft, "picky") if "poison" not in c for x in c} >= {"a", "b", "d"},
              what="the good records processed")
     assert ["poison"] in log_lines(aloft, "picky")
+
+
+def test_at_timestamp_starts_at_the_first_record_at_or_after_it(aloft):
+    k, lam = aloft.client("kinesis"), aloft.client("lambda")
+    arn = stream(k)
+    k.put_record(StreamName="s", Data=b"before", PartitionKey="a")
+    aloft.advance(120)
+    k.put_record(StreamName="s", Data=b"after", PartitionKey="a")
+    it = k.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
+                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    at = k.get_records(ShardIterator=it)["Records"][1]["ApproximateArrivalTimestamp"]
+    function(aloft, "since")
+    lam.create_event_source_mapping(FunctionName="since", EventSourceArn=arn, StartingPosition="AT_TIMESTAMP",
+                                    StartingPositionTimestamp=at)
+    k.put_record(StreamName="s", Data=b"later", PartitionKey="a")
+    got = records_of(aloft, "since", 2)
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in got] == [b"after", b"later"]

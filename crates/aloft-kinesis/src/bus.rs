@@ -70,7 +70,10 @@ fn initial(s: &Stream, options: &Map<String, Value>) -> Checkpoints {
         .map(|sh| {
             let at = match kind {
                 "TRIM_HORIZON" => Some(sh.start_seq),
-                "AT_TIMESTAMP" => position(s, &sh.id(), "AT_TIMESTAMP", None, ts).ok(),
+                // A timestamp still in the future reads from the tip.
+                "AT_TIMESTAMP" => position(s, &sh.id(), "AT_TIMESTAMP", None, ts)
+                    .ok()
+                    .or(sh.is_open().then_some(s.counter)),
                 // LATEST: closed shards are behind the tip already.
                 _ => sh.is_open().then_some(s.counter),
             };

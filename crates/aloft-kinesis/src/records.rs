@@ -615,11 +615,11 @@ pub fn shard_not_found(s: &Stream, id: &str) -> KinesisError {
     ))
 }
 
-/// Epoch milliseconds of a model timestamp (epoch seconds, or an ISO string from some clients).
+/// Epoch milliseconds of a model timestamp (epoch seconds, or an ISO 8601 / HTTP date string).
 pub fn timestamp_ms(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_f64().map(|s| (s * 1000.0) as i64),
-        Value::String(s) => s.parse::<f64>().ok().map(|s| (s * 1000.0) as i64),
+        Value::String(s) => aloft_protocol::parse_timestamp(s).map(|s| (s * 1000.0) as i64),
         _ => None,
     }
 }
