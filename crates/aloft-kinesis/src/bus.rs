@@ -297,4 +297,74 @@ mod tests {
         let n = put(&mut s, "b");
         assert_eq!(read_from(&s, &mut cp, 10)[0].1.seq, n);
     }
+
+    /// The bus contract DynamoDB's streaming destinations and EventBridge rely on.
+    #[tokio::test]
+    async fn target_contract() {
+        let ctx = aloft_core::ServiceContext::ephemeral().expect("ephemeral context");
+        let kinesis = crate::build(&ctx);
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/ddb";
+        let missing = ctx
+            .targets
+            .deliver(arn, Delivery::default())
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code, "ResourceNotFoundException");
+        assert_eq!(
+            missing.message,
+            "Stream ddb under account 000000000000 not found."
+        );
+        kinesis
+            .create_stream(
+                "000000000000",
+                "us-east-1",
+                json!({"StreamName": "ddb", "ShardCount": 2}),
+            )
+            .await
+            .unwrap();
+        let mut options = Map::new();
+        options.insert("PartitionKey".into(), json!("a"));
+        let out = ctx
+            .targets
+            .deliver(
+                arn,
+                Delivery {
+                    payload: bytes::Bytes::from_static(b"{\"eventName\":\"INSERT\"}"),
+                    options,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        // MD5("a") is in the lower half of the key space.
+        assert_eq!(out.info["ShardId"], "shardId-000000000000");
+        let seq = out.info["SequenceNumber"].as_str().unwrap().to_string();
+        assert_eq!(seq.len(), 56);
+        let mut explicit = Map::new();
+        explicit.insert("ExplicitHashKey".into(), json!(u128::MAX.to_string()));
+        let out = ctx
+            .targets
+            .deliver(
+                arn,
+                Delivery {
+                    payload: bytes::Bytes::from_static(b"x"),
+                    options: explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.info["ShardId"], "shardId-000000000001");
+        // The source hands both back in Lambda's shape.
+        let source = ctx.targets.source_for(arn).unwrap();
+        let mut start = Map::new();
+        start.insert("StartingPosition".into(), json!("TRIM_HORIZON"));
+        let (records, _) = source.read(arn, None, 10, &start).await.unwrap();
+        assert_eq!(records[0].record["kinesis"]["sequenceNumber"], json!(seq));
+        assert_eq!(records[0].record["kinesis"]["partitionKey"], "a");
+        assert_eq!(
+            records[0].record["kinesis"]["data"],
+            STANDARD.encode(b"{\"eventName\":\"INSERT\"}")
+        );
+    }
 }

@@ -54,6 +54,11 @@ pub struct Kinesis {
 pub struct KinesisService(pub Arc<Kinesis>);
 
 pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
+    Arc::new(KinesisService(build(ctx)))
+}
+
+/// Loads the state and registers the bus target and source.
+pub(crate) fn build(ctx: &ServiceContext) -> Arc<Kinesis> {
     let k = Arc::new(Kinesis {
         state: State::new(ctx.store.clone()),
         metrics: MetricBatcher::new(ctx.targets.clone()),
@@ -63,7 +68,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
     let bus = Arc::new(bus::Bus(k.clone()));
     ctx.targets.register_target("kinesis", bus.clone());
     ctx.targets.register_source("kinesis", bus);
-    Arc::new(KinesisService(k))
+    k
 }
 
 pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
