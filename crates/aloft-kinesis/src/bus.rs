@@ -28,8 +28,10 @@ pub struct Bus(pub Arc<Kinesis>);
 /// their parents are done.
 pub type Checkpoints = BTreeMap<u32, Option<u128>>;
 
-pub fn encode_position(p: &Checkpoints) -> String {
-    let m: Map<String, Value> = p
+/// The position string: the stream's creation time (so a recreated stream starts afresh) and
+/// the checkpoints, e.g. `{"stream":1700000000000,"0":"12","1":null}`.
+pub fn encode_position(created_ms: i64, p: &Checkpoints) -> String {
+    let mut m: Map<String, Value> = p
         .iter()
         .map(|(k, v)| {
             (
@@ -38,12 +40,15 @@ pub fn encode_position(p: &Checkpoints) -> String {
             )
         })
         .collect();
+    m.insert("stream".into(), json!(created_ms));
     Value::Object(m).to_string()
 }
 
-pub fn decode_position(s: &str) -> Option<Checkpoints> {
-    let v: Map<String, Value> = serde_json::from_str(s).ok()?;
-    v.into_iter()
+pub fn decode_position(s: &str) -> Option<(i64, Checkpoints)> {
+    let mut v: Map<String, Value> = serde_json::from_str(s).ok()?;
+    let created = v.remove("stream")?.as_i64()?;
+    let cp = v
+        .into_iter()
         .map(|(k, v)| {
             let k = k.parse().ok()?;
             let v = match v {
@@ -53,7 +58,8 @@ pub fn decode_position(s: &str) -> Option<Checkpoints> {
             };
             Some((k, v))
         })
-        .collect()
+        .collect::<Option<Checkpoints>>()?;
+    Some((created, cp))
 }
 
 /// Where a new mapping starts on every shard.
@@ -186,11 +192,11 @@ impl Source for Bus {
             let trimmed = s.trim(now);
             let c = self.0.state.forget_records(&trimmed);
             let mut cp = match pos.and_then(decode_position) {
-                Some(cp) => cp,
-                None => initial(s, options),
+                Some((created, cp)) if created == s.created_ms => cp,
+                _ => initial(s, options),
             };
             let records = read_from(s, &mut cp, max);
-            (records, encode_position(&cp), c)
+            (records, encode_position(s.created_ms, &cp), c)
         };
         crate::commit(c).await?;
         let role = options.get("Role").and_then(Value::as_str).map_or_else(
@@ -253,7 +259,7 @@ mod tests {
     #[test]
     fn positions_round_trip() {
         let cp: Checkpoints = [(0, Some(5)), (1, None)].into_iter().collect();
-        assert_eq!(decode_position(&encode_position(&cp)), Some(cp));
+        assert_eq!(decode_position(&encode_position(7, &cp)), Some((7, cp)));
         assert_eq!(decode_position("nope"), None);
     }
 
