@@ -101,3 +101,22 @@ def test_at_timestamp_starts_at_the_first_record_at_or_after_it(aloft):
     k.put_record(StreamName="s", Data=b"later", PartitionKey="a")
     got = records_of(aloft, "since", 2)
     assert [base64.b64decode(r["kinesis"]["data"]) for r in got] == [b"after", b"later"]
+
+
+def test_a_restart_resumes_after_the_processed_records(aloft_factory, tmp_path):
+    import sys
+    a = aloft_factory(data_dir=tmp_path, args=["--set", f"lambda.python={sys.executable}"])
+    k, lam = a.client("kinesis"), a.client("lambda")
+    arn = stream(k)
+    function(a, "durable")
+    lam.create_event_source_mapping(FunctionName="durable", EventSourceArn=arn, StartingPosition="TRIM_HORIZON")
+    for d in [b"one", b"two"]:
+        k.put_record(StreamName="s", Data=d, PartitionKey="a")
+    records_of(a, "durable", 2)
+    a.stop()
+    b = aloft_factory(data_dir=tmp_path, args=["--set", f"lambda.python={sys.executable}"])
+    b.client("kinesis").put_record(StreamName="s", Data=b"three", PartitionKey="a")
+    got = wait_for(lambda: (lambda ds: ds if b"three" in ds else None)(
+        [base64.b64decode(r["kinesis"]["data"]) for e in log_lines(b, "durable") for r in e["Records"]]),
+        what="the record put after the restart")
+    assert got.count(b"one") == 1 and got.count(b"two") == 1 and got.count(b"three") == 1
