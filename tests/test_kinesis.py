@@ -290,8 +290,10 @@ def test_list_shards_paging_and_filters(aloft):
     assert len(first["Shards"]) == 2 and "NextToken" in first
     rest = k.list_shards(NextToken=first["NextToken"])
     assert [s["ShardId"] for s in rest["Shards"]] == ["shardId-000000000002"] and "NextToken" not in rest
-    code, _, _ = err(k.list_shards, StreamName="s", NextToken=first["NextToken"])
-    assert code == "InvalidArgumentException"
+    code, msg, _ = err(k.list_shards, StreamName="s", NextToken=first["NextToken"])
+    assert (code, msg) == ("InvalidArgumentException", "NextToken and StreamName cannot be provided together.")
+    code, msg, _ = err(k.list_shards, NextToken=first["NextToken"], ExclusiveStartShardId="shardId-000000000000")
+    assert msg == "NextToken and ExclusiveStartShardId cannot be provided together."
     after = k.list_shards(StreamName="s", ShardFilter={"Type": "AFTER_SHARD_ID", "ShardId": "shardId-000000000000"})
     assert [s["ShardId"] for s in after["Shards"]] == ["shardId-000000000001", "shardId-000000000002"]
     assert len(k.list_shards(StreamName="s", ExclusiveStartShardId="shardId-000000000001")["Shards"]) == 1

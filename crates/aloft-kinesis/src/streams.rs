@@ -419,18 +419,22 @@ impl Kinesis {
         let limit = i.max_results.unwrap_or(1000);
         let (target, after) = match &i.next_token {
             Some(t) => {
-                if input.get("StreamName").is_some() || input.get("StreamARN").is_some() {
-                    return Err(KinesisError::invalid(
-                        "NextToken and StreamName/StreamARN cannot be provided together.",
-                    ));
-                }
-                if i.exclusive_start_shard_id.is_some() || i.shard_filter.is_some() {
-                    return Err(KinesisError::invalid(
-                        "NextToken cannot be provided together with ExclusiveStartShardId or ShardFilter.",
-                    ));
+                // AWS's words, one conflicting member at a time.
+                for other in [
+                    "StreamName",
+                    "StreamARN",
+                    "ExclusiveStartShardId",
+                    "ShardFilter",
+                    "StreamCreationTimestamp",
+                ] {
+                    if input.get(other).is_some_and(|v| !v.is_null()) {
+                        return Err(KinesisError::invalid(format!(
+                            "NextToken and {other} cannot be provided together."
+                        )));
+                    }
                 }
                 let (parts, issued) = keys::decode_token(t)
-                    .ok_or_else(|| KinesisError::invalid("Invalid ShardIterator / NextToken."))?;
+                    .ok_or_else(|| KinesisError::invalid("Invalid NextToken."))?;
                 if clock::now_millis() - issued > 300_000 {
                     return Err(KinesisError::new(
                         Code::ExpiredNextTokenException,
