@@ -275,6 +275,11 @@ def test_update_shard_count(aloft):
     code, msg, _ = err(k.update_shard_count, StreamName="s", TargetShardCount=1, ScalingType="UNIFORM_SCALING")
     assert code == "LimitExceededException" and "half" in msg
     k.update_shard_count(StreamName="s", TargetShardCount=3, ScalingType="UNIFORM_SCALING")
+    create(k, "auto")
+    code, _, _ = err(k.update_shard_count, StreamName="auto", TargetShardCount=5, ScalingType="UNIFORM_SCALING")
+    assert code == "ValidationException"
+    code, _, _ = err(k.split_shard, StreamName="auto", ShardToSplit="shardId-000000000000", NewStartingHashKey="5")
+    assert code == "ValidationException"
     open_ = k.list_shards(StreamName="s", ShardFilter={"Type": "AT_LATEST"})["Shards"]
     assert len(open_) == 3
     starts = sorted(int(x["HashKeyRange"]["StartingHashKey"]) for x in open_)

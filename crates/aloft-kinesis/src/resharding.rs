@@ -97,6 +97,17 @@ pub fn scale(s: &mut Stream, target: usize, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Resharding is for provisioned streams only: on-demand ones are scaled by Kinesis itself.
+fn provisioned(s: &Stream, op: &str) -> Result<()> {
+    if s.mode == "ON_DEMAND" {
+        return Err(KinesisError::validation(format!(
+            "{op} is not supported for stream {} under account {} because it is in ON_DEMAND capacity mode.",
+            s.name, s.account
+        )));
+    }
+    Ok(())
+}
+
 impl Kinesis {
     pub(crate) async fn split_shard(&self, a: &str, r: &str, input: Value) -> Out {
         #[derive(Deserialize)]
@@ -108,6 +119,7 @@ impl Kinesis {
         let i: In = parse(input.clone())?;
         let open_total = self.open_shards_in(a, r);
         self.mutate(a, r, &input, |s, now| {
+            provisioned(s, "SplitShard")?;
             if open_total + 1 > SHARD_LIMIT {
                 return Err(shard_limit(s, open_total, 1));
             }
@@ -126,6 +138,7 @@ impl Kinesis {
         }
         let i: In = parse(input.clone())?;
         self.mutate(a, r, &input, |s, now| {
+            provisioned(s, "MergeShards")?;
             merge(s, &i.shard_to_merge, &i.adjacent_shard_to_merge, now)?;
             Ok(json!({}))
         })
@@ -140,6 +153,7 @@ impl Kinesis {
             .unwrap_or(1);
         let open_total = self.open_shards_in(a, r);
         self.mutate(a, r, &input, |s, now| {
+            provisioned(s, "UpdateShardCount")?;
             let current = s.open_shards();
             if target > current * 2 {
                 return Err(KinesisError::limit(format!(
