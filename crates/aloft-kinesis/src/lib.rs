@@ -1,10 +1,16 @@
-//! Amazon Kinesis Data Streams over json 1.1 (`Kinesis_20131202`): streams (provisioned and
-//! on-demand), shards and MD5 hash-key routing, records with AWS-shaped sequence numbers,
-//! shard iterators of every type, retention, resharding (split, merge, UpdateShardCount),
-//! enhanced fan-out consumers with SubscribeToShard (an event stream over HTTP/1.1), tags, resource policies, encryption and monitoring settings.
-//! Streams are a bus target (EventBridge, DynamoDB streaming destinations) and a pull source
-//! for Lambda's event source mappings. The newer Queue/Channel/dead-letter operations are not
-//! served. Java SDKs' CBOR requests (`application/x-amz-cbor-1.1`) are answered in CBOR.
+//! Amazon Kinesis Data Streams over json 1.1 (`Kinesis_20131202`) and the Java SDKs' CBOR:
+//! streams (provisioned and on-demand), shards and MD5 hash-key routing, records with
+//! AWS-shaped sequence numbers, shard iterators of every type, retention, resharding (split,
+//! merge, UpdateShardCount), enhanced fan-out consumers with SubscribeToShard (an event stream
+//! over HTTP/1.1), tags, resource policies, encryption and monitoring settings, opt-in
+//! throttling. Streams are a bus target (EventBridge, DynamoDB streaming destinations, API
+//! Gateway integrations reach it through the gateway) and a pull source for Lambda's event
+//! source mappings. The newer Queue/Channel/dead-letter operations are not served.
+//!
+//! Modules: `streams` (lifecycle, description, settings), `records` (put, iterators, get),
+//! `resharding`, `consumers` and `subscribe`, `settings` (account, tags, policies), `bus`
+//! (target and source), `state` (memory and journal), `keys` (hash keys, sequence numbers,
+//! iterators), `cbor` and `eventstream` (wire formats), `error`.
 
 pub mod bus;
 pub mod cbor;
