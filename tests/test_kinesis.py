@@ -67,6 +67,10 @@ def test_create_waits_active_and_describes(aloft):
     assert summary["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"} and summary["OpenShardCount"] == 4
     assert summary["ConsumerCount"] == 0
     assert k.list_tags_for_stream(StreamName="orders")["Tags"] == [{"Key": "team", "Value": "x"}]
+    seen = aloft.internal("GET", "kinesis/streams")
+    assert [(x["name"], len(x["shards"])) for x in seen] == [("auto", 4), ("orders", 2)]
+    aloft.internal("POST", "reset?service=kinesis")
+    assert k.list_streams()["StreamNames"] == []
 
 
 def test_list_streams_pages(aloft):

@@ -280,6 +280,33 @@ impl Service for KinesisService {
             .cloned()
     }
 
+    /// `GET /_aloft/kinesis/streams`: every stream with its shards and record counts.
+    async fn internal(&self, _req: AwsRequest, path: &str) -> Option<Response> {
+        if path.trim_matches('/') != "streams" {
+            return None;
+        }
+        let st = self.0.state.lock();
+        let mut list: Vec<Value> = st
+            .by_key
+            .values()
+            .map(|s| {
+                serde_json::json!({
+                    "arn": s.arn, "account": s.account, "region": s.region, "name": s.name,
+                    "mode": s.mode, "retention_hours": s.retention_hours,
+                    "consumers": s.consumers.len(),
+                    "shards": s.shards.iter().map(|sh| serde_json::json!({
+                        "id": sh.id(), "open": sh.is_open(), "records": sh.records.len(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        list.sort_by(|a, b| a["arn"].as_str().cmp(&b["arn"].as_str()));
+        Some(aloft_core::json_response(
+            http::StatusCode::OK,
+            &Value::Array(list),
+        ))
+    }
+
     async fn reset(&self) {
         self.0.state.clear().await;
         self.0.metrics.reset();
