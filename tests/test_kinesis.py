@@ -290,6 +290,8 @@ def test_update_shard_count(aloft):
     ends = sorted(int(x["HashKeyRange"]["EndingHashKey"]) for x in open_)
     assert starts[0] == 0 and ends[-1] == 2**128 - 1
     assert all(e + 1 == s for e, s in zip(ends, starts[1:]))
+    # Uniform scaling: three equal thirds of the key space.
+    assert starts == [0, 2**128 // 3, 2 * (2**128 // 3)]
 
 
 def test_list_shards_paging_and_filters(aloft):

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::error::{KinesisError, Result};
 use crate::keys;
 use crate::records::shard_not_found;
-use crate::state::Stream;
+use crate::state::{Shard, Stream};
 use crate::streams::SHARD_LIMIT;
 use crate::{Kinesis, Out, parse};
 
@@ -70,29 +70,36 @@ pub fn merge(s: &mut Stream, first: &str, second: &str, now: i64) -> Result<()> 
     Ok(())
 }
 
-/// Brings the open shard count to `target`: splitting the widest shard in halves, or merging
-/// the adjacent pair narrowest together, one step at a time.
+/// Brings the stream to `target` open shards of uniform width, as UNIFORM_SCALING does: first
+/// splitting the open shards at every boundary of the uniform layout they straddle, then
+/// merging, inside each uniform range, the pieces left to right into one. Lineage runs through
+/// the intermediate shards, as on AWS.
 pub fn scale(s: &mut Stream, target: usize, now: i64) -> Result<()> {
-    while s.open_shards() < target {
-        let widest = s
+    let layout = keys::uniform_ranges(u32::try_from(target).unwrap_or(u32::MAX));
+    for &(start, _) in layout.iter().skip(1) {
+        let straddling = s
             .shards
             .iter()
-            .filter(|sh| sh.is_open())
-            .max_by_key(|sh| (sh.end_hash - sh.start_hash, std::cmp::Reverse(sh.index)))
-            .expect("a stream has an open shard");
-        let mid = widest.start_hash + (widest.end_hash - widest.start_hash) / 2 + 1;
-        let id = widest.id();
-        split(s, &id, &mid.to_string(), now)?;
+            .find(|sh| sh.is_open() && sh.start_hash < start && start <= sh.end_hash)
+            .map(Shard::id);
+        if let Some(id) = straddling {
+            split(s, &id, &start.to_string(), now)?;
+        }
     }
-    while s.open_shards() > target {
-        let mut open: Vec<_> = s.shards.iter().filter(|sh| sh.is_open()).collect();
-        open.sort_by_key(|sh| sh.start_hash);
-        let (x, y) = open
-            .windows(2)
-            .min_by_key(|w| w[1].end_hash - w[0].start_hash)
-            .map(|w| (w[0].id(), w[1].id()))
-            .expect("at least two open shards");
-        merge(s, &x, &y, now)?;
+    for &(lo, hi) in &layout {
+        loop {
+            let mut pieces: Vec<&Shard> = s
+                .shards
+                .iter()
+                .filter(|sh| sh.is_open() && lo <= sh.start_hash && sh.end_hash <= hi)
+                .collect();
+            if pieces.len() < 2 {
+                break;
+            }
+            pieces.sort_by_key(|sh| sh.start_hash);
+            let (x, y) = (pieces[0].id(), pieces[1].id());
+            merge(s, &x, &y, now)?;
+        }
     }
     Ok(())
 }
@@ -229,13 +236,37 @@ mod tests {
 
     #[test]
     fn scale_reaches_the_target_and_covers_the_key_space() {
+        let uniform = |s: &Stream, n: u32| {
+            let mut open: Vec<(u128, u128)> = s
+                .shards
+                .iter()
+                .filter(|x| x.is_open())
+                .map(|x| (x.start_hash, x.end_hash))
+                .collect();
+            open.sort_unstable();
+            assert_eq!(open, keys::uniform_ranges(n));
+        };
         let mut s = stream(3);
         scale(&mut s, 6, 1).unwrap();
-        assert_eq!(s.open_shards(), 6);
+        uniform(&s, 6);
+        scale(&mut s, 4, 2).unwrap();
+        uniform(&s, 4);
+        scale(&mut s, 3, 3).unwrap();
+        uniform(&s, 3);
+        scale(&mut s, 2, 4).unwrap();
+        uniform(&s, 2);
         covers_key_space(&s);
-        scale(&mut s, 3, 2).unwrap();
-        assert_eq!(s.open_shards(), 3);
-        covers_key_space(&s);
+        // Every closed shard's range is covered by its children.
+        for sh in s.shards.iter().filter(|x| !x.is_open()) {
+            let kids: Vec<_> = s
+                .shards
+                .iter()
+                .filter(|c| c.parent == Some(sh.index) || c.adjacent_parent == Some(sh.index))
+                .collect();
+            assert!(!kids.is_empty());
+            assert!(kids.iter().any(|c| c.start_hash <= sh.start_hash));
+            assert!(kids.iter().any(|c| c.end_hash >= sh.end_hash));
+        }
         let starts: Vec<u128> = s.shards.iter().map(|x| x.start_seq).collect();
         assert!(starts.windows(2).all(|w| w[0] < w[1]));
     }
