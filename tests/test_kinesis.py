@@ -388,6 +388,19 @@ def test_settings_tags_policies_and_limits(aloft):
     assert read_all(k, "s", out["ShardId"])["Records"][0]["EncryptionType"] == "KMS"
     k.stop_stream_encryption(StreamName="s", EncryptionType="KMS", KeyId="alias/aws/kinesis")
     assert k.describe_stream(StreamName="s")["StreamDescription"]["EncryptionType"] == "NONE"
+    # The key must exist and be enabled in KMS.
+    code, _, _ = err(k.start_stream_encryption, StreamName="s", EncryptionType="KMS",
+                     KeyId="12345678-1234-1234-1234-123456789012")
+    assert code == "KMSNotFoundException"
+    kms = aloft.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.disable_key(KeyId=key)
+    code, _, _ = err(k.start_stream_encryption, StreamName="s", EncryptionType="KMS", KeyId=key)
+    assert code == "KMSDisabledException"
+    kms.enable_key(KeyId=key)
+    k.start_stream_encryption(StreamName="s", EncryptionType="KMS", KeyId=key)
+    assert k.describe_stream(StreamName="s")["StreamDescription"]["KeyId"] == key
+    k.stop_stream_encryption(StreamName="s", EncryptionType="KMS", KeyId=key)
     m = k.enable_enhanced_monitoring(StreamName="s", ShardLevelMetrics=["IncomingBytes"])
     assert (m["CurrentShardLevelMetrics"], m["DesiredShardLevelMetrics"]) == ([], ["IncomingBytes"])
     m = k.enable_enhanced_monitoring(StreamName="s", ShardLevelMetrics=["ALL"])

@@ -8,6 +8,10 @@ pub enum Code {
     ExpiredNextTokenException,
     InternalFailureException,
     InvalidArgumentException,
+    KMSAccessDeniedException,
+    KMSDisabledException,
+    KMSInvalidStateException,
+    KMSNotFoundException,
     LimitExceededException,
     ProvisionedThroughputExceededException,
     ResourceInUseException,
@@ -62,6 +66,10 @@ impl Code {
             Self::ExpiredNextTokenException => "ExpiredNextTokenException",
             Self::InternalFailureException => "InternalFailureException",
             Self::InvalidArgumentException => "InvalidArgumentException",
+            Self::KMSAccessDeniedException => "KMSAccessDeniedException",
+            Self::KMSDisabledException => "KMSDisabledException",
+            Self::KMSInvalidStateException => "KMSInvalidStateException",
+            Self::KMSNotFoundException => "KMSNotFoundException",
             Self::LimitExceededException => "LimitExceededException",
             Self::ProvisionedThroughputExceededException => {
                 "ProvisionedThroughputExceededException"

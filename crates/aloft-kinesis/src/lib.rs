@@ -52,6 +52,8 @@ pub type Out = Result<Value>;
 
 pub struct Kinesis {
     pub(crate) state: State,
+    /// For KMS: StartStreamEncryption checks its key by encrypting with it.
+    pub(crate) targets: Arc<aloft_events::Targets>,
     pub(crate) metrics: Arc<MetricBatcher>,
     /// Per-shard write limits (1 MiB/s, 1,000 records/s), off by default.
     pub(crate) throttle: bool,
@@ -67,6 +69,7 @@ pub async fn start(ctx: &ServiceContext) -> Arc<dyn Service> {
 pub(crate) fn build(ctx: &ServiceContext) -> Arc<Kinesis> {
     let k = Arc::new(Kinesis {
         state: State::new(ctx.store.clone()),
+        targets: ctx.targets.clone(),
         metrics: MetricBatcher::new(ctx.targets.clone()),
         throttle: ctx.config.flag("kinesis.throttle"),
     });

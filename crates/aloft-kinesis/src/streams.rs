@@ -599,6 +599,10 @@ impl Kinesis {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        if start && kind == "KMS" {
+            let (acct, region, _) = locate(a, r, &input)?;
+            self.check_kms_key(&acct, &region, &key).await?;
+        }
         self.mutate(a, r, &input, |s, _| {
             if kind != "KMS" {
                 return Err(KinesisError::invalid(format!(
@@ -618,6 +622,41 @@ impl Kinesis {
             Ok(json!({}))
         })
         .await
+    }
+
+    /// Encrypts a few bytes with the key through the `kms` target, so that a missing or disabled
+    /// key fails StartStreamEncryption with Kinesis's KMS error codes, as on AWS.
+    async fn check_kms_key(&self, account: &str, region: &str, key: &str) -> Result<()> {
+        let arn = if key.starts_with("arn:") {
+            key.to_string()
+        } else if key.starts_with("alias/") {
+            aloft_core::arn::build("kms", region, account, key)
+        } else {
+            aloft_core::arn::build("kms", region, account, &format!("key/{key}"))
+        };
+        let mut options = serde_json::Map::new();
+        options.insert("Operation".into(), json!("Encrypt"));
+        let d = aloft_events::Delivery {
+            payload: bytes::Bytes::from_static(b"kinesis"),
+            options,
+            sync: true,
+            source_arn: None,
+            account: account.to_string(),
+            region: region.to_string(),
+        };
+        let Err(e) = self.targets.deliver(&arn, d).await else {
+            return Ok(());
+        };
+        let code = match e.code {
+            "NotFoundException" => Code::KMSNotFoundException,
+            "DisabledException" => Code::KMSDisabledException,
+            "KMSInvalidStateException" => Code::KMSInvalidStateException,
+            "AccessDeniedException" => Code::KMSAccessDeniedException,
+            // No KMS in this build: the key is only recorded.
+            "ResourceNotFoundException" => return Ok(()),
+            _ => Code::KMSInvalidStateException,
+        };
+        Err(KinesisError::new(code, e.message))
     }
 
     pub(crate) async fn enhanced_monitoring(
