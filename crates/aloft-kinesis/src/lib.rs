@@ -136,7 +136,7 @@ impl Kinesis {
             "PutRecord" => self.put_record(a, r, input).await,
             "PutRecords" => self.put_records(a, r, input).await,
             "GetShardIterator" => self.get_shard_iterator(a, r, input),
-            "GetRecords" => self.get_records(a, r, input).await,
+            "GetRecords" => self.get_records(input).await,
             "SplitShard" => self.split_shard(a, r, input).await,
             "MergeShards" => self.merge_shards(a, r, input).await,
             "UpdateShardCount" => self.update_shard_count(a, r, input).await,

@@ -403,8 +403,8 @@ impl Kinesis {
         })
     }
 
-    pub(crate) async fn get_records(&self, a: &str, r: &str, input: Value) -> Out {
-        let _ = (a, r);
+    /// The iterator names the stream (its account and region too), so the caller's do not count.
+    pub(crate) async fn get_records(&self, input: Value) -> Out {
         let raw = input
             .get("ShardIterator")
             .and_then(Value::as_str)
