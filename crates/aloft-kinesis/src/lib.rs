@@ -7,10 +7,10 @@
 //! Gateway integrations reach it through the gateway) and a pull source for Lambda's event
 //! source mappings. The newer Queue/Channel/dead-letter operations are not served.
 //!
-//! Modules: `streams` (lifecycle, description, settings), `records` (put, iterators, get),
+//! Modules: `streams` (lifecycle, description, settings), `shards` (ListShards), `records` (put, iterators, get),
 //! `resharding`, `consumers` and `subscribe`, `settings` (account, tags, policies), `bus`
 //! (target and source), `state` (memory and journal), `keys` (hash keys, sequence numbers,
-//! iterators), `cbor` and `eventstream` (wire formats), `error`.
+//! iterators), `metrics`, `cbor` and `eventstream` (wire formats), `error`.
 
 pub mod bus;
 pub mod cbor;
@@ -18,9 +18,11 @@ pub mod consumers;
 pub mod error;
 pub mod eventstream;
 pub mod keys;
+pub mod metrics;
 pub mod records;
 pub mod resharding;
 pub mod settings;
+pub mod shards;
 pub mod state;
 pub mod streams;
 pub mod subscribe;

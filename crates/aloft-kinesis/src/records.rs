@@ -3,8 +3,6 @@
 //! with MillisBehindLatest and, at a closed shard's end, its ChildShards. Records older than the
 //! retention period are trimmed when the stream is next touched.
 
-use std::sync::Arc;
-
 use aloft_core::clock;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Code, KinesisError, Result};
 use crate::keys::{self, Iterator};
+use crate::metrics::shard_samples;
 use crate::state::{Record, Stream, scoped};
 use crate::streams::locate;
 use crate::{Kinesis, Out, commit, parse};
@@ -244,48 +243,6 @@ impl Kinesis {
         Ok((results, encrypted))
     }
 
-    /// Shard-level metrics, for the ones EnableEnhancedMonitoring turned on.
-    pub(crate) fn meter_shards(
-        &self,
-        acct: &str,
-        region: &str,
-        name: &str,
-        per_shard: &[(String, Vec<aloft_events::Sample>)],
-    ) {
-        for (shard, samples) in per_shard {
-            let dims: aloft_events::Dimensions = Arc::new([
-                ("StreamName", Arc::from(name)),
-                ("ShardId", Arc::from(shard.as_str())),
-            ]);
-            self.metrics.record(
-                &Arc::from(acct),
-                &Arc::from(region),
-                "AWS/Kinesis",
-                clock::now_secs(),
-                &[&dims],
-                samples,
-            );
-        }
-    }
-
-    pub(crate) fn meter(
-        &self,
-        acct: &str,
-        region: &str,
-        name: &str,
-        samples: &[aloft_events::Sample],
-    ) {
-        let dims: aloft_events::Dimensions = Arc::new([("StreamName", Arc::from(name))]);
-        self.metrics.record(
-            &Arc::from(acct),
-            &Arc::from(region),
-            "AWS/Kinesis",
-            clock::now_secs(),
-            &[&dims],
-            samples,
-        );
-    }
-
     pub(crate) async fn put_record(&self, a: &str, r: &str, input: Value) -> Out {
         let (acct, region, name) = locate(a, r, &input)?;
         let i: PutRecordInput = parse(input)?;
@@ -474,43 +431,6 @@ impl Kinesis {
         );
         Ok(out)
     }
-}
-
-/// `{prefix}Records` and `{prefix}Bytes` per shard for `(shard index, records, bytes)` items, keeping
-/// only the metrics enabled on the stream.
-fn shard_samples(
-    s: &Stream,
-    items: impl std::iter::Iterator<Item = (u32, usize, usize)>,
-    prefix: &str,
-) -> Vec<(String, Vec<aloft_events::Sample>)> {
-    let (records, bytes): (&'static str, &'static str) = if prefix == "Incoming" {
-        ("IncomingRecords", "IncomingBytes")
-    } else {
-        ("OutgoingRecords", "OutgoingBytes")
-    };
-    let on = |m: &str| s.shard_metrics.iter().any(|x| x == m);
-    if !on(records) && !on(bytes) {
-        return Vec::new();
-    }
-    let mut by_shard: std::collections::BTreeMap<u32, (usize, usize)> = Default::default();
-    for (i, count, size) in items {
-        let e = by_shard.entry(i).or_default();
-        e.0 += count;
-        e.1 += size;
-    }
-    by_shard
-        .into_iter()
-        .map(|(i, (n, b))| {
-            let mut samples = Vec::new();
-            if on(records) {
-                samples.push((records, "Count", n as f64));
-            }
-            if on(bytes) {
-                samples.push((bytes, "Bytes", b as f64));
-            }
-            (keys::shard_id(i), samples)
-        })
-        .collect()
 }
 
 /// Per-shard read limits when throttling is on: five GetRecords a second, 2 MiB a second.
