@@ -127,10 +127,9 @@ def test_every_iterator_type(aloft):
     assert data(k.get_records(ShardIterator=first["NextShardIterator"])) == [b"new"]
     # AT_TIMESTAMP: records that arrived at or after the time.
     aloft.advance(60)
-    ts = k.put_record(StreamName="s", Data=b"later", PartitionKey="k")
+    k.put_record(StreamName="s", Data=b"later", PartitionKey="k")
     at = read_all(k, "s", shard, "TRIM_HORIZON")["Records"][-1]["ApproximateArrivalTimestamp"]
     assert data(read_all(k, "s", shard, "AT_TIMESTAMP", Timestamp=at)) == [b"later"]
-    del ts
     # Limit pages through a shard.
     it = k.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     one = k.get_records(ShardIterator=it, Limit=2)
