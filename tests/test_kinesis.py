@@ -638,3 +638,31 @@ def test_api_gateway_as_a_kinesis_proxy(aloft):
     assert r.json()["ShardId"] == "shardId-000000000000"
     (rec,) = read_all(k, "clicks", "shardId-000000000000")["Records"]
     assert json.loads(rec["Data"]) == {"clicked": "buy"} and rec["PartitionKey"] == "user-1"
+
+
+def test_on_demand_auto_distribution_and_warm_throughput(aloft):
+    k = aloft.client("kinesis")
+    arn = create(k, "auto", RecordDistributionStrategy="AUTO")
+    summary = k.describe_stream_summary(StreamName="auto")["StreamDescriptionSummary"]
+    assert summary["RecordDistributionStrategy"] == "AUTO"
+    # AUTO: no partition key needed, any given (and ExplicitHashKey) ignored, records spread evenly.
+    shards = [k.put_record(StreamName="auto", Data=b"x")["ShardId"] for _ in range(4)]
+    shards += [k.put_record(StreamName="auto", Data=b"x", PartitionKey="same",
+                            ExplicitHashKey="0")["ShardId"] for _ in range(4)]
+    assert sorted(shards) == sorted([f"shardId-00000000000{i}" for i in range(4)] * 2)
+    k.update_stream_record_distribution_strategy(StreamARN=arn, RecordDistributionStrategy="USER_PARTITION_KEY")
+    code, _, _ = err(k.put_record, StreamName="auto", Data=b"x")
+    assert code == "ValidationException"
+    assert len({k.put_record(StreamName="auto", Data=b"x", PartitionKey="same")["ShardId"] for _ in range(4)}) == 1
+    out = k.update_stream_warm_throughput(StreamARN=arn, WarmThroughputMiBps=100)
+    assert out["WarmThroughput"] == {"TargetMiBps": 100, "CurrentMiBps": 100}
+    summary = k.describe_stream_summary(StreamName="auto")["StreamDescriptionSummary"]
+    assert summary["WarmThroughput"]["TargetMiBps"] == 100
+    # Both settings are for on-demand streams only.
+    prov = create(k, "prov", shards=1)
+    code, _, _ = err(k.update_stream_record_distribution_strategy, StreamARN=prov, RecordDistributionStrategy="AUTO")
+    assert code == "InvalidArgumentException"
+    code, _, _ = err(k.update_stream_warm_throughput, StreamName="prov", WarmThroughputMiBps=10)
+    assert code == "InvalidArgumentException"
+    code, _, _ = err(k.create_stream, StreamName="p2", ShardCount=1, RecordDistributionStrategy="AUTO")
+    assert code == "InvalidArgumentException"

@@ -7,12 +7,13 @@
 //! Gateway integrations reach it through the gateway) and a pull source for Lambda's event
 //! source mappings. The newer Queue/Channel/dead-letter operations are not served.
 //!
-//! Modules: `streams` (lifecycle, description, settings), `shards` (ListShards), `records` (put, iterators, get),
+//! Modules: `streams` (lifecycle, description, settings), `capacity` (on-demand settings), `shards` (ListShards), `records` (put, iterators, get),
 //! `resharding`, `consumers` and `subscribe`, `settings` (account, tags, policies), `bus`
 //! (target and source), `state` (memory and journal), `keys` (hash keys, sequence numbers,
 //! iterators), `metrics`, `cbor` and `eventstream` (wire formats), `error`.
 
 pub mod bus;
+pub mod capacity;
 pub mod cbor;
 pub mod consumers;
 pub mod error;
@@ -123,6 +124,11 @@ impl Kinesis {
             "EnableEnhancedMonitoring" => self.enhanced_monitoring(a, r, input, true).await,
             "DisableEnhancedMonitoring" => self.enhanced_monitoring(a, r, input, false).await,
             "UpdateMaxRecordSize" => self.update_max_record_size(a, r, input).await,
+            "UpdateStreamWarmThroughput" => self.update_stream_warm_throughput(a, r, input).await,
+            "UpdateStreamRecordDistributionStrategy" => {
+                self.update_stream_record_distribution_strategy(a, r, input)
+                    .await
+            }
             "DescribeLimits" => Ok(self.describe_limits(a, r)),
             "DescribeAccountSettings" => Ok(self.describe_account_settings(a)),
             "UpdateAccountSettings" => self.update_account_settings(a, input).await,

@@ -45,7 +45,8 @@ fn null_field(field: &str) -> KinesisError {
 
 /// A record that passed validation: its hash key, data size and partition key.
 pub struct Checked<'a> {
-    hash: u128,
+    /// None under the AUTO distribution strategy: the service places the record.
+    hash: Option<u128>,
     size: usize,
     partition_key: &'a str,
     data: &'a str,
@@ -58,9 +59,13 @@ pub fn check<'a>(s: &Stream, p: &Put<'a>) -> Result<Checked<'a>> {
     } else {
         format!("{}.", p.field)
     };
-    let pk = p
-        .partition_key
-        .ok_or_else(|| null_field(&format!("{prefix}partitionKey")))?;
+    let auto = s.distribution == "AUTO";
+    // AUTO streams take records without a partition key and ignore the one given for placement.
+    let pk = match (p.partition_key, auto) {
+        (Some(pk), _) => pk,
+        (None, true) => "",
+        (None, false) => return Err(null_field(&format!("{prefix}partitionKey"))),
+    };
     let size = STANDARD
         .decode(p.data)
         .map_err(|_| KinesisError::validation("Data is not valid base64."))?
@@ -72,12 +77,13 @@ pub fn check<'a>(s: &Stream, p: &Put<'a>) -> Result<Checked<'a>> {
         )));
     }
     let hash = match p.explicit_hash_key {
-        Some(h) => keys::parse_hash_key(h).ok_or_else(|| {
+        _ if auto => None,
+        Some(h) => Some(keys::parse_hash_key(h).ok_or_else(|| {
             KinesisError::invalid(format!(
                 "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {h}"
             ))
-        })?,
-        None => keys::hash_key(pk),
+        })?),
+        None => Some(keys::hash_key(pk)),
     };
     Ok(Checked {
         hash,
@@ -103,15 +109,29 @@ pub fn append_checked(
 ) -> Result<(u32, Record)> {
     let (name, account) = (s.name.clone(), s.account.clone());
     let counter = s.counter + 1;
-    let hash = c.hash;
-    let shard = s
+    let open: Vec<u32> = s
         .shards
-        .iter_mut()
-        .find(|sh| sh.is_open() && sh.contains(hash))
+        .iter()
+        .filter(|sh| sh.is_open())
+        .map(|sh| sh.index)
+        .collect();
+    let target = match c.hash {
+        Some(hash) => s
+            .shards
+            .iter()
+            .find(|sh| sh.is_open() && sh.contains(hash))
+            .map(|sh| sh.index),
+        // Evenly, in turn, as the sequence counter advances.
+        None => open
+            .get(usize::try_from(counter % open.len().max(1) as u128).unwrap_or(0))
+            .copied(),
+    };
+    let shard = target
+        .and_then(|i| s.shards.iter_mut().find(|sh| sh.index == i))
         .ok_or_else(|| {
             KinesisError::new(
                 Code::InternalFailureException,
-                format!("No open shard of stream {name} holds hash key {hash}."),
+                format!("No open shard of stream {name} takes the record."),
             )
         })?;
     if throttle {
@@ -151,8 +171,10 @@ pub fn record_json(r: &Record, encrypted: bool) -> Value {
         "SequenceNumber": keys::sequence_number(r.seq),
         "ApproximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
         "Data": r.data,
-        "PartitionKey": r.partition_key,
     });
+    if !r.partition_key.is_empty() {
+        j["PartitionKey"] = json!(r.partition_key);
+    }
     if encrypted {
         j["EncryptionType"] = json!("KMS");
     }

@@ -90,6 +90,12 @@ pub struct Stream {
     pub shard_metrics: Vec<String>,
     pub consumers: Vec<Consumer>,
     pub max_record_kib: i64,
+    /// `USER_PARTITION_KEY` (the default) or `AUTO` (on-demand streams only).
+    #[serde(default = "default_distribution")]
+    pub distribution: String,
+    /// On-demand warm throughput, MiB/s.
+    #[serde(default)]
+    pub warm_mibps: Option<i64>,
     /// Resource policies by ARN (the stream's and its consumers').
     #[serde(default)]
     pub policies: BTreeMap<String, String>,
@@ -193,6 +199,8 @@ impl Stream {
             shard_metrics: Vec::new(),
             consumers: Vec::new(),
             max_record_kib: 1024,
+            distribution: default_distribution(),
+            warm_mibps: None,
             policies: BTreeMap::new(),
         };
         for r in keys::uniform_ranges(shards) {
@@ -200,6 +208,10 @@ impl Stream {
         }
         s
     }
+}
+
+fn default_distribution() -> String {
+    "USER_PARTITION_KEY".to_string()
 }
 
 pub fn scoped(account: &str, region: &str, name: &str) -> String {

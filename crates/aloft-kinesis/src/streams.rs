@@ -116,6 +116,9 @@ struct CreateStreamInput {
     tags: BTreeMap<String, String>,
     #[serde(rename = "MaxRecordSizeInKiB")]
     max_record_size_in_kib: Option<i64>,
+    #[serde(rename = "WarmThroughputMiBps")]
+    warm_throughput_mibps: Option<i64>,
+    record_distribution_strategy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +205,14 @@ impl Kinesis {
             }
             (_, None) => ON_DEMAND_SHARDS,
         };
+        if mode != "ON_DEMAND" {
+            if i.record_distribution_strategy.as_deref() == Some("AUTO") {
+                return Err(crate::capacity::auto_needs_on_demand());
+            }
+            if i.warm_throughput_mibps.is_some() {
+                return Err(crate::capacity::warm_needs_on_demand());
+            }
+        }
         if i.tags.len() > 50 {
             return Err(KinesisError::invalid(
                 "Failed to create stream because of too many tags. A stream can have at most 50 tags.",
@@ -251,6 +262,10 @@ impl Kinesis {
                 shard_metrics: Vec::new(),
                 consumers: Vec::new(),
                 max_record_kib: i.max_record_size_in_kib.unwrap_or(1024),
+                distribution: i
+                    .record_distribution_strategy
+                    .unwrap_or_else(|| "USER_PARTITION_KEY".into()),
+                warm_mibps: i.warm_throughput_mibps,
                 policies: BTreeMap::new(),
             };
             for range in keys::uniform_ranges(shards) {
@@ -339,6 +354,12 @@ impl Kinesis {
                 "ConsumerCount": s.consumers.len(),
                 "MaxRecordSizeInKiB": s.max_record_kib,
             });
+            if s.mode == "ON_DEMAND" {
+                d["RecordDistributionStrategy"] = json!(s.distribution);
+            }
+            if let Some(w) = s.warm_mibps {
+                d["WarmThroughput"] = json!({"TargetMiBps": w, "CurrentMiBps": w});
+            }
             if let Some(k) = &s.key_id {
                 d["KeyId"] = json!(k);
             }
@@ -404,12 +425,22 @@ impl Kinesis {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let warm = input.get("WarmThroughputMiBps").and_then(Value::as_i64);
         self.mutate(a, r, &input, |s, _| {
             if s.mode == mode {
                 return Err(KinesisError::in_use(format!(
                     "Stream {} under account {} is already in {mode} mode.",
                     s.name, s.account
                 )));
+            }
+            if mode == "ON_DEMAND" {
+                s.warm_mibps = warm;
+            } else if warm.is_some() {
+                return Err(crate::capacity::warm_needs_on_demand());
+            } else {
+                // Provisioned streams place records by partition key and keep no warm throughput.
+                s.warm_mibps = None;
+                s.distribution = "USER_PARTITION_KEY".into();
             }
             s.mode = mode;
             Ok(json!({}))
