@@ -699,6 +699,29 @@ mod tests {
     }
 
     #[test]
+    fn auto_distribution_spreads_records_and_needs_no_key() {
+        let mut s = stream(3);
+        s.mode = "ON_DEMAND".into();
+        s.distribution = "AUTO".into();
+        let keyless = Put {
+            data: "AA==",
+            partition_key: None,
+            explicit_hash_key: Some("not-even-a-number"),
+            field: String::new(),
+        };
+        let mut shards: Vec<u32> = (0..6)
+            .map(|_| append(&mut s, 1, false, &keyless).unwrap().0)
+            .collect();
+        shards.sort_unstable();
+        assert_eq!(shards, vec![0, 0, 1, 1, 2, 2]);
+        s.distribution = "USER_PARTITION_KEY".into();
+        assert_eq!(
+            append(&mut s, 1, false, &keyless).unwrap_err().code,
+            Code::ValidationException
+        );
+    }
+
+    #[test]
     fn java_dates_as_aws_prints_them() {
         assert_eq!(java_date(1_531_954_206_000), "Wed Jul 18 22:50:06 UTC 2018");
     }
