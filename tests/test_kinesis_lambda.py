@@ -38,19 +38,35 @@ def test_records_reach_the_function_in_order_with_the_kinesis_shape(aloft):
 
 
 def test_latest_starts_after_existing_records_and_follows_a_split(aloft):
+    import time
     k, lam = aloft.client("kinesis"), aloft.client("lambda")
     arn = stream(k)
     k.put_record(StreamName="s", Data=b"old", PartitionKey="a")
     function(aloft, "tail")
     lam.create_event_source_mapping(FunctionName="tail", EventSourceArn=arn, StartingPosition="LATEST")
     wait_for(lambda: lam.list_event_source_mappings(FunctionName="tail")["EventSourceMappings"][0]["State"] == "Enabled")
+
+    def data():
+        return [base64.b64decode(r["kinesis"]["data"]) for e in log_lines(aloft, "tail") for r in e["Records"]]
+
+    # LATEST is where the mapping first reads: ping until a record put after that arrives.
+    deadline = time.time() + 15
+    while b"ping" not in data():
+        assert time.time() < deadline, "the mapping never started reading"
+        k.put_record(StreamName="s", Data=b"ping", PartitionKey="a")
+        settle = time.time() + 1.0
+        while b"ping" not in data() and time.time() < settle:
+            time.sleep(0.05)
     k.put_record(StreamName="s", Data=b"parent", PartitionKey="a")
     k.split_shard(StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
     k.put_record(StreamName="s", Data=b"child", PartitionKey="a")
-    got = records_of(aloft, "tail", 2)
-    assert [base64.b64decode(r["kinesis"]["data"]) for r in got] == [b"parent", b"child"]
-    assert got[0]["eventID"].startswith("shardId-000000000000:")
-    assert not got[1]["eventID"].startswith("shardId-000000000000:")
+    got = wait_for(lambda: (lambda d: d if b"child" in d else None)(data()), what="the child's record")
+    assert b"old" not in got
+    tail = got[len(got) - 2:]
+    assert tail == [b"parent", b"child"]
+    records = [r for e in log_lines(aloft, "tail") for r in e["Records"]]
+    assert records[-2]["eventID"].startswith("shardId-000000000000:")
+    assert not records[-1]["eventID"].startswith("shardId-000000000000:")
 
 
 BISECT = """
