@@ -22,6 +22,7 @@ pub async fn build(ctx: &ServiceContext) -> Vec<Arc<dyn Service>> {
         aloft_dynamodb::start(ctx).await,
         aloft_apigateway::start(ctx).await,
         aloft_s3::start(ctx).await,
+        aloft_kinesis::start(ctx).await,
     ];
     // STS and IAM share one identity state, so one start gives both.
     services.extend(aloft_iam::start(ctx).await);
