@@ -389,7 +389,9 @@ fn render(
 fn flavor(protocol: Option<Protocol>) -> Flavor {
     match protocol {
         Some(Protocol::RestXml) => Flavor::S3,
-        Some(Protocol::Json10 | Protocol::Json11 | Protocol::RpcV2Cbor) => Flavor::Json,
+        Some(Protocol::Json10 | Protocol::Json11 | Protocol::RpcV2Cbor | Protocol::JsonCbor) => {
+            Flavor::Json
+        }
         Some(Protocol::RestJson) => Flavor::RestJson,
         Some(Protocol::Query) | None => Flavor::Query,
     }

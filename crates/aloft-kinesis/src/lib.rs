@@ -10,11 +10,10 @@
 //! Modules: `streams` (lifecycle, description, settings), `capacity` (on-demand settings), `shards` (ListShards), `records` (put, iterators, get),
 //! `resharding`, `consumers` and `subscribe`, `settings` (account, tags, policies), `bus`
 //! (target and source), `state` (memory and journal), `keys` (hash keys, sequence numbers,
-//! iterators), `metrics`, `cbor` and `eventstream` (wire formats), `error`.
+//! iterators), `metrics`, `eventstream` (SubscribeToShard's wire format), `error`.
 
 pub mod bus;
 pub mod capacity;
-pub mod cbor;
 pub mod consumers;
 pub mod error;
 pub mod eventstream;
@@ -167,84 +166,32 @@ impl Service for KinesisService {
     }
 
     async fn handle(&self, req: AwsRequest) -> Response {
-        let call = |ctx: aloft_core::RequestContext, op: &'static str, input: Value| async move {
-            self.0.call(&ctx.account_id, &ctx.region, op, input).await
-        };
-        let Some(model) = aloft_model::get("kinesis") else {
-            return aloft_core::wire::serve("kinesis", "ValidationException", req, call).await;
-        };
-        // The shared request cycle, with Kinesis's larger body limit and its CBOR variant.
-        let AwsRequest {
+        // The shared request cycle, with Kinesis's larger bodies and its streaming answer.
+        let aloft_core::wire::Read {
             ctx,
-            mut parts,
-            body,
-        } = req;
+            decoded,
+            model,
+        } = match aloft_core::wire::read("kinesis", "ValidationException", BODY_LIMIT, req).await {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        };
         let rid = ctx.request_id.clone();
-        let cbor = cbor::is_cbor(&parts);
-        let finish = |resp: http::Response<bytes::Bytes>, op: Option<&str>| {
-            let resp = if cbor {
-                let shape = op
-                    .and_then(|o| model.operation(o))
-                    .and_then(|o| o.output.as_ref())
-                    .map(|m| m.shape.as_str());
-                cbor::response_to_cbor(model, shape, resp)
-            } else {
-                resp
-            };
-            aloft_core::body::from_bytes(resp)
-        };
-        let json_error = |err: &aloft_core::AwsError| {
-            aloft_protocol::encode_error(model, aloft_protocol::Protocol::Json11, err, &rid)
-        };
-        let bytes = match aloft_core::body::collect_limited(body, BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(e) => {
-                let err = e.into_aws(|| {
-                    aloft_core::AwsError::new("ValidationException", 413, "Request body too large")
-                });
-                return finish(json_error(&err), None);
-            }
-        };
-        let bytes = if cbor {
-            match cbor::request_to_json(&mut parts, &bytes) {
-                Ok(j) => bytes::Bytes::from(j),
-                Err(msg) => {
-                    let err = aloft_core::AwsError::new(
-                        "SerializationException",
-                        400,
-                        format!("Could not read the CBOR request: {msg}"),
-                    );
-                    return finish(json_error(&err), None);
-                }
+        let result = if decoded.operation == "SubscribeToShard" {
+            match self.0.subscribe_to_shard(&decoded.input, &rid) {
+                Ok(resp) => return resp,
+                Err(e) => Err(e),
             }
         } else {
-            bytes
+            self.0
+                .call(
+                    &ctx.account_id,
+                    &ctx.region,
+                    decoded.operation,
+                    decoded.input,
+                )
+                .await
         };
-        let decoded = match aloft_protocol::decode(model, &parts, &bytes) {
-            Ok(d) => d,
-            Err(rejection) => return finish(rejection.response(model, &rid), None),
-        };
-        if decoded.operation == "SubscribeToShard" {
-            return match self.0.subscribe_to_shard(&decoded.input, &rid) {
-                Ok(resp) => resp,
-                Err(e) => finish(
-                    aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
-                    None,
-                ),
-            };
-        }
-        let op = decoded.operation;
-        let resp = match call(ctx, decoded.operation, decoded.input).await {
-            Ok(out) => aloft_protocol::encode_output(
-                model,
-                decoded.operation,
-                decoded.protocol,
-                &out,
-                &rid,
-            ),
-            Err(e) => aloft_protocol::encode_error(model, decoded.protocol, &e.into(), &rid),
-        };
-        finish(resp, Some(op))
+        aloft_core::wire::render(model, decoded.operation, decoded.protocol, result, &rid)
     }
 
     /// Under `--enforce-iam`: `kinesis:<Operation>` on the stream (by name or ARN, or the

@@ -1,6 +1,9 @@
-//! Smithy RPC v2 CBOR (CloudWatch's current SDKs): `POST /service/<Svc>/operation/<Op>` with
-//! `smithy-protocol: rpc-v2-cbor`, CBOR bodies keyed by member names, timestamps as tag 1,
-//! blobs as byte strings; errors as CBOR maps with `__type`.
+//! The two CBOR protocols. Smithy RPC v2 CBOR (CloudWatch's current SDKs):
+//! `POST /service/<Svc>/operation/<Op>` with `smithy-protocol: rpc-v2-cbor`, CBOR bodies keyed
+//! by member names, timestamps as tag 1 over epoch seconds, blobs as byte strings; errors as
+//! CBOR maps with `__type`. And json 1.1 with CBOR bodies (`application/x-amz-cbor-1.1`, the
+//! Java SDKs' and so the KCL's default for Kinesis): `X-Amz-Target` as in json, the same
+//! bodies, but tag-1 timestamps over epoch *milliseconds*.
 
 use aloft_model::{Member, Operation, ServiceModel, ShapeType};
 use bytes::Bytes;
@@ -13,6 +16,14 @@ use crate::walk::{blob_bytes, blob_value, timestamp_secs, wire_name};
 use crate::{AwsError, json, response};
 
 const CONTENT_TYPE: &str = "application/cbor";
+const JSON_CBOR_CONTENT_TYPE: &str = "application/x-amz-cbor-1.1";
+
+/// The unit under tag-1 timestamps: the one difference between the two protocols' bodies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    Seconds,
+    Millis,
+}
 
 pub(crate) fn decode(
     model: &'static ServiceModel,
@@ -46,14 +57,30 @@ pub(crate) fn decode(
         Value::Object(Map::new())
     } else {
         let mut d = Decoder::new(body);
-        read_value(&mut d, 0)
+        read_value(&mut d, 0, Stamp::Seconds)
+            .map_err(|_| json::serialization("Unable to parse the CBOR request body"))?
+    };
+    Ok((op.name.as_str(), json::input_from_wire(model, op, input)?))
+}
+
+/// A json 1.1 request with a CBOR body: the operation from `X-Amz-Target`, as in json.
+pub(crate) fn decode_json_cbor(
+    model: &'static ServiceModel,
+    parts: &Parts,
+    body: &[u8],
+) -> Result<(&'static str, Value), AwsError> {
+    let op = json::operation(model, parts)?;
+    let input = if body.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        read_value(&mut Decoder::new(body), 0, Stamp::Millis)
             .map_err(|_| json::serialization("Unable to parse the CBOR request body"))?
     };
     Ok((op.name.as_str(), json::input_from_wire(model, op, input)?))
 }
 
 /// Any CBOR item → the json wire form (bytes as base64, tag-1 timestamps as epoch numbers).
-fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, String> {
+fn read_value(d: &mut Decoder<'_>, depth: usize, stamp: Stamp) -> Result<Value, String> {
     if depth > 64 {
         return Err("nesting too deep".into());
     }
@@ -105,7 +132,7 @@ fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, String> {
                     d.skip().map_err(e)?;
                     break;
                 }
-                items.push(read_value(d, depth + 1)?);
+                items.push(read_value(d, depth + 1, stamp)?);
             }
             Value::Array(items)
         }
@@ -121,20 +148,25 @@ fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, String> {
                     d.skip().map_err(e)?;
                     break;
                 }
-                let key = match read_value(d, depth + 1)? {
+                let key = match read_value(d, depth + 1, stamp)? {
                     Value::String(s) => s,
                     other => other.to_string(),
                 };
-                let value = read_value(d, depth + 1)?;
+                let value = read_value(d, depth + 1, stamp)?;
                 map.insert(key, value);
                 n += 1;
             }
             Value::Object(map)
         }
-        // Tag 1 (epoch timestamp) and any other tag: the tagged value is what counts.
+        // Tag 1 (epoch timestamp) and any other tag: the tagged value is what counts, in
+        // seconds as the json form carries timestamps.
         Type::Tag => {
-            d.tag().map_err(e)?;
-            read_value(d, depth + 1)?
+            let tag = d.tag().map_err(e)?;
+            let inner = read_value(d, depth + 1, stamp)?;
+            match (tag == Tag::new(1) && stamp == Stamp::Millis, inner.as_f64()) {
+                (true, Some(ms)) => float(ms / 1000.0),
+                _ => inner,
+            }
         }
         other => return Err(format!("unexpected CBOR item {other}")),
     })
@@ -153,21 +185,21 @@ fn float(f: f64) -> Value {
 type Enc = Encoder<Vec<u8>>;
 
 /// Writes an internal value of `member`'s shape; absent/unknown shapes write nothing useful.
-fn write(e: &mut Enc, model: &ServiceModel, member: &Member, value: &Value) {
+fn write(e: &mut Enc, model: &ServiceModel, member: &Member, value: &Value, stamp: Stamp) {
     let Some(shape) = model.shape(&member.shape) else {
         let _ = e.null();
         return;
     };
     let _ = match (shape.kind, value) {
         (ShapeType::Structure, Value::Object(map)) if !shape.document => {
-            write_structure(e, model, shape, map);
+            write_structure(e, model, shape, map, stamp);
             return;
         }
         (ShapeType::List, Value::Array(items)) => {
             let element = shape.member.as_deref().cloned().unwrap_or_default();
             let _ = e.array(items.len() as u64);
             for item in items {
-                write(e, model, &element, item);
+                write(e, model, &element, item, stamp);
             }
             return;
         }
@@ -176,14 +208,20 @@ fn write(e: &mut Enc, model: &ServiceModel, member: &Member, value: &Value) {
             let _ = e.map(entries.len() as u64);
             for (k, v) in entries {
                 let _ = e.str(k);
-                write(e, model, &value_ref, v);
+                write(e, model, &value_ref, v, stamp);
             }
             return;
         }
         (ShapeType::Blob, v) => e.bytes(&blob_bytes(v)),
-        (ShapeType::Timestamp, v) => e
-            .tag(Tag::new(1))
-            .and_then(|e| e.f64(timestamp_secs(v).unwrap_or(0.0))),
+        (ShapeType::Timestamp, v) => {
+            let secs = timestamp_secs(v).unwrap_or(0.0);
+            let e = e.tag(Tag::new(1));
+            match stamp {
+                Stamp::Seconds => e.and_then(|e| e.f64(secs)),
+                #[allow(clippy::cast_possible_truncation)]
+                Stamp::Millis => e.and_then(|e| e.i64((secs * 1000.0).round() as i64)),
+            }
+        }
         (ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal, v) => e.f64(number(v)),
         (_, Value::Number(n)) if n.is_i64() => e.i64(n.as_i64().unwrap_or(0)),
         (_, Value::Number(n)) if n.is_u64() => e.u64(n.as_u64().unwrap_or(0)),
@@ -215,6 +253,7 @@ fn write_structure(
     model: &ServiceModel,
     shape: &aloft_model::Shape,
     map: &Map<String, Value>,
+    stamp: Stamp,
 ) {
     let present: Vec<(&String, &Member, &Value)> = shape
         .members
@@ -224,7 +263,7 @@ fn write_structure(
     let _ = e.map(present.len() as u64);
     for (name, m, v) in present {
         let _ = e.str(wire_name(name, m));
-        write(e, model, m, v);
+        write(e, model, m, v, stamp);
     }
 }
 
@@ -263,19 +302,45 @@ fn cbor_response(status: http::StatusCode, body: Vec<u8>) -> http::Response<Byte
     resp
 }
 
+fn output_body(model: &ServiceModel, op: &Operation, output: &Value, stamp: Stamp) -> Vec<u8> {
+    let mut e = Encoder::new(Vec::new());
+    match (model.output_shape(op), output) {
+        (Some(shape), Value::Object(map)) => write_structure(&mut e, model, shape, map, stamp),
+        _ => {
+            let _ = e.map(0);
+        }
+    }
+    e.into_writer()
+}
+
 pub(crate) fn encode_output(
     model: &ServiceModel,
     op: &Operation,
     output: &Value,
 ) -> http::Response<Bytes> {
+    cbor_response(
+        http::StatusCode::OK,
+        output_body(model, op, output, Stamp::Seconds),
+    )
+}
+
+pub(crate) fn encode_json_cbor_output(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+) -> http::Response<Bytes> {
+    let body = output_body(model, op, output, Stamp::Millis);
+    response(http::StatusCode::OK, JSON_CBOR_CONTENT_TYPE, body)
+}
+
+/// The json error body (`__type`, message, fields), as CBOR.
+pub(crate) fn encode_json_cbor_error(
+    model: &ServiceModel,
+    error: &AwsError,
+) -> http::Response<Bytes> {
     let mut e = Encoder::new(Vec::new());
-    match (model.output_shape(op), output) {
-        (Some(shape), Value::Object(map)) => write_structure(&mut e, model, shape, map),
-        _ => {
-            let _ = e.map(0);
-        }
-    }
-    cbor_response(http::StatusCode::OK, e.into_writer())
+    write_any(&mut e, &Value::Object(json::error_body(model, error, true)));
+    response(error.status, JSON_CBOR_CONTENT_TYPE, e.into_writer())
 }
 
 pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError) -> http::Response<Bytes> {
@@ -291,19 +356,26 @@ pub(crate) fn encode_error(model: &ServiceModel, error: &AwsError) -> http::Resp
     resp
 }
 
-fn parse(body: &[u8]) -> Result<Value, AwsError> {
+fn parse(body: &[u8], stamp: Stamp) -> Result<Value, AwsError> {
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    read_value(&mut Decoder::new(body), 0).map_err(AwsError::internal)
+    read_value(&mut Decoder::new(body), 0, stamp).map_err(AwsError::internal)
 }
 
+/// Reads an answer of either CBOR protocol back (`millis`: json 1.1 with CBOR bodies).
 pub(crate) fn read_output(
     model: &ServiceModel,
     op: &Operation,
     resp: &http::Response<Bytes>,
+    millis: bool,
 ) -> Result<Value, AwsError> {
-    let value = parse(resp.body())?;
+    let stamp = if millis {
+        Stamp::Millis
+    } else {
+        Stamp::Seconds
+    };
+    let value = parse(resp.body(), stamp)?;
     match &op.output {
         Some(m) => {
             Ok(json::from_wire(model, m, value)?.unwrap_or_else(|| Value::Object(Map::new())))
@@ -313,7 +385,7 @@ pub(crate) fn read_output(
 }
 
 pub(crate) fn read_error(resp: &http::Response<Bytes>) -> Result<(String, String), AwsError> {
-    let value = parse(resp.body())?;
+    let value = parse(resp.body(), Stamp::Seconds)?;
     let code = value
         .get("__type")
         .and_then(Value::as_str)
@@ -411,5 +483,77 @@ mod tests {
             (code.as_str(), message.as_str()),
             ("ResourceNotFound", "nope")
         );
+    }
+
+    fn kinesis(body: &[u8]) -> Result<crate::Decoded, crate::Rejection> {
+        let model = aloft_model::get("kinesis").unwrap();
+        let (parts, ()) = http::Request::post("/")
+            .header("x-amz-target", "Kinesis_20131202.PutRecord")
+            .header("content-type", "application/x-amz-cbor-1.1")
+            .body(())
+            .unwrap()
+            .into_parts();
+        decode(model, &parts, body)
+    }
+
+    #[test]
+    fn json_cbor_requests_read_millisecond_timestamps_and_byte_blobs() {
+        let mut e = Encoder::new(Vec::new());
+        e.map(4).unwrap();
+        e.str("StreamName").unwrap().str("s").unwrap();
+        e.str("PartitionKey").unwrap().str("p").unwrap();
+        e.str("Data").unwrap().bytes(b"hi").unwrap();
+        // Not a PutRecord member: a tag-1 value anywhere is read as milliseconds.
+        e.str("Extra")
+            .unwrap()
+            .tag(minicbor::data::Tag::new(1))
+            .unwrap()
+            .i64(1_500)
+            .unwrap();
+        let raw = e.into_writer();
+        let d = kinesis(&raw).unwrap();
+        assert_eq!(d.protocol, Protocol::JsonCbor);
+        assert_eq!(d.operation, "PutRecord");
+        assert_eq!(d.input["Data"], "aGk=");
+        let mut dec = minicbor::Decoder::new(&raw);
+        assert_eq!(
+            super::read_value(&mut dec, 0, super::Stamp::Millis).unwrap()["Extra"],
+            1.5
+        );
+        let bad = kinesis(b"\xff\x00").unwrap_err();
+        assert_eq!(bad.error.code, "SerializationException");
+    }
+
+    #[test]
+    fn json_cbor_answers_carry_bytes_millisecond_timestamps_and_json_errors() {
+        let model = aloft_model::get("kinesis").unwrap();
+        let out = json!({"Records": [{"SequenceNumber": "1", "Data": "aGk=",
+            "PartitionKey": "p", "ApproximateArrivalTimestamp": 1.5}], "MillisBehindLatest": 0});
+        let resp = encode_output(model, "GetRecords", Protocol::JsonCbor, &out, "rid");
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-cbor-1.1");
+        let mut d = minicbor::Decoder::new(resp.body());
+        d.map().unwrap();
+        assert_eq!(d.str().unwrap(), "Records");
+        d.array().unwrap();
+        d.map().unwrap();
+        assert_eq!(d.str().unwrap(), "SequenceNumber");
+        d.str().unwrap();
+        assert_eq!(d.str().unwrap(), "ApproximateArrivalTimestamp");
+        assert_eq!(d.tag().unwrap(), minicbor::data::Tag::new(1));
+        assert_eq!(d.i64().unwrap(), 1500);
+        assert_eq!(d.str().unwrap(), "Data");
+        assert_eq!(d.bytes().unwrap(), b"hi");
+        let op = model.operation("GetRecords").unwrap();
+        let back = crate::testing::read_output(model, op, Protocol::JsonCbor, &resp).unwrap();
+        assert_eq!(back["Records"][0]["ApproximateArrivalTimestamp"], 1.5);
+
+        let err = AwsError::new("ResourceNotFoundException", 400, "Stream s not found.");
+        let resp = encode_error(model, Protocol::JsonCbor, &err, "rid");
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-cbor-1.1");
+        let mut d = minicbor::Decoder::new(resp.body());
+        let v = super::read_value(&mut d, 0, super::Stamp::Millis).unwrap();
+        assert_eq!(v["__type"], "ResourceNotFoundException");
+        assert_eq!(v["message"], "Stream s not found.");
     }
 }

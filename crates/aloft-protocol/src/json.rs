@@ -14,13 +14,23 @@ pub(crate) fn decode(
     parts: &Parts,
     body: &[u8],
 ) -> Result<(&'static str, Value), AwsError> {
+    let op = operation(model, parts)?;
+    let input = parse_body(body)?;
+    Ok((op.name.as_str(), input_from_wire(model, op, input)?))
+}
+
+/// The operation `X-Amz-Target` names, if the service has it under its target prefix.
+pub(crate) fn operation(
+    model: &'static ServiceModel,
+    parts: &Parts,
+) -> Result<&'static Operation, AwsError> {
     let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
-    let op = model
+    model
         .operations
         .get(name)
         .filter(|_| {
@@ -30,9 +40,7 @@ pub(crate) fn decode(
                 .as_deref()
                 .is_none_or(|p| p == prefix)
         })
-        .ok_or_else(unknown_operation)?;
-    let input = parse_body(body)?;
-    Ok((op.name.as_str(), input_from_wire(model, op, input)?))
+        .ok_or_else(unknown_operation)
 }
 
 /// `UnknownOperationException`, which Coral sends without a message.

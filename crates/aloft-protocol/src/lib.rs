@@ -90,6 +90,8 @@ pub enum Protocol {
     RestXml,
     /// Smithy RPC v2 with CBOR bodies (CloudWatch's current SDKs).
     RpcV2Cbor,
+    /// json 1.1 with CBOR bodies, `application/x-amz-cbor-1.1` (Kinesis's Java SDKs and KCL).
+    JsonCbor,
 }
 
 impl Protocol {
@@ -108,7 +110,7 @@ impl Protocol {
 
     fn model_name(self) -> &'static str {
         match self {
-            Self::Json10 | Self::Json11 => "json",
+            Self::Json10 | Self::Json11 | Self::JsonCbor => "json",
             Self::Query => "query",
             Self::RestJson => "rest-json",
             Self::RestXml => "rest-xml",
@@ -160,6 +162,11 @@ pub fn detect(model: &ServiceModel, parts: &Parts) -> Protocol {
         return Protocol::RpcV2Cbor;
     }
     if header("x-amz-target").is_some() && accepts(json) {
+        if json == Protocol::Json11
+            && header("content-type").is_some_and(|c| c.starts_with("application/x-amz-cbor"))
+        {
+            return Protocol::JsonCbor;
+        }
         return json;
     }
     // awsQueryCompatible services (SQS) still serve their old query protocol to old clients.
@@ -225,6 +232,7 @@ pub fn decode_unvalidated(
         Protocol::RestJson => rest_json::decode(model, parts, body),
         Protocol::RestXml => rest_xml::decode(model, parts, body),
         Protocol::RpcV2Cbor => cbor::decode(model, parts, body),
+        Protocol::JsonCbor => cbor::decode_json_cbor(model, parts, body),
     };
     result
         .map(|(operation, input)| Decoded {
@@ -293,6 +301,7 @@ pub fn encode_output(
         Protocol::RestJson => rest_json::encode_output(model, op, output),
         Protocol::RestXml => rest_xml::encode_output(model, op, output),
         Protocol::RpcV2Cbor => Ok(cbor::encode_output(model, op, output)),
+        Protocol::JsonCbor => Ok(cbor::encode_json_cbor_output(model, op, output)),
     };
     match result {
         Ok(resp) => with_request_id(resp, protocol, request_id),
@@ -313,6 +322,7 @@ pub fn encode_error(
         Protocol::RestJson => rest_json::encode_error(model, error),
         Protocol::RestXml => rest_xml::encode_error(error, request_id),
         Protocol::RpcV2Cbor => cbor::encode_error(model, error),
+        Protocol::JsonCbor => cbor::encode_json_cbor_error(model, error),
     };
     let mut resp = with_request_id(resp, protocol, request_id);
     for (name, value) in &error.headers {

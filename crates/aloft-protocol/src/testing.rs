@@ -56,7 +56,8 @@ pub fn read_output(
         Protocol::RestJson | Protocol::RestXml => {
             crate::rest::read_output(model, op, protocol, resp)
         }
-        Protocol::RpcV2Cbor => crate::cbor::read_output(model, op, resp),
+        Protocol::RpcV2Cbor => crate::cbor::read_output(model, op, resp, false),
+        Protocol::JsonCbor => crate::cbor::read_output(model, op, resp, true),
     }
 }
 
@@ -89,7 +90,7 @@ pub fn read_error(
             let text = |n: &str| error.child(n).map(|e| e.text.clone()).unwrap_or_default();
             Ok((text("Code"), text("Message")))
         }
-        Protocol::RpcV2Cbor => crate::cbor::read_error(resp),
+        Protocol::RpcV2Cbor | Protocol::JsonCbor => crate::cbor::read_error(resp),
         _ => {
             if let Some(t) = header(resp, "x-amzn-errortype") {
                 let body = json::parse_body(resp.body()).unwrap_or_default();
