@@ -114,6 +114,17 @@ fn backup_key(arn: &str) -> Vec<u8> {
     }
 }
 
+/// A ListBackups cursor is a position, not a lookup: a deleted backup's ARN resumes after
+/// where it was. Its place is the creation time its id starts with.
+fn cursor(arn: &str) -> (i64, &str) {
+    let created = arn
+        .rsplit_once("/backup/")
+        .and_then(|(_, id)| id.split('-').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(i64::MIN);
+    (created, arn)
+}
+
 fn backup_not_found(arn: &str) -> AwsError {
     ErrorCode::BackupNotFoundException.err(format!("Backup not found: {arn}"))
 }
@@ -200,21 +211,48 @@ impl DynamoDb {
 
     pub async fn list_backups(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let table = str_param(&input, "TableName");
-        let start = str_param(&input, "ExclusiveStartBackupArn").unwrap_or("");
+        let start = str_param(&input, "ExclusiveStartBackupArn").map(cursor);
         let limit = input
             .get("Limit")
             .and_then(Json::as_u64)
             .unwrap_or(100)
             .clamp(1, 100) as usize;
+        // Lower bound inclusive, upper exclusive, to the millisecond.
+        let bound = |m: &str| {
+            input
+                .get(m)
+                .and_then(Json::as_f64)
+                .map(|s| (s * 1000.0).round() as i64)
+        };
+        let (lower, upper) = (bound("TimeRangeLowerBound"), bound("TimeRangeUpperBound"));
+        if let (Some(l), Some(u)) = (lower, upper)
+            && l > u
+        {
+            return Err(validation(
+                "Time range lower bound must be less than or equal to upper bound",
+            ));
+        }
+        // Every backup Aloft takes is a USER backup; the default filter is USER.
+        if matches!(
+            str_param(&input, "BackupType"),
+            Some("SYSTEM" | "AWS_BACKUP")
+        ) {
+            return Ok(json!({"BackupSummaries": []}));
+        }
         let all = self.backups.read().expect("backups lock");
-        let mut mine: BTreeMap<&str, &Backup> = BTreeMap::new();
+        // Listed oldest first, the order the creation-time prefix of their ids gives.
+        let mut mine: BTreeMap<(i64, &str), &Backup> = BTreeMap::new();
         for b in all.values() {
             if b.meta.account == rc.account_id
                 && b.meta.region == rc.region
-                && table.is_none_or(|t| t == b.meta.name)
-                && b.arn.as_str() > start
+                && table.is_none_or(|t| t == b.meta.name || t == b.meta.arn())
+                && lower.is_none_or(|l| b.created_ms >= l)
+                && upper.is_none_or(|u| b.created_ms < u)
+                && start
+                    .as_ref()
+                    .is_none_or(|s| (b.created_ms, b.arn.as_str()) > (s.0, s.1))
             {
-                mine.insert(&b.arn, b);
+                mine.insert((b.created_ms, &b.arn), b);
             }
         }
         let page: Vec<&Backup> = mine.values().take(limit).copied().collect();
@@ -274,21 +312,7 @@ impl DynamoDb {
         meta.replicas.clear();
         meta.tags.clear();
         meta.kinesis.clear();
-        match str_param(input, "BillingModeOverride") {
-            Some("PAY_PER_REQUEST") => {
-                meta.pay_per_request = true;
-                meta.rcu = 0;
-                meta.wcu = 0;
-            }
-            Some("PROVISIONED") => {
-                let pt = &input["ProvisionedThroughputOverride"];
-                meta.pay_per_request = false;
-                meta.rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.rcu.max(1));
-                meta.wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.wcu.max(1));
-            }
-            None => {}
-            Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
-        }
+        crate::restore::apply_overrides(&mut meta, input)?;
         crate::vectors::apply_restore_override(&mut meta, input)?;
         let (mut desc, batch) = insert_with_items(&self.db, meta, items).ok_or_else(|| {
             ErrorCode::TableAlreadyExistsException.err(format!("Table already exists: {target}"))
