@@ -84,6 +84,18 @@ def test_index_overrides_choose_rename_or_drop_indexes(source):
     assert index_names(t) == ([], []) and t["ItemCount"] == 3
 
 
+def test_backup_records_the_indexes_a_restore_can_bring_back(source):
+    c, arn = source
+    f = c.describe_backup(BackupArn=arn)["BackupDescription"]["SourceTableFeatureDetails"]
+    assert f["GlobalSecondaryIndexes"][0] == {
+        "IndexName": "byG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"}, "ProvisionedThroughput": PT}
+    assert f["GlobalSecondaryIndexes"][1]["Projection"] == {
+        "ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]}
+    assert f["LocalSecondaryIndexes"] == [LSI]
+    assert "StreamDescription" not in f and "SSEDescription" not in f
+
+
 def test_index_overrides_cannot_create_indexes(source):
     c, arn = source
     bad = [

@@ -130,3 +130,26 @@ def test_decrease_history_survives_a_restart(aloft_factory, tmp_path):
     after = b.client("dynamodb").describe_table(TableName="keep")["Table"]["ProvisionedThroughput"]
     assert after["LastDecreaseDateTime"] == before["LastDecreaseDateTime"]
     assert after["NumberOfDecreasesToday"] == before["NumberOfDecreasesToday"] == 1
+
+
+def test_unchanged_capacity_is_refused_and_not_counted(table):
+    c = table
+    with pytest.raises(ClientError) as e:
+        c.update_table(TableName="caps", ProvisionedThroughput=pt(50, 50))
+    assert e.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "The provisioned throughput for the table will not change. The requested value "
+                   "equals the current value. Current ReadCapacityUnits provisioned for the table: "
+                   "50. Requested ReadCapacityUnits: 50. Current WriteCapacityUnits provisioned for "
+                   "the table: 50. Requested WriteCapacityUnits: 50. Refer to the Amazon DynamoDB "
+                   "Developer Guide for current limits and how to request higher limits."}
+    with pytest.raises(ClientError) as e:
+        c.update_table(TableName="caps", GlobalSecondaryIndexUpdates=gsi_update(50, 50))
+    assert e.value.response["Error"]["Message"].startswith(
+        "The provisioned throughput for index byG will not change. The requested value equals the "
+        "current value. Current ReadCapacityUnits provisioned for index byG: 50.")
+    # One unit changed is a change.
+    c.update_table(TableName="caps", ProvisionedThroughput=pt(50, 49))
+    tp, gp = throughput(c)
+    assert (tp["WriteCapacityUnits"], tp["NumberOfDecreasesToday"]) == (49, 1)
+    assert "LastIncreaseDateTime" not in tp and gp["NumberOfDecreasesToday"] == 0

@@ -327,23 +327,49 @@ impl Changes {
 }
 
 /// Records UpdateTable's capacity changes of a provisioned table and its GSIs (`old` is the
-/// definition before the update, `new` after it); a switch of billing mode is neither an
-/// increase nor a decrease.
-pub fn record_update(old: &TableMeta, new: &mut TableMeta, now: i64) -> Result<(), AwsError> {
+/// definition before the update, `new` after it, `input` the request); a switch of billing
+/// mode is neither an increase nor a decrease. Capacity sent unchanged is refused, as AWS
+/// refuses it (ack-api-quirks DDB-TABLE-164).
+pub fn record_update(
+    old: &TableMeta,
+    new: &mut TableMeta,
+    input: &Json,
+    now: i64,
+) -> Result<(), AwsError> {
     if old.pay_per_request || new.pay_per_request {
         return Ok(());
     }
-    new.throughput
-        .changes
-        .record((old.rcu, old.wcu), (new.rcu, new.wcu), now)?;
+    let (before, after) = ((old.rcu, old.wcu), (new.rcu, new.wcu));
+    if input["ProvisionedThroughput"].is_object() && before == after {
+        return Err(unchanged("the table", before));
+    }
+    new.throughput.changes.record(before, after, now)?;
+    let updated = |name: &str| {
+        input["GlobalSecondaryIndexUpdates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|u| {
+                u["Update"]["IndexName"].as_str() == Some(name)
+                    && u["Update"]["ProvisionedThroughput"].is_object()
+            })
+    };
     for idx in new.indexes.iter_mut().filter(|i| i.global) {
-        if let Some((_, before)) = old.index(&idx.name) {
-            idx.throughput
-                .changes
-                .record((before.rcu, before.wcu), (idx.rcu, idx.wcu), now)?;
+        if let Some((_, was)) = old.index(&idx.name) {
+            let (before, after) = ((was.rcu, was.wcu), (idx.rcu, idx.wcu));
+            if before == after && updated(&idx.name) {
+                return Err(unchanged(&format!("index {}", idx.name), before));
+            }
+            idx.throughput.changes.record(before, after, now)?;
         }
     }
     Ok(())
+}
+
+fn unchanged(subject: &str, (r, w): (u64, u64)) -> AwsError {
+    crate::error::validation(format!(
+        "The provisioned throughput for {subject} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for {subject}: {r}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for {subject}: {w}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+    ))
 }
 
 /// The way AWS words a time in this message: `Friday, October 9, 2026 at 1:21:34 AM

@@ -68,11 +68,60 @@ impl Backup {
                 "ItemCount": self.items.len(),
                 "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
             },
-            "SourceTableFeatureDetails": match crate::vectors::backup_info(&self.meta) {
-                Some(v) => json!({"VectorIndexes": v}),
-                None => json!({}),
-            },
+            "SourceTableFeatureDetails": self.features(),
         })
+    }
+
+    /// `SourceTableFeatureDetails`: what a restore can bring back (indexes as their `*Info`
+    /// shapes, the stream, TTL and encryption), members present only when the table had them.
+    fn features(&self) -> Json {
+        let m = &self.meta;
+        let mut desc = m.describe("ACTIVE", 0, 0, &[]);
+        let mut f = json!({});
+        for (member, keep) in [
+            (
+                "GlobalSecondaryIndexes",
+                &[
+                    "IndexName",
+                    "KeySchema",
+                    "Projection",
+                    "ProvisionedThroughput",
+                ][..],
+            ),
+            (
+                "LocalSecondaryIndexes",
+                &["IndexName", "KeySchema", "Projection"][..],
+            ),
+        ] {
+            if let Some(list) = desc.get_mut(member).and_then(Json::as_array_mut) {
+                for i in list.iter_mut() {
+                    if let Some(o) = i.as_object_mut() {
+                        o.retain(|k, _| keep.contains(&k.as_str()));
+                    }
+                    if let Some(pt) = i
+                        .get_mut("ProvisionedThroughput")
+                        .and_then(Json::as_object_mut)
+                    {
+                        pt.retain(|k, _| k.ends_with("CapacityUnits"));
+                    }
+                }
+                f[member] = Json::Array(std::mem::take(list));
+            }
+        }
+        if let Some(view) = &m.stream_view {
+            f["StreamDescription"] = json!({"StreamEnabled": true, "StreamViewType": view});
+        }
+        if let Some(attr) = &m.ttl_attribute {
+            f["TimeToLiveDescription"] =
+                json!({"TimeToLiveStatus": "ENABLED", "AttributeName": attr});
+        }
+        if let Some(sse) = desc.get("SSEDescription") {
+            f["SSEDescription"] = sse.clone();
+        }
+        if let Some(v) = crate::vectors::backup_info(m) {
+            f["VectorIndexes"] = v;
+        }
+        f
     }
 
     fn to_journal(&self) -> Vec<u8> {
