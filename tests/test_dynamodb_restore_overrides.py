@@ -134,6 +134,14 @@ def test_billing_throughput_and_sse_overrides_together(source):
 
     # Back from on demand to provisioned, SSE turned off again.
     od_arn = c.create_backup(TableName="odm", BackupName="bk2")["BackupDetails"]["BackupArn"]
+    details = c.describe_backup(BackupArn=od_arn)["BackupDescription"]["SourceTableDetails"]
+    assert details["BillingMode"] == "PAY_PER_REQUEST"
+    assert details["OnDemandThroughput"] == {"MaxReadRequestUnits": 100, "MaxWriteRequestUnits": 50}
+    # Without overrides a restore keeps the recorded ceilings and encryption.
+    c.restore_table_from_backup(TargetTableName="odm2", BackupArn=od_arn)
+    t = c.describe_table(TableName="odm2")["Table"]
+    assert t["OnDemandThroughput"] == {"MaxReadRequestUnits": 100, "MaxWriteRequestUnits": 50}
+    assert t["SSEDescription"]["Status"] == "ENABLED"
     c.restore_table_from_backup(
         TargetTableName="prov", BackupArn=od_arn, BillingModeOverride="PROVISIONED",
         ProvisionedThroughputOverride={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4},

@@ -55,19 +55,24 @@ impl Backup {
         if let Some(r) = &self.meta.schema.range {
             key_schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
         }
+        let mut source = json!({
+            "TableName": self.meta.name,
+            "TableId": self.meta.id,
+            "TableArn": self.meta.arn(),
+            "TableSizeBytes": self.size_bytes,
+            "KeySchema": key_schema,
+            "TableCreationDateTime": self.meta.created_ms as f64 / 1000.0,
+            "ProvisionedThroughput": {"ReadCapacityUnits": self.meta.rcu, "WriteCapacityUnits": self.meta.wcu},
+            "ItemCount": self.items.len(),
+            "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
+        });
+        // The on-demand ceilings a restore re-applies, when the table had any.
+        if let Some(od) = self.meta.throughput.on_demand.describe() {
+            source["OnDemandThroughput"] = od;
+        }
         json!({
             "BackupDetails": self.details(),
-            "SourceTableDetails": {
-                "TableName": self.meta.name,
-                "TableId": self.meta.id,
-                "TableArn": self.meta.arn(),
-                "TableSizeBytes": self.size_bytes,
-                "KeySchema": key_schema,
-                "TableCreationDateTime": self.meta.created_ms as f64 / 1000.0,
-                "ProvisionedThroughput": {"ReadCapacityUnits": self.meta.rcu, "WriteCapacityUnits": self.meta.wcu},
-                "ItemCount": self.items.len(),
-                "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
-            },
+            "SourceTableDetails": source,
             "SourceTableFeatureDetails": self.features(),
         })
     }
