@@ -50,9 +50,15 @@ def index_names(t):
 
 def test_index_overrides_choose_rename_or_drop_indexes(source):
     c, arn = source
-    # Omitted: every index comes back, with the items in it.
-    c.restore_table_from_backup(TargetTableName="all", BackupArn=arn)
-    assert index_names(c.describe_table(TableName="all")["Table"]) == (["byG", "byH"], ["byL"])
+    # Omitted: every index comes back, with the items in it. Deletion protection and the
+    # table class are not in a backup.
+    c.update_table(TableName="src", DeletionProtectionEnabled=True)
+    c.update_table(TableName="src", TableClass="STANDARD_INFREQUENT_ACCESS")
+    later = c.create_backup(TableName="src", BackupName="bk9")["BackupDetails"]["BackupArn"]
+    c.restore_table_from_backup(TargetTableName="all", BackupArn=later)
+    t = c.describe_table(TableName="all")["Table"]
+    assert index_names(t) == (["byG", "byH"], ["byL"])
+    assert t["DeletionProtectionEnabled"] is False and "TableClassSummary" not in t
 
     # A subset, one GSI renamed: the items are indexed under the new name; the rest is gone.
     out = c.restore_table_from_backup(

@@ -153,3 +153,18 @@ def test_unchanged_capacity_is_refused_and_not_counted(table):
     tp, gp = throughput(c)
     assert (tp["WriteCapacityUnits"], tp["NumberOfDecreasesToday"]) == (49, 1)
     assert "LastIncreaseDateTime" not in tp and gp["NumberOfDecreasesToday"] == 0
+
+
+def test_billing_mode_provisioned_needs_throughput(table, aloft):
+    c = table
+    with pytest.raises(ClientError) as e:
+        c.update_table(TableName="caps", BillingMode="PROVISIONED")
+    assert e.value.response["Error"]["Message"] == (
+        "One or more parameter values were invalid: ProvisionedThroughput must be specified when "
+        "BillingMode is PROVISIONED")
+    # With the present capacity it is an unchanged capacity; with another, a change.
+    with pytest.raises(ClientError) as e:
+        c.update_table(TableName="caps", BillingMode="PROVISIONED", ProvisionedThroughput=pt(50, 50))
+    assert "will not change" in e.value.response["Error"]["Message"]
+    c.update_table(TableName="caps", BillingMode="PROVISIONED", ProvisionedThroughput=pt(60, 60))
+    assert throughput(c)[0]["ReadCapacityUnits"] == 60

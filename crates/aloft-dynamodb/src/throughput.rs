@@ -329,13 +329,21 @@ impl Changes {
 /// Records UpdateTable's capacity changes of a provisioned table and its GSIs (`old` is the
 /// definition before the update, `new` after it, `input` the request); a switch of billing
 /// mode is neither an increase nor a decrease. Capacity sent unchanged is refused, as AWS
-/// refuses it (ack-api-quirks DDB-TABLE-164).
+/// refuses it (ack-api-quirks DDB-TABLE-057/164).
 pub fn record_update(
     old: &TableMeta,
     new: &mut TableMeta,
     input: &Json,
     now: i64,
 ) -> Result<(), AwsError> {
+    // Also when the table is provisioned already (ack-api-quirks DDB-TABLE-057).
+    if input["BillingMode"].as_str() == Some("PROVISIONED")
+        && !input["ProvisionedThroughput"].is_object()
+    {
+        return Err(invalid_param(
+            "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+        ));
+    }
     if old.pay_per_request || new.pay_per_request {
         return Ok(());
     }

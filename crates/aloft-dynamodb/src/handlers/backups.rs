@@ -363,6 +363,9 @@ impl DynamoDb {
         meta.stream_label = None;
         meta.ttl_attribute = None;
         meta.pitr = false;
+        // A backup does not record these (ack-api-quirks DDB-TABLE-215).
+        meta.deletion_protection = false;
+        meta.table_class = "STANDARD".to_string();
         meta.replicas.clear();
         meta.tags.clear();
         meta.kinesis.clear();
