@@ -31,6 +31,7 @@ pub mod kinesis;
 pub mod partiql;
 pub mod pitr;
 mod policy_doc;
+mod restore;
 pub mod state;
 pub mod streams;
 mod tables;

@@ -7,7 +7,8 @@ use aloft_core::AwsError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::error::invalid_param;
+use crate::error::{ErrorCode, invalid_param};
+use crate::tables::TableMeta;
 
 /// A new on-demand table or GSI starts warm at these many read and write units per second;
 /// a provisioned one at its provisioned capacity.
@@ -39,6 +40,10 @@ pub struct Throughput {
     /// ([`Warm::initial`]).
     #[serde(default)]
     pub warm: Option<Warm>,
+    /// When provisioned capacity last rose and fell (DescribeTable's dates and the daily
+    /// decrease budget, see [`Changes`]).
+    #[serde(default)]
+    pub changes: Changes,
 }
 
 impl Throughput {
@@ -87,6 +92,10 @@ impl Throughput {
         status: &str,
     ) {
         d["WarmThroughput"] = self.warm(pay_per_request, capacity).describe(status);
+        if let Some(pt) = d.get_mut("ProvisionedThroughput") {
+            self.changes
+                .describe_into(pt, aloft_core::clock::now_millis());
+        }
         if let Some(od) = self.on_demand.describe() {
             d["OnDemandThroughput"] = od;
         }
@@ -243,6 +252,182 @@ impl Warm {
     }
 }
 
+/// Decreases allowed at any time of a UTC day; after them, one an hour.
+const FREE_DECREASES: u32 = 4;
+const MAX_DECREASES: u32 = 27;
+const DECREASE_GAP_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// A table's or GSI's provisioned-capacity history. Table and GSIs keep separate budgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    #[serde(default)]
+    pub last_increase: Option<i64>,
+    #[serde(default)]
+    pub last_decrease: Option<i64>,
+    /// Decreases on the UTC day of `last_decrease`.
+    #[serde(default)]
+    pub decreases: u32,
+}
+
+impl Changes {
+    /// `NumberOfDecreasesToday`: the count restarts at 00:00 UTC.
+    pub fn decreases_today(&self, now: i64) -> u32 {
+        match self.last_decrease {
+            Some(t) if t.div_euclid(DAY_MS) == now.div_euclid(DAY_MS) => self.decreases,
+            _ => 0,
+        }
+    }
+
+    /// Records a capacity change from `old` to `new` (read, write). One call lowering either
+    /// unit is one decrease, even if the other rises. Past the first four decreases of the
+    /// day, one more is allowed 3600 s after the last accepted one (not at the top of the
+    /// hour), at most 27 a day; a refused change leaves the history as it was.
+    pub fn record(&mut self, old: (u64, u64), new: (u64, u64), now: i64) -> Result<(), AwsError> {
+        let decrease = new.0 < old.0 || new.1 < old.1;
+        let increase = new.0 > old.0 || new.1 > old.1;
+        if decrease {
+            let today = self.decreases_today(now);
+            if let Some(last) = self.last_decrease
+                && today >= FREE_DECREASES
+                && (today >= MAX_DECREASES || now - last < DECREASE_GAP_MS)
+            {
+                let midnight = (now.div_euclid(DAY_MS) + 1) * DAY_MS;
+                let next = if today >= MAX_DECREASES {
+                    midnight
+                } else {
+                    (last + DECREASE_GAP_MS).min(midnight)
+                };
+                return Err(ErrorCode::LimitExceededException.err(format!(
+                    "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC day can be performed at most once every {} seconds. Number of decreases today: {today}. Last decrease at {}. Next decrease can be made at {}",
+                    DECREASE_GAP_MS / 1000,
+                    human_utc(last),
+                    human_utc(next)
+                )));
+            }
+            self.decreases = today + 1;
+            self.last_decrease = Some(now);
+        }
+        if increase {
+            self.last_increase = Some(now);
+        }
+        Ok(())
+    }
+
+    /// Adds the dates and today's count to a `ProvisionedThroughput` description.
+    fn describe_into(&self, pt: &mut Json, now: i64) {
+        if let Some(t) = self.last_increase {
+            pt["LastIncreaseDateTime"] = json!(t as f64 / 1000.0);
+        }
+        if let Some(t) = self.last_decrease {
+            pt["LastDecreaseDateTime"] = json!(t as f64 / 1000.0);
+        }
+        pt["NumberOfDecreasesToday"] = json!(self.decreases_today(now));
+    }
+}
+
+/// Records UpdateTable's capacity changes of a provisioned table and its GSIs (`old` is the
+/// definition before the update, `new` after it, `input` the request); a switch of billing
+/// mode is neither an increase nor a decrease. Capacity sent unchanged is refused, as AWS
+/// refuses it (ack-api-quirks DDB-TABLE-057/164).
+pub fn record_update(
+    old: &TableMeta,
+    new: &mut TableMeta,
+    input: &Json,
+    now: i64,
+) -> Result<(), AwsError> {
+    // Also when the table is provisioned already (ack-api-quirks DDB-TABLE-057).
+    if input["BillingMode"].as_str() == Some("PROVISIONED")
+        && !input["ProvisionedThroughput"].is_object()
+    {
+        return Err(invalid_param(
+            "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+        ));
+    }
+    if old.pay_per_request || new.pay_per_request {
+        return Ok(());
+    }
+    let (before, after) = ((old.rcu, old.wcu), (new.rcu, new.wcu));
+    if input["ProvisionedThroughput"].is_object() && before == after {
+        return Err(unchanged("the table", before));
+    }
+    new.throughput.changes.record(before, after, now)?;
+    let updated = |name: &str| {
+        input["GlobalSecondaryIndexUpdates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|u| {
+                u["Update"]["IndexName"].as_str() == Some(name)
+                    && u["Update"]["ProvisionedThroughput"].is_object()
+            })
+    };
+    for idx in new.indexes.iter_mut().filter(|i| i.global) {
+        if let Some((_, was)) = old.index(&idx.name) {
+            let (before, after) = ((was.rcu, was.wcu), (idx.rcu, idx.wcu));
+            if before == after && updated(&idx.name) {
+                return Err(unchanged(&format!("index {}", idx.name), before));
+            }
+            idx.throughput.changes.record(before, after, now)?;
+        }
+    }
+    Ok(())
+}
+
+fn unchanged(subject: &str, (r, w): (u64, u64)) -> AwsError {
+    crate::error::validation(format!(
+        "The provisioned throughput for {subject} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for {subject}: {r}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for {subject}: {w}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+    ))
+}
+
+/// The way AWS words a time in this message: `Friday, October 9, 2026 at 1:21:34 AM
+/// Coordinated Universal Time`.
+fn human_utc(ms: i64) -> String {
+    const WEEKDAYS: [&str; 7] = [
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let days = ms.div_euclid(DAY_MS);
+    let secs = ms.rem_euclid(DAY_MS) / 1000;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian, era of 400 years).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+    format!(
+        "{}, {} {day}, {year} at {h12}:{m:02}:{s:02} {} Coordinated Universal Time",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        if h < 12 { "AM" } else { "PM" }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +578,88 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w, Warm::initial(true, 0, 0));
+    }
+
+    #[test]
+    fn human_dates_are_worded_as_aws_words_them() {
+        // 2026-10-09T00:21:34Z and an hour later, the times of a live probe's message.
+        let t = 1_791_505_294_000;
+        assert_eq!(
+            human_utc(t),
+            "Friday, October 9, 2026 at 12:21:34 AM Coordinated Universal Time"
+        );
+        assert_eq!(
+            human_utc(t + 3_600_000),
+            "Friday, October 9, 2026 at 1:21:34 AM Coordinated Universal Time"
+        );
+        assert_eq!(
+            human_utc(0),
+            "Thursday, January 1, 1970 at 12:00:00 AM Coordinated Universal Time"
+        );
+        assert_eq!(
+            human_utc(951_825_600_000),
+            "Tuesday, February 29, 2000 at 12:00:00 PM Coordinated Universal Time"
+        );
+    }
+
+    #[test]
+    fn four_decreases_then_one_an_hour_after_the_last_and_a_new_day_resets() {
+        let day = 1_791_504_000_000; // 2026-10-09T00:00:00Z
+        let mut c = Changes::default();
+        let mut cap = 100;
+        for i in 0..4 {
+            c.record((cap, 10), (cap - 1, 10), day + i * 1000).unwrap();
+            cap -= 1;
+        }
+        assert_eq!(c.decreases_today(day + 5000), 4);
+        // Raising one unit while lowering the other is still a decrease.
+        let before = c;
+        let e = c
+            .record((cap, 10), (cap - 1, 20), day + 60_000)
+            .unwrap_err();
+        assert_eq!(e.code, "LimitExceededException");
+        assert_eq!(
+            e.message,
+            "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: 4. Last decrease at Friday, October 9, 2026 at 12:00:03 AM Coordinated Universal Time. Next decrease can be made at Friday, October 9, 2026 at 1:00:03 AM Coordinated Universal Time"
+        );
+        assert_eq!(c, before, "a refused decrease is not counted");
+        // Increases are always allowed.
+        c.record((cap, 10), (cap, 11), day + 60_000).unwrap();
+        assert_eq!(c.last_increase, Some(day + 60_000));
+        // 3600 s after the last accepted decrease, one more; then the hour starts again.
+        assert!(c.record((cap, 11), (cap - 1, 11), day + 3_602_999).is_err());
+        c.record((cap, 11), (cap - 1, 11), day + 3_603_000).unwrap();
+        assert_eq!(c.decreases_today(day + 3_603_000), 5);
+        assert!(c.record((9, 9), (8, 8), day + 3_603_001).is_err());
+        // A new UTC day starts a new budget.
+        assert_eq!(c.decreases_today(day + DAY_MS), 0);
+        c.record((9, 9), (8, 8), day + DAY_MS).unwrap();
+        assert_eq!(c.decreases_today(day + DAY_MS), 1);
+        // Equal capacity changes nothing.
+        let same = c;
+        c.record((8, 8), (8, 8), day + DAY_MS + 1).unwrap();
+        assert_eq!(c, same);
+    }
+
+    #[test]
+    fn at_most_27_decreases_a_day() {
+        let day = 1_791_504_000_000;
+        let mut c = Changes::default();
+        let mut t = day;
+        for _ in 0..27 {
+            c.record((2, 2), (1, 1), t).unwrap();
+            t += DECREASE_GAP_MS;
+            if c.decreases < FREE_DECREASES {
+                t = c.last_decrease.unwrap() + 1;
+            }
+        }
+        assert_eq!(c.decreases_today(c.last_decrease.unwrap()), 27);
+        let e = c.record((2, 2), (1, 1), day + DAY_MS - 1).unwrap_err();
+        assert!(
+            e.message.contains("Number of decreases today: 27."),
+            "{}",
+            e.message
+        );
+        assert!(e.message.ends_with("Next decrease can be made at Saturday, October 10, 2026 at 12:00:00 AM Coordinated Universal Time"));
     }
 }

@@ -55,24 +55,78 @@ impl Backup {
         if let Some(r) = &self.meta.schema.range {
             key_schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
         }
+        let mut source = json!({
+            "TableName": self.meta.name,
+            "TableId": self.meta.id,
+            "TableArn": self.meta.arn(),
+            "TableSizeBytes": self.size_bytes,
+            "KeySchema": key_schema,
+            "TableCreationDateTime": self.meta.created_ms as f64 / 1000.0,
+            "ProvisionedThroughput": {"ReadCapacityUnits": self.meta.rcu, "WriteCapacityUnits": self.meta.wcu},
+            "ItemCount": self.items.len(),
+            "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
+        });
+        // The on-demand ceilings a restore re-applies, when the table had any.
+        if let Some(od) = self.meta.throughput.on_demand.describe() {
+            source["OnDemandThroughput"] = od;
+        }
         json!({
             "BackupDetails": self.details(),
-            "SourceTableDetails": {
-                "TableName": self.meta.name,
-                "TableId": self.meta.id,
-                "TableArn": self.meta.arn(),
-                "TableSizeBytes": self.size_bytes,
-                "KeySchema": key_schema,
-                "TableCreationDateTime": self.meta.created_ms as f64 / 1000.0,
-                "ProvisionedThroughput": {"ReadCapacityUnits": self.meta.rcu, "WriteCapacityUnits": self.meta.wcu},
-                "ItemCount": self.items.len(),
-                "BillingMode": if self.meta.pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" },
-            },
-            "SourceTableFeatureDetails": match crate::vectors::backup_info(&self.meta) {
-                Some(v) => json!({"VectorIndexes": v}),
-                None => json!({}),
-            },
+            "SourceTableDetails": source,
+            "SourceTableFeatureDetails": self.features(),
         })
+    }
+
+    /// `SourceTableFeatureDetails`: what a restore can bring back (indexes as their `*Info`
+    /// shapes, the stream, TTL and encryption), members present only when the table had them.
+    fn features(&self) -> Json {
+        let m = &self.meta;
+        let mut desc = m.describe("ACTIVE", 0, 0, &[]);
+        let mut f = json!({});
+        for (member, keep) in [
+            (
+                "GlobalSecondaryIndexes",
+                &[
+                    "IndexName",
+                    "KeySchema",
+                    "Projection",
+                    "ProvisionedThroughput",
+                ][..],
+            ),
+            (
+                "LocalSecondaryIndexes",
+                &["IndexName", "KeySchema", "Projection"][..],
+            ),
+        ] {
+            if let Some(list) = desc.get_mut(member).and_then(Json::as_array_mut) {
+                for i in list.iter_mut() {
+                    if let Some(o) = i.as_object_mut() {
+                        o.retain(|k, _| keep.contains(&k.as_str()));
+                    }
+                    if let Some(pt) = i
+                        .get_mut("ProvisionedThroughput")
+                        .and_then(Json::as_object_mut)
+                    {
+                        pt.retain(|k, _| k.ends_with("CapacityUnits"));
+                    }
+                }
+                f[member] = Json::Array(std::mem::take(list));
+            }
+        }
+        if let Some(view) = &m.stream_view {
+            f["StreamDescription"] = json!({"StreamEnabled": true, "StreamViewType": view});
+        }
+        if let Some(attr) = &m.ttl_attribute {
+            f["TimeToLiveDescription"] =
+                json!({"TimeToLiveStatus": "ENABLED", "AttributeName": attr});
+        }
+        if let Some(sse) = desc.get("SSEDescription") {
+            f["SSEDescription"] = sse.clone();
+        }
+        if let Some(v) = crate::vectors::backup_info(m) {
+            f["VectorIndexes"] = v;
+        }
+        f
     }
 
     fn to_journal(&self) -> Vec<u8> {
@@ -112,6 +166,17 @@ fn backup_key(arn: &str) -> Vec<u8> {
         Some(a) => format!("{}/{}/{arn}", a.account, a.region).into_bytes(),
         None => arn.as_bytes().to_vec(),
     }
+}
+
+/// A ListBackups cursor is a position, not a lookup: a deleted backup's ARN resumes after
+/// where it was. Its place is the creation time its id starts with.
+fn cursor(arn: &str) -> (i64, &str) {
+    let created = arn
+        .rsplit_once("/backup/")
+        .and_then(|(_, id)| id.split('-').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(i64::MIN);
+    (created, arn)
 }
 
 fn backup_not_found(arn: &str) -> AwsError {
@@ -200,21 +265,48 @@ impl DynamoDb {
 
     pub async fn list_backups(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
         let table = str_param(&input, "TableName");
-        let start = str_param(&input, "ExclusiveStartBackupArn").unwrap_or("");
+        let start = str_param(&input, "ExclusiveStartBackupArn").map(cursor);
         let limit = input
             .get("Limit")
             .and_then(Json::as_u64)
             .unwrap_or(100)
             .clamp(1, 100) as usize;
+        // Lower bound inclusive, upper exclusive, to the millisecond.
+        let bound = |m: &str| {
+            input
+                .get(m)
+                .and_then(Json::as_f64)
+                .map(|s| (s * 1000.0).round() as i64)
+        };
+        let (lower, upper) = (bound("TimeRangeLowerBound"), bound("TimeRangeUpperBound"));
+        if let (Some(l), Some(u)) = (lower, upper)
+            && l > u
+        {
+            return Err(validation(
+                "Time range lower bound must be less than or equal to upper bound",
+            ));
+        }
+        // Every backup Aloft takes is a USER backup; the default filter is USER.
+        if matches!(
+            str_param(&input, "BackupType"),
+            Some("SYSTEM" | "AWS_BACKUP")
+        ) {
+            return Ok(json!({"BackupSummaries": []}));
+        }
         let all = self.backups.read().expect("backups lock");
-        let mut mine: BTreeMap<&str, &Backup> = BTreeMap::new();
+        // Listed oldest first, the order the creation-time prefix of their ids gives.
+        let mut mine: BTreeMap<(i64, &str), &Backup> = BTreeMap::new();
         for b in all.values() {
             if b.meta.account == rc.account_id
                 && b.meta.region == rc.region
-                && table.is_none_or(|t| t == b.meta.name)
-                && b.arn.as_str() > start
+                && table.is_none_or(|t| t == b.meta.name || t == b.meta.arn())
+                && lower.is_none_or(|l| b.created_ms >= l)
+                && upper.is_none_or(|u| b.created_ms < u)
+                && start
+                    .as_ref()
+                    .is_none_or(|s| (b.created_ms, b.arn.as_str()) > (s.0, s.1))
             {
-                mine.insert(&b.arn, b);
+                mine.insert((b.created_ms, &b.arn), b);
             }
         }
         let page: Vec<&Backup> = mine.values().take(limit).copied().collect();
@@ -271,24 +363,13 @@ impl DynamoDb {
         meta.stream_label = None;
         meta.ttl_attribute = None;
         meta.pitr = false;
+        // A backup does not record these (ack-api-quirks DDB-TABLE-215).
+        meta.deletion_protection = false;
+        meta.table_class = "STANDARD".to_string();
         meta.replicas.clear();
         meta.tags.clear();
         meta.kinesis.clear();
-        match str_param(input, "BillingModeOverride") {
-            Some("PAY_PER_REQUEST") => {
-                meta.pay_per_request = true;
-                meta.rcu = 0;
-                meta.wcu = 0;
-            }
-            Some("PROVISIONED") => {
-                let pt = &input["ProvisionedThroughputOverride"];
-                meta.pay_per_request = false;
-                meta.rcu = pt["ReadCapacityUnits"].as_u64().unwrap_or(meta.rcu.max(1));
-                meta.wcu = pt["WriteCapacityUnits"].as_u64().unwrap_or(meta.wcu.max(1));
-            }
-            None => {}
-            Some(other) => return Err(validation(format!("Invalid BillingModeOverride: {other}"))),
-        }
+        crate::restore::apply_overrides(&mut meta, input)?;
         crate::vectors::apply_restore_override(&mut meta, input)?;
         let (mut desc, batch) = insert_with_items(&self.db, meta, items).ok_or_else(|| {
             ErrorCode::TableAlreadyExistsException.err(format!("Table already exists: {target}"))

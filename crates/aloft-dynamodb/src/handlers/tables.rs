@@ -313,6 +313,7 @@ impl DynamoDb {
                 ));
             }
             crate::vectors::check_table(meta.pay_per_request, &meta.indexes, &meta.vector_indexes)?;
+            throughput::record_update(&data.meta, &mut meta, &input, clock::now_millis())?;
             data.meta = Arc::new(meta);
             if vector_change.is_some() && !rebuild {
                 // Vector index backfill, done at once like a GSI's.
