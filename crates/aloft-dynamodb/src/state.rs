@@ -288,6 +288,9 @@ impl TableData {
                 key: key.clone(),
                 item: new.clone(),
                 seq,
+                origin: self.meta.region.clone(),
+                strong: self.meta.strong,
+                ticket: 0,
                 regions: self
                     .meta
                     .replicas

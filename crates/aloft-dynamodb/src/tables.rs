@@ -56,6 +56,12 @@ pub struct TableMeta {
     /// included; empty when it is not global.
     #[serde(default)]
     pub replicas: Vec<String>,
+    /// Multi-Region strong consistency (MRSC): chosen when the first replicas are created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strong: bool,
+    /// An MRSC global table's witness region (it holds no table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
     #[serde(default)]
     pub throughput: Throughput,
     #[serde(default)]
@@ -190,10 +196,7 @@ impl TableMeta {
             d["SSEDescription"] = json!({"Status": "ENABLED", "SSEType": "KMS",
                 "KMSMasterKeyArn": aloft_core::arn::build("kms", &self.region, &self.account, "key/aws-dynamodb")});
         }
-        if let Some(r) = crate::handlers::global::replicas_json(self) {
-            d["GlobalTableVersion"] = json!("2019.11.21");
-            d["Replicas"] = r;
-        }
+        crate::handlers::global::describe_into(self, &mut d);
         if self.table_class != "STANDARD" {
             d["TableClassSummary"] = json!({"TableClass": self.table_class});
         }
@@ -537,6 +540,8 @@ pub fn from_create(
             .unwrap_or("STANDARD")
             .to_string(),
         replicas: Vec::new(),
+        strong: false,
+        witness: None,
         throughput: Throughput::default(),
         vector_indexes,
         kinesis: Vec::new(),

@@ -4,7 +4,8 @@
 //! the others as `Replicas`. Table-wide settings changed on any member (UpdateTable's GSIs,
 //! stream, billing mode and throughput, table class, SSE; UpdateTimeToLive) are applied to
 //! every other member, as AWS propagates them; deletion protection, tags and PITR stay per
-//! replica.
+//! replica. With `MultiRegionConsistency: STRONG` the group is an MRSC global table (three
+//! replicas, or two and a witness; rules in [`crate::mrsc`]).
 
 use std::sync::{Arc, RwLock};
 
@@ -13,7 +14,9 @@ use aloft_store::Batch;
 use serde_json::{Value as Json, json};
 
 use crate::DynamoDb;
-use crate::error::validation;
+use crate::error::{ErrorCode, validation};
+use crate::handlers::items::Prepared;
+use crate::mrsc;
 use crate::state::{NS_ITEMS, Table, TableData, item_prefix, table_key};
 use crate::tables::{TableMeta, stream_label};
 
@@ -28,13 +31,37 @@ fn region_of(update: &Json) -> Result<String, AwsError> {
 }
 
 impl DynamoDb {
-    /// Applies ReplicaUpdates to `name` (in the caller's region); answers its description.
+    /// Applies UpdateTable's ReplicaUpdates and GlobalTableWitnessUpdates to `name` (in the
+    /// caller's region); answers its description.
     pub async fn update_replicas(
         &self,
         rc: &RequestContext,
         name: &str,
-        updates: &[Json],
+        input: &Json,
     ) -> Result<Json, AwsError> {
+        let empty = Vec::new();
+        let updates = input["ReplicaUpdates"].as_array().unwrap_or(&empty);
+        let changes = changes_of(input, updates)?;
+        let table = self.table(rc, name)?;
+        let group = {
+            let data = table.data.read().expect("table lock");
+            let m = &data.meta;
+            let mut replicas = vec![m.region.clone()];
+            replicas.extend(m.replicas.iter().filter(|r| **r != m.region).cloned());
+            mrsc::Group {
+                replicas,
+                witness: m.witness.clone(),
+                strong: m.strong,
+            }
+        };
+        if mrsc::applies(&group, &changes) {
+            return self.update_strong(rc, name, &group, &changes).await;
+        }
+        if changes.consistency.is_some() && changes.create.is_empty() {
+            return Err(validation(
+                "One or more parameter values were invalid: MultiRegionConsistency can only be specified when creating a global table",
+            ));
+        }
         for u in updates {
             let table = self.table(rc, name)?;
             if let Some(c) = u.get("Create").filter(|v| !v.is_null()) {
@@ -43,14 +70,13 @@ impl DynamoDb {
             } else if let Some(d) = u.get("Delete").filter(|v| !v.is_null()) {
                 let region = region_of(d)?;
                 self.delete_replica(rc, name, &region).await?;
-            } else if u.get("Update").is_some_and(|v| !v.is_null()) {
-                // Replica-specific throughput or table class: nothing to model locally.
-            } else {
-                return Err(validation(
-                    "One or more parameter values were invalid: ReplicaUpdate must specify one of Create, Update or Delete",
-                ));
             }
+            // Update: replica-specific throughput or table class, nothing to model locally.
         }
+        self.describe_updating(rc, name)
+    }
+
+    fn describe_updating(&self, rc: &RequestContext, name: &str) -> Result<Json, AwsError> {
         let table = self.table(rc, name)?;
         let data = table.data.read().expect("table lock");
         Ok(data.meta.describe(
@@ -59,6 +85,91 @@ impl DynamoDb {
             data.size_bytes,
             &data.index_stats(),
         ))
+    }
+
+    /// The MRSC path: the whole change is checked first, then replicas are made or removed
+    /// and every member learns the group's consistency and witness.
+    async fn update_strong(
+        &self,
+        rc: &RequestContext,
+        name: &str,
+        group: &mrsc::Group,
+        changes: &mrsc::Changes,
+    ) -> Result<Json, AwsError> {
+        let table = self.table(rc, name)?;
+        let (content, pay_per_request) = {
+            let data = table.data.read().expect("table lock");
+            let content = mrsc::Content {
+                items: data.items.len(),
+                has_lsi: data.has_lsi(),
+                has_ttl: data.meta.ttl_attribute.is_some(),
+            };
+            (content, data.meta.pay_per_request)
+        };
+        let next = mrsc::plan(group, changes, &content)?;
+        if !changes.create.is_empty() && !pay_per_request {
+            return Err(validation(
+                "Table write capacity should either be Pay-Per-Request or AutoScaled.",
+            ));
+        }
+        for r in &changes.create {
+            if self.db.get(&rc.account_id, r, name).is_some() {
+                return Err(validation(format!(
+                    "Failed to create a the new replica of table with name: '{name}' because one or more replicas already existed as tables."
+                )));
+            }
+        }
+        // Every member learns the mode first: new replicas copy the caller's definition.
+        let mut batch = Batch::new();
+        self.mark_group(
+            &rc.account_id,
+            name,
+            &group.replicas,
+            next.strong,
+            next.witness.as_deref(),
+            &mut batch,
+        );
+        self.commit(batch).await?;
+        for r in &changes.delete {
+            self.delete_replica(rc, name, r).await?;
+        }
+        for r in &changes.create {
+            let table = self.table(rc, name)?;
+            self.create_replica(&table, r).await?;
+        }
+        let mut batch = Batch::new();
+        self.mark_group(
+            &rc.account_id,
+            name,
+            &next.replicas,
+            next.strong,
+            next.witness.as_deref(),
+            &mut batch,
+        );
+        self.commit(batch).await?;
+        self.describe_updating(rc, name)
+    }
+
+    /// Sets the consistency mode and witness of every member of a group.
+    fn mark_group(
+        &self,
+        account: &str,
+        name: &str,
+        regions: &[String],
+        strong: bool,
+        witness: Option<&str>,
+        batch: &mut Batch,
+    ) {
+        for r in regions {
+            if let Some(t) = self.db.get(account, r, name) {
+                let mut d = t.data.write().expect("table lock");
+                let mut m = (*d.meta).clone();
+                m.strong = strong;
+                m.witness = witness.map(str::to_string);
+                d.meta = Arc::new(m);
+                self.db.save_meta(&d.meta, batch);
+            }
+        }
     }
 
     /// Writes a new definition of every member of `meta`'s group with the regions given.
@@ -275,10 +386,11 @@ impl DynamoDb {
     }
 }
 
-/// The `Replicas` DescribeTable shows: the group's other regions.
-pub fn replicas_json(meta: &TableMeta) -> Option<Json> {
+/// The members DescribeTable shows for a global table: `Replicas` (the group's other
+/// regions), the consistency mode, the witness of an MRSC table.
+pub fn describe_into(meta: &TableMeta, d: &mut Json) {
     if meta.replicas.len() < 2 {
-        return None;
+        return;
     }
     let gsis: Vec<Json> = meta
         .indexes
@@ -286,17 +398,109 @@ pub fn replicas_json(meta: &TableMeta) -> Option<Json> {
         .filter(|i| i.global)
         .map(|i| json!({"IndexName": i.name}))
         .collect();
-    Some(Json::Array(
-        meta.replicas
-            .iter()
-            .filter(|r| **r != meta.region)
-            .map(|r| {
-                let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE"});
-                if !gsis.is_empty() {
-                    j["GlobalSecondaryIndexes"] = Json::Array(gsis.clone());
-                }
-                j
-            })
-            .collect(),
-    ))
+    let replicas: Vec<Json> = meta
+        .replicas
+        .iter()
+        .filter(|r| **r != meta.region)
+        .map(|r| {
+            let arn = aloft_core::arn::build(
+                "dynamodb",
+                r,
+                &meta.account,
+                &format!("table/{}", meta.name),
+            );
+            let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE", "ReplicaArn": arn,
+                "ReplicaTableClassSummary": {"TableClass": meta.table_class}});
+            if !gsis.is_empty() {
+                j["GlobalSecondaryIndexes"] = Json::Array(gsis.clone());
+            }
+            j
+        })
+        .collect();
+    d["GlobalTableVersion"] = json!("2019.11.21");
+    d["Replicas"] = Json::Array(replicas);
+    d["MultiRegionConsistency"] = json!(if meta.strong { "STRONG" } else { "EVENTUAL" });
+    // The default of a global table whose replicas are all in one account.
+    d["GlobalTableSettingsReplicationMode"] = json!("ENABLED_WITH_OVERRIDES");
+    if let Some(w) = &meta.witness {
+        d["GlobalTableWitnesses"] = json!([{"RegionName": w, "WitnessStatus": "ACTIVE"}]);
+    }
+}
+
+/// UpdateTable's replica and witness actions, each naming its region.
+fn changes_of(input: &Json, updates: &[Json]) -> Result<mrsc::Changes, AwsError> {
+    let mut c = mrsc::Changes {
+        consistency: input["MultiRegionConsistency"].as_str().map(str::to_string),
+        ..mrsc::Changes::default()
+    };
+    for u in updates {
+        if let Some(x) = u.get("Create").filter(|v| !v.is_null()) {
+            c.create.push(region_of(x)?);
+        } else if let Some(x) = u.get("Delete").filter(|v| !v.is_null()) {
+            c.delete.push(region_of(x)?);
+        } else if u.get("Update").is_some_and(|v| !v.is_null()) {
+        } else {
+            return Err(validation(
+                "One or more parameter values were invalid: ReplicaUpdate must specify one of Create, Update or Delete",
+            ));
+        }
+    }
+    let witness = input["GlobalTableWitnessUpdates"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    if witness.len() > 1 {
+        return Err(validation(
+            "One or more parameter values were invalid: Only one witness can be created or deleted per UpdateTable request",
+        ));
+    }
+    for w in witness {
+        let region = |x: &Json| {
+            x["RegionName"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| validation("1 validation error detected: Value null at 'globalTableWitnessUpdates.member.regionName' failed to satisfy constraint: Member must not be null"))
+        };
+        if let Some(x) = w.get("Create").filter(|v| !v.is_null()) {
+            c.witness_create = Some(region(x)?);
+        } else if let Some(x) = w.get("Delete").filter(|v| !v.is_null()) {
+            c.witness_delete = Some(region(x)?);
+        } else {
+            return Err(validation(
+                "One or more parameter values were invalid: GlobalTableWitnessUpdate must specify one of Create or Delete",
+            ));
+        }
+    }
+    Ok(c)
+}
+
+/// A write to an MRSC table's item that a write in another region is still replicating.
+pub fn check_no_replicated_conflict(
+    db: &DynamoDb,
+    rc: &RequestContext,
+    p: &Prepared,
+) -> Result<(), AwsError> {
+    if !db.db.replication.strong_busy() {
+        return Ok(());
+    }
+    let strong = p.table.data.read().expect("table lock").meta.strong;
+    if strong
+        && db
+            .db
+            .replication
+            .conflicts(&rc.account_id, &rc.region, &p.table_name, &p.key)
+    {
+        return Err(ErrorCode::ReplicatedWriteConflictException.err(
+            "The request was rejected because one or more items in the request are being modified by a request in another Region.",
+        ));
+    }
+    Ok(())
+}
+
+/// MRSC tables take no transactions.
+pub fn refuse_transaction(table: &Table) -> Result<(), AwsError> {
+    if table.data.read().expect("table lock").meta.strong {
+        return Err(mrsc::refuse_transaction());
+    }
+    Ok(())
 }

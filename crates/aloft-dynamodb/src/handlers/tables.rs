@@ -161,8 +161,12 @@ impl DynamoDb {
             .db
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| table_named_not_found(&name))?;
-        if let Some(updates) = input.get("ReplicaUpdates").and_then(Json::as_array) {
-            let desc = self.update_replicas(rc, &name, updates).await?;
+        if input.get("ReplicaUpdates").is_some_and(Json::is_array)
+            || input
+                .get("GlobalTableWitnessUpdates")
+                .is_some_and(Json::is_array)
+        {
+            let desc = self.update_replicas(rc, &name, &input).await?;
             return Ok(json!({"TableDescription": desc}));
         }
         let mut batch = Batch::new();
@@ -449,6 +453,9 @@ impl DynamoDb {
             return Err(validation(
                 "1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null",
             ));
+        }
+        if enabled && table.data.read().expect("table lock").meta.strong {
+            return Err(crate::mrsc::refuse_ttl());
         }
         self.edit_meta(&table, |m| match (&m.ttl_attribute, enabled) {
             (Some(_), true) => Err(validation("TimeToLive is already enabled")),
