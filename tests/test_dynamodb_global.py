@@ -185,3 +185,55 @@ def test_no_replication_attributes_are_added(aloft):
     # Version 2019.11.21 adds no aws:rep:* attributes (version 2017.11.29 did).
     for c in (east, west):
         assert get(c, "a") == {"id": {"S": "a"}, "v": {"N": "1"}, "w": {"N": "2"}}
+
+
+def test_disassociation(aloft):
+    east, west, eu = (aloft.client("dynamodb", region=r) for r in ("us-east-1", "us-west-2", "eu-west-1"))
+    make(east, BillingMode="PAY_PER_REQUEST")
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    assert west.describe_table(TableName="Glob")["Table"]["DisassociationProtectionEnabled"] is True
+
+    def refused(client, **kw):
+        with pytest.raises(ClientError) as e:
+            client.update_table(TableName="Glob", **kw)
+        assert err(e)[0] == "ValidationException"
+        return err(e)[1]
+
+    leave = [{"Disassociate": {"RegionName": "us-west-2", "DisassociationMode": "WAIT_FOR_REPLICATION"}}]
+    assert "protection" in refused(west, ReplicaUpdates=leave)
+    assert "cannot be combined" in refused(west, DisassociationProtectionEnabled=False, TableClass="STANDARD")
+    d = west.update_table(TableName="Glob", DisassociationProtectionEnabled=False)["TableDescription"]
+    assert d["DisassociationProtectionEnabled"] is False
+    # The setting is the replica's own.
+    assert east.describe_table(TableName="Glob")["Table"]["DisassociationProtectionEnabled"] is True
+    assert "only update" in refused(west, ReplicaUpdates=leave + [{"Delete": {"RegionName": "eu-west-1"}}])
+    assert "region of the request" in refused(east, ReplicaUpdates=[
+        {"Disassociate": {"RegionName": "us-west-2", "DisassociationMode": "WAIT_FOR_REPLICATION"}}])
+
+    east.put_item(TableName="Glob", Item={"id": {"S": "before"}})
+    west.update_table(TableName="Glob", ReplicaUpdates=leave)
+    t = west.describe_table(TableName="Glob")["Table"]
+    assert t["TableStatus"] == "ACTIVE" and "Replicas" not in t
+    assert "DisassociationProtectionEnabled" not in t
+    assert get(west, "before") is not None  # its items stay
+    assert [r["RegionName"] for r in east.describe_table(TableName="Glob")["Table"]["Replicas"]] == ["eu-west-1"]
+    # Writes no longer cross between the standalone table and the group.
+    west.put_item(TableName="Glob", Item={"id": {"S": "west-only"}})
+    east.put_item(TableName="Glob", Item={"id": {"S": "group-only"}})
+    flush(aloft)
+    assert get(east, "west-only") is None and get(eu, "west-only") is None
+    assert get(west, "group-only") is None and get(eu, "group-only") is not None
+
+
+def test_settings_replication_mode_on_a_regional_table(aloft):
+    east = aloft.client("dynamodb")
+    make(east, name="Src", BillingMode="PAY_PER_REQUEST")
+    assert "GlobalTableSettingsReplicationMode" not in east.describe_table(TableName="Src")["Table"]
+    d = east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED")["TableDescription"]
+    assert d["GlobalTableSettingsReplicationMode"] == "ENABLED"
+    east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")
+    assert east.describe_table(TableName="Src")["Table"]["GlobalTableSettingsReplicationMode"] == "DISABLED"
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName="Src", DisassociationProtectionEnabled=False)
+    assert err(e)[0] == "ValidationException"

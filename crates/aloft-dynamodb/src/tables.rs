@@ -62,6 +62,13 @@ pub struct TableMeta {
     /// An MRSC global table's witness region (it holds no table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<String>,
+    /// A global table replica's disassociation protection, when changed from AWS's default
+    /// (enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociation_protection: Option<bool>,
+    /// GlobalTableSettingsReplicationMode set on a regional table (ENABLED or DISABLED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings_mode: Option<String>,
     #[serde(default)]
     pub throughput: Throughput,
     #[serde(default)]
@@ -542,6 +549,8 @@ pub fn from_create(
         replicas: Vec::new(),
         strong: false,
         witness: None,
+        disassociation_protection: None,
+        settings_mode: None,
         throughput: Throughput::default(),
         vector_indexes,
         kinesis: Vec::new(),

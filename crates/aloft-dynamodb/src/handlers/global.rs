@@ -41,6 +41,13 @@ impl DynamoDb {
     ) -> Result<Json, AwsError> {
         let empty = Vec::new();
         let updates = input["ReplicaUpdates"].as_array().unwrap_or(&empty);
+        if let Some(d) = updates
+            .iter()
+            .find_map(|u| u.get("Disassociate").filter(|v| !v.is_null()))
+        {
+            let alone = updates.len() == 1 && input["GlobalTableWitnessUpdates"].is_null();
+            return self.disassociate(rc, name, d, alone).await;
+        }
         let changes = changes_of(input, updates)?;
         let table = self.table(rc, name)?;
         let group = {
@@ -73,6 +80,126 @@ impl DynamoDb {
             }
             // Update: replica-specific throughput or table class, nothing to model locally.
         }
+        self.describe_updating(rc, name)
+    }
+
+    /// UpdateTable's DisassociationProtectionEnabled (alone in its request, as AWS requires)
+    /// and GlobalTableSettingsReplicationMode (on a regional table); `None` when the request
+    /// has neither.
+    pub async fn update_replica_settings(
+        &self,
+        rc: &RequestContext,
+        name: &str,
+        input: &Json,
+    ) -> Result<Option<Json>, AwsError> {
+        let protection = input["DisassociationProtectionEnabled"].as_bool();
+        let mode = input["GlobalTableSettingsReplicationMode"].as_str();
+        if protection.is_none() && mode.is_none() {
+            return Ok(None);
+        }
+        let others = input.as_object().map_or(0, |o| {
+            o.iter()
+                .filter(|(k, v)| *k != "TableName" && !v.is_null())
+                .count()
+        });
+        if others > 1 {
+            let what = if protection.is_some() {
+                "DisassociationProtectionEnabled"
+            } else {
+                "GlobalTableSettingsReplicationMode"
+            };
+            return Err(validation(format!(
+                "One or more parameter values were invalid: {what} cannot be combined with other updates in the same UpdateTable request"
+            )));
+        }
+        let table = self.table(rc, name)?;
+        self.edit_meta(&table, |m| {
+            if let Some(p) = protection {
+                if m.replicas.len() < 2 {
+                    return Err(validation(
+                        "One or more parameter values were invalid: DisassociationProtectionEnabled can only be set on a global table replica",
+                    ));
+                }
+                m.disassociation_protection = Some(p);
+            }
+            if let Some(mode) = mode {
+                if m.replicas.len() > 1 {
+                    return Err(validation(
+                        "One or more parameter values were invalid: GlobalTableSettingsReplicationMode can only be updated on a regional table",
+                    ));
+                }
+                if mode == "ENABLED_WITH_OVERRIDES" {
+                    return Err(validation(
+                        "One or more parameter values were invalid: GlobalTableSettingsReplicationMode must be ENABLED or DISABLED",
+                    ));
+                }
+                m.settings_mode = Some(mode.to_string());
+            }
+            Ok(())
+        })
+        .await?;
+        self.describe_updating(rc, name).map(Some)
+    }
+
+    /// ReplicaUpdates' Disassociate: the caller's replica leaves the group once what it
+    /// queued has replicated (WAIT_FOR_REPLICATION), keeping its items and settings.
+    async fn disassociate(
+        &self,
+        rc: &RequestContext,
+        name: &str,
+        action: &Json,
+        alone: bool,
+    ) -> Result<Json, AwsError> {
+        if !alone {
+            return Err(validation(
+                "One or more parameter values were invalid: Disassociate must be the only update in an UpdateTable request",
+            ));
+        }
+        let region = action["RegionName"].as_str().unwrap_or_default();
+        if region != rc.region {
+            return Err(validation(format!(
+                "One or more parameter values were invalid: Disassociate must name the region of the request ({}), not {region}",
+                rc.region
+            )));
+        }
+        let table = self.table(rc, name)?;
+        let meta = table.data.read().expect("table lock").meta.clone();
+        if meta.replicas.len() < 2 {
+            return Err(validation(format!(
+                "One or more parameter values were invalid: Table {name} is not a replica of a global table"
+            )));
+        }
+        if meta.strong {
+            return Err(validation(
+                "One or more parameter values were invalid: Disassociate is not supported for global tables with MultiRegionConsistency set to STRONG",
+            ));
+        }
+        if meta.disassociation_protection.unwrap_or(true) {
+            return Err(validation(
+                "One or more parameter values were invalid: Disassociation protection is enabled for this replica. Disable disassociation protection first.",
+            ));
+        }
+        self.db.replication.flush().await;
+        let others: Vec<String> = meta
+            .replicas
+            .iter()
+            .filter(|r| **r != meta.region)
+            .cloned()
+            .collect();
+        let mut batch = Batch::new();
+        self.set_group(&meta.account, name, &others, &mut batch);
+        self.set_group(
+            &meta.account,
+            name,
+            std::slice::from_ref(&meta.region),
+            &mut batch,
+        );
+        self.commit(batch).await?;
+        self.edit_meta(&table, |m| {
+            m.disassociation_protection = None;
+            Ok(())
+        })
+        .await?;
         self.describe_updating(rc, name)
     }
 
@@ -390,6 +517,9 @@ impl DynamoDb {
 /// regions), the consistency mode, the witness of an MRSC table.
 pub fn describe_into(meta: &TableMeta, d: &mut Json) {
     if meta.replicas.len() < 2 {
+        if let Some(mode) = &meta.settings_mode {
+            d["GlobalTableSettingsReplicationMode"] = json!(mode);
+        }
         return;
     }
     let gsis: Vec<Json> = meta
@@ -422,6 +552,10 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
     d["MultiRegionConsistency"] = json!(if meta.strong { "STRONG" } else { "EVENTUAL" });
     // The default of a global table whose replicas are all in one account.
     d["GlobalTableSettingsReplicationMode"] = json!("ENABLED_WITH_OVERRIDES");
+    if !meta.strong {
+        d["DisassociationProtectionEnabled"] =
+            json!(meta.disassociation_protection.unwrap_or(true));
+    }
     if let Some(w) = &meta.witness {
         d["GlobalTableWitnesses"] = json!([{"RegionName": w, "WitnessStatus": "ACTIVE"}]);
     }

@@ -161,6 +161,9 @@ impl DynamoDb {
             .db
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| table_named_not_found(&name))?;
+        if let Some(desc) = self.update_replica_settings(rc, &name, &input).await? {
+            return Ok(json!({"TableDescription": desc}));
+        }
         if input.get("ReplicaUpdates").is_some_and(Json::is_array)
             || input
                 .get("GlobalTableWitnessUpdates")
