@@ -27,9 +27,9 @@ pub struct Replicated {
     pub key: Vec<u8>,
     pub item: Option<Item>,
     pub seq: u64,
-    /// The region written; the others follow.
+    /// The region written; the others follow, each in its account.
     pub origin: String,
-    pub regions: Vec<String>,
+    pub targets: Vec<(String, String)>,
     /// From an MRSC table: the writer waits for it (its ticket, given by `send`).
     pub strong: bool,
     pub ticket: u64,
@@ -194,8 +194,8 @@ pub fn spawn_worker(db: Arc<Db>) {
     tokio::spawn(async move {
         while let Some(r) = rx.recv().await {
             let _ = paused.wait_for(|p| !*p).await;
-            for region in &r.regions {
-                apply(&db, &r, region).await;
+            for (account, region) in &r.targets {
+                apply(&db, &r, account, region).await;
             }
             if r.strong {
                 db.replication.strong_done(&r);
@@ -205,8 +205,8 @@ pub fn spawn_worker(db: Arc<Db>) {
     });
 }
 
-async fn apply(db: &Db, r: &Replicated, region: &str) {
-    let Some(table) = db.get(&r.account, region, &r.name) else {
+async fn apply(db: &Db, r: &Replicated, account: &str, region: &str) {
+    let Some(table) = db.get(account, region, &r.name) else {
         return;
     };
     let mut batch = Batch::new();

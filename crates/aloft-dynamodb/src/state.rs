@@ -291,12 +291,12 @@ impl TableData {
                 origin: self.meta.region.clone(),
                 strong: self.meta.strong,
                 ticket: 0,
-                regions: self
+                targets: self
                     .meta
                     .replicas
                     .iter()
                     .filter(|r| **r != self.meta.region)
-                    .cloned()
+                    .map(|r| (self.meta.member_account(r).to_string(), r.clone()))
                     .collect(),
             });
         }

@@ -66,6 +66,10 @@ pub struct TableMeta {
     /// (enabled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disassociation_protection: Option<bool>,
+    /// The accounts of a multi-account global table's members, by region (empty when every
+    /// member is in this table's account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_accounts: Vec<(String, String)>,
     /// GlobalTableSettingsReplicationMode set on a regional table (ENABLED or DISABLED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings_mode: Option<String>,
@@ -87,6 +91,14 @@ impl TableMeta {
             &self.account,
             &format!("table/{}", self.name),
         )
+    }
+
+    /// The account of the group's member in `region` (a global table has one per region).
+    pub fn member_account<'a>(&'a self, region: &str) -> &'a str {
+        self.member_accounts
+            .iter()
+            .find(|(r, _)| r == region)
+            .map_or(&self.account, |(_, a)| a)
     }
 
     pub fn stream_arn(&self) -> Option<String> {
@@ -550,6 +562,7 @@ pub fn from_create(
         strong: false,
         witness: None,
         disassociation_protection: None,
+        member_accounts: Vec::new(),
         settings_mode: None,
         throughput: Throughput::default(),
         vector_indexes,

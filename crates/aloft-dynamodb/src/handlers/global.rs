@@ -187,13 +187,8 @@ impl DynamoDb {
             .cloned()
             .collect();
         let mut batch = Batch::new();
-        self.set_group(&meta.account, name, &others, &mut batch);
-        self.set_group(
-            &meta.account,
-            name,
-            std::slice::from_ref(&meta.region),
-            &mut batch,
-        );
+        self.set_members(&meta, &others, &mut batch);
+        self.set_members(&meta, std::slice::from_ref(&meta.region), &mut batch);
         self.commit(batch).await?;
         self.edit_meta(&table, |m| {
             m.disassociation_protection = None;
@@ -322,7 +317,46 @@ impl DynamoDb {
         }
     }
 
+    /// Writes a new definition of every member of `group`'s group (each in its account)
+    /// with the regions given.
+    pub(crate) fn set_members(&self, group: &TableMeta, regions: &[String], batch: &mut Batch) {
+        let mut accounts: Vec<(String, String)> = group
+            .member_accounts
+            .iter()
+            .filter(|(r, _)| regions.contains(r))
+            .cloned()
+            .collect();
+        if regions.len() < 2 || accounts.iter().all(|(_, a)| *a == accounts[0].1) {
+            accounts.clear();
+        }
+        for r in regions {
+            if let Some(t) = self.db.get(group.member_account(r), r, &group.name) {
+                let mut d = t.data.write().expect("table lock");
+                let mut m = (*d.meta).clone();
+                m.replicas = if regions.len() > 1 {
+                    regions.to_vec()
+                } else {
+                    Vec::new()
+                };
+                m.member_accounts.clone_from(&accounts);
+                d.meta = Arc::new(m);
+                self.db.save_meta(&d.meta, batch);
+            }
+        }
+    }
+
     async fn create_replica(&self, table: &Arc<Table>, region: &str) -> Result<(), AwsError> {
+        let account = table.data.read().expect("table lock").meta.account.clone();
+        self.create_replica_in(table, &account, region).await
+    }
+
+    /// Makes the replica of `table`'s group in `account` and `region`, with its items.
+    pub(crate) async fn create_replica_in(
+        &self,
+        table: &Arc<Table>,
+        account: &str,
+        region: &str,
+    ) -> Result<(), AwsError> {
         let mut batch = Batch::new();
         {
             let mut all = self.db.tables.write().expect("tables lock");
@@ -339,7 +373,7 @@ impl DynamoDb {
                     "Table write capacity should either be Pay-Per-Request or AutoScaled.",
                 ));
             }
-            let key = table_key(&meta.account, region, &meta.name);
+            let key = table_key(account, region, &meta.name);
             if all.contains_key(&key) {
                 return Err(validation(format!(
                     "Failed to create a the new replica of table with name: '{}' because one or more replicas already existed as tables.",
@@ -353,8 +387,23 @@ impl DynamoDb {
                 meta.replicas.clone()
             };
             group.push(region.to_string());
+            let mut accounts: Vec<(String, String)> = group
+                .iter()
+                .map(|r| {
+                    let a = if r == region {
+                        account
+                    } else {
+                        meta.member_account(r)
+                    };
+                    (r.clone(), a.to_string())
+                })
+                .collect();
+            if accounts.iter().all(|(_, a)| *a == meta.account) {
+                accounts.clear();
+            }
             // Replication rides on the table's stream, which a replica turns on.
             let mut own = meta.clone();
+            own.member_accounts.clone_from(&accounts);
             if own.stream_view.is_none() {
                 own.stream_view = Some("NEW_AND_OLD_IMAGES".into());
                 own.stream_label = Some(stream_label(now));
@@ -365,6 +414,7 @@ impl DynamoDb {
 
             let mut replica = own;
             replica.region = region.to_string();
+            replica.account = account.to_string();
             replica.id = aloft_core::ids::uuid();
             replica.created_ms = now;
             replica.stream_label = Some(stream_label(now));
@@ -403,10 +453,11 @@ impl DynamoDb {
                 .cloned()
                 .collect();
             for r in others {
-                if let Some(t) = self.db.get(&meta.account, &r, &meta.name) {
+                if let Some(t) = self.db.get(meta.member_account(&r), &r, &meta.name) {
                     let mut d = t.data.write().expect("table lock");
                     let mut m = (*d.meta).clone();
                     m.replicas = group.clone();
+                    m.member_accounts.clone_from(&accounts);
                     d.meta = Arc::new(m);
                     self.db.save_meta(&d.meta, &mut batch);
                 }
@@ -428,6 +479,12 @@ impl DynamoDb {
                 "Failed to remove replica in region: '{region}' of table with name: '{name}' because it is not a replica of this global table."
             )));
         }
+        if meta.member_account(region) != meta.account {
+            return Err(validation(format!(
+                "Failed to remove replica in region: '{region}' of table with name: '{name}' because it belongs to account {}: only its own account can remove it.",
+                meta.member_account(region)
+            )));
+        }
         let removed = {
             let mut all = self.db.tables.write().expect("tables lock");
             all.remove(&table_key(&meta.account, region, name))
@@ -447,7 +504,7 @@ impl DynamoDb {
             .cloned()
             .collect();
         let mut batch = Batch::new();
-        self.set_group(&meta.account, name, &regions, &mut batch);
+        self.set_members(&meta, &regions, &mut batch);
         self.commit(batch).await
     }
 
@@ -459,7 +516,7 @@ impl DynamoDb {
         }
         let mut batch = Batch::new();
         for region in from.replicas.iter().filter(|r| **r != from.region) {
-            let Some(t) = self.db.get(&from.account, region, &from.name) else {
+            let Some(t) = self.db.get(from.member_account(region), region, &from.name) else {
                 continue;
             };
             let mut d = t.data.write().expect("table lock");
@@ -508,7 +565,7 @@ impl DynamoDb {
             .cloned()
             .collect();
         let mut batch = Batch::new();
-        self.set_group(&meta.account, &meta.name, &regions, &mut batch);
+        self.set_members(meta, &regions, &mut batch);
         self.commit(batch).await
     }
 }
@@ -536,7 +593,7 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
             let arn = aloft_core::arn::build(
                 "dynamodb",
                 r,
-                &meta.account,
+                meta.member_account(r),
                 &format!("table/{}", meta.name),
             );
             let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE", "ReplicaArn": arn,
@@ -550,8 +607,13 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
     d["GlobalTableVersion"] = json!("2019.11.21");
     d["Replicas"] = Json::Array(replicas);
     d["MultiRegionConsistency"] = json!(if meta.strong { "STRONG" } else { "EVENTUAL" });
-    // The default of a global table whose replicas are all in one account.
-    d["GlobalTableSettingsReplicationMode"] = json!("ENABLED_WITH_OVERRIDES");
+    // ENABLED_WITH_OVERRIDES: the default of a global table whose replicas are all in one
+    // account; a multi-account one is created with ENABLED, its only mode.
+    d["GlobalTableSettingsReplicationMode"] = json!(if meta.member_accounts.is_empty() {
+        "ENABLED_WITH_OVERRIDES"
+    } else {
+        "ENABLED"
+    });
     if !meta.strong {
         d["DisassociationProtectionEnabled"] =
             json!(meta.disassociation_protection.unwrap_or(true));

@@ -49,6 +49,9 @@ impl DynamoDb {
     }
 
     pub async fn create_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        if str_param(&input, "GlobalTableSourceArn").is_some() {
+            return self.create_multi_account_replica(rc, &input).await;
+        }
         let meta = tables::from_create(&input, &rc.account_id, &rc.region, clock::now_millis())?;
         let policy = Self::create_table_policy(&input)?;
         let key = table_key(&rc.account_id, &rc.region, &meta.name);
