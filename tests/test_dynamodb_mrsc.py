@@ -68,6 +68,13 @@ def test_three_replicas_and_strongly_consistent_reads(aloft):
     east.delete_item(TableName="Strong", Key={"id": {"S": "k"}})
     assert get(ohio, "k") is None and get(oregon, "k") is None
 
+    # One replica cannot leave alone, by DeleteTable or UpdateTable.
+    with pytest.raises(ClientError) as e:
+        oregon.delete_table(TableName="Strong")
+    assert err(e)[0] == "ValidationException" and "cannot be deleted alone" in err(e)[1]
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName="Strong", ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}])
+    assert err(e)[0] == "ValidationException"
     # Back to a regional table: both other replicas removed at once.
     east.update_table(TableName="Strong", ReplicaUpdates=[
         {"Delete": {"RegionName": "us-east-2"}}, {"Delete": {"RegionName": "us-west-2"}}])

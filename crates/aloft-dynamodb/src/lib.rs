@@ -370,6 +370,8 @@ impl Service for DynamoDb {
     }
 
     async fn reset(&self) {
+        // A paused replication worker (tests) would hold MRSC writers forever.
+        self.db.replication.pause(false);
         let metas: Vec<_> = {
             let mut all = self.db.tables.write().expect("tables lock");
             all.drain()

@@ -174,6 +174,13 @@ pub fn refuse_transaction() -> AwsError {
     )
 }
 
+/// DeleteTable of one replica of an MRSC table.
+pub fn refuse_delete() -> AwsError {
+    validation(
+        "One or more parameter values were invalid: A replica of a global table with MultiRegionConsistency set to STRONG cannot be deleted alone; remove the other replicas (and the witness) with UpdateTable first",
+    )
+}
+
 /// What an MRSC table refuses: Time to Live.
 pub fn refuse_ttl() -> AwsError {
     validation(

@@ -115,6 +115,10 @@ impl DynamoDb {
                     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
                 ));
             }
+            // One replica of an MRSC table cannot leave alone: UpdateTable removes two.
+            if data.meta.strong && data.meta.replicas.len() > 1 {
+                return Err(crate::mrsc::refuse_delete());
+            }
             data.deleted = true;
             all.remove(&key);
             (describe(&data, "DELETING"), (*data.meta).clone())
