@@ -102,3 +102,23 @@ def test_multi_account_replica(aloft):
     assert "Replicas" not in s
     src.put_item(TableName="Music", Item={"Artist": {"S": "after"}})
     aloft.internal("POST", "dynamodb/replication/flush")
+
+
+def test_multi_account_replica_survives_restart(aloft_factory, tmp_path):
+    a = aloft_factory(data_dir=tmp_path / "d")
+    src = a.client("dynamodb", region="us-east-2")
+    src.create_table(TableName="Music", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "Artist", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "Artist", "KeyType": "HASH"}])
+    src.update_table(TableName="Music", GlobalTableSettingsReplicationMode="ENABLED")
+    src.put_resource_policy(ResourceArn=SOURCE_ARN, Policy=replication_policy(SOURCE_ARN, [SOURCE, OTHER]))
+    as_account(a, OTHER, "us-east-1").create_table(
+        TableName="Music", GlobalTableSourceArn=SOURCE_ARN, GlobalTableSettingsReplicationMode="ENABLED",
+        ResourcePolicy=replication_policy(f"arn:aws:dynamodb:us-east-1:{OTHER}:table/Music", [OTHER, SOURCE]))
+    a.kill()
+    b = aloft_factory(data_dir=tmp_path / "d")
+    src, dst = b.client("dynamodb", region="us-east-2"), as_account(b, OTHER, "us-east-1")
+    assert dst.describe_table(TableName="Music")["Table"]["Replicas"][0]["ReplicaArn"] == SOURCE_ARN
+    dst.put_item(TableName="Music", Item={"Artist": {"S": "later"}})
+    b.internal("POST", "dynamodb/replication/flush")
+    assert get(src, "later") is not None
