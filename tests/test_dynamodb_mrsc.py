@@ -252,3 +252,18 @@ def test_strong_table_survives_restart(aloft_factory, tmp_path):
     assert get(ohio, "x") is not None
     ohio.put_item(TableName="Strong", Item={"id": {"S": "y"}})
     assert get(east, "y") is not None
+
+
+def test_cli_creates_an_mrsc_table_with_a_witness(aloft):
+    east = aloft.client("dynamodb")
+    make(east, name="Cli")
+    out = aloft.cli_json("dynamodb", "update-table", "--region", "us-east-1", "--table-name", "Cli",
+                         "--multi-region-consistency", "STRONG",
+                         "--replica-updates", '[{"Create": {"RegionName": "us-east-2"}}]',
+                         "--global-table-witness-updates", '[{"Create": {"RegionName": "us-west-2"}}]')
+    assert out["TableDescription"]["MultiRegionConsistency"] == "STRONG"
+    aloft.cli("dynamodb", "put-item", "--region", "us-east-2", "--table-name", "Cli",
+              "--item", '{"id": {"S": "from-cli"}}')
+    assert get(east, "from-cli", name="Cli") is not None
+    t = aloft.cli_json("dynamodb", "describe-table", "--region", "us-east-2", "--table-name", "Cli")["Table"]
+    assert t["GlobalTableWitnesses"] == [{"RegionName": "us-west-2", "WitnessStatus": "ACTIVE"}]
