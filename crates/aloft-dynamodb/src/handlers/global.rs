@@ -5,7 +5,10 @@
 //! stream, billing mode and throughput, table class, SSE; UpdateTimeToLive) are applied to
 //! every other member, as AWS propagates them; deletion protection, tags and PITR stay per
 //! replica. With `MultiRegionConsistency: STRONG` the group is an MRSC global table (three
-//! replicas, or two and a witness; rules in [`crate::mrsc`]).
+//! replicas, or two and a witness; rules in [`crate::mrsc`]). A replica's Disassociate
+//! leaves the group keeping its items, unless its DisassociationProtectionEnabled (on by
+//! default) holds it. Members of a multi-account group (see `global_accounts`) are found
+//! by region in their own accounts.
 
 use std::sync::{Arc, RwLock};
 
