@@ -21,6 +21,13 @@ def make(ddb, name="Glob", **kw):
                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], **kw)
 
 
+def replica(region, table_class="STANDARD", **more):
+    """A member of DescribeTable's Replicas, as AWS fills it."""
+    return {"RegionName": region, "ReplicaStatus": "ACTIVE",
+            "ReplicaArn": f"arn:aws:dynamodb:{region}:000000000000:table/Glob",
+            "ReplicaTableClassSummary": {"TableClass": table_class}, **more}
+
+
 def get(ddb, key, name="Glob"):
     return ddb.get_item(TableName=name, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
 
@@ -31,10 +38,12 @@ def test_replicas_and_replication(aloft):
     east.put_item(TableName="Glob", Item={"id": {"S": "before"}, "v": {"N": "1"}})
 
     out = east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
-    assert out["TableDescription"]["Replicas"] == [{"RegionName": "us-west-2", "ReplicaStatus": "ACTIVE"}]
+    assert out["TableDescription"]["Replicas"] == [replica("us-west-2")]
     d = west.describe_table(TableName="Glob")["Table"]
     assert d["GlobalTableVersion"] == "2019.11.21"
-    assert d["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+    assert d["MultiRegionConsistency"] == "EVENTUAL"
+    assert d["GlobalTableSettingsReplicationMode"] == "ENABLED_WITH_OVERRIDES"
+    assert d["Replicas"] == [replica("us-east-1")]
     assert d["TableArn"] == "arn:aws:dynamodb:us-west-2:000000000000:table/Glob"
     assert d["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert get(west, "before")["v"] == {"N": "1"}
@@ -70,8 +79,7 @@ def test_replicas_and_replication(aloft):
     with pytest.raises(ClientError) as e:
         west.describe_table(TableName="Glob")
     assert err(e)[0] == "ResourceNotFoundException"
-    assert eu.describe_table(TableName="Glob")["Table"]["Replicas"] == [
-        {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+    assert eu.describe_table(TableName="Glob")["Table"]["Replicas"] == [replica("us-east-1")]
     east.put_item(TableName="Glob", Item={"id": {"S": "late"}})
     flush(aloft)
     assert get(eu, "late") is not None
@@ -102,8 +110,7 @@ def test_global_table_survives_restart(aloft_factory, tmp_path):
     b = aloft_factory(data_dir=tmp_path / "d")
     east, west = b.client("dynamodb"), b.client("dynamodb", region="us-west-2")
     assert get(west, "x") is not None
-    assert west.describe_table(TableName="Glob")["Table"]["Replicas"] == [
-        {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+    assert west.describe_table(TableName="Glob")["Table"]["Replicas"] == [replica("us-east-1")]
     west.put_item(TableName="Glob", Item={"id": {"S": "y"}})
     flush(b)
     assert get(east, "y") is not None
@@ -125,8 +132,7 @@ def test_table_settings_follow_on_every_replica(aloft):
                           "Projection": {"ProjectionType": "ALL"}}}])
     d = east.describe_table(TableName="Glob")["Table"]
     assert [g["IndexName"] for g in d["GlobalSecondaryIndexes"]] == ["byColour"]
-    assert d["Replicas"] == [{"RegionName": "us-west-2", "ReplicaStatus": "ACTIVE",
-                              "GlobalSecondaryIndexes": [{"IndexName": "byColour"}]}]
+    assert d["Replicas"] == [replica("us-west-2", GlobalSecondaryIndexes=[{"IndexName": "byColour"}])]
     got = east.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
                      ExpressionAttributeValues={":c": {"S": "red"}})
     assert sorted(i["id"]["S"] for i in got["Items"]) == ["k1", "k3"]
@@ -147,7 +153,7 @@ def test_table_settings_follow_on_every_replica(aloft):
     east.update_table(TableName="Glob", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColour"}}])
     d = west.describe_table(TableName="Glob")["Table"]
     assert "GlobalSecondaryIndexes" not in d
-    assert d["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+    assert d["Replicas"] == [replica("us-east-1", "STANDARD_INFREQUENT_ACCESS")]
     with pytest.raises(ClientError) as e:
         west.query(TableName="Glob", IndexName="byColour", KeyConditionExpression="colour = :c",
                    ExpressionAttributeValues={":c": {"S": "red"}})
@@ -179,3 +185,55 @@ def test_no_replication_attributes_are_added(aloft):
     # Version 2019.11.21 adds no aws:rep:* attributes (version 2017.11.29 did).
     for c in (east, west):
         assert get(c, "a") == {"id": {"S": "a"}, "v": {"N": "1"}, "w": {"N": "2"}}
+
+
+def test_disassociation(aloft):
+    east, west, eu = (aloft.client("dynamodb", region=r) for r in ("us-east-1", "us-west-2", "eu-west-1"))
+    make(east, BillingMode="PAY_PER_REQUEST")
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    assert west.describe_table(TableName="Glob")["Table"]["DisassociationProtectionEnabled"] is True
+
+    def refused(client, **kw):
+        with pytest.raises(ClientError) as e:
+            client.update_table(TableName="Glob", **kw)
+        assert err(e)[0] == "ValidationException"
+        return err(e)[1]
+
+    leave = [{"Disassociate": {"RegionName": "us-west-2", "DisassociationMode": "WAIT_FOR_REPLICATION"}}]
+    assert "protection" in refused(west, ReplicaUpdates=leave)
+    assert "cannot be combined" in refused(west, DisassociationProtectionEnabled=False, TableClass="STANDARD")
+    d = west.update_table(TableName="Glob", DisassociationProtectionEnabled=False)["TableDescription"]
+    assert d["DisassociationProtectionEnabled"] is False
+    # The setting is the replica's own.
+    assert east.describe_table(TableName="Glob")["Table"]["DisassociationProtectionEnabled"] is True
+    assert "only update" in refused(west, ReplicaUpdates=leave + [{"Delete": {"RegionName": "eu-west-1"}}])
+    assert "region of the request" in refused(east, ReplicaUpdates=[
+        {"Disassociate": {"RegionName": "us-west-2", "DisassociationMode": "WAIT_FOR_REPLICATION"}}])
+
+    east.put_item(TableName="Glob", Item={"id": {"S": "before"}})
+    west.update_table(TableName="Glob", ReplicaUpdates=leave)
+    t = west.describe_table(TableName="Glob")["Table"]
+    assert t["TableStatus"] == "ACTIVE" and "Replicas" not in t
+    assert "DisassociationProtectionEnabled" not in t
+    assert get(west, "before") is not None  # its items stay
+    assert [r["RegionName"] for r in east.describe_table(TableName="Glob")["Table"]["Replicas"]] == ["eu-west-1"]
+    # Writes no longer cross between the standalone table and the group.
+    west.put_item(TableName="Glob", Item={"id": {"S": "west-only"}})
+    east.put_item(TableName="Glob", Item={"id": {"S": "group-only"}})
+    flush(aloft)
+    assert get(east, "west-only") is None and get(eu, "west-only") is None
+    assert get(west, "group-only") is None and get(eu, "group-only") is not None
+
+
+def test_settings_replication_mode_on_a_regional_table(aloft):
+    east = aloft.client("dynamodb")
+    make(east, name="Src", BillingMode="PAY_PER_REQUEST")
+    assert "GlobalTableSettingsReplicationMode" not in east.describe_table(TableName="Src")["Table"]
+    d = east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED")["TableDescription"]
+    assert d["GlobalTableSettingsReplicationMode"] == "ENABLED"
+    east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")
+    assert east.describe_table(TableName="Src")["Table"]["GlobalTableSettingsReplicationMode"] == "DISABLED"
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName="Src", DisassociationProtectionEnabled=False)
+    assert err(e)[0] == "ValidationException"

@@ -37,6 +37,7 @@ pub enum ErrorCode {
     ReplicaNotFoundException,
     IndexNotFoundException,
     ImportNotFoundException,
+    ReplicatedWriteConflictException,
 }
 
 impl ErrorCode {
@@ -81,6 +82,7 @@ impl ErrorCode {
             ErrorCode::ReplicaNotFoundException => "ReplicaNotFoundException",
             ErrorCode::IndexNotFoundException => "IndexNotFoundException",
             ErrorCode::ImportNotFoundException => "ImportNotFoundException",
+            ErrorCode::ReplicatedWriteConflictException => "ReplicatedWriteConflictException",
         }
     }
 

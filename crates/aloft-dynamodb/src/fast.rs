@@ -196,12 +196,14 @@ async fn write(
     // items and the capacity are not kept across the wait (a smaller future per request).
     let (out, commit) = {
         let table = db.db.get(&rc.account_id, &rc.region, input.table)?;
-        // A transaction holding some item: let the generic path check which.
+        // A transaction holding some item, or an MRSC write on its way: let the generic path
+        // check which.
         if db
             .db
             .in_flight_count
             .load(std::sync::atomic::Ordering::Acquire)
             != 0
+            || db.db.replication.strong_busy()
         {
             return None;
         }

@@ -9,7 +9,8 @@
 //! - [`ttl`]: the expiry sweeper on the one clock.
 //! - [`partiql`]: PartiQL statements, planned onto the native operations.
 //! - [`pitr`]: point-in-time recovery (the change log and restores to a second).
-//! - [`global`]: global tables' replication between regions (last writer wins).
+//! - [`global`]: global tables' replication between regions (last writer wins; MRSC
+//!   writes answer once applied everywhere, rules in `mrsc`).
 //! - [`vectors`]: vector indexes (kept on every write) and SearchVectors' exact search.
 //! - [`kinesis`]: Kinesis Data Streams destinations and the worker delivering their records.
 
@@ -28,6 +29,7 @@ mod hash;
 mod import;
 mod jobs;
 pub mod kinesis;
+mod mrsc;
 pub mod partiql;
 pub mod pitr;
 mod policy_doc;
@@ -165,17 +167,25 @@ impl DynamoDb {
                     return wire::error(model, &e, &ctx.request_id);
                 }
             };
-            if let Some(op) = fast_op
+            let mark = self.db.replication.mark();
+            let resp = if let Some(op) = fast_op
                 && let Some(resp) = fast::serve(self, op, &ctx, &body).await
             {
-                return resp;
+                resp
+            } else {
+                // Only the generic path and errors need the model. Its future (the largest
+                // handler's) is boxed apart: inline, it made every request's future, fast ones
+                // included, too big for the allocator's small-block path, and it was copied
+                // twice per request.
+                let model =
+                    wire::model_for(aloft_core::context::header(&parts.headers, "x-amz-target"));
+                Box::pin(self.generic(&ctx, &parts, model, &body)).await
+            };
+            // An MRSC write answers once every replica holds it.
+            if self.db.replication.moved(mark) {
+                Box::pin(self.db.replication.settle()).await;
             }
-            // Only the generic path and errors need the model. Its future (the largest handler's)
-            // is boxed apart: inline, it made every request's future, fast ones included, too big
-            // for the allocator's small-block path, and it was copied twice per request.
-            let model =
-                wire::model_for(aloft_core::context::header(&parts.headers, "x-amz-target"));
-            Box::pin(self.generic(&ctx, &parts, model, &body)).await
+            resp
         }
     }
 
@@ -341,6 +351,17 @@ impl Service for DynamoDb {
                 let folded = pitr::compact_all(&self.db).await;
                 Some(wire::ok(&json!({"folded": folded})))
             }
+            ("POST", "replication/pause") => {
+                self.db.replication.pause(true);
+                Some(wire::ok(&json!({})))
+            }
+            ("POST", "replication/resume") => {
+                self.db.replication.pause(false);
+                Some(wire::ok(&json!({})))
+            }
+            ("GET", "replication") => Some(wire::ok(
+                &json!({"strongInTransit": self.db.replication.in_transit()}),
+            )),
             ("POST", "replication/flush") => {
                 self.db.replication.flush().await;
                 Some(wire::ok(&json!({})))
@@ -350,6 +371,8 @@ impl Service for DynamoDb {
     }
 
     async fn reset(&self) {
+        // A paused replication worker (tests) would hold MRSC writers forever.
+        self.db.replication.pause(false);
         let metas: Vec<_> = {
             let mut all = self.db.tables.write().expect("tables lock");
             all.drain()

@@ -325,6 +325,44 @@ pub fn locks_out(canonical: &str, account: &str) -> bool {
         })
 }
 
+/// Whether the document lets DynamoDB's replication service principal replicate to and from
+/// the table for `account` (multi-account global tables): each of the three actions allowed
+/// to `replication.dynamodb.amazonaws.com`, under an `aws:SourceAccount` condition, when one
+/// is set, that names the account.
+pub fn grants_replication(doc: &str, account: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<Json>(doc) else {
+        return false;
+    };
+    let statements: Vec<&Json> = match &doc["Statement"] {
+        Json::Array(a) => a.iter().collect(),
+        s @ Json::Object(_) => vec![s],
+        _ => Vec::new(),
+    };
+    let allows = |s: &Json, action: &str| {
+        s["Effect"] == "Allow"
+            && strings(s["Principal"].get("Service"))
+                .iter()
+                .any(|p| p == "replication.dynamodb.amazonaws.com")
+            && strings(s.get("Action"))
+                .iter()
+                .any(|a| action_matches(a, action))
+            && s["Condition"].as_object().is_none_or(|ops| {
+                ops.values()
+                    .filter_map(Json::as_object)
+                    .flat_map(|keys| keys.iter())
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("aws:SourceAccount"))
+                    .all(|(_, v)| strings(Some(v)).iter().any(|a| a == account))
+            })
+    };
+    [
+        "dynamodb:ReadDataForReplication",
+        "dynamodb:WriteDataForReplication",
+        "dynamodb:ReplicateSettings",
+    ]
+    .iter()
+    .all(|action| statements.iter().any(|s| allows(s, action)))
+}
+
 /// IAM's action match: case-insensitive, `*` and `?` wildcards.
 fn action_matches(pattern: &str, action: &str) -> bool {
     fn go(p: &[u8], a: &[u8]) -> bool {
@@ -342,6 +380,33 @@ fn action_matches(pattern: &str, action: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replication_grants() {
+        let policy = |accounts: &str, actions: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":["replication.dynamodb.amazonaws.com"]}},"Action":[{actions}],"Resource":"*","Condition":{{"StringEquals":{{"aws:SourceAccount":[{accounts}]}}}}}}]}}"#
+            )
+        };
+        let all = r#""dynamodb:ReadDataForReplication","dynamodb:WriteDataForReplication","dynamodb:ReplicateSettings""#;
+        assert!(grants_replication(
+            &policy(r#""222222222222","111111111111""#, all),
+            "222222222222"
+        ));
+        assert!(!grants_replication(
+            &policy(r#""111111111111""#, all),
+            "222222222222"
+        ));
+        assert!(!grants_replication(
+            &policy(r#""222222222222""#, r#""dynamodb:WriteDataForReplication""#),
+            "222222222222"
+        ));
+        assert!(grants_replication(
+            &policy(r#""222222222222""#, r#""dynamodb:*""#),
+            "222222222222"
+        ));
+        assert!(!grants_replication("{}", "222222222222"));
+    }
 
     fn doc(statement: &Json) -> String {
         json!({"Version": "2012-10-17", "Statement": statement}).to_string()

@@ -288,12 +288,15 @@ impl TableData {
                 key: key.clone(),
                 item: new.clone(),
                 seq,
-                regions: self
+                origin: self.meta.region.clone(),
+                strong: self.meta.strong,
+                ticket: 0,
+                targets: self
                     .meta
                     .replicas
                     .iter()
                     .filter(|r| **r != self.meta.region)
-                    .cloned()
+                    .map(|r| (self.meta.member_account(r).to_string(), r.clone()))
                     .collect(),
             });
         }

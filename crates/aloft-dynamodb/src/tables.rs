@@ -56,6 +56,23 @@ pub struct TableMeta {
     /// included; empty when it is not global.
     #[serde(default)]
     pub replicas: Vec<String>,
+    /// Multi-Region strong consistency (MRSC): chosen when the first replicas are created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strong: bool,
+    /// An MRSC global table's witness region (it holds no table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
+    /// A global table replica's disassociation protection, when changed from AWS's default
+    /// (enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociation_protection: Option<bool>,
+    /// The accounts of a multi-account global table's members, by region (empty when every
+    /// member is in this table's account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_accounts: Vec<(String, String)>,
+    /// GlobalTableSettingsReplicationMode set on a regional table (ENABLED or DISABLED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings_mode: Option<String>,
     #[serde(default)]
     pub throughput: Throughput,
     #[serde(default)]
@@ -74,6 +91,14 @@ impl TableMeta {
             &self.account,
             &format!("table/{}", self.name),
         )
+    }
+
+    /// The account of the group's member in `region` (a global table has one per region).
+    pub fn member_account<'a>(&'a self, region: &str) -> &'a str {
+        self.member_accounts
+            .iter()
+            .find(|(r, _)| r == region)
+            .map_or(&self.account, |(_, a)| a)
     }
 
     pub fn stream_arn(&self) -> Option<String> {
@@ -190,10 +215,7 @@ impl TableMeta {
             d["SSEDescription"] = json!({"Status": "ENABLED", "SSEType": "KMS",
                 "KMSMasterKeyArn": aloft_core::arn::build("kms", &self.region, &self.account, "key/aws-dynamodb")});
         }
-        if let Some(r) = crate::handlers::global::replicas_json(self) {
-            d["GlobalTableVersion"] = json!("2019.11.21");
-            d["Replicas"] = r;
-        }
+        crate::handlers::global::describe_into(self, &mut d);
         if self.table_class != "STANDARD" {
             d["TableClassSummary"] = json!({"TableClass": self.table_class});
         }
@@ -537,6 +559,11 @@ pub fn from_create(
             .unwrap_or("STANDARD")
             .to_string(),
         replicas: Vec::new(),
+        strong: false,
+        witness: None,
+        disassociation_protection: None,
+        member_accounts: Vec::new(),
+        settings_mode: None,
         throughput: Throughput::default(),
         vector_indexes,
         kinesis: Vec::new(),

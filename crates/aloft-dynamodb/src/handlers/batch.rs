@@ -181,6 +181,9 @@ impl DynamoDb {
         let mut metrics: serde_json::Map<String, Json> = serde_json::Map::new();
         let mut failure = None;
         let (mut written, mut throttled) = (0usize, None);
+        for p in &preps {
+            crate::handlers::global::check_no_replicated_conflict(self, rc, p)?;
+        }
         for (p, request) in preps.iter().zip(requests) {
             // Items the table's capacity cannot take now, or held by an uncommitted
             // transaction, are left for the client to retry.

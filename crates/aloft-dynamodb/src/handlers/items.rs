@@ -399,6 +399,7 @@ impl DynamoDb {
         };
         self.throttle_write(&prep.table)?;
         check_no_transaction(self, &prep)?;
+        crate::handlers::global::check_no_replicated_conflict(self, rc, &prep)?;
         let mut batch = Batch::new();
         let mut metrics = None;
         let (result, meta_name, commit) = {

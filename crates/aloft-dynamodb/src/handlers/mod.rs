@@ -6,6 +6,7 @@ pub mod batch;
 pub mod bulk;
 pub mod exports;
 pub mod global;
+pub mod global_accounts;
 pub mod imports;
 pub mod insights;
 pub mod items;

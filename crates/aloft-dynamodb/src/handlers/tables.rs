@@ -49,6 +49,9 @@ impl DynamoDb {
     }
 
     pub async fn create_table(&self, rc: &RequestContext, input: Json) -> Result<Json, AwsError> {
+        if str_param(&input, "GlobalTableSourceArn").is_some() {
+            return self.create_multi_account_replica(rc, &input).await;
+        }
         let meta = tables::from_create(&input, &rc.account_id, &rc.region, clock::now_millis())?;
         let policy = Self::create_table_policy(&input)?;
         let key = table_key(&rc.account_id, &rc.region, &meta.name);
@@ -112,6 +115,10 @@ impl DynamoDb {
                     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
                 ));
             }
+            // One replica of an MRSC table cannot leave alone: UpdateTable removes two.
+            if data.meta.strong && data.meta.replicas.len() > 1 {
+                return Err(crate::mrsc::refuse_delete());
+            }
             data.deleted = true;
             all.remove(&key);
             (describe(&data, "DELETING"), (*data.meta).clone())
@@ -161,8 +168,15 @@ impl DynamoDb {
             .db
             .get(&rc.account_id, &rc.region, &name)
             .ok_or_else(|| table_named_not_found(&name))?;
-        if let Some(updates) = input.get("ReplicaUpdates").and_then(Json::as_array) {
-            let desc = self.update_replicas(rc, &name, updates).await?;
+        if let Some(desc) = self.update_replica_settings(rc, &name, &input).await? {
+            return Ok(json!({"TableDescription": desc}));
+        }
+        if input.get("ReplicaUpdates").is_some_and(Json::is_array)
+            || input
+                .get("GlobalTableWitnessUpdates")
+                .is_some_and(Json::is_array)
+        {
+            let desc = self.update_replicas(rc, &name, &input).await?;
             return Ok(json!({"TableDescription": desc}));
         }
         let mut batch = Batch::new();
@@ -450,6 +464,9 @@ impl DynamoDb {
             return Err(validation(
                 "1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null",
             ));
+        }
+        if enabled && table.data.read().expect("table lock").meta.strong {
+            return Err(crate::mrsc::refuse_ttl());
         }
         self.edit_meta(&table, |m| match (&m.ttl_attribute, enabled) {
             (Some(_), true) => Err(validation("TimeToLive is already enabled")),

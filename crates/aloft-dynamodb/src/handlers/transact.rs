@@ -218,6 +218,7 @@ impl DynamoDb {
             };
             let (p, ctx) = self.prepare(rc, body, kind)?;
             ctx.check_unused()?;
+            crate::handlers::global::refuse_transaction(&p.table)?;
             let with_item = body
                 .get("ReturnValuesOnConditionCheckFailure")
                 .and_then(Json::as_str)
@@ -424,6 +425,7 @@ impl DynamoDb {
                 .ok_or_else(|| validation("TransactGetItems can only contain Get operations"))?;
             let name = table_name(get)?;
             let table = self.table(rc, &name)?;
+            crate::handlers::global::refuse_transaction(&table)?;
             let mut ctx = expr_context(get)?;
             let projection = projection_of(get, &mut ctx)?;
             ctx.check_unused()?;
