@@ -60,7 +60,8 @@ def test_dates_and_counts_follow_increases_and_decreases(table, aloft):
     c.update_table(TableName="caps", ProvisionedThroughput=pt(40, 70))
     tp, _ = throughput(c)
     assert tp["NumberOfDecreasesToday"] == 1
-    assert (tp["LastDecreaseDateTime"] - increased).total_seconds() == pytest.approx(10, abs=1)
+    # The clock was moved 10 s; real time runs on beside it (a loaded machine: seconds).
+    assert 10 <= (tp["LastDecreaseDateTime"] - increased).total_seconds() < 40
     assert tp["LastIncreaseDateTime"] == tp["LastDecreaseDateTime"]
 
     # The GSI keeps its own dates and count.
@@ -104,7 +105,7 @@ def test_four_decreases_a_day_then_one_an_hour(table, aloft):
     c.update_table(TableName="caps", ProvisionedThroughput=pt(9, 9))
     tp, _ = throughput(c)
     assert tp["NumberOfDecreasesToday"] == 5
-    assert (tp["LastDecreaseDateTime"] - last).total_seconds() == pytest.approx(3600, abs=1)
+    assert 3600 <= (tp["LastDecreaseDateTime"] - last).total_seconds() < 3630
     with pytest.raises(ClientError) as e:
         c.update_table(TableName="caps", ProvisionedThroughput=pt(8, 8))
     assert "Number of decreases today: 5." in e.value.response["Error"]["Message"]
