@@ -143,11 +143,17 @@ def test_table_settings_follow_on_every_replica(aloft):
                      ExpressionAttributeValues={":c": {"S": "red"}})
     assert sorted(i["id"]["S"] for i in got["Items"]) == ["k1", "k3", "w"]
 
-    # TTL and table class set in one region hold in the other; removing the GSI too.
+    # TTL set in one region holds in the other; removing the GSI too. The table class is one
+    # of the settings a global table never synchronizes: each replica keeps its own, changed
+    # where it is or by a replica update's TableClassOverride.
     east.update_time_to_live(TableName="Glob", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
     ttl = west.describe_time_to_live(TableName="Glob")["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
     east.update_table(TableName="Glob", TableClass="STANDARD_INFREQUENT_ACCESS")
+    # (no TableClassSummary: a table that never had a class set shows none, as on AWS)
+    assert "TableClassSummary" not in west.describe_table(TableName="Glob")["Table"]
+    east.update_table(TableName="Glob", ReplicaUpdates=[
+        {"Update": {"RegionName": "us-west-2", "TableClassOverride": "STANDARD_INFREQUENT_ACCESS"}}])
     assert west.describe_table(TableName="Glob")["Table"]["TableClassSummary"]["TableClass"] == \
         "STANDARD_INFREQUENT_ACCESS"
     east.update_table(TableName="Glob", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColour"}}])
@@ -171,6 +177,18 @@ def test_table_settings_follow_on_every_replica(aloft):
     aloft.internal("POST", "dynamodb/ttl/sweep")
     flush(aloft)
     assert east.scan(TableName="Glob")["Count"] == 1 and west.scan(TableName="Glob")["Count"] == 1
+
+
+def test_replica_table_class_override_at_creation(aloft):
+    east = aloft.client("dynamodb")
+    make(east, BillingMode="PAY_PER_REQUEST")
+    east.update_table(TableName="Glob", ReplicaUpdates=[
+        {"Create": {"RegionName": "eu-west-1", "TableClassOverride": "STANDARD_INFREQUENT_ACCESS"}}])
+    east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    d = east.describe_table(TableName="Glob")["Table"]
+    assert "TableClassSummary" not in d
+    assert {r["RegionName"]: r["ReplicaTableClassSummary"]["TableClass"] for r in d["Replicas"]} == \
+        {"eu-west-1": "STANDARD_INFREQUENT_ACCESS", "us-west-2": "STANDARD"}
 
 
 def test_no_replication_attributes_are_added(aloft):

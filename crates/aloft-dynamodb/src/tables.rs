@@ -70,6 +70,10 @@ pub struct TableMeta {
     /// member is in this table's account).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub member_accounts: Vec<(String, String)>,
+    /// The other members' own table classes, by region (a global table never synchronizes
+    /// table class), for DescribeTable's `ReplicaTableClassSummary`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_classes: Vec<(String, String)>,
     /// GlobalTableSettingsReplicationMode set on a regional table (ENABLED or DISABLED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings_mode: Option<String>,
@@ -563,6 +567,7 @@ pub fn from_create(
         witness: None,
         disassociation_protection: None,
         member_accounts: Vec::new(),
+        replica_classes: Vec::new(),
         settings_mode: None,
         throughput: Throughput::default(),
         vector_indexes,

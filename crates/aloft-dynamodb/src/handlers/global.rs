@@ -77,11 +77,25 @@ impl DynamoDb {
             if let Some(c) = u.get("Create").filter(|v| !v.is_null()) {
                 let region = region_of(c)?;
                 self.create_replica(&table, &region).await?;
+                // Without an override the replica keeps the class it was copied with.
+                let class = c["TableClassOverride"].as_str().map_or_else(
+                    || {
+                        let t = table.data.read().expect("table lock");
+                        t.meta.table_class.clone()
+                    },
+                    str::to_string,
+                );
+                self.set_replica_class(rc, name, &region, &class).await?;
             } else if let Some(d) = u.get("Delete").filter(|v| !v.is_null()) {
                 let region = region_of(d)?;
                 self.delete_replica(rc, name, &region).await?;
+            } else if let Some(x) = u.get("Update").filter(|v| !v.is_null()) {
+                // Replica-specific throughput is not modelled; the table class is.
+                let region = region_of(x)?;
+                if let Some(class) = x["TableClassOverride"].as_str() {
+                    self.set_replica_class(rc, name, &region, class).await?;
+                }
             }
-            // Update: replica-specific throughput or table class, nothing to model locally.
         }
         self.describe_updating(rc, name)
     }
@@ -348,6 +362,50 @@ impl DynamoDb {
         }
     }
 
+    /// A replica's own table class (`TableClassOverride`, or the source's at creation): table
+    /// class is one of the settings a global table never synchronizes, so the replica keeps
+    /// what it was given and every member records it for `ReplicaTableClassSummary`.
+    async fn set_replica_class(
+        &self,
+        rc: &RequestContext,
+        name: &str,
+        region: &str,
+        class: &str,
+    ) -> Result<(), AwsError> {
+        let meta = self
+            .table(rc, name)?
+            .data
+            .read()
+            .expect("table lock")
+            .meta
+            .clone();
+        if self
+            .db
+            .get(meta.member_account(region), region, name)
+            .is_none()
+        {
+            return Err(validation(format!(
+                "One or more parameter values were invalid: Replica in region {region} does not exist"
+            )));
+        }
+        let mut batch = Batch::new();
+        for r in &meta.replicas {
+            let Some(t) = self.db.get(meta.member_account(r), r, name) else {
+                continue;
+            };
+            let mut d = t.data.write().expect("table lock");
+            let mut m = (*d.meta).clone();
+            if r == region {
+                m.table_class = class.to_string();
+            } else {
+                note_class(&mut m, region, class);
+            }
+            d.meta = Arc::new(m);
+            self.db.save_meta(&d.meta, &mut batch);
+        }
+        self.commit(batch).await
+    }
+
     async fn create_replica(&self, table: &Arc<Table>, region: &str) -> Result<(), AwsError> {
         let account = table.data.read().expect("table lock").meta.account.clone();
         self.create_replica_in(table, &account, region).await
@@ -536,8 +594,9 @@ impl DynamoDb {
             m.pay_per_request = from.pay_per_request;
             m.rcu = from.rcu;
             m.wcu = from.wcu;
-            m.table_class = from.table_class.clone();
-            m.sse = from.sse;
+            // Table class and encryption are never synchronized: each replica keeps its own,
+            // and the others note the class for their descriptions.
+            note_class(&mut m, &from.region, &from.table_class);
             m.ttl_attribute = from.ttl_attribute.clone();
             if m.stream_view != from.stream_view {
                 if m.stream_view.is_none() {
@@ -573,6 +632,13 @@ impl DynamoDb {
     }
 }
 
+/// Records on `m` the table class of its fellow member in `region`.
+fn note_class(m: &mut TableMeta, region: &str, class: &str) {
+    m.replica_classes.retain(|(r, _)| r != region);
+    m.replica_classes
+        .push((region.to_string(), class.to_string()));
+}
+
 /// The members DescribeTable shows for a global table: `Replicas` (the group's other
 /// regions), the consistency mode, the witness of an MRSC table.
 pub fn describe_into(meta: &TableMeta, d: &mut Json) {
@@ -599,8 +665,13 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
                 meta.member_account(r),
                 &format!("table/{}", meta.name),
             );
+            let class = meta
+                .replica_classes
+                .iter()
+                .find(|(region, _)| region == r)
+                .map_or(&meta.table_class, |(_, c)| c);
             let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE", "ReplicaArn": arn,
-                "ReplicaTableClassSummary": {"TableClass": meta.table_class}});
+                "ReplicaTableClassSummary": {"TableClass": class}});
             if !gsis.is_empty() {
                 j["GlobalSecondaryIndexes"] = Json::Array(gsis.clone());
             }
