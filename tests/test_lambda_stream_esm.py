@@ -391,3 +391,15 @@ def test_settings_are_validated_as_aws_does(aloft):
     got = update(UUID=m["UUID"], MaximumRecordAgeInSeconds=3600, ParallelizationFactor=2)
     assert got["MaximumRecordAgeInSeconds"] == 3600 and got["ParallelizationFactor"] == 2
     assert got["TumblingWindowInSeconds"] == 900
+
+
+def test_stream_mappings_show_the_stream_settings_with_their_defaults(aloft):
+    lam = aloft.client("lambda")
+    arn = kinesis_stream(aloft)
+    function(aloft, "f")
+    m = lam.create_event_source_mapping(FunctionName="f", EventSourceArn=arn, StartingPosition="LATEST")
+    got = lam.get_event_source_mapping(UUID=m["UUID"])
+    assert (got["ParallelizationFactor"], got["MaximumRecordAgeInSeconds"], got["MaximumRetryAttempts"],
+            got["TumblingWindowInSeconds"], got["BisectBatchOnFunctionError"]) == (1, -1, -1, 0, False)
+    assert got["DestinationConfig"] == {"OnFailure": {}} and got["FunctionResponseTypes"] == []
+    assert got["MaximumBatchingWindowInSeconds"] == 0 and got["BatchSize"] == 100

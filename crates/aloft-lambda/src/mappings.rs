@@ -78,6 +78,13 @@ impl Mapping {
         });
         if kind(&self.source_arn) != "sqs" {
             v["LastProcessingResult"] = json!("No records processed");
+            // Stream mappings show every stream setting, unset ones with their defaults.
+            v["ParallelizationFactor"] = json!(1);
+            v["MaximumRecordAgeInSeconds"] = json!(-1);
+            v["BisectBatchOnFunctionError"] = json!(false);
+            v["MaximumRetryAttempts"] = json!(-1);
+            v["TumblingWindowInSeconds"] = json!(0);
+            v["DestinationConfig"] = json!({"OnFailure": {}});
         }
         for k in [
             "StartingPosition",
