@@ -100,6 +100,24 @@ def test_partial_batch_failure_retries_from_the_lowest_failed_record(aloft, kind
     assert info["batchSize"] == 3 and info["startSequenceNumber"] != info["endSequenceNumber"]
 
 
+def test_partial_failure_with_bisection_splits_at_the_failed_record(aloft):
+    src, lam, sqs = Source(aloft, "kinesis"), aloft.client("lambda"), aloft.client("sqs")
+    dest_url, dest = queue(sqs, "failures")
+    function(aloft, "split", PARTIAL)
+    for k in ["a", "b", "bad1", "c"]:
+        src.put(k)
+    lam.create_event_source_mapping(
+        FunctionName="split", EventSourceArn=src.arn, StartingPosition="TRIM_HORIZON", BatchSize=4,
+        FunctionResponseTypes=["ReportBatchItemFailures"], BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": dest}})
+    (failure,) = [json.loads(m["Body"]) for m in drain(sqs, dest_url, n=1, timeout=20)]
+    calls = wait_for(lambda: (lambda c: c if ["c"] in c else None)(log_lines(aloft, "split")), what="c alone")
+    # Split at bad1 (not a retry), then halved: only bad1 is given up on.
+    assert calls == [["a", "b", "bad1", "c"], ["bad1", "c"], ["bad1"], ["c"]]
+    info = failure["KinesisBatchInfo"]
+    assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
 INVALID = COMMON + """
 def handler(event, context):
     print("EVENT " + json.dumps([key(r) for r in event["Records"]]))

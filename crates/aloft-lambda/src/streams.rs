@@ -425,7 +425,14 @@ impl Lambda {
         let st = self.state.lock().expect("state lock");
         st.functions
             .get(&crate::key(&m.account, &m.region, &m.function))
-            .map(|f| f.latest.role.clone())
+            .map(|f| {
+                m.qualifier
+                    .as_deref()
+                    .and_then(|q| f.version(q))
+                    .unwrap_or(&f.latest)
+                    .role
+                    .clone()
+            })
     }
 
     fn mapping_current(&self, m: &Mapping) -> bool {
