@@ -421,3 +421,25 @@ def test_stream_mappings_show_the_stream_settings_with_their_defaults(aloft):
             got["TumblingWindowInSeconds"], got["BisectBatchOnFunctionError"]) == (1, -1, -1, 0, False)
     assert got["DestinationConfig"] == {"OnFailure": {}} and got["FunctionResponseTypes"] == []
     assert got["MaximumBatchingWindowInSeconds"] == 0 and got["BatchSize"] == 100
+
+
+SQS_LIAR = """
+import json
+def handler(event, context):
+    print("EVENT " + json.dumps([r["messageId"] for r in event["Records"]]))
+    return {"batchItemFailures": [{"itemIdentifier": "no-such-message"}]}
+"""
+
+
+def test_sqs_answer_naming_an_unknown_message_fails_the_whole_batch(aloft):
+    lam, sqs = aloft.client("lambda"), aloft.client("sqs")
+    url, arn = queue(sqs, "work", VisibilityTimeout="300")
+    function(aloft, "sqs-liar", SQS_LIAR)
+    lam.create_event_source_mapping(FunctionName="sqs-liar", EventSourceArn=arn, BatchSize=1,
+                                    FunctionResponseTypes=["ReportBatchItemFailures"])
+    mid = sqs.send_message(QueueUrl=url, MessageBody="x")["MessageId"]
+    wait_for(lambda: log_lines(aloft, "sqs-liar"), what="the first delivery")
+    # Not deleted: it comes back once its visibility timeout passes.
+    calls = advance_until(aloft, 301, lambda: (lambda c: c if len(c) >= 2 else None)(log_lines(aloft, "sqs-liar")),
+                          what="the redelivery")
+    assert calls[:2] == [[mid], [mid]]

@@ -2,7 +2,7 @@
 //! through the owning service's [`aloft_events::Source`] and invoke the function with batches.
 //!
 //! SQS: records are acknowledged (deleted) only after success; with `ReportBatchItemFailures`
-//! only the reported ones stay. Streams: a failed batch is retried up to `MaximumRetryAttempts`
+//! only the reported ones stay (an answer naming an unknown message fails the whole batch). Streams: a failed batch is retried up to `MaximumRetryAttempts`
 //! (halved first when `BisectBatchOnFunctionError`), then skipped to the on-failure destination
 //! (see [`crate::streams`]); `MaximumBatchingWindowInSeconds` holds a read that is not a full
 //! batch until the window passes. Settings are checked by [`crate::mapping_rules`], filters
@@ -463,26 +463,23 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
         if kind(&m.source_arn) == "sqs" {
             let acks: Vec<String> = match &ok_payload {
                 Some(p) if report => {
-                    let failed: Vec<String> = serde_json::from_slice::<Value>(p)
-                        .ok()
-                        .and_then(|v| v.get("batchItemFailures").cloned())
-                        .and_then(|v| v.as_array().cloned())
-                        .unwrap_or_default()
+                    let ids: Vec<Option<&str>> = keep
                         .iter()
-                        .filter_map(|f| {
-                            f.get("itemIdentifier")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        })
+                        .map(|r| r.record.get("messageId").and_then(Value::as_str))
                         .collect();
-                    keep.iter()
-                        .filter(|r| {
-                            !failed.iter().any(|id| {
-                                r.record.get("messageId").and_then(Value::as_str) == Some(id)
-                            })
-                        })
-                        .map(|r| r.ack.clone())
-                        .collect()
+                    match crate::streams::item_failures(p, &ids) {
+                        crate::streams::Verdict::Success => {
+                            keep.iter().map(|r| r.ack.clone()).collect()
+                        }
+                        crate::streams::Verdict::Failed(failed) => keep
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| !failed.contains(i))
+                            .map(|(_, r)| r.ack.clone())
+                            .collect(),
+                        // An unknown or empty identifier fails the whole batch.
+                        crate::streams::Verdict::Invalid => Vec::new(),
+                    }
                 }
                 Some(_) => keep.iter().map(|r| r.ack.clone()).collect(),
                 // Failed batches return to the queue after their visibility timeout.

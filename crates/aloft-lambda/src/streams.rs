@@ -76,10 +76,10 @@ fn batch_info(m: &Mapping, batch: &[SourceRecord]) -> (String, Value) {
 
 /// What a successful invoke's answer says under `ReportBatchItemFailures`.
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     Success,
-    /// Retry from this index of the batch (the lowest reported sequence number).
-    RetryFrom(usize),
+    /// The indexes (in the batch) of the records the function reported as failed.
+    Failed(Vec<usize>),
     /// A malformed answer or an unknown identifier: the whole batch failed.
     Invalid,
 }
@@ -95,7 +95,8 @@ fn sequence_of(kinesis: bool, r: &SourceRecord) -> Option<&str> {
 
 /// AWS: an empty or null answer, or an empty or null `batchItemFailures`, is a success; an
 /// empty, null or unknown `itemIdentifier` (or a badly named key) fails the whole batch.
-fn item_failures(payload: &[u8], batch: &[SourceRecord], kinesis: bool) -> Verdict {
+/// `ids` are the batch's identifiers (sequence numbers, or SQS message ids), in order.
+pub(crate) fn item_failures(payload: &[u8], ids: &[Option<&str>]) -> Verdict {
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Success;
     }
@@ -108,7 +109,7 @@ fn item_failures(payload: &[u8], batch: &[SourceRecord], kinesis: bool) -> Verdi
         Some(Value::Array(list)) => list,
         Some(_) => return Verdict::Invalid,
     };
-    let mut lowest: Option<usize> = None;
+    let mut failed = Vec::new();
     for f in failures {
         let Some(id) = f
             .get("itemIdentifier")
@@ -117,15 +118,14 @@ fn item_failures(payload: &[u8], batch: &[SourceRecord], kinesis: bool) -> Verdi
         else {
             return Verdict::Invalid;
         };
-        let Some(i) = batch
-            .iter()
-            .position(|r| sequence_of(kinesis, r) == Some(id))
-        else {
+        let Some(i) = ids.iter().position(|x| *x == Some(id)) else {
             return Verdict::Invalid;
         };
-        lowest = Some(lowest.map_or(i, |l| l.min(i)));
+        failed.push(i);
     }
-    lowest.map_or(Verdict::Success, Verdict::RetryFrom)
+    failed.sort_unstable();
+    failed.dedup();
+    Verdict::Failed(failed)
 }
 
 /// When the record reached the stream, in milliseconds.
@@ -370,9 +370,12 @@ impl Lambda {
                         if !report || closing {
                             continue 'batches;
                         }
-                        match item_failures(&o.payload, &batch, kinesis) {
+                        let ids: Vec<Option<&str>> =
+                            batch.iter().map(|r| sequence_of(kinesis, r)).collect();
+                        match item_failures(&o.payload, &ids) {
                             Verdict::Success => continue 'batches,
-                            Verdict::RetryFrom(i) => (None, Some(i)),
+                            // Lambda checkpoints before the lowest failed sequence number.
+                            Verdict::Failed(f) => (None, f.first().copied()),
                             Verdict::Invalid => (None, None),
                         }
                     }
@@ -533,8 +536,8 @@ mod tests {
 
     #[test]
     fn batch_item_failures_verdicts() {
-        let b = vec![kin("1", "a"), kin("2", "a"), kin("3", "b")];
-        let v = |p: &str| item_failures(p.as_bytes(), &b, true);
+        let ids = [Some("1"), Some("2"), Some("3")];
+        let v = |p: &str| item_failures(p.as_bytes(), &ids);
         assert_eq!(v(""), Verdict::Success);
         assert_eq!(v("null"), Verdict::Success);
         assert_eq!(v("{}"), Verdict::Success);
@@ -542,7 +545,7 @@ mod tests {
         assert_eq!(v(r#"{"batchItemFailures": []}"#), Verdict::Success);
         assert_eq!(
             v(r#"{"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]}"#),
-            Verdict::RetryFrom(1)
+            Verdict::Failed(vec![1, 2])
         );
         assert_eq!(
             v(r#"{"batchItemFailures": [{"itemIdentifier": "9"}]}"#),
