@@ -248,6 +248,26 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(aloft, kind)
     assert later["state"] == {} and later["window"]["start"] >= first["window"]["end"]
 
 
+STATELESS = COMMON + """
+def handler(event, context):
+    print("EVENT " + json.dumps([key(r) for r in event["Records"]]))
+    return {"batchItemFailures": []}
+"""
+
+
+def test_a_windowed_invoke_without_state_counts_as_failed(aloft):
+    src, lam, sqs = Source(aloft, "kinesis"), aloft.client("lambda"), aloft.client("sqs")
+    dest_url, dest = queue(sqs, "failures")
+    function(aloft, "forgetful", STATELESS)
+    src.put("a")
+    lam.create_event_source_mapping(
+        FunctionName="forgetful", EventSourceArn=src.arn, StartingPosition="TRIM_HORIZON",
+        TumblingWindowInSeconds=300, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": dest}})
+    (failure,) = [json.loads(m["Body"]) for m in drain(sqs, dest_url, n=1, timeout=20)]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert log_lines(aloft, "forgetful")[:2] == [["a"], ["a"]]
+
+
 # --- ParallelizationFactor --------------------------------------------------------------------
 
 PARALLEL = COMMON + """

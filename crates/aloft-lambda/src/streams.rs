@@ -363,10 +363,16 @@ impl Lambda {
                     )
                     .await;
                 let (function_error, retry_from) = match &out {
+                    // A windowed invoke must answer with its state.
+                    Ok(o)
+                        if o.function_error.is_none()
+                            && window.as_deref_mut().is_some_and(|w| {
+                                !w.absorb(serde_json::from_slice::<Value>(&o.payload).ok().as_ref())
+                            }) =>
+                    {
+                        (None, None)
+                    }
                     Ok(o) if o.function_error.is_none() => {
-                        if let Some(w) = window.as_deref_mut() {
-                            w.absorb(serde_json::from_slice::<Value>(&o.payload).ok().as_ref());
-                        }
                         if !report || closing {
                             continue 'batches;
                         }

@@ -1,7 +1,7 @@
 //! Tumbling windows of stream mappings (`TumblingWindowInSeconds`): records are grouped per
 //! shard into fixed windows by their arrival time (boundaries are multiples of the window
 //! length since the epoch), each invoke gets the window, the `state` the previous invoke of the
-//! window returned, and when the window has passed Lambda invokes once more with no records and
+//! window returned (an answer without `state` is a failed invoke), and when the window has passed Lambda invokes once more with no records and
 //! `isFinalInvokeForWindow: true`. A returned state over 1 MB ends the window early
 //! (`isWindowTerminatedEarly`).
 
@@ -54,17 +54,20 @@ impl Window {
         })
     }
 
-    /// Takes the `state` a successful invoke returned (none returned: an empty state).
-    pub fn absorb(&mut self, response: Option<&Value>) {
-        let state = response
+    /// Takes the `state` a successful invoke returned. AWS: "the function response must
+    /// include a state property"; without one the invoke counts as failed (false).
+    pub fn absorb(&mut self, response: Option<&Value>) -> bool {
+        let Some(state) = response
             .and_then(|r| r.get("state"))
             .filter(|s| !s.is_null())
-            .cloned()
-            .unwrap_or_else(|| json!({}));
+        else {
+            return false;
+        };
         if state.to_string().len() > MAX_STATE_BYTES {
             self.early = true;
         }
-        self.state = state;
+        self.state = state.clone();
+        true
     }
 }
 
@@ -127,17 +130,17 @@ mod tests {
     #[test]
     fn state_is_carried_and_oversized_state_ends_the_window() {
         let mut w = Window::new("shardId-000000000000", 0, 60_000);
-        w.absorb(Some(&json!({"state": {"sum": 3}})));
+        assert!(w.absorb(Some(&json!({"state": {"sum": 3}}))));
         assert_eq!(w.state, json!({"sum": 3}));
         let e = w.event("arn:aws:kinesis:us-east-1:000000000000:stream/s", &[]);
         assert_eq!(e["window"]["end"], "1970-01-01T00:01:00Z");
         assert_eq!(e["isFinalInvokeForWindow"], false);
-        w.absorb(None);
-        assert_eq!(w.state, json!({}));
+        assert!(!w.absorb(None));
+        assert!(!w.absorb(Some(&json!({"batchItemFailures": []}))));
+        assert_eq!(w.state, json!({"sum": 3}));
         assert!(!w.early);
-        w.absorb(Some(
-            &json!({"state": {"big": "x".repeat(MAX_STATE_BYTES)}}),
-        ));
+        let big = json!({"state": {"big": "x".repeat(MAX_STATE_BYTES)}});
+        assert!(w.absorb(Some(&big)));
         assert!(w.early);
     }
 }
