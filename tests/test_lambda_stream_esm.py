@@ -193,11 +193,14 @@ def test_a_failing_record_is_retried_until_it_ages_out(aloft, kind):
     src, lam, sqs = Source(aloft, kind), aloft.client("lambda"), aloft.client("sqs")
     dest_url, dest = queue(sqs, "aged")
     function(aloft, "doomed", FAILING)
-    lam.create_event_source_mapping(
+    m = lam.create_event_source_mapping(
         FunctionName="doomed", EventSourceArn=src.arn, StartingPosition="TRIM_HORIZON",
         MaximumRecordAgeInSeconds=60, DestinationConfig={"OnFailure": {"Destination": dest}})
     src.put("x")
     wait_for(lambda: len(log_lines(aloft, "doomed")) >= 2, what="retries")
+    listed = lam.list_event_source_mappings(FunctionName="doomed")["EventSourceMappings"]
+    assert [x["LastProcessingResult"] for x in listed] == ["PROBLEM: Function call failed"]
+    assert listed[0]["UUID"] == m["UUID"]
     got = advance_until(aloft, 30, lambda: drain(sqs, dest_url, n=1, timeout=0.3), what="the aged-out record")
     failure = json.loads(got[0]["Body"])
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
@@ -378,10 +381,12 @@ def test_batching_window_waits_for_a_full_batch_or_the_window(aloft, kind):
 def test_kinesis_records_carry_the_execution_role(aloft):
     src, lam = Source(aloft, "kinesis"), aloft.client("lambda")
     function(aloft, "who")
-    lam.create_event_source_mapping(FunctionName="who", EventSourceArn=src.arn, StartingPosition="TRIM_HORIZON")
+    m = lam.create_event_source_mapping(FunctionName="who", EventSourceArn=src.arn, StartingPosition="TRIM_HORIZON")
+    assert m["LastProcessingResult"] == "No records processed"
     src.put("a")
     (r,) = wait_for(lambda: [r for e in log_lines(aloft, "who") for r in e["Records"]], what="the record")
     assert r["invokeIdentityArn"] == ROLE
+    wait_for(lambda: lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "OK", what="OK")
 
 
 # --- validation -------------------------------------------------------------------------------

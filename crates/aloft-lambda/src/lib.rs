@@ -61,6 +61,8 @@ pub struct State {
     pub mappings: HashMap<String, mappings::Mapping>,
     /// Stream event source positions by mapping UUID.
     pub positions: HashMap<String, String>,
+    /// A stream mapping's `LastProcessingResult` by UUID (in memory, as it is informational).
+    pub results: HashMap<String, &'static str>,
 }
 
 pub struct Lambda {

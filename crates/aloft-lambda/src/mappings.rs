@@ -54,6 +54,15 @@ impl Mapping {
             .map_or(default, |n| n as usize)
     }
 
+    /// As the API shows it, with the last processing result of a stream mapping.
+    pub(crate) fn describe_in(&self, s: &crate::State) -> Value {
+        let mut v = self.describe();
+        if let Some(r) = s.results.get(&self.uuid) {
+            v["LastProcessingResult"] = json!(r);
+        }
+        v
+    }
+
     pub fn describe(&self) -> Value {
         let mut fn_arn = aloft_core::arn::build(
             "lambda",
@@ -201,7 +210,8 @@ impl Lambda {
             .get("UUID")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        Ok(self.mapping(ctx, uuid)?.describe())
+        let m = self.mapping(ctx, uuid)?;
+        Ok(m.describe_in(&self.state.lock().expect("state lock")))
     }
 
     pub async fn update_event_source_mapping(
@@ -254,6 +264,7 @@ impl Lambda {
             let mut s = self.state.lock().expect("state lock");
             s.mappings.remove(uuid);
             s.positions.remove(uuid);
+            s.results.remove(uuid);
             let mut b = aloft_store::Batch::new();
             b.delete(NS_MAPPINGS, key(&m.account, &m.region, &m.uuid).as_bytes());
             b.delete(crate::streams::NS_POSITIONS, m.uuid.as_bytes());
@@ -284,7 +295,7 @@ impl Lambda {
             .filter(|m| func.as_ref().is_none_or(|f| *f == m.function))
             .collect();
         list.sort_by(|a, b| a.uuid.cmp(&b.uuid));
-        let items = list.into_iter().map(Mapping::describe).collect();
+        let items = list.into_iter().map(|m| m.describe_in(&s)).collect();
         Ok(crate::functions::paginate(
             items,
             &input,

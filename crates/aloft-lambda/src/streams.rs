@@ -305,7 +305,13 @@ impl Lambda {
         mut window: Option<&mut Window>,
     ) -> Outcome {
         let kinesis = aloft_events::arn_service(&m.source_arn) == Some("kinesis");
-        let max_retries = setting(m, "MaximumRetryAttempts").unwrap_or(-1);
+        let closing = window.as_ref().is_some_and(|w| w.last);
+        // A window's final invoke is retried until it succeeds: processing waits for it.
+        let max_retries = if closing {
+            -1
+        } else {
+            setting(m, "MaximumRetryAttempts").unwrap_or(-1)
+        };
         let max_age_ms = setting(m, "MaximumRecordAgeInSeconds")
             .filter(|a| *a >= 0)
             .map(|a| a * 1000);
@@ -319,7 +325,6 @@ impl Lambda {
             .get("FunctionResponseTypes")
             .and_then(Value::as_array)
             .is_some_and(|a| a.iter().any(|v| v == "ReportBatchItemFailures"));
-        let closing = window.as_ref().is_some_and(|w| w.last);
         let mut work: VecDeque<Vec<SourceRecord>> = VecDeque::from([batch]);
         'batches: while let Some(mut batch) = work.pop_front() {
             let mut failures: i64 = 0;
@@ -362,6 +367,15 @@ impl Lambda {
                         None,
                     )
                     .await;
+                let ok = matches!(&out, Ok(o) if o.function_error.is_none());
+                self.set_result(
+                    m,
+                    if ok {
+                        "OK"
+                    } else {
+                        "PROBLEM: Function call failed"
+                    },
+                );
                 let (function_error, retry_from) = match &out {
                     // A windowed invoke must answer with its state.
                     Ok(o)
@@ -442,6 +456,13 @@ impl Lambda {
                     .role
                     .clone()
             })
+    }
+
+    fn set_result(&self, m: &Mapping, result: &'static str) {
+        let mut st = self.state.lock().expect("state lock");
+        if st.mappings.contains_key(&m.uuid) {
+            st.results.insert(m.uuid.clone(), result);
+        }
     }
 
     fn mapping_current(&self, m: &Mapping) -> bool {
