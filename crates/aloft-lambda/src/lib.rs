@@ -10,9 +10,11 @@ pub mod aliases;
 pub mod code;
 pub mod config;
 pub mod error;
+pub mod filters;
 pub mod functions;
 pub mod invoke;
 pub mod layers;
+pub mod mapping_rules;
 pub mod mappings;
 pub mod metrics;
 pub mod model;
@@ -22,6 +24,7 @@ pub mod runtime;
 pub mod settings;
 pub mod streams;
 pub mod urls;
+pub mod windows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -58,6 +61,8 @@ pub struct State {
     pub mappings: HashMap<String, mappings::Mapping>,
     /// Stream event source positions by mapping UUID.
     pub positions: HashMap<String, String>,
+    /// A stream mapping's `LastProcessingResult` by UUID (in memory, as it is informational).
+    pub results: HashMap<String, &'static str>,
 }
 
 pub struct Lambda {

@@ -2,9 +2,11 @@
 //! through the owning service's [`aloft_events::Source`] and invoke the function with batches.
 //!
 //! SQS: records are acknowledged (deleted) only after success; with `ReportBatchItemFailures`
-//! only the reported ones stay. Streams: a failed batch is retried up to `MaximumRetryAttempts`
+//! only the reported ones stay (an answer naming an unknown message fails the whole batch). Streams: a failed batch is retried up to `MaximumRetryAttempts`
 //! (halved first when `BisectBatchOnFunctionError`), then skipped to the on-failure destination
-//! (see [`crate::streams`]).
+//! (see [`crate::streams`]); `MaximumBatchingWindowInSeconds` holds a read that is not a full
+//! batch until the window passes. Settings are checked by [`crate::mapping_rules`], filters
+//! matched by [`crate::filters`].
 
 use std::sync::{Arc, Weak};
 
@@ -13,7 +15,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::{Code, Result, constraint, err};
+use crate::error::{Code, Result, err};
 use crate::functions::parse_name;
 use crate::invoke::Mode;
 use crate::{Lambda, key};
@@ -40,7 +42,7 @@ fn kind(arn: &str) -> &str {
 }
 
 impl Mapping {
-    fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         let default = if kind(&self.source_arn) == "sqs" {
             10
         } else {
@@ -50,6 +52,15 @@ impl Mapping {
             .get("BatchSize")
             .and_then(Value::as_u64)
             .map_or(default, |n| n as usize)
+    }
+
+    /// As the API shows it, with the last processing result of a stream mapping.
+    pub(crate) fn describe_in(&self, s: &crate::State) -> Value {
+        let mut v = self.describe();
+        if let Some(r) = s.results.get(&self.uuid) {
+            v["LastProcessingResult"] = json!(r);
+        }
+        v
     }
 
     pub fn describe(&self) -> Value {
@@ -76,6 +87,13 @@ impl Mapping {
         });
         if kind(&self.source_arn) != "sqs" {
             v["LastProcessingResult"] = json!("No records processed");
+            // Stream mappings show every stream setting, unset ones with their defaults.
+            v["ParallelizationFactor"] = json!(1);
+            v["MaximumRecordAgeInSeconds"] = json!(-1);
+            v["BisectBatchOnFunctionError"] = json!(false);
+            v["MaximumRetryAttempts"] = json!(-1);
+            v["TumblingWindowInSeconds"] = json!(0);
+            v["DestinationConfig"] = json!({"OnFailure": {}});
         }
         for k in [
             "StartingPosition",
@@ -95,84 +113,6 @@ impl Mapping {
         }
         v
     }
-}
-
-/// An EventBridge-style filter pattern against a record (the subset Lambda filters use:
-/// literal lists, `prefix`, `exists`, `anything-but`, `numeric`, nested objects).
-pub fn pattern_matches(pattern: &Value, record: &Value) -> bool {
-    let Some(p) = pattern.as_object() else {
-        return false;
-    };
-    p.iter().all(|(k, cond)| {
-        let field = record.get(k);
-        match cond {
-            Value::Object(_) => field.is_some_and(|f| pattern_matches(cond, f)),
-            Value::Array(alts) => alts.iter().any(|alt| value_matches(alt, field)),
-            _ => false,
-        }
-    })
-}
-
-fn value_matches(alt: &Value, field: Option<&Value>) -> bool {
-    match alt {
-        Value::Object(m) => {
-            if let Some(Value::String(pre)) = m.get("prefix") {
-                return field
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.starts_with(pre.as_str()));
-            }
-            if let Some(Value::Bool(e)) = m.get("exists") {
-                return field.is_some() == *e;
-            }
-            if let Some(x) = m.get("anything-but") {
-                let list = x.as_array().cloned().unwrap_or_else(|| vec![x.clone()]);
-                return field.is_some_and(|f| !list.contains(f));
-            }
-            if let Some(Value::Array(ops)) = m.get("numeric") {
-                let Some(n) = field.and_then(Value::as_f64) else {
-                    return false;
-                };
-                return ops.chunks(2).all(|c| {
-                    match (
-                        c.first().and_then(Value::as_str),
-                        c.get(1).and_then(Value::as_f64),
-                    ) {
-                        (Some("="), Some(v)) => (n - v).abs() < f64::EPSILON,
-                        (Some("<"), Some(v)) => n < v,
-                        (Some("<="), Some(v)) => n <= v,
-                        (Some(">"), Some(v)) => n > v,
-                        (Some(">="), Some(v)) => n >= v,
-                        _ => false,
-                    }
-                });
-            }
-            false
-        }
-        lit => field == Some(lit),
-    }
-}
-
-/// Whether a record passes the mapping's filters (SQS bodies are matched as parsed JSON).
-fn passes(filters: Option<&Value>, record: &Value) -> bool {
-    let Some(list) = filters
-        .and_then(|f| f.get("Filters"))
-        .and_then(Value::as_array)
-    else {
-        return true;
-    };
-    if list.is_empty() {
-        return true;
-    }
-    let mut view = record.clone();
-    if let Some(Value::String(b)) = record.get("body")
-        && let Ok(parsed) = serde_json::from_str::<Value>(b)
-    {
-        view["body"] = parsed;
-    }
-    list.iter()
-        .filter_map(|f| f.get("Pattern").and_then(Value::as_str))
-        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
-        .any(|p| pattern_matches(&p, &view))
 }
 
 impl Lambda {
@@ -214,19 +154,11 @@ impl Lambda {
                 "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
             ));
         }
-        if let Some(n) = input.get("BatchSize").and_then(Value::as_i64)
-            && !(1..=10_000).contains(&n)
-        {
-            return Err(constraint(
-                &n.to_string(),
-                "batchSize",
-                "Member must have value less than or equal to 10000",
-            ));
-        }
         let mut config = input.as_object().cloned().unwrap_or_default();
         for k in ["FunctionName", "EventSourceArn", "Enabled", "Tags"] {
             config.remove(k);
         }
+        crate::mapping_rules::check(kind(&source), &config, &config)?;
         let m = Mapping {
             uuid: aloft_core::ids::uuid(),
             account: ctx.account_id.clone(),
@@ -278,7 +210,8 @@ impl Lambda {
             .get("UUID")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        Ok(self.mapping(ctx, uuid)?.describe())
+        let m = self.mapping(ctx, uuid)?;
+        Ok(m.describe_in(&self.state.lock().expect("state lock")))
     }
 
     pub async fn update_event_source_mapping(
@@ -300,11 +233,14 @@ impl Lambda {
             m.function = name;
             m.qualifier = q;
         }
-        for (k, v) in input.as_object().into_iter().flatten() {
-            if !matches!(k.as_str(), "UUID" | "Enabled" | "FunctionName") {
-                m.config.insert(k.clone(), v.clone());
-            }
+        let mut given = input.as_object().cloned().unwrap_or_default();
+        for k in ["UUID", "Enabled", "FunctionName"] {
+            given.remove(k);
         }
+        let mut merged = m.config.clone();
+        merged.extend(given.clone());
+        crate::mapping_rules::check(kind(&m.source_arn), &given, &merged)?;
+        m.config = merged;
         m.generation += 1;
         m.modified_ms = aloft_core::clock::now_millis();
         self.save_mapping(&m).await?;
@@ -328,6 +264,7 @@ impl Lambda {
             let mut s = self.state.lock().expect("state lock");
             s.mappings.remove(uuid);
             s.positions.remove(uuid);
+            s.results.remove(uuid);
             let mut b = aloft_store::Batch::new();
             b.delete(NS_MAPPINGS, key(&m.account, &m.region, &m.uuid).as_bytes());
             b.delete(crate::streams::NS_POSITIONS, m.uuid.as_bytes());
@@ -358,7 +295,7 @@ impl Lambda {
             .filter(|m| func.as_ref().is_none_or(|f| *f == m.function))
             .collect();
         list.sort_by(|a, b| a.uuid.cmp(&b.uuid));
-        let items = list.into_iter().map(Mapping::describe).collect();
+        let items = list.into_iter().map(|m| m.describe_in(&s)).collect();
         Ok(crate::functions::paginate(
             items,
             &input,
@@ -379,6 +316,9 @@ impl Lambda {
 
 async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
     let mut position: Option<String> = svc.upgrade().and_then(|s| s.stream_position(&uuid));
+    let mut windows = crate::windows::Windows::new();
+    // When a read that is not a full batch was first seen (MaximumBatchingWindowInSeconds).
+    let mut gathering_since: Option<i64> = None;
     loop {
         let Some(s) = svc.upgrade() else { return };
         let m = {
@@ -406,11 +346,37 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
             idle().await;
             continue;
         };
+        let stream = kind(&m.source_arn) != "sqs";
+        if stream
+            && !windows.is_empty()
+            && let crate::streams::Outcome::Stopped = s.close_due_windows(&m, &mut windows).await
+        {
+            continue;
+        }
         let mut options = m.config.clone();
         options.insert("Account".into(), json!(m.account));
         options.insert("Region".into(), json!(m.region));
+        // Kinesis records carry the function's execution role as `invokeIdentityArn`.
+        if let Some(role) = s.execution_role(&m) {
+            options.insert("Role".into(), json!(role));
+        }
+        let lanes = if stream {
+            m.config
+                .get("ParallelizationFactor")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .clamp(1, 10) as usize
+        } else {
+            1
+        };
+        let want = m.batch_size();
         let batch = source
-            .read(&m.source_arn, position.as_deref(), m.batch_size(), &options)
+            .read(
+                &m.source_arn,
+                position.as_deref(),
+                (want * lanes).min(10_000),
+                &options,
+            )
             .await;
         let (records, next) = match batch {
             Ok(b) => b,
@@ -433,10 +399,29 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
             idle().await;
             continue;
         }
+        let window_ms = m
+            .config
+            .get("MaximumBatchingWindowInSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            * 1000;
+        if stream && window_ms > 0 && records.len() < want {
+            // Not a full batch yet: read again from the same position until the window
+            // passes (SQS sources gather in their own receive).
+            let now = aloft_core::clock::now_millis();
+            let since = *gathering_since.get_or_insert(now);
+            if now - since < window_ms {
+                drop(s);
+                idle().await;
+                continue;
+            }
+        }
+        gathering_since = None;
         let filters = m.config.get("FilterCriteria");
+        let source_kind = kind(&m.source_arn);
         let (keep, dropped): (Vec<_>, Vec<_>) = records
             .into_iter()
-            .partition(|r| passes(filters, &r.record));
+            .partition(|r| crate::filters::passes(source_kind, filters, &r.record));
         if kind(&m.source_arn) == "sqs" && !dropped.is_empty() {
             // Lambda deletes SQS messages its filters drop.
             let acks: Vec<String> = dropped.iter().map(|r| r.ack.clone()).collect();
@@ -453,9 +438,7 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
         }
         if kind(&m.source_arn) != "sqs" {
             // Streams: retry (bisecting) until done, then move past the batch.
-            drop(s);
-            let Some(s) = svc.upgrade() else { return };
-            match s.process_stream_batch(&m, keep).await {
+            match s.process_stream_read(&m, keep, &mut windows).await {
                 crate::streams::Outcome::Done => {
                     position = next;
                     if let Some(p) = &position {
@@ -491,26 +474,23 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
         if kind(&m.source_arn) == "sqs" {
             let acks: Vec<String> = match &ok_payload {
                 Some(p) if report => {
-                    let failed: Vec<String> = serde_json::from_slice::<Value>(p)
-                        .ok()
-                        .and_then(|v| v.get("batchItemFailures").cloned())
-                        .and_then(|v| v.as_array().cloned())
-                        .unwrap_or_default()
+                    let ids: Vec<Option<&str>> = keep
                         .iter()
-                        .filter_map(|f| {
-                            f.get("itemIdentifier")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        })
+                        .map(|r| r.record.get("messageId").and_then(Value::as_str))
                         .collect();
-                    keep.iter()
-                        .filter(|r| {
-                            !failed.iter().any(|id| {
-                                r.record.get("messageId").and_then(Value::as_str) == Some(id)
-                            })
-                        })
-                        .map(|r| r.ack.clone())
-                        .collect()
+                    match crate::streams::item_failures(p, &ids) {
+                        crate::streams::Verdict::Success => {
+                            keep.iter().map(|r| r.ack.clone()).collect()
+                        }
+                        crate::streams::Verdict::Failed(failed) => keep
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| !failed.contains(i))
+                            .map(|(_, r)| r.ack.clone())
+                            .collect(),
+                        // An unknown or empty identifier fails the whole batch.
+                        crate::streams::Verdict::Invalid => Vec::new(),
+                    }
                 }
                 Some(_) => keep.iter().map(|r| r.ack.clone()).collect(),
                 // Failed batches return to the queue after their visibility timeout.
@@ -521,31 +501,5 @@ async fn poll(svc: Weak<Lambda>, uuid: String, generation: u64) {
             }
             continue;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filter_patterns() {
-        let rec = json!({"body": "{\"kind\":\"order\",\"n\":5}", "attributes": {"x": "1"}});
-        let f = |p: &str| json!({"Filters": [{"Pattern": p}]});
-        assert!(passes(Some(&f(r#"{"body": {"kind": ["order"]}}"#)), &rec));
-        assert!(!passes(Some(&f(r#"{"body": {"kind": ["refund"]}}"#)), &rec));
-        assert!(passes(
-            Some(&f(r#"{"body": {"n": [{"numeric": [">", 3]}]}}"#)),
-            &rec
-        ));
-        assert!(passes(
-            Some(&f(r#"{"body": {"kind": [{"prefix": "ord"}]}}"#)),
-            &rec
-        ));
-        assert!(passes(
-            Some(&f(r#"{"body": {"missing": [{"exists": false}]}}"#)),
-            &rec
-        ));
-        assert!(passes(None, &rec));
     }
 }
