@@ -105,6 +105,15 @@ impl TableMeta {
             .map_or(&self.account, |(_, a)| a)
     }
 
+    /// The regions of a global table's other members.
+    pub fn other_regions(&self) -> Vec<String> {
+        self.replicas
+            .iter()
+            .filter(|r| **r != self.region)
+            .cloned()
+            .collect()
+    }
+
     pub fn stream_arn(&self) -> Option<String> {
         self.stream_label
             .as_ref()

@@ -29,7 +29,7 @@ fn service_role(account: &str) -> String {
 /// The regions of a table's group, its own first.
 fn regions(meta: &TableMeta) -> Vec<String> {
     let mut v = vec![meta.region.clone()];
-    v.extend(meta.replicas.iter().filter(|r| **r != meta.region).cloned());
+    v.extend(meta.other_regions());
     v
 }
 

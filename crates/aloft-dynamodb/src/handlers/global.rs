@@ -57,7 +57,7 @@ impl DynamoDb {
             let data = table.data.read().expect("table lock");
             let m = &data.meta;
             let mut replicas = vec![m.region.clone()];
-            replicas.extend(m.replicas.iter().filter(|r| **r != m.region).cloned());
+            replicas.extend(m.other_regions());
             mrsc::Group {
                 replicas,
                 witness: m.witness.clone(),
@@ -197,12 +197,7 @@ impl DynamoDb {
             ));
         }
         self.db.replication.flush().await;
-        let others: Vec<String> = meta
-            .replicas
-            .iter()
-            .filter(|r| **r != meta.region)
-            .cloned()
-            .collect();
+        let others = meta.other_regions();
         let mut batch = Batch::new();
         self.set_members(&meta, &others, &mut batch);
         self.set_members(&meta, std::slice::from_ref(&meta.region), &mut batch);
@@ -620,12 +615,7 @@ impl DynamoDb {
         if meta.replicas.is_empty() {
             return Ok(());
         }
-        let regions: Vec<String> = meta
-            .replicas
-            .iter()
-            .filter(|r| **r != meta.region)
-            .cloned()
-            .collect();
+        let regions = meta.other_regions();
         let mut batch = Batch::new();
         self.set_members(meta, &regions, &mut batch);
         self.commit(batch).await
