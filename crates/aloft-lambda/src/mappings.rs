@@ -158,7 +158,7 @@ impl Lambda {
         for k in ["FunctionName", "EventSourceArn", "Enabled", "Tags"] {
             config.remove(k);
         }
-        crate::mapping_rules::check(kind(&source), &config, &config)?;
+        crate::mapping_rules::check(kind(&source), &source, &config, &config)?;
         let m = Mapping {
             uuid: aloft_core::ids::uuid(),
             account: ctx.account_id.clone(),
@@ -239,7 +239,7 @@ impl Lambda {
         }
         let mut merged = m.config.clone();
         merged.extend(given.clone());
-        crate::mapping_rules::check(kind(&m.source_arn), &given, &merged)?;
+        crate::mapping_rules::check(kind(&m.source_arn), &m.source_arn, &given, &merged)?;
         m.config = merged;
         m.generation += 1;
         m.modified_ms = aloft_core::clock::now_millis();
