@@ -255,7 +255,13 @@ def test_settings_replication_mode_on_a_regional_table(aloft):
     d = east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED")["TableDescription"]
     assert d["GlobalTableSettingsReplicationMode"] == "ENABLED"
     east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")
+    east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")  # a re-send is fine
     assert east.describe_table(TableName="Src")["Table"]["GlobalTableSettingsReplicationMode"] == "DISABLED"
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED_WITH_OVERRIDES")
+    assert err(e) == ("ValidationException",
+                      "Value 'ENABLED_WITH_OVERRIDES' at 'GlobalTableSettingsReplicationMode' failed to satisfy "
+                      "constraint: Only ENABLED and DISABLED settings replication are supported for a Regional Table.")
     with pytest.raises(ClientError) as e:
         east.update_table(TableName="Src", DisassociationProtectionEnabled=False)
     assert err(e)[0] == "ValidationException"

@@ -146,8 +146,9 @@ impl DynamoDb {
                     ));
                 }
                 if mode == "ENABLED_WITH_OVERRIDES" {
+                    // AWS's measured text (ack-api-quirks DDB-TABLE-048).
                     return Err(validation(
-                        "One or more parameter values were invalid: GlobalTableSettingsReplicationMode must be ENABLED or DISABLED",
+                        "Value 'ENABLED_WITH_OVERRIDES' at 'GlobalTableSettingsReplicationMode' failed to satisfy constraint: Only ENABLED and DISABLED settings replication are supported for a Regional Table.",
                     ));
                 }
                 m.settings_mode = Some(mode.to_string());
