@@ -430,6 +430,9 @@ def test_settings_are_validated_as_aws_does(aloft):
     enum = ("ValidationException", "1 validation error detected: Value '0' at 'startingPosition' failed to "
             "satisfy constraint: Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
     assert error_of(create, FunctionName="f", EventSourceArn=arn, StartingPosition="0") == enum
+    assert error_of(create, FunctionName="f", EventSourceArn=arn) == (
+        "InvalidParameterValueException", "1 validation error detected: Value null at 'startingPosition' "
+        "failed to satisfy constraint: Member must not be null.")
     assert error_of(create, FunctionName="f", EventSourceArn=q, StartingPosition="0") == enum
     assert error_of(create, **base, StartingPositionTimestamp=1_700_000_000) == (
         "InvalidParameterValueException", "Timestamp only valid with StartingPosition AT_TIMESTAMP")

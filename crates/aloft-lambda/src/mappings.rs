@@ -149,9 +149,11 @@ impl Lambda {
         let (name, q) = parse_name(raw)?;
         self.read(ctx, &name, |_| Ok(()))?;
         if kind(&source) != "sqs" && input.get("StartingPosition").is_none() {
+            // AWS's text, as LocalStack's validation quotes it: an InvalidParameterValue
+            // worded like a model error, ending in a period.
             return Err(err(
                 Code::InvalidParameterValue,
-                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
+                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null.",
             ));
         }
         let mut config = input.as_object().cloned().unwrap_or_default();
