@@ -22,10 +22,14 @@ def make(ddb, name="Glob", **kw):
 
 
 def replica(region, table_class="STANDARD", **more):
-    """A member of DescribeTable's Replicas, as AWS fills it."""
-    return {"RegionName": region, "ReplicaStatus": "ACTIVE",
-            "ReplicaArn": f"arn:aws:dynamodb:{region}:000000000000:table/Glob",
-            "ReplicaTableClassSummary": {"TableClass": table_class}, **more}
+    """A member of DescribeTable's Replicas, as AWS fills it (measured: a same-account replica
+    shows no ReplicaArn, and its table class only when it is not STANDARD)."""
+    r = {"RegionName": region, "ReplicaStatus": "ACTIVE",
+         "WarmThroughput": {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"},
+         "GlobalTableSettingsReplicationMode": "ENABLED_WITH_OVERRIDES", **more}
+    if table_class != "STANDARD":
+        r["ReplicaTableClassSummary"] = {"TableClass": table_class}
+    return r
 
 
 def get(ddb, key, name="Glob"):
@@ -41,7 +45,7 @@ def test_replicas_and_replication(aloft):
     assert out["TableDescription"]["Replicas"] == [replica("us-west-2")]
     d = west.describe_table(TableName="Glob")["Table"]
     assert d["GlobalTableVersion"] == "2019.11.21"
-    assert d["MultiRegionConsistency"] == "EVENTUAL"
+    assert "MultiRegionConsistency" not in d  # an eventual group does not echo its mode
     assert d["GlobalTableSettingsReplicationMode"] == "ENABLED_WITH_OVERRIDES"
     assert d["Replicas"] == [replica("us-east-1")]
     assert d["TableArn"] == "arn:aws:dynamodb:us-west-2:000000000000:table/Glob"
@@ -187,8 +191,8 @@ def test_replica_table_class_override_at_creation(aloft):
     east.update_table(TableName="Glob", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
     d = east.describe_table(TableName="Glob")["Table"]
     assert "TableClassSummary" not in d
-    assert {r["RegionName"]: r["ReplicaTableClassSummary"]["TableClass"] for r in d["Replicas"]} == \
-        {"eu-west-1": "STANDARD_INFREQUENT_ACCESS", "us-west-2": "STANDARD"}
+    assert {r["RegionName"]: r.get("ReplicaTableClassSummary") for r in d["Replicas"]} == \
+        {"eu-west-1": {"TableClass": "STANDARD_INFREQUENT_ACCESS"}, "us-west-2": None}
 
 
 def test_no_replication_attributes_are_added(aloft):
@@ -251,7 +255,13 @@ def test_settings_replication_mode_on_a_regional_table(aloft):
     d = east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED")["TableDescription"]
     assert d["GlobalTableSettingsReplicationMode"] == "ENABLED"
     east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")
+    east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="DISABLED")  # a re-send is fine
     assert east.describe_table(TableName="Src")["Table"]["GlobalTableSettingsReplicationMode"] == "DISABLED"
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName="Src", GlobalTableSettingsReplicationMode="ENABLED_WITH_OVERRIDES")
+    assert err(e) == ("ValidationException",
+                      "Value 'ENABLED_WITH_OVERRIDES' at 'GlobalTableSettingsReplicationMode' failed to satisfy "
+                      "constraint: Only ENABLED and DISABLED settings replication are supported for a Regional Table.")
     with pytest.raises(ClientError) as e:
         east.update_table(TableName="Src", DisassociationProtectionEnabled=False)
     assert err(e)[0] == "ValidationException"

@@ -114,12 +114,12 @@ def test_index_overrides_cannot_create_indexes(source):
             c.restore_table_from_backup(TargetTableName="tgt", BackupArn=arn,
                                         GlobalSecondaryIndexOverride=[g])
         assert error(e) == ("ValidationException",
-                            f"Index {g['IndexName']} does not match a secondary index that existed "
+                            f"Invalid Request: Index {g['IndexName']} does not match a secondary index that existed "
                             "in the source table and cannot be created during the restore operation")
     with pytest.raises(ClientError) as e:
         c.restore_table_from_backup(TargetTableName="tgt", BackupArn=arn,
                                     GlobalSecondaryIndexOverride=[gsi("byG", "g", pt=None)])
-    assert error(e) == ("ValidationException", "Must specify provisioned throughput for index byG")
+    assert error(e) == ("ValidationException", "Invalid Request: Must specify provisioned throughput for index byG")
     # Nothing was created by the refused restores.
     assert "tgt" not in c.list_tables()["TableNames"]
 
@@ -161,16 +161,18 @@ def test_billing_throughput_and_sse_overrides_together(source):
 
     refusals = [
         (dict(BackupArn=od_arn, ProvisionedThroughputOverride=PT),
-         "Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"),
+         "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"),
         (dict(BackupArn=arn, BillingModeOverride="PROVISIONED"),
-         "Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED"),
+         "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED"),
         (dict(BackupArn=arn, OnDemandThroughputOverride={"MaxReadRequestUnits": 10}),
-         "Cannot override MaxReadRequestUnits for OnDemandThroughput unless BillingModeOverride "
+         "Invalid Request: Cannot override MaxReadRequestUnits for OnDemandThroughput unless BillingModeOverride "
          "is PAY_PER_REQUEST"),
         (dict(BackupArn=arn, BillingModeOverride="PAY_PER_REQUEST",
               GlobalSecondaryIndexOverride=[gsi("byG", "g")]),
-         "Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST "
+         "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST "
          "for index byG"),
+        (dict(BackupArn=od_arn, BillingModeOverride="PAY_PER_REQUEST", ProvisionedThroughputOverride=PT),
+         "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST"),
     ]
     for kwargs, message in refusals:
         with pytest.raises(ClientError) as e:

@@ -426,6 +426,22 @@ def test_settings_are_validated_as_aws_does(aloft):
         "InvalidParameterValueException"
     assert error_of(create, FunctionName="f", EventSourceArn=q, BatchSize=50)[1] == \
         "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
+    # Starting positions, as LocalStack recorded AWS answering them (event_source_mapping/test_api).
+    enum = ("ValidationException", "1 validation error detected: Value '0' at 'startingPosition' failed to "
+            "satisfy constraint: Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
+    assert error_of(create, FunctionName="f", EventSourceArn=arn, StartingPosition="0") == enum
+    assert error_of(create, FunctionName="f", EventSourceArn=arn) == (
+        "InvalidParameterValueException", "1 validation error detected: Value null at 'startingPosition' "
+        "failed to satisfy constraint: Member must not be null.")
+    assert error_of(create, FunctionName="f", EventSourceArn=q, StartingPosition="0") == enum
+    assert error_of(create, **base, StartingPositionTimestamp=1_700_000_000) == (
+        "InvalidParameterValueException", "Timestamp only valid with StartingPosition AT_TIMESTAMP")
+    assert error_of(create, FunctionName="f", EventSourceArn=q, StartingPosition="LATEST") == (
+        "InvalidParameterValueException", "StartingPosition is not valid for SQS event sources.")
+    table_stream = ddb_stream(aloft)
+    assert error_of(create, FunctionName="f", EventSourceArn=table_stream, StartingPosition="AT_TIMESTAMP",
+                    StartingPositionTimestamp=1_700_000_000) == (
+        "InvalidParameterValueException", f"Unsupported starting position for arn type: {table_stream}")
     m = create(**base, ParallelizationFactor=10, TumblingWindowInSeconds=900, MaximumRecordAgeInSeconds=-1)
     assert m["ParallelizationFactor"] == 10 and m["TumblingWindowInSeconds"] == 900
     update = lam.update_event_source_mapping

@@ -28,14 +28,19 @@ pub fn apply_overrides(meta: &mut TableMeta, input: &Json) -> Result<(), AwsErro
         }
     };
     match (pay, pt) {
+        (true, Some(_)) if billing == Some("PAY_PER_REQUEST") => {
+            return Err(validation(
+                "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST",
+            ));
+        }
         (true, Some(_)) => {
             return Err(validation(
-                "Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED",
+                "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED",
             ));
         }
         (false, None) if billing == Some("PROVISIONED") => {
             return Err(validation(
-                "Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
+                "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
             ));
         }
         _ => {}
@@ -127,12 +132,12 @@ fn check_on_demand(v: &Json, pay: bool) -> Result<(), AwsError> {
         }
         if !pay {
             return Err(validation(format!(
-                "Cannot override {name} for OnDemandThroughput unless BillingModeOverride is PAY_PER_REQUEST"
+                "Invalid Request: Cannot override {name} for OnDemandThroughput unless BillingModeOverride is PAY_PER_REQUEST"
             )));
         }
         if m.as_i64().is_none_or(|n| n < 1) {
             return Err(validation(format!(
-                "Requested {name} for OnDemandThroughput is outside of valid range"
+                "Invalid Request: Requested {name} for OnDemandThroughput is outside of valid range"
             )));
         }
     }
@@ -178,13 +183,13 @@ fn override_gsi(
     let (rcu, wcu) = match (pay, pt) {
         (true, Some(_)) => {
             return Err(validation(format!(
-                "Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST for index {name}"
+                "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST for index {name}"
             )));
         }
         (true, None) => (0, 0),
         (false, None) => {
             return Err(validation(format!(
-                "Must specify provisioned throughput for index {name}"
+                "Invalid Request: Must specify provisioned throughput for index {name}"
             )));
         }
         (false, Some(pt)) => (
@@ -216,7 +221,7 @@ fn matching<'a>(
     let name = o["IndexName"].as_str().unwrap_or_default().to_string();
     let no_match = || {
         validation(format!(
-            "Index {name} does not match a secondary index that existed in the source table and cannot be created during the restore operation"
+            "Invalid Request: Index {name} does not match a secondary index that existed in the source table and cannot be created during the restore operation"
         ))
     };
     let projection = parse_projection(&o["Projection"]).map_err(|_| no_match())?;
@@ -366,7 +371,7 @@ mod tests {
             let r = apply_overrides(&mut m, &json!({"GlobalSecondaryIndexOverride": [o]}));
             assert_eq!(
                 message(r),
-                "Index byG does not match a secondary index that existed in the source table and cannot be created during the restore operation"
+                "Invalid Request: Index byG does not match a secondary index that existed in the source table and cannot be created during the restore operation"
             );
         }
         // An LSI override is matched against LSIs only.
@@ -377,7 +382,7 @@ mod tests {
                 {"IndexName": "x", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                  "Projection": {"ProjectionType": "ALL"}}]}),
         );
-        assert!(message(r).starts_with("Index x does not match"));
+        assert!(message(r).starts_with("Invalid Request: Index x does not match"));
     }
 
     #[test]
@@ -394,25 +399,25 @@ mod tests {
         let cases = [
             (
                 json!({"GlobalSecondaryIndexOverride": [gsi(Json::Null)]}),
-                "Must specify provisioned throughput for index byG",
+                "Invalid Request: Must specify provisioned throughput for index byG",
             ),
             (
                 json!({"BillingModeOverride": "PAY_PER_REQUEST", "GlobalSecondaryIndexOverride": [
                     gsi(json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}))]}),
-                "Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST for index byG",
+                "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden to PAY_PER_REQUEST for index byG",
             ),
             (
                 json!({"BillingModeOverride": "PROVISIONED"}),
-                "Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
+                "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
             ),
             (
                 json!({"OnDemandThroughputOverride": {"MaxReadRequestUnits": 5}}),
-                "Cannot override MaxReadRequestUnits for OnDemandThroughput unless BillingModeOverride is PAY_PER_REQUEST",
+                "Invalid Request: Cannot override MaxReadRequestUnits for OnDemandThroughput unless BillingModeOverride is PAY_PER_REQUEST",
             ),
             (
                 json!({"BillingModeOverride": "PAY_PER_REQUEST",
                        "OnDemandThroughputOverride": {"MaxWriteRequestUnits": 0}}),
-                "Requested MaxWriteRequestUnits for OnDemandThroughput is outside of valid range",
+                "Invalid Request: Requested MaxWriteRequestUnits for OnDemandThroughput is outside of valid range",
             ),
         ];
         for (input, want) in cases {
@@ -427,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             message(r),
-            "Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"
+            "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"
         );
     }
 

@@ -366,7 +366,7 @@ pub fn record_update(
         if let Some((_, was)) = old.index(&idx.name) {
             let (before, after) = ((was.rcu, was.wcu), (idx.rcu, idx.wcu));
             if before == after && updated(&idx.name) {
-                return Err(unchanged(&format!("index {}", idx.name), before));
+                return Err(unchanged(&format!("the index {}", idx.name), before));
             }
             idx.throughput.changes.record(before, after, now)?;
         }

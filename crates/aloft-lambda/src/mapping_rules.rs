@@ -52,7 +52,12 @@ fn unsupported(name: &str) -> aloft_core::AwsError {
 
 /// Checks the settings given in a request (`input`) for a source of `kind`; `merged` is the
 /// configuration they produce (the same as `input` on create), for rules that combine settings.
-pub fn check(kind: &str, input: &Map<String, Value>, merged: &Map<String, Value>) -> Result<()> {
+pub fn check(
+    kind: &str,
+    source: &str,
+    input: &Map<String, Value>,
+    merged: &Map<String, Value>,
+) -> Result<()> {
     for &(name, min, max) in RANGES {
         let Some(v) = input.get(name).filter(|v| !v.is_null()) else {
             continue;
@@ -80,6 +85,7 @@ pub fn check(kind: &str, input: &Map<String, Value>, merged: &Map<String, Value>
     }
     let given = |name: &str| input.get(name).is_some_and(|v| !v.is_null());
     let sqs = kind == "sqs";
+    check_starting_position(kind, source, input)?;
     for name in if sqs { STREAM_ONLY } else { SQS_ONLY } {
         if given(name) {
             return Err(unsupported(name));
@@ -109,21 +115,6 @@ pub fn check(kind: &str, input: &Map<String, Value>, merged: &Map<String, Value>
             ));
         }
     }
-    if let Some(p) = input.get("StartingPosition").and_then(Value::as_str) {
-        if !matches!(p, "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP") {
-            return Err(constraint(
-                p,
-                "startingPosition",
-                "Member must satisfy enum value set: [TRIM_HORIZON, AT_TIMESTAMP, LATEST]",
-            ));
-        }
-        if p == "AT_TIMESTAMP" && kind == "dynamodb" {
-            return Err(err(
-                Code::InvalidParameterValue,
-                "Unsupported starting position for arn type.",
-            ));
-        }
-    }
     if let Some(f) = input.get("FilterCriteria").filter(|v| !v.is_null()) {
         crate::filters::validate(f)?;
     }
@@ -141,6 +132,56 @@ pub fn check(kind: &str, input: &Map<String, Value>, merged: &Map<String, Value>
     Ok(())
 }
 
+/// `StartingPosition` and its timestamp, in AWS's order (recorded against AWS in LocalStack's
+/// `event_source_mapping/test_api.snapshot.json`): the enum first (a `ValidationException`
+/// listing `[LATEST, AT_TIMESTAMP, TRIM_HORIZON]`, for SQS too), then SQS's refusal, then a
+/// timestamp without AT_TIMESTAMP, then AT_TIMESTAMP on a DynamoDB stream (naming the stream),
+/// then a negative timestamp (AWS's Java deserializer leaks through).
+fn check_starting_position(kind: &str, source: &str, input: &Map<String, Value>) -> Result<()> {
+    let position = input.get("StartingPosition").filter(|v| !v.is_null());
+    let stamp = input
+        .get("StartingPositionTimestamp")
+        .filter(|v| !v.is_null());
+    let Some(position) = position else {
+        return Ok(());
+    };
+    let p = position
+        .as_str()
+        .map_or_else(|| position.to_string(), str::to_string);
+    if !matches!(p.as_str(), "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP") {
+        return Err(constraint(
+            &p,
+            "startingPosition",
+            "Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]",
+        ));
+    }
+    if kind == "sqs" {
+        return Err(err(
+            Code::InvalidParameterValue,
+            "StartingPosition is not valid for SQS event sources.",
+        ));
+    }
+    if stamp.is_some() && p != "AT_TIMESTAMP" {
+        return Err(err(
+            Code::InvalidParameterValue,
+            "Timestamp only valid with StartingPosition AT_TIMESTAMP",
+        ));
+    }
+    if p == "AT_TIMESTAMP" && kind == "dynamodb" {
+        return Err(err(
+            Code::InvalidParameterValue,
+            format!("Unsupported starting position for arn type: {source}"),
+        ));
+    }
+    if stamp.and_then(Value::as_f64).is_some_and(|t| t < 0.0) {
+        return Err(err(
+            Code::InvalidParameterValue,
+            "Received Exception while reading from provided stream. class java.lang.Long can not be converted to a Timestamp",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,7 +189,13 @@ mod tests {
 
     fn run(kind: &str, v: Value) -> std::result::Result<(), String> {
         let m = v.as_object().cloned().unwrap_or_default();
-        check(kind, &m, &m).map_err(|e| format!("{}: {}", e.code, e.message))
+        check(
+            kind,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x",
+            &m,
+            &m,
+        )
+        .map_err(|e| format!("{}: {}", e.code, e.message))
     }
 
     #[test]
@@ -204,6 +251,36 @@ mod tests {
             .is_ok()
         );
         assert!(run("kinesis", json!({"FunctionResponseTypes": ["Nope"]})).is_err());
-        assert!(run("dynamodb", json!({"StartingPosition": "AT_TIMESTAMP"})).is_err());
+        assert_eq!(
+            run("dynamodb", json!({"StartingPosition": "AT_TIMESTAMP"})).unwrap_err(),
+            "InvalidParameterValueException: Unsupported starting position for arn type: arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x"
+        );
+    }
+
+    #[test]
+    fn starting_positions_as_aws_orders_them() {
+        let e = run("sqs", json!({"StartingPosition": "0"})).unwrap_err();
+        assert_eq!(
+            e,
+            "ValidationException: 1 validation error detected: Value '0' at 'startingPosition' failed to satisfy constraint: Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]"
+        );
+        assert_eq!(
+            run("sqs", json!({"StartingPosition": "LATEST"})).unwrap_err(),
+            "InvalidParameterValueException: StartingPosition is not valid for SQS event sources."
+        );
+        let stamp = json!({"StartingPosition": "LATEST", "StartingPositionTimestamp": 1.0e9});
+        assert_eq!(
+            run("kinesis", stamp).unwrap_err(),
+            "InvalidParameterValueException: Timestamp only valid with StartingPosition AT_TIMESTAMP"
+        );
+        let negative =
+            json!({"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": -1.0e9});
+        assert!(
+            run("kinesis", negative)
+                .unwrap_err()
+                .contains("java.lang.Long")
+        );
+        let fine = json!({"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1.0e9});
+        assert!(run("kinesis", fine).is_ok());
     }
 }

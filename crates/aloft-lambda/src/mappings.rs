@@ -149,16 +149,18 @@ impl Lambda {
         let (name, q) = parse_name(raw)?;
         self.read(ctx, &name, |_| Ok(()))?;
         if kind(&source) != "sqs" && input.get("StartingPosition").is_none() {
+            // AWS's text, as LocalStack's validation quotes it: an InvalidParameterValue
+            // worded like a model error, ending in a period.
             return Err(err(
                 Code::InvalidParameterValue,
-                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
+                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null.",
             ));
         }
         let mut config = input.as_object().cloned().unwrap_or_default();
         for k in ["FunctionName", "EventSourceArn", "Enabled", "Tags"] {
             config.remove(k);
         }
-        crate::mapping_rules::check(kind(&source), &config, &config)?;
+        crate::mapping_rules::check(kind(&source), &source, &config, &config)?;
         let m = Mapping {
             uuid: aloft_core::ids::uuid(),
             account: ctx.account_id.clone(),
@@ -239,7 +241,7 @@ impl Lambda {
         }
         let mut merged = m.config.clone();
         merged.extend(given.clone());
-        crate::mapping_rules::check(kind(&m.source_arn), &given, &merged)?;
+        crate::mapping_rules::check(kind(&m.source_arn), &m.source_arn, &given, &merged)?;
         m.config = merged;
         m.generation += 1;
         m.modified_ms = aloft_core::clock::now_millis();

@@ -146,8 +146,9 @@ impl DynamoDb {
                     ));
                 }
                 if mode == "ENABLED_WITH_OVERRIDES" {
+                    // AWS's measured text (ack-api-quirks DDB-TABLE-048).
                     return Err(validation(
-                        "One or more parameter values were invalid: GlobalTableSettingsReplicationMode must be ENABLED or DISABLED",
+                        "Value 'ENABLED_WITH_OVERRIDES' at 'GlobalTableSettingsReplicationMode' failed to satisfy constraint: Only ENABLED and DISABLED settings replication are supported for a Regional Table.",
                     ));
                 }
                 m.settings_mode = Some(mode.to_string());
@@ -644,24 +645,47 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
         .filter(|i| i.global)
         .map(|i| json!({"IndexName": i.name}))
         .collect();
+    // ENABLED_WITH_OVERRIDES: the default of a global table whose replicas are all in one
+    // account; a multi-account one is created with ENABLED, its only mode.
+    let settings_mode = if meta.member_accounts.is_empty() {
+        "ENABLED_WITH_OVERRIDES"
+    } else {
+        "ENABLED"
+    };
+    let warm = d.get("WarmThroughput").cloned();
+    // As measured against AWS (ack-api-quirks DDB-TABLE-229/201): a same-account replica's
+    // entry has RegionName, ReplicaStatus, WarmThroughput and the settings mode; what it
+    // inherits is absent (no ReplicaArn, no ReplicaTableClassSummary for STANDARD).
     let replicas: Vec<Json> = meta
         .replicas
         .iter()
         .filter(|r| **r != meta.region)
         .map(|r| {
-            let arn = aloft_core::arn::build(
-                "dynamodb",
-                r,
-                meta.member_account(r),
-                &format!("table/{}", meta.name),
-            );
+            let account = meta.member_account(r);
             let class = meta
                 .replica_classes
                 .iter()
                 .find(|(region, _)| region == r)
                 .map_or(&meta.table_class, |(_, c)| c);
-            let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE", "ReplicaArn": arn,
-                "ReplicaTableClassSummary": {"TableClass": class}});
+            let mut j = json!({"RegionName": r, "ReplicaStatus": "ACTIVE"});
+            if account != meta.account {
+                j["ReplicaArn"] = json!(aloft_core::arn::build(
+                    "dynamodb",
+                    r,
+                    account,
+                    &format!("table/{}", meta.name),
+                ));
+                j["ReplicaTableClassSummary"] = json!({"TableClass": class});
+            } else {
+                if class != "STANDARD" {
+                    j["ReplicaTableClassSummary"] = json!({"TableClass": class});
+                }
+                if let Some(w) = &warm {
+                    j["WarmThroughput"] = w.clone();
+                    j["WarmThroughput"]["Status"] = json!("ACTIVE");
+                }
+                j["GlobalTableSettingsReplicationMode"] = json!(settings_mode);
+            }
             if !gsis.is_empty() {
                 j["GlobalSecondaryIndexes"] = Json::Array(gsis.clone());
             }
@@ -670,14 +694,11 @@ pub fn describe_into(meta: &TableMeta, d: &mut Json) {
         .collect();
     d["GlobalTableVersion"] = json!("2019.11.21");
     d["Replicas"] = Json::Array(replicas);
-    d["MultiRegionConsistency"] = json!(if meta.strong { "STRONG" } else { "EVENTUAL" });
-    // ENABLED_WITH_OVERRIDES: the default of a global table whose replicas are all in one
-    // account; a multi-account one is created with ENABLED, its only mode.
-    d["GlobalTableSettingsReplicationMode"] = json!(if meta.member_accounts.is_empty() {
-        "ENABLED_WITH_OVERRIDES"
-    } else {
-        "ENABLED"
-    });
+    // An eventual group does not echo its (default) mode; only MRSC shows STRONG.
+    if meta.strong {
+        d["MultiRegionConsistency"] = json!("STRONG");
+    }
+    d["GlobalTableSettingsReplicationMode"] = json!(settings_mode);
     if !meta.strong {
         d["DisassociationProtectionEnabled"] =
             json!(meta.disassociation_protection.unwrap_or(true));
@@ -732,6 +753,21 @@ fn changes_of(input: &Json, updates: &[Json]) -> Result<mrsc::Changes, AwsError>
         }
     }
     Ok(c)
+}
+
+/// Replica (and witness) updates must be alone in their UpdateTable; AWS's measured texts
+/// differ between an MRSC request and an eventual one.
+pub fn check_replica_updates_alone(input: &Json) -> Result<(), AwsError> {
+    if !super::tables::updates_anything(input) {
+        return Ok(());
+    }
+    let strong =
+        !input["GlobalTableWitnessUpdates"].is_null() || !input["MultiRegionConsistency"].is_null();
+    Err(validation(if strong {
+        "One or more parameter values were invalid: Requests that modify replicas or witnesses must not also modify other fields"
+    } else {
+        "One or more parameter values were invalid: Replica modification must be the only operation in the request"
+    }))
 }
 
 /// A write to an MRSC table's item that a write in another region is still replicating.

@@ -111,7 +111,8 @@ impl DynamoDb {
                 .ok_or_else(|| table_named_not_found(&name))?;
             let mut data = table.data.write().expect("table lock");
             if data.meta.deletion_protection {
-                return Err(ErrorCode::ResourceInUseException.err(
+                // Measured against AWS (ack-api-quirks DDB-TABLE-442): a ValidationException.
+                return Err(validation(
                     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
                 ));
             }
@@ -171,13 +172,21 @@ impl DynamoDb {
         if let Some(desc) = self.update_replica_settings(rc, &name, &input).await? {
             return Ok(json!({"TableDescription": desc}));
         }
-        if input.get("ReplicaUpdates").is_some_and(Json::is_array)
-            || input
-                .get("GlobalTableWitnessUpdates")
-                .is_some_and(Json::is_array)
-        {
+        let replica_updates = input
+            .get("ReplicaUpdates")
+            .and_then(Json::as_array)
+            .is_some_and(|u| !u.is_empty());
+        let witness_updates = input
+            .get("GlobalTableWitnessUpdates")
+            .is_some_and(Json::is_array);
+        if replica_updates {
+            crate::handlers::global::check_replica_updates_alone(&input)?;
             let desc = self.update_replicas(rc, &name, &input).await?;
             return Ok(json!({"TableDescription": desc}));
+        }
+        if witness_updates && !updates_anything(&input) {
+            // Measured: witness updates without replica updates do not count as a change.
+            return Err(nothing_to_update(&input));
         }
         let mut batch = Batch::new();
         let desc = {
@@ -322,9 +331,7 @@ impl DynamoDb {
                 changed = true;
             }
             if !changed {
-                return Err(validation(
-                    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
-                ));
+                return Err(nothing_to_update(&input));
             }
             crate::vectors::check_table(meta.pay_per_request, &meta.indexes, &meta.vector_indexes)?;
             throughput::record_update(&data.meta, &mut meta, &input, clock::now_millis())?;
@@ -524,4 +531,39 @@ impl DynamoDb {
             .trim_start_matches("https://");
         Ok(json!({"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}))
     }
+}
+
+/// The members of UpdateTable that change something besides the replicas.
+const TABLE_CHANGES: &[&str] = &[
+    "ProvisionedThroughput",
+    "BillingMode",
+    "StreamSpecification",
+    "GlobalSecondaryIndexUpdates",
+    "SSESpecification",
+    "DeletionProtectionEnabled",
+    "OnDemandThroughput",
+    "WarmThroughput",
+    "TableClass",
+];
+
+pub(crate) fn updates_anything(input: &Json) -> bool {
+    TABLE_CHANGES
+        .iter()
+        .any(|k| input.get(*k).is_some_and(|v| !v.is_null()))
+}
+
+/// AWS's (measured, ack-api-quirks DDB-TABLE-442) answer to an UpdateTable that changes
+/// nothing; it leaves out MultiRegionConsistency when the request has it.
+fn nothing_to_update(input: &Json) -> AwsError {
+    let mrc = if input
+        .get("MultiRegionConsistency")
+        .is_some_and(|v| !v.is_null())
+    {
+        ""
+    } else {
+        "MultiRegionConsistency, "
+    };
+    validation(format!(
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, {mrc}DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required"
+    ))
 }
