@@ -375,7 +375,8 @@ def test_replica_auto_scaling_errors_and_global_replicas(aloft, ddb):
 # --- persistence ------------------------------------------------------------------------------
 
 def test_settings_survive_a_restart(aloft_factory, tmp_path):
-    a = aloft_factory(data_dir=tmp_path / "d")
+    # (legacy global tables as for an account that still has them)
+    a = aloft_factory(data_dir=tmp_path / "d", args=LEGACY)
     ddb = a.client("dynamodb")
     arn = make_table(ddb, "durable", gsi=True)["TableArn"]
     rev = ddb.put_resource_policy(ResourceArn=arn, Policy=policy())["RevisionId"]
@@ -388,7 +389,7 @@ def test_settings_survive_a_restart(aloft_factory, tmp_path):
         GlobalTableName="durable-g", ReplicationGroup=[{"RegionName": "us-east-1"}])
     a.kill()
 
-    b = aloft_factory(data_dir=tmp_path / "d")
+    b = aloft_factory(data_dir=tmp_path / "d", args=LEGACY)
     ddb = b.client("dynamodb")
     assert ddb.get_resource_policy(ResourceArn=arn)["RevisionId"] == rev
     b.advance(2)
@@ -447,6 +448,44 @@ def test_resource_policy_takes_part_in_enforcement(aloft_factory):
 
 # --- global tables version 2017.11.29 ---------------------------------------------------------
 
+# AWS refuses new legacy global tables everywhere now; Aloft makes them only with this setting.
+LEGACY = ["--set", "dynamodb.legacy_global_tables=true"]
+UNSUPPORTED = ("One or more parameter values were invalid: DynamoDB global tables version 2017.11.29 is not "
+               "supported. We recommend using DynamoDB global tables version 2019.11.21, instead of version "
+               "2017.11.29 (Legacy).")
+
+
+@pytest.fixture
+def legacy(aloft_factory):
+    return aloft_factory(args=LEGACY)
+
+
+def test_legacy_global_tables_are_refused_as_aws_does_now(aloft):
+    east = legacy_table(aloft, "us-east-1", "glob")
+    legacy_table(aloft, "us-west-2", "glob")
+    with pytest.raises(ClientError) as e:
+        east.create_global_table(GlobalTableName="glob", ReplicationGroup=[
+            {"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}])
+    assert error(e) == ("ValidationException", UNSUPPORTED, 400)
+    # Outside the regions that ever had the legacy version, the message names them.
+    south = legacy_table(aloft, "ap-south-1", "glob")
+    with pytest.raises(ClientError) as e:
+        south.create_global_table(GlobalTableName="glob", ReplicationGroup=[{"RegionName": "ap-south-1"}])
+    code, message, _ = error(e)
+    assert code == "ValidationException"
+    assert "not supported in this region 'ap-south-1', supported regions are : [eu-west-2, eu-west-1," in message
+    # Adding a region is refused alike, even for a name that does not exist.
+    with pytest.raises(ClientError) as e:
+        east.update_global_table(GlobalTableName="missing", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    assert error(e) == ("ValidationException", UNSUPPORTED, 400)
+    # Nothing was made; a 2019.11.21 global table is no legacy one either.
+    east.update_table(TableName="glob", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    with pytest.raises(ClientError) as e:
+        east.describe_global_table(GlobalTableName="glob")
+    assert error(e)[0] == "GlobalTableNotFoundException"
+    assert east.list_global_tables()["GlobalTables"] == []
+
+
 def legacy_table(aloft, region, name="legacy", stream="NEW_AND_OLD_IMAGES"):
     c = aloft.client("dynamodb", region=region)
     args = dict(TableName=name, BillingMode="PAY_PER_REQUEST",
@@ -458,7 +497,8 @@ def legacy_table(aloft, region, name="legacy", stream="NEW_AND_OLD_IMAGES"):
     return c
 
 
-def test_legacy_global_table_lifecycle_and_replication(aloft):
+def test_legacy_global_table_lifecycle_and_replication(legacy):
+    aloft = legacy
     east = legacy_table(aloft, "us-east-1")
     west = legacy_table(aloft, "us-west-2")
     legacy_table(aloft, "eu-west-1")
@@ -521,7 +561,8 @@ def test_legacy_global_table_lifecycle_and_replication(aloft):
     assert group == [{"RegionName": "us-east-1"}]
 
 
-def test_legacy_global_table_prerequisites(aloft):
+def test_legacy_global_table_prerequisites(legacy):
+    aloft = legacy
     east = legacy_table(aloft, "us-east-1", "pre-req")
     legacy_table(aloft, "us-west-2", "pre-req", stream="NEW_IMAGE")
     # AWS's words, as measured (ack-api-quirks DDB-GLOBALTABLE-004, DDB-TABLE-457) and as users

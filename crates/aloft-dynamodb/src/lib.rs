@@ -68,6 +68,9 @@ pub struct DynamoDb {
     /// Wakes the TTL sweeper when TTL settings change.
     pub ttl_wake: Arc<tokio::sync::Notify>,
     throttle: throttle::Throttle,
+    /// Whether CreateGlobalTable (version 2017.11.29) still makes global tables, as for
+    /// accounts that had them; AWS refuses it everywhere now (`dynamodb.legacy_global_tables`).
+    legacy_global: bool,
     /// On-demand backups by ARN.
     backups: std::sync::RwLock<std::collections::HashMap<String, handlers::backups::Backup>>,
     /// Exports to S3.
@@ -135,6 +138,7 @@ impl DynamoDb {
             bulk,
             ttl_wake,
             throttle: throttle::Throttle::new(ctx.config.flag("dynamodb.throttle")),
+            legacy_global: ctx.config.flag("dynamodb.legacy_global_tables"),
             backups: std::sync::RwLock::new(backups),
             attached,
         }

@@ -5,6 +5,11 @@
 //! then replicate through the same machinery as version 2019.11.21 (`global.rs`, last writer
 //! wins). The global table itself is the account's (no region) and is journaled untied to
 //! any one table.
+//!
+//! AWS no longer makes these (measured in 2026 from every endpoint): CreateGlobalTable, and an
+//! UpdateGlobalTable that adds a region, answer that the version is not supported, and the
+//! other operations find no global table. Aloft does the same unless
+//! `dynamodb.legacy_global_tables` is set, for code written against an account that has them.
 
 use aloft_core::{AwsError, RequestContext, clock};
 use aloft_store::Batch;
@@ -25,6 +30,36 @@ fn global_not_found(name: &str, describe: bool) -> AwsError {
     } else {
         reason
     })
+}
+
+/// The regions where version 2017.11.29 was ever offered, as AWS lists them.
+const LEGACY_REGIONS: [&str; 11] = [
+    "eu-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-2",
+    "eu-central-1",
+    "ap-northeast-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// AWS's refusal of a new legacy global table, in the caller's region's words.
+fn legacy_unsupported(region: &str) -> AwsError {
+    const V: &str = "DynamoDB global tables version 2017.11.29";
+    if LEGACY_REGIONS.contains(&region) {
+        validation(format!(
+            "One or more parameter values were invalid: {V} is not supported. We recommend using DynamoDB global tables version 2019.11.21, instead of version 2017.11.29 (Legacy)."
+        ))
+    } else {
+        validation(format!(
+            "One or more parameter values were invalid: {V} is not supported in this region '{region}', supported regions are : [{}]",
+            LEGACY_REGIONS.join(", ")
+        ))
+    }
 }
 
 fn index_missing(index: &str) -> AwsError {
@@ -184,6 +219,9 @@ impl DynamoDb {
         input: Json,
     ) -> Result<Json, AwsError> {
         let name = checked_name(&input)?;
+        if !self.legacy_global {
+            return Err(legacy_unsupported(&rc.region));
+        }
         let mut regions = regions_of(&input["ReplicationGroup"]);
         regions.dedup();
         if self.global_table(&rc.account_id, name).is_some() {
@@ -268,6 +306,14 @@ impl DynamoDb {
         };
         if updates.is_empty() || !updates.iter().all(acts) {
             return Err(bare());
+        }
+        // Adding a region is a creation: refused even for a name that does not exist.
+        if !self.legacy_global
+            && updates
+                .iter()
+                .any(|u| u["Create"]["RegionName"].is_string())
+        {
+            return Err(legacy_unsupported(&rc.region));
         }
         let mut g = self.named_global(rc, &input, false)?;
         let name = &g.name.clone();
