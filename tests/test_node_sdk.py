@@ -198,6 +198,9 @@ def test_kinesis_stream_waiter_and_records(server):
     assert [r["bytes"] for r in out["records"]] == [list(b"hello"), [0, 1, 2, 250, 255], list(b'{"k":1}')]
     assert all(r["isUint8Array"] and r["arrivalIsDate"] and r["partitionKey"] == "user-1" for r in out["records"])
     assert out["millisBehind"] == 0 and out["nextIterator"] == "string"
+    # SubscribeToShard's event stream, decoded by the SDK from the HTTP/2 response.
+    assert out["subscribed"] == {"events": ["SubscribeToShardEvent"], "continuation": "string",
+                                 "data": [list(b"hello"), [0, 1, 2, 250, 255], list(b'{"k":1}')]}
     # boto3 sees what the Node client wrote.
     k = server.client("kinesis")
     it = k.get_shard_iterator(StreamName="clicks", ShardId=out["putRecord"]["shard"],

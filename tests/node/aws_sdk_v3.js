@@ -333,6 +333,24 @@ async function kinesisScenario() {
   }));
   out.millisBehind = got.MillisBehindLatest;
   out.nextIterator = typeof got.NextShardIterator;
+  // SubscribeToShard: an event stream over the HTTP/2 connection the client opened.
+  const arn = (await client.send(new kinesis.DescribeStreamCommand({ StreamName: "clicks" }))).StreamDescription.StreamARN;
+  const consumer = await client.send(new kinesis.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "node" }));
+  const sub = await client.send(
+    new kinesis.SubscribeToShardCommand({
+      ConsumerARN: consumer.Consumer.ConsumerARN,
+      ShardId: one.ShardId,
+      StartingPosition: { Type: "TRIM_HORIZON" },
+    }),
+  );
+  for await (const ev of sub.EventStream) {
+    out.subscribed = {
+      events: Object.keys(ev),
+      data: ev.SubscribeToShardEvent.Records.map((r) => Array.from(r.Data)),
+      continuation: typeof ev.SubscribeToShardEvent.ContinuationSequenceNumber,
+    };
+    break;
+  }
   out.missing = await failure(client.send(new kinesis.DescribeStreamCommand({ StreamName: "ghost" })));
   out.missingPut = await failure(
     client.send(new kinesis.PutRecordCommand({ StreamName: "ghost", PartitionKey: "p", Data: enc.encode("x") })),
@@ -351,6 +369,8 @@ const scenarios = { dynamodb, "dynamodb-streams": dynamodbStreams, kinesis: kine
   }
   try {
     console.log(JSON.stringify(await run()));
+    // An event stream left open (SubscribeToShard) would keep Node alive until Aloft ends it.
+    process.exit(0);
   } catch (e) {
     console.log(
       JSON.stringify({ fatal: e.name, message: e.message, status: e.$metadata && e.$metadata.httpStatusCode, stack: String(e.stack).split("\n").slice(0, 6) }),
