@@ -335,33 +335,56 @@ async fn connection(
             Ok::<_, Infallible>(resp)
         }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), svc)
-        .with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    // `select!` polled the stop signal (and drew a random number) at every wake-up of the
-    // connection, two per request: ~600 instructions per request. The signal is polled once to
-    // register this task's waker, then only once the gateway's `stopping` flag is up (it is set
-    // before the signal is sent, and the signal's wake-up orders the two).
-    let mut changed = std::pin::pin!(stop.changed());
-    let mut registered = false;
-    let stopped = std::future::poll_fn(|cx| {
-        if !registered || stopping.load(Ordering::SeqCst) {
-            registered = true;
-            if changed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
+    // The JavaScript SDK v3's Kinesis client (and its other event-stream clients) speaks HTTP/2
+    // by default, to an `http://` endpoint with prior knowledge (h2c): its first bytes are the
+    // HTTP/2 preface, "PRI * HTTP/2.0". No HTTP/1 method starts with "PRI ", so four peeked bytes
+    // choose the protocol once per connection and HTTP/1 keeps its own fast path.
+    let mut first = [0u8; 4];
+    let h2 = tokio::select! {
+        peeked = stream.peek(&mut first) => matches!(peeked, Ok(4)) && &first == b"PRI ",
+        _ = stop.changed() => return,
+    };
+    // Drives a connection until it ends, or until shutdown asks it to finish its request in flight.
+    macro_rules! drive {
+        ($conn:expr) => {{
+            let mut conn = std::pin::pin!($conn);
+            // `select!` polled the stop signal (and drew a random number) at every wake-up of the
+            // connection, two per request: ~600 instructions per request. The signal is polled once
+            // to register this task's waker, then only once the gateway's `stopping` flag is up (it
+            // is set before the signal is sent, and the signal's wake-up orders the two).
+            let mut changed = std::pin::pin!(stop.changed());
+            let mut registered = false;
+            let stopped = std::future::poll_fn(|cx| {
+                if !registered || stopping.load(Ordering::SeqCst) {
+                    registered = true;
+                    if changed.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                }
+                conn.as_mut().poll(cx).map(Some)
+            })
+            .await;
+            match stopped {
+                Some(r) => r,
+                None => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
             }
-        }
-        conn.as_mut().poll(cx).map(Some)
-    })
-    .await;
-    let result = match stopped {
-        Some(r) => r,
-        None => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
+        }};
+    }
+    let result = if h2 {
+        drive!(
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+        )
+    } else {
+        drive!(
+            hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
+        )
     };
     if let Err(e) = result {
         tracing::debug!("connection from {peer} ended: {e}");

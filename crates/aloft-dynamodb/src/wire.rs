@@ -42,12 +42,26 @@ pub fn ok(v: &Json) -> Response {
 
 /// A 200 answer whose JSON body is already written.
 pub fn ok_bytes(body: Vec<u8>) -> Response {
-    let mut resp = http::Response::new(aloft_core::body::full(answer_bytes(body)));
-    resp.headers_mut().insert(
+    let body = answer_bytes(body);
+    let crc = crc32(&body);
+    let mut resp = http::Response::new(aloft_core::body::full(body));
+    let headers = resp.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
+    headers.insert(CRC32, crc);
     resp
+}
+
+/// DynamoDB signs every answer, errors included, with the CRC32 of its body in `x-amz-crc32`:
+/// botocore, the Go and Java SDKs and the JavaScript SDK v2 check it when it is present and
+/// retry (then fail) on a mismatch, so it must be the exact bytes sent.
+const CRC32: header::HeaderName = header::HeaderName::from_static("x-amz-crc32");
+
+fn crc32(body: &[u8]) -> HeaderValue {
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, body);
+    HeaderValue::from(u32::try_from(crc).unwrap_or_default())
 }
 
 /// `Bytes` of an answer, without the extra allocation `Bytes::from(Vec)` makes for a vector
@@ -64,10 +78,28 @@ fn answer_bytes(body: Vec<u8>) -> Bytes {
 }
 
 pub fn error(model: &ServiceModel, e: &AwsError, request_id: &str) -> Response {
-    aloft_core::body::from_bytes(aloft_protocol::encode_error(
-        model,
-        aloft_protocol::Protocol::Json10,
-        e,
-        request_id,
-    ))
+    let mut resp =
+        aloft_protocol::encode_error(model, aloft_protocol::Protocol::Json10, e, request_id);
+    let crc = crc32(resp.body());
+    resp.headers_mut().insert(CRC32, crc);
+    aloft_core::body::from_bytes(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_carry_the_crc32_of_their_exact_body() {
+        // The CRC-32 (ISO-HDLC) check value, as decimal: what botocore compares the header to.
+        assert_eq!(crc32(b"123456789"), "3421780262");
+        let resp = ok_bytes(b"{\"TableNames\":[]}".to_vec());
+        let want = crc32(b"{\"TableNames\":[]}");
+        assert_eq!(resp.headers()["x-amz-crc32"], want);
+        let model = model_for(None);
+        let e = AwsError::new("ValidationException", 400, "bad");
+        let resp = aloft_protocol::encode_error(model, aloft_protocol::Protocol::Json10, &e, "r");
+        let sent = error(model, &e, "r");
+        assert_eq!(sent.headers()["x-amz-crc32"], crc32(resp.body()));
+    }
 }
