@@ -153,21 +153,7 @@ impl Kinesis {
         arn: &str,
         f: impl FnOnce(&mut BTreeMap<String, String>) -> Result<T>,
     ) -> Result<T> {
-        let (acct, region, name) = parse_stream_arn(arn).ok_or_else(|| {
-            KinesisError::invalid(format!("ResourceARN {arn} is not a valid Kinesis ARN."))
-        })?;
-        let (out, c) = {
-            let mut st = self.state.lock();
-            let s = st
-                .by_key
-                .get_mut(&scoped(&acct, &region, &name))
-                .ok_or_else(|| KinesisError::stream_not_found(&name, &acct))?;
-            let tags = resource_tags(s, arn)?;
-            let out = f(tags)?;
-            (out, self.state.save_stream(s))
-        };
-        commit(c).await?;
-        Ok(out)
+        self.with_resource(arn, |s| f(resource_tags(s, arn)?)).await
     }
 
     pub(crate) async fn tag_resource(&self, _a: &str, _r: &str, input: Value) -> Out {
@@ -203,9 +189,7 @@ impl Kinesis {
 
     pub(crate) fn list_tags_for_resource(&self, _a: &str, _r: &str, input: Value) -> Out {
         let arn = arn_of(&input)?;
-        let (acct, region, name) = parse_stream_arn(&arn).ok_or_else(|| {
-            KinesisError::invalid(format!("ResourceARN {arn} is not a valid Kinesis ARN."))
-        })?;
+        let (acct, region, name) = resource_stream(&arn)?;
         let mut st = self.state.lock();
         let s = st
             .by_key
@@ -235,9 +219,7 @@ impl Kinesis {
 
     pub(crate) fn get_resource_policy(&self, _a: &str, _r: &str, input: Value) -> Out {
         let arn = arn_of(&input)?;
-        let (acct, region, name) = parse_stream_arn(&arn).ok_or_else(|| {
-            KinesisError::invalid(format!("ResourceARN {arn} is not a valid Kinesis ARN."))
-        })?;
+        let (acct, region, name) = resource_stream(&arn)?;
         let st = self.state.lock();
         let s = st
             .by_key
@@ -261,22 +243,29 @@ impl Kinesis {
     }
 
     async fn with_policies(&self, arn: &str, f: impl FnOnce(&mut Stream) -> Out) -> Out {
-        let (acct, region, name) = parse_stream_arn(arn).ok_or_else(|| {
-            KinesisError::invalid(format!("ResourceARN {arn} is not a valid Kinesis ARN."))
-        })?;
-        let (out, c) = {
-            let mut st = self.state.lock();
-            let s = st
-                .by_key
-                .get_mut(&scoped(&acct, &region, &name))
-                .ok_or_else(|| KinesisError::stream_not_found(&name, &acct))?;
+        self.with_resource(arn, |s| {
             resource_tags(s, arn)?;
-            let out = f(s)?;
-            (out, self.state.save_stream(s))
-        };
-        commit(c).await?;
-        Ok(out)
+            f(s)
+        })
+        .await
     }
+
+    /// Changes the stream that owns the stream or consumer ARN `arn`, and journals it.
+    async fn with_resource<T>(
+        &self,
+        arn: &str,
+        f: impl FnOnce(&mut Stream) -> Result<T>,
+    ) -> Result<T> {
+        let (acct, region, name) = resource_stream(arn)?;
+        self.mutate_at(&acct, &region, &name, |s, _| f(s)).await
+    }
+}
+
+/// The stream a resource ARN (the stream's or a consumer's) belongs to.
+fn resource_stream(arn: &str) -> Result<(String, String, String)> {
+    parse_stream_arn(arn).ok_or_else(|| {
+        KinesisError::invalid(format!("ResourceARN {arn} is not a valid Kinesis ARN."))
+    })
 }
 
 fn arn_of(input: &Value) -> Result<String> {

@@ -161,12 +161,23 @@ impl Kinesis {
         f: impl FnOnce(&mut Stream, i64) -> Result<T>,
     ) -> Result<T> {
         let (acct, region, name) = locate(a, r, input)?;
+        self.mutate_at(&acct, &region, &name, f).await
+    }
+
+    /// [`Self::mutate`] for a stream already located.
+    pub(crate) async fn mutate_at<T>(
+        &self,
+        acct: &str,
+        region: &str,
+        name: &str,
+        f: impl FnOnce(&mut Stream, i64) -> Result<T>,
+    ) -> Result<T> {
         let (out, c) = {
             let mut st = self.state.lock();
             let s = st
                 .by_key
-                .get_mut(&scoped(&acct, &region, &name))
-                .ok_or_else(|| KinesisError::stream_not_found(&name, &acct))?;
+                .get_mut(&scoped(acct, region, name))
+                .ok_or_else(|| KinesisError::stream_not_found(name, acct))?;
             let out = f(s, clock::now_millis())?;
             (out, self.state.save_stream(s))
         };
