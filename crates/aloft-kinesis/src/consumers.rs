@@ -11,7 +11,7 @@ use crate::error::{KinesisError, Result};
 use crate::keys;
 use crate::state::{Consumer, Stream, scoped};
 use crate::streams::parse_stream_arn;
-use crate::{Kinesis, Out, commit, parse};
+use crate::{Kinesis, Out, parse};
 
 const MAX_CONSUMERS: usize = 20;
 
@@ -125,19 +125,13 @@ impl Kinesis {
             name,
             arn,
         } = target(&input)?;
-        let c = {
-            let mut st = self.state.lock();
-            let s = st
-                .by_key
-                .get_mut(&scoped(&acct, &region, &stream))
-                .ok_or_else(|| KinesisError::stream_not_found(&stream, &acct))?;
+        self.mutate_at(&acct, &region, &stream, |s, _| {
             let found = find(s, name.as_deref(), arn.as_deref())?.arn.clone();
             s.consumers.retain(|c| c.arn != found);
             s.policies.remove(&found);
-            self.state.save_stream(s)
-        };
-        commit(c).await?;
-        Ok(json!({}))
+            Ok(json!({}))
+        })
+        .await
     }
 
     pub(crate) fn describe_stream_consumer(&self, _a: &str, _r: &str, input: Value) -> Out {
